@@ -1,0 +1,40 @@
+# cloudmall: the two front-door commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check lint typecheck synth clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,dev,infra]"
+	touch $@
+
+## run: the shop on embedded defaults (SQLite, in-process cache, ./var/media), demo data, prints its URL
+run: $(STAMP)
+	$(BIN)/cloudmall serve
+
+## test: the whole suite (unit, integration, e2e, infra)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## check: linters and type checks
+check: lint typecheck
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests infra
+	$(BIN)/ruff format --check src tests infra
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
+synth: $(STAMP)
+	$(BIN)/python infra/app.py
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
