@@ -1,10 +1,207 @@
-"""The `cloudmall` command line."""
+"""The `cloudmall` command line: serve, migrate, seed, admin, check."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
+
+from cloudmall.config import Settings
+
+if TYPE_CHECKING:
+    from cloudmall.bootstrap import Container
+
+T = TypeVar("T")
 
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
+admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_PRODUCTS = 120
+DEMO_ADMIN_EMAIL = "admin@cloudmall.example"
 
 
-@app.callback()
-def main() -> None:
-    """cloudmall: the guide's online shopping mall."""
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"bad settings: {problems}") from None
+
+
+def run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run one async command with fresh settings, turning known failures into one-line errors."""
+    from cloudmall.domain.errors import CloudmallError
+    from cloudmall.services.ports import DatabaseUnavailable
+
+    settings = load_settings()
+    try:
+        return asyncio.run(make(settings))
+    except CloudmallError as exc:
+        raise fail(exc.message) from None
+    except (DatabaseUnavailable, OSError, ValueError) as exc:
+        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
+    from cloudmall.bootstrap import build_container
+
+    container = build_container(settings)
+    try:
+        return await work(container)
+    finally:
+        await container.aclose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (creates the schema on an empty database)."""
+    from cloudmall.adapters.db.migrations import upgrade
+
+    async def work(settings: Settings) -> None:
+        await upgrade(settings.database_url)
+
+    run(work)
+    console.print("database schema is up to date")
+
+
+async def _seed(container: Container, count: int) -> int:
+    from cloudmall.demo import load_demo_catalogue
+    from cloudmall.services.ports import ProductQuery
+
+    async with container.uow() as tx:
+        existing = await tx.products.count(ProductQuery())
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("drawing and adding products", total=count)
+        return await load_demo_catalogue(
+            container, count, start=existing + 1, on_progress=lambda: progress.advance(task)
+        )
+
+
+@app.command()
+def seed(
+    products: Annotated[int, typer.Option("--products", min=1, max=100_000, help="how many")] = 100,
+) -> None:
+    """Add demo products with locally drawn pictures."""
+    from cloudmall.adapters.db.migrations import upgrade
+
+    async def work(settings: Settings) -> int:
+        await upgrade(settings.database_url)
+        return await _with_container(settings, lambda c: _seed(c, products))
+
+    console.print(f"added {run(work)} products")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="display name")] = "Shop admin",
+    password: Annotated[
+        str | None,
+        typer.Option(help="default: a random one, printed once", envvar="CLOUDMALL_ADMIN_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a staff account (or promote an existing account to staff)."""
+    from cloudmall.adapters.db.migrations import upgrade
+    from cloudmall.services.accounts import make_admin
+
+    chosen = password or secrets.token_urlsafe(12)
+
+    async def work(settings: Settings) -> None:
+        await upgrade(settings.database_url)
+
+        async def create(container: Container) -> None:
+            await make_admin(
+                uow=container.uow, hasher=container.hasher, email=email, password=chosen, name=name
+            )
+
+        await _with_container(settings, create)
+
+    run(work)
+    console.print(f"admin account ready: {email}")
+    if password is None:
+        console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _prepare(settings: Settings, *, demo: bool) -> str | None:
+    """Migrate; an empty shop gets the demo catalogue and an admin, whose password is returned."""
+    from cloudmall.adapters.db.migrations import upgrade
+    from cloudmall.services.accounts import make_admin
+    from cloudmall.services.ports import ProductQuery
+
+    await upgrade(settings.database_url)
+
+    async def fill(container: Container) -> str | None:
+        async with container.uow() as tx:
+            empty = await tx.products.count(ProductQuery()) == 0 and await tx.users.count() == 0
+        if not (demo and empty):
+            return None
+        await _seed(container, DEMO_PRODUCTS)
+        password = secrets.token_urlsafe(12)
+        await make_admin(
+            uow=container.uow,
+            hasher=container.hasher,
+            email=DEMO_ADMIN_EMAIL,
+            password=password,
+            name="관리자",
+        )
+        return password
+
+    return await _with_container(settings, fill)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
+) -> None:
+    """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
+    import uvicorn
+
+    if not _port_free(host, port):
+        raise fail(f"port {port} on {host} is already in use: choose another with --port")
+    password = run(lambda settings: _prepare(settings, demo=demo))
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    console.print(f"\n[bold green]cloudmall[/] is running at [bold]http://{shown_host}:{port}/[/]")
+    console.print(f"API docs: http://{shown_host}:{port}/docs")
+    if password:
+        console.print(f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/]")
+    sys.stdout.flush()
+    uvicorn.run(
+        "cloudmall.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        server_header=False,
+    )

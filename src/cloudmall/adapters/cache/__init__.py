@@ -1,0 +1,1 @@
+"""Cache adapters: in-process (default) and Redis."""

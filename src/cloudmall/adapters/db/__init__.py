@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 adapters: one schema for SQLite, MySQL/MariaDB and PostgreSQL."""

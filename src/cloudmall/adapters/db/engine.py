@@ -1,0 +1,91 @@
+"""Engines per backend: SQLite (embedded), MySQL/MariaDB and PostgreSQL, tuned for each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mysql+asyncmy",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+WRITE_OPTION = "cloudmall_write"
+STATEMENT_TIMEOUT_SECONDS = 15
+
+
+def async_url(database_url: str) -> URL:
+    """The URL with an async driver: `mysql://` → `mysql+asyncmy://`, and so on."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(
+            f"unsupported database {backend!r}: use sqlite, mysql/mariadb or postgresql"
+        )
+    if "+" not in url.drivername:
+        url = url.set(drivername=ASYNC_DRIVERS[backend])
+    return url
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    url = async_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_timeout": 10,
+        "pool_recycle": 1800,
+    }
+    if backend == "mysql":
+        options["isolation_level"] = "READ COMMITTED"
+        options["connect_args"] = {
+            "connect_timeout": 5,
+            # A request never waits on a row lock longer than this.
+            "init_command": f"SET SESSION innodb_lock_wait_timeout = {STATEMENT_TIMEOUT_SECONDS}",
+        }
+    else:
+        options["connect_args"] = {
+            "timeout": 5,
+            "command_timeout": STATEMENT_TIMEOUT_SECONDS,
+            "server_settings": {
+                "statement_timeout": str(STATEMENT_TIMEOUT_SECONDS * 1000),
+                "lock_timeout": str(STATEMENT_TIMEOUT_SECONDS * 1000),
+                "application_name": "cloudmall",
+            },
+        }
+    return create_async_engine(url, **options)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, issue BEGIN (so writers can BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front: no lock upgrade, so no SQLITE_BUSY deadlock.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

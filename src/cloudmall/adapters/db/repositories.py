@@ -1,0 +1,439 @@
+"""Repositories over one AsyncConnection: rows in, domain objects out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cloudmall.adapters.db.tables import (
+    idempotency_keys,
+    order_lines,
+    orders,
+    payments,
+    products,
+    users,
+    utcnow,
+)
+from cloudmall.domain.errors import EmailTaken
+from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.payments import Payment, PaymentStatus
+from cloudmall.domain.products import Product
+from cloudmall.domain.users import Role, User
+from cloudmall.services.ports import (
+    IdempotencyRecord,
+    NewProduct,
+    ProductQuery,
+    RetryableConflict,
+)
+
+_SORTS = {
+    "id": (products.c.id,),
+    "price": (products.c.price, products.c.id),
+    "-price": (products.c.price.desc(), products.c.id),
+    "name": (products.c.name, products.c.id),
+    "newest": (products.c.created_at.desc(), products.c.id.desc()),
+}
+
+
+def _product(row: Row[Any]) -> Product:
+    return Product(
+        id=row.id,
+        name=row.name,
+        price=Decimal(row.price).quantize(Decimal("0.01")),
+        description=row.description,
+        category=row.category,
+        stock_quantity=row.stock_quantity,
+        image_key=row.image_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=Role(row.role),
+        password_hash=row.password_hash,
+        created_at=row.created_at,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SqlProductRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    def _filtered(self, statement: Select[Any], query: ProductQuery) -> Select[Any]:
+        statement = statement.where(products.c.is_active.is_(True))
+        if query.category:
+            statement = statement.where(products.c.category == query.category)
+        if query.search:
+            pattern = f"%{_escape_like(query.search.lower())}%"
+            statement = statement.where(
+                or_(
+                    func.lower(products.c.name).like(pattern, escape="\\"),
+                    func.lower(products.c.description).like(pattern, escape="\\"),
+                )
+            )
+        return statement
+
+    async def get(self, product_id: int) -> Product | None:
+        row = (
+            await self._conn.execute(
+                select(products).where(products.c.id == product_id, products.c.is_active.is_(True))
+            )
+        ).first()
+        return _product(row) if row else None
+
+    async def get_many(self, product_ids: Collection[int]) -> dict[int, Product]:
+        if not product_ids:
+            return {}
+        rows = await self._conn.execute(
+            select(products).where(
+                products.c.id.in_(list(product_ids)), products.c.is_active.is_(True)
+            )
+        )
+        return {row.id: _product(row) for row in rows}
+
+    async def search(self, query: ProductQuery) -> list[Product]:
+        statement = self._filtered(select(products), query).order_by(*_SORTS[query.sort])
+        statement = statement.limit(query.limit).offset(query.offset)
+        return [_product(row) for row in await self._conn.execute(statement)]
+
+    async def count(self, query: ProductQuery) -> int:
+        statement = self._filtered(select(func.count()).select_from(products), query)
+        return int((await self._conn.execute(statement)).scalar_one())
+
+    async def categories(self) -> list[str]:
+        rows = await self._conn.execute(
+            select(products.c.category)
+            .where(products.c.is_active.is_(True))
+            .distinct()
+            .order_by(products.c.category)
+        )
+        return [row.category for row in rows]
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        rows = await self._conn.execute(
+            select(products)
+            .where(products.c.is_active.is_(True), products.c.stock_quantity <= threshold)
+            .order_by(products.c.stock_quantity, products.c.id)
+            .limit(50)
+        )
+        return [_product(row) for row in rows]
+
+    async def add(self, new: NewProduct) -> Product:
+        now = utcnow()
+        result = await self._conn.execute(
+            products.insert().values(
+                name=new.name,
+                price=new.price,
+                description=new.description,
+                category=new.category,
+                stock_quantity=new.stock_quantity,
+                is_active=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        product_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        created = await self.get(int(product_id)) if product_id is not None else None
+        assert created is not None
+        return created
+
+    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None:
+        result = await self._conn.execute(
+            update(products)
+            .where(products.c.id == product_id, products.c.is_active.is_(True))
+            .values(**changes, updated_at=utcnow())
+        )
+        if result.rowcount == 0:
+            return None
+        return await self.get(product_id)
+
+    async def delete(self, product_id: int) -> bool:
+        result = await self._conn.execute(
+            update(products)
+            .where(products.c.id == product_id, products.c.is_active.is_(True))
+            .values(is_active=False, updated_at=utcnow())
+        )
+        return bool(result.rowcount)
+
+    async def take_stock(self, product_id: int, quantity: int) -> bool:
+        result = await self._conn.execute(
+            update(products)
+            .where(
+                products.c.id == product_id,
+                products.c.is_active.is_(True),
+                products.c.stock_quantity >= quantity,
+            )
+            .values(stock_quantity=products.c.stock_quantity - quantity)
+        )
+        return result.rowcount == 1
+
+    async def return_stock(self, product_id: int, quantity: int) -> None:
+        await self._conn.execute(
+            update(products)
+            .where(products.c.id == product_id)
+            .values(stock_quantity=products.c.stock_quantity + quantity)
+        )
+
+    async def image_keys(self) -> set[str]:
+        rows = await self._conn.execute(
+            select(products.c.image_key).where(products.c.image_key.is_not(None))
+        )
+        return {row.image_key for row in rows}
+
+
+class SqlUserRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, user_id: int) -> User | None:
+        row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = (await self._conn.execute(select(users).where(users.c.email == email))).first()
+        return _user(row) if row else None
+
+    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+        now = utcnow()
+        try:
+            result = await self._conn.execute(
+                users.insert().values(
+                    email=email,
+                    name=name,
+                    role=role.value,
+                    password_hash=password_hash,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        except IntegrityError as exc:
+            raise EmailTaken("An account with this email already exists") from exc
+        user = await self.get(int(result.inserted_primary_key[0]))  # type: ignore[index]
+        assert user is not None
+        return user
+
+    async def update(self, user_id: int, changes: Mapping[str, object]) -> None:
+        await self._conn.execute(
+            update(users).where(users.c.id == user_id).values(**changes, updated_at=utcnow())
+        )
+
+    async def count(self) -> int:
+        return int((await self._conn.execute(select(func.count()).select_from(users))).scalar_one())
+
+
+class SqlOrderRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _with_lines(self, rows: list[Row[Any]]) -> list[Order]:
+        if not rows:
+            return []
+        line_rows = await self._conn.execute(
+            select(order_lines)
+            .where(order_lines.c.order_id.in_([row.id for row in rows]))
+            .order_by(order_lines.c.order_id, order_lines.c.product_id)
+        )
+        lines: dict[int, list[OrderLine]] = defaultdict(list)
+        for line in line_rows:
+            lines[line.order_id].append(
+                OrderLine(
+                    product_id=line.product_id,
+                    product_name=line.product_name,
+                    quantity=line.quantity,
+                    unit_price=Decimal(line.unit_price).quantize(Decimal("0.01")),
+                )
+            )
+        return [
+            Order(
+                id=row.id,
+                user_id=row.user_id,
+                status=OrderStatus(row.status),
+                total_amount=Decimal(row.total_amount).quantize(Decimal("0.01")),
+                lines=tuple(lines[row.id]),
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order:
+        now = utcnow()
+        result = await self._conn.execute(
+            orders.insert().values(
+                user_id=user_id,
+                total_amount=total,
+                status=OrderStatus.PENDING.value,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        await self._conn.execute(
+            order_lines.insert(),
+            [
+                {
+                    "order_id": order_id,
+                    "product_id": line.product_id,
+                    "product_name": line.product_name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                }
+                for line in lines
+            ],
+        )
+        return Order(
+            id=order_id,
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            total_amount=total,
+            lines=lines,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def get(self, order_id: int) -> Order | None:
+        rows = list(await self._conn.execute(select(orders).where(orders.c.id == order_id)))
+        found = await self._with_lines(rows)
+        return found[0] if found else None
+
+    async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]:
+        rows = await self._conn.execute(
+            select(orders)
+            .where(orders.c.user_id == user_id)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return await self._with_lines(list(rows))
+
+    async def list_all(self, *, status: OrderStatus | None, limit: int, offset: int) -> list[Order]:
+        statement = select(orders)
+        if status is not None:
+            statement = statement.where(orders.c.status == status.value)
+        rows = await self._conn.execute(
+            statement.order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return await self._with_lines(list(rows))
+
+    async def transition(self, order_id: int, source: OrderStatus, target: OrderStatus) -> bool:
+        result = await self._conn.execute(
+            update(orders)
+            .where(orders.c.id == order_id, orders.c.status == source.value)
+            .values(status=target.value, updated_at=utcnow())
+        )
+        return result.rowcount == 1
+
+    async def placed_since(self, since: datetime) -> tuple[int, Decimal]:
+        row = (
+            await self._conn.execute(
+                select(func.count(), func.coalesce(func.sum(orders.c.total_amount), 0)).where(
+                    and_(
+                        orders.c.created_at >= since,
+                        orders.c.status != OrderStatus.CANCELLED.value,
+                    )
+                )
+            )
+        ).one()
+        return int(row[0]), Decimal(row[1]).quantize(Decimal("0.01"))
+
+
+class SqlPaymentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(
+        self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
+    ) -> Payment:
+        now = utcnow()
+        result = await self._conn.execute(
+            payments.insert().values(
+                order_id=order_id,
+                amount=amount,
+                status=PaymentStatus.CAPTURED.value,
+                provider_reference=reference,
+                card_last4=card_last4,
+                created_at=now,
+            )
+        )
+        return Payment(
+            id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+            order_id=order_id,
+            amount=amount,
+            status=PaymentStatus.CAPTURED,
+            provider_reference=reference,
+            card_last4=card_last4,
+            created_at=now,
+        )
+
+    async def for_order(self, order_id: int) -> list[Payment]:
+        rows = await self._conn.execute(
+            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.id)
+        )
+        return [
+            Payment(
+                id=row.id,
+                order_id=row.order_id,
+                amount=Decimal(row.amount).quantize(Decimal("0.01")),
+                status=PaymentStatus(row.status),
+                provider_reference=row.provider_reference,
+                card_last4=row.card_last4,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
+        row = (
+            await self._conn.execute(
+                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                    idempotency_keys.c.user_id == user_id,
+                    idempotency_keys.c.scope == scope,
+                    idempotency_keys.c.idem_key == key,
+                )
+            )
+        ).first()
+        return (
+            IdempotencyRecord(fingerprint=row.fingerprint, response=row.response) if row else None
+        )
+
+    async def save(
+        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
+    ) -> None:
+        try:
+            await self._conn.execute(
+                idempotency_keys.insert().values(
+                    user_id=user_id,
+                    scope=scope,
+                    idem_key=key,
+                    fingerprint=fingerprint,
+                    response=response,
+                    created_at=utcnow(),
+                )
+            )
+        except IntegrityError as exc:
+            # A concurrent request with the same key committed first: run again to replay it.
+            raise RetryableConflict("idempotency key taken concurrently") from exc

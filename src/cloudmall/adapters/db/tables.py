@@ -1,0 +1,151 @@
+"""The schema, in SQLAlchemy Core: the guide's tables, extended for a real shop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as naive UTC (portable to MySQL DATETIME), read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[datetime]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+Money = Numeric(12, 2, asdecimal=True)
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite's rowid alias needs INTEGER
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(255), nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", String(255), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False, server_default="customer"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("role IN ('customer', 'admin')", name="role"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("price", Money, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("image_key", String(200)),
+    Column("stock_quantity", Integer, nullable=False, server_default="0"),
+    Column("category", String(64), nullable=False, server_default="general"),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+    CheckConstraint("price > 0", name="price_positive"),
+    Index("ix_products_active_category", "is_active", "category"),
+    Index("ix_products_active_price", "is_active", "price"),
+    Index("ix_products_active_created", "is_active", "created_at"),
+    Index("ix_products_active_stock", "is_active", "stock_quantity"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("total_amount", Money, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint(
+        "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name="status"
+    ),
+    Index("ix_orders_user_created", "user_id", "created_at"),
+    Index("ix_orders_status_created", "status", "created_at"),
+    Index("ix_orders_created", "created_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False, index=True),
+    Column("product_name", String(255), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("amount", Money, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider_reference", String(64), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("idem_key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+    UniqueConstraint("user_id", "scope", "idem_key"),
+)

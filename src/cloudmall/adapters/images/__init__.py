@@ -1,0 +1,1 @@
+"""Image checks and thumbnails (Pillow)."""

@@ -1,0 +1,72 @@
+"""Uploads checked by content with Pillow: PNG/JPEG/WebP only, bounded in bytes and pixels."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+
+import anyio
+from PIL import Image, UnidentifiedImageError
+
+from cloudmall.domain.errors import PayloadTooLarge, UnsupportedMedia
+from cloudmall.services.ports import ProcessedImage
+
+FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+
+
+class PillowImageProcessor:
+    def __init__(self, *, max_bytes: int, max_pixels: int, thumbnail_size: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self.thumbnail_size = thumbnail_size
+        self._limiter = anyio.CapacityLimiter(2)
+
+    async def process(self, data: bytes) -> ProcessedImage:
+        if not data:
+            raise UnsupportedMedia("The file is empty")
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(f"Images can be at most {self.max_bytes // (1024 * 1024)} MB")
+        return await anyio.to_thread.run_sync(self._process, data, limiter=self._limiter)
+
+    def _process(self, data: bytes) -> ProcessedImage:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                # Only the header is read here: format and size are known before any decoding.
+                image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+                width, height = image.size
+                if width * height > self.max_pixels:
+                    raise PayloadTooLarge(
+                        f"Images can be at most {self.max_pixels:,} pixels; this one is "
+                        f"{width}×{height}"
+                    )
+                image.load()
+        except (
+            UnidentifiedImageError,
+            Image.DecompressionBombError,
+            Image.DecompressionBombWarning,
+        ) as exc:
+            raise UnsupportedMedia("Upload a PNG, JPEG or WebP image") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise UnsupportedMedia("The image is damaged or truncated") from exc
+        extension, content_type = FORMATS[str(image.format)]
+        thumbnail = image.copy()
+        thumbnail.thumbnail((self.thumbnail_size, self.thumbnail_size))
+        if thumbnail.mode not in ("RGB", "RGBA"):
+            thumbnail = thumbnail.convert("RGBA" if "A" in thumbnail.getbands() else "RGB")
+        buffer = io.BytesIO()
+        thumbnail.save(buffer, format="WEBP", quality=80)
+        return ProcessedImage(
+            digest=hashlib.sha256(data).hexdigest(),
+            extension=extension,
+            content_type=content_type,
+            width=width,
+            height=height,
+            original=data,
+            thumbnail=buffer.getvalue(),
+        )

@@ -1,0 +1,57 @@
+"""Prometheus series for the shop (prometheus-client), multi-process aware."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from prometheus_client import Counter, Histogram
+
+REQUEST_LATENCY = Histogram(
+    "cloudmall_http_request_duration_seconds",
+    "HTTP request latency by route template and status class.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CACHE_REQUESTS = Counter(
+    "cloudmall_cache_requests_total", "Catalogue cache lookups.", ["kind", "result"]
+)
+CACHE_ERRORS = Counter("cloudmall_cache_errors_total", "Cache calls that failed (cache down).")
+ORDERS_PLACED = Counter("cloudmall_orders_placed_total", "Orders placed.")
+ORDER_REVENUE = Counter("cloudmall_order_amount_total", "Sum of placed orders' totals.")
+STOCK_OUTS = Counter("cloudmall_stock_outs_total", "Orders refused for lack of stock.")
+PAYMENTS = Counter("cloudmall_payments_total", "Payment attempts by outcome.", ["outcome"])
+
+
+class PrometheusMetrics:
+    def cache_hit(self, kind: str) -> None:
+        CACHE_REQUESTS.labels(kind, "hit").inc()
+
+    def cache_miss(self, kind: str) -> None:
+        CACHE_REQUESTS.labels(kind, "miss").inc()
+
+    def cache_error(self) -> None:
+        CACHE_ERRORS.inc()
+
+    def order_placed(self, amount: Decimal) -> None:
+        ORDERS_PLACED.inc()
+        ORDER_REVENUE.inc(float(amount))
+
+    def stock_out(self) -> None:
+        STOCK_OUTS.inc()
+
+    def payment(self, outcome: str) -> None:
+        PAYMENTS.labels(outcome).inc()
+
+
+def cache_hit_ratio() -> float | None:
+    """This process's catalogue cache hit ratio so far, or None before any lookup."""
+    hits = misses = 0.0
+    for metric in CACHE_REQUESTS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                if sample.labels.get("result") == "hit":
+                    hits += sample.value
+                else:
+                    misses += sample.value
+    total = hits + misses
+    return round(hits / total, 4) if total else None

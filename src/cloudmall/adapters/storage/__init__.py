@@ -1,0 +1,1 @@
+"""Object stores: a local folder (default) and S3."""

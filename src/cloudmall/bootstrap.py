@@ -1,0 +1,105 @@
+"""The composition root: settings in, concrete adapters out. The one place that names them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cloudmall.adapters.cache.memory import MemoryCache
+from cloudmall.adapters.db.engine import create_engine
+from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from cloudmall.adapters.images.pillow import PillowImageProcessor
+from cloudmall.adapters.metrics import PrometheusMetrics
+from cloudmall.adapters.payments.simulated import SimulatedGateway
+from cloudmall.adapters.security.passwords import Argon2PasswordHasher
+from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.storage.local import LocalObjectStore
+from cloudmall.config import Settings
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.orders import OrderLimits
+from cloudmall.services.ports import (
+    Cache,
+    ImageProcessor,
+    Metrics,
+    ObjectStore,
+    PasswordHasher,
+    PaymentGateway,
+    TokenCodec,
+    UnitOfWorkFactory,
+)
+
+
+@dataclass
+class Container:
+    """Everything a request or a command needs, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    cache: Cache
+    catalog_cache: CatalogCache
+    store: ObjectStore
+    gateway: PaymentGateway
+    hasher: PasswordHasher
+    tokens: TokenCodec
+    images: ImageProcessor
+    metrics: Metrics
+    links: MediaLinks
+    limits: OrderLimits
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+def build_cache(url: str) -> Cache:
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return MemoryCache()
+    raise ValueError(f"unsupported CLOUDMALL_CACHE_URL scheme {scheme!r}: use memory://")
+
+
+def build_store(url: str) -> ObjectStore:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return LocalObjectStore(Path(parts.path))
+    raise ValueError(f"unsupported CLOUDMALL_STORAGE_URL scheme {parts.scheme!r}: use file://")
+
+
+def build_container(settings: Settings) -> Container:
+    engine = create_engine(settings.database_url)
+    metrics = PrometheusMetrics()
+    cache = build_cache(settings.cache_url)
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(engine),
+        cache=cache,
+        catalog_cache=CatalogCache(
+            cache, ttl_seconds=settings.catalog_cache_ttl_seconds, metrics=metrics
+        ),
+        store=build_store(settings.storage_url),
+        gateway=SimulatedGateway(),
+        hasher=Argon2PasswordHasher(),
+        tokens=JwtTokenCodec(
+            secret=settings.secret_key.get_secret_value(),
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            ttl_seconds=settings.token_ttl_seconds,
+        ),
+        images=PillowImageProcessor(
+            max_bytes=settings.image_max_bytes,
+            max_pixels=settings.image_max_pixels,
+            thumbnail_size=settings.thumbnail_size,
+        ),
+        metrics=metrics,
+        links=MediaLinks(settings.cdn_base_url),
+        limits=OrderLimits(
+            max_lines=settings.max_order_lines,
+            max_quantity=settings.max_line_quantity,
+            max_total=settings.max_order_total,
+        ),
+    )

@@ -1,0 +1,91 @@
+"""Typed settings: every tier is a URL, read from CLOUDMALL_* environment variables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """All of cloudmall's settings; the defaults run the whole shop on one machine under ./var."""
+
+    model_config = SettingsConfigDict(env_prefix="CLOUDMALL_", env_file=None, extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    cache_url: str = "memory://"
+    storage_url: str = ""
+    cdn_base_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    cors_origins: list[str] = Field(default_factory=list)
+
+    token_ttl_seconds: int = Field(default=3600, gt=0)
+    token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret
+    token_audience: str = "cloudmall-api"  # noqa: S105 - a name, not a secret
+    catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
+    currency: str = "KRW"
+    low_stock_threshold: int = Field(default=5, ge=0)
+
+    image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    image_max_pixels: int = Field(default=40_000_000, gt=0)
+    thumbnail_size: int = Field(default=400, gt=0)
+
+    max_order_lines: int = Field(default=50, gt=0)
+    max_line_quantity: int = Field(default=100, gt=0)
+    max_order_total: Decimal = Decimal("100000000")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            stripped = value.strip()
+            if not stripped.startswith("["):
+                return [origin.strip() for origin in stripped.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
+        if not self.storage_url:
+            self.storage_url = f"file://{(self.var_dir / 'media').resolve().as_posix()}"
+        if not self.secret_key.get_secret_value():
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError(
+                    "CLOUDMALL_SECRET_KEY must be set in production (a long random string)"
+                )
+            self.secret_key = SecretStr(_local_secret(self.var_dir))
+        elif (
+            self.environment is Environment.PRODUCTION
+            and len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError("CLOUDMALL_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+
+def _local_secret(var_dir: Path) -> str:
+    """A per-machine signing key kept in var/secret.key, so restarts and workers share it."""
+    path = var_dir / "secret.key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = var_dir / f".secret.{secrets.token_hex(8)}"
+        tmp.touch(mode=0o600)
+        tmp.write_text(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # atomic create-if-absent: concurrent workers agree on one key
+        tmp.unlink()
+    return path.read_text().strip()

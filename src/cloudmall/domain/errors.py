@@ -1,0 +1,111 @@
+"""The domain's error hierarchy; the web layer maps each class to one HTTP status.
+
+CloudmallError
+├── InvalidInput            a request that breaks a rule of the shop (400/422)
+├── NotFound                no such thing, or not yours to see (404)
+├── AuthenticationFailed    unknown credentials or a bad token (401)
+├── PermissionDenied        signed in, but not allowed (403)
+├── Conflict                the request collides with the current state (409)
+│   ├── OutOfStock
+│   ├── TotalMismatch
+│   ├── InvalidTransition
+│   ├── EmailTaken
+│   └── IdempotencyKeyReused
+├── PaymentDeclined         the gateway said no (402)
+├── UnsupportedMedia        an upload that is not an accepted image (415)
+├── PayloadTooLarge         an upload over the size or pixel cap (413)
+├── RateLimited             too many attempts (429)
+└── DependencyUnavailable   a tier we depend on is down (503)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+class CloudmallError(Exception):
+    """Base of every error the shop raises on purpose; `code` is stable for clients."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(CloudmallError):
+    code = "invalid_input"
+
+
+class NotFound(CloudmallError):
+    code = "not_found"
+
+
+class AuthenticationFailed(CloudmallError):
+    code = "authentication_failed"
+
+
+class PermissionDenied(CloudmallError):
+    code = "permission_denied"
+
+
+class Conflict(CloudmallError):
+    code = "conflict"
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+    def __init__(self, product_id: int, product_name: str, available: int) -> None:
+        super().__init__(f"Not enough stock for {product_name!r}: {available} left")
+        self.product_id = product_id
+        self.available = available
+
+
+class TotalMismatch(Conflict):
+    code = "total_mismatch"
+
+    def __init__(self, sent: Decimal, current: Decimal) -> None:
+        super().__init__(f"The total has changed: it is now {current}, not {sent}")
+        self.sent = sent
+        self.current = current
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class PaymentDeclined(CloudmallError):
+    code = "payment_declined"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The card was declined: {reason}")
+        self.reason = reason
+
+
+class UnsupportedMedia(CloudmallError):
+    code = "unsupported_media"
+
+
+class PayloadTooLarge(CloudmallError):
+    code = "payload_too_large"
+
+
+class RateLimited(CloudmallError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DependencyUnavailable(CloudmallError):
+    code = "dependency_unavailable"

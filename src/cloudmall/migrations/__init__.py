@@ -1,0 +1,1 @@
+"""Alembic migrations for cloudmall's schema (applied by `cloudmall migrate`)."""

@@ -1,0 +1,68 @@
+"""Product images: checked by content, stored under content-hash keys, served immutable."""
+
+from __future__ import annotations
+
+from cloudmall.domain.errors import DependencyUnavailable, NotFound
+from cloudmall.domain.products import Product
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.media_links import IMAGES_PREFIX, thumbnail_key
+from cloudmall.services.ports import (
+    ImageProcessor,
+    ObjectStore,
+    StorageUnavailable,
+    StoredObject,
+    UnitOfWorkFactory,
+)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def attach_image(
+    *,
+    uow: UnitOfWorkFactory,
+    store: ObjectStore,
+    images: ImageProcessor,
+    cache: CatalogCache,
+    product_id: int,
+    data: bytes,
+) -> Product:
+    """Store an image and its thumbnail, then point the product at them.
+
+    The objects are written first: if the store fails, the product is left as it was, never
+    pointing at an image that is not there.
+    """
+    async with uow() as tx:
+        if await tx.products.get(product_id) is None:
+            raise NotFound(f"Product {product_id} does not exist")
+    image = await images.process(data)
+    key = f"{IMAGES_PREFIX}{image.digest}.{image.extension}"
+    try:
+        await store.put(
+            key, image.original, content_type=image.content_type, cache_control=IMMUTABLE
+        )
+        await store.put(
+            thumbnail_key(key), image.thumbnail, content_type="image/webp", cache_control=IMMUTABLE
+        )
+    except StorageUnavailable as exc:
+        raise DependencyUnavailable(
+            "The image store is unavailable; the image was not saved"
+        ) from exc
+    async with uow(write=True) as tx:
+        product = await tx.products.update(product_id, {"image_key": key})
+        if product is None:
+            raise NotFound(f"Product {product_id} does not exist")
+        await tx.commit()
+    await cache.invalidate()
+    return product
+
+
+async def read_media(*, store: ObjectStore, key: str) -> StoredObject:
+    if ".." in key or key.startswith("/"):
+        raise NotFound("No such file")
+    try:
+        stored = await store.get(key)
+    except StorageUnavailable as exc:
+        raise DependencyUnavailable("The image store is unavailable") from exc
+    if stored is None:
+        raise NotFound("No such file")
+    return stored

@@ -1,0 +1,195 @@
+"""Placing, listing and moving orders along pending → paid → shipped → delivered | cancelled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cloudmall.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    PermissionDenied,
+    TotalMismatch,
+)
+from cloudmall.domain.orders import Order, OrderStatus, check_transition, merge_items, price_lines
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
+from cloudmall.services.ports import Metrics, Principal, UnitOfWork, UnitOfWorkFactory
+from cloudmall.services.snapshots import order_from_dict, order_to_dict
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    max_lines: int = 50
+    max_quantity: int = 100
+    max_total: Decimal = Decimal("100000000")
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    replayed: bool
+
+
+async def place_order(
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    metrics: Metrics,
+    principal: Principal,
+    items: Sequence[tuple[int, int]],
+    client_total: Decimal | None,
+    idempotency_key: str | None,
+    limits: OrderLimits,
+) -> PlacedOrder:
+    """Take the stock and record the order in one transaction, at today's prices.
+
+    A client-sent total is only compared: if it differs, the order is refused with the current
+    total. Stock is taken with conditional decrements in product-id order, so concurrent orders
+    never oversell and never deadlock one another.
+    """
+    key = check_key(idempotency_key)
+    quantities = merge_items(items, max_lines=limits.max_lines, max_quantity=limits.max_quantity)
+    request_print = fingerprint(
+        {"items": sorted(quantities.items()), "total": str(client_total) if client_total else None}
+    )
+
+    async def attempt() -> PlacedOrder:
+        async with uow(write=True) as tx:
+            if key is not None:
+                record = await tx.idempotency.get(user_id=principal.user_id, scope="order", key=key)
+                if record is not None:
+                    return PlacedOrder(order_from_dict(replay(record, request_print)), True)
+            products = await tx.products.get_many(list(quantities))
+            lines, total = price_lines(quantities, products)
+            if total > limits.max_total:
+                raise InvalidInput(f"An order's total can be at most {limits.max_total}")
+            if client_total is not None and client_total != total:
+                raise TotalMismatch(sent=client_total, current=total)
+            for line in lines:
+                if not await tx.products.take_stock(line.product_id, line.quantity):
+                    metrics.stock_out()
+                    current = await tx.products.get(line.product_id)
+                    raise OutOfStock(
+                        line.product_id, line.product_name, current.stock_quantity if current else 0
+                    )
+            order = await tx.orders.add(user_id=principal.user_id, lines=lines, total=total)
+            after = await tx.products.get_many(list(quantities))
+            sold_out = any(product.stock_quantity == 0 for product in after.values())
+            if key is not None:
+                await tx.idempotency.save(
+                    user_id=principal.user_id,
+                    scope="order",
+                    key=key,
+                    fingerprint=request_print,
+                    response=json.dumps(order_to_dict(order)),
+                )
+            await tx.commit()
+        metrics.order_placed(order.total_amount)
+        await cache.invalidate_stock(list(quantities), availability_changed=sold_out)
+        return PlacedOrder(order, False)
+
+    return await with_retries(attempt)
+
+
+async def _visible_order(tx: UnitOfWork, principal: Principal, order_id: int) -> Order:
+    """The order if the caller may see it; others' orders look like missing ones."""
+    order = await tx.orders.get(order_id)
+    if order is None or (order.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"Order {order_id} does not exist")
+    return order
+
+
+async def get_order(*, uow: UnitOfWorkFactory, principal: Principal, order_id: int) -> Order:
+    async with uow() as tx:
+        return await _visible_order(tx, principal, order_id)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise InvalidInput(f"limit must be 1 to {MAX_PAGE} and offset not negative")
+
+
+async def list_my_orders(
+    *, uow: UnitOfWorkFactory, principal: Principal, limit: int = 20, offset: int = 0
+) -> list[Order]:
+    _check_page(limit, offset)
+    async with uow() as tx:
+        return await tx.orders.list_for_user(principal.user_id, limit=limit, offset=offset)
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise PermissionDenied("Only shop staff can do this")
+
+
+async def list_all_orders(
+    *,
+    uow: UnitOfWorkFactory,
+    principal: Principal,
+    status: OrderStatus | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[Order]:
+    require_admin(principal)
+    _check_page(limit, offset)
+    async with uow() as tx:
+        return await tx.orders.list_all(status=status, limit=limit, offset=offset)
+
+
+async def move_order(
+    tx: UnitOfWork, principal: Principal, order_id: int, target: OrderStatus
+) -> Order:
+    """Move an order along one edge of the state machine, in the caller's transaction."""
+    order = await _visible_order(tx, principal, order_id)
+    check_transition(order.status, target)
+    if not await tx.orders.transition(order_id, order.status, target):
+        current = await tx.orders.get(order_id)
+        status = current.status if current else order.status
+        raise InvalidTransition(f"The order became {status} meanwhile; it cannot become {target}")
+    moved = await tx.orders.get(order_id)
+    assert moved is not None
+    return moved
+
+
+async def cancel_order(
+    *, uow: UnitOfWorkFactory, cache: CatalogCache, principal: Principal, order_id: int
+) -> Order:
+    """Cancel a pending order and give its units back to stock, exactly once."""
+
+    async def attempt() -> Order:
+        async with uow(write=True) as tx:
+            order = await move_order(tx, principal, order_id, OrderStatus.CANCELLED)
+            product_ids = sorted(line.product_id for line in order.lines)
+            before = await tx.products.get_many(product_ids)
+            for line in sorted(order.lines, key=lambda line: line.product_id):
+                await tx.products.return_stock(line.product_id, line.quantity)
+            await tx.commit()
+        back_in_stock = any(product.stock_quantity == 0 for product in before.values())
+        await cache.invalidate_stock(product_ids, availability_changed=back_in_stock)
+        return order
+
+    return await with_retries(attempt)
+
+
+async def advance_order(
+    *, uow: UnitOfWorkFactory, principal: Principal, order_id: int, target: OrderStatus
+) -> Order:
+    """Staff moves: paid → shipped, shipped → delivered."""
+    require_admin(principal)
+    if target not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise InvalidInput("Staff can only mark orders shipped or delivered")
+
+    async def attempt() -> Order:
+        async with uow(write=True) as tx:
+            order = await move_order(tx, principal, order_id, target)
+            await tx.commit()
+            return order
+
+    return await with_retries(attempt)

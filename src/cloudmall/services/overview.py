@@ -1,0 +1,33 @@
+"""The staff's overview: today's orders and revenue, products running low."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+from cloudmall.domain.products import Product
+from cloudmall.services.orders import require_admin
+from cloudmall.services.ports import Principal, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    orders_today: int
+    revenue_today: Decimal
+    low_stock: list[Product]
+
+
+async def overview(
+    *,
+    uow: UnitOfWorkFactory,
+    principal: Principal,
+    low_stock_threshold: int,
+    now: datetime | None = None,
+) -> Overview:
+    require_admin(principal)
+    midnight = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
+    async with uow() as tx:
+        count, revenue = await tx.orders.placed_since(midnight)
+        low = await tx.products.low_stock(low_stock_threshold)
+    return Overview(orders_today=count, revenue_today=revenue, low_stock=low)

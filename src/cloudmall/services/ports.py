@@ -1,0 +1,243 @@
+"""The abstract ports the services need; adapters implement them, bootstrap wires them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Protocol, Self
+
+from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.payments import ChargeResult, Payment
+from cloudmall.domain.products import Product
+from cloudmall.domain.users import Role, User
+
+
+class RetryableConflict(Exception):
+    """The database refused a transaction that may succeed if run again (deadlock, race)."""
+
+
+class CacheUnavailable(Exception):
+    """The cache could not be reached; callers fall back to the database."""
+
+
+class StorageUnavailable(Exception):
+    """The object store could not be reached or refused the request."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached."""
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProductQuery:
+    search: str | None = None
+    category: str | None = None
+    sort: str = "id"  # id | price | -price | name | newest
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewProduct:
+    name: str
+    price: Decimal
+    description: str
+    category: str
+    stock_quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    fingerprint: str
+    response: str
+
+
+class ProductRepository(Protocol):
+    async def get(self, product_id: int) -> Product | None: ...
+    async def get_many(self, product_ids: Collection[int]) -> dict[int, Product]: ...
+    async def search(self, query: ProductQuery) -> list[Product]: ...
+    async def count(self, query: ProductQuery) -> int: ...
+    async def categories(self) -> list[str]: ...
+    async def low_stock(self, threshold: int) -> list[Product]: ...
+    async def add(self, new: NewProduct) -> Product: ...
+    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None: ...
+    async def delete(self, product_id: int) -> bool: ...
+    async def take_stock(self, product_id: int, quantity: int) -> bool:
+        """Decrement stock only if enough is left (one conditional UPDATE); True if taken."""
+        ...
+
+    async def return_stock(self, product_id: int, quantity: int) -> None: ...
+    async def image_keys(self) -> set[str]: ...
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
+    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+        """Insert a user; raises EmailTaken if the (normalised) email exists."""
+        ...
+
+    async def update(self, user_id: int, changes: Mapping[str, object]) -> None: ...
+    async def count(self) -> int: ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order: ...
+    async def get(self, order_id: int) -> Order | None: ...
+    async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]: ...
+    async def list_all(
+        self, *, status: OrderStatus | None, limit: int, offset: int
+    ) -> list[Order]: ...
+    async def transition(self, order_id: int, source: OrderStatus, target: OrderStatus) -> bool:
+        """Move an order from `source` to `target` only if it is still `source`; True if moved."""
+        ...
+
+    async def placed_since(self, since: datetime) -> tuple[int, Decimal]:
+        """How many orders were placed since `since` (not cancelled) and their total."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    async def add(
+        self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
+    ) -> Payment: ...
+    async def for_order(self, order_id: int) -> list[Payment]: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None: ...
+    async def save(
+        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
+    ) -> None:
+        """Store the first answer; raises RetryableConflict if another request saved it first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction and the repositories that work inside it."""
+
+    products: ProductRepository
+    users: UserRepository
+    orders: OrderRepository
+    payments: PaymentRepository
+    idempotency: IdempotencyRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        """A new unit of work; `write=True` takes the write lock up front where needed."""
+        ...
+
+
+class Metrics(Protocol):
+    """What the services report; the adapter turns it into Prometheus series."""
+
+    def cache_hit(self, kind: str) -> None: ...
+    def cache_miss(self, kind: str) -> None: ...
+    def cache_error(self) -> None: ...
+    def order_placed(self, amount: Decimal) -> None: ...
+    def stock_out(self) -> None: ...
+    def payment(self, outcome: str) -> None: ...
+
+
+# --- other tiers ------------------------------------------------------------------------------
+
+
+class Cache(Protocol):
+    """Bytes by key with a TTL; shared by all processes when it is a networked cache."""
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def incr(self, key: str) -> int: ...
+    async def ping(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    data: bytes
+    content_type: str
+
+
+class ObjectStore(Protocol):
+    async def put(
+        self, key: str, data: bytes, *, content_type: str, cache_control: str
+    ) -> None: ...
+    async def get(self, key: str) -> StoredObject | None: ...
+    async def delete(self, key: str) -> None: ...
+    async def keys(self, prefix: str) -> list[str]: ...
+    async def ping(self) -> None: ...
+
+
+class PaymentGateway(Protocol):
+    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
+    async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """True if the password matches; with no hash, spends the same time and says False."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid token says the caller is."""
+
+    user_id: int
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class TokenCodec(Protocol):
+    def issue(self, user: User) -> tuple[str, int]:
+        """A signed access token and its lifetime in seconds."""
+        ...
+
+    def decode(self, token: str) -> Principal:
+        """The principal in a valid token; raises AuthenticationFailed otherwise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedImage:
+    """An upload that passed the content checks, ready to store."""
+
+    digest: str  # SHA-256 of the original bytes
+    extension: str  # png | jpg | webp
+    content_type: str
+    width: int
+    height: int
+    original: bytes
+    thumbnail: bytes  # WebP
+
+
+class ImageProcessor(Protocol):
+    async def process(self, data: bytes) -> ProcessedImage:
+        """Check an upload by its content and make its thumbnail.
+
+        Raises UnsupportedMedia for anything but PNG/JPEG/WebP, PayloadTooLarge over the caps.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""The HTTP layer: translates requests to service calls and results to responses."""

@@ -1,0 +1,68 @@
+"""The ASGI application: create_app() wires routers, middleware and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
+
+from cloudmall import __version__
+from cloudmall.bootstrap import Container, build_container
+from cloudmall.config import Settings
+from cloudmall.web.errors import install_error_handlers
+from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
+
+STATIC_DIR = Path(__file__).parent / "static"
+BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """The shop as an ASGI app; pass a container to reuse adapters (tests, one-process tools)."""
+    settings = container.settings if container else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        app.state.container = container or build_container(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.container.aclose()
+
+    app = FastAPI(
+        title="cloudmall",
+        version=__version__,
+        description="The AWS design-patterns guide's online shopping mall: catalogue, orders, "
+        "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
+        "`POST /api/auth/login`.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (
+        accounts.router,
+        catalog.router,
+        orders.router,
+        admin.router,
+        ops.router,
+        media.router,
+    ):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+            expose_headers=["ETag", "X-Total-Count", "X-Request-ID", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
+    app.add_middleware(RequestContextMiddleware)
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="storefront")
+    return app

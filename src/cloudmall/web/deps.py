@@ -1,0 +1,39 @@
+"""FastAPI dependencies: the container, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cloudmall.bootstrap import Container
+from cloudmall.domain.errors import AuthenticationFailed, PermissionDenied
+from cloudmall.services.ports import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from /api/auth/login")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("Log in first: send 'Authorization: Bearer <token>'")
+    return get_container(request).tokens.decode(credentials.credentials)
+
+
+def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise PermissionDenied("Only shop staff can do this")
+    return principal
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,120 @@
+"""Domain errors → HTTP statuses, in one place. Clients get a code and a sentence, never a trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cloudmall.domain import errors
+from cloudmall.services.ports import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: list[tuple[type[errors.CloudmallError], int]] = [
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.AuthenticationFailed, 401),
+    (errors.PermissionDenied, 403),
+    (errors.Conflict, 409),
+    (errors.PaymentDeclined, 402),
+    (errors.UnsupportedMedia, 415),
+    (errors.PayloadTooLarge, 413),
+    (errors.RateLimited, 429),
+    (errors.DependencyUnavailable, 503),
+]
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def _details(exc: errors.CloudmallError) -> dict[str, Any]:
+    if isinstance(exc, errors.TotalMismatch):
+        return {"currentTotal": str(exc.current), "sentTotal": str(exc.sent)}
+    if isinstance(exc, errors.OutOfStock):
+        return {"productId": exc.product_id, "available": exc.available}
+    if isinstance(exc, errors.PaymentDeclined):
+        return {"reason": exc.reason}
+    return {}
+
+
+def status_for(exc: errors.CloudmallError) -> int:
+    for error_type, status in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return status
+    return 400
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.CloudmallError)
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    elif status == 503:
+        headers["Retry-After"] = "5"
+    return JSONResponse(
+        error_body(exc.code, exc.message, **_details(exc)), status_code=status, headers=headers
+    )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    message = str(error.get("msg", "invalid value"))
+    return f"{location}: {message}" if location else message
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [_describe(error) for error in exc.errors()]
+    return JSONResponse(
+        error_body("invalid_request", "; ".join(problems) or "Invalid request", problems=problems),
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    return JSONResponse(
+        error_body(codes.get(exc.status_code, "http_error"), message),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        error_body("database_unavailable", "The shop's database is unavailable; try again shortly"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.exception("unhandled error (request %s)", request_id)
+    return JSONResponse(
+        error_body("internal_error", "Something went wrong on our side", requestId=request_id),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.CloudmallError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_down)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,47 @@
+"""Accounts: sign up, log in, who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cloudmall.services import accounts
+from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.web.schemas import LogInIn, SignUpIn, TokenOut, UserOut, error_responses
+
+router = APIRouter(prefix="/api/auth", tags=["accounts"])
+ERRORS = error_responses(401, 404, 409, 422, 429)
+
+
+@router.post("/signup", status_code=201, response_model=TokenOut, responses=ERRORS)
+async def sign_up(body: SignUpIn, container: ContainerDep) -> TokenOut:
+    """Create a customer account and log it in."""
+    user = await accounts.sign_up(
+        uow=container.uow,
+        hasher=container.hasher,
+        email=str(body.email),
+        password=body.password,
+        name=body.name,
+    )
+    token, expires_in = container.tokens.issue(user)
+    return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
+
+
+@router.post("/login", response_model=TokenOut, responses=ERRORS)
+async def log_in(body: LogInIn, container: ContainerDep) -> TokenOut:
+    session = await accounts.log_in(
+        uow=container.uow,
+        hasher=container.hasher,
+        tokens=container.tokens,
+        email=body.email,
+        password=body.password,
+    )
+    return TokenOut(
+        access_token=session.access_token,
+        expires_in=session.expires_in,
+        user=UserOut.of(session.user),
+    )
+
+
+@router.get("/me", response_model=UserOut, responses=ERRORS)
+async def who_am_i(container: ContainerDep, principal: PrincipalDep) -> UserOut:
+    return UserOut.of(await accounts.current_user(uow=container.uow, principal=principal))

@@ -1,0 +1,122 @@
+"""Orders: the guide's POST /api/orders, my orders, paying and cancelling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from cloudmall.domain.errors import PermissionDenied
+from cloudmall.services import orders, payments
+from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.web.schemas import (
+    OrderOut,
+    PayIn,
+    PaymentOut,
+    PayOut,
+    PlaceOrderIn,
+    PlaceOrderOut,
+    error_responses,
+)
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+ERRORS = error_responses(401, 402, 403, 404, 409, 422, 503)
+OrderId = Annotated[int, Path(ge=1, le=2**62)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="retries with the same key get the first answer",
+    ),
+]
+
+
+def _replay_header(response: Response, replayed: bool) -> None:
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+@router.post("", status_code=201, response_model=PlaceOrderOut, responses=ERRORS)
+async def place_order(
+    body: PlaceOrderIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> PlaceOrderOut:
+    """Place an order. Prices and the total are the server's; a different `totalAmount` gets 409."""
+    if body.user_id is not None and body.user_id != principal.user_id:
+        raise PermissionDenied("userId does not match the signed-in account")
+    placed = await orders.place_order(
+        uow=container.uow,
+        cache=container.catalog_cache,
+        metrics=container.metrics,
+        principal=principal,
+        items=body.pairs(),
+        client_total=body.total_amount,
+        idempotency_key=idempotency_key,
+        limits=container.limits,
+    )
+    _replay_header(response, placed.replayed)
+    return PlaceOrderOut(
+        success=True,
+        orderId=placed.order.id,
+        message="주문이 완료되었습니다. (Your order has been placed.)",
+        order=OrderOut.of(placed.order),
+    )
+
+
+@router.get("", response_model=list[OrderOut], responses=ERRORS)
+async def my_orders(
+    container: ContainerDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=orders.MAX_PAGE)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[OrderOut]:
+    found = await orders.list_my_orders(
+        uow=container.uow, principal=principal, limit=limit, offset=offset
+    )
+    return [OrderOut.of(order) for order in found]
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+async def get_order(
+    order_id: OrderId, container: ContainerDep, principal: PrincipalDep
+) -> OrderOut:
+    return OrderOut.of(
+        await orders.get_order(uow=container.uow, principal=principal, order_id=order_id)
+    )
+
+
+@router.post("/{order_id}/pay", response_model=PayOut, responses=ERRORS)
+async def pay(
+    order_id: OrderId,
+    body: PayIn,
+    response: Response,
+    container: ContainerDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> PayOut:
+    """Pay (simulated gateway): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 declines."""
+    paid = await payments.pay_order(
+        uow=container.uow,
+        gateway=container.gateway,
+        metrics=container.metrics,
+        principal=principal,
+        order_id=order_id,
+        card_number=body.card_number,
+        currency=container.settings.currency,
+        idempotency_key=idempotency_key,
+    )
+    _replay_header(response, paid.replayed)
+    return PayOut(order=OrderOut.of(paid.order), payment=PaymentOut.of(paid.payment))
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut, responses=ERRORS)
+async def cancel(order_id: OrderId, container: ContainerDep, principal: PrincipalDep) -> OrderOut:
+    """Cancel a pending order; its units go back to stock once."""
+    order = await orders.cancel_order(
+        uow=container.uow, cache=container.catalog_cache, principal=principal, order_id=order_id
+    )
+    return OrderOut.of(order)
