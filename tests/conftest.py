@@ -43,3 +43,8 @@ def live_server(
             yield server
         finally:
             stop_server(server)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

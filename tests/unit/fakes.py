@@ -1,0 +1,377 @@
+"""In-memory fakes of the ports: the services run against them with no I/O."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+
+from cloudmall.domain.errors import EmailTaken
+from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
+from cloudmall.domain.products import Product
+from cloudmall.domain.users import Role, User
+from cloudmall.services.ports import (
+    CacheUnavailable,
+    IdempotencyRecord,
+    NewProduct,
+    Principal,
+    ProductQuery,
+    RetryableConflict,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FakeData:
+    """The 'database': committed state shared by every unit of work."""
+
+    products: dict[int, Product] = field(default_factory=dict)
+    inactive: set[int] = field(default_factory=set)
+    users: dict[int, User] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    payments: dict[int, Payment] = field(default_factory=dict)
+    idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+
+
+class FakeProducts:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def _active(self) -> list[Product]:
+        return [p for pid, p in sorted(self.data.products.items()) if pid not in self.data.inactive]
+
+    def _matching(self, query: ProductQuery) -> list[Product]:
+        found = self._active()
+        if query.category:
+            found = [p for p in found if p.category == query.category]
+        if query.search:
+            needle = query.search.lower()
+            found = [
+                p for p in found if needle in p.name.lower() or needle in p.description.lower()
+            ]
+        return found
+
+    async def get(self, product_id: int) -> Product | None:
+        return None if product_id in self.data.inactive else self.data.products.get(product_id)
+
+    async def get_many(self, product_ids: Collection[int]) -> dict[int, Product]:
+        return {pid: p for pid in product_ids if (p := await self.get(pid)) is not None}
+
+    async def search(self, query: ProductQuery) -> list[Product]:
+        found = self._matching(query)
+        end = None if query.limit is None else query.offset + query.limit
+        return found[query.offset : end]
+
+    async def count(self, query: ProductQuery) -> int:
+        return len(self._matching(query))
+
+    async def categories(self) -> list[str]:
+        return sorted({p.category for p in self._active()})
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        return [p for p in self._active() if p.stock_quantity <= threshold]
+
+    async def add(self, new: NewProduct) -> Product:
+        product = Product(
+            id=next(self.data.ids),
+            name=new.name,
+            price=new.price,
+            description=new.description,
+            category=new.category,
+            stock_quantity=new.stock_quantity,
+            image_key=None,
+            created_at=now(),
+            updated_at=now(),
+        )
+        self.data.products[product.id] = product
+        return product
+
+    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None:
+        product = await self.get(product_id)
+        if product is None:
+            return None
+        updated = replace(product, **changes, updated_at=now())  # type: ignore[arg-type]
+        self.data.products[product_id] = updated
+        return updated
+
+    async def delete(self, product_id: int) -> bool:
+        if await self.get(product_id) is None:
+            return False
+        self.data.inactive.add(product_id)
+        return True
+
+    async def take_stock(self, product_id: int, quantity: int) -> bool:
+        product = await self.get(product_id)
+        if product is None or product.stock_quantity < quantity:
+            return False
+        self.data.products[product_id] = replace(
+            product, stock_quantity=product.stock_quantity - quantity
+        )
+        return True
+
+    async def return_stock(self, product_id: int, quantity: int) -> None:
+        product = self.data.products[product_id]
+        self.data.products[product_id] = replace(
+            product, stock_quantity=product.stock_quantity + quantity
+        )
+
+    async def image_keys(self) -> set[str]:
+        return {p.image_key for p in self.data.products.values() if p.image_key}
+
+
+class FakeUsers:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def get(self, user_id: int) -> User | None:
+        return self.data.users.get(user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        return next((u for u in self.data.users.values() if u.email == email), None)
+
+    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+        if await self.get_by_email(email):
+            raise EmailTaken("An account with this email already exists")
+        user = User(
+            id=next(self.data.ids),
+            email=email,
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            created_at=now(),
+        )
+        self.data.users[user.id] = user
+        return user
+
+    async def update(self, user_id: int, changes: Mapping[str, object]) -> None:
+        user = self.data.users[user_id]
+        values = {k: Role(v) if k == "role" else v for k, v in changes.items()}
+        self.data.users[user_id] = replace(user, **values)  # type: ignore[arg-type]
+
+    async def count(self) -> int:
+        return len(self.data.users)
+
+
+class FakeOrders:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order:
+        order = Order(
+            id=next(self.data.ids),
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            total_amount=total,
+            lines=lines,
+            created_at=now(),
+            updated_at=now(),
+        )
+        self.data.orders[order.id] = order
+        return order
+
+    async def get(self, order_id: int) -> Order | None:
+        return self.data.orders.get(order_id)
+
+    async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]:
+        mine = [o for o in reversed(self.data.orders.values()) if o.user_id == user_id]
+        return mine[offset : offset + limit]
+
+    async def list_all(self, *, status: OrderStatus | None, limit: int, offset: int) -> list[Order]:
+        found = [
+            o for o in reversed(self.data.orders.values()) if status is None or o.status is status
+        ]
+        return found[offset : offset + limit]
+
+    async def transition(self, order_id: int, source: OrderStatus, target: OrderStatus) -> bool:
+        order = self.data.orders.get(order_id)
+        if order is None or order.status is not source:
+            return False
+        self.data.orders[order_id] = replace(order, status=target, updated_at=now())
+        return True
+
+    async def placed_since(self, since: datetime) -> tuple[int, Decimal]:
+        live = [
+            o
+            for o in self.data.orders.values()
+            if o.created_at >= since and o.status is not OrderStatus.CANCELLED
+        ]
+        return len(live), sum((o.total_amount for o in live), Decimal("0.00"))
+
+
+class FakePayments:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(
+        self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
+    ) -> Payment:
+        payment = Payment(
+            id=next(self.data.ids),
+            order_id=order_id,
+            amount=amount,
+            status=PaymentStatus.CAPTURED,
+            provider_reference=reference,
+            card_last4=card_last4,
+            created_at=now(),
+        )
+        self.data.payments[payment.id] = payment
+        return payment
+
+    async def for_order(self, order_id: int) -> list[Payment]:
+        return [p for p in self.data.payments.values() if p.order_id == order_id]
+
+
+class FakeIdempotency:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.data.idempotency.get((user_id, scope, key))
+
+    async def save(
+        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
+    ) -> None:
+        if (user_id, scope, key) in self.data.idempotency:
+            raise RetryableConflict("taken")
+        self.data.idempotency[(user_id, scope, key)] = IdempotencyRecord(fingerprint, response)
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the committed data; commit publishes it, anything else discards it."""
+
+    def __init__(self, store: FakeStore, write: bool) -> None:
+        self.store = store
+        self.write = write
+
+    async def __aenter__(self) -> Self:
+        self.working = copy.deepcopy(self.store.data)
+        self.products = FakeProducts(self.working)
+        self.users = FakeUsers(self.working)
+        self.orders = FakeOrders(self.working)
+        self.payments = FakePayments(self.working)
+        self.idempotency = FakeIdempotency(self.working)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.working = copy.deepcopy(self.store.data)
+
+    async def commit(self) -> None:
+        self.store.data = self.working
+        self.store.commits += 1
+        self.working = copy.deepcopy(self.working)
+
+
+class FakeStore:
+    """The unit-of-work factory over one FakeData."""
+
+    def __init__(self) -> None:
+        self.data = FakeData()
+        self.commits = 0
+
+    def __call__(self, *, write: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, write)
+
+
+class FakeCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, bytes] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise CacheUnavailable("down")
+
+    async def get(self, key: str) -> bytes | None:
+        self._check()
+        return self.entries.get(key)
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._check()
+        self.entries[key] = value
+
+    async def delete(self, *keys: str) -> None:
+        self._check()
+        for key in keys:
+            self.entries.pop(key, None)
+
+    async def incr(self, key: str) -> int:
+        self._check()
+        value = int(self.entries.get(key, b"0")) + 1
+        self.entries[key] = str(value).encode()
+        return value
+
+    async def ping(self) -> None:
+        self._check()
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def cache_hit(self, kind: str) -> None:
+        self.events.append(("hit", kind))
+
+    def cache_miss(self, kind: str) -> None:
+        self.events.append(("miss", kind))
+
+    def cache_error(self) -> None:
+        self.events.append(("cache_error", None))
+
+    def order_placed(self, amount: Decimal) -> None:
+        self.events.append(("order", amount))
+
+    def stock_out(self) -> None:
+        self.events.append(("stock_out", None))
+
+    def payment(self, outcome: str) -> None:
+        self.events.append(("payment", outcome))
+
+    def count(self, name: str) -> int:
+        return sum(1 for event, _ in self.events if event == name)
+
+
+class FakeGateway:
+    def __init__(self, *, approve: bool = True) -> None:
+        self.approve = approve
+        self.charges: list[Decimal] = []
+        self.refunds: list[str] = []
+
+    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
+        if not self.approve:
+            return ChargeResult(approved=False, reference="", decline_reason="card_declined")
+        self.charges.append(amount)
+        return ChargeResult(approved=True, reference=f"ref-{len(self.charges)}")
+
+    async def refund(self, *, reference: str, amount: Decimal) -> None:
+        self.refunds.append(reference)
+
+
+class FakeHasher:
+    async def hash(self, password: str) -> str:
+        return f"hashed:{password}"
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        return password_hash == f"hashed:{password}"
+
+
+def customer(user_id: int = 1000) -> Principal:
+    return Principal(user_id=user_id, role=Role.CUSTOMER)
+
+
+def admin(user_id: int = 1) -> Principal:
+    return Principal(user_id=user_id, role=Role.ADMIN)
