@@ -158,7 +158,7 @@ def estimate(
     book.purchase_option(purchase)  # fail early on a purchase option the book lacks
     lines: list[CostLine] = []
     missing = list(unpriced or [])
-    failed_ids: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for line in usage:
         try:
             lines.append(price_line(line, book, region, purchase))
@@ -167,13 +167,9 @@ def estimate(
                 raise
             missing.append(Unpriced(line.component, str(exc), line.logical_id, line.resource_type))
             if line.logical_id is not None:
-                failed_ids.setdefault(line.logical_id, str(exc))
-    findings = [
-        ResourceFinding(r.logical_id, r.resource_type, "unpriced", failed_ids[r.logical_id])
-        if r.logical_id in failed_ids and r.status == "priced"
-        else r
-        for r in (resources or [])
-    ]
+                failed.setdefault(line.logical_id, str(exc))
+    priced_ids = {line.usage.logical_id for line in lines}
+    findings = [_after_pricing(r, failed, priced_ids) for r in (resources or [])]
     return Estimate(
         title=title,
         region=region,
@@ -188,6 +184,19 @@ def estimate(
         assumptions=tuple(assumptions or []),
         notes=tuple(notes or []),
     )
+
+
+def _after_pricing(
+    finding: ResourceFinding, failed: dict[str, str], priced_ids: set[str | None]
+) -> ResourceFinding:
+    """A resource whose prices are missing is unpriced; partly missing, it says so."""
+    if finding.status != "priced" or finding.logical_id not in failed:
+        return finding
+    reason = failed[finding.logical_id]
+    if finding.logical_id in priced_ids:
+        detail = f"{finding.detail}; partly unpriced: {reason}"
+        return ResourceFinding(finding.logical_id, finding.resource_type, "priced", detail)
+    return ResourceFinding(finding.logical_id, finding.resource_type, "unpriced", reason)
 
 
 def lambda_usage(
@@ -205,10 +214,11 @@ def lambda_usage(
     compute cost = requests × seconds × memory_MB / 1024 × $0.0000166667 per GB-second.
     """
     gb_seconds = Decimal(requests) * (duration_ms / 1000) * Decimal(memory_mb) / 1024
-    detail = f"{requests:,} requests × {duration_ms} ms × {memory_mb} MB"
+    detail = f"{requests:,} requests × {plain_number(duration_ms)} ms × {memory_mb} MB"
+    where = f" ({logical_id})" if logical_id else ""
     return [
         UsageLine(
-            f"{name} requests ({requests:,}/month)",
+            f"{name} requests ({requests:,}/month){where}",
             "Lambda",
             "lambda",
             "requests",
@@ -217,7 +227,7 @@ def lambda_usage(
             resource_type,
         ),
         UsageLine(
-            f"{name} compute ({plain_number(gb_seconds)} GB-s: {detail})",
+            f"{name} compute ({plain_number(gb_seconds)} GB-s: {detail}){where}",
             "Lambda",
             "lambda",
             "gb-second",

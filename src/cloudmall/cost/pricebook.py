@@ -120,10 +120,12 @@ class PriceBook(BaseModel):
         if entry is not None:
             return entry
         known_anywhere = {s for (_, svc, s) in self._index if svc == service}
+        if not known_anywhere:
+            raise MissingPriceError(f"the price book {self.name!r} has no {service} prices")
         if service in INSTANCE_SERVICES and sku.split("/")[0] not in {
             s.split("/")[0] for s in known_anywhere
         }:
-            known = ", ".join(sorted({s.split("/")[0] for s in known_anywhere})) or "none"
+            known = ", ".join(sorted({s.split("/")[0] for s in known_anywhere}))
             raise UnknownInstanceTypeError(
                 f"unknown instance type {sku.split('/')[0]!r} for {service}: "
                 f"the price book {self.name!r} knows {known}"

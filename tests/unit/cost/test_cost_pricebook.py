@@ -127,6 +127,11 @@ def test_missing_price_says_what_and_where() -> None:
         load_price_book().price("ap-northeast-2", "rds.aurora-mysql", "db.r6g.large")
 
 
+def test_service_without_prices_is_named() -> None:
+    with pytest.raises(MissingPriceError, match=r"has no dynamodb prices"):
+        load_price_book().price("us-east-1", "dynamodb", "on-demand")
+
+
 def _builtin_raw() -> dict[str, object]:
     from importlib import resources
 
