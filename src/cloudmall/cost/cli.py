@@ -103,15 +103,15 @@ def _one_line_errors() -> Iterator[None]:
 
 
 def _emit(result: Estimate, fmt: OutputFormat, chart: Path | None) -> None:
+    if chart is not None:  # first, so a chart that cannot be written leaves stdout empty
+        write_chart(result, chart)
+        typer.echo(f"chart written to {chart}", err=True)
     if fmt is OutputFormat.json:
         typer.echo(to_json(result))
     elif fmt is OutputFormat.markdown:
         typer.echo(to_markdown(result))
     else:
         print_table(result, Console())
-    if chart is not None:
-        write_chart(result, chart)
-        typer.echo(f"chart written to {chart}", err=True)
 
 
 def _book(prices: Path | None) -> PriceBook:
@@ -273,8 +273,10 @@ def template_command(
     purchase: PurchaseOpt = Purchase.on_demand,
     hours: HoursOpt = None,
 ) -> None:
-    """Estimate a month for a synthesized stack: every resource is listed as priced, free or
-    unpriced; usage-driven charges come from the options (S3 GB, CDN TB, requests, LCUs...)."""
+    """Estimate a month for a synthesized stack (cdk.out or a template file).
+
+    Every resource is listed as priced, free or unpriced; usage-driven charges come from the
+    options (S3 GB, CDN TB, requests, LCUs, NAT GB...)."""
     with _one_line_errors():
         book = _book(prices)
         book.check_region(region)
@@ -327,7 +329,8 @@ def lambda_command(
     output: FormatOpt = OutputFormat.table,
     chart: ChartOpt = None,
 ) -> None:
-    """The guide's serverless formula: requests/1M × $0.20 + GB-seconds × $0.0000166667.
+    """The guide's Lambda formula: requests/1M × $0.20 + GB-seconds × $0.0000166667.
+
     Defaults are the guide's example (3,000,000 calls × 500 ms × 128 MB)."""
     with _one_line_errors():
         book = _book(prices)
@@ -344,8 +347,9 @@ def savings_command(
     purchase: PurchaseOpt = Purchase.reserved_1y,
     prices: PricesOpt = None,
 ) -> None:
-    """The guide's yearly arithmetic: $100/month on demand is $1,200 a year; 40 % reserved
-    makes it $720."""
+    """A year on demand against a purchase option (the guide: $1,200 → $720 reserved).
+
+    The guide's arithmetic: $100/month on demand is $1,200 a year; 40 % off makes it $720."""
     with _one_line_errors():
         option = _book(prices).purchase_option(purchase.value)
         discount = option.discount if option is not None else Decimal(0)

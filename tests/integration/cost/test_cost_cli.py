@@ -140,6 +140,7 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (["profile"], "nothing to estimate"),
         (["profile", "--guide", "--ec2", "t3..medium:x"], "expected TYPE or TYPE:COUNT"),
         (["lambda", "--region", "eu-west-9"], "unknown region 'eu-west-9'"),
+        (["profile", "--guide", "--chart", "{tmp}/no/such/dir/x.png"], "cannot write chart"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], message: str) -> None:
@@ -152,6 +153,7 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], mes
     ]
     names = {
         "fixture": str(FIXTURE),
+        "tmp": str(tmp_path),
         "bad_profile": _write(tmp_path, "bad.yaml", "name: x\ncompute: [{count: 3}]\n"),
         "partial_prices": _write(
             tmp_path, "p.json", json.dumps(dict(builtin, entries=no_virginia_t3_medium))
