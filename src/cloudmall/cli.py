@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cloudmall.config import Settings
+from cloudmall.cost import cli as cost_cli
 
 if TYPE_CHECKING:
     from cloudmall.bootstrap import Container
@@ -24,6 +25,7 @@ T = TypeVar("T")
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
 admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+app.add_typer(cost_cli.app, name="cost")
 console = Console()
 err = Console(stderr=True)
 
