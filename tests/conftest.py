@@ -7,7 +7,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import BACKENDS, LiveServer, scratch_database, start_server, stop_server
+from tests.support import (
+    BACKENDS,
+    S3_ENV,
+    LiveServer,
+    Service,
+    new_bucket,
+    redis_url,
+    scratch_database,
+    start_moto,
+    start_server,
+    stop_server,
+)
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Service]:
+    """moto's S3 server, shared by the whole session."""
+    service = start_moto()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -31,14 +52,25 @@ def shop_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def real_tiers_env(moto: Service) -> dict[str, str]:
+    """Redis for the cache and moto's S3 for the object store: the 3-tier settings."""
+    return {"CLOUDMALL_CACHE_URL": redis_url(), "CLOUDMALL_STORAGE_URL": new_bucket(moto), **S3_ENV}
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, moto: Service
 ) -> Iterator[LiveServer]:
-    """A real `cloudmall serve` process per backend, shared by the tests of one module."""
-    tmp_path = tmp_path_factory.mktemp(f"server-{request.param}")
-    with scratch_database(str(request.param), tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path)
+    """A real `cloudmall serve` process per backend, shared by the tests of one module.
+
+    On SQLite it runs on the embedded defaults (in-process cache, local folder); on MariaDB and
+    PostgreSQL with the real tiers (Redis, S3).
+    """
+    backend = str(request.param)
+    tmp_path = tmp_path_factory.mktemp(f"server-{backend}")
+    with scratch_database(backend, tmp_path) as url:
+        extra = {} if backend == "sqlite" else real_tiers_env(moto)
+        server = start_server(shop_env(url, tmp_path, **extra), tmp_path)
         try:
             yield server
         finally:

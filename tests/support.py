@@ -28,6 +28,98 @@ POSTGRES_URL = os.environ.get(
 BACKENDS = os.environ.get("CLOUDMALL_TEST_BACKENDS", "sqlite,mariadb,postgresql").split(",")
 
 
+REDIS_URL = os.environ.get("CLOUDMALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fixed local credentials, not a secret
+    "AWS_DEFAULT_REGION": "ap-northeast-2",
+}
+
+
+def redis_url() -> str:
+    """The shared test Redis, with a key prefix of this test's own."""
+    return f"{REDIS_URL}?prefix=test-{secrets.token_hex(4)}:"
+
+
+def wait_for_port(port: int, *, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout:g} s")
+
+
+@dataclass
+class Service:
+    """A helper server the tests run themselves (moto's S3, a private Redis)."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_moto() -> Service:
+    """moto's S3 server on 127.0.0.1, the local stand-in for S3."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **S3_ENV},
+    )
+    wait_for_port(port)
+    return Service(port, process)
+
+
+def new_bucket(moto: Service) -> str:
+    """A fresh bucket on the moto server; returns the cloudmall storage URL for it."""
+    import boto3
+
+    name = f"cm-{secrets.token_hex(5)}"
+    endpoint = f"http://127.0.0.1:{moto.port}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_ENV["AWS_DEFAULT_REGION"],
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    return f"s3://{name}?region=ap-northeast-2&endpoint_url={endpoint}"
+
+
+def start_redis(port: int | None = None) -> Service:
+    """A private redis-server (so a test may stop and restart it)."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return Service(port, process)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -138,3 +230,52 @@ def stop_server(server: LiveServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+
+
+NGINX_CONF = """
+worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    client_max_body_size 10m;
+    upstream shop {{
+        {servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://shop;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_next_upstream error timeout;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(upstreams: list[str], tmp_path: Path) -> tuple[str, Service]:
+    """nginx (standing in for the ALB) balancing over the given server URLs."""
+    port = free_port()
+    prefix = tmp_path / f"nginx-{port}"
+    prefix.mkdir()
+    servers = "\n        ".join(f"server {url.removeprefix('http://')};" for url in upstreams)
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=prefix, servers=servers, port=port))
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return f"http://127.0.0.1:{port}", Service(port, process)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.cache.memory import MemoryCache
+from cloudmall.adapters.cache.redis import RedisCache
 from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
@@ -17,6 +18,7 @@ from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
 from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.adapters.storage.local import LocalObjectStore
+from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Settings
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
@@ -53,20 +55,30 @@ class Container:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        if isinstance(self.cache, RedisCache):
+            await self.cache.aclose()
 
 
 def build_cache(url: str) -> Cache:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryCache()
-    raise ValueError(f"unsupported CLOUDMALL_CACHE_URL scheme {scheme!r}: use memory://")
+    if scheme in ("redis", "rediss"):
+        return RedisCache(url)
+    raise ValueError(
+        f"unsupported CLOUDMALL_CACHE_URL scheme {scheme!r}: use memory:// or redis://"
+    )
 
 
 def build_store(url: str) -> ObjectStore:
     parts = urlsplit(url)
     if parts.scheme == "file":
         return LocalObjectStore(Path(parts.path))
-    raise ValueError(f"unsupported CLOUDMALL_STORAGE_URL scheme {parts.scheme!r}: use file://")
+    if parts.scheme == "s3":
+        return S3ObjectStore(url)
+    raise ValueError(
+        f"unsupported CLOUDMALL_STORAGE_URL scheme {parts.scheme!r}: use file:// or s3://"
+    )
 
 
 def build_container(settings: Settings) -> Container:

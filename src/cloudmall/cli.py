@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import shutil
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,6 +21,7 @@ from cloudmall.cost import cli as cost_cli
 
 if TYPE_CHECKING:
     from cloudmall.bootstrap import Container
+    from cloudmall.health import TierStatus
 
 T = TypeVar("T")
 
@@ -142,6 +145,29 @@ def admin_create(
         console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
 
 
+@app.command()
+def check() -> None:
+    """Check each tier (database, migrations, cache, object store); exit 1 if any fails."""
+    from cloudmall.health import check_tiers
+
+    async def work(settings: Settings) -> list[TierStatus]:
+        return await _with_container(settings, check_tiers)
+
+    tiers = run(work)
+    for tier in tiers:
+        mark = (
+            "[green]ok[/]  "
+            if tier.ok
+            else ("[red]FAIL[/]" if tier.required else "[yellow]WARN[/]")
+        )
+        console.print(f"{mark} {tier.name:<13} {tier.detail}", soft_wrap=True)
+    failing = [tier for tier in tiers if not tier.ok]
+    for tier in failing:
+        err.print(f"{tier.name}: {tier.detail}", soft_wrap=True, highlight=False)
+    if failing:
+        raise typer.Exit(code=1)
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         try:
@@ -178,6 +204,15 @@ async def _prepare(settings: Settings, *, demo: bool) -> str | None:
     return await _with_container(settings, fill)
 
 
+def _share_metrics_between_workers(settings: Settings) -> None:
+    """Prometheus multi-process mode: workers write to one folder, /metrics sums them."""
+    folder = (settings.var_dir / "prometheus").resolve()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -197,6 +232,8 @@ def serve(
     if password:
         console.print(f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/]")
     sys.stdout.flush()
+    if workers > 1:
+        _share_metrics_between_workers(load_settings())
     uvicorn.run(
         "cloudmall.web.asgi:app",
         host=host,

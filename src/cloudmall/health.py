@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from cloudmall.adapters.db.migrations import current_revision, head_revision
 from cloudmall.bootstrap import Container
@@ -27,8 +28,14 @@ async def _timed(check: Awaitable[str]) -> tuple[bool, str]:
         return True, await asyncio.wait_for(check, TIMEOUT_SECONDS)
     except TimeoutError:
         return False, f"no answer within {TIMEOUT_SECONDS:g} s"
+    except DBAPIError as exc:  # the driver's own words, without SQLAlchemy's wrapping
+        return False, _one_line(exc.orig)
     except Exception as exc:  # every failure is reported, none is raised
-        return False, (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        return False, _one_line(exc)
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200] or type(exc).__name__
 
 
 async def _database(container: Container) -> str:

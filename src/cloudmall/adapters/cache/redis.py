@@ -1,0 +1,88 @@
+"""The cache on Redis (ElastiCache): shared by every web process, with a circuit breaker.
+
+A cache that is down must cost little: after a failure the breaker stays open for a few seconds
+and calls fail at once (the services then read the database) instead of each waiting for a socket
+timeout; the first call after that tries Redis again, so service recovers without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from cloudmall.services.ports import CacheUnavailable
+
+OPEN_SECONDS = 2.0
+
+
+class RedisCache:
+    def __init__(
+        self, url: str, *, timeout_seconds: float = 0.5, max_connections: int = 10_000
+    ) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self._prefix = query.pop("prefix", [""])[0]
+        plain_url = urlunsplit(parts._replace(query=""))
+        self._client = aioredis.Redis.from_url(
+            plain_url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            max_connections=max_connections,  # one per in-flight request; redis-py raises past it
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=30,
+        )
+        self._open_until = 0.0
+
+    def _guard(self) -> None:
+        if time.monotonic() < self._open_until:
+            raise CacheUnavailable("redis marked down; retrying shortly")
+
+    def _trip(self, exc: Exception) -> CacheUnavailable:
+        self._open_until = time.monotonic() + OPEN_SECONDS
+        return CacheUnavailable(f"redis unavailable: {exc}")
+
+    async def get(self, key: str) -> bytes | None:
+        self._guard()
+        try:
+            value = await self._client.get(self._prefix + key)
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+        return value.encode() if isinstance(value, str) else value
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        self._guard()
+        try:
+            await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        self._guard()
+        try:
+            await self._client.delete(*(self._prefix + key for key in keys))
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+
+    async def incr(self, key: str) -> int:
+        self._guard()
+        try:
+            return int(await self._client.incr(self._prefix + key))
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+        self._open_until = 0.0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
