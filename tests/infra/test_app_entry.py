@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO_ROOT
+from infra_synth import REPO_ROOT
 
 from cloudmall_infra import app_builder
 from cloudmall_infra.config import DeploymentConfig

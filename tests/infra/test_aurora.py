@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Synth
+from infra_synth import Synth
 
 STACK = "ShoppingMall"
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from conftest import Synth
+from infra_synth import Synth
 
 # Statements allowed an unscoped resource ("*"), keyed by (the policy's logical-ID prefix, the
 # statement's actions). Each entry: why the service or CDK requires it.

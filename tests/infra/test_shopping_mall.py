@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_cdk.assertions import Match
-from conftest import ALARM_EMAIL, CDN_CERTIFICATE_ARN, CERTIFICATE_ARN, Synth
+from infra_synth import ALARM_EMAIL, CDN_CERTIFICATE_ARN, CERTIFICATE_ARN, Synth
 
 STACK = "ShoppingMall"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import HOSTED_ZONE_ID, Synth
+from infra_synth import HOSTED_ZONE_ID, Synth
 
 STACK = "SingleServer"
 

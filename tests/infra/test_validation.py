@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
-from conftest import Synth
+from infra_synth import Synth
 
 CONFIGURATIONS = ("production", "aurora", "defaults")
 
@@ -53,3 +53,22 @@ def test_cfn_lint_finds_no_errors(all_synths: dict[str, Synth], name: str) -> No
             if match.rule.id.startswith("E"):
                 errors.append(f"{template.name}: {match}")
     assert errors == []
+
+
+def _warnings_and_errors(synth: Synth) -> list[tuple[str, str, str]]:
+    found = []
+    for path in synth.outdir.glob("*.metadata.json"):
+        for construct_path, entries in json.loads(path.read_text()).items():
+            for entry in entries:
+                if entry["type"] in {"aws:cdk:warning", "aws:cdk:error"}:
+                    found.append((construct_path, entry["type"], str(entry["data"])))
+    return found
+
+
+def test_production_synth_has_no_warnings(production: Synth) -> None:
+    assert _warnings_and_errors(production) == []
+
+
+def test_defaults_warn_about_what_a_deployment_still_needs(defaults: Synth) -> None:
+    messages = sorted(data.split(" ", 1)[0] for _, _, data in _warnings_and_errors(defaults))
+    assert messages == ["certificate_arn", "no"]  # placeholder certificate, no alarm e-mail
