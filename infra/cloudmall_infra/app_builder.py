@@ -1,0 +1,68 @@
+"""Build the CDK App: both stacks, fixed environments, cdk-nag as a validation plugin."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from cloudmall_infra.config import DeploymentConfig
+from cloudmall_infra.stacks import ShoppingMallStack, SingleServerStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
+STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
+
+SHOPPING_MALL_STACK = "ShoppingMall"
+SINGLE_SERVER_STACK = "SingleServer"
+
+
+def build_app(
+    *,
+    outdir: str | os.PathLike[str] | None = None,
+    context: Mapping[str, Any] | None = None,
+    nag: bool = True,
+) -> App:
+    """The App with its stacks (not yet synthesized).
+
+    ``outdir`` defaults to ``$CDK_OUTDIR`` (set by the CDK CLI) or ``<repo>/cdk.out``, so the
+    app writes to the same place from any working directory.
+    """
+    outdir = outdir or os.environ.get("CDK_OUTDIR") or DEFAULT_OUTDIR
+    app = App(
+        outdir=str(outdir),
+        context=dict(context or {}),
+        analytics_reporting=False,
+    )
+    config = DeploymentConfig.from_context(app)
+    # Explicit zones, stored where Stack.availability_zones looks, so nothing is looked up.
+    app.node.set_context(
+        f"availability-zones:account={config.account}:region={config.region}",
+        config.availability_zones,
+    )
+    env = Environment(account=config.account, region=config.region)
+    ShoppingMallStack(
+        app,
+        SHOPPING_MALL_STACK,
+        config=config,
+        static_dir=STATIC_DIR,
+        env=env,
+        description="cloudmall: the guide's shopping mall (3-tier, Multi-AZ, autoscaling)",
+    )
+    SingleServerStack(
+        app,
+        SINGLE_SERVER_STACK,
+        config=config,
+        env=env,
+        description="cloudmall: the guide's pattern 1 (single server, event site)",
+    )
+    if nag:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,171 @@
+"""The guide's shopping-mall project: the 3-tier pattern, Multi-AZ, with autoscaling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cloudmall_infra.app_role import AppRole
+from cloudmall_infra.app_settings import AppSettings
+from cloudmall_infra.backup import Backups
+from cloudmall_infra.buckets import LogBucket
+from cloudmall_infra.cache import Cache
+from cloudmall_infra.cdn import MediaCdn
+from cloudmall_infra.config import DeploymentConfig
+from cloudmall_infra.data import Database
+from cloudmall_infra.monitoring import AlarmTopic, Monitoring
+from cloudmall_infra.network import Network
+from cloudmall_infra.user_data import (
+    ENV_FILE,
+    AppUserDataOptions,
+    build_user_data,
+    grant_asset_read,
+    source_asset,
+)
+from cloudmall_infra.web_tier import WebTier
+
+
+class ShoppingMallStack(Stack):
+    """CloudFront + S3 for images and the storefront, WAF + ALB in front of an Auto Scaling
+    group of stateless app servers, ElastiCache Redis, RDS MySQL Multi-AZ, CloudWatch + SNS.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        static_dir: Path,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        Tags.of(self).add("project", "cloudmall")
+        Tags.of(self).add("pattern", "3-tier")
+        region = self.region
+
+        network = Network(self, "Network", availability_zones=config.availability_zones)
+        log_bucket = LogBucket(self, "AccessLogs").bucket
+
+        database = Database(
+            self,
+            "Database",
+            vpc=network.vpc,
+            subnets=network.data_subnets,
+            engine=config.database_engine,
+            instance_type=config.db_instance_type,
+        )
+        cache = Cache(
+            self,
+            "Cache",
+            vpc=network.vpc,
+            subnets=network.data_subnets,
+            node_type=config.cache_node_type,
+        )
+        cdn = MediaCdn(
+            self,
+            "Media",
+            access_logs=log_bucket,
+            static_dir=static_dir,
+            domain_name=config.cdn_domain_name,
+            certificate_arn=config.cdn_certificate_arn,
+        )
+        backups = Backups(
+            self,
+            "Backups",
+            access_logs=log_bucket,
+            database_resource=database.backup_resource(),
+        )
+
+        settings = AppSettings(self, "Settings", environment=config.environment)
+        settings.add_parameter("CLOUDMALL_DATABASE_URL", database.url_without_credentials)
+        settings.add_url_credentials("CLOUDMALL_DATABASE_URL", database.secret, json_secret=True)
+        settings.add_parameter("CLOUDMALL_CACHE_URL", cache.url_without_credentials)
+        settings.add_url_credentials("CLOUDMALL_CACHE_URL", cache.auth_token, json_secret=False)
+        settings.add_parameter(
+            "CLOUDMALL_STORAGE_URL", f"s3://{cdn.bucket.bucket_name}?region={region}"
+        )
+        cdn_base_url = (
+            f"https://{config.cdn_domain_name}" if config.cdn_domain_name else cdn.base_url
+        )
+        settings.add_parameter("CLOUDMALL_CDN_BASE_URL", cdn_base_url)
+        cors_origins = config.cors_origins or [cdn_base_url]
+        settings.add_parameter(
+            "CLOUDMALL_CORS_ORIGINS", json.dumps(cors_origins, separators=(",", ":"))
+        )
+
+        role = AppRole(self, "AppRole", description="cloudmall app instances (3-tier)")
+        settings.grant_read(role.role)
+        role.grant_objects(cdn.bucket, "Media")
+        role.grant_objects(backups.bucket, "Backups")
+
+        app_logs = logs.LogGroup(
+            self,
+            "AppLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        source = source_asset(self, "Source")
+        grant_asset_read(source, role.role)
+        user_data = build_user_data(
+            self,
+            source,
+            AppUserDataOptions(
+                boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
+                port=8000,
+                workers=2,
+                log_group_name=app_logs.log_group_name,
+                in_auto_scaling_group=True,
+            ),
+        )
+        web = WebTier(
+            self,
+            "Web",
+            vpc=network.vpc,
+            public_subnets=network.public_subnets,
+            app_subnets=network.app_subnets,
+            certificate_arn=config.certificate_arn,
+            access_logs=log_bucket,
+            instance_type=config.app_instance_type,
+            user_data=user_data,
+            role=role.role,
+        )
+        database.allow_from(web.app_security_group, "MySQL from the app tier")
+        cache.allow_from(web.app_security_group, "Redis (TLS) from the app tier")
+        # the instances boot only once the settings they read exist
+        web.auto_scaling_group.node.add_dependency(settings)
+
+        topic = AlarmTopic(self, "Alarms", email=config.alarm_email)
+        Monitoring(
+            self,
+            "Monitoring",
+            web=web,
+            database=database,
+            cache=cache,
+            topic=topic.topic,
+            dashboard_name=f"cloudmall-{self.stack_name}",
+        )
+
+        if config.certificate_is_placeholder:
+            Annotations.of(self).add_warning_v2(
+                "cloudmall:placeholderCertificate",
+                "certificate_arn is a placeholder: fine for `synth`, but a deployment needs "
+                "-c certificate_arn=arn:aws:acm:<region>:<account>:certificate/<id>",
+            )
+        if not config.alarm_email:
+            Annotations.of(self).add_warning_v2(
+                "cloudmall:noAlarmEmail",
+                "no alarm_email in context: alarms go to the SNS topic with no subscriber",
+            )
+
+        CfnOutput(self, "ShopUrl", value=web.url, description="The ALB (point your DNS here)")
+        CfnOutput(self, "CdnBaseUrl", value=cdn_base_url)
+        CfnOutput(self, "MediaBucket", value=cdn.bucket.bucket_name)
+        CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)
+        CfnOutput(self, "SettingsPath", value=settings.prefix)
+        CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)

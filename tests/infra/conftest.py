@@ -1,0 +1,28 @@
+"""Synthesize the CDK app once per test session (per configuration) and share the templates."""
+
+from __future__ import annotations
+
+import pytest
+from infra_synth import PRODUCTION_CONTEXT, Synth, synthesize
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk-production"), PRODUCTION_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def aurora(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    context = {**PRODUCTION_CONTEXT, "database_engine": "aurora-mysql"}
+    return synthesize(tmp_path_factory.mktemp("cdk-aurora"), context)
+
+
+@pytest.fixture(scope="session")
+def defaults(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """What `make synth` builds: no context at all."""
+    return synthesize(tmp_path_factory.mktemp("cdk-defaults"), {})
+
+
+@pytest.fixture(scope="session")
+def all_synths(production: Synth, aurora: Synth, defaults: Synth) -> dict[str, Synth]:
+    return {"production": production, "aurora": aurora, "defaults": defaults}

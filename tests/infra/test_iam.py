@@ -1,0 +1,176 @@
+"""Least privilege: every IAM policy statement in every template, with an explicit allow-list."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from infra_synth import Synth
+
+# Statements allowed an unscoped resource ("*"), keyed by (the policy's logical-ID prefix, the
+# statement's actions). Each entry: why the service or CDK requires it.
+UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
+    (
+        "CustomCDKBucketDeployment",
+        frozenset({"cloudfront:GetInvalidation", "cloudfront:CreateInvalidation"}),
+    ): "aws-cdk-lib's BucketDeployment handler invalidates /static/* after a deployment; CDK "
+    "grants these two actions on * (not configurable). Runs only during deployments.",
+}
+# Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
+ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
+    "CustomCDKBucketDeployment": "aws-cdk-lib's BucketDeployment read/sync grant on the asset "
+    "bucket and the media bucket (s3:GetObject*, s3:List*, s3:DeleteObject*, s3:Abort*).",
+}
+# AWS managed policies that may be attached, and to which roles (logical-ID prefix).
+MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
+    "AmazonSSMManagedInstanceCore": {"AppRole", "ServerRole"},
+    "CloudWatchAgentServerPolicy": {"AppRole", "ServerRole"},
+    "service-role/AWSLambdaBasicExecutionRole": {"CustomCDKBucketDeployment"},
+    "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},
+}
+
+_UNSCOPED_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def identity_statements(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(stack, policy logical id, statement) for every identity-based policy statement."""
+    for stack, template in synth.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            kind, p = resource["Type"], resource.get("Properties", {})
+            if kind in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+                for statement in p["PolicyDocument"]["Statement"]:
+                    yield stack, logical_id, statement
+            elif kind == "AWS::IAM::Role":
+                for policy in p.get("Policies", []):
+                    for statement in policy["PolicyDocument"]["Statement"]:
+                        yield stack, logical_id, statement
+
+
+def _unscoped(resource: Any) -> bool:
+    return resource == "*" or (isinstance(resource, str) and bool(_UNSCOPED_ARN.match(resource)))
+
+
+def _allowed(table: dict, logical_id: str, key: Any = None) -> bool:
+    for entry in table:
+        prefix = entry[0] if isinstance(entry, tuple) else entry
+        if logical_id.startswith(prefix) and (key is None or entry[1] == key):
+            return True
+    return False
+
+
+def test_no_unscoped_resources_outside_the_allow_list(all_synths: dict[str, Synth]) -> None:
+    offenders = []
+    for name, synth in all_synths.items():
+        for stack, logical_id, statement in identity_statements(synth):
+            if statement["Effect"] != "Allow":
+                continue
+            actions = frozenset(_as_list(statement["Action"]))
+            if any(_unscoped(r) for r in _as_list(statement["Resource"])) and not _allowed(
+                UNSCOPED_RESOURCE_ALLOW_LIST, logical_id, actions
+            ):
+                offenders.append((name, stack, logical_id, sorted(actions)))
+    assert offenders == []
+
+
+def test_no_action_wildcards_outside_the_allow_list(all_synths: dict[str, Synth]) -> None:
+    offenders = []
+    for name, synth in all_synths.items():
+        for stack, logical_id, statement in identity_statements(synth):
+            for action in _as_list(statement["Action"]):
+                if action == "*" or action.endswith(":*"):
+                    offenders.append((name, stack, logical_id, action))  # never allowed
+                elif "*" in action and not _allowed(ACTION_WILDCARD_ALLOW_LIST, logical_id):
+                    offenders.append((name, stack, logical_id, action))
+    assert offenders == []
+
+
+def test_managed_policies_are_the_documented_ones(all_synths: dict[str, Synth]) -> None:
+    for synth in all_synths.values():
+        for template in synth.templates.values():
+            for logical_id, resource in template["Resources"].items():
+                if resource["Type"] != "AWS::IAM::Role":
+                    continue
+                for arn in resource["Properties"].get("ManagedPolicyArns", []):
+                    name = json.dumps(arn).split(":policy/")[1].split('"')[0]
+                    assert name in MANAGED_POLICY_ALLOW_LIST, (logical_id, name)
+                    assert any(logical_id.startswith(p) for p in MANAGED_POLICY_ALLOW_LIST[name]), (
+                        logical_id,
+                        name,
+                    )
+
+
+def test_kms_key_policies_only_name_the_account_and_cloudwatch(production: Synth) -> None:
+    """In a key policy "Resource": "*" means the key itself; what matters is who."""
+    for template in production.templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::KMS::Key":
+                continue
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
+                principal = statement["Principal"]
+                assert principal in (
+                    {"Service": "cloudwatch.amazonaws.com"},
+                    {
+                        "AWS": {
+                            "Fn::Join": [
+                                "",
+                                ["arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:root"],
+                            ]
+                        }
+                    },
+                ), principal
+
+
+def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth) -> None:
+    statements = [
+        s
+        for stack, lid, s in identity_statements(production)
+        if stack == "ShoppingMall" and lid.startswith("AppRole")
+    ]
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for s in statements:
+        for action in _as_list(s["Action"]):
+            by_service.setdefault(action.split(":")[0], []).append(s)
+    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation"}
+    # cfn-signal: the instances report readiness to their own stack, nothing else
+    assert by_service["cloudformation"] == [
+        {
+            "Action": "cloudformation:SignalResource",
+            "Effect": "Allow",
+            "Resource": {"Ref": "AWS::StackId"},
+        }
+    ]
+    template = production.templates["ShoppingMall"]["Resources"]
+    own_secrets = {
+        lid
+        for lid, r in template.items()
+        if r["Type"]
+        in {"AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment"}
+    }
+    for s in by_service["secretsmanager"]:
+        assert set(_as_list(s["Action"])) == {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+        }
+        assert s["Resource"]["Ref"] in own_secrets
+    own_parameters = {lid for lid, r in template.items() if r["Type"] == "AWS::SSM::Parameter"}
+    for s in by_service["ssm"]:
+        ref = s["Resource"]["Fn::Join"][1][-1]["Ref"]
+        assert ref in own_parameters
+    s3_resources = set()
+    for s in by_service["s3"]:
+        actions = set(_as_list(s["Action"]))
+        assert actions <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+        s3_resources.add(json.dumps(s["Resource"]))
+    buckets = {"MediaBucket4022EBBF", "BackupsBucket2936A3AA"}
+    for resource in s3_resources:
+        assert any(b in resource for b in buckets) or "cdk-hnb659fds-assets" in resource, resource
+    # the source asset: exactly one object of the bootstrap bucket, read-only
+    asset = [s for s in by_service["s3"] if "cdk-hnb659fds-assets" in json.dumps(s["Resource"])]
+    assert len(asset) == 1 and asset[0]["Action"] == "s3:GetObject"
+    assert json.dumps(asset[0]["Resource"]).endswith('.zip"]]}')

@@ -1,0 +1,71 @@
+"""The SingleServer stack (the guide's pattern 1)."""
+
+from __future__ import annotations
+
+from infra_synth import HOSTED_ZONE_ID, Synth
+
+STACK = "SingleServer"
+
+
+def _one(synth: Synth, type_: str) -> tuple[str, dict]:
+    found = synth.resources(STACK, type_)
+    assert len(found) == 1, sorted(found)
+    return next(iter(found.items()))
+
+
+def test_one_small_instance_with_imdsv2_and_an_encrypted_volume(production: Synth) -> None:
+    _, instance = _one(production, "AWS::EC2::Instance")
+    p = instance["Properties"]
+    assert p["InstanceType"] == "t3.small"
+    (mapping,) = p["BlockDeviceMappings"]
+    assert mapping["Ebs"]["Encrypted"] is True
+    assert mapping["Ebs"]["VolumeType"] == "gp3"
+    assert p["DisableApiTermination"] is True
+    # require_imdsv2 on an Instance is a launch template with HttpTokens=required
+    _, template = _one(production, "AWS::EC2::LaunchTemplate")
+    assert template["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == (
+        "required"
+    )
+    assert p["LaunchTemplate"]["LaunchTemplateName"]
+    assert instance["CreationPolicy"]["ResourceSignal"]["Count"] == 1
+
+
+def test_elastic_ip_is_attached(production: Synth) -> None:
+    eip_id, _ = _one(production, "AWS::EC2::EIP")
+    instance_id, _ = _one(production, "AWS::EC2::Instance")
+    _, association = _one(production, "AWS::EC2::EIPAssociation")
+    assert association["Properties"] == {
+        "AllocationId": {"Fn::GetAtt": [eip_id, "AllocationId"]},
+        "InstanceId": {"Ref": instance_id},
+    }
+
+
+def test_runs_on_embedded_defaults_with_only_a_secret_key(production: Synth) -> None:
+    parameters = production.resources(STACK, "AWS::SSM::Parameter")
+    names = {p["Properties"]["Name"].rsplit("/", 1)[1] for p in parameters.values()}
+    assert names == {"environment"}  # no database, cache or storage URL: SQLite + local folder
+    assert len(production.resources(STACK, "AWS::SecretsManager::Secret")) == 1
+    _, instance = _one(production, "AWS::EC2::Instance")
+    user_data = str(instance["Properties"]["UserData"])
+    assert "cloudmall serve --host 0.0.0.0 --port 80 --workers 2" in user_data
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in user_data
+    assert "WorkingDirectory=/var/lib/cloudmall" in user_data
+
+
+def test_dns_record_when_a_domain_is_given(production: Synth, defaults: Synth) -> None:
+    eip_id, _ = _one(production, "AWS::EC2::EIP")
+    _, record = _one(production, "AWS::Route53::RecordSet")
+    assert record["Properties"] == {
+        "HostedZoneId": HOSTED_ZONE_ID,
+        "Name": "event.shop.example.com.",
+        "ResourceRecords": [{"Ref": eip_id}],
+        "TTL": "300",
+        "Type": "A",
+    }
+    assert defaults.resources(STACK, "AWS::Route53::RecordSet") == {}
+
+
+def test_only_the_web_port_is_open(production: Synth) -> None:
+    _, group = _one(production, "AWS::EC2::SecurityGroup")
+    (rule,) = group["Properties"]["SecurityGroupIngress"]
+    assert (rule["FromPort"], rule["ToPort"], rule["IpProtocol"]) == (80, 80, "tcp")
