@@ -151,7 +151,7 @@ class Database(Construct):
             self.secret = self.instance.secret
             self.endpoint_address = self.instance.db_instance_endpoint_address
             resource = self.instance.node.default_child
-        assert self.secret is not None  # noqa: S101 - generated credentials always make one
+        assert self.secret is not None
 
         # The exported log groups, made here (not by RDS) so they get a retention period and
         # no log-retention Lambda is needed.
@@ -168,7 +168,7 @@ class Database(Construct):
             self.log_groups.append(group)
 
         owner = self.cluster if self.cluster is not None else self.instance
-        assert owner is not None  # noqa: S101
+        assert owner is not None
         acknowledge(
             owner.node.find_child("Secret"),
             "AwsSolutions-SMG4",
@@ -214,13 +214,13 @@ class Database(Construct):
                 resource_name=self.cluster.cluster_identifier,
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
-        assert self.instance is not None  # noqa: S101
+        assert self.instance is not None
         return self.instance.instance_arn
 
     def backup_resource(self) -> backup.BackupResource:
         if self.cluster is not None:
             return backup.BackupResource.from_rds_database_cluster(self.cluster)
-        assert self.instance is not None  # noqa: S101
+        assert self.instance is not None
         return backup.BackupResource.from_rds_database_instance(self.instance)
 
     # ---- metrics (the same names for both engines) ----
@@ -228,7 +228,7 @@ class Database(Construct):
         if self.cluster is not None:
             dimensions = {"DBClusterIdentifier": self.cluster.cluster_identifier}
         else:
-            assert self.instance is not None  # noqa: S101
+            assert self.instance is not None
             dimensions = {"DBInstanceIdentifier": self.instance.instance_identifier}
         return cloudwatch.Metric(
             namespace="AWS/RDS",

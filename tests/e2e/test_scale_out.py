@@ -1,4 +1,4 @@
-"""Two stateless server processes behind nginx (the ALB's stand-in), sharing the database, Redis and S3."""
+"""Two stateless server processes behind nginx (standing in for the ALB), sharing every tier."""
 
 from __future__ import annotations
 
