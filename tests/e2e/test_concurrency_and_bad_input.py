@@ -183,3 +183,17 @@ def test_operations_endpoints(sqlite_server: LiveServer) -> None:
     assert "nosniff" in listed.headers["x-content-type-options"]
     assert http.get("/docs").status_code == 200
     assert "/api/orders" in http.get("/openapi.json").json()["paths"]
+
+
+def test_the_fast_path_answers_exactly_like_the_full_path(sqlite_server: LiveServer) -> None:
+    http = httpx.Client(base_url=sqlite_server.url)
+    url = "/api/products?limit=7&sort=price"
+    first = http.get(url)  # through routing; teaches the fast path this URL
+    second = http.get(url)  # from the fast path
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    for header in ("content-type", "etag", "cache-control", "x-total-count", "content-length"):
+        assert first.headers[header] == second.headers[header]
+    assert second.headers["x-content-type-options"] == "nosniff"
+    revalidated = http.get(url, headers={"If-None-Match": second.headers["etag"]})
+    assert revalidated.status_code == 304 and revalidated.content == b""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -290,6 +290,7 @@ class FakeStore:
 class FakeCache:
     def __init__(self) -> None:
         self.entries: dict[str, bytes] = {}
+        self.published: list[bytes] = []
         self.down = False
 
     def _check(self) -> None:
@@ -317,6 +318,13 @@ class FakeCache:
 
     async def ping(self) -> None:
         self._check()
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        self._check()
+        self.published.append(message)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        raise CacheUnavailable("the fake cache has no subscriptions")
 
 
 class FakeMetrics:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -169,6 +169,13 @@ class Cache(Protocol):
     async def delete(self, *keys: str) -> None: ...
     async def incr(self, key: str) -> int: ...
     async def ping(self) -> None: ...
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Tell every process subscribed to `channel` (at most once, no replay)."""
+        ...
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        """Subscribe, then return the messages as they come; ends or raises when the link drops."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from cloudmall import __version__
 from cloudmall.bootstrap import Container, build_container
 from cloudmall.config import Settings
 from cloudmall.web.errors import install_error_handlers
+from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
         "`POST /api/auth/login`.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     for router in (
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         media.router,
     ):
         app.include_router(router)
+    app.add_middleware(CatalogFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 
 
 class MemoryCache:
@@ -12,6 +14,7 @@ class MemoryCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._max_entries = max_entries
+        self._subscribers: dict[str, list[asyncio.Queue[bytes]]] = {}
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
@@ -42,3 +45,20 @@ class MemoryCache:
 
     async def ping(self) -> None:
         return None
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        for queue in self._subscribers.get(channel, []):
+            queue.put_nowait(message)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._subscribers.setdefault(channel, []).append(queue)
+
+        async def messages() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    yield await queue.get()
+            finally:
+                self._subscribers[channel].remove(queue)
+
+        return messages()

@@ -7,7 +7,9 @@ timeout; the first call after that tries Redis again, so service recovers withou
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from redis import asyncio as aioredis
@@ -18,6 +20,7 @@ from redis.exceptions import RedisError
 from cloudmall.services.ports import CacheUnavailable
 
 OPEN_SECONDS = 2.0
+PUBSUB_IDLE_SECONDS = 1.0
 
 
 class RedisCache:
@@ -42,8 +45,11 @@ class RedisCache:
         if time.monotonic() < self._open_until:
             raise CacheUnavailable("redis marked down; retrying shortly")
 
-    def _trip(self, exc: Exception) -> CacheUnavailable:
+    async def _trip(self, exc: Exception) -> CacheUnavailable:
+        """Open the breaker and drop every pooled connection: after an outage they are all dead."""
         self._open_until = time.monotonic() + OPEN_SECONDS
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
         return CacheUnavailable(f"redis unavailable: {exc}")
 
     async def get(self, key: str) -> bytes | None:
@@ -51,7 +57,7 @@ class RedisCache:
         try:
             value = await self._client.get(self._prefix + key)
         except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+            raise await self._trip(exc) from exc
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
@@ -59,7 +65,7 @@ class RedisCache:
         try:
             await self._client.set(self._prefix + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+            raise await self._trip(exc) from exc
 
     async def delete(self, *keys: str) -> None:
         if not keys:
@@ -68,21 +74,57 @@ class RedisCache:
         try:
             await self._client.delete(*(self._prefix + key for key in keys))
         except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+            raise await self._trip(exc) from exc
 
     async def incr(self, key: str) -> int:
         self._guard()
         try:
             return int(await self._client.incr(self._prefix + key))
         except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+            raise await self._trip(exc) from exc
 
     async def ping(self) -> None:
         try:
             await self._client.ping()
         except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+            raise await self._trip(exc) from exc
         self._open_until = 0.0
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        self._guard()
+        try:
+            await self._client.publish(self._prefix + channel, message)
+        except (RedisError, OSError) as exc:
+            raise await self._trip(exc) from exc
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._prefix + channel)
+        except (RedisError, OSError) as exc:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            raise CacheUnavailable(f"redis unavailable: {exc}") from exc
+
+        async def messages() -> AsyncIterator[bytes]:
+            last_heard = time.monotonic()
+            try:
+                while True:
+                    # Ping when idle; a link that stops answering (even silently) ends in seconds.
+                    message = await pubsub.get_message(timeout=PUBSUB_IDLE_SECONDS)
+                    if message is not None:
+                        last_heard = time.monotonic()
+                        if message["type"] == "message":
+                            yield bytes(message["data"])
+                        continue
+                    if time.monotonic() - last_heard > 3 * PUBSUB_IDLE_SECONDS:
+                        raise CacheUnavailable("redis subscription stopped answering")
+                    await pubsub.ping()
+            except (RedisError, OSError) as exc:
+                raise CacheUnavailable(f"redis subscription lost: {exc}") from exc
+            finally:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+        return messages()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -41,7 +41,7 @@ async def list_products(
     page = await catalog.product_list(
         uow=container.uow, cache=container.catalog_cache, links=container.links, query=query
     )
-    return cached_json(request, page, total=True)
+    return cached_json(request, page)
 
 
 @router.get("/categories", response_class=Response, responses={200: {"model": list[str]}})

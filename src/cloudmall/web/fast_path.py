@@ -1,0 +1,67 @@
+"""Repeated catalogue GETs answered straight from the process's current cached answers.
+
+The catalogue routes tag each request with the cached answer they served; this middleware learns
+"this exact URL → that answer" and, while the answer is still current (see CatalogCache.peek),
+answers the same URL again without routing, validation or I/O. Anything else, and any answer that
+is no longer current, goes through the full application as usual.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.web.routers.responses import SERVED_KEY, cached_headers, not_modified
+
+CATALOG_PREFIXES = ("/api/products", "/api/categories")
+MAX_URLS = 10_000
+ROUTE_LABEL = "cloudmall.route"
+
+
+class CatalogFastPath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._urls: dict[bytes, str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(CATALOG_PREFIXES)
+        ):
+            await self.app(scope, receive, send)
+            return
+        url = scope["path"].encode() + b"?" + scope["query_string"]
+        key = self._urls.get(url)
+        if key is not None:
+            catalog_cache: CatalogCache = scope["app"].state.container.catalog_cache
+            answer = catalog_cache.peek(key)
+            if answer is not None:
+                scope[ROUTE_LABEL] = (
+                    scope["path"] if key.startswith("list:") else "/api/products/{product_id}"
+                )
+                await _send_answer(scope, send, answer)
+                return
+        await self.app(scope, receive, send)
+        served = scope.get(SERVED_KEY)
+        if served:
+            if len(self._urls) >= MAX_URLS:
+                self._urls.pop(next(iter(self._urls)))
+            self._urls[url] = served
+
+
+async def _send_answer(scope: Scope, send: Send, answer: CachedBody) -> None:
+    headers = [
+        (name.lower().encode(), value.encode()) for name, value in cached_headers(answer).items()
+    ]
+    if_none_match = next(
+        (v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"), ""
+    )
+    if not_modified(answer, if_none_match):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
