@@ -64,7 +64,9 @@ class FakeProducts:
     async def get(self, product_id: int) -> Product | None:
         return None if product_id in self.data.inactive else self.data.products.get(product_id)
 
-    async def get_many(self, product_ids: Collection[int]) -> dict[int, Product]:
+    async def get_many(
+        self, product_ids: Collection[int], *, lock: bool = False
+    ) -> dict[int, Product]:
         return {pid: p for pid in product_ids if (p := await self.get(pid)) is not None}
 
     async def search(self, query: ProductQuery) -> list[Product]:

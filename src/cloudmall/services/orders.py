@@ -66,7 +66,8 @@ async def place_order(
                 record = await tx.idempotency.get(user_id=principal.user_id, scope="order", key=key)
                 if record is not None:
                     return PlacedOrder(order_from_dict(replay(record, request_print)), True)
-            products = await tx.products.get_many(list(quantities))
+            # Locked: the stock read here stays true until commit, so what is left is known exactly.
+            products = await tx.products.get_many(list(quantities), lock=True)
             lines, total = price_lines(quantities, products)
             if total > limits.max_total:
                 raise InvalidInput(f"An order's total can be at most {limits.max_total}")
@@ -75,13 +76,12 @@ async def place_order(
             for line in lines:
                 if not await tx.products.take_stock(line.product_id, line.quantity):
                     metrics.stock_out()
-                    current = await tx.products.get(line.product_id)
-                    raise OutOfStock(
-                        line.product_id, line.product_name, current.stock_quantity if current else 0
-                    )
+                    available = products[line.product_id].stock_quantity
+                    raise OutOfStock(line.product_id, line.product_name, available)
             order = await tx.orders.add(user_id=principal.user_id, lines=lines, total=total)
-            after = await tx.products.get_many(list(quantities))
-            sold_out = any(product.stock_quantity == 0 for product in after.values())
+            sold_out = any(
+                products[line.product_id].stock_quantity == line.quantity for line in lines
+            )
             if key is not None:
                 await tx.idempotency.save(
                     user_id=principal.user_id,
@@ -167,7 +167,7 @@ async def cancel_order(
         async with uow(write=True) as tx:
             order = await move_order(tx, principal, order_id, OrderStatus.CANCELLED)
             product_ids = sorted(line.product_id for line in order.lines)
-            before = await tx.products.get_many(product_ids)
+            before = await tx.products.get_many(product_ids, lock=True)
             for line in sorted(order.lines, key=lambda line: line.product_id):
                 await tx.products.return_stock(line.product_id, line.quantity)
             await tx.commit()

@@ -98,15 +98,20 @@ class SqlProductRepository:
         ).first()
         return _product(row) if row else None
 
-    async def get_many(self, product_ids: Collection[int]) -> dict[int, Product]:
+    async def get_many(
+        self, product_ids: Collection[int], *, lock: bool = False
+    ) -> dict[int, Product]:
         if not product_ids:
             return {}
-        rows = await self._conn.execute(
-            select(products).where(
-                products.c.id.in_(list(product_ids)), products.c.is_active.is_(True)
-            )
-        )
-        return {row.id: _product(row) for row in rows}
+        statement = select(products).where(products.c.id.in_(sorted(product_ids)))
+        if lock:
+            # Row locks taken in id order, so concurrent orders never deadlock one another.
+            # (SQLite has no row locks: its writers already hold the database lock.)
+            statement = statement.order_by(products.c.id).with_for_update()
+        else:
+            statement = statement.where(products.c.is_active.is_(True))
+        rows = await self._conn.execute(statement)
+        return {row.id: _product(row) for row in rows if row.is_active}
 
     async def search(self, query: ProductQuery) -> list[Product]:
         statement = self._filtered(select(products), query).order_by(*_SORTS[query.sort])
