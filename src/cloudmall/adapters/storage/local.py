@@ -74,7 +74,15 @@ class LocalObjectStore:
                     found.append(key)
         return sorted(found)
 
-    async def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        storage_class: str | None = None,  # a folder has one storage class: ignored
+    ) -> None:
         try:
             await anyio.to_thread.run_sync(self._put, key, data, content_type)
         except OSError as exc:
