@@ -50,7 +50,7 @@ def test_datetimes_are_utc_with_microseconds() -> None:
     aware = datetime(2025, 3, 4, 14, 6, 7, tzinfo=timezone(timedelta(hours=9)))
     assert encode_value(naive) == "2025-03-04T05:06:07.000000Z"
     assert encode_value(aware) == "2025-03-04T05:06:07.000000Z"
-    assert encode_value(datetime(2025, 1, 1, microsecond=5, tzinfo=UTC)).endswith(".000005Z")
+    assert str(encode_value(datetime(2025, 1, 1, microsecond=5, tzinfo=UTC))).endswith(".000005Z")
 
 
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan")])
