@@ -71,7 +71,7 @@ async def fill_shop(
         }
         for i in range(1, n_users + 1)
     ]
-    product_rows = [
+    product_rows: list[dict[str, Any]] = [
         {
             "id": i,
             "name": f'상품 {i} — "quoted" \\ back\\slash',
@@ -86,7 +86,7 @@ async def fill_shop(
         }
         for i in range(1, n_products + 1)
     ]
-    prices = {row["id"]: row["price"] for row in product_rows}
+    prices: dict[int, Decimal] = {row["id"]: row["price"] for row in product_rows}
     order_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
     payment_rows: list[dict[str, Any]] = []
