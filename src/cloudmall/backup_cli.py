@@ -31,8 +31,8 @@ backup_app = typer.Typer(
     help="Back up the shop's database to the object store, list, verify, restore and prune.",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # long lines (ids, URLs) are never cut
+err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,
@@ -196,9 +196,9 @@ def list_command(store_url: StoreOption = None) -> None:
     if not listing.backups:
         console.print("no backups yet: make one with `cloudmall backup create`")
     else:
-        table = Table("ID", "created (UTC)", "backend", "revision", "orders", "size", "class")
-        for m in listing.backups:
-            table.add_row(
+        heading = ("ID", "created (UTC)", "backend", "revision", "orders", "size", "class")
+        rows = [
+            (
                 m.backup_id,
                 f"{m.created_at:%Y-%m-%d %H:%M:%S}",
                 m.backend,
@@ -207,7 +207,19 @@ def list_command(store_url: StoreOption = None) -> None:
                 _size(m.size),
                 m.storage_class,
             )
-        console.print(table)
+            for m in listing.backups
+        ]
+        if console.is_terminal:
+            table = Table(*heading)
+            table.columns[0].no_wrap = True
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+        else:  # plain columns for scripts and logs: one backup per line, never wrapped
+            widths = [max(len(r[i]) for r in [heading, *rows]) for i in range(len(heading))]
+            for row in [heading, *rows]:
+                line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                print(line.rstrip())
     if listing.incomplete:
         console.print(
             f"{len(listing.incomplete)} incomplete backup(s) without a manifest are not listed "
