@@ -58,6 +58,7 @@ JsonValue = str | int | float | bool | None
 _ID = re.compile(r"^(\d{8}T\d{6}Z)-([0-9a-f]{6})$")
 _PART = re.compile(r"^[a-z_][a-z0-9_]*\.\d{4}\.jsonl\.gz$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -360,6 +361,8 @@ def manifest_problems(manifest: Manifest, *, backup_id: str) -> list[str]:
     if len(set(names)) != len(names):
         problems.append("a table is listed twice")
     for entry in manifest.tables:
+        if not _NAME.match(entry.name) or not all(_NAME.match(c) for c in entry.columns):
+            problems.append(f"{entry.name!r}: a table or column name is not a plain identifier")
         if entry.primary_key not in entry.columns:
             problems.append(f"{entry.name}: primary key {entry.primary_key!r} is not a column")
         if not _HEX64.match(entry.content_sha256):

@@ -73,6 +73,8 @@ def entry(**changes: object) -> TableEntry:
         (manifest(tables=()), "no tables"),
         (manifest(tables=(entry(), entry())), "listed twice"),
         (manifest(tables=(entry(primary_key="nope"),)), "primary key"),
+        (manifest(tables=(entry(name="orders; DROP TABLE users"),)), "plain identifier"),
+        (manifest(tables=(entry(columns=("id", "user id")),)), "plain identifier"),
         (manifest(tables=(entry(content_sha256="x"),)), "content checksum"),
         (manifest(tables=(entry(rows=4),)), "add up"),
         (
