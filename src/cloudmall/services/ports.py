@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -189,10 +190,23 @@ class StoredObject:
     content_type: str
 
 
+STORAGE_CLASSES = ("STANDARD", "STANDARD_IA", "GLACIER")
+
+
 class ObjectStore(Protocol):
     async def put(
-        self, key: str, data: bytes, *, content_type: str, cache_control: str
-    ) -> None: ...
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        cache_control: str,
+        storage_class: str | None = None,
+    ) -> None:
+        """Store `data` at `key`; `storage_class` (one of STORAGE_CLASSES, default STANDARD)
+        is honoured by stores that have classes (S3) and ignored by the local folder."""
+        ...
+
     async def get(self, key: str) -> StoredObject | None: ...
     async def delete(self, key: str) -> None: ...
     async def keys(self, prefix: str) -> list[str]: ...
@@ -252,4 +266,79 @@ class ImageProcessor(Protocol):
 
         Raises UnsupportedMedia for anything but PNG/JPEG/WebP, PayloadTooLarge over the caps.
         """
+        ...
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """One table as a backup sees it: its columns in order and its (single) primary key."""
+
+    name: str
+    columns: tuple[str, ...]
+    primary_key: str
+
+
+class DatabaseSnapshot(Protocol):
+    """A consistent, read-only view of the whole database while the shop keeps writing."""
+
+    revision: str | None  # the schema (Alembic) revision the snapshot was taken at
+
+    async def count(self, table: TableSpec) -> int: ...
+    def batches(self, table: TableSpec, size: int) -> AsyncIterator[list[tuple[object, ...]]]:
+        """All rows of `table` in primary-key order, `size` at a time, as Python values
+        (int, str, bool, Decimal, aware UTC datetime, None) in `table.columns` order."""
+        ...
+
+    async def media_keys(self) -> set[str]:
+        """The object-store keys the rows point at (product images)."""
+        ...
+
+
+class TableLoader(Protocol):
+    async def insert(self, table: TableSpec, rows: Sequence[Sequence[object]]) -> None:
+        """Insert rows given in the portable encoding (Decimal and datetime as strings)."""
+        ...
+
+
+class BackupDatabase(Protocol):
+    """What backup and restore need from a database: snapshots, schema revisions, bulk loads."""
+
+    @property
+    def backend(self) -> str:
+        """sqlite | mysql | mariadb | postgresql"""
+        ...
+
+    def tables(self) -> tuple[TableSpec, ...]:
+        """The shop's tables, parents before children (the order to insert them in)."""
+        ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[DatabaseSnapshot]: ...
+    def code_revision(self) -> str | None:
+        """The newest schema revision this code knows (the migrations' head)."""
+        ...
+
+    def knows_revision(self, revision: str) -> bool:
+        """False for a revision this code has never heard of (made by a newer version)."""
+        ...
+
+    async def current_revision(self) -> str | None: ...
+    async def row_counts(self) -> dict[str, int]:
+        """Rows in each of the shop's tables that exist (empty for a blank database)."""
+        ...
+
+    async def migrate(self, revision: str) -> None:
+        """Bring the schema to `revision` (a blank database gets the whole schema)."""
+        ...
+
+    def loader(self, *, replace: bool) -> AbstractAsyncContextManager[TableLoader]:
+        """One transaction for a whole restore; `replace` first deletes the shop's rows.
+
+        Committed when the block ends normally, rolled back when it raises."""
+        ...
+
+    async def reset_identities(self) -> None:
+        """Move id sequences / auto-increment counters past the highest restored id."""
         ...

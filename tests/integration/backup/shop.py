@@ -1,0 +1,191 @@
+"""A shop full of data, inserted fast with bulk SQL (not through the API), for backup tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cloudmall.adapters.db.engine import create_engine
+from cloudmall.adapters.db.migrations import upgrade
+from cloudmall.adapters.db.tables import (
+    idempotency_keys,
+    order_lines,
+    orders,
+    payments,
+    products,
+    users,
+)
+from cloudmall.adapters.security.passwords import Argon2PasswordHasher
+
+CUSTOMER_PASSWORD = "a restored customer's passphrase"
+CUSTOMER_EMAIL = "customer-1@cloudmall.test"
+CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    users: int
+    products: int
+    orders: int
+    order_lines: int
+    max_ids: dict[str, int]
+
+
+async def _insert(engine: AsyncEngine, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    async with engine.begin() as conn:
+        for start in range(0, len(rows), CHUNK):
+            await conn.execute(table.insert(), list(rows[start : start + CHUNK]))
+
+
+async def fill_shop(
+    database_url: str, *, n_users: int = 200, n_products: int = 60, n_orders: int = 10_000
+) -> ShopFacts:
+    """Migrate and fill a shop: users, products (with images and plenty of stock), orders with
+    1-3 lines each, payments for the paid ones and some idempotency records."""
+    await upgrade(database_url)
+    rng = random.Random(20250304)
+    password_hash = await Argon2PasswordHasher().hash(CUSTOMER_PASSWORD)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def moment(i: int) -> datetime:
+        return start + timedelta(seconds=i * 37, microseconds=rng.randrange(1_000_000))
+
+    user_rows = [
+        {
+            "id": i,
+            "email": f"customer-{i}@cloudmall.test",
+            "password_hash": password_hash,
+            "name": rng.choice(["김철수", "이영희", "Ana O'Neil", "박지성 🛒", "Zoë"]),
+            "role": "customer",
+            "created_at": moment(i),
+            "updated_at": moment(i),
+        }
+        for i in range(1, n_users + 1)
+    ]
+    product_rows: list[dict[str, Any]] = [
+        {
+            "id": i,
+            "name": f'상품 {i} — "quoted" \\ back\\slash',
+            "price": Decimal(rng.randrange(100, 5_000_000)) / 100,
+            "description": "line one\nline two\ttabbed, ünïcødé" if i % 2 else "",
+            "image_key": f"images/{i:064x}.png" if i % 3 == 0 else None,
+            "stock_quantity": 1_000_000,
+            "category": rng.choice(["books", "food", "fashion", "전자제품"]),
+            "is_active": i % 7 != 0,
+            "created_at": moment(i),
+            "updated_at": moment(i + 1),
+        }
+        for i in range(1, n_products + 1)
+    ]
+    prices: dict[int, Decimal] = {row["id"]: row["price"] for row in product_rows}
+    order_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    payment_rows: list[dict[str, Any]] = []
+    idem_rows: list[dict[str, Any]] = []
+    for order_id in range(1, n_orders + 1):
+        user_id = rng.randrange(1, n_users + 1)
+        chosen = rng.sample(range(1, n_products + 1), rng.randint(1, 3))
+        total = Decimal(0)
+        for product_id in sorted(chosen):
+            quantity = rng.randint(1, 4)
+            total += prices[product_id] * quantity
+            line_rows.append(
+                {
+                    "id": len(line_rows) + 1,
+                    "order_id": order_id,
+                    "product_id": product_id,
+                    "product_name": f"상품 {product_id}",
+                    "quantity": quantity,
+                    "unit_price": prices[product_id],
+                }
+            )
+        status = rng.choice(["pending", "paid", "shipped", "delivered", "cancelled"])
+        placed = moment(order_id)
+        order_rows.append(
+            {
+                "id": order_id,
+                "user_id": user_id,
+                "total_amount": total,
+                "status": status,
+                "created_at": placed,
+                "updated_at": placed + timedelta(minutes=5),
+            }
+        )
+        if status in ("paid", "shipped", "delivered"):
+            payment_rows.append(
+                {
+                    "id": len(payment_rows) + 1,
+                    "order_id": order_id,
+                    "amount": total,
+                    "status": "captured",
+                    "provider_reference": f"sim_{order_id:012d}",
+                    "card_last4": "4242",
+                    "created_at": placed + timedelta(minutes=1),
+                }
+            )
+        if order_id % 50 == 0:
+            idem_rows.append(
+                {
+                    "id": len(idem_rows) + 1,
+                    "user_id": user_id,
+                    "scope": "order",
+                    "idem_key": f"key-{order_id}",
+                    "fingerprint": f"{order_id:064x}",
+                    "response": json.dumps({"id": order_id, "total_amount": str(total)}),
+                    "created_at": placed,
+                }
+            )
+    engine = create_engine(database_url)
+    try:
+        for table, rows in (
+            (users, user_rows),
+            (products, product_rows),
+            (orders, order_rows),
+            (order_lines, line_rows),
+            (payments, payment_rows),
+            (idempotency_keys, idem_rows),
+        ):
+            await _insert(engine, table, rows)
+        if engine.dialect.name == "postgresql":  # the bulk insert gave explicit ids
+            async with engine.begin() as conn:
+                for table in (users, products, orders, order_lines, payments, idempotency_keys):
+                    await conn.execute(
+                        select(
+                            func.setval(
+                                func.pg_get_serial_sequence(table.name, "id"),
+                                select(func.max(table.c.id)).scalar_subquery(),
+                            )
+                        )
+                    )
+        max_ids = await max_ids_of(engine)
+    finally:
+        await engine.dispose()
+    return ShopFacts(
+        users=len(user_rows),
+        products=len(product_rows),
+        orders=len(order_rows),
+        order_lines=len(line_rows),
+        max_ids=max_ids,
+    )
+
+
+async def max_ids_of(engine: AsyncEngine) -> dict[str, int]:
+    found = {}
+    async with engine.connect() as conn:
+        for table in (users, products, orders, order_lines, payments, idempotency_keys):
+            value = await conn.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+            found[table.name] = int(value or 0)
+    return found
+
+
+def fill(database_url: str, **sizes: int) -> ShopFacts:
+    return asyncio.run(fill_shop(database_url, **sizes))
