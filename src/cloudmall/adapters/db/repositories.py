@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,6 +41,52 @@ _SORTS = {
     "name": (products.c.name, products.c.id),
     "newest": (products.c.created_at.desc(), products.c.id.desc()),
 }
+
+
+# Statements on the order path are built once: SQLAlchemy then reuses their compiled form
+# without rebuilding the expression or its cache key on every request.
+_PRODUCT_BY_ID = select(products).where(
+    products.c.id == bindparam("product_id"), products.c.is_active.is_(True)
+)
+_PRODUCTS_BY_IDS = (
+    select(products)
+    .where(products.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(products.c.id)
+)
+_PRODUCTS_BY_IDS_LOCKED = _PRODUCTS_BY_IDS.with_for_update()
+_TAKE_STOCK = (
+    update(products)
+    .where(
+        products.c.id == bindparam("product_id"),
+        products.c.is_active.is_(True),
+        products.c.stock_quantity >= bindparam("quantity"),
+    )
+    .values(stock_quantity=products.c.stock_quantity - bindparam("quantity"))
+)
+_RETURN_STOCK = (
+    update(products)
+    .where(products.c.id == bindparam("product_id"))
+    .values(stock_quantity=products.c.stock_quantity + bindparam("quantity"))
+)
+_INSERT_ORDER = orders.insert()
+_INSERT_LINES = order_lines.insert()
+_ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("order_id"))
+_LINES_OF_ORDERS = (
+    select(order_lines)
+    .where(order_lines.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_lines.c.order_id, order_lines.c.product_id)
+)
+_TRANSITION = (
+    update(orders)
+    .where(orders.c.id == bindparam("order_id"), orders.c.status == bindparam("source"))
+    .values(status=bindparam("target"), updated_at=bindparam("now"))
+)
+_IDEMPOTENCY_RECORD = select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+    idempotency_keys.c.user_id == bindparam("user_id"),
+    idempotency_keys.c.scope == bindparam("scope"),
+    idempotency_keys.c.idem_key == bindparam("key"),
+)
+_INSERT_IDEMPOTENCY = idempotency_keys.insert()
 
 
 def _product(row: Row[Any]) -> Product:
@@ -91,11 +137,7 @@ class SqlProductRepository:
         return statement
 
     async def get(self, product_id: int) -> Product | None:
-        row = (
-            await self._conn.execute(
-                select(products).where(products.c.id == product_id, products.c.is_active.is_(True))
-            )
-        ).first()
+        row = (await self._conn.execute(_PRODUCT_BY_ID, {"product_id": product_id})).first()
         return _product(row) if row else None
 
     async def get_many(
@@ -103,14 +145,10 @@ class SqlProductRepository:
     ) -> dict[int, Product]:
         if not product_ids:
             return {}
-        statement = select(products).where(products.c.id.in_(sorted(product_ids)))
-        if lock:
-            # Row locks taken in id order, so concurrent orders never deadlock one another.
-            # (SQLite has no row locks: its writers already hold the database lock.)
-            statement = statement.order_by(products.c.id).with_for_update()
-        else:
-            statement = statement.where(products.c.is_active.is_(True))
-        rows = await self._conn.execute(statement)
+        # Locked rows are taken in id order, so concurrent orders never deadlock one another.
+        # (SQLite has no row locks: its writers already hold the database lock.)
+        statement = _PRODUCTS_BY_IDS_LOCKED if lock else _PRODUCTS_BY_IDS
+        rows = await self._conn.execute(statement, {"ids": sorted(product_ids)})
         return {row.id: _product(row) for row in rows if row.is_active}
 
     async def search(self, query: ProductQuery) -> list[Product]:
@@ -178,23 +216,11 @@ class SqlProductRepository:
         return bool(result.rowcount)
 
     async def take_stock(self, product_id: int, quantity: int) -> bool:
-        result = await self._conn.execute(
-            update(products)
-            .where(
-                products.c.id == product_id,
-                products.c.is_active.is_(True),
-                products.c.stock_quantity >= quantity,
-            )
-            .values(stock_quantity=products.c.stock_quantity - quantity)
-        )
-        return result.rowcount == 1
+        params = {"product_id": product_id, "quantity": quantity}
+        return (await self._conn.execute(_TAKE_STOCK, params)).rowcount == 1
 
     async def return_stock(self, product_id: int, quantity: int) -> None:
-        await self._conn.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(stock_quantity=products.c.stock_quantity + quantity)
-        )
+        await self._conn.execute(_RETURN_STOCK, {"product_id": product_id, "quantity": quantity})
 
     async def image_keys(self) -> set[str]:
         rows = await self._conn.execute(
@@ -250,11 +276,7 @@ class SqlOrderRepository:
     async def _with_lines(self, rows: list[Row[Any]]) -> list[Order]:
         if not rows:
             return []
-        line_rows = await self._conn.execute(
-            select(order_lines)
-            .where(order_lines.c.order_id.in_([row.id for row in rows]))
-            .order_by(order_lines.c.order_id, order_lines.c.product_id)
-        )
+        line_rows = await self._conn.execute(_LINES_OF_ORDERS, {"ids": [row.id for row in rows]})
         lines: dict[int, list[OrderLine]] = defaultdict(list)
         for line in line_rows:
             lines[line.order_id].append(
@@ -281,17 +303,18 @@ class SqlOrderRepository:
     async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order:
         now = utcnow()
         result = await self._conn.execute(
-            orders.insert().values(
-                user_id=user_id,
-                total_amount=total,
-                status=OrderStatus.PENDING.value,
-                created_at=now,
-                updated_at=now,
-            )
+            _INSERT_ORDER,
+            {
+                "user_id": user_id,
+                "total_amount": total,
+                "status": OrderStatus.PENDING.value,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         await self._conn.execute(
-            order_lines.insert(),
+            _INSERT_LINES,
             [
                 {
                     "order_id": order_id,
@@ -314,7 +337,7 @@ class SqlOrderRepository:
         )
 
     async def get(self, order_id: int) -> Order | None:
-        rows = list(await self._conn.execute(select(orders).where(orders.c.id == order_id)))
+        rows = list(await self._conn.execute(_ORDER_BY_ID, {"order_id": order_id}))
         found = await self._with_lines(rows)
         return found[0] if found else None
 
@@ -340,12 +363,13 @@ class SqlOrderRepository:
         return await self._with_lines(list(rows))
 
     async def transition(self, order_id: int, source: OrderStatus, target: OrderStatus) -> bool:
-        result = await self._conn.execute(
-            update(orders)
-            .where(orders.c.id == order_id, orders.c.status == source.value)
-            .values(status=target.value, updated_at=utcnow())
-        )
-        return result.rowcount == 1
+        params = {
+            "order_id": order_id,
+            "source": source.value,
+            "target": target.value,
+            "now": utcnow(),
+        }
+        return (await self._conn.execute(_TRANSITION, params)).rowcount == 1
 
     async def placed_since(self, since: datetime) -> tuple[int, Decimal]:
         row = (
@@ -412,15 +436,8 @@ class SqlIdempotencyRepository:
         self._conn = conn
 
     async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
-        row = (
-            await self._conn.execute(
-                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
-                    idempotency_keys.c.user_id == user_id,
-                    idempotency_keys.c.scope == scope,
-                    idempotency_keys.c.idem_key == key,
-                )
-            )
-        ).first()
+        params = {"user_id": user_id, "scope": scope, "key": key}
+        row = (await self._conn.execute(_IDEMPOTENCY_RECORD, params)).first()
         return (
             IdempotencyRecord(fingerprint=row.fingerprint, response=row.response) if row else None
         )
@@ -430,14 +447,15 @@ class SqlIdempotencyRepository:
     ) -> None:
         try:
             await self._conn.execute(
-                idempotency_keys.insert().values(
-                    user_id=user_id,
-                    scope=scope,
-                    idem_key=key,
-                    fingerprint=fingerprint,
-                    response=response,
-                    created_at=utcnow(),
-                )
+                _INSERT_IDEMPOTENCY,
+                {
+                    "user_id": user_id,
+                    "scope": scope,
+                    "idem_key": key,
+                    "fingerprint": fingerprint,
+                    "response": response,
+                    "created_at": utcnow(),
+                },
             )
         except IntegrityError as exc:
             # A concurrent request with the same key committed first: run again to replay it.
