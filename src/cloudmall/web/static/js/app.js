@@ -113,7 +113,6 @@ function renderHeader() {
           t("nav.logout"),
         )
       : navLink(link("/login", { next: loginNext() }), t("nav.login")),
-    langButton,
   );
   mount(
     header,
@@ -128,6 +127,7 @@ function renderHeader() {
       ),
       form,
       nav,
+      langButton,
     ),
   );
 }

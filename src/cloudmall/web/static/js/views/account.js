@@ -211,11 +211,11 @@ export async function orderPage(ctx) {
   mount(
     main,
     h("a", { class: "back-link", href: "#/orders" }, t("order.back")),
-    pageTitle(t("order.title", { id: order.id }), statusBadge(order.status)),
+    pageTitle(t("order.title", { id: order.id })),
     banner,
     h(
       "div",
-      { class: "checkout-layout" },
+      { class: order.status === "pending" ? "checkout-layout" : "order-layout" },
       h(
         "section",
         { class: "panel" },

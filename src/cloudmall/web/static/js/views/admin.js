@@ -201,7 +201,7 @@ function productRow(ctx, row) {
     "tr",
     { dataset: { productId: row.id } },
     h("td", { class: "cell-thumb" }, productImage(row, "thumb")),
-    h("td", {}, h("a", { href: `#/admin/products/${row.id}` }, row.name), h("span", { class: "muted block" }, `#${row.id}`)),
+    h("td", { class: "cell-name" }, h("a", { href: `#/admin/products/${row.id}` }, row.name), h("span", { class: "muted block" }, `#${row.id}`)),
     h("td", { class: "hide-phone" }, row.category),
     h("td", { class: "num" }, money(row.price)),
     h(

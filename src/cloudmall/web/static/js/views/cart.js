@@ -15,6 +15,10 @@ import {
 } from "../store.js";
 import { alertBox, describeError, loadingState, notify, pageTitle, productImage } from "../ui.js";
 
+function shortage(stock) {
+  return stock > 0 ? t("cart.onlyLeft", { n: stock }) : t("stock.out");
+}
+
 function emptyCart(main) {
   mount(
     main,
@@ -63,7 +67,7 @@ export function cartPage(ctx) {
         h("a", { href: `#/product/${line.productId}`, class: "cart-line-name" }, line.name),
         h("p", { class: "muted" }, money(line.price)),
         line.stock !== undefined && line.quantity > line.stock
-          ? h("p", { class: "warning" }, t("cart.onlyLeft", { n: line.stock }))
+          ? h("p", { class: "warning" }, shortage(line.stock))
           : null,
       ),
       h(
@@ -173,7 +177,7 @@ export async function checkout(ctx) {
             h(
               "tr",
               { class: line.productId === outOfStockId || line.quantity > line.stock ? "row-problem" : null },
-              h("td", {}, line.name, line.quantity > line.stock ? h("span", { class: "warning block" }, t("cart.onlyLeft", { n: line.stock })) : null),
+              h("td", {}, line.name, line.quantity > line.stock ? h("span", { class: "warning block" }, shortage(line.stock)) : null),
               h("td", { class: "num" }, line.quantity),
               h("td", { class: "num" }, money(totalOf([line]))),
             ),
@@ -189,6 +193,7 @@ export async function checkout(ctx) {
 
   async function place(total, key) {
     const label = placeButton.textContent;
+    placeButton.hidden = false;
     placeButton.disabled = true;
     placeButton.setAttribute("aria-busy", "true");
     placeButton.textContent = t("checkout.placing");
@@ -226,6 +231,7 @@ export async function checkout(ctx) {
         t("checkout.confirmNew", { total: money(current) }),
       );
       mount(messages, alertBox(t("checkout.priceChanged", { total: money(current) }), confirm));
+      placeButton.hidden = true; // one way forward: the button that names the new total
       confirm.focus();
       return;
     }
