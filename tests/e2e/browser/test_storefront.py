@@ -139,6 +139,7 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     expect(page.locator("#toast")).to_contain_text("저장했습니다")
 
     page.get_by_role("link", name="cloudmall").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("오늘의 상품")
     page.get_by_role("searchbox", name="상품 검색").fill(name)
     page.keyboard.press("Enter")
     card = page.locator(f'li.card[data-product-id="{product_id}"]')
@@ -184,7 +185,8 @@ def test_admin_marks_an_order_shipped_and_the_customer_sees_it(
     admin_page.goto(f"{shop.url}/#/login?next=/admin/orders")
     log_in(admin_page, ADMIN_EMAIL, ADMIN_PASSWORD)
     admin_page.get_by_label("주문 상태").select_option("paid")
-    row = admin_page.locator(f'tr[data-order-id="{order_id}"]')
+    paid_orders = admin_page.locator('.admin-orders[data-filter="paid"]')
+    row = paid_orders.locator(f'tr[data-order-id="{order_id}"]')
     expect(row.locator(".status")).to_have_text("결제 완료")
     row.get_by_role("button", name="발송 처리").click()
     expect(row.locator(".status")).to_have_text("배송 중")
@@ -218,6 +220,13 @@ def test_switch_language_and_remember_it(shop: LiveServer, page: Page) -> None:
 
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("Today's picks")
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the page's heading.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    assert page.url.endswith("/") or page.url.endswith("#/")
     page.get_by_role("button", name="한국어로 보기").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("오늘의 상품")
     expect(page.locator("html")).to_have_attribute("lang", "ko")

@@ -1,6 +1,7 @@
 // Hash routing (#/product/12?x=1) so the pages work as plain files on any static host or CDN.
 
 import { t } from "./i18n.js";
+import { getSession, takeExpiredNotice } from "./store.js";
 import { notify } from "./ui.js";
 
 export function currentRoute() {
@@ -47,5 +48,12 @@ export function handleAuthError(error) {
     goLogIn(t("auth.needLogin"));
     return true;
   }
+  return false;
+}
+
+/** For pages that need an account: true when signed in, otherwise off to the log-in page. */
+export function requireLogin(message = t("auth.needLogin")) {
+  if (getSession()) return true;
+  goLogIn(takeExpiredNotice() ? t("error.sessionExpired") : message);
   return false;
 }

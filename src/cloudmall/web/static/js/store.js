@@ -24,15 +24,25 @@ function write(key, value) {
 
 // --- session ------------------------------------------------------------------------------
 
+let expiredNotice = false;
+
 /** The current session `{token, user, expiresAt}` or null (an expired one is dropped). */
 export function getSession() {
   const session = read(SESSION_KEY, null);
   if (!session || !session.token || !session.user) return null;
   if (session.expiresAt && Date.now() > session.expiresAt) {
     write(SESSION_KEY, null);
+    expiredNotice = true;
     return null;
   }
   return session;
+}
+
+/** True once after a session was dropped for being too old: "log in again", not "log in". */
+export function takeExpiredNotice() {
+  const was = expiredNotice;
+  expiredNotice = false;
+  return was;
 }
 
 export function setSession(tokenAnswer) {
@@ -45,6 +55,7 @@ export function setSession(tokenAnswer) {
 }
 
 export function clearSession() {
+  expiredNotice = false;
   write(SESSION_KEY, null);
   changes.dispatchEvent(new Event("session"));
 }

@@ -3,8 +3,8 @@
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
 import { dateTime, money, t } from "../i18n.js";
-import { go, goLogIn, handleAuthError, link } from "../router.js";
-import { getSession, setSession } from "../store.js";
+import { go, handleAuthError, link, requireLogin } from "../router.js";
+import { setSession } from "../store.js";
 import {
   alertBox,
   describeError,
@@ -107,7 +107,7 @@ function orderSummary(order) {
 
 export async function myOrders(ctx) {
   const { main } = ctx;
-  if (!getSession()) return goLogIn(t("auth.needLogin"));
+  if (!requireLogin()) return;
   mount(main, loadingState());
   let orders;
   try {
@@ -190,7 +190,7 @@ function linesTable(order) {
 
 export async function orderPage(ctx) {
   const { main, params, query } = ctx;
-  if (!getSession()) return goLogIn(t("auth.needLogin"));
+  if (!requireLogin()) return;
   const id = Number(params[0]);
   mount(main, loadingState());
   let order;

@@ -133,7 +133,7 @@ export async function products(ctx) {
     h(
       "form",
       { class: "inline-form", role: "search", onsubmit: (e) => { e.preventDefault(); go("/admin/products", { q: search.value.trim() }); } },
-      h("label", { for: "admin-search" }, t("search.label")),
+      h("label", { for: "admin-search" }, t("admin.search")),
       search,
       h("button", { type: "submit", class: "btn btn-secondary" }, t("search.button")),
     ),
@@ -384,7 +384,7 @@ export async function orders(ctx) {
     rows.length
       ? h(
           "div",
-          { class: "table-wrap admin-orders" },
+          { class: "table-wrap admin-orders", dataset: { filter: status || "all" } },
           h(
             "table",
             { class: "table" },

@@ -4,11 +4,10 @@ import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
 import { money, t } from "../i18n.js";
 import { totalOf, toCents } from "../money.js";
-import { go, goLogIn, handleAuthError } from "../router.js";
+import { go, handleAuthError, requireLogin } from "../router.js";
 import {
   clearCart,
   getCart,
-  getSession,
   refreshCartLine,
   removeFromCart,
   setCartQuantity,
@@ -131,10 +130,7 @@ async function refreshCart() {
 
 export async function checkout(ctx) {
   const { main } = ctx;
-  if (!getSession()) {
-    goLogIn(t("checkout.loginFirst"));
-    return;
-  }
+  if (!requireLogin(t("checkout.loginFirst"))) return;
   if (!getCart().length) return emptyCart(main);
   mount(main, loadingState());
   let removed;

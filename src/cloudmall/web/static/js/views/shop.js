@@ -113,7 +113,7 @@ export async function home(ctx) {
 
   const chips = h(
     "ul",
-    { class: "chips", "aria-label": t("filter.categories") },
+    { class: "chips" },
     ["", ...categories].map((name) =>
       h(
         "li",
