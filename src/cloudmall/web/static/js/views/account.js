@@ -1,0 +1,305 @@
+// Accounts and orders: log in, sign up, my orders, one order (pay or cancel it).
+
+import { api } from "../api.js";
+import { h, mount, randomKey } from "../dom.js";
+import { dateTime, money, t } from "../i18n.js";
+import { go, handleAuthError, link, requireLogin } from "../router.js";
+import { setSession } from "../store.js";
+import {
+  alertBox,
+  describeError,
+  errorPage,
+  loadingState,
+  notify,
+  pageTitle,
+  statusBadge,
+} from "../ui.js";
+
+function field(id, label, input, hint) {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    input,
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null,
+  );
+}
+
+function safeNext(query) {
+  const next = query.get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+function goNext(query) {
+  const [path, search = ""] = safeNext(query).split("?");
+  go(path, Object.fromEntries(new URLSearchParams(search)));
+}
+
+function authForm(ctx, mode) {
+  const { main, query } = ctx;
+  const signup = mode === "signup";
+  const errors = h("div", { class: "form-errors", "aria-live": "assertive" });
+  const email = h("input", { type: "email", id: "email", name: "email", autocomplete: "email", required: true });
+  const password = h("input", {
+    type: "password",
+    id: "password",
+    name: "password",
+    autocomplete: signup ? "new-password" : "current-password",
+    required: true,
+    "aria-describedby": signup ? "password-hint" : null,
+  });
+  const name = signup ? h("input", { type: "text", id: "name", name: "name", autocomplete: "name", required: true, maxlength: 100 }) : null;
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, signup ? t("auth.signupButton") : t("auth.loginButton"));
+  const form = h(
+    "form",
+    {
+      class: "panel auth-form",
+      novalidate: false,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        mount(errors);
+        submit.disabled = true;
+        try {
+          const body = signup
+            ? { email: email.value.trim(), password: password.value, name: name.value.trim() }
+            : { email: email.value.trim(), password: password.value };
+          const { data } = await api("POST", signup ? "/api/auth/signup" : "/api/auth/login", { body });
+          setSession(data);
+          notify(t("auth.welcome", { name: data.user.name }), "success");
+          goNext(query);
+        } catch (error) {
+          mount(errors, alertBox(describeError(error, { context: "login" })));
+          (signup && error.code === "email_taken" ? email : password).focus();
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    signup ? field("name", t("auth.name"), name) : null,
+    field("email", t("auth.email"), email),
+    field("password", t("auth.password"), password, signup ? t("auth.passwordHint") : null),
+    errors,
+    submit,
+    h(
+      "p",
+      { class: "switch-auth" },
+      signup ? t("auth.haveAccount") : t("auth.noAccount"),
+      " ",
+      h("a", { href: link(signup ? "/login" : "/signup", { next: query.get("next") || "" }) }, signup ? t("auth.loginTitle") : t("auth.signupTitle")),
+    ),
+  );
+  mount(main, h("div", { class: "auth-page" }, pageTitle(signup ? t("auth.signupTitle") : t("auth.loginTitle")), form));
+}
+
+export function logIn(ctx) {
+  authForm(ctx, "login");
+}
+
+export function signUp(ctx) {
+  authForm(ctx, "signup");
+}
+
+function orderSummary(order) {
+  const count = order.lines.reduce((sum, line) => sum + line.quantity, 0);
+  const first = order.lines[0]?.product_name ?? "";
+  return order.lines.length > 1 ? `${first} + ${order.lines.length - 1} · ${t("orders.summary", { n: count })}` : `${first} · ${t("orders.summary", { n: count })}`;
+}
+
+export async function myOrders(ctx) {
+  const { main } = ctx;
+  if (!requireLogin()) return;
+  mount(main, loadingState());
+  let orders;
+  try {
+    orders = (await api("GET", "/api/orders", { query: { limit: 100 } })).data || [];
+  } catch (error) {
+    if (!ctx.isCurrent() || handleAuthError(error)) return;
+    return errorPage(main, error, () => myOrders(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+  mount(
+    main,
+    pageTitle(t("orders.title")),
+    orders.length
+      ? h(
+          "ul",
+          { class: "order-list" },
+          orders.map((order) =>
+            h(
+              "li",
+              { class: "order-card panel", dataset: { orderId: order.id } },
+              h(
+                "div",
+                { class: "order-card-head" },
+                h("h2", {}, h("a", { href: `#/orders/${order.id}` }, t("order.title", { id: order.id }))),
+                statusBadge(order.status),
+              ),
+              h("p", { class: "muted" }, dateTime(order.created_at)),
+              h("p", {}, orderSummary(order)),
+              h(
+                "div",
+                { class: "order-card-foot" },
+                h("strong", { class: "price" }, money(order.total_amount)),
+                h("a", { class: "btn btn-secondary btn-small", href: `#/orders/${order.id}` }, order.status === "pending" ? t("order.payNow") : t("order.view")),
+              ),
+            ),
+          ),
+        )
+      : h("div", { class: "empty" }, h("p", {}, t("orders.empty")), h("a", { class: "btn btn-primary", href: "#/" }, t("cart.continue"))),
+  );
+}
+
+function linesTable(order) {
+  return h(
+    "table",
+    { class: "table order-table" },
+    h("caption", { class: "visually-hidden" }, t("order.items")),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, t("order.product")),
+        h("th", { scope: "col", class: "num" }, t("order.qty")),
+        h("th", { scope: "col", class: "num hide-phone" }, t("order.unitPrice")),
+        h("th", { scope: "col", class: "num" }, t("order.lineTotal")),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      order.lines.map((line) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, h("a", { href: `#/product/${line.product_id}` }, line.product_name)),
+          h("td", { class: "num" }, line.quantity),
+          h("td", { class: "num hide-phone" }, money(line.unit_price)),
+          h("td", { class: "num" }, money(line.line_total)),
+        ),
+      ),
+    ),
+    h(
+      "tfoot",
+      {},
+      h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("order.total")), h("td", { class: "hide-phone" }), h("td", { class: "num total-cell", id: "order-total" }, money(order.total_amount))),
+    ),
+  );
+}
+
+export async function orderPage(ctx) {
+  const { main, params, query } = ctx;
+  if (!requireLogin()) return;
+  const id = Number(params[0]);
+  mount(main, loadingState());
+  let order;
+  try {
+    order = (await api("GET", `/api/orders/${id}`)).data;
+  } catch (error) {
+    if (!ctx.isCurrent() || handleAuthError(error)) return;
+    return errorPage(main, error, () => orderPage(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+
+  let banner = null;
+  if (query.get("paid") && order.status !== "pending") {
+    banner = h("div", { class: "alert alert-success", role: "status" }, h("p", {}, t("order.thanks")));
+  } else if (query.get("placed") && order.status === "pending") {
+    banner = h("div", { class: "alert alert-info", role: "status" }, h("p", {}, t("order.placed")));
+  }
+  mount(
+    main,
+    h("a", { class: "back-link", href: "#/orders" }, t("order.back")),
+    pageTitle(t("order.title", { id: order.id })),
+    banner,
+    h(
+      "div",
+      { class: order.status === "pending" ? "checkout-layout" : "order-layout" },
+      h(
+        "section",
+        { class: "panel" },
+        h("dl", { class: "facts" }, h("dt", {}, t("order.date")), h("dd", {}, dateTime(order.created_at)), h("dt", {}, t("order.status")), h("dd", { id: "order-status" }, statusBadge(order.status))),
+        linesTable(order),
+      ),
+      order.status === "pending" ? paymentPanel(ctx, order) : null,
+    ),
+  );
+}
+
+function paymentPanel(ctx, order) {
+  const errors = h("div", { class: "form-errors", "aria-live": "assertive" });
+  const card = h("input", {
+    type: "text",
+    id: "card-number",
+    name: "cardNumber",
+    inputmode: "numeric",
+    autocomplete: "cc-number",
+    required: true,
+    maxlength: 23,
+    placeholder: "4242 4242 4242 4242",
+    "aria-describedby": "card-number-hint",
+  });
+  const payButton = h("button", { type: "submit", class: "btn btn-primary btn-block btn-large", id: "pay-button" }, t("pay.button", { total: money(order.total_amount) }));
+  // One idempotency key per card number tried: a double click or a retry cannot charge twice.
+  const keys = new Map();
+  const form = h(
+    "form",
+    {
+      class: "summary pay-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const number = card.value.replace(/[\s-]/g, "");
+        if (!/^\d{12,19}$/.test(number)) {
+          mount(errors, alertBox(t("pay.declined", { reason: t("pay.reason.invalid_number") })));
+          card.focus();
+          return;
+        }
+        if (!keys.has(number)) keys.set(number, randomKey());
+        mount(errors);
+        const label = payButton.textContent;
+        payButton.disabled = true;
+        payButton.textContent = t("pay.paying");
+        try {
+          await api("POST", `/api/orders/${order.id}/pay`, {
+            body: { cardNumber: number },
+            headers: { "Idempotency-Key": keys.get(number) },
+          });
+          go(`/orders/${order.id}`, { paid: 1 });
+        } catch (error) {
+          payButton.disabled = false;
+          payButton.textContent = label;
+          if (!ctx.isCurrent() || handleAuthError(error)) return;
+          mount(errors, alertBox(describeError(error)));
+          card.focus();
+        }
+      },
+    },
+    h("h2", {}, t("pay.title")),
+    h("div", { class: "field" }, h("label", { for: "card-number" }, t("pay.card")), card, h("p", { class: "hint", id: "card-number-hint" }, t("pay.cardHint"))),
+    errors,
+    payButton,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-ghost btn-block",
+        onclick: async (event) => {
+          const button = event.currentTarget;
+          button.disabled = true;
+          try {
+            await api("POST", `/api/orders/${order.id}/cancel`);
+            notify(t("order.cancelled"));
+            go(`/orders/${order.id}`);
+          } catch (error) {
+            button.disabled = false;
+            if (!ctx.isCurrent() || handleAuthError(error)) return;
+            mount(errors, alertBox(describeError(error)));
+          }
+        },
+      },
+      t("order.cancel"),
+    ),
+  );
+  return form;
+}

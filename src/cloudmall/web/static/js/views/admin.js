@@ -1,0 +1,464 @@
+// Staff pages: overview, products (create, edit, image, stock), orders (ship, deliver).
+
+import { api } from "../api.js";
+import { h, mount } from "../dom.js";
+import { dateTime, money, percent, t } from "../i18n.js";
+import { go, handleAuthError, link } from "../router.js";
+import { getSession, isAdmin } from "../store.js";
+import {
+  alertBox,
+  describeError,
+  errorPage,
+  loadingState,
+  notify,
+  pageTitle,
+  productImage,
+  statusBadge,
+} from "../ui.js";
+
+const STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"];
+const ORDER_PAGE = 20;
+const PRODUCT_PAGE = 20;
+
+/** Only staff may see these pages; everyone else gets a clear message. */
+function allowed(ctx) {
+  if (getSession() && isAdmin()) return true;
+  mount(
+    ctx.main,
+    h(
+      "section",
+      { class: "page-state" },
+      h("h1", { tabindex: "-1" }, t("admin.title")),
+      h("div", { class: "alert alert-info", role: "status" }, h("p", {}, t("admin.only"))),
+      getSession()
+        ? h("a", { class: "btn", href: "#/" }, t("product.back"))
+        : h("a", { class: "btn btn-primary", href: link("/login", { next: "/admin" }) }, t("nav.login")),
+    ),
+  );
+  return false;
+}
+
+function adminNav(active) {
+  const item = (href, key, name) =>
+    h("li", {}, h("a", { href, class: "tab", "aria-current": active === name ? "page" : null }, t(key)));
+  return h(
+    "nav",
+    { class: "tabs", "aria-label": t("admin.nav") },
+    h(
+      "ul",
+      {},
+      item("#/admin", "admin.overview", "overview"),
+      item("#/admin/products", "admin.products", "products"),
+      item("#/admin/orders", "admin.orders", "orders"),
+    ),
+  );
+}
+
+function failed(ctx, error, retry) {
+  if (!ctx.isCurrent() || handleAuthError(error)) return;
+  errorPage(ctx.main, error, retry);
+}
+
+// --- overview -----------------------------------------------------------------------------
+
+export async function overview(ctx) {
+  if (!allowed(ctx)) return;
+  mount(ctx.main, loadingState());
+  let data;
+  try {
+    data = (await api("GET", "/api/admin/overview")).data;
+  } catch (error) {
+    return failed(ctx, error, () => overview(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+  const stat = (label, value, id) =>
+    h("div", { class: "stat panel" }, h("p", { class: "stat-label" }, label), h("p", { class: "stat-value", id }, value));
+  mount(
+    ctx.main,
+    pageTitle(t("admin.title")),
+    adminNav("overview"),
+    h(
+      "div",
+      { class: "stats" },
+      stat(t("admin.ordersToday"), String(data.orders_today), "stat-orders"),
+      stat(t("admin.revenueToday"), money(data.revenue_today), "stat-revenue"),
+      stat(t("admin.cacheHit"), data.cache_hit_ratio === null ? "—" : percent(data.cache_hit_ratio), "stat-cache"),
+    ),
+    h(
+      "section",
+      { class: "panel" },
+      h("h2", {}, t("admin.lowStock")),
+      data.low_stock.length
+        ? h(
+            "table",
+            { class: "table" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("admin.name")), h("th", { scope: "col", class: "num" }, t("admin.stock")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.actions"))))),
+            h(
+              "tbody",
+              {},
+              data.low_stock.map((p) =>
+                h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, p.stock_quantity), h("td", { class: "num" }, h("a", { href: `#/admin/products/${p.id}` }, t("admin.edit")))),
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, t("admin.noLowStock")),
+    ),
+  );
+}
+
+// --- products -----------------------------------------------------------------------------
+
+export async function products(ctx) {
+  if (!allowed(ctx)) return;
+  const { main, query } = ctx;
+  const q = query.get("q") || "";
+  const page = Math.max(1, Number.parseInt(query.get("page") || "1", 10) || 1);
+  if (!main.querySelector(".admin-products")) mount(main, loadingState());
+  let rows;
+  let total;
+  try {
+    const answer = await api("GET", "/api/products", { query: { q, sort: "newest", limit: PRODUCT_PAGE, offset: (page - 1) * PRODUCT_PAGE } });
+    rows = answer.data || [];
+    total = Number(answer.headers.get("X-Total-Count") ?? rows.length);
+  } catch (error) {
+    return failed(ctx, error, () => products(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+  const search = h("input", { type: "search", id: "admin-search", value: q });
+  const pages = Math.max(1, Math.ceil(total / PRODUCT_PAGE));
+  mount(
+    main,
+    pageTitle(t("admin.products"), h("a", { class: "btn btn-primary", href: "#/admin/products/new" }, t("admin.newProduct"))),
+    adminNav("products"),
+    h(
+      "form",
+      { class: "inline-form", role: "search", onsubmit: (e) => { e.preventDefault(); go("/admin/products", { q: search.value.trim() }); } },
+      h("label", { for: "admin-search" }, t("admin.search")),
+      search,
+      h("button", { type: "submit", class: "btn btn-secondary" }, t("search.button")),
+    ),
+    rows.length
+      ? h(
+          "div",
+          { class: "table-wrap admin-products" },
+          h(
+            "table",
+            { class: "table" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.image"))),
+                h("th", { scope: "col" }, t("admin.name")),
+                h("th", { scope: "col", class: "hide-phone" }, t("admin.category")),
+                h("th", { scope: "col", class: "num" }, t("admin.price")),
+                h("th", { scope: "col" }, t("admin.stock")),
+                h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.actions"))),
+              ),
+            ),
+            h("tbody", {}, rows.map((row) => productRow(ctx, row))),
+          ),
+        )
+      : h("p", { class: "empty" }, t("admin.noProducts")),
+    pages > 1
+      ? h(
+          "nav",
+          { class: "pager", "aria-label": t("page.nav") },
+          page > 1 ? h("a", { class: "btn btn-secondary", href: link("/admin/products", { q, page: page - 1 }) }, t("page.prev")) : null,
+          h("span", { class: "pager-status" }, t("page.of", { page, pages })),
+          page < pages ? h("a", { class: "btn btn-secondary", href: link("/admin/products", { q, page: page + 1 }) }, t("page.next")) : null,
+        )
+      : null,
+  );
+}
+
+function productRow(ctx, row) {
+  const stockId = `stock-${row.id}`;
+  const stock = h("input", { type: "number", id: stockId, min: 0, max: 1000000, value: row.stock_quantity, class: "qty-input", inputmode: "numeric" });
+  const save = h("button", { type: "submit", class: "btn btn-secondary btn-small" }, t("admin.saveStock"));
+  const remove = h("button", { type: "button", class: "btn btn-ghost btn-small danger" }, t("admin.delete"));
+  let armed = false;
+  remove.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      remove.textContent = t("admin.confirmDelete");
+      remove.classList.add("is-armed");
+      return;
+    }
+    remove.disabled = true;
+    try {
+      await api("DELETE", `/api/products/${row.id}`);
+      notify(t("admin.deleted"), "success");
+      products(ctx);
+    } catch (error) {
+      remove.disabled = false;
+      if (!handleAuthError(error)) notify(describeError(error), "error");
+    }
+  });
+  return h(
+    "tr",
+    { dataset: { productId: row.id } },
+    h("td", { class: "cell-thumb" }, productImage(row, "thumb")),
+    h("td", { class: "cell-name" }, h("a", { href: `#/admin/products/${row.id}` }, row.name), h("span", { class: "muted block" }, `#${row.id}`)),
+    h("td", { class: "hide-phone" }, row.category),
+    h("td", { class: "num" }, money(row.price)),
+    h(
+      "td",
+      {},
+      h(
+        "form",
+        {
+          class: "stock-form",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            const n = Number.parseInt(stock.value, 10);
+            if (!Number.isInteger(n) || n < 0) {
+              notify(t("error.invalid"), "error");
+              stock.focus();
+              return;
+            }
+            save.disabled = true;
+            try {
+              await api("PATCH", `/api/products/${row.id}`, { body: { stock_quantity: n } });
+              notify(`${row.name}: ${t("admin.saved")}`, "success");
+            } catch (error) {
+              if (!handleAuthError(error)) notify(describeError(error), "error");
+            } finally {
+              save.disabled = false;
+            }
+          },
+        },
+        h("label", { for: stockId, class: "visually-hidden" }, t("admin.stockLabel", { name: row.name })),
+        stock,
+        save,
+      ),
+    ),
+    h("td", { class: "actions" }, h("a", { class: "btn btn-ghost btn-small", href: `#/admin/products/${row.id}` }, t("admin.edit")), remove),
+  );
+}
+
+export async function productForm(ctx) {
+  if (!allowed(ctx)) return;
+  const { main, params } = ctx;
+  const isNew = params[0] === "new";
+  let product = null;
+  let categories = [];
+  mount(main, loadingState());
+  try {
+    const [found, names] = await Promise.all([
+      isNew ? null : api("GET", `/api/products/${params[0]}`).then((a) => a.data),
+      api("GET", "/api/categories").then((a) => a.data || []).catch(() => []),
+    ]);
+    product = found;
+    categories = names;
+  } catch (error) {
+    return failed(ctx, error, () => productForm(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+
+  const input = (id, attrs) => h("input", { id, name: id, ...attrs });
+  const name = input("p-name", { type: "text", required: true, maxlength: 255, value: product?.name ?? "" });
+  const price = input("p-price", { type: "number", required: true, min: 1, step: "0.01", inputmode: "decimal", value: product ? Number(product.price) : "" });
+  const category = input("p-category", { type: "text", maxlength: 64, list: "category-list", value: product?.category ?? "general" });
+  const stock = input("p-stock", { type: "number", required: true, min: 0, max: 1000000, step: 1, value: product?.stock_quantity ?? 0 });
+  const description = h("textarea", { id: "p-description", name: "p-description", rows: 5, maxlength: 10000 });
+  description.value = product?.description ?? "";
+  const file = input("p-image", { type: "file", accept: "image/png,image/jpeg,image/webp", "aria-describedby": "p-image-hint" });
+  const preview = h("div", { class: "image-preview", "aria-live": "polite" }, product ? productImage(product, "full") : h("p", { class: "muted" }, t("admin.image.none")));
+  let previewUrl = null;
+  file.addEventListener("change", () => {
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    previewUrl = URL.createObjectURL(chosen);
+    mount(preview, h("img", { src: previewUrl, alt: `${t("admin.preview")}: ${chosen.name}`, class: "product-image full", id: "image-preview" }));
+  });
+  const errors = h("div", { class: "form-errors", "aria-live": "assertive" });
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-large" }, isNew ? t("admin.newProduct") : t("admin.save"));
+  const form = h(
+    "form",
+    {
+      class: "panel product-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        mount(errors);
+        submit.disabled = true;
+        const body = {
+          name: name.value.trim(),
+          price: price.value,
+          category: category.value.trim() || "general",
+          stock_quantity: Number.parseInt(stock.value, 10),
+          description: description.value,
+        };
+        try {
+          const saved = isNew
+            ? (await api("POST", "/api/products", { body })).data
+            : (await api("PATCH", `/api/products/${product.id}`, { body })).data;
+          const chosen = file.files?.[0];
+          if (chosen) {
+            const form = new FormData();
+            form.append("file", chosen, chosen.name);
+            try {
+              await api("PUT", `/api/products/${saved.id}/image`, { form });
+              notify(t("admin.uploaded"), "success");
+            } catch (error) {
+              if (handleAuthError(error)) return;
+              notify(describeError(error), "error");
+              go(`/admin/products/${saved.id}`);
+              return;
+            }
+          }
+          notify(isNew ? t("admin.created") : t("admin.saved"), "success");
+          go(`/admin/products/${saved.id}`, { saved: Date.now() });
+        } catch (error) {
+          if (handleAuthError(error)) return;
+          mount(errors, alertBox(describeError(error)));
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h(
+      "div",
+      { class: "form-grid" },
+      h(
+        "div",
+        { class: "form-fields" },
+        h("div", { class: "field" }, h("label", { for: "p-name" }, t("admin.name")), name),
+        h(
+          "div",
+          { class: "field-row" },
+          h("div", { class: "field" }, h("label", { for: "p-price" }, t("admin.price")), price),
+          h("div", { class: "field" }, h("label", { for: "p-stock" }, t("admin.stock")), stock),
+        ),
+        h("div", { class: "field" }, h("label", { for: "p-category" }, t("admin.category")), category, h("datalist", { id: "category-list" }, categories.map((c) => h("option", { value: c })))),
+        h("div", { class: "field" }, h("label", { for: "p-description" }, t("admin.description")), description),
+      ),
+      h(
+        "div",
+        { class: "form-media" },
+        h("div", { class: "field" }, h("label", { for: "p-image" }, t("admin.image")), file, h("p", { class: "hint", id: "p-image-hint" }, t("admin.imageHint"))),
+        h("p", { class: "preview-label" }, t("admin.preview")),
+        preview,
+      ),
+    ),
+    errors,
+    h(
+      "div",
+      { class: "form-actions" },
+      submit,
+      product ? h("a", { class: "btn btn-ghost", href: `#/product/${product.id}` }, t("admin.view")) : null,
+    ),
+  );
+  mount(main, pageTitle(isNew ? t("admin.newProduct") : `${t("admin.editProduct")} #${product.id}`), adminNav("products"), form);
+}
+
+// --- orders -------------------------------------------------------------------------------
+
+export async function orders(ctx) {
+  if (!allowed(ctx)) return;
+  const { main, query } = ctx;
+  const status = STATUSES.includes(query.get("status")) ? query.get("status") : "";
+  const page = Math.max(1, Number.parseInt(query.get("page") || "1", 10) || 1);
+  if (!main.querySelector(".admin-orders")) mount(main, loadingState());
+  let rows;
+  try {
+    rows = (await api("GET", "/api/admin/orders", { query: { status, limit: ORDER_PAGE, offset: (page - 1) * ORDER_PAGE } })).data || [];
+  } catch (error) {
+    return failed(ctx, error, () => orders(ctx));
+  }
+  if (!ctx.isCurrent()) return;
+  const filter = h(
+    "select",
+    { id: "status-filter", onchange: () => go("/admin/orders", { status: filter.value }) },
+    h("option", { value: "" }, t("admin.allStatuses")),
+    STATUSES.map((s) => h("option", { value: s, selected: s === status }, t(`status.${s}`))),
+  );
+  mount(
+    main,
+    pageTitle(t("admin.orders")),
+    adminNav("orders"),
+    h("div", { class: "inline-form" }, h("label", { for: "status-filter" }, t("admin.filterStatus")), filter),
+    rows.length
+      ? h(
+          "div",
+          { class: "table-wrap admin-orders", dataset: { filter: status || "all" } },
+          h(
+            "table",
+            { class: "table" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", { scope: "col" }, t("admin.id")),
+                h("th", { scope: "col", class: "hide-phone" }, t("order.date")),
+                h("th", { scope: "col", class: "hide-phone" }, t("admin.customer")),
+                h("th", { scope: "col" }, t("order.items")),
+                h("th", { scope: "col", class: "num" }, t("order.total")),
+                h("th", { scope: "col" }, t("order.status")),
+                h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.actions"))),
+              ),
+            ),
+            h("tbody", {}, rows.map((order) => orderRow(ctx, order))),
+          ),
+        )
+      : h("p", { class: "empty" }, t("admin.noOrders")),
+    page > 1 || rows.length === ORDER_PAGE
+      ? h(
+          "nav",
+          { class: "pager", "aria-label": t("page.nav") },
+          page > 1 ? h("a", { class: "btn btn-secondary", href: link("/admin/orders", { status, page: page - 1 }) }, t("page.prev")) : null,
+          rows.length === ORDER_PAGE ? h("a", { class: "btn btn-secondary", href: link("/admin/orders", { status, page: page + 1 }) }, t("page.next")) : null,
+        )
+      : null,
+  );
+}
+
+function orderRow(ctx, order) {
+  const statusCell = h("td", {}, statusBadge(order.status));
+  const actionCell = h("td", { class: "actions" });
+  const draw = (current) => {
+    mount(statusCell, statusBadge(current.status));
+    const action = current.status === "paid" ? "ship" : current.status === "shipped" ? "deliver" : null;
+    if (!action) return mount(actionCell);
+    const button = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-secondary btn-small",
+        "aria-label": `${t(`admin.${action}`)}: ${t("order.title", { id: current.id })}`,
+        onclick: async () => {
+          button.disabled = true;
+          try {
+            const updated = (await api("POST", `/api/admin/orders/${current.id}/${action}`)).data;
+            notify(t(action === "ship" ? "admin.shipped" : "admin.delivered", { id: current.id }), "success");
+            draw(updated);
+            actionCell.querySelector("button")?.focus();
+          } catch (error) {
+            button.disabled = false;
+            if (!handleAuthError(error)) notify(describeError(error), "error");
+          }
+        },
+      },
+      t(`admin.${action}`),
+    );
+    mount(actionCell, button);
+  };
+  draw(order);
+  const items = order.lines.map((line) => `${line.product_name} × ${line.quantity}`).join(", ");
+  return h(
+    "tr",
+    { dataset: { orderId: order.id } },
+    h("td", {}, `#${order.id}`),
+    h("td", { class: "hide-phone" }, dateTime(order.created_at)),
+    h("td", { class: "hide-phone" }, `#${order.user_id}`),
+    h("td", { class: "cell-items" }, items),
+    h("td", { class: "num" }, money(order.total_amount)),
+    statusCell,
+    actionCell,
+  );
+}
