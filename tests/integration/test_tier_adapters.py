@@ -83,3 +83,19 @@ async def test_s3_store_reports_a_missing_bucket_or_endpoint(moto: Service) -> N
     with pytest.raises(StorageUnavailable):
         await dead.put("k", b"v", content_type="text/plain", cache_control="no-cache")
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+
+
+async def test_redis_publish_reaches_another_client_and_delete_and_publish_is_one_step() -> None:
+    url = redis_url()
+    listener, speaker = RedisCache(url), RedisCache(url)
+    try:
+        messages = await listener.subscribe("news")
+        await speaker.set("k", b"v", 30)
+        await speaker.delete_and_publish(["k"], "news", b"g 7")
+        heard = await asyncio.wait_for(anext(messages), 5)
+        assert heard == b"g 7"
+        assert await speaker.get("k") is None
+        await messages.aclose()  # type: ignore[attr-defined]
+    finally:
+        await listener.aclose()
+        await speaker.aclose()

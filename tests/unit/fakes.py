@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -327,6 +327,10 @@ class FakeCache:
 
     async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
         raise CacheUnavailable("the fake cache has no subscriptions")
+
+    async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
+        await self.delete(*keys)
+        await self.publish(channel, message)
 
 
 class FakeMetrics:

@@ -155,11 +155,10 @@ class CatalogCache:
             self._local.pop(f"product:{product_id}", None)
         try:
             generation = await self._generation()
-            await self._cache.delete(
-                *(f"catalog:{generation}:product:{pid}" for pid in product_ids)
-            )
-            await self._cache.publish(
-                CHANNEL, ("p " + " ".join(str(pid) for pid in product_ids)).encode()
+            await self._cache.delete_and_publish(
+                [f"catalog:{generation}:product:{pid}" for pid in product_ids],
+                CHANNEL,
+                ("p " + " ".join(str(pid) for pid in product_ids)).encode(),
             )
         except CacheUnavailable:
             self._metrics.cache_error()

@@ -183,6 +183,10 @@ class Cache(Protocol):
         """Subscribe, then return the messages as they come; ends or raises when the link drops."""
         ...
 
+    async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
+        """Delete `keys`, then publish `message`, in one round trip where the cache allows."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class StoredObject:

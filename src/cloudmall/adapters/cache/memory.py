@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 
 class MemoryCache:
@@ -49,6 +49,10 @@ class MemoryCache:
     async def publish(self, channel: str, message: bytes) -> None:
         for queue in self._subscribers.get(channel, []):
             queue.put_nowait(message)
+
+    async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
+        await self.delete(*keys)
+        await self.publish(channel, message)
 
     async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue()

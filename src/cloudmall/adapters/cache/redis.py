@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from redis import asyncio as aioredis
@@ -94,6 +94,17 @@ class RedisCache:
         self._guard()
         try:
             await self._client.publish(self._prefix + channel, message)
+        except (RedisError, OSError) as exc:
+            raise await self._trip(exc) from exc
+
+    async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
+        self._guard()
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                if keys:
+                    pipe.delete(*(self._prefix + key for key in keys))
+                pipe.publish(self._prefix + channel, message)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             raise await self._trip(exc) from exc
 
