@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test check lint typecheck synth clean
 
@@ -10,12 +11,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,dev,infra]"
+# `make run` needs only the shop; the tests also need the test, lint and CDK tools.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,dev,infra]"
+	touch $@ $(RUN_STAMP)
+
 ## run: the shop on embedded defaults (SQLite, in-process cache, ./var/media), demo data, prints its URL
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/cloudmall serve
 
 ## test: the whole suite (unit, integration, e2e, infra)
