@@ -51,4 +51,6 @@ def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
             "AWS::WAFv2::WebACL",
             "AWS::CloudFront::Distribution",
         } <= priced
-        assert {"NAT gateway", "Load balancing", "WAF", "Data transfer"} <= set(result.by_category())
+        assert {"NAT gateway", "Load balancing", "WAF", "Data transfer"} <= set(
+            result.by_category()
+        )

@@ -66,8 +66,10 @@ class ConsoleGuard:
         return left
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one module: Playwright's sync API runs an event loop on this thread while it
+    is open, so it must be closed before any asyncio test of another module runs."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-nanum")
     with sync_playwright() as playwright:
