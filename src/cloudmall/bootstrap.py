@@ -17,6 +17,7 @@ from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
 from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Settings
@@ -93,7 +94,12 @@ def build_container(settings: Settings) -> Container:
         catalog_cache=CatalogCache(
             cache, ttl_seconds=settings.catalog_cache_ttl_seconds, metrics=metrics
         ),
-        store=build_store(settings.storage_url),
+        # Served media keys are content hashes: once read, an object can stay in memory.
+        store=CachedObjectStore(
+            build_store(settings.storage_url),
+            max_bytes=64 * 1024 * 1024,
+            max_object_bytes=2 * 1024 * 1024,
+        ),
         gateway=SimulatedGateway(),
         hasher=Argon2PasswordHasher(),
         tokens=JwtTokenCodec(
