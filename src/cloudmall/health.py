@@ -57,7 +57,8 @@ async def _migrations(container: Container) -> str:
 
 async def _cache(container: Container) -> str:
     await container.cache.ping()
-    return container.settings.cache_url.split("://", 1)[0]
+    listening = "listening" if container.catalog_cache.listening else "not listening"
+    return f"{container.settings.cache_url.split('://', 1)[0]}, invalidations {listening}"
 
 
 async def _store(container: Container) -> str:

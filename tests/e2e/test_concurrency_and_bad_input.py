@@ -167,6 +167,7 @@ def test_operations_endpoints(sqlite_server: LiveServer) -> None:
     assert http.get("/livez").json() == {"status": "ok"}
     ready = http.get("/readyz").json()
     assert ready["status"] == "ok" and ready["tiers"]["migrations"]["ok"]
+    assert ready["tiers"]["cache"]["detail"] == "memory, invalidations listening"
     http.get("/api/products")
     http.get("/api/products")
     metrics = http.get("/metrics").text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from PIL import Image
 
 from tests.conftest import shop_env
@@ -69,6 +70,14 @@ def on(server: LiveServer, shopper: Shopper) -> Shopper:
     return Shopper(
         http=httpx.Client(base_url=server.url, timeout=30), token=shopper.token, user=shopper.user
     )
+
+
+def test_every_server_listens_for_catalogue_invalidations(cluster: Cluster) -> None:
+    client = redis.Redis(host="127.0.0.1", port=cluster.redis.port)
+    assert dict(client.pubsub_numsub("catalog:invalidations")) == {b"catalog:invalidations": 2}
+    for server in (cluster.a, cluster.b):
+        ready = httpx.get(server.url + "/readyz").json()
+        assert ready["tiers"]["cache"]["detail"] == "redis, invalidations listening"
 
 
 def test_an_edit_through_one_server_is_served_by_the_other(cluster: Cluster) -> None:

@@ -192,6 +192,11 @@ class CatalogCache:
             self._local.clear()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
+    @property
+    def listening(self) -> bool:
+        """True while this process hears other processes' invalidations (level 1 is on)."""
+        return self._known_generation is not None
+
     def start(self) -> None:
         """Keep level-1 answers in this process, fed by the invalidation watcher."""
         if self._watcher is None:

@@ -30,9 +30,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or build_container(settings)
+        app.state.container.catalog_cache.start()
         try:
             yield
         finally:
+            await app.state.container.catalog_cache.stop()
             if owned:
                 await app.state.container.aclose()
 
