@@ -106,7 +106,9 @@ def measure(
     log(f"{name}: warm-up {method.warmup}, pause {method.pause:g} s, run {method.duration}")
     warm_out, _, _ = _run_wrk(warm_cmd, _seconds(method.warmup) + 60)
     (raw_dir / f"{name}-warmup.txt").write_text(warm_out)
+    p0 = system.cpu_jiffies()
     time.sleep(method.pause)
+    background = report.busy_share(p0, system.cpu_jiffies())
     groups = {"server": server_pids, **({"workers": rss_pids} if rss_pids else {})}
     sampler = system.Sampler(groups, rss_of="workers" if rss_pids else None)
     o0, c0 = system.overflows(), system.cpu_jiffies()
@@ -125,6 +127,7 @@ def measure(
         "wrk": parsed.as_dict(),
         "warmup_status": warm_status,
         "cpu_busy": report.busy_share(c0, c1),
+        "pause_busy": background,
         "server_cpu": sampler.group_share().get("server"),
         "wrk_cpu": wrk_cpu / wall if wall else None,
         "listen_overflows": o1 - o0,

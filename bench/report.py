@@ -9,6 +9,7 @@ import csv
 import io
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -375,8 +376,13 @@ def judge(results: dict[str, Any]) -> list[Verdict]:
             )
         )
     else:
-        for check in ("users: p95", "users: errors", "users: cache hit ratio", "users: CPU"):
-            verdicts.append(Verdict(check, "not measured", "", None))
+        for check, target in (
+            ("users: p95", "≤ 100 ms"),
+            ("users: errors", "0"),
+            ("users: cache hit ratio", "≥ 90 %"),
+            ("users: CPU", "reported"),
+        ):
+            verdicts.append(Verdict(check, "not measured", target, None))
     scaling = results.get("scaling", [])
     one, two = _find(scaling, workers=1), _find(scaling, workers=2)
     if one and two:
@@ -456,6 +462,7 @@ def _wrk_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                 fmt_pct(row.get("server_cpu")),
                 fmt_pct(row.get("wrk_cpu")),
                 str(row.get("listen_overflows", "?")),
+                fmt_pct(row.get("pause_busy")),
             ]
         )
     return out
@@ -471,6 +478,7 @@ WRK_HEADER = [
     "server CPU",
     "wrk CPU",
     "listen overflows",
+    "busy in the pause",
 ]
 
 
@@ -537,7 +545,9 @@ def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str
         'the measured run, from /proc/stat; "server CPU" = the server\'s processes (all workers, '
         'or node) as a share of the whole machine; "wrk CPU" = wrk\'s user+sys as a share of one '
         'core (near 100 % means the load generator, not the server, is the limit); "listen '
-        'overflows" = TcpExt ListenOverflows during the run.',
+        'overflows" = TcpExt ListenOverflows during the run; "busy in the pause" = the machine '
+        "during the pause before the run, when the server should be idle: other tenants' load "
+        "(it makes every figure of that row less reliable).",
         "",
         "Exact commands:",
         "",
@@ -560,6 +570,18 @@ def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _quiet(results: dict[str, Any], scenario: str) -> list[str]:
+    quiet = results.get("quiet", {}).get(scenario)
+    if not quiet:
+        return []
+    return [
+        f"Before this scenario the harness waited {quiet['waited_s']:.0f} s for the machine to be "
+        f"quiet (< 25 % busy): it was {fmt_pct(quiet['busy'])} busy"
+        + ("." if quiet["quiet"] else " — other tenants were busy; expect noise."),
+        "",
+    ]
+
+
 def _chart(charts: dict[str, str], key: str, alt: str) -> list[str]:
     return [f"![{alt}]({charts[key]})", ""] if key in charts else []
 
@@ -569,6 +591,7 @@ def _catalogue_section(results: dict[str, Any], charts: dict[str, str]) -> list[
     if not rows:
         return []
     lines = ["## Catalogue: `GET /api/products` (100 products, cache warm)", ""]
+    lines += _quiet(results, "catalogue")
     lines += _table(
         ["server", "request", *WRK_HEADER],
         _wrk_rows(rows),
@@ -589,6 +612,14 @@ def _order_section(results: dict[str, Any], charts: dict[str, str]) -> list[str]
     if not rows:
         return []
     lines = ["## Order: `POST /api/orders`, 100 connections", ""]
+    lines += _quiet(results, "order")
+    lines += [
+        "cloudmall: the whole real order (bearer token of one of the signed-in customers in "
+        "turn, one unit of a random product among the 100, a unique `Idempotency-Key`; stock "
+        "checked and decremented, order and line written) with `bench/lua/order.lua`. Express "
+        "peer: the guide's single-row `INSERT INTO orders` with the peer's own `post_order.lua`.",
+        "",
+    ]
     lines += _table(
         ["server", "request", *WRK_HEADER],
         _wrk_rows(rows),
@@ -608,6 +639,14 @@ def _order_section(results: dict[str, Any], charts: dict[str, str]) -> list[str]
                     else ""
                 )
             )
+            cons = row.get("conservation")
+            if cons:
+                seen = status.get("2xx", 0) + warm.get("2xx", 0)
+                lines.append(
+                    f"- Orders in MariaDB after the run: {cons['orders']:,}; 2xx answers seen by "
+                    f"wrk (warm-up + run): {seen:,} (a request wrk gave up on after its timeout "
+                    "may still have been completed by the server)"
+                )
         elif row["server"] == "express":
             wrk = row["wrk"]
             lines.append(
@@ -632,6 +671,7 @@ def _users_section(results: dict[str, Any], charts: dict[str, str]) -> list[str]
     if not users or not users.get("stats"):
         return []
     lines = [f"## {users['users']:,} users (locust)", ""]
+    lines += _quiet(results, "users")
     lines += [users["description"], ""]
     table = []
     for row in users["stats"]:
@@ -696,6 +736,7 @@ def _scaling_section(results: dict[str, Any], charts: dict[str, str]) -> list[st
     if not rows:
         return []
     lines = ["## Scaling: catalogue with 1 and 2 workers, 100 connections", ""]
+    lines += _quiet(results, "scaling")
     table = []
     for row in rows:
         wrk = row["wrk"]
@@ -709,6 +750,7 @@ def _scaling_section(results: dict[str, Any], charts: dict[str, str]) -> list[st
                 fmt_pct(row.get("cpu_busy")),
                 fmt_pct(row.get("server_cpu")),
                 fmt_pct(row.get("wrk_cpu")),
+                fmt_pct(row.get("pause_busy")),
                 ", ".join(f"{v:.0f} MB" for v in row.get("worker_peak_rss_mb", [])),
             ]
         )
@@ -722,10 +764,47 @@ def _scaling_section(results: dict[str, Any], charts: dict[str, str]) -> list[st
             "machine CPU busy",
             "server CPU",
             "wrk CPU",
+            "busy in the pause",
             "peak RSS per worker",
         ],
         table,
-        "rrrrlrrrl",
+        "rrrrlrrrrl",
     )
     lines += [""]
     return lines + _chart(charts, "scaling", "throughput with 1 and 2 workers")
+
+
+# --- py-spy -------------------------------------------------------------------------------
+
+
+def _short(frame: str) -> str:
+    """'f (/x/site-packages/starlette/routing.py:9)' → 'f (starlette/routing.py:9)'."""
+    frame = re.sub(r"\(.*?/site-packages/", "(", frame)
+    frame = re.sub(r"\(.*?/src/cloudmall/", "(cloudmall/", frame)
+    return re.sub(r"\(/usr/lib/python3[^/]*/|\(.*?/lib/python3\.\d+/", "(stdlib ", frame)
+
+
+def top_functions(
+    collapsed: str, limit: int = 25
+) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]], list[tuple[str, int]]]:
+    """From py-spy's raw (collapsed) stacks: samples, top by own time, by total time, and
+    cloudmall's own functions by total time."""
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_short(f) for f in stack.split(";")]
+        # the first frame is the thread ("process 123:\"python\"" / thread name): skip it
+        frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        samples += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            total[frame] += count
+    ours = Counter({f: n for f, n in total.items() if "(cloudmall/" in f})
+    return samples, own.most_common(limit), total.most_common(limit), ours.most_common(limit)

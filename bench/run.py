@@ -89,6 +89,7 @@ class Run:
             "scaling": [],
             "failures": [],
             "notes": [],
+            "quiet": {},
         }
         self.commands: list[str] = []
         self.shop: Shop | None = None
@@ -104,6 +105,13 @@ class Run:
         started = time.monotonic()
         log(f"=== scenario {name} ===")
         try:
+            if self.args.quiet_wait > 0:
+                quiet = system.wait_quiet(self.args.quiet_wait)
+                self.results["quiet"][name] = quiet
+                log(
+                    f"machine {report.fmt_pct(quiet['busy'])} busy after waiting "
+                    f"{quiet['waited_s']:.0f} s for it to be quiet (< 25 %)"
+                )
             body()
         except KeyboardInterrupt:
             raise
@@ -475,7 +483,7 @@ class Run:
         meta["elapsed_s"] = elapsed
         meta["versions"] = system.versions(self.peer.workdir if self.peer else None)
         results_file = self.chart_dir / "results.json"
-        meta["results_file"] = str(results_file.relative_to(self.out_md.parent.parent))
+        meta["results_file"] = os.path.relpath(results_file, REPO)
         meta["results_link"] = os.path.relpath(results_file, self.out_md.parent)
         for group in ("catalogue", "order", "scaling"):
             for row in self.results[group]:
@@ -515,7 +523,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scratch folder (emptied at the start)",
     )
     parser.add_argument("--locust-processes", type=int, default=1)
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="before each scenario, wait up to this many seconds for the machine to be < 25 %% "
+        "busy (other tenants); default 30 (full), 5 (quick), 0 to skip",
+    )
     args = parser.parse_args(argv)
+    if args.quiet_wait is None:
+        args.quiet_wait = 5.0 if args.quick else 30.0
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.only) - set(SCENARIOS)
     if unknown:

@@ -154,6 +154,21 @@ def idle_check(seconds: float, exclude: Iterable[int] = ()) -> dict[str, Any]:
     return {"seconds": seconds, "busy": report.busy_share(before, after), "top": top[:5]}
 
 
+def wait_quiet(limit: float, *, below: float = 0.25, sample: float = 2.0) -> dict[str, Any]:
+    """Wait (at most `limit` s) until the machine is less than `below` busy over `sample` s.
+
+    Other tenants of a shared machine add noise; this lets their bursts pass, within bounds.
+    """
+    started = time.monotonic()
+    while True:
+        before = cpu_jiffies()
+        time.sleep(sample)
+        busy = report.busy_share(before, cpu_jiffies())
+        waited = time.monotonic() - started
+        if busy is None or busy < below or waited + sample > limit:
+            return {"busy": busy, "waited_s": waited, "quiet": busy is not None and busy < below}
+
+
 # --- processes ------------------------------------------------------------------------------
 
 
