@@ -480,6 +480,7 @@ WRK_HEADER = [
     "listen overflows",
     "busy in the pause",
 ]
+WRK_ALIGN = "ll" + "rrrrl" + "rrrrr"  # server, request, then WRK_HEADER
 
 
 def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str:
@@ -520,6 +521,13 @@ def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str
             if meta["peer"].get("list_bytes")
             else ""
         ),
+        "",
+    ]
+    lines += [
+        "How to run: `make bench` (this report, ~12 min), `make bench-quick` (short runs into "
+        "`var/bench-quick/`, ~3 min), `make bench-profile` (py-spy flame graphs into "
+        "`docs/bench/`). Needs MariaDB (root, no password) and Redis on 127.0.0.1, wrk, and "
+        "Node for the peer; `python -m bench.run --help` for options (`--only`, `--no-peer`).",
         "",
     ]
     verdicts = judge(results)
@@ -595,7 +603,7 @@ def _catalogue_section(results: dict[str, Any], charts: dict[str, str]) -> list[
     lines += _table(
         ["server", "request", *WRK_HEADER],
         _wrk_rows(rows),
-        "ll" + "r" * len(WRK_HEADER),
+        WRK_ALIGN,
     )
     lines += [
         "",
@@ -623,7 +631,7 @@ def _order_section(results: dict[str, Any], charts: dict[str, str]) -> list[str]
     lines += _table(
         ["server", "request", *WRK_HEADER],
         _wrk_rows(rows),
-        "ll" + "r" * len(WRK_HEADER),
+        WRK_ALIGN,
     )
     lines += [""]
     for row in rows:
