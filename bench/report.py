@@ -483,8 +483,11 @@ WRK_HEADER = [
 WRK_ALIGN = "ll" + "rrrrl" + "rrrrr"  # server, request, then WRK_HEADER
 
 
-def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str:
-    """docs/benchmarks.md from the results of one run."""
+def render(
+    results: dict[str, Any], charts: dict[str, str] | None = None, extra: list[str] | None = None
+) -> str:
+    """docs/benchmarks.md from the results of one run; `extra`: Markdown blocks added at the end
+    (the hand-written findings of docs/bench/notes.md, the link to the profiles)."""
     meta = results["meta"]
     charts = charts or {}
     lines: list[str] = []
@@ -575,6 +578,10 @@ def render(results: dict[str, Any], charts: dict[str, str] | None = None) -> str
     notes = results.get("notes")
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    if extra:
+        lines += ["## Findings and profiles", ""]
+        for block in extra:
+            lines += [block, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -455,8 +455,10 @@ class Run:
         signal.signal(signal.SIGALRM, overtime)
         signal.alarm(int(self.plan.max_minutes * 60))
         interrupted = None
+        set_up = False
         try:
             self.setup()
+            set_up = True
             self.scenario("catalogue", self.catalogue)
             self.scenario("order", self.order)
             self.scenario("users", self.users)
@@ -473,10 +475,11 @@ class Run:
         if interrupted:
             log(f"interrupted ({interrupted}): no report written; raw output in {self.raw_dir}")
             return 130
-        if "meta" not in self.results:
+        if not set_up:
+            log("setup failed: no report written")
             return 1
         self.finish(time.monotonic() - started)
-        return 0
+        return 1 if self.results["failures"] else 0
 
     def finish(self, elapsed: float) -> None:
         meta = self.results["meta"]
@@ -495,17 +498,29 @@ class Run:
         self.results["peak_rss_mb"] = max(peaks) if peaks else None
         self.chart_dir.mkdir(parents=True, exist_ok=True)
         results_file.write_text(json.dumps(self.results, indent=1, ensure_ascii=False) + "\n")
-        link_prefix = os.path.relpath(self.chart_dir, self.out_md.parent) + "/"
-        made = charts.draw(self.results, self.chart_dir, link_prefix)
-        self.out_md.write_text(report.render(self.results, made))
-        log(f"wrote {self.out_md}, {results_file} and {len(made)} charts in {self.chart_dir}")
-        print()
-        for verdict in report.judge(self.results):
-            print(
-                f"{verdict.mark:4}  {verdict.check}: {verdict.measured} (target {verdict.target})"
-            )
-        for failure in self.results["failures"]:
-            print(f"FAILED  {failure}")
+        write_report(self.results, self.out_md, self.chart_dir)
+
+
+def write_report(results: dict[str, Any], out_md: Path, chart_dir: Path) -> None:
+    """Charts and Markdown from `results` (also used by --render-only)."""
+    link_prefix = os.path.relpath(chart_dir, out_md.parent) + "/"
+    made = charts.draw(results, chart_dir, link_prefix)
+    extra = []
+    notes = chart_dir / "notes.md"
+    if notes.exists():  # hand-written findings, kept across runs
+        extra.append(notes.read_text().strip())
+    if (chart_dir / "profile.md").exists():
+        extra.append(
+            "Profiles (`make bench-profile`: py-spy flame graphs and top functions of a worker "
+            f"under catalogue and order load): [{link_prefix}profile.md]({link_prefix}profile.md)."
+        )
+    out_md.write_text(report.render(results, made, extra))
+    log(f"wrote {out_md} and {len(made)} charts in {chart_dir}")
+    print()
+    for verdict in report.judge(results):
+        print(f"{verdict.mark:4}  {verdict.check}: {verdict.measured} (target {verdict.target})")
+    for failure in results["failures"]:
+        print(f"FAILED  {failure}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -523,6 +538,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scratch folder (emptied at the start)",
     )
     parser.add_argument("--locust-processes", type=int, default=1)
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: redraw the charts and the report from the last results.json "
+        "(e.g. after editing docs/bench/notes.md)",
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -551,7 +572,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     plan = Plan.quick_plan() if args.quick else Plan.full()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    return Run(plan, args).execute()
+    run = Run(plan, args)
+    if args.render_only:
+        results = json.loads((run.chart_dir / "results.json").read_text())
+        write_report(results, run.out_md, run.chart_dir)
+        return 0
+    return run.execute()
 
 
 if __name__ == "__main__":
