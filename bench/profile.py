@@ -109,8 +109,9 @@ def profile_load(
     if errors or not raw.exists():
         raise RuntimeError(f"py-spy failed: {' | '.join(errors)}")
     parsed = report.parse_wrk(wrk_out.read_text())
+    shown = report.display_command(shlex.join(wrk_cmd), str(REPO))
     wrk_line = (
-        f"Load: `{shlex.join(wrk_cmd)}` → {parsed.rps:,.0f} req/s, p50 "
+        f"Load: `{shown}` → {parsed.rps:,.0f} req/s, p50 "
         f"{report.fmt_ms(parsed.p50_ms)}, p99 {report.fmt_ms(parsed.p99_ms)}, errors "
         f"{parsed.errors} (while py-spy sampled both workers at {rate} Hz, which slows them)."
     )

@@ -32,6 +32,12 @@ def require_loopback(url: str) -> str:
     return url
 
 
+def display_command(command: str, repo: str) -> str:
+    """A command as printed in the report: repo-relative paths, long id lists shortened."""
+    command = command.replace(repo.rstrip("/") + "/", "")
+    return re.sub(r"\b(\d+),(\d+,){8,}(\d+)\b", lambda m: f"{m.group(1)},…,{m.group(3)}", command)
+
+
 # --- wrk ------------------------------------------------------------------------------------
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}

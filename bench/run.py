@@ -232,10 +232,19 @@ class Run:
     # --- scenarios ------------------------------------------------------------------------
 
     def _row(self, server: str, variant: str, label: str, measured: dict[str, Any]) -> dict:
+        self.note_command(measured)
         return {"server": server, "variant": variant, "label": label, **measured}
+
+    def note_command(self, measured: dict[str, Any]) -> None:
+        self.commands.append(report.display_command(measured["command"], str(REPO)))
 
     def catalogue(self) -> None:
         shop = self.shop_or_fail()
+        w = self.plan.wrk
+        self.commands.append(
+            f"# catalogue; each measured run below follows a warm-up (the same command with "
+            f"-d{w.warmup}, no --latency) and a {w.pause:g} s pause"
+        )
         for conns in self.plan.conns:
             services.expect(services.http("GET", f"{shop.url}/api/products"), 200, what="warm")
             row = loadgen.measure(
@@ -287,6 +296,9 @@ class Run:
         before = services.conservation()
         if before["orders"] or before["units_out"]:
             raise RuntimeError(f"the shop is not fresh before the order run: {before}")
+        self.commands.append(
+            f"# order ({self.plan.order_tokens} customers' tokens, one per line; the product ids)"
+        )
         tokens_file = self.workdir / "order-tokens.txt"
         tokens_file.write_text("\n".join(self.tokens[: self.plan.order_tokens]) + "\n")
         ids = ",".join(str(p["id"]) for p in self.products)
@@ -337,7 +349,7 @@ class Run:
             csv_prefix=csv_prefix, processes=self.args.locust_processes, locust=locust_bin,
         )  # fmt: skip
         self.commands += [
-            "# users scenario",
+            f"# {plan.users:,} users",
             "BENCH_LOCUST_DATA=locust-data.json " + shlex.join(cmd).replace(str(REPO) + "/", ""),
         ]
         metrics_before = shop.metrics()
@@ -390,7 +402,7 @@ class Run:
             "spawn_rate": plan.spawn_rate,
             "seconds": plan.users_seconds,
             "description": (
-                f"`locust --headless --users {plan.users:,} --spawn-rate {plan.spawn_rate:g} "
+                f"`locust --headless --users {plan.users} --spawn-rate {plan.spawn_rate:g} "
                 f"--run-time {plan.users_seconds}s --reset-stats` (statistics from the moment all "
                 f"users are spawned, {plan.users / plan.spawn_rate:.0f} s in), FastHttpUser, "
                 f"{self.args.locust_processes} locust process(es); {plan.accounts} accounts shared "
@@ -431,6 +443,10 @@ class Run:
 
     def scaling(self) -> None:
         shop = self.shop_or_fail()
+        self.commands.append(
+            "# scaling: the server restarted with --workers 1, then --workers 2 "
+            f"(runs of {self.plan.scaling.duration} after a {self.plan.scaling.warmup} warm-up)"
+        )
         for workers in (1, 2):
             shop.stop()
             shop.start(workers=workers)
@@ -441,6 +457,7 @@ class Run:
                 raw_dir=self.raw_dir, name=f"scaling-w{workers}-c100",
             )  # fmt: skip
             row["workers"] = workers
+            self.note_command(row)
             self.results["scaling"].append(row)
 
     # --- the whole run --------------------------------------------------------------------
@@ -488,9 +505,6 @@ class Run:
         results_file = self.chart_dir / "results.json"
         meta["results_file"] = os.path.relpath(results_file, REPO)
         meta["results_link"] = os.path.relpath(results_file, self.out_md.parent)
-        for group in ("catalogue", "order", "scaling"):
-            for row in self.results[group]:
-                self.commands.append(row["command"])
         peaks = [v for group in ("catalogue", "order", "scaling") for row in self.results[group]
                  for v in row.get("worker_peak_rss_mb", [])]  # fmt: skip
         if self.results["users"]:

@@ -245,3 +245,11 @@ def test_top_functions_from_collapsed_stacks() -> None:
     assert own[0] == ("dumps (orjson.py:3)", 30)
     assert ("main (uvicorn/server.py:1)", 40) in total
     assert ours == [("handle (cloudmall/web/app.py:9)", 40)]
+
+
+def test_commands_are_shown_repo_relative_with_id_lists_shortened() -> None:
+    command = "wrk -s /repo/bench/lua/order.lua http://127.0.0.1:1/ -- t.txt " + ",".join(
+        str(i) for i in range(1, 101)
+    )
+    shown = report.display_command(command, "/repo")
+    assert shown == "wrk -s bench/lua/order.lua http://127.0.0.1:1/ -- t.txt 1,…,100"
