@@ -48,6 +48,7 @@ def top_markdown(name: str, samples: int, own: Rows, total: Rows, ours: Rows, wr
     for title, rows in (
         ("own time (the function itself)", own),
         ("total time (with callees)", total),
+        ("total time, cloudmall's own functions", ours),
     ):
         lines += [f"## By {title}", "", "| % | samples | function |", "|---:|---:|---|"]
         lines += (
