@@ -31,6 +31,9 @@ def _bars(ax: Any, groups: list[str], series: dict[str, list[float | None]], yla
                     va="bottom",
                     fontsize=8,
                 )
+    tallest = max((v or 0 for values in series.values() for v in values), default=0)
+    if tallest:
+        ax.set_ylim(0, tallest * 1.25)  # room for the labels and the legend
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
