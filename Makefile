@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test check lint typecheck synth clean
+.PHONY: run test check lint typecheck synth clean bench bench-quick bench-profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,24 @@ typecheck: $(STAMP)
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
 synth: $(STAMP)
 	$(BIN)/python infra/app.py
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $@
+
+## bench: the full benchmark (~12 min; MariaDB and Redis on 127.0.0.1) -> docs/benchmarks.md
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run
+
+## bench-quick: short runs for iterating (~3 min) -> var/bench-quick/benchmarks.md
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick
+
+## bench-profile: py-spy flame graphs of a worker under catalogue and order load -> docs/bench/
+bench-profile: $(BENCH_STAMP)
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
