@@ -81,3 +81,16 @@ async def test_argon2id_hashes_verify_and_refuse() -> None:
     assert not await hasher.verify(stored, "wrong")
     assert not await hasher.verify(None, "anything")
     assert not await hasher.verify("not-a-hash", "anything")
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = JwtTokenCodec(
+        secret=SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60
+    )
+    token, _ = codec.issue(USER)
+    assert codec.decode(token).user_id == 7
+    assert codec.decode(token).user_id == 7  # from memory
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        codec.decode(token)

@@ -41,6 +41,9 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         return _sqlite_engine(url)
     options: dict[str, Any] = {
         "pool_pre_ping": True,
+        # Every unit of work ends its transaction itself (commit, or rollback on the way out), so
+        # the pool's own ROLLBACK on check-in would be one more round trip for nothing.
+        "pool_reset_on_return": None,
         "pool_size": pool_size,
         "max_overflow": pool_size,
         "pool_timeout": 10,
