@@ -29,7 +29,7 @@ async def _timed(check: Awaitable[str]) -> tuple[bool, str]:
     except TimeoutError:
         return False, f"no answer within {TIMEOUT_SECONDS:g} s"
     except DBAPIError as exc:  # the driver's own words, without SQLAlchemy's wrapping
-        return False, _one_line(exc.orig)
+        return False, _one_line(exc.orig or exc)
     except Exception as exc:  # every failure is reported, none is raised
         return False, _one_line(exc)
 

@@ -1,4 +1,4 @@
-"""Two stateless server processes behind nginx (the ALB's stand-in), sharing the database, Redis and S3."""
+"""Two stateless server processes behind nginx (the ALB's stand-in), sharing database, Redis, S3."""
 
 from __future__ import annotations
 
