@@ -77,6 +77,19 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             raise self._trip(exc) from exc
 
+    async def increment(self, key: str, *, ttl_seconds: int, amount: int = 1) -> int:
+        """A window counter shared by all processes: created with its expiry, then INCRBY."""
+        self._guard()
+        name = self._prefix + key
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(name, 0, ex=ttl_seconds, nx=True)
+                pipe.incrby(name, amount)
+                _, value = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._trip(exc) from exc
+        return int(value)
+
     async def ping(self) -> None:
         try:
             await self._client.ping()
