@@ -7,6 +7,7 @@ timeout; the first call after that tries Redis again, so service recovers withou
 
 from __future__ import annotations
 
+import contextlib
 import time
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -18,6 +19,9 @@ from redis.exceptions import RedisError
 from cloudmall.services.ports import CacheUnavailable
 
 OPEN_SECONDS = 2.0
+# Every way a call can fail counts as "cache down". redis-py lets some through that are not
+# RedisError: e.g. RuntimeError from uvloop when Redis reset a pooled connection under load.
+_FAILURES = (RedisError, OSError, RuntimeError)
 
 
 class RedisCache:
@@ -42,24 +46,28 @@ class RedisCache:
         if time.monotonic() < self._open_until:
             raise CacheUnavailable("redis marked down; retrying shortly")
 
-    def _trip(self, exc: Exception) -> CacheUnavailable:
+    async def _trip(self, exc: Exception) -> CacheUnavailable:
         self._open_until = time.monotonic() + OPEN_SECONDS
+        # Drop every pooled connection: after a Redis restart or failover they are all dead, and
+        # finding that out one failure (and one open breaker) at a time would take minutes.
+        with contextlib.suppress(Exception):
+            await self._client.connection_pool.disconnect()
         return CacheUnavailable(f"redis unavailable: {exc}")
 
     async def get(self, key: str) -> bytes | None:
         self._guard()
         try:
             value = await self._client.get(self._prefix + key)
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         self._guard()
         try:
             await self._client.set(self._prefix + key, value, ex=ttl_seconds)
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
 
     async def delete(self, *keys: str) -> None:
         if not keys:
@@ -67,15 +75,15 @@ class RedisCache:
         self._guard()
         try:
             await self._client.delete(*(self._prefix + key for key in keys))
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
 
     async def incr(self, key: str) -> int:
         self._guard()
         try:
             return int(await self._client.incr(self._prefix + key))
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
 
     async def increment(self, key: str, *, ttl_seconds: int, amount: int = 1) -> int:
         """A window counter shared by all processes: created with its expiry, then INCRBY."""
@@ -86,15 +94,15 @@ class RedisCache:
                 pipe.set(name, 0, ex=ttl_seconds, nx=True)
                 pipe.incrby(name, amount)
                 _, value = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
         return int(value)
 
     async def ping(self) -> None:
         try:
             await self._client.ping()
-        except (RedisError, OSError) as exc:
-            raise self._trip(exc) from exc
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
         self._open_until = 0.0
 
     async def aclose(self) -> None:

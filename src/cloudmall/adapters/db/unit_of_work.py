@@ -93,6 +93,10 @@ class SqlUnitOfWork:
         except BaseException as exc:
             await self._leave_deadline(exc, "no database connection within")
             translated = translate(exc)
+            if translated is None and isinstance(exc, Exception):
+                # Nothing of ours ran yet: any failure to connect means the database is not there
+                # (asyncmy, for one, raises RuntimeError for a connection reset while opening).
+                translated = DatabaseUnavailable(f"cannot connect: {exc!r}"[:200])
             if translated is None:
                 raise
             raise translated from exc
