@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck synth clean
+.PHONY: run test reliability check lint typecheck security synth clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## check: linters and type checks
-check: lint typecheck
+## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
+reliability: $(STAMP)
+	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
+
+## check: linters, type checks, and security scans (bandit: no high findings; pip-audit)
+check: lint typecheck security
+
+security: $(STAMP)
+	$(BIN)/bandit -q -r src -lll
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 lint: $(STAMP)
 	$(BIN)/ruff check

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -31,7 +33,8 @@ class Settings(BaseSettings):
     storage_url: str = ""
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
-    cors_origins: list[str] = Field(default_factory=list)
+    # Comma-separated (docs/settings.md) or a JSON list; NoDecode hands it to _split_origins.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
     token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret
@@ -61,8 +64,9 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             stripped = value.strip()
-            if not stripped.startswith("["):
-                return [origin.strip() for origin in stripped.split(",") if origin.strip()]
+            if stripped.startswith("["):
+                return json.loads(stripped)
+            return [origin.strip() for origin in stripped.split(",") if origin.strip()]
         return value
 
     @model_validator(mode="after")
