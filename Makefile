@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test check lint typecheck synth clean bench bench-quick bench-profile
+.PHONY: run test reliability check lint typecheck security synth clean bench bench-quick bench-profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ run: $(RUN_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## check: linters and type checks
-check: lint typecheck
+## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
+reliability: $(STAMP)
+	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
+
+## check: linters, type checks, and security scans (bandit: no high findings; pip-audit)
+check: lint typecheck security
+
+security: $(STAMP)
+	$(BIN)/bandit -q -r src -lll
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 lint: $(STAMP)
 	$(BIN)/ruff check

@@ -26,6 +26,7 @@ from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import (
     Cache,
+    Counter,
     ImageProcessor,
     Metrics,
     ObjectStore,
@@ -34,6 +35,7 @@ from cloudmall.services.ports import (
     TokenCodec,
     UnitOfWorkFactory,
 )
+from cloudmall.services.rate_limit import Limit, RateLimiter, Throttles
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Container:
     metrics: Metrics
     links: MediaLinks
     limits: OrderLimits
+    throttles: Throttles
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -60,7 +63,7 @@ class Container:
             await self.cache.aclose()
 
 
-def build_cache(url: str) -> Cache:
+def build_cache(url: str) -> MemoryCache | RedisCache:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryCache()
@@ -79,6 +82,21 @@ def build_store(url: str) -> ObjectStore:
         return S3ObjectStore(url)
     raise ValueError(
         f"unsupported CLOUDMALL_STORAGE_URL scheme {parts.scheme!r}: use file:// or s3://"
+    )
+
+
+def build_throttles(settings: Settings, counter: Counter) -> Throttles:
+    return Throttles(
+        limiter=RateLimiter(counter),
+        login_per_account=Limit(
+            "login-account", settings.login_failures_per_account, settings.login_window_seconds
+        ),
+        login_per_client=Limit(
+            "login-client", settings.login_failures_per_client, settings.login_window_seconds
+        ),
+        signup_per_client=Limit(
+            "signup-client", settings.signups_per_client, settings.signup_window_seconds
+        ),
     )
 
 
@@ -120,4 +138,5 @@ def build_container(settings: Settings) -> Container:
             max_quantity=settings.max_line_quantity,
             max_total=settings.max_order_total,
         ),
+        throttles=build_throttles(settings, cache),
     )

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     image_max_pixels: int = Field(default=40_000_000, gt=0)
     thumbnail_size: int = Field(default=400, gt=0)
 
+    # Rate limits (fixed windows, shared through the cache: Redis makes them shared by all
+    # processes). Failed log-ins per account and per client address; sign-ups per client address.
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_client: int = Field(default=100, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    signups_per_client: int = Field(default=20, ge=1)
+    signup_window_seconds: int = Field(default=3600, ge=1)
+
     max_order_lines: int = Field(default=50, gt=0)
     max_line_quantity: int = Field(default=100, gt=0)
     max_order_total: Decimal = Decimal("100000000")

@@ -8,6 +8,7 @@ from cloudmall.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from cloudmall.domain.users import Role, User, normalize_email
 from cloudmall.services.password_policy import check_password
 from cloudmall.services.ports import PasswordHasher, Principal, TokenCodec, UnitOfWorkFactory
+from cloudmall.services.rate_limit import Throttles
 
 MAX_NAME_LENGTH = 100
 
@@ -34,9 +35,14 @@ async def sign_up(
     password: str,
     name: str,
     role: Role = Role.CUSTOMER,
+    throttles: Throttles | None = None,
+    client: str = "",
 ) -> User:
+    """Create an account; `throttles` bounds sign-ups per client address."""
     name = _check_name(name)
     check_password(password, email=email)
+    if throttles is not None:
+        await throttles.signup(client=client)
     password_hash = await hasher.hash(password)
     async with uow(write=True) as tx:
         user = await tx.users.add(
@@ -53,13 +59,20 @@ async def log_in(
     tokens: TokenCodec,
     email: str,
     password: str,
+    throttles: Throttles | None = None,
+    client: str = "",
 ) -> Session:
+    """Check the password; `throttles` bound failed attempts per account and per client (429)."""
+    email = normalize_email(email)
+    hits = await throttles.login_attempt(account=email, client=client) if throttles else []
     async with uow() as tx:
-        user = await tx.users.get_by_email(normalize_email(email))
+        user = await tx.users.get_by_email(email)
     # An unknown email is verified too (against a dummy hash): timing does not reveal accounts.
     verified = await hasher.verify(user.password_hash if user else None, password)
     if user is None or not verified:
         raise AuthenticationFailed("Wrong email or password")
+    if throttles is not None:
+        await throttles.login_succeeded(hits)
     token, expires_in = tokens.issue(user)
     return Session(user=user, access_token=token, expires_in=expires_in)
 

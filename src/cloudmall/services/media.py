@@ -15,6 +15,7 @@ from cloudmall.services.ports import (
 )
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_KEY_LENGTH = 200
 
 
 async def attach_image(
@@ -57,7 +58,9 @@ async def attach_image(
 
 
 async def read_media(*, store: ObjectStore, key: str) -> StoredObject:
-    if ".." in key or key.startswith("/"):
+    # Keys are ours (content hashes, < 100 characters): anything else is missing, not a store
+    # failure (a 300-character key made the local store fail with ENAMETOOLONG: 503).
+    if ".." in key or key.startswith("/") or len(key) > MAX_KEY_LENGTH:
         raise NotFound("No such file")
     try:
         stored = await store.get(key)

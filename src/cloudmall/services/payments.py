@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cloudmall.domain.errors import InvalidInput, PaymentDeclined
+from cloudmall.domain.errors import InvalidInput, InvalidTransition, PaymentDeclined
 from cloudmall.domain.orders import Order, OrderStatus, check_transition
 from cloudmall.domain.payments import Payment
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
@@ -66,14 +66,24 @@ async def pay_order(
             order_from_dict(answer["order"]), payment_from_dict(answer["payment"]), True
         )
 
-    async def attempt() -> PaidOrder:
+    async def saved_answer() -> PaidOrder | None:
+        if key is None:
+            return None
         async with uow() as tx:
-            if key is not None:
-                record = await tx.idempotency.get(user_id=principal.user_id, scope=scope, key=key)
-                if record is not None:
-                    return replayed(replay(record, request_print))
+            record = await tx.idempotency.get(user_id=principal.user_id, scope=scope, key=key)
+        return replayed(replay(record, request_print)) if record is not None else None
+
+    async def attempt() -> PaidOrder:
+        if (answer := await saved_answer()) is not None:
+            return answer
         order = await get_order(uow=uow, principal=principal, order_id=order_id)
-        check_transition(order.status, OrderStatus.PAID)
+        try:
+            check_transition(order.status, OrderStatus.PAID)
+        except InvalidTransition:
+            # Paid meanwhile, perhaps by a concurrent request with this key: give its answer.
+            if (answer := await saved_answer()) is not None:
+                return answer
+            raise
         result = await gateway.charge(
             amount=order.total_amount, currency=currency, card_number=digits
         )
@@ -90,18 +100,20 @@ async def pay_order(
                     card_last4=digits[-4:],
                 )
                 if key is not None:
-                    answer = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
+                    first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
                     await tx.idempotency.save(
                         user_id=principal.user_id,
                         scope=scope,
                         key=key,
                         fingerprint=request_print,
-                        response=json.dumps(answer),
+                        response=json.dumps(first),
                     )
                 await tx.commit()
-        except BaseException:
+        except BaseException as exc:
             await gateway.refund(reference=result.reference, amount=order.total_amount)
             metrics.payment("refunded")
+            if isinstance(exc, InvalidTransition) and (answer := await saved_answer()):
+                return answer
             raise
         metrics.payment("captured")
         return PaidOrder(paid, payment, False)

@@ -188,6 +188,18 @@ class Cache(Protocol):
         ...
 
 
+class Counter(Protocol):
+    """Counters that expire, shared by all processes when the store is networked (rate limits)."""
+
+    async def increment(self, key: str, *, ttl_seconds: int, amount: int = 1) -> int:
+        """Add `amount` (may be 0 or negative) to `key` and return the new value.
+
+        A missing or expired key starts at 0 and expires `ttl_seconds` after it was created (later
+        increments do not extend it). Raises CacheUnavailable if the store cannot be reached.
+        """
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     data: bytes

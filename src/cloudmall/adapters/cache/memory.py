@@ -43,6 +43,16 @@ class MemoryCache:
         self._entries[key] = (float("inf"), str(value).encode())
         return value
 
+    async def increment(self, key: str, *, ttl_seconds: int, amount: int = 1) -> int:
+        """A window counter (rate limits) for this process alone."""
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        expires_at, value = entry if entry and entry[0] >= now else (now + ttl_seconds, b"0")
+        count = int(value) + amount
+        self._entries[key] = (expires_at, str(count).encode())
+        self._entries.move_to_end(key)
+        return count
+
     async def ping(self) -> None:
         return None
 

@@ -21,6 +21,9 @@ from cloudmall.services.ports import CacheUnavailable
 
 OPEN_SECONDS = 2.0
 PUBSUB_IDLE_SECONDS = 1.0
+# Every way a call can fail counts as "cache down". redis-py lets some through that are not
+# RedisError: e.g. RuntimeError from uvloop when Redis reset a pooled connection under load.
+_FAILURES = (RedisError, OSError, RuntimeError)
 
 
 class RedisCache:
@@ -46,17 +49,18 @@ class RedisCache:
             raise CacheUnavailable("redis marked down; retrying shortly")
 
     async def _trip(self, exc: Exception) -> CacheUnavailable:
-        """Open the breaker and drop every pooled connection: after an outage they are all dead."""
         self._open_until = time.monotonic() + OPEN_SECONDS
-        with contextlib.suppress(RedisError, OSError):
-            await self._client.connection_pool.disconnect(inuse_connections=False)
+        # Drop every pooled connection: after a Redis restart or failover they are all dead, and
+        # finding that out one failure (and one open breaker) at a time would take minutes.
+        with contextlib.suppress(Exception):
+            await self._client.connection_pool.disconnect()
         return CacheUnavailable(f"redis unavailable: {exc}")
 
     async def get(self, key: str) -> bytes | None:
         self._guard()
         try:
             value = await self._client.get(self._prefix + key)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
         return value.encode() if isinstance(value, str) else value
 
@@ -64,7 +68,7 @@ class RedisCache:
         self._guard()
         try:
             await self._client.set(self._prefix + key, value, ex=ttl_seconds)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
 
     async def delete(self, *keys: str) -> None:
@@ -73,20 +77,33 @@ class RedisCache:
         self._guard()
         try:
             await self._client.delete(*(self._prefix + key for key in keys))
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
 
     async def incr(self, key: str) -> int:
         self._guard()
         try:
             return int(await self._client.incr(self._prefix + key))
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
+
+    async def increment(self, key: str, *, ttl_seconds: int, amount: int = 1) -> int:
+        """A window counter shared by all processes: created with its expiry, then INCRBY."""
+        self._guard()
+        name = self._prefix + key
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(name, 0, ex=ttl_seconds, nx=True)
+                pipe.incrby(name, amount)
+                _, value = await pipe.execute()
+        except _FAILURES as exc:
+            raise await self._trip(exc) from exc
+        return int(value)
 
     async def ping(self) -> None:
         try:
             await self._client.ping()
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
         self._open_until = 0.0
 
@@ -94,7 +111,7 @@ class RedisCache:
         self._guard()
         try:
             await self._client.publish(self._prefix + channel, message)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
 
     async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
@@ -105,14 +122,14 @@ class RedisCache:
                     pipe.delete(*(self._prefix + key for key in keys))
                 pipe.publish(self._prefix + channel, message)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise await self._trip(exc) from exc
 
     async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self._prefix + channel)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise CacheUnavailable(f"redis unavailable: {exc}") from exc
 
@@ -130,7 +147,7 @@ class RedisCache:
                     if time.monotonic() - last_heard > 3 * PUBSUB_IDLE_SECONDS:
                         raise CacheUnavailable("redis subscription stopped answering")
                     await pubsub.ping()
-            except (RedisError, OSError) as exc:
+            except _FAILURES as exc:
                 raise CacheUnavailable(f"redis subscription lost: {exc}") from exc
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import TracebackType
 from typing import Self
 
@@ -9,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cloudmall.adapters.db.engine import WRITE_OPTION
+from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.repositories import (
     SqlIdempotencyRepository,
     SqlOrderRepository,
@@ -26,6 +28,13 @@ from cloudmall.services.ports import (
     RetryableConflict,
     UserRepository,
 )
+
+# Deadlines on a networked database (MariaDB/MySQL, PostgreSQL), enforced by the app itself: a
+# database that stops answering (a Multi-AZ failover, a dead host: the TCP connection stays open
+# but silent) must turn into a quick 503, never a request that hangs. asyncmy has no read timeout
+# at all, and a pool pre-ping on a dead connection would otherwise wait for the statement timeout.
+ACQUIRE_SECONDS = 5.0  # get a connection (pool wait, pre-ping, connect) and BEGIN
+TRANSACTION_SECONDS = STATEMENT_TIMEOUT_SECONDS + 5.0  # backstop for one whole unit of work
 
 # Errors after which running the whole transaction again is the right answer.
 _MYSQL_RETRYABLE = {1213, 1205}  # deadlock found; lock wait timeout
@@ -54,6 +63,8 @@ def translate(exc: BaseException) -> BaseException | None:
             return DatabaseUnavailable("the database is unreachable")
     if isinstance(exc, OSError | ConnectionError):
         return DatabaseUnavailable("the database is unreachable")
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
     return None
 
 
@@ -68,18 +79,29 @@ class SqlUnitOfWork:
         self._engine = engine
         self._write = write
         self._conn: AsyncConnection | None = None
+        self._deadline: asyncio.Timeout | None = None
 
     async def __aenter__(self) -> Self:
+        if self._engine.dialect.name != "sqlite":  # a local file cannot vanish from the network
+            self._deadline = asyncio.timeout(ACQUIRE_SECONDS)
+            await self._deadline.__aenter__()
         try:
             conn = await self._engine.connect()
             if self._write:
                 conn = await conn.execution_options(**{WRITE_OPTION: True})
             await conn.begin()
-        except Exception as exc:
+        except BaseException as exc:
+            await self._leave_deadline(exc, "no database connection within")
             translated = translate(exc)
+            if translated is None and isinstance(exc, Exception):
+                # Nothing of ours ran yet: any failure to connect means the database is not there
+                # (asyncmy, for one, raises RuntimeError for a connection reset while opening).
+                translated = DatabaseUnavailable(f"cannot connect: {exc!r}"[:200])
             if translated is None:
                 raise
             raise translated from exc
+        if self._deadline is not None:
+            self._deadline.reschedule(asyncio.get_running_loop().time() + TRANSACTION_SECONDS)
         self._conn = conn
         self.products = SqlProductRepository(conn)
         self.users = SqlUserRepository(conn)
@@ -87,6 +109,17 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         return self
+
+    async def _leave_deadline(self, exc: BaseException | None, what: str) -> None:
+        """Close the deadline's scope; if it fired, say so as DatabaseUnavailable."""
+        deadline, self._deadline = self._deadline, None
+        if deadline is None:
+            return
+        seconds = ACQUIRE_SECONDS if what.startswith("no database") else TRANSACTION_SECONDS
+        try:
+            await deadline.__aexit__(type(exc) if exc else None, exc, None)
+        except TimeoutError as timeout:
+            raise DatabaseUnavailable(f"{what} {seconds:g} s") from timeout
 
     async def __aexit__(
         self,
@@ -97,12 +130,14 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         assert conn is not None
         try:
-            if conn.in_transaction():
-                await conn.rollback()
-        except Exception:  # noqa: S110 - the connection is discarded below; the first error wins
-            pass
+            if conn.in_transaction() and not conn.invalidated:
+                # Bounded: a rollback on a connection to a silent database must not hang either.
+                await asyncio.wait_for(conn.rollback(), ACQUIRE_SECONDS)
+        except Exception:  # the connection is discarded; the first error wins
+            await _discard(conn)
         finally:
             await conn.close()
+        await self._leave_deadline(exc, "the database did not answer within")
         if exc is not None:
             translated = translate(exc)
             if translated is not None:
@@ -117,6 +152,12 @@ class SqlUnitOfWork:
             if translated is None:
                 raise
             raise translated from exc
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Drop a connection that failed mid-way, so the pool never hands it out again."""
+    with contextlib.suppress(Exception):  # it is being thrown away
+        await conn.invalidate()
 
 
 class SqlUnitOfWorkFactory:

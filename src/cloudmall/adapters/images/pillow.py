@@ -46,11 +46,10 @@ class PillowImageProcessor:
                         f"{width}×{height}"
                     )
                 image.load()
-        except (
-            UnidentifiedImageError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ) as exc:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            # Pillow's own guard fires (from the header alone) above ~90 M pixels: same answer.
+            raise PayloadTooLarge(f"Images can be at most {self.max_pixels:,} pixels") from exc
+        except UnidentifiedImageError as exc:
             raise UnsupportedMedia("Upload a PNG, JPEG or WebP image") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise UnsupportedMedia("The image is damaged or truncated") from exc

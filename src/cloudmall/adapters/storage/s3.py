@@ -17,6 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cloudmall.services.ports import StorageUnavailable, StoredObject
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+# One call, retries included, answers within this; an S3 endpoint that accepts connections and
+# then says nothing must not hold an upload (and its admin) for minutes.
+CALL_DEADLINE_SECONDS = 15.0
 
 
 class S3ObjectStore:
@@ -31,7 +34,7 @@ class S3ObjectStore:
             endpoint_url=query.get("endpoint_url"),
             config=Config(
                 connect_timeout=3,
-                read_timeout=10,
+                read_timeout=5,
                 retries={"max_attempts": 2, "mode": "standard"},
                 max_pool_connections=32,
             ),
@@ -43,7 +46,15 @@ class S3ObjectStore:
             return getattr(self._client, method)(Bucket=self.bucket, **kwargs)
 
         try:
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            with anyio.fail_after(CALL_DEADLINE_SECONDS):
+                # On timeout the thread is left to botocore's own timeouts; the caller moves on.
+                return await anyio.to_thread.run_sync(
+                    call, limiter=self._limiter, abandon_on_cancel=True
+                )
+        except TimeoutError as exc:
+            raise StorageUnavailable(
+                f"S3 {method}: no answer in {CALL_DEADLINE_SECONDS:g} s"
+            ) from exc
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from cloudmall.services import accounts
 from cloudmall.web.deps import ContainerDep, PrincipalDep
@@ -12,28 +12,39 @@ router = APIRouter(prefix="/api/auth", tags=["accounts"])
 ERRORS = error_responses(401, 404, 409, 422, 429)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address: uvicorn puts X-Forwarded-For's client here when it trusts the proxy
+    (`FORWARDED_ALLOW_IPS`, 127.0.0.1 by default: nginx; on AWS, the ALB's subnets)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/signup", status_code=201, response_model=TokenOut, responses=ERRORS)
-async def sign_up(body: SignUpIn, container: ContainerDep) -> TokenOut:
-    """Create a customer account and log it in."""
+async def sign_up(body: SignUpIn, request: Request, container: ContainerDep) -> TokenOut:
+    """Create a customer account and log it in (a limited number per client address: 429)."""
     user = await accounts.sign_up(
         uow=container.uow,
         hasher=container.hasher,
         email=str(body.email),
         password=body.password,
         name=body.name,
+        throttles=container.throttles,
+        client=client_address(request),
     )
     token, expires_in = container.tokens.issue(user)
     return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
 
 
 @router.post("/login", response_model=TokenOut, responses=ERRORS)
-async def log_in(body: LogInIn, container: ContainerDep) -> TokenOut:
+async def log_in(body: LogInIn, request: Request, container: ContainerDep) -> TokenOut:
+    """Log in. Failed attempts are limited per account and per client address (429, Retry-After)."""
     session = await accounts.log_in(
         uow=container.uow,
         hasher=container.hasher,
         tokens=container.tokens,
         email=body.email,
         password=body.password,
+        throttles=container.throttles,
+        client=client_address(request),
     )
     return TokenOut(
         access_token=session.access_token,

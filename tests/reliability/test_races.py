@@ -1,0 +1,319 @@
+"""Concurrency and money over HTTP, against a real server process on SQLite, MariaDB, PostgreSQL.
+
+Every burst is released together: each request waits on one asyncio.Event, set once all of them
+are ready, so they reach the server within the same few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
+from tests.reliability.conftest import database, rounds, stock_ledger
+from tests.support import LiveServer
+
+CARD = "4242424242424242"
+SHOPPERS = 3
+
+
+@pytest.fixture(scope="module")
+def people(live_server: LiveServer) -> tuple[Shopper, list[Shopper]]:
+    return log_in_admin(live_server), [sign_up(live_server) for _ in range(SHOPPERS)]
+
+
+async def together(calls: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Start every call, hold them at a barrier, release them at once; gather the results."""
+    gate = asyncio.Event()
+
+    async def held(call: Callable[[], Awaitable[Any]]) -> Any:
+        await gate.wait()
+        return await call()
+
+    tasks = [asyncio.create_task(held(call)) for call in calls]
+    await asyncio.sleep(0.05)
+    gate.set()
+    return await asyncio.gather(*tasks)
+
+
+def http(server: LiveServer) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    return httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits)
+
+
+def order_body(*items: tuple[int, int]) -> dict[str, Any]:
+    return {"items": [{"productId": pid, "quantity": qty} for pid, qty in items]}
+
+
+def test_last_unit_goes_to_exactly_one_of_fifty(
+    live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
+) -> None:
+    admin, shoppers = people
+    n_rounds = rounds(full=20, ci=5)
+
+    async def storm(product_id: int) -> list[int]:
+        async with http(live_server) as client:
+
+            def buy(index: int) -> Callable[[], Awaitable[int]]:
+                async def call() -> int:
+                    answer = await client.post(
+                        "/api/orders",
+                        json=order_body((product_id, 1)),
+                        headers=shoppers[index % len(shoppers)].headers,
+                    )
+                    return answer.status_code
+
+                return call
+
+            return await together([buy(i) for i in range(50)])
+
+    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+        for _ in range(n_rounds):
+            product = create_product(admin, stock=1)
+            statuses = asyncio.run(storm(product["id"]))
+            assert Counter(statuses) == {201: 1, 409: 49}, Counter(statuses)
+            assert stock_ledger(engine, [product["id"]]) == {product["id"]: (0, 1)}
+
+
+def test_stock_is_conserved_under_mixed_load(
+    live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
+) -> None:
+    """Orders, cancels, payments and pay-vs-cancel races: initial = stock + units in live orders."""
+    admin, shoppers = people
+    initial = {create_product(admin, stock=40)["id"]: 40 for _ in range(4)}
+    ids = list(initial)
+    rng = random.Random(7)
+    n_orders = rounds(full=300, ci=80)
+
+    async def load() -> Counter[int]:
+        statuses: Counter[int] = Counter()
+        async with http(live_server) as client:
+
+            async def one(index: int) -> None:
+                shopper = shoppers[index % len(shoppers)]
+                picked = rng.sample(ids, rng.randint(1, 3))
+                answer = await client.post(
+                    "/api/orders",
+                    json=order_body(*((pid, rng.randint(1, 3)) for pid in picked)),
+                    headers=shopper.headers,
+                )
+                statuses[answer.status_code] += 1
+                if answer.status_code != 201:
+                    return
+                order_id = answer.json()["orderId"]
+                fate = rng.choice(["keep", "pay", "cancel", "both"])
+                calls = []
+                if fate in ("pay", "both"):
+                    calls.append(
+                        client.post(
+                            f"/api/orders/{order_id}/pay",
+                            json={"cardNumber": CARD},
+                            headers=shopper.headers,
+                        )
+                    )
+                if fate in ("cancel", "both"):
+                    calls.append(
+                        client.post(f"/api/orders/{order_id}/cancel", headers=shopper.headers)
+                    )
+                for later in await asyncio.gather(*calls):
+                    statuses[later.status_code] += 1
+
+            await together([lambda i=i: one(i) for i in range(n_orders)])  # type: ignore[misc]
+        return statuses
+
+    statuses = asyncio.run(load())
+    assert not [status for status in statuses if status >= 500], statuses
+    assert statuses[201] > 0
+    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+        ledger = stock_ledger(engine, ids)
+        for pid, (stock, sold) in ledger.items():
+            assert stock >= 0
+            assert stock + sold == initial[pid], (pid, stock, sold)
+        check_payments_match_statuses(engine, ids)
+
+
+def check_payments_match_statuses(engine: Any, product_ids: list[int]) -> None:
+    """Paid/shipped/delivered orders have one captured payment; pending and cancelled none."""
+    ids = ",".join(str(pid) for pid in product_ids)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT o.id, o.status, (SELECT COUNT(*) FROM payments p "  # noqa: S608
+                "WHERE p.order_id = o.id AND p.status = 'captured') FROM orders o "
+                f"WHERE o.id IN (SELECT order_id FROM order_lines WHERE product_id IN ({ids}))"
+            )
+        ).all()
+    for order_id, status, captured in rows:
+        expected = 1 if status in ("paid", "shipped", "delivered") else 0
+        assert captured == expected, (order_id, status, captured)
+
+
+def test_opposite_order_carts_never_deadlock_into_5xx(
+    live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
+) -> None:
+    admin, shoppers = people
+    pairs = rounds(full=100, ci=30)
+    a = create_product(admin, stock=10 * pairs)["id"]
+    b = create_product(admin, stock=10 * pairs)["id"]
+
+    async def storm() -> list[int]:
+        async with http(live_server) as client:
+
+            def buy(index: int) -> Callable[[], Awaitable[int]]:
+                # {A,B} and {B,A}: the same products listed in opposite orders
+                items = [(a, 1), (b, 2)] if index % 2 else [(b, 2), (a, 1)]
+
+                async def call() -> int:
+                    answer = await client.post(
+                        "/api/orders",
+                        json=order_body(*items),
+                        headers=shoppers[index % len(shoppers)].headers,
+                    )
+                    return answer.status_code
+
+                return call
+
+            return await together([buy(i) for i in range(2 * pairs)])
+
+    statuses = asyncio.run(storm())
+    assert Counter(statuses) == {201: 2 * pairs}, Counter(statuses)
+    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+        assert stock_ledger(engine, [a, b]) == {
+            a: (10 * pairs - 2 * pairs, 2 * pairs),
+            b: (10 * pairs - 4 * pairs, 4 * pairs),
+        }
+
+
+def test_idempotency_key_gives_one_order_and_one_payment(
+    live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
+) -> None:
+    admin, shoppers = people
+    alice, bob = shoppers[0], shoppers[1]
+    product = create_product(admin, stock=100)["id"]
+    body = order_body((product, 2))
+
+    # Sequential replays: the first answer comes back, marked as a replay.
+    key = f"seq-{secrets.token_hex(6)}"
+    first = alice.post("/api/orders", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    for _ in range(3):
+        again = alice.post("/api/orders", json=body, headers={"Idempotency-Key": key})
+        assert again.status_code == 201 and again.json() == first.json()
+        assert again.headers.get("idempotent-replayed") == "true"
+
+    # The same key with another body is refused; another user's same key is their own.
+    other = alice.post(
+        "/api/orders", json=order_body((product, 3)), headers={"Idempotency-Key": key}
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    bobs = bob.post("/api/orders", json=body, headers={"Idempotency-Key": key})
+    assert bobs.status_code == 201 and bobs.json()["orderId"] != first.json()["orderId"]
+    assert bobs.json()["order"]["user_id"] == bob.user["id"]
+
+    # Ten at once with one key: one order, everyone gets its answer.
+    burst_key = f"burst-{secrets.token_hex(6)}"
+
+    async def burst(path: str, json: dict[str, Any], key: str) -> list[httpx.Response]:
+        async with http(live_server) as client:
+
+            async def call() -> httpx.Response:
+                headers = {**alice.headers, "Idempotency-Key": key}
+                return await client.post(path, json=json, headers=headers)
+
+            return await together([call for _ in range(10)])
+
+    answers = asyncio.run(burst("/api/orders", body, burst_key))
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.json()["orderId"] for answer in answers}) == 1
+    order_id = answers[0].json()["orderId"]
+
+    # Paying: ten at once with one key, then a sequential replay: one payment.
+    pay_key = f"pay-{secrets.token_hex(6)}"
+    paid = asyncio.run(burst(f"/api/orders/{order_id}/pay", {"cardNumber": CARD}, pay_key))
+    assert {answer.status_code for answer in paid} == {200}, [a.text for a in paid]
+    assert len({answer.json()["payment"]["id"] for answer in paid}) == 1
+    replay = alice.post(
+        f"/api/orders/{order_id}/pay",
+        json={"cardNumber": CARD},
+        headers={"Idempotency-Key": pay_key},
+    )
+    assert replay.status_code == 200 and replay.json() == paid[0].json()
+
+    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+        with engine.connect() as conn:
+            payments = conn.execute(
+                text("SELECT COUNT(*) FROM payments WHERE order_id = :id"), {"id": order_id}
+            ).scalar_one()
+        assert payments == 1
+        # 2 units each: the sequential order, Bob's, and the burst's single order.
+        assert stock_ledger(engine, [product]) == {product: (100 - 6, 6)}
+
+
+def test_pay_and_cancel_race_has_one_winner(
+    live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
+) -> None:
+    admin, shoppers = people
+    n_orders = rounds(full=60, ci=15)
+    product = create_product(admin, stock=n_orders)["id"]
+    shopper = shoppers[2]
+    placed = [
+        shopper.post("/api/orders", json=order_body((product, 1))).json()["orderId"]
+        for _ in range(n_orders)
+    ]
+    captured_before = payments_metric(live_server, "captured")
+
+    async def race() -> list[tuple[int, int]]:
+        async with http(live_server) as client:
+
+            async def both(order_id: int) -> tuple[int, int]:
+                pay, cancel = await together(
+                    [
+                        lambda: client.post(
+                            f"/api/orders/{order_id}/pay",
+                            json={"cardNumber": CARD},
+                            headers=shopper.headers,
+                        ),
+                        lambda: client.post(
+                            f"/api/orders/{order_id}/cancel", headers=shopper.headers
+                        ),
+                    ]
+                )
+                return pay.status_code, cancel.status_code
+
+            return list(await asyncio.gather(*(both(order_id) for order_id in placed)))
+
+    outcomes = asyncio.run(race())
+    assert all(sorted(outcome) in ([200, 409], [409, 200]) for outcome in outcomes), outcomes
+    paid = sum(1 for pay, _ in outcomes if pay == 200)
+    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+        with engine.connect() as conn:
+            ids = ",".join(map(str, placed))
+            statuses = Counter(
+                status
+                for (status,) in conn.execute(
+                    text(f"SELECT status FROM orders WHERE id IN ({ids})")  # noqa: S608
+                )
+            )
+        assert statuses == Counter({"paid": paid, "cancelled": n_orders - paid}) - Counter()
+        # Each cancel gave its unit back once: stock = the cancelled ones.
+        stock, sold = stock_ledger(engine, [product])[product]
+        assert (stock, sold) == (n_orders - paid, paid)
+        check_payments_match_statuses(engine, [product])
+    # Only the winners' charges were kept (a charge for an order cancelled meanwhile is refunded).
+    assert payments_metric(live_server, "captured") - captured_before == paid
+
+
+def payments_metric(server: LiveServer, outcome: str) -> float:
+    metrics = httpx.get(f"{server.url}/metrics").text
+    pattern = rf'^cloudmall_payments_total\{{outcome="{outcome}"\}} (\S+)$'
+    found = re.search(pattern, metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
