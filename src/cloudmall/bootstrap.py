@@ -115,7 +115,7 @@ def build_container(settings: Settings) -> Container:
         # Served media keys are content hashes: once read, an object can stay in memory.
         store=CachedObjectStore(
             build_store(settings.storage_url),
-            max_bytes=64 * 1024 * 1024,
+            max_bytes=32 * 1024 * 1024,
             max_object_bytes=2 * 1024 * 1024,
         ),
         gateway=SimulatedGateway(),

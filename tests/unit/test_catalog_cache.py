@@ -117,3 +117,17 @@ async def test_without_a_watcher_nothing_is_kept_locally() -> None:
     assert cache.peek("list:k") is None
     await cache.get_or_build("list", "k", builder(builds))
     assert builds == [1]  # still served by the shared level
+
+
+async def test_level_one_is_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(module, "LOCAL_BYTES", 100)
+    cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
+    cache.start()
+    await settle()
+    try:
+        for key in ("a", "b", "c"):
+            await cache.get_or_build("list", key, builder([], b"x" * 40))
+        assert cache.peek("list:a") is None  # the oldest went to make room
+        assert cache.peek("list:b") is not None and cache.peek("list:c") is not None
+    finally:
+        await cache.stop()

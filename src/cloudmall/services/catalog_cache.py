@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "catalog:generation"
 CHANNEL = "catalog:invalidations"
 LOCAL_SECONDS = 5.0  # how long a level-1 answer is trusted without asking the shared cache
-LOCAL_ENTRIES = 4096
+LOCAL_BYTES = 16 * 1024 * 1024  # per process: the answers most asked for, not every page ever
 RESUBSCRIBE_SECONDS = 1.0
 
 
@@ -67,6 +67,7 @@ class CatalogCache:
         self._ttl = ttl_seconds
         self._metrics = metrics
         self._local: dict[str, _Local] = {}
+        self._local_bytes = 0
         self._known_generation: int | None = None  # set only while the watcher is subscribed
         self._watcher: asyncio.Task[None] | None = None
 
@@ -124,15 +125,26 @@ class CatalogCache:
     def _remember(self, local_key: str, generation: int, answer: CachedBody) -> None:
         if self._known_generation != generation:
             return  # no watcher, or it has heard of a newer generation: keep nothing locally
-        if len(self._local) >= LOCAL_ENTRIES:
-            self._local.pop(next(iter(self._local)))
+        self._forget(local_key)
+        while self._local and self._local_bytes + len(answer.body) > LOCAL_BYTES:
+            self._forget(next(iter(self._local)))  # the oldest first
         self._local[local_key] = _Local(generation, time.monotonic(), answer)
+        self._local_bytes += len(answer.body)
+
+    def _forget(self, local_key: str) -> None:
+        gone = self._local.pop(local_key, None)
+        if gone is not None:
+            self._local_bytes -= len(gone.answer.body)
+
+    def _forget_all(self) -> None:
+        self._local.clear()
+        self._local_bytes = 0
 
     # --- invalidating -------------------------------------------------------------------------
 
     async def invalidate(self) -> None:
         """Forget every cached catalogue answer, in every process that shares this cache."""
-        self._local.clear()
+        self._forget_all()
         try:
             generation = await self._cache.incr(GENERATION_KEY)
             if self._known_generation is not None:
@@ -152,7 +164,7 @@ class CatalogCache:
             await self.invalidate()
             return
         for product_id in product_ids:
-            self._local.pop(f"product:{product_id}", None)
+            self._forget(f"product:{product_id}")
         try:
             generation = await self._generation()
             await self._cache.delete_and_publish(
@@ -171,10 +183,10 @@ class CatalogCache:
             generation = int(rest)
             if self._known_generation is None or generation > self._known_generation:
                 self._known_generation = generation
-                self._local.clear()
+                self._forget_all()
         elif kind == "p":
             for product_id in rest.split():
-                self._local.pop(f"product:{product_id}", None)
+                self._forget(f"product:{product_id}")
 
     async def _watch(self) -> None:
         while True:
@@ -189,7 +201,7 @@ class CatalogCache:
             except Exception:
                 log.exception("catalogue invalidation watcher failed; restarting it")
             self._known_generation = None
-            self._local.clear()
+            self._forget_all()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
     @property
@@ -209,4 +221,4 @@ class CatalogCache:
                 await self._watcher
             self._watcher = None
         self._known_generation = None
-        self._local.clear()
+        self._forget_all()
