@@ -223,8 +223,6 @@ def serve(
     demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
 ) -> None:
     """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
-    import uvicorn
-
     if not _port_free(host, port):
         raise fail(f"port {port} on {host} is already in use: choose another with --port")
     password = run(lambda settings: _prepare(settings, demo=demo))
@@ -236,13 +234,6 @@ def serve(
     sys.stdout.flush()
     if workers > 1:
         _share_metrics_between_workers(load_settings())
-    uvicorn.run(
-        "cloudmall.web.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=20,
-        server_header=False,
-    )
+    from cloudmall.web.server import serve as run_server
+
+    run_server(host, port, workers)

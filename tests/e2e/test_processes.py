@@ -9,9 +9,44 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
+import pytest
 
 from tests.conftest import shop_env
 from tests.support import scratch_database, start_server, stop_server
+
+
+def live_workers(parent_pid: int) -> set[int]:
+    found = set()
+    for child in psutil.Process(parent_pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.Error:  # gone, or a zombie, between listing and looking
+            continue
+    return found
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    with scratch_database("sqlite", tmp_path) as url:
+        server = start_server(shop_env(url, tmp_path), tmp_path, workers=2)
+        try:
+            first = live_workers(server.process.pid)
+            assert len(first) == 2
+            victim = min(first)
+            psutil.Process(victim).kill()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                now = live_workers(server.process.pid)
+                if len(now) == 2 and victim not in now:
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError("the dead worker was not replaced")
+            with httpx.Client(base_url=server.url) as http:
+                assert all(http.get("/livez").status_code == 200 for _ in range(20))
+        finally:
+            stop_server(server)
 
 
 def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
@@ -34,9 +69,10 @@ def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
             stop_server(server)
 
 
-def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) -> None:
     with scratch_database("sqlite", tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path)
+        server = start_server(shop_env(url, tmp_path), tmp_path, workers=workers)
 
         async def sign_ups_then_sigterm() -> list[int]:
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:

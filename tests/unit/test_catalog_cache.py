@@ -131,3 +131,21 @@ async def test_level_one_is_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) ->
         assert cache.peek("list:b") is not None and cache.peek("list:c") is not None
     finally:
         await cache.stop()
+
+
+async def test_a_burst_of_misses_for_one_key_builds_once() -> None:
+    shared = CountingCache()
+    cache = CatalogCache(shared, ttl_seconds=300, metrics=FakeMetrics())
+    builds: list[int] = []
+
+    async def slow_build() -> CachedBody:
+        builds.append(1)
+        await asyncio.sleep(0.05)
+        return CachedBody.of(b"[1]")
+
+    answers = await asyncio.gather(
+        *(cache.get_or_build("list", "k", slow_build) for _ in range(50))
+    )
+    assert builds == [1]
+    assert {answer.body for answer in answers} == {b"[1]"}
+    assert shared.gets <= 3  # generation + entry (+ the generation re-check), not 50 × that

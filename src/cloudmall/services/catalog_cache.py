@@ -68,6 +68,7 @@ class CatalogCache:
         self._metrics = metrics
         self._local: dict[str, _Local] = {}
         self._local_bytes = 0
+        self._in_flight: dict[str, asyncio.Future[tuple[CachedBody, bool]]] = {}
         self._known_generation: int | None = None  # set only while the watcher is subscribed
         self._watcher: asyncio.Task[None] | None = None
 
@@ -86,20 +87,40 @@ class CatalogCache:
         local = self.peek(local_key)
         if local is not None:
             return local
+        # One lookup per key at a time in this process: a burst of requests for an answer that is
+        # not at hand waits for the first one's, instead of all asking the cache (or building).
+        flight = self._in_flight.get(local_key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._look_up(kind, key, local_key, build))
+            self._in_flight[local_key] = flight
+            flight.add_done_callback(lambda done: self._landed(local_key, done))
+        answer, hit = await asyncio.shield(flight)
+        if hit:
+            self._metrics.cache_hit(kind)
+        else:
+            self._metrics.cache_miss(kind)
+        return answer
+
+    def _landed(self, local_key: str, flight: asyncio.Future[tuple[CachedBody, bool]]) -> None:
+        self._in_flight.pop(local_key, None)
+        if not flight.cancelled():
+            flight.exception()  # retrieved here too, in case every waiter has gone
+
+    async def _look_up(
+        self, kind: str, key: str, local_key: str, build: Callable[[], Awaitable[CachedBody]]
+    ) -> tuple[CachedBody, bool]:
+        """The answer and whether the shared cache had it."""
         try:
             generation = await self._generation()
             shared_key = f"catalog:{generation}:{kind}:{key}"
             packed = await self._cache.get(shared_key)
         except CacheUnavailable:
             self._metrics.cache_error()
-            self._metrics.cache_miss(kind)
-            return await build()
+            return await build(), False
         if packed is not None:
-            self._metrics.cache_hit(kind)
             answer = CachedBody.unpack(packed, local_key)
             self._remember(local_key, generation, answer)
-            return answer
-        self._metrics.cache_miss(kind)
+            return answer, True
         built = replace(await build(), key=local_key)
         try:
             # Store only if no write happened meanwhile; otherwise the next read rebuilds anyway.
@@ -108,7 +129,7 @@ class CatalogCache:
                 self._remember(local_key, generation, built)
         except CacheUnavailable:
             self._metrics.cache_error()
-        return built
+        return built, False
 
     def peek(self, local_key: str) -> CachedBody | None:
         """A level-1 answer that is current, without any I/O (for the web layer's fast path)."""

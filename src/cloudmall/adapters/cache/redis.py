@@ -50,10 +50,12 @@ class RedisCache:
 
     async def _trip(self, exc: Exception) -> CacheUnavailable:
         self._open_until = time.monotonic() + OPEN_SECONDS
-        # Drop every pooled connection: after a Redis restart or failover they are all dead, and
-        # finding that out one failure (and one open breaker) at a time would take minutes.
+        # Drop the idle pooled connections: after a Redis restart or failover they are all dead,
+        # and finding that out one failure (and one open breaker) at a time would take minutes.
+        # Connections other requests are using are left to fail (or finish) on their own:
+        # closing them under those requests would cancel their commands mid-flight.
         with contextlib.suppress(Exception):
-            await self._client.connection_pool.disconnect()
+            await self._client.connection_pool.disconnect(inuse_connections=False)
         return CacheUnavailable(f"redis unavailable: {exc}")
 
     async def get(self, key: str) -> bytes | None:

@@ -1,0 +1,91 @@
+"""Serving the app: uvicorn workers, each with its own listening socket on the same port.
+
+uvicorn's own multi-worker mode shares one listening socket, and whichever worker accepts first
+takes a burst of new connections: with keep-alive clients (a load balancer, a load generator) one
+worker can end up holding nearly all of them while the other idles. Here every worker binds its
+own socket with SO_REUSEPORT, so the kernel spreads connections evenly over the workers. The
+parent only supervises: it restarts a worker that dies, and on SIGTERM or SIGINT passes SIGTERM
+on, so each worker stops accepting, finishes its requests in flight and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import threading
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import uvicorn
+
+log = logging.getLogger(__name__)
+
+APP = "cloudmall.web.asgi:app"
+GRACE_SECONDS = 20
+BACKLOG = 4096
+
+
+def _config(host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        APP,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        server_header=False,
+        backlog=BACKLOG,
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run_worker(host: str, port: int, sock: socket.socket) -> None:
+    uvicorn.Server(_config(host, port)).run(sockets=[sock])
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    if workers == 1:
+        uvicorn.Server(_config(host, port)).run()
+        return
+    context = multiprocessing.get_context("spawn")
+    sockets = [_listen(host, port) for _ in range(workers)]
+
+    def start(sock: socket.socket) -> BaseProcess:
+        process = context.Process(target=_run_worker, args=(host, port, sock), daemon=False)
+        process.start()
+        return process
+
+    processes = [start(sock) for sock in sockets]
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stopping.wait(0.5):
+        for index, process in enumerate(processes):
+            if not process.is_alive():
+                log.warning(
+                    "worker %s exited with %s; starting another", process.pid, process.exitcode
+                )
+                processes[index] = start(sockets[index])
+    for process in processes:
+        process.terminate()  # SIGTERM: stop accepting, finish what is in flight
+    for process in processes:
+        process.join(GRACE_SECONDS + 5)
+        if process.is_alive():
+            process.kill()
+            process.join()
