@@ -171,6 +171,7 @@ class Run:
                     "CLOUDMALL_STORAGE_URL",
                     "CLOUDMALL_VAR_DIR",
                     "CLOUDMALL_TOKEN_TTL_SECONDS",
+                    "CLOUDMALL_SIGNUPS_PER_CLIENT",
                 )
             ),
             "cloudmall migrate",
