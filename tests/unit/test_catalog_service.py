@@ -154,3 +154,14 @@ async def test_bad_product_fields_are_refused(store, catalog_cache, add_product)
         await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
     with pytest.raises(InvalidInput, match="limit"):
         catalog.make_query(search=None, category=None, sort="id", limit=0, offset=0)
+
+
+async def test_cached_rows_write_timestamps_like_every_other_answer(
+    store, catalog_cache, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    from cloudmall.web.schemas import ProductRow
+
+    mug = await add_product()
+    row = catalog.product_row(mug, LINKS)
+    assert row["created_at"].endswith("Z")
+    assert ProductRow.model_validate(row).model_dump(mode="json")["created_at"] == row["created_at"]

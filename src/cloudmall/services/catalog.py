@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,11 @@ MAX_SEARCH_LENGTH = 100
 DEFAULT_CATEGORY = "general"
 
 
+def _timestamp(moment: datetime) -> str:
+    """UTC in the form every answer uses (as pydantic writes it): `2026-11-27T05:15:13.368369Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def product_row(product: Product, links: MediaLinks) -> dict[str, Any]:
     """A product as the guide's API shows it: the schema's column names, plus a few more."""
     return {
@@ -35,8 +41,8 @@ def product_row(product: Product, links: MediaLinks) -> dict[str, Any]:
         "thumbnail_url": links.thumbnail_url(product.image_key),
         "stock_quantity": product.stock_quantity,
         "category": product.category,
-        "created_at": product.created_at.isoformat(),
-        "updated_at": product.updated_at.isoformat(),
+        "created_at": _timestamp(product.created_at),
+        "updated_at": _timestamp(product.updated_at),
     }
 
 
