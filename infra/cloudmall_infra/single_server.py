@@ -11,13 +11,7 @@ from constructs import Construct
 from cloudmall_infra.app_role import AppRole
 from cloudmall_infra.app_settings import AppSettings
 from cloudmall_infra.nag import acknowledge
-from cloudmall_infra.user_data import (
-    ENV_FILE,
-    AppUserDataOptions,
-    build_user_data,
-    grant_asset_read,
-    source_asset,
-)
+from cloudmall_infra.user_data import ENV_FILE, app_instance_user_data
 
 HTTP_PORT = 80
 
@@ -84,24 +78,12 @@ class SingleServer(Construct):
         settings = AppSettings(self, "Settings", environment=environment)
         role = AppRole(self, "Role", description="cloudmall single server")
         settings.grant_read(role.role)
-        app_logs = logs.LogGroup(
+        user_data = app_instance_user_data(
             self,
-            "AppLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        source = source_asset(self, "Source")
-        grant_asset_read(source, role.role)
-        user_data = build_user_data(
-            self,
-            source,
-            AppUserDataOptions(
-                boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
-                port=HTTP_PORT,
-                workers=2,
-                log_group_name=app_logs.log_group_name,
-                in_auto_scaling_group=False,
-            ),
+            boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
+            role=role.role,
+            port=HTTP_PORT,
+            in_auto_scaling_group=False,
         )
         self.instance = ec2.Instance(
             self,

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import IgnoreMode, Stack
+from aws_cdk import IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
@@ -269,3 +270,34 @@ def build_user_data(
         "exit 1",
     )
     return user_data
+
+
+def app_instance_user_data(
+    scope: Construct,
+    *,
+    boot_config: dict[str, object],
+    role: iam.IGrantable,
+    port: int,
+    in_auto_scaling_group: bool,
+) -> ec2.UserData:
+    """What every cloudmall instance boots with: its log group, the source asset it may read, and
+    the user data that installs and starts the app."""
+    app_logs = logs.LogGroup(
+        scope,
+        "AppLogs",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    source = source_asset(scope, "Source")
+    grant_asset_read(source, role)
+    return build_user_data(
+        scope,
+        source,
+        AppUserDataOptions(
+            boot_config=boot_config,
+            port=port,
+            workers=2,
+            log_group_name=app_logs.log_group_name,
+            in_auto_scaling_group=in_auto_scaling_group,
+        ),
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack, Tags
-from aws_cdk import aws_logs as logs
+from aws_cdk import Annotations, CfnOutput, Stack, Tags
 from constructs import Construct
 
 from cloudmall_infra.app_role import AppRole
@@ -19,13 +18,7 @@ from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import Database
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
-from cloudmall_infra.user_data import (
-    ENV_FILE,
-    AppUserDataOptions,
-    build_user_data,
-    grant_asset_read,
-    source_asset,
-)
+from cloudmall_infra.user_data import ENV_FILE, app_instance_user_data
 from cloudmall_infra.web_tier import WebTier
 
 
@@ -103,24 +96,12 @@ class ShoppingMallStack(Stack):
         role.grant_objects(cdn.bucket, "Media")
         role.grant_objects(backups.bucket, "Backups")
 
-        app_logs = logs.LogGroup(
+        user_data = app_instance_user_data(
             self,
-            "AppLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        source = source_asset(self, "Source")
-        grant_asset_read(source, role.role)
-        user_data = build_user_data(
-            self,
-            source,
-            AppUserDataOptions(
-                boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
-                port=8000,
-                workers=2,
-                log_group_name=app_logs.log_group_name,
-                in_auto_scaling_group=True,
-            ),
+            boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
+            role=role.role,
+            port=8000,
+            in_auto_scaling_group=True,
         )
         web = WebTier(
             self,
