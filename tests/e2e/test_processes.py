@@ -75,7 +75,11 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) ->
         server = start_server(shop_env(url, tmp_path), tmp_path, workers=workers)
 
         async def sign_ups_then_sigterm() -> list[int]:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            limits = httpx.Limits(max_connections=12, max_keepalive_connections=12)
+            async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+                # Twelve connections the server has accepted (a connection still waiting in the
+                # kernel's accept queue when the server stops listening is reset, by design).
+                await asyncio.gather(*(http.get("/livez") for _ in range(12)))
 
                 async def sign_up() -> int:
                     body = {
