@@ -10,6 +10,7 @@ import pytest
 from tests.support import (
     BACKENDS,
     S3_ENV,
+    STARTED,
     LiveServer,
     Service,
     new_bucket,
@@ -19,6 +20,14 @@ from tests.support import (
     start_server,
     stop_server,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_outlives_the_tests() -> Iterator[None]:
+    yield
+    for server in STARTED:
+        if server.process.poll() is None:
+            stop_server(server)
 
 
 @pytest.fixture(scope="session")

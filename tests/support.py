@@ -182,6 +182,10 @@ def cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Completed
     )
 
 
+# Every server a test starts, so that none outlives the session even if its test failed early.
+STARTED: list[LiveServer] = []
+
+
 def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> LiveServer:
     """`cloudmall serve` as a real process on a free port; returns when /readyz answers 200."""
     made = cli(env, tmp_path, "admin", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
@@ -211,6 +215,7 @@ def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Li
     server = LiveServer(
         url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, env=full_env
     )
+    STARTED.append(server)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
