@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -69,30 +70,48 @@ def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
             stop_server(server)
 
 
+JSON = {"content-type": "application/json"}
+
+
+async def in_progress(http: httpx.AsyncClient) -> float:
+    metrics = (await http.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("cloudmall_http_requests_in_progress")
+    )
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) -> None:
     with scratch_database("sqlite", tmp_path) as url:
         server = start_server(shop_env(url, tmp_path), tmp_path, workers=workers)
 
         async def sign_ups_then_sigterm() -> list[int]:
+            release = asyncio.Event()
+
+            async def body_in_two_parts() -> AsyncIterator[bytes]:
+                email = f"{secrets.token_hex(4)}@b.co"
+                yield f'{{"email": "{email}", '.encode()
+                await release.wait()  # the server is now mid-request, and told to stop
+                yield b'"password": "a long passphrase", "name": "A"}'
+
             limits = httpx.Limits(max_connections=12, max_keepalive_connections=12)
             async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
-                # Twelve connections the server has accepted (a connection still waiting in the
-                # kernel's accept queue when the server stops listening is reset, by design).
-                await asyncio.gather(*(http.get("/livez") for _ in range(12)))
-
-                async def sign_up() -> int:
-                    body = {
-                        "email": f"{secrets.token_hex(4)}@b.co",
-                        "password": "a long passphrase",
-                        "name": "A",
-                    }
-                    return (await http.post("/api/auth/signup", json=body)).status_code
-
-                pending = [asyncio.create_task(sign_up()) for _ in range(12)]
-                await asyncio.sleep(0.15)  # Argon2 makes each one take a while: they are in flight
+                pending = [
+                    asyncio.create_task(
+                        http.post("/api/auth/signup", content=body_in_two_parts(), headers=JSON)
+                    )
+                    for _ in range(12)
+                ]
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as watcher:
+                    # Polling a gauge in another process: there is no event to wait on.
+                    while await in_progress(watcher) < 12 + 1:  # noqa: ASYNC110 (+ /metrics itself)
+                        await asyncio.sleep(0.01)
                 server.process.send_signal(signal.SIGTERM)
-                return await asyncio.gather(*pending)
+                await asyncio.sleep(1)
+                release.set()
+                return [answer.status_code for answer in await asyncio.gather(*pending)]
 
         try:
             started = time.monotonic()

