@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -17,11 +18,14 @@ from cloudmall.domain.errors import (
     TotalMismatch,
 )
 from cloudmall.domain.orders import OrderStatus
-from cloudmall.services import orders, payments
+from cloudmall.domain.products import LOW_STOCK
+from cloudmall.services import catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.media_links import MediaLinks
 from tests.unit.fakes import FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
+LINKS = MediaLinks("https://cdn.example.com")
 LIMITS = orders.OrderLimits(max_lines=5, max_quantity=10, max_total=Decimal("100000"))
 
 
@@ -99,6 +103,39 @@ async def test_idempotency_key_replays_the_first_answer_once(
         store, catalog_cache, metrics, [(mug.id, 1)], idempotency_key="k1", principal=customer(2000)
     )
     assert not other.replayed and other.order.user_id == 2000
+
+
+async def test_a_retry_replays_its_order_even_after_it_took_the_last_units(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=2)
+    first = await place(store, catalog_cache, metrics, [(mug.id, 2)], idempotency_key="last")
+    again = await place(store, catalog_cache, metrics, [(mug.id, 2)], idempotency_key="last")
+    assert again.replayed and again.order == first.order
+    assert store.data.products[mug.id].stock_quantity == 0 and len(store.data.orders) == 1
+    with pytest.raises(IdempotencyKeyReused):  # a different body is still refused
+        await place(store, catalog_cache, metrics, [(mug.id, 1)], idempotency_key="last")
+    with pytest.raises(OutOfStock):  # and without the key, it is a new order
+        await place(store, catalog_cache, metrics, [(mug.id, 2)])
+
+
+async def test_a_sale_refreshes_a_product_page_only_when_few_units_are_left(
+    store, cache, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=LOW_STOCK + 2)
+
+    def page_cached() -> bool:
+        return any(key.endswith(f":product:{mug.id}") for key in cache.entries)
+
+    await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
+    await place(store, catalog_cache, metrics, [(mug.id, 1)])  # LOW_STOCK + 1 left: plenty
+    assert page_cached()
+    await place(store, catalog_cache, metrics, [(mug.id, 1)])  # LOW_STOCK left: exact from now
+    assert not page_cached()
+    shown = await catalog.product_detail(
+        uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id
+    )
+    assert json.loads(shown.body)["stock_quantity"] == LOW_STOCK
 
 
 async def test_cancel_restocks_once_and_only_pending(

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+# At or below this many units left, shoppers see the exact count; above it, a count a few minutes
+# old says the same thing ("in stock").
+LOW_STOCK = 10
+
 
 @dataclass(frozen=True, slots=True)
 class Product:

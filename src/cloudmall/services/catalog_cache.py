@@ -178,11 +178,13 @@ class CatalogCache:
         """Forget what an order or a cancellation changed.
 
         A product that sold out or came back changes every list it is in: all answers go. A count
-        that merely moved changes only the product's own page; lists show counts as of up to the
-        TTL ago (the order itself always checks the real stock).
+        that merely moved changes only the pages of `product_ids`; lists show counts as of up to
+        the TTL ago (the order itself always checks the real stock).
         """
         if availability_changed:
             await self.invalidate()
+            return
+        if not product_ids:
             return
         for product_id in product_ids:
             self._forget(f"product:{product_id}")

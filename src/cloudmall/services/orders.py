@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from cloudmall.domain.errors import (
+    CloudmallError,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -16,6 +17,7 @@ from cloudmall.domain.errors import (
     TotalMismatch,
 )
 from cloudmall.domain.orders import Order, OrderStatus, check_transition, merge_items, price_lines
+from cloudmall.domain.products import LOW_STOCK
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
 from cloudmall.services.ports import Metrics, Principal, UnitOfWork, UnitOfWorkFactory
@@ -60,39 +62,65 @@ async def place_order(
         {"items": sorted(quantities.items()), "total": str(client_total) if client_total else None}
     )
 
-    async def attempt() -> PlacedOrder:
-        async with uow(write=True) as tx:
-            if key is not None:
-                record = await tx.idempotency.get(user_id=principal.user_id, scope="order", key=key)
-                if record is not None:
-                    return PlacedOrder(order_from_dict(replay(record, request_print)), True)
-            # Locked: the stock read here stays true until commit, so what is left is known exactly.
-            products = await tx.products.get_many(list(quantities), lock=True)
-            lines, total = price_lines(quantities, products)
-            if total > limits.max_total:
-                raise InvalidInput(f"An order's total can be at most {limits.max_total}")
-            if client_total is not None and client_total != total:
-                raise TotalMismatch(sent=client_total, current=total)
-            for line in lines:
-                if not await tx.products.take_stock(line.product_id, line.quantity):
-                    metrics.stock_out()
-                    available = products[line.product_id].stock_quantity
-                    raise OutOfStock(line.product_id, line.product_name, available)
-            order = await tx.orders.add(user_id=principal.user_id, lines=lines, total=total)
-            sold_out = any(
-                products[line.product_id].stock_quantity == line.quantity for line in lines
+    async def earlier_answer(tx: UnitOfWork) -> PlacedOrder | None:
+        if key is None:
+            return None
+        record = await tx.idempotency.get(user_id=principal.user_id, scope="order", key=key)
+        if record is None:
+            return None
+        return PlacedOrder(order_from_dict(replay(record, request_print)), True)
+
+    async def take_and_record(tx: UnitOfWork) -> tuple[Order, dict[int, int]]:
+        # Locked: the stock read here stays true until commit, so what is left is known exactly.
+        products = await tx.products.get_many(list(quantities), lock=True)
+        lines, total = price_lines(quantities, products)
+        if total > limits.max_total:
+            raise InvalidInput(f"An order's total can be at most {limits.max_total}")
+        if client_total is not None and client_total != total:
+            raise TotalMismatch(sent=client_total, current=total)
+        for line in lines:
+            if not await tx.products.take_stock(line.product_id, line.quantity):
+                metrics.stock_out()
+                available = products[line.product_id].stock_quantity
+                raise OutOfStock(line.product_id, line.product_name, available)
+        order = await tx.orders.add(user_id=principal.user_id, lines=lines, total=total)
+        left = {line.product_id: products[line.product_id].stock_quantity - line.quantity
+                for line in lines}  # fmt: skip
+        if key is not None:
+            # A key already taken fails here (unique), and the whole transaction goes back.
+            await tx.idempotency.save(
+                user_id=principal.user_id,
+                scope="order",
+                key=key,
+                fingerprint=request_print,
+                response=json.dumps(order_to_dict(order)),
             )
-            if key is not None:
-                await tx.idempotency.save(
-                    user_id=principal.user_id,
-                    scope="order",
-                    key=key,
-                    fingerprint=request_print,
-                    response=json.dumps(order_to_dict(order)),
-                )
+        return order, left
+
+    attempts = 0
+
+    async def attempt() -> PlacedOrder:
+        # Optimistic about the key: a first attempt does not look it up (a new key is the common
+        # case, and its unique index catches a used one at the end); a retry looks first.
+        nonlocal attempts
+        attempts += 1
+        async with uow(write=True) as tx:
+            if attempts > 1 and (earlier := await earlier_answer(tx)):
+                return earlier
+            try:
+                order, left = await take_and_record(tx)
+            except CloudmallError:
+                # A retry of an order that went through meets the stock and prices it left
+                # behind: its first answer wins over a refusal.
+                if attempts == 1 and (earlier := await earlier_answer(tx)):
+                    return earlier
+                raise
             await tx.commit()
         metrics.order_placed(order.total_amount)
-        await cache.invalidate_stock(list(quantities), availability_changed=sold_out)
+        # Cached pages show plentiful stock as of up to the cache's TTL ago; low and sold-out
+        # counts are exact (and the order itself always reads the real stock).
+        low = [product_id for product_id, units in left.items() if units <= LOW_STOCK]
+        await cache.invalidate_stock(low, availability_changed=0 in left.values())
         return PlacedOrder(order, False)
 
     return await with_retries(attempt)
