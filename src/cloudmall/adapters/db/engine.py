@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 ASYNC_DRIVERS = {
@@ -18,6 +20,8 @@ ASYNC_DRIVERS = {
 }
 
 WRITE_OPTION = "cloudmall_write"
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "cloudmall.returned_at"
 STATEMENT_TIMEOUT_SECONDS = 15
 
 
@@ -40,7 +44,6 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     if backend == "sqlite":
         return _sqlite_engine(url)
     options: dict[str, Any] = {
-        "pool_pre_ping": True,
         # Every unit of work ends its transaction itself (commit, or rollback on the way out), so
         # the pool's own ROLLBACK on check-in would be one more round trip for nothing.
         "pool_reset_on_return": None,
@@ -55,6 +58,7 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         options["connect_args"] = {"connect_timeout": 5}
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _mysql_session_limits)
+        _ping_after_idle(engine)
         return engine
     options["connect_args"] = {
         "timeout": 5,
@@ -65,7 +69,31 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
             "application_name": "cloudmall",
         },
     }
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, but only for connections idle a while.
+
+    A connection handed back to the pool a moment ago is taken as alive (HikariCP's "alive bypass
+    window"): under load no request pays a round trip for a ping; after a pause, one does. One
+    that died in between fails its first statement within the unit of work's short deadline.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops it and tries another (SQLAlchemy's recipe)
+            raise DisconnectionError(f"ping failed: {exc!r}"[:200]) from exc
 
 
 def _mysql_session_limits(dbapi_connection: Any, _record: Any) -> None:

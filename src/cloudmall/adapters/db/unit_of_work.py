@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,8 +34,10 @@ from cloudmall.services.ports import (
 # database that stops answering (a Multi-AZ failover, a dead host: the TCP connection stays open
 # but silent) must turn into a quick 503, never a request that hangs. asyncmy has no read timeout
 # at all, and a pool pre-ping on a dead connection would otherwise wait for the statement timeout.
-ACQUIRE_SECONDS = 5.0  # get a connection (pool wait, pre-ping, connect) and BEGIN
+ACQUIRE_SECONDS = 5.0  # get a connection (pool wait, ping, connect), BEGIN, and a first answer
 TRANSACTION_SECONDS = STATEMENT_TIMEOUT_SECONDS + 5.0  # backstop for one whole unit of work
+# Set on a checked-out connection: called when its first statement has answered.
+_ON_FIRST_ANSWER = "cloudmall.on_first_answer"
 
 # Errors after which running the whole transaction again is the right answer.
 _MYSQL_RETRYABLE = {1213, 1205}  # deadlock found; lock wait timeout
@@ -80,6 +83,8 @@ class SqlUnitOfWork:
         self._write = write
         self._conn: AsyncConnection | None = None
         self._deadline: asyncio.Timeout | None = None
+        self._limit = ACQUIRE_SECONDS
+        self._info: dict[Any, Any] = {}
 
     async def __aenter__(self) -> Self:
         if self._engine.dialect.name != "sqlite":  # a local file cannot vanish from the network
@@ -101,7 +106,10 @@ class SqlUnitOfWork:
                 raise
             raise translated from exc
         if self._deadline is not None:
-            self._deadline.reschedule(asyncio.get_running_loop().time() + TRANSACTION_SECONDS)
+            # A connection used a moment ago skips its ping (see engine.py): until its first
+            # answer proves it alive, the short deadline stands; then the transaction's own.
+            self._info = conn.info
+            self._info[_ON_FIRST_ANSWER] = self._first_answer
         self._conn = conn
         self.products = SqlProductRepository(conn)
         self.users = SqlUserRepository(conn)
@@ -110,16 +118,20 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(conn)
         return self
 
+    def _first_answer(self) -> None:
+        if self._deadline is not None:
+            self._limit = TRANSACTION_SECONDS
+            self._deadline.reschedule(asyncio.get_running_loop().time() + TRANSACTION_SECONDS)
+
     async def _leave_deadline(self, exc: BaseException | None, what: str) -> None:
         """Close the deadline's scope; if it fired, say so as DatabaseUnavailable."""
         deadline, self._deadline = self._deadline, None
         if deadline is None:
             return
-        seconds = ACQUIRE_SECONDS if what.startswith("no database") else TRANSACTION_SECONDS
         try:
             await deadline.__aexit__(type(exc) if exc else None, exc, None)
         except TimeoutError as timeout:
-            raise DatabaseUnavailable(f"{what} {seconds:g} s") from timeout
+            raise DatabaseUnavailable(f"{what} {self._limit:g} s") from timeout
 
     async def __aexit__(
         self,
@@ -129,8 +141,13 @@ class SqlUnitOfWork:
     ) -> None:
         conn, self._conn = self._conn, None
         assert conn is not None
+        self._info.pop(_ON_FIRST_ANSWER, None)  # (conn.info itself may be gone with conn)
         try:
-            if conn.in_transaction() and not conn.invalidated:
+            expired = self._deadline is not None and self._deadline.expired()
+            if expired or isinstance(exc, asyncio.CancelledError):
+                # Cut off mid-statement: what the connection would read next is unknown.
+                await _discard(conn)
+            elif conn.in_transaction() and not conn.invalidated:
                 # Bounded: a rollback on a connection to a silent database must not hang either.
                 await asyncio.wait_for(conn.rollback(), ACQUIRE_SECONDS)
         except Exception:  # the connection is discarded; the first error wins
@@ -160,9 +177,18 @@ async def _discard(conn: AsyncConnection) -> None:
         await conn.invalidate()
 
 
+def _answered(conn: Connection, *_: object) -> None:
+    """After each statement: the first one of a unit of work extends its deadline."""
+    on_first_answer = conn.info.pop(_ON_FIRST_ANSWER, None)
+    if on_first_answer is not None:
+        on_first_answer()
+
+
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        if engine.dialect.name != "sqlite":
+            event.listen(engine.sync_engine, "after_cursor_execute", _answered)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, write=write)
