@@ -227,3 +227,12 @@ class ErrorDetail(ApiModel):
 
 class ErrorOut(ApiModel):
     error: ErrorDetail
+
+
+#: The answer of a route that reads a body, when the body cannot even be parsed.
+UNREADABLE_BODY: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "The body cannot be read (JSON not in UTF-8, a broken multipart form)",
+    }
+}

@@ -10,6 +10,7 @@ from cloudmall.domain.errors import PermissionDenied
 from cloudmall.services import orders, payments
 from cloudmall.web.deps import ContainerDep, PrincipalDep
 from cloudmall.web.schemas import (
+    UNREADABLE_BODY,
     OrderOut,
     PayIn,
     PaymentOut,
@@ -21,6 +22,7 @@ from cloudmall.web.schemas import (
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 ERRORS = error_responses(401, 402, 403, 404, 409, 422, 503)
+BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
 IdempotencyKey = Annotated[
     str | None,
@@ -37,7 +39,7 @@ def _replay_header(response: Response, replayed: bool) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-@router.post("", status_code=201, response_model=PlaceOrderOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=PlaceOrderOut, responses=BODY_ERRORS)
 async def place_order(
     body: PlaceOrderIn,
     response: Response,
@@ -89,7 +91,7 @@ async def get_order(
     )
 
 
-@router.post("/{order_id}/pay", response_model=PayOut, responses=ERRORS)
+@router.post("/{order_id}/pay", response_model=PayOut, responses=BODY_ERRORS)
 async def pay(
     order_id: OrderId,
     body: PayIn,
