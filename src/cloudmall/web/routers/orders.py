@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from cloudmall.domain.errors import PermissionDenied
-from cloudmall.services import orders, payments
+from cloudmall.services import idempotency, orders, payments
 from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.web.fields import MAX_ID
 from cloudmall.web.schemas import (
     UNREADABLE_BODY,
     OrderOut,
@@ -23,12 +24,13 @@ from cloudmall.web.schemas import (
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 ERRORS = error_responses(401, 402, 403, 404, 409, 422, 503)
 BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
-OrderId = Annotated[int, Path(ge=1, le=2**62)]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=255,
+        max_length=idempotency.MAX_KEY_LENGTH,
+        pattern=idempotency.KEY_PATTERN,
         description="retries with the same key get the first answer",
     ),
 ]
