@@ -132,6 +132,9 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
     )
     assert error_of(shopper.http.get("/api/products/0"), 422) == "invalid_request"
     assert error_of(shopper.http.get("/no/such/route"), 404) == "not_found"
+    wrong_method = shopper.http.patch("/api/products")
+    assert error_of(wrong_method, 405) == "method_not_allowed"
+    assert wrong_method.headers["allow"] == "GET, POST"
     duplicate = shopper.http.post(
         "/api/auth/signup",
         json={
