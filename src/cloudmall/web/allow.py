@@ -1,13 +1,13 @@
 """The `Allow` header of a 405: every method the application serves at the request's path.
 
 The router answers an unknown method with the first route whose path matched, which names only its
-own methods (`GET /api/products` would say `GET, HEAD` and leave out `POST`). Asking every route
-whether it would take the same path with each method gives the whole list.
+own methods (`PATCH /api/products` would be told `GET` and not `POST`). Asking every route whether
+it would take the same path with each method gives the whole list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -16,8 +16,7 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 STOREFRONT_METHODS = ("GET", "HEAD")  # the storefront's files: the only other source of a 405
 
 
-def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> str:
-    routes = list(routes)
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> str:
     allowed = [
         method
         for method in METHODS
