@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -55,8 +57,9 @@ class Settings(BaseSettings):
     signups_per_client: int = Field(default=20, ge=1)
     signup_window_seconds: int = Field(default=3600, ge=1)
 
-    max_order_lines: int = Field(default=50, gt=0)
-    max_line_quantity: int = Field(default=100, gt=0)
+    # At most what the API's schema states: larger bodies are refused before these apply.
+    max_order_lines: int = Field(default=MAX_LINES, gt=0, le=MAX_LINES)
+    max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
 
     @field_validator("cors_origins", mode="before")

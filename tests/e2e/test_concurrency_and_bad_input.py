@@ -77,12 +77,14 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
         body = {"items": [{"productId": product["id"], "quantity": quantity}]}
         error_of(shopper.post(orders_url, json=body), 422)
     too_many = {"items": [{"productId": product["id"], "quantity": 101}]}
-    assert error_of(shopper.post(orders_url, json=too_many), 422) == "invalid_input"
+    assert error_of(shopper.post(orders_url, json=too_many), 422) == "invalid_request"
+    summed = {"items": [{"productId": product["id"], "quantity": 60}] * 2}  # 120 of one product
+    assert error_of(shopper.post(orders_url, json=summed), 409) == "order_limit"
     unknown = {"items": [{"productId": 987654, "quantity": 1}]}
     assert error_of(shopper.post(orders_url, json=unknown), 404) == "not_found"
     wrong_total = {"items": [{"productId": product["id"], "quantity": 1}], "totalAmount": "1.00"}
     assert error_of(shopper.post(orders_url, json=wrong_total), 409) == "total_mismatch"
-    assert error_of(shopper.post(orders_url, json={"items": []}), 422) == "invalid_input"
+    assert error_of(shopper.post(orders_url, json={"items": []}), 422) == "invalid_request"
     assert error_of(shopper.post(orders_url, json={}), 422) == "invalid_request"
 
     assert error_of(shopper.http.post(orders_url, json=unknown), 401) == "authentication_failed"
@@ -130,6 +132,9 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
     )
     assert error_of(shopper.http.get("/api/products/0"), 422) == "invalid_request"
     assert error_of(shopper.http.get("/no/such/route"), 404) == "not_found"
+    wrong_method = shopper.http.patch("/api/products")
+    assert error_of(wrong_method, 405) == "method_not_allowed"
+    assert wrong_method.headers["allow"] == "GET, POST"
     duplicate = shopper.http.post(
         "/api/auth/signup",
         json={

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloudmall.domain.errors import InvalidInput, InvalidTransition, NotFound
+from cloudmall.domain.errors import InvalidInput, InvalidTransition, NotFound, OrderLimitExceeded
 from cloudmall.domain.money import to_money
 from cloudmall.domain.orders import (
     ALLOWED_TRANSITIONS,
@@ -54,9 +54,9 @@ def test_merge_items_adds_repeated_products_and_checks_limits() -> None:
     assert merge_items([(2, 1), (1, 2), (2, 3)], max_lines=5, max_quantity=10) == {2: 4, 1: 2}
     with pytest.raises(InvalidInput, match="at least 1"):
         merge_items([(1, 0)], max_lines=5, max_quantity=10)
-    with pytest.raises(InvalidInput, match="At most 10"):
+    with pytest.raises(OrderLimitExceeded, match="At most 10"):
         merge_items([(1, 6), (1, 5)], max_lines=5, max_quantity=10)
-    with pytest.raises(InvalidInput, match="at most 1 different"):
+    with pytest.raises(OrderLimitExceeded, match="at most 1 different"):
         merge_items([(1, 1), (2, 1)], max_lines=1, max_quantity=10)
     with pytest.raises(InvalidInput, match="at least one product"):
         merge_items([], max_lines=5, max_quantity=10)

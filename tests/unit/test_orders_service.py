@@ -9,9 +9,9 @@ import pytest
 
 from cloudmall.domain.errors import (
     IdempotencyKeyReused,
-    InvalidInput,
     InvalidTransition,
     NotFound,
+    OrderLimitExceeded,
     OutOfStock,
     PaymentDeclined,
     PermissionDenied,
@@ -80,9 +80,9 @@ async def test_unknown_products_and_limits(store, catalog_cache, metrics, add_pr
     with pytest.raises(NotFound):
         await place(store, catalog_cache, metrics, [(999, 1)])
     mug = await add_product(stock=50, price="60000")
-    with pytest.raises(InvalidInput, match="At most 10"):
+    with pytest.raises(OrderLimitExceeded, match="At most 10"):
         await place(store, catalog_cache, metrics, [(mug.id, 11)])
-    with pytest.raises(InvalidInput, match="total can be at most"):
+    with pytest.raises(OrderLimitExceeded, match="total can be at most"):
         await place(store, catalog_cache, metrics, [(mug.id, 2)])
 
 

@@ -8,6 +8,7 @@ CloudmallError
 ├── Conflict                the request collides with the current state (409)
 │   ├── OutOfStock
 │   ├── TotalMismatch
+│   ├── OrderLimitExceeded
 │   ├── InvalidTransition
 │   ├── EmailTaken
 │   └── IdempotencyKeyReused
@@ -69,6 +70,14 @@ class TotalMismatch(Conflict):
         super().__init__(f"The total has changed: it is now {current}, not {sent}")
         self.sent = sent
         self.current = current
+
+
+class OrderLimitExceeded(Conflict):
+    """Over one of the shop's per-order limits: different products, units of one product (its
+    entries summed), or the total at today's prices. A conflict, not invalid input: the request
+    is well formed, and it is the shop's settings, prices or the entries together that refuse it."""
+
+    code = "order_limit"
 
 
 class InvalidTransition(Conflict):

@@ -8,9 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from cloudmall.domain.errors import InvalidInput, InvalidTransition, NotFound
+from cloudmall.domain.errors import InvalidInput, InvalidTransition, NotFound, OrderLimitExceeded
 from cloudmall.domain.money import to_money
 from cloudmall.domain.products import Product
+
+#: The most different products one order holds, and units of one product in it. The API's schema
+#: states these; a shop can set lower ones (CLOUDMALL_MAX_ORDER_LINES, CLOUDMALL_MAX_LINE_QUANTITY).
+MAX_LINES = 50
+MAX_LINE_QUANTITY = 100
 
 
 class OrderStatus(StrEnum):
@@ -74,11 +79,13 @@ def merge_items(
             raise InvalidInput(f"Quantity for product {product_id} must be at least 1")
         merged[product_id] = merged.get(product_id, 0) + quantity
         if merged[product_id] > max_quantity:
-            raise InvalidInput(f"At most {max_quantity} units of product {product_id} per order")
+            raise OrderLimitExceeded(
+                f"At most {max_quantity} units of product {product_id} per order"
+            )
     if not merged:
         raise InvalidInput("An order needs at least one product")
     if len(merged) > max_lines:
-        raise InvalidInput(f"An order can hold at most {max_lines} different products")
+        raise OrderLimitExceeded(f"An order can hold at most {max_lines} different products")
     return merged
 
 

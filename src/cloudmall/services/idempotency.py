@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,8 @@ from cloudmall.services.ports import IdempotencyRecord, RetryableConflict
 T = TypeVar("T")
 
 MAX_KEY_LENGTH = 255
+#: 1 to 255 visible ASCII characters, spaces only inside (HTTP servers trim them at the ends).
+KEY_PATTERN = f"^[!-~](?:[ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
 RETRY_ATTEMPTS = 4
 
 
@@ -25,8 +28,10 @@ def fingerprint(payload: Any) -> str:
 def check_key(key: str | None) -> str | None:
     if key is None:
         return None
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters")
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+        )
     return key
 
 

@@ -12,11 +12,20 @@ from cloudmall.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    OrderLimitExceeded,
     OutOfStock,
     PermissionDenied,
     TotalMismatch,
 )
-from cloudmall.domain.orders import Order, OrderStatus, check_transition, merge_items, price_lines
+from cloudmall.domain.orders import (
+    MAX_LINE_QUANTITY,
+    MAX_LINES,
+    Order,
+    OrderStatus,
+    check_transition,
+    merge_items,
+    price_lines,
+)
 from cloudmall.domain.products import LOW_STOCK
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
@@ -28,8 +37,8 @@ MAX_PAGE = 100
 
 @dataclass(frozen=True, slots=True)
 class OrderLimits:
-    max_lines: int = 50
-    max_quantity: int = 100
+    max_lines: int = MAX_LINES
+    max_quantity: int = MAX_LINE_QUANTITY
     max_total: Decimal = Decimal("100000000")
 
 
@@ -75,7 +84,7 @@ async def place_order(
         products = await tx.products.get_many(list(quantities), lock=True)
         lines, total = price_lines(quantities, products)
         if total > limits.max_total:
-            raise InvalidInput(f"An order's total can be at most {limits.max_total}")
+            raise OrderLimitExceeded(f"An order's total can be at most {limits.max_total}")
         if client_total is not None and client_total != total:
             raise TotalMismatch(sent=client_total, current=total)
         for line in lines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,14 @@ class PaidOrder:
     replayed: bool
 
 
+#: 12 to 19 digits (0-9), with spaces or dashes anywhere between them.
+CARD_NUMBER_PATTERN = r"^[ -]*(?:[0-9][ -]*){12,19}$"
+
+
 def _card_digits(card_number: str) -> str:
-    digits = card_number.replace(" ", "").replace("-", "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+    if not re.fullmatch(CARD_NUMBER_PATTERN, card_number):
         raise InvalidInput("The card number must be 12 to 19 digits")
-    return digits
+    return card_number.replace(" ", "").replace("-", "")
 
 
 async def pay_order(

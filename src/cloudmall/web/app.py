@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
@@ -70,5 +69,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
     app.add_middleware(RequestContextMiddleware)
-    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="storefront")
+    # The storefront's files only answer paths no API route claims: an undeclared method on an API
+    # path gets that path's 405, not the file server's.
+    app.frontend("/", directory=STATIC_DIR, fallback=None)
     return app

@@ -1,20 +1,56 @@
-"""Request and response bodies of the JSON API (pydantic)."""
+"""Request and response bodies of the JSON API (pydantic).
+
+Request models state the rules the shop applies to each field (lengths, patterns, limits), so
+the OpenAPI schema says what is accepted: a request it forbids gets 422, and one it allows is
+refused only for what a schema cannot state, with the status of that reason: the shop's data
+(404, or 409 for stock, prices, per-order limits), a declined card (402), or, with 422, two rules
+no pattern can state (a new password equal to the email; a category over 64 characters once
+lower-cased, which only U+0130 can cause). Numbers are JSON numbers: `true` or `"5"` is not one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
-from cloudmall.domain.orders import Order, OrderStatus
+from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES, Order, OrderStatus
 from cloudmall.domain.payments import Payment
 from cloudmall.domain.users import User
+from cloudmall.services import password_policy
+from cloudmall.services.catalog import MAX_STOCK
+from cloudmall.services.payments import CARD_NUMBER_PATTERN
+from cloudmall.web.fields import MAX_ID, NUMBER_ONLY, VISIBLE, ClientTotal, any_of_in_any_case
 
-MAX_QUANTITY = 1_000_000
-Id = Annotated[int, Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), NUMBER_ONLY]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=password_policy.MIN_LENGTH, max_length=password_policy.MAX_LENGTH),
+    Field(
+        description="not a well-known password, nor the account's email",
+        json_schema_extra={
+            "not": {"pattern": f"^{any_of_in_any_case(password_policy.COMMON_PASSWORDS)}$"}
+        },
+    ),
+]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), NUMBER_ONLY]
+#: More than 0, at most 9 999 999 999.99, at most two decimals: `"12900"`, `"4500.50"`, `"0.5"`.
+Price = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$"),
+    Field(description="an exact decimal string, more than 0", examples=["12900.00"]),
+]
 
 
 class ApiModel(BaseModel):
@@ -25,9 +61,17 @@ class ApiModel(BaseModel):
 
 
 class SignUpIn(ApiModel):
-    email: EmailStr
-    password: Password
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    email: Annotated[
+        EmailStr,
+        Field(
+            description="not at a special-use domain (.test, .local...)",
+            json_schema_extra={
+                "not": {"pattern": f"[.@]{any_of_in_any_case(SPECIAL_USE_DOMAIN_NAMES)}$"}
+            },
+        ),
+    ]
+    password: NewPassword
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE)]
 
 
 class LogInIn(ApiModel):
@@ -78,20 +122,27 @@ class ProductRow(ApiModel):
     updated_at: datetime
 
 
+ProductName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=VISIBLE)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Category = Annotated[str, StringConstraints(max_length=64)]
+
+
 class ProductIn(ApiModel):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    price: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
-    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
-    category: Annotated[str, StringConstraints(max_length=64)] = "general"
-    stock_quantity: int = Field(default=0, ge=0, le=1_000_000)
+    name: ProductName
+    price: Price
+    description: Description = ""
+    category: Category = "general"
+    stock_quantity: Stock = 0
 
 
 class ProductPatch(ApiModel):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    price: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
-    description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    category: Annotated[str, StringConstraints(max_length=64)] | None = None
-    stock_quantity: int | None = Field(default=None, ge=0, le=1_000_000)
+    """Only the fields sent change; `null` leaves a field as it is."""
+
+    name: ProductName | None = None
+    price: Price | None = None
+    description: Description | None = None
+    category: Category | None = None
+    stock_quantity: Stock | None = None
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -99,33 +150,53 @@ class ProductPatch(ApiModel):
 
 class OrderItemIn(ApiModel):
     product_id: Id = Field(alias="productId")
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY), NUMBER_ONLY]
 
 
-class PlaceOrderIn(ApiModel):
-    """Either the guide's body `{userId, products, totalAmount}` or `{items: [...]}`.
+class _OrderIn(ApiModel):
+    """What both order bodies carry. Any other field (status, prices, role...) is ignored."""
 
-    `products` lists product ids, one unit each (repeat an id for more). `totalAmount`, if sent,
-    must equal the server's total. Any other field (status, prices, role...) is ignored.
-    """
-
-    items: list[OrderItemIn] | None = Field(default=None, max_length=100)
-    products: list[Id] | None = Field(default=None, max_length=1000)
     user_id: Id | None = Field(default=None, alias="userId")
-    total_amount: Decimal | None = Field(
-        default=None, alias="totalAmount", ge=0, max_digits=14, decimal_places=2
-    )
+    total_amount: ClientTotal | None = Field(default=None, alias="totalAmount")
 
-    @model_validator(mode="after")
-    def _one_shape(self) -> Self:
-        if (self.items is None) == (self.products is None):
-            raise ValueError("send either 'items' or 'products' (not both)")
-        return self
+
+class ItemsOrderIn(_OrderIn):
+    """`{items: [{productId, quantity}, ...]}` (a product listed twice counts once, summed)."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["products"]}})
+
+    items: list[OrderItemIn] = Field(min_length=1, max_length=MAX_LINES)
 
     def pairs(self) -> list[tuple[int, int]]:
-        if self.items is not None:
-            return [(item.product_id, item.quantity) for item in self.items]
-        return [(product_id, 1) for product_id in self.products or []]
+        return [(item.product_id, item.quantity) for item in self.items]
+
+
+class GuideOrderIn(_OrderIn):
+    """The guide's `{userId, products, totalAmount}`: one unit per id (repeat an id for more)."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["items"]}})
+
+    products: list[Id] = Field(min_length=1, max_length=min(MAX_LINES, MAX_LINE_QUANTITY))
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(product_id, 1) for product_id in self.products]
+
+
+def _order_shape(body: object) -> str | None:
+    """Which body was sent: exactly one of `items` and `products` must be there."""
+    if isinstance(body, dict) and ("items" in body) != ("products" in body):
+        return "items" if "items" in body else "products"
+    return None
+
+
+PlaceOrderIn = Annotated[
+    Annotated[ItemsOrderIn, Tag("items")] | Annotated[GuideOrderIn, Tag("products")],
+    Discriminator(
+        _order_shape,
+        custom_error_type="order_shape",
+        custom_error_message="send either 'items' or 'products' (not both)",
+    ),
+]
 
 
 class OrderLineOut(ApiModel):
@@ -177,8 +248,8 @@ class PlaceOrderOut(ApiModel):
 
 
 class PayIn(ApiModel):
-    card_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
-        alias="cardNumber"
+    card_number: Annotated[str, StringConstraints(max_length=32, pattern=CARD_NUMBER_PATTERN)] = (
+        Field(alias="cardNumber", description="12 to 19 digits; spaces and dashes are ignored")
     )
 
 
@@ -227,3 +298,12 @@ class ErrorDetail(ApiModel):
 
 class ErrorOut(ApiModel):
     error: ErrorDetail
+
+
+#: The answer of a route that reads a body, when the body cannot even be parsed.
+UNREADABLE_BODY: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "The body cannot be read (JSON not in UTF-8, a broken multipart form)",
+    }
+}

@@ -6,10 +6,18 @@ from fastapi import APIRouter, Request
 
 from cloudmall.services import accounts
 from cloudmall.web.deps import ContainerDep, PrincipalDep
-from cloudmall.web.schemas import LogInIn, SignUpIn, TokenOut, UserOut, error_responses
+from cloudmall.web.schemas import (
+    UNREADABLE_BODY,
+    LogInIn,
+    SignUpIn,
+    TokenOut,
+    UserOut,
+    error_responses,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 ERRORS = error_responses(401, 404, 409, 422, 429)
+BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
 
 
 def client_address(request: Request) -> str:
@@ -18,7 +26,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/signup", status_code=201, response_model=TokenOut, responses=ERRORS)
+@router.post("/signup", status_code=201, response_model=TokenOut, responses=BODY_ERRORS)
 async def sign_up(body: SignUpIn, request: Request, container: ContainerDep) -> TokenOut:
     """Create a customer account and log it in (a limited number per client address: 429)."""
     user = await accounts.sign_up(
@@ -34,7 +42,7 @@ async def sign_up(body: SignUpIn, request: Request, container: ContainerDep) -> 
     return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
 
 
-@router.post("/login", response_model=TokenOut, responses=ERRORS)
+@router.post("/login", response_model=TokenOut, responses=BODY_ERRORS)
 async def log_in(body: LogInIn, request: Request, container: ContainerDep) -> TokenOut:
     """Log in. Failed attempts are limited per account and per client address (429, Retry-After)."""
     session = await accounts.log_in(

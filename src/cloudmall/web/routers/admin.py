@@ -10,11 +10,12 @@ from cloudmall.adapters.metrics import cache_hit_ratio
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import catalog, orders, overview
 from cloudmall.web.deps import AdminDep, ContainerDep
+from cloudmall.web.fields import MAX_ID
 from cloudmall.web.schemas import OrderOut, OverviewOut, ProductRow, error_responses
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
-OrderId = Annotated[int, Path(ge=1, le=2**62)]
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/orders", response_model=list[OrderOut], responses=ERRORS)

@@ -8,13 +8,24 @@ from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 
 from cloudmall.services import catalog, media
 from cloudmall.web.deps import AdminDep, ContainerDep
+from cloudmall.web.fields import MAX_ID
 from cloudmall.web.routers.responses import cached_json
-from cloudmall.web.schemas import ErrorOut, ProductIn, ProductPatch, ProductRow, error_responses
+from cloudmall.web.schemas import (
+    UNREADABLE_BODY,
+    ErrorOut,
+    ProductIn,
+    ProductPatch,
+    ProductRow,
+    error_responses,
+)
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 ERRORS = error_responses(401, 403, 404, 413, 415, 422, 503)
-ProductId = Annotated[int, Path(ge=1, le=2**62)]
+BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
+ProductId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Sort = Literal["id", "price", "-price", "name", "newest"]
+# The image formats the upload takes, recognised by content (adapters.images): other files get 415.
+IMAGE_PART = {"file": {"contentType": "image/png, image/jpeg, image/webp"}}
 
 
 @router.get(
@@ -65,7 +76,7 @@ async def get_product(request: Request, container: ContainerDep, product_id: Pro
     return cached_json(request, body)
 
 
-@router.post("/products", status_code=201, response_model=ProductRow, responses=ERRORS)
+@router.post("/products", status_code=201, response_model=ProductRow, responses=BODY_ERRORS)
 async def create_product(
     body: ProductIn, container: ContainerDep, admin: AdminDep
 ) -> dict[str, object]:
@@ -75,7 +86,7 @@ async def create_product(
     return catalog.product_row(product, container.links)
 
 
-@router.patch("/products/{product_id}", response_model=ProductRow, responses=ERRORS)
+@router.patch("/products/{product_id}", response_model=ProductRow, responses=BODY_ERRORS)
 async def update_product(
     product_id: ProductId, body: ProductPatch, container: ContainerDep, admin: AdminDep
 ) -> dict[str, object]:
@@ -98,7 +109,12 @@ async def delete_product(
     return Response(status_code=204)
 
 
-@router.put("/products/{product_id}/image", response_model=ProductRow, responses=ERRORS)
+@router.put(
+    "/products/{product_id}/image",
+    response_model=ProductRow,
+    responses=BODY_ERRORS,
+    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"encoding": IMAGE_PART}}}},
+)
 async def upload_image(
     product_id: ProductId,
     container: ContainerDep,

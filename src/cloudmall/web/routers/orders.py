@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from cloudmall.domain.errors import PermissionDenied
-from cloudmall.services import orders, payments
+from cloudmall.services import idempotency, orders, payments
 from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.web.fields import MAX_ID
 from cloudmall.web.schemas import (
+    UNREADABLE_BODY,
     OrderOut,
     PayIn,
     PaymentOut,
@@ -21,12 +23,14 @@ from cloudmall.web.schemas import (
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 ERRORS = error_responses(401, 402, 403, 404, 409, 422, 503)
-OrderId = Annotated[int, Path(ge=1, le=2**62)]
+BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=255,
+        max_length=idempotency.MAX_KEY_LENGTH,
+        pattern=idempotency.KEY_PATTERN,
         description="retries with the same key get the first answer",
     ),
 ]
@@ -37,7 +41,7 @@ def _replay_header(response: Response, replayed: bool) -> None:
         response.headers["Idempotent-Replayed"] = "true"
 
 
-@router.post("", status_code=201, response_model=PlaceOrderOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=PlaceOrderOut, responses=BODY_ERRORS)
 async def place_order(
     body: PlaceOrderIn,
     response: Response,
@@ -89,7 +93,7 @@ async def get_order(
     )
 
 
-@router.post("/{order_id}/pay", response_model=PayOut, responses=ERRORS)
+@router.post("/{order_id}/pay", response_model=PayOut, responses=BODY_ERRORS)
 async def pay(
     order_id: OrderId,
     body: PayIn,

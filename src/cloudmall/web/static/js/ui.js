@@ -46,6 +46,7 @@ export function describeError(error, { context } = {}) {
       return t("error.tooLarge");
     case "invalid_request":
     case "invalid_input":
+    case "order_limit":
       return error.message ? `${t("error.invalid")} (${error.message})` : t("error.invalid");
     case "invalid_transition":
     case "conflict":
