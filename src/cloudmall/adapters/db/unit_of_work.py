@@ -33,7 +33,8 @@ from cloudmall.services.ports import (
 # Deadlines on a networked database (MariaDB/MySQL, PostgreSQL), enforced by the app itself: a
 # database that stops answering (a Multi-AZ failover, a dead host: the TCP connection stays open
 # but silent) must turn into a quick 503, never a request that hangs. asyncmy has no read timeout
-# at all, and a pool pre-ping on a dead connection would otherwise wait for the statement timeout.
+# at all, and a ping (or a first statement) on a dead connection would otherwise wait for the
+# statement timeout.
 ACQUIRE_SECONDS = 5.0  # get a connection (pool wait, ping, connect), BEGIN, and a first answer
 TRANSACTION_SECONDS = STATEMENT_TIMEOUT_SECONDS + 5.0  # backstop for one whole unit of work
 # Set on a checked-out connection: called when its first statement has answered.
