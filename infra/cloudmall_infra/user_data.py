@@ -79,7 +79,9 @@ def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
     ]
 
 
-def systemd_units(*, port: int, workers: int, bind_low_port: bool) -> dict[str, str]:
+def systemd_units(
+    *, port: int, workers: int, bind_low_port: bool, trusted_proxies: str | None = None
+) -> dict[str, str]:
     env_unit = f"""[Unit]
 Description=cloudmall: render {ENV_FILE} from SSM Parameter Store and Secrets Manager
 After=network-online.target
@@ -93,6 +95,9 @@ Restart=on-failure
 RestartSec=5
 """
     capabilities = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n" if bind_low_port else ""
+    # Behind a load balancer every connection comes from it: uvicorn takes the client's address
+    # from X-Forwarded-For only when the connection comes from these (per-client rate limits).
+    proxies = f"Environment=FORWARDED_ALLOW_IPS={trusted_proxies}\n" if trusted_proxies else ""
     app_unit = f"""[Unit]
 Description=cloudmall web shop
 Requires=cloudmall-env.service
@@ -104,7 +109,7 @@ User=cloudmall
 Group=cloudmall
 WorkingDirectory={STATE_DIR}
 EnvironmentFile={ENV_FILE}
-ExecStart={VENV}/bin/cloudmall serve --host 0.0.0.0 --port {port} --workers {workers}
+{proxies}ExecStart={VENV}/bin/cloudmall serve --host 0.0.0.0 --port {port} --workers {workers}
 {capabilities}KillSignal=SIGTERM
 TimeoutStopSec=30
 Restart=on-failure
@@ -186,6 +191,7 @@ class AppUserDataOptions:
     workers: int = 2
     log_group_name: str | None = None
     in_auto_scaling_group: bool = True
+    trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
     migrate_attempts: int = 5
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
@@ -233,7 +239,10 @@ def build_user_data(
         f"chmod 0600 {BOOT_JSON}",
     )
     units = systemd_units(
-        port=options.port, workers=options.workers, bind_low_port=options.port < 1024
+        port=options.port,
+        workers=options.workers,
+        bind_low_port=options.port < 1024,
+        trusted_proxies=options.trusted_proxies,
     )
     for path, content in units.items():
         user_data.add_commands(*_heredoc(path, content))
@@ -279,6 +288,7 @@ def app_instance_user_data(
     role: iam.IGrantable,
     port: int,
     in_auto_scaling_group: bool,
+    trusted_proxies: str | None = None,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the source asset it may read, and
     the user data that installs and starts the app."""
@@ -299,5 +309,6 @@ def app_instance_user_data(
             workers=2,
             log_group_name=app_logs.log_group_name,
             in_auto_scaling_group=in_auto_scaling_group,
+            trusted_proxies=trusted_proxies,
         ),
     )

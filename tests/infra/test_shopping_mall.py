@@ -282,6 +282,15 @@ def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synt
     assert text.index("cloudmall migrate") < text.index("systemctl enable --now cloudmall")
 
 
+def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synth) -> None:
+    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    parts = props(template)["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
+    at = next(i for i, part in enumerate(parts) if str(part).endswith("FORWARDED_ALLOW_IPS="))
+    (vpc_id,) = production.resources(STACK, "AWS::EC2::VPC")
+    assert parts[at + 1] == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}  # only the ALB reaches 8000
+    assert str(parts[at + 2]).startswith("\nExecStart=")
+
+
 def test_user_data_holds_names_not_secrets(production: Synth) -> None:
     _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
     raw = json.dumps(props(template)["LaunchTemplateData"]["UserData"])

@@ -50,6 +50,7 @@ def test_runs_on_embedded_defaults_with_only_a_secret_key(production: Synth) -> 
     assert "cloudmall serve --host 0.0.0.0 --port 80 --workers 2" in user_data
     assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in user_data
     assert "WorkingDirectory=/var/lib/cloudmall" in user_data
+    assert "FORWARDED_ALLOW_IPS" not in user_data  # clients connect directly: their own address
 
 
 def test_dns_record_when_a_domain_is_given(production: Synth, defaults: Synth) -> None:

@@ -102,6 +102,8 @@ class ShoppingMallStack(Stack):
             role=role.role,
             port=8000,
             in_auto_scaling_group=True,
+            # The ALB's nodes live in the VPC, and only the ALB may reach port 8000.
+            trusted_proxies=network.vpc.vpc_cidr_block,
         )
         web = WebTier(
             self,
