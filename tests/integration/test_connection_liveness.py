@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.db import engine as engine_module
 from cloudmall.adapters.db.engine import create_engine
-from tests.support import scratch_database
 
 pytestmark = pytest.mark.anyio
 
@@ -21,14 +18,9 @@ _KILL = {"mariadb": "KILL CONNECTION {}", "postgresql": "SELECT pg_terminate_bac
 
 
 @pytest.fixture(params=["mariadb", "postgresql"])  # a local SQLite file has no connection
-def networked(request: pytest.FixtureRequest) -> str:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The networked backends only; tests/conftest.py's `database_url` gives each a database."""
     return str(request.param)
-
-
-@pytest.fixture
-def database_url(networked: str, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(networked, tmp_path) as url:
-        yield url
 
 
 def count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -49,32 +41,32 @@ async def session_id(engine: AsyncEngine, backend: str) -> int:
 
 
 async def test_a_connection_back_a_moment_ago_is_not_pinged(
-    networked: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+    backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_engine(database_url, pool_size=1)
     pings = count_pings(engine, monkeypatch)
     try:
-        first = await session_id(engine, networked)  # a new connection: pinged
-        assert await session_id(engine, networked) == first
+        first = await session_id(engine, backend)  # a new connection: pinged
+        assert await session_id(engine, backend) == first
         assert len(pings) == 1  # back in the pool a moment ago: taken as alive
         monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
-        assert await session_id(engine, networked) == first
+        assert await session_id(engine, backend) == first
         assert len(pings) == 2  # idle "long enough": pinged, alive, kept
     finally:
         await engine.dispose()
 
 
 async def test_a_connection_that_died_while_idle_is_replaced_unnoticed(
-    networked: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+    backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_engine(database_url, pool_size=1)
     other = create_engine(database_url, pool_size=1)
     try:
-        victim = await session_id(engine, networked)
+        victim = await session_id(engine, backend)
         async with other.connect() as conn:  # as a failover or an idle timeout would
-            await conn.execute(text(_KILL[networked].format(victim)))
+            await conn.execute(text(_KILL[backend].format(victim)))
         monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
-        assert await session_id(engine, networked) != victim  # no error: a fresh connection
+        assert await session_id(engine, backend) != victim  # no error: a fresh connection
     finally:
         await engine.dispose()
         await other.dispose()
