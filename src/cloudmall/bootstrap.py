@@ -23,6 +23,7 @@ from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Settings
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import (
     Cache,
@@ -54,10 +55,11 @@ class Container:
     images: ImageProcessor
     metrics: Metrics
     links: MediaLinks
-    limits: OrderLimits
+    orders: OrderDesk
     throttles: Throttles
 
     async def aclose(self) -> None:
+        await self.orders.aclose()
         await self.engine.dispose()
         if isinstance(self.cache, RedisCache):
             await self.cache.aclose()
@@ -102,16 +104,18 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
 
 def build_container(settings: Settings) -> Container:
     engine = create_engine(settings.database_url)
+    uow = SqlUnitOfWorkFactory(engine)
     metrics = PrometheusMetrics()
     cache = build_cache(settings.cache_url)
+    catalog_cache = CatalogCache(
+        cache, ttl_seconds=settings.catalog_cache_ttl_seconds, metrics=metrics
+    )
     return Container(
         settings=settings,
         engine=engine,
-        uow=SqlUnitOfWorkFactory(engine),
+        uow=uow,
         cache=cache,
-        catalog_cache=CatalogCache(
-            cache, ttl_seconds=settings.catalog_cache_ttl_seconds, metrics=metrics
-        ),
+        catalog_cache=catalog_cache,
         # Served media keys are content hashes: once read, an object can stay in memory.
         store=CachedObjectStore(
             build_store(settings.storage_url),
@@ -133,10 +137,15 @@ def build_container(settings: Settings) -> Container:
         ),
         metrics=metrics,
         links=MediaLinks(settings.cdn_base_url),
-        limits=OrderLimits(
-            max_lines=settings.max_order_lines,
-            max_quantity=settings.max_line_quantity,
-            max_total=settings.max_order_total,
+        orders=OrderDesk(
+            uow=uow,
+            cache=catalog_cache,
+            metrics=metrics,
+            limits=OrderLimits(
+                max_lines=settings.max_order_lines,
+                max_quantity=settings.max_line_quantity,
+                max_total=settings.max_order_total,
+            ),
         ),
         throttles=build_throttles(settings, cache),
     )

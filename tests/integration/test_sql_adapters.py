@@ -14,7 +14,15 @@ from cloudmall.domain.orders import OrderLine, OrderStatus
 from cloudmall.domain.users import Role
 from cloudmall.services import catalog, orders
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.ports import NewProduct, Principal, ProductQuery, RetryableConflict
+from cloudmall.services.order_desk import OrderDesk
+from cloudmall.services.ports import (
+    NewIdempotencyRecord,
+    NewOrder,
+    NewProduct,
+    Principal,
+    ProductQuery,
+    RetryableConflict,
+)
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -34,6 +42,11 @@ async def new_product(uow: SqlUnitOfWorkFactory, stock: int, price: str = "1234.
     return product.id
 
 
+def order_desk(uow: SqlUnitOfWorkFactory) -> OrderDesk:
+    cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
+    return OrderDesk(uow=uow, cache=cache, metrics=FakeMetrics(), limits=orders.OrderLimits())
+
+
 async def test_products_round_trip_with_exact_prices(uow: SqlUnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 3, "99999999.99")
     async with uow() as tx:
@@ -45,11 +58,15 @@ async def test_products_round_trip_with_exact_prices(uow: SqlUnitOfWorkFactory) 
         assert await tx.products.search(ProductQuery(search="100%", limit=10)) == []
 
 
-async def test_take_stock_is_conditional(uow: SqlUnitOfWorkFactory) -> None:
+async def test_locked_stock_never_goes_below_zero(uow: SqlUnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 2)
+    with pytest.raises(RetryableConflict):
+        async with uow(write=True) as tx:
+            await tx.products.get_many([product_id], lock=True)
+            await tx.products.take_locked_stock({product_id: 3})
     async with uow(write=True) as tx:
-        assert await tx.products.take_stock(product_id, 2)
-        assert not await tx.products.take_stock(product_id, 1)
+        await tx.products.get_many([product_id], lock=True)
+        await tx.products.take_locked_stock({product_id: 2})
         await tx.commit()
     async with uow() as tx:
         product = await tx.products.get(product_id)
@@ -59,7 +76,7 @@ async def test_take_stock_is_conditional(uow: SqlUnitOfWorkFactory) -> None:
 async def test_uncommitted_work_is_rolled_back(uow: SqlUnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 2)
     async with uow(write=True) as tx:
-        await tx.products.take_stock(product_id, 2)
+        await tx.products.take_locked_stock({product_id: 2})
     async with uow() as tx:
         product = await tx.products.get(product_id)
         assert product is not None and product.stock_quantity == 2
@@ -76,7 +93,7 @@ async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFact
     product_id = await new_product(uow, 5)
     line = OrderLine(product_id, "Mug", 2, Decimal("1234.50"))
     async with uow(write=True) as tx:
-        order = await tx.orders.add(user_id=user_id, lines=(line,), total=Decimal("2469.00"))
+        order = (await tx.orders.add_many([NewOrder(user_id, (line,), Decimal("2469.00"))]))[0]
         await tx.idempotency.save(
             user_id=user_id, scope="order", key="k", fingerprint="f", response="{}"
         )
@@ -100,19 +117,15 @@ async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFact
 async def test_fifty_concurrent_orders_for_ten_units(uow: SqlUnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 10, "100")
     users = [await new_user(uow, f"u{i}@b.co") for i in range(50)]
-    cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
+    desk = order_desk(uow)
 
     async def buy(user_id: int) -> str:
         try:
-            await orders.place_order(
-                uow=uow,
-                cache=cache,
-                metrics=FakeMetrics(),
+            await desk.place(
                 principal=Principal(user_id, Role.CUSTOMER),
                 items=[(product_id, 1)],
                 client_total=None,
                 idempotency_key=None,
-                limits=orders.OrderLimits(),
             )
         except OutOfStock:
             return "out"
@@ -128,24 +141,143 @@ async def test_fifty_concurrent_orders_for_ten_units(uow: SqlUnitOfWorkFactory) 
 async def test_opposite_order_carts_do_not_deadlock(uow: SqlUnitOfWorkFactory) -> None:
     a, b = await new_product(uow, 1000, "1"), await new_product(uow, 1000, "1")
     user_id = await new_user(uow)
-    cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
+    desk = order_desk(uow)
 
     async def buy(items: list[tuple[int, int]]) -> None:
-        await orders.place_order(
-            uow=uow,
-            cache=cache,
-            metrics=FakeMetrics(),
+        await desk.place(
             principal=Principal(user_id, Role.CUSTOMER),
             items=items,
             client_total=None,
             idempotency_key=None,
-            limits=orders.OrderLimits(),
         )
 
     await asyncio.gather(*(buy([(a, 1), (b, 1)] if i % 2 else [(b, 1), (a, 1)]) for i in range(40)))
     async with uow() as tx:
         found = await tx.products.get_many([a, b])
     assert found[a].stock_quantity == found[b].stock_quantity == 960
+
+
+async def test_orders_inserted_together_keep_their_own_ids_and_lines(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    user_id = await new_user(uow)
+    a, b = await new_product(uow, 5), await new_product(uow, 5)
+    wanted = [
+        NewOrder(user_id, (OrderLine(a, "Mug", 1, Decimal("1.00")),), Decimal("1.00")),
+        NewOrder(
+            user_id,
+            (OrderLine(a, "Mug", 2, Decimal("1.00")), OrderLine(b, "Mug", 3, Decimal("2.00"))),
+            Decimal("8.00"),
+        ),
+        NewOrder(user_id, (OrderLine(b, "Mug", 4, Decimal("2.00")),), Decimal("8.00")),
+    ]
+    async with uow(write=True) as tx:
+        added = await tx.orders.add_many(wanted)
+        await tx.commit()
+    assert [order.id for order in added] == sorted({order.id for order in added})
+    async with uow() as tx:
+        for order, new in zip(added, wanted, strict=True):
+            stored = await tx.orders.get(order.id)
+            assert stored is not None
+            assert (stored.lines, stored.total_amount) == (new.lines, new.total)
+
+
+async def test_a_taken_key_refuses_every_record_saved_with_it(uow: SqlUnitOfWorkFactory) -> None:
+    user_id = await new_user(uow)
+
+    def record(key: str) -> NewIdempotencyRecord:
+        return NewIdempotencyRecord(user_id, "order", key, "f", "{}")
+
+    async with uow(write=True) as tx:
+        await tx.idempotency.save_many([record("a")])
+        await tx.commit()
+    with pytest.raises(RetryableConflict):
+        async with uow(write=True) as tx:
+            await tx.idempotency.save_many([record("b"), record("a")])
+            await tx.commit()
+    async with uow() as tx:
+        assert await tx.idempotency.get(user_id=user_id, scope="order", key="b") is None
+
+
+async def test_concurrent_orders_share_one_transaction_and_replay_alone(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    products = [await new_product(uow, 100, "10") for _ in range(3)]
+    users = [await new_user(uow, f"g{i}@b.co") for i in range(30)]
+    transactions = 0
+
+    def counting(*, write: bool = False):  # type: ignore[no-untyped-def]
+        nonlocal transactions
+        transactions += write
+        return uow(write=write)
+
+    desk = order_desk(uow)
+    desk._uow = counting
+
+    async def buy(i: int) -> tuple[int, bool]:
+        placed = await desk.place(
+            principal=Principal(users[i], Role.CUSTOMER),
+            items=[(products[i % 3], 1 + i % 2), (products[(i + 1) % 3], 1)],
+            client_total=None,
+            idempotency_key=f"key-{i}",
+        )
+        return placed.order.id, placed.replayed
+
+    first = await asyncio.gather(*(buy(i) for i in range(30)))
+    assert transactions == 1 and not any(replayed for _, replayed in first)
+    assert len({order_id for order_id, _ in first}) == 30
+    again = await asyncio.gather(*(buy(i) for i in range(30)))
+    assert again == [(order_id, True) for order_id, _ in first]
+    async with uow() as tx:
+        left = await tx.products.get_many(products)
+        for i, (order_id, _) in enumerate(first):
+            order = await tx.orders.get(order_id)
+            assert order is not None and order.user_id == users[i]
+            assert {line.product_id: line.quantity for line in order.lines} == {
+                products[i % 3]: 1 + i % 2,
+                products[(i + 1) % 3]: 1,
+            }
+    taken = sum(1 + i % 2 for i in range(30)) + 30
+    assert sum(100 - product.stock_quantity for product in left.values()) == taken
+
+
+async def test_refusals_in_a_group_leave_the_others_placed(uow: SqlUnitOfWorkFactory) -> None:
+    scarce = await new_product(uow, 3, "10")
+    plenty = await new_product(uow, 100, "10")
+    user_id = await new_user(uow)
+    desk = order_desk(uow)
+    earlier = await desk.place(
+        principal=Principal(user_id, Role.CUSTOMER),
+        items=[(plenty, 1)],
+        client_total=None,
+        idempotency_key="earlier",
+    )
+
+    async def buy(product_id: int, key: str | None) -> str:
+        try:
+            placed = await desk.place(
+                principal=Principal(user_id, Role.CUSTOMER),
+                items=[(product_id, 1)],
+                client_total=None,
+                idempotency_key=key,
+            )
+        except OutOfStock:
+            return "out"
+        return "replayed" if placed.replayed else "placed"
+
+    # One group, checked in arrival order: the first three take the scarce units.
+    results = await asyncio.gather(
+        *(buy(scarce, None) for _ in range(5)), *(buy(plenty, f"new-{i}") for i in range(3))
+    )
+    assert results == ["placed"] * 3 + ["out"] * 2 + ["placed"] * 3
+    # A retry's key is taken: that group goes back, and each of its orders is placed alone.
+    results = await asyncio.gather(buy(plenty, "earlier"), buy(plenty, "later"))
+    assert results == ["replayed", "placed"]
+    async with uow() as tx:
+        left = await tx.products.get_many([scarce, plenty])
+        assert (left[scarce].stock_quantity, left[plenty].stock_quantity) == (0, 95)
+        replay = await tx.orders.get(earlier.order.id)
+        assert replay is not None and replay.lines == earlier.order.lines
 
 
 async def test_catalogue_service_on_a_real_database(uow: SqlUnitOfWorkFactory) -> None:

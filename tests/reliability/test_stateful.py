@@ -42,6 +42,7 @@ from cloudmall.domain.payments import ChargeResult
 from cloudmall.domain.users import Role
 from cloudmall.services import accounts, catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal
 from tests.reliability.conftest import rounds
@@ -177,15 +178,13 @@ class Shop(RuleBasedStateMachine):
         enough = all(self.model.stock[pid] >= qty for pid, qty in wanted.items())
         try:
             placed = self.run(
-                orders.place_order(
-                    uow=self.uow,
-                    cache=self.cache,
-                    metrics=FakeMetrics(),
+                OrderDesk(
+                    uow=self.uow, cache=self.cache, metrics=FakeMetrics(), limits=OrderLimits()
+                ).place(
                     principal=customer,
                     items=[(ids[i % len(ids)], q) for i, q in items],
                     client_total=None,
                     idempotency_key=None,
-                    limits=OrderLimits(),
                 )
             )
         except OutOfStock:

@@ -12,13 +12,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from cloudmall.domain.errors import EmailTaken
-from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Product
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     CacheUnavailable,
     IdempotencyRecord,
+    NewIdempotencyRecord,
+    NewOrder,
     NewProduct,
     Principal,
     ProductQuery,
@@ -112,14 +114,14 @@ class FakeProducts:
         self.data.inactive.add(product_id)
         return True
 
-    async def take_stock(self, product_id: int, quantity: int) -> bool:
-        product = await self.get(product_id)
-        if product is None or product.stock_quantity < quantity:
-            return False
-        self.data.products[product_id] = replace(
-            product, stock_quantity=product.stock_quantity - quantity
-        )
-        return True
+    async def take_locked_stock(self, taken: Mapping[int, int]) -> None:
+        for product_id, quantity in taken.items():
+            product = self.data.products[product_id]
+            if product.stock_quantity < quantity:
+                raise RetryableConflict("stock_not_negative")
+            self.data.products[product_id] = replace(
+                product, stock_quantity=product.stock_quantity - quantity
+            )
 
     async def return_stock(self, product_id: int, quantity: int) -> None:
         product = self.data.products[product_id]
@@ -168,18 +170,21 @@ class FakeOrders:
     def __init__(self, data: FakeData) -> None:
         self.data = data
 
-    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order:
-        order = Order(
-            id=next(self.data.ids),
-            user_id=user_id,
-            status=OrderStatus.PENDING,
-            total_amount=total,
-            lines=lines,
-            created_at=now(),
-            updated_at=now(),
-        )
-        self.data.orders[order.id] = order
-        return order
+    async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
+        added = [
+            Order(
+                id=next(self.data.ids),
+                user_id=order.user_id,
+                status=OrderStatus.PENDING,
+                total_amount=order.total,
+                lines=order.lines,
+                created_at=now(),
+                updated_at=now(),
+            )
+            for order in new
+        ]
+        self.data.orders.update((order.id, order) for order in added)
+        return added
 
     async def get(self, order_id: int) -> Order | None:
         return self.data.orders.get(order_id)
@@ -243,9 +248,14 @@ class FakeIdempotency:
     async def save(
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:
-        if (user_id, scope, key) in self.data.idempotency:
+        await self.save_many([NewIdempotencyRecord(user_id, scope, key, fingerprint, response)])
+
+    async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:
+        keys = [(record.user_id, record.scope, record.key) for record in records]
+        if len(set(keys)) < len(keys) or any(key in self.data.idempotency for key in keys):
             raise RetryableConflict("taken")
-        self.data.idempotency[(user_id, scope, key)] = IdempotencyRecord(fingerprint, response)
+        for key, record in zip(keys, records, strict=True):
+            self.data.idempotency[key] = IdempotencyRecord(record.fingerprint, record.response)
 
 
 class FakeUnitOfWork:

@@ -10,6 +10,7 @@ import pytest
 from cloudmall.domain.errors import InvalidInput, NotFound
 from cloudmall.services import catalog, orders
 from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.order_desk import OrderDesk
 from tests.unit.fakes import customer
 
 pytestmark = pytest.mark.anyio
@@ -65,16 +66,9 @@ async def test_selling_out_refreshes_lists_and_a_sale_refreshes_the_product_page
     mug = await add_product(stock=2)
     await listing(store, catalog_cache)
     await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
-    limits = orders.OrderLimits()
-    await orders.place_order(
-        uow=store,
-        cache=catalog_cache,
-        metrics=metrics,
-        principal=customer(),
-        items=[(mug.id, 1)],
-        client_total=None,
-        idempotency_key=None,
-        limits=limits,
+    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=orders.OrderLimits())
+    await desk.place(
+        principal=customer(), items=[(mug.id, 1)], client_total=None, idempotency_key=None
     )
     detail = orjson.loads(
         (
@@ -84,15 +78,8 @@ async def test_selling_out_refreshes_lists_and_a_sale_refreshes_the_product_page
         ).body
     )
     assert detail["stock_quantity"] == 1
-    await orders.place_order(
-        uow=store,
-        cache=catalog_cache,
-        metrics=metrics,
-        principal=customer(),
-        items=[(mug.id, 1)],
-        client_total=None,
-        idempotency_key=None,
-        limits=limits,
+    await desk.place(
+        principal=customer(), items=[(mug.id, 1)], client_total=None, idempotency_key=None
     )
     rows = orjson.loads((await listing(store, catalog_cache)).body)
     assert rows[0]["stock_quantity"] == 0

@@ -22,6 +22,7 @@ from cloudmall.domain.products import LOW_STOCK
 from cloudmall.services import catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.order_desk import OrderDesk
 from tests.unit.fakes import FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
@@ -30,14 +31,10 @@ LIMITS = orders.OrderLimits(max_lines=5, max_quantity=10, max_total=Decimal("100
 
 
 async def place(store: FakeStore, cache: CatalogCache, metrics: FakeMetrics, items, **kwargs):  # type: ignore[no-untyped-def]
-    options = {
-        "principal": customer(),
-        "client_total": None,
-        "idempotency_key": None,
-        "limits": LIMITS,
-    }
+    options = {"principal": customer(), "client_total": None, "idempotency_key": None}
     options.update(kwargs)
-    return await orders.place_order(uow=store, cache=cache, metrics=metrics, items=items, **options)
+    desk = OrderDesk(uow=store, cache=cache, metrics=metrics, limits=LIMITS)
+    return await desk.place(items=items, **options)
 
 
 async def test_an_order_takes_stock_at_server_prices(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,15 +22,23 @@ from cloudmall.domain.orders import (
     MAX_LINE_QUANTITY,
     MAX_LINES,
     Order,
+    OrderLine,
     OrderStatus,
     check_transition,
     merge_items,
     price_lines,
 )
-from cloudmall.domain.products import LOW_STOCK
+from cloudmall.domain.products import LOW_STOCK, Product
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
-from cloudmall.services.ports import Metrics, Principal, UnitOfWork, UnitOfWorkFactory
+from cloudmall.services.ports import (
+    Metrics,
+    NewIdempotencyRecord,
+    NewOrder,
+    Principal,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from cloudmall.services.snapshots import order_from_dict, order_to_dict
 
 MAX_PAGE = 100
@@ -48,63 +57,146 @@ class PlacedOrder:
     replayed: bool
 
 
-async def place_order(
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One customer's order as asked: its shape checked, not yet its stock and prices."""
+
+    user_id: int
+    quantities: Mapping[int, int]
+    client_total: Decimal | None
+    key: str | None
+    fingerprint: str
+
+
+def order_request(
     *,
-    uow: UnitOfWorkFactory,
-    cache: CatalogCache,
-    metrics: Metrics,
     principal: Principal,
     items: Sequence[tuple[int, int]],
     client_total: Decimal | None,
     idempotency_key: str | None,
     limits: OrderLimits,
-) -> PlacedOrder:
-    """Take the stock and record the order in one transaction, at today's prices.
-
-    A client-sent total is only compared: if it differs, the order is refused with the current
-    total. Stock is taken with conditional decrements in product-id order, so concurrent orders
-    never oversell and never deadlock one another.
-    """
+) -> OrderRequest:
     key = check_key(idempotency_key)
     quantities = merge_items(items, max_lines=limits.max_lines, max_quantity=limits.max_quantity)
     request_print = fingerprint(
         {"items": sorted(quantities.items()), "total": str(client_total) if client_total else None}
     )
+    return OrderRequest(principal.user_id, quantities, client_total, key, request_print)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOrders:
+    """Per request, in order, its new order or why it was refused; and the stock left after."""
+
+    outcomes: list[Order | CloudmallError]
+    stock_left: dict[int, int]
+
+
+def _priced(
+    request: OrderRequest,
+    products: Mapping[int, Product],
+    left: Mapping[int, int],
+    limits: OrderLimits,
+) -> tuple[tuple[OrderLine, ...], Decimal]:
+    """The order's lines and total, if the stock `left` and the limits allow it."""
+    lines, total = price_lines(request.quantities, products)
+    if total > limits.max_total:
+        raise OrderLimitExceeded(f"An order's total can be at most {limits.max_total}")
+    if request.client_total is not None and request.client_total != total:
+        raise TotalMismatch(sent=request.client_total, current=total)
+    for line in lines:
+        if left[line.product_id] < line.quantity:
+            raise OutOfStock(line.product_id, line.product_name, left[line.product_id])
+    return lines, total
+
+
+async def record_orders(
+    tx: UnitOfWork, requests: Sequence[OrderRequest], *, limits: OrderLimits, metrics: Metrics
+) -> RecordedOrders:
+    """Check each order against the locked stock and today's prices, in turn, and record those
+    that pass, in the caller's transaction. A refused order takes nothing and leaves the others
+    as they are.
+    """
+    # Locked (in product-id order, so concurrent orders never deadlock one another): the stock
+    # read here stays true until commit, so what is left is known exactly.
+    products = await tx.products.get_many(
+        {pid for r in requests for pid in r.quantities}, lock=True
+    )
+    left = {product_id: product.stock_quantity for product_id, product in products.items()}
+    refused: dict[int, CloudmallError] = {}
+    accepted: dict[int, NewOrder] = {}
+    taken: Counter[int] = Counter()
+    for index, request in enumerate(requests):
+        try:
+            lines, total = _priced(request, products, left, limits)
+        except CloudmallError as refusal:
+            if isinstance(refusal, OutOfStock):
+                metrics.stock_out()
+            refused[index] = refusal
+            continue
+        for line in lines:
+            left[line.product_id] -= line.quantity
+            taken[line.product_id] += line.quantity
+        accepted[index] = NewOrder(request.user_id, lines, total)
+    placed: dict[int, Order] = {}
+    if accepted:
+        await tx.products.take_locked_stock(taken)
+        placed = dict(zip(accepted, await tx.orders.add_many(list(accepted.values())), strict=True))
+        records = [
+            NewIdempotencyRecord(
+                order.user_id,
+                "order",
+                request.key,
+                request.fingerprint,
+                json.dumps(order_to_dict(order)),
+            )
+            for index, order in placed.items()
+            if (request := requests[index]).key is not None
+        ]
+        if records:
+            # A key already taken fails here (unique), and the whole transaction goes back.
+            await tx.idempotency.save_many(records)
+    return RecordedOrders(
+        [placed.get(index) or refused[index] for index in range(len(requests))],
+        {product_id: left[product_id] for product_id in taken},
+    )
+
+
+async def announce_placed(
+    cache: CatalogCache, metrics: Metrics, placed: Sequence[Order], stock_left: Mapping[int, int]
+) -> None:
+    """After commit: count the orders, and drop cached pages whose stock became low or ran out.
+
+    Cached pages show plentiful stock as of up to the cache's TTL ago; low and sold-out counts are
+    exact (and an order itself always reads the real stock).
+    """
+    for order in placed:
+        metrics.order_placed(order.total_amount)
+    low = [product_id for product_id, units in stock_left.items() if units <= LOW_STOCK]
+    await cache.invalidate_stock(low, availability_changed=0 in stock_left.values())
+
+
+async def place_order(
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    metrics: Metrics,
+    request: OrderRequest,
+    limits: OrderLimits,
+) -> PlacedOrder:
+    """Take the stock and record one order in its own transaction, at today's prices.
+
+    A client-sent total is only compared: if it differs, the order is refused with the current
+    total. A retry with the same Idempotency-Key gets the first answer back.
+    """
 
     async def earlier_answer(tx: UnitOfWork) -> PlacedOrder | None:
-        if key is None:
+        if request.key is None:
             return None
-        record = await tx.idempotency.get(user_id=principal.user_id, scope="order", key=key)
+        record = await tx.idempotency.get(user_id=request.user_id, scope="order", key=request.key)
         if record is None:
             return None
-        return PlacedOrder(order_from_dict(replay(record, request_print)), True)
-
-    async def take_and_record(tx: UnitOfWork) -> tuple[Order, dict[int, int]]:
-        # Locked: the stock read here stays true until commit, so what is left is known exactly.
-        products = await tx.products.get_many(list(quantities), lock=True)
-        lines, total = price_lines(quantities, products)
-        if total > limits.max_total:
-            raise OrderLimitExceeded(f"An order's total can be at most {limits.max_total}")
-        if client_total is not None and client_total != total:
-            raise TotalMismatch(sent=client_total, current=total)
-        for line in lines:
-            if not await tx.products.take_stock(line.product_id, line.quantity):
-                metrics.stock_out()
-                available = products[line.product_id].stock_quantity
-                raise OutOfStock(line.product_id, line.product_name, available)
-        order = await tx.orders.add(user_id=principal.user_id, lines=lines, total=total)
-        left = {line.product_id: products[line.product_id].stock_quantity - line.quantity
-                for line in lines}  # fmt: skip
-        if key is not None:
-            # A key already taken fails here (unique), and the whole transaction goes back.
-            await tx.idempotency.save(
-                user_id=principal.user_id,
-                scope="order",
-                key=key,
-                fingerprint=request_print,
-                response=json.dumps(order_to_dict(order)),
-            )
-        return order, left
+        return PlacedOrder(order_from_dict(replay(record, request.fingerprint)), True)
 
     attempts = 0
 
@@ -116,21 +208,17 @@ async def place_order(
         async with uow(write=True) as tx:
             if attempts > 1 and (earlier := await earlier_answer(tx)):
                 return earlier
-            try:
-                order, left = await take_and_record(tx)
-            except CloudmallError:
+            recorded = await record_orders(tx, [request], limits=limits, metrics=metrics)
+            outcome = recorded.outcomes[0]
+            if isinstance(outcome, CloudmallError):
                 # A retry of an order that went through meets the stock and prices it left
                 # behind: its first answer wins over a refusal.
                 if attempts == 1 and (earlier := await earlier_answer(tx)):
                     return earlier
-                raise
+                raise outcome
             await tx.commit()
-        metrics.order_placed(order.total_amount)
-        # Cached pages show plentiful stock as of up to the cache's TTL ago; low and sold-out
-        # counts are exact (and the order itself always reads the real stock).
-        low = [product_id for product_id, units in left.items() if units <= LOW_STOCK]
-        await cache.invalidate_stock(low, availability_changed=0 in left.values())
-        return PlacedOrder(order, False)
+        await announce_placed(cache, metrics, [outcome], recorded.stock_left)
+        return PlacedOrder(outcome, False)
 
     return await with_retries(attempt)
 

@@ -54,7 +54,25 @@ class NewProduct:
 
 
 @dataclass(frozen=True, slots=True)
+class NewOrder:
+    user_id: int
+    lines: tuple[OrderLine, ...]
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
+    fingerprint: str
+    response: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdempotencyRecord:
+    """A first answer to keep: `response` is what a retry with `key` gets back."""
+
+    user_id: int
+    scope: str
+    key: str
     fingerprint: str
     response: str
 
@@ -74,8 +92,11 @@ class ProductRepository(Protocol):
     async def add(self, new: NewProduct) -> Product: ...
     async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None: ...
     async def delete(self, product_id: int) -> bool: ...
-    async def take_stock(self, product_id: int, quantity: int) -> bool:
-        """Decrement stock only if enough is left (one conditional UPDATE); True if taken."""
+    async def take_locked_stock(self, taken: Mapping[int, int]) -> None:
+        """Take units from rows this transaction locked with `get_many(lock=True)`.
+
+        Raises RetryableConflict if a count would fall below zero (the database refuses it).
+        """
         ...
 
     async def return_stock(self, product_id: int, quantity: int) -> None: ...
@@ -94,7 +115,10 @@ class UserRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order: ...
+    async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
+        """Insert pending orders and their lines; the orders come back in the same order."""
+        ...
+
     async def get(self, order_id: int) -> Order | None: ...
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]: ...
     async def list_all(
@@ -122,6 +146,10 @@ class IdempotencyRepository(Protocol):
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:
         """Store the first answer; raises RetryableConflict if another request saved it first."""
+        ...
+
+    async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:
+        """Store first answers together; RetryableConflict (and none stored) if one was taken."""
         ...
 
 

@@ -24,7 +24,8 @@ from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.domain.users import Role
 from cloudmall.services.backup import create_backup, restore_backup
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.orders import OrderLimits, place_order
+from cloudmall.services.order_desk import OrderDesk
+from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, RetryableConflict
 from tests.integration.backup.shop import fill_shop, max_ids_of
 from tests.support import scratch_database
@@ -42,21 +43,19 @@ class Shoppers:
 
     async def run(self, n_users: int, n_products: int) -> None:
         cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=PrometheusMetrics())
-        metrics = PrometheusMetrics()
+        desk = OrderDesk(
+            uow=self.uow, cache=cache, metrics=PrometheusMetrics(), limits=OrderLimits()
+        )
         on_sale = [p for p in range(1, n_products + 1) if p % 7 != 0]  # see fill_shop
         i = 0
         while not self.stop.is_set():
             i += 1
             try:
-                await place_order(
-                    uow=self.uow,
-                    cache=cache,
-                    metrics=metrics,
+                await desk.place(
                     principal=Principal(user_id=1 + i % n_users, role=Role.CUSTOMER),
                     items=[(on_sale[i % len(on_sale)], 1), (on_sale[(i * 7) % len(on_sale)], 2)],
                     client_total=None,
                     idempotency_key=f"during-backup-{secrets.token_hex(6)}",
-                    limits=OrderLimits(),
                 )
                 self.placed += 1
             except RetryableConflict:
@@ -132,15 +131,17 @@ async def scenario(source_url: str, target_url: str, tmp_path: Path, backend: st
         restored_max = await max_ids_of(target.engine)
         shopper = Shoppers(SqlUnitOfWorkFactory(target.engine))
         shopper.stop.set()
-        placed = await place_order(
+        desk = OrderDesk(
             uow=shopper.uow,
             cache=CatalogCache(MemoryCache(), ttl_seconds=300, metrics=PrometheusMetrics()),
             metrics=PrometheusMetrics(),
+            limits=OrderLimits(),
+        )
+        placed = await desk.place(
             principal=Principal(user_id=1, role=Role.CUSTOMER),
             items=[(1, 1)],
             client_total=None,
             idempotency_key="after-restore",
-            limits=OrderLimits(),
         )
         assert placed.order.id == restored_max["orders"] + 1
     finally:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.db.tables import (
@@ -29,6 +29,8 @@ from cloudmall.domain.products import Product
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     IdempotencyRecord,
+    NewIdempotencyRecord,
+    NewOrder,
     NewProduct,
     ProductQuery,
     RetryableConflict,
@@ -54,13 +56,11 @@ _PRODUCTS_BY_IDS = (
     .order_by(products.c.id)
 )
 _PRODUCTS_BY_IDS_LOCKED = _PRODUCTS_BY_IDS.with_for_update()
-_TAKE_STOCK = (
+# No "enough left" condition: the rows are locked and already checked; should a count still
+# fall below zero, the stock_not_negative constraint refuses it.
+_TAKE_LOCKED_STOCK = (
     update(products)
-    .where(
-        products.c.id == bindparam("product_id"),
-        products.c.is_active.is_(True),
-        products.c.stock_quantity >= bindparam("quantity"),
-    )
+    .where(products.c.id == bindparam("product_id"))
     .values(stock_quantity=products.c.stock_quantity - bindparam("quantity"))
 )
 _RETURN_STOCK = (
@@ -68,6 +68,9 @@ _RETURN_STOCK = (
     .where(products.c.id == bindparam("product_id"))
     .values(stock_quantity=products.c.stock_quantity + bindparam("quantity"))
 )
+# One INSERT for many orders, their ids back in the order the rows were sent (RETURNING on
+# PostgreSQL, SQLite and MariaDB; MySQL has no RETURNING: one INSERT per order there).
+_INSERT_ORDERS_RETURNING = orders.insert().returning(orders.c.id, sort_by_parameter_order=True)
 _INSERT_ORDER = orders.insert()
 _INSERT_LINES = order_lines.insert()
 _ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("order_id"))
@@ -112,6 +115,16 @@ def _user(row: Row[Any]) -> User:
         password_hash=row.password_hash,
         created_at=row.created_at,
     )
+
+
+# MariaDB and MySQL report a failed CHECK constraint as an operational error, by these codes.
+_MYSQL_CHECK_FAILED = {3819, 4025}
+
+
+def _check_failed(exc: DBAPIError) -> bool:
+    """True if the database refused a row for a CHECK (or other integrity) constraint."""
+    args = getattr(exc.orig, "args", ())
+    return isinstance(exc, IntegrityError) or bool(args and args[0] in _MYSQL_CHECK_FAILED)
 
 
 def _escape_like(text: str) -> str:
@@ -215,9 +228,14 @@ class SqlProductRepository:
         )
         return bool(result.rowcount)
 
-    async def take_stock(self, product_id: int, quantity: int) -> bool:
-        params = {"product_id": product_id, "quantity": quantity}
-        return (await self._conn.execute(_TAKE_STOCK, params)).rowcount == 1
+    async def take_locked_stock(self, taken: Mapping[int, int]) -> None:
+        params = [{"product_id": pid, "quantity": taken[pid]} for pid in sorted(taken)]
+        try:
+            await self._conn.execute(_TAKE_LOCKED_STOCK, params)
+        except DBAPIError as exc:
+            if not _check_failed(exc):
+                raise
+            raise RetryableConflict("stock changed under a lock") from exc
 
     async def return_stock(self, product_id: int, quantity: int) -> None:
         await self._conn.execute(_RETURN_STOCK, {"product_id": product_id, "quantity": quantity})
@@ -300,19 +318,30 @@ class SqlOrderRepository:
             for row in rows
         ]
 
-    async def add(self, *, user_id: int, lines: tuple[OrderLine, ...], total: Decimal) -> Order:
+    async def _insert_orders(self, rows: list[dict[str, Any]]) -> list[int]:
+        if self._conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+            return list((await self._conn.execute(_INSERT_ORDERS_RETURNING, rows)).scalars())
+        ids = []
+        for row in rows:
+            result = await self._conn.execute(_INSERT_ORDER, row)
+            ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
+        return ids
+
+    async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
         now = utcnow()
-        result = await self._conn.execute(
-            _INSERT_ORDER,
-            {
-                "user_id": user_id,
-                "total_amount": total,
-                "status": OrderStatus.PENDING.value,
-                "created_at": now,
-                "updated_at": now,
-            },
+        status = OrderStatus.PENDING
+        ids = await self._insert_orders(
+            [
+                {
+                    "user_id": order.user_id,
+                    "total_amount": order.total,
+                    "status": status.value,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for order in new
+            ]
         )
-        order_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         await self._conn.execute(
             _INSERT_LINES,
             [
@@ -323,18 +352,22 @@ class SqlOrderRepository:
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
                 }
-                for line in lines
+                for order_id, order in zip(ids, new, strict=True)
+                for line in order.lines
             ],
         )
-        return Order(
-            id=order_id,
-            user_id=user_id,
-            status=OrderStatus.PENDING,
-            total_amount=total,
-            lines=lines,
-            created_at=now,
-            updated_at=now,
-        )
+        return [
+            Order(
+                id=order_id,
+                user_id=order.user_id,
+                status=status,
+                total_amount=order.total,
+                lines=order.lines,
+                created_at=now,
+                updated_at=now,
+            )
+            for order_id, order in zip(ids, new, strict=True)
+        ]
 
     async def get(self, order_id: int) -> Order | None:
         rows = list(await self._conn.execute(_ORDER_BY_ID, {"order_id": order_id}))
@@ -445,18 +478,23 @@ class SqlIdempotencyRepository:
     async def save(
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:
+        await self.save_many([NewIdempotencyRecord(user_id, scope, key, fingerprint, response)])
+
+    async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:
+        now = utcnow()
+        rows = [
+            {
+                "user_id": record.user_id,
+                "scope": record.scope,
+                "idem_key": record.key,
+                "fingerprint": record.fingerprint,
+                "response": record.response,
+                "created_at": now,
+            }
+            for record in records
+        ]
         try:
-            await self._conn.execute(
-                _INSERT_IDEMPOTENCY,
-                {
-                    "user_id": user_id,
-                    "scope": scope,
-                    "idem_key": key,
-                    "fingerprint": fingerprint,
-                    "response": response,
-                    "created_at": utcnow(),
-                },
-            )
+            await self._conn.execute(_INSERT_IDEMPOTENCY, rows)
         except IntegrityError as exc:
             # A concurrent request with the same key committed first: run again to replay it.
             raise RetryableConflict("idempotency key taken concurrently") from exc

@@ -52,15 +52,11 @@ async def place_order(
     """Place an order. Prices and the total are the server's; a different `totalAmount` gets 409."""
     if body.user_id is not None and body.user_id != principal.user_id:
         raise PermissionDenied("userId does not match the signed-in account")
-    placed = await orders.place_order(
-        uow=container.uow,
-        cache=container.catalog_cache,
-        metrics=container.metrics,
+    placed = await container.orders.place(
         principal=principal,
         items=body.pairs(),
         client_total=body.total_amount,
         idempotency_key=idempotency_key,
-        limits=container.limits,
     )
     _replay_header(response, placed.replayed)
     return PlaceOrderOut(

@@ -1,0 +1,173 @@
+"""Group commit for orders: the orders that arrive while one transaction runs share the next."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from cloudmall.domain.errors import DependencyUnavailable
+from cloudmall.domain.orders import Order
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.orders import (
+    OrderLimits,
+    OrderRequest,
+    PlacedOrder,
+    announce_placed,
+    order_request,
+    place_order,
+    record_orders,
+)
+from cloudmall.services.ports import (
+    DatabaseUnavailable,
+    Metrics,
+    Principal,
+    UnitOfWorkFactory,
+)
+
+#: Orders per transaction at most; more wait for the next one.
+MAX_GROUP = 64
+
+
+class _PlaceAlone:
+    """The group could not settle this order: place it in a transaction of its own."""
+
+
+PLACE_ALONE: Final = _PlaceAlone()
+Answer = PlacedOrder | _PlaceAlone
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    request: OrderRequest
+    answer: asyncio.Future[Answer]
+
+
+class OrderDesk:
+    """Places orders; the ones that arrive together are recorded in one transaction.
+
+    When no transaction is running an order starts one at once, alone. While one runs, new
+    orders wait, and the next transaction takes all of them (up to MAX_GROUP): one commit, one
+    lock of the products, one INSERT of orders and one of lines for the group instead of one
+    each. Every order is still checked on its own, in arrival order, against the locked stock:
+    a refused order takes nothing and does not touch the others. What the group cannot settle
+    (a transaction the database refused, a refusal that a retried Idempotency-Key may turn into
+    its first answer) is placed alone, with `place_order`'s retries.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        cache: CatalogCache,
+        metrics: Metrics,
+        limits: OrderLimits,
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self._uow = uow
+        self._cache = cache
+        self._metrics = metrics
+        self._limits = limits
+        self._max_group = max_group
+        self._waiting: deque[_Waiting] = deque()
+        self._runner: asyncio.Task[None] | None = None
+
+    async def place(
+        self,
+        *,
+        principal: Principal,
+        items: Sequence[tuple[int, int]],
+        client_total: Decimal | None,
+        idempotency_key: str | None,
+    ) -> PlacedOrder:
+        request = order_request(
+            principal=principal,
+            items=items,
+            client_total=client_total,
+            idempotency_key=idempotency_key,
+            limits=self._limits,
+        )
+        waiting = _Waiting(request, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        answer = await waiting.answer
+        if isinstance(answer, _PlaceAlone):
+            return await place_order(
+                uow=self._uow,
+                cache=self._cache,
+                metrics=self._metrics,
+                request=request,
+                limits=self._limits,
+            )
+        return answer
+
+    async def aclose(self) -> None:
+        """Let the transaction under way finish (its orders' requests are waiting for it)."""
+        if self._runner is not None:
+            await asyncio.shield(self._runner)
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                await self._settle(self._next_group())
+        finally:
+            self._runner = None
+            while self._waiting:  # only if cut off (shutdown): never leave a request hanging
+                _fail(self._waiting.popleft(), DependencyUnavailable("The shop is stopping"))
+
+    def _next_group(self) -> list[_Waiting]:
+        group: list[_Waiting] = []
+        while self._waiting and len(group) < self._max_group:
+            waiting = self._waiting.popleft()
+            if not waiting.answer.done():  # a request cancelled while waiting is not placed
+                group.append(waiting)
+        return group
+
+    async def _settle(self, group: list[_Waiting]) -> None:
+        """Record the group's orders in one transaction and answer each of them."""
+        try:
+            async with self._uow(write=True) as tx:
+                recorded = await record_orders(
+                    tx,
+                    [waiting.request for waiting in group],
+                    limits=self._limits,
+                    metrics=self._metrics,
+                )
+                await tx.commit()
+        except DatabaseUnavailable as exc:
+            for waiting in group:
+                _fail(waiting, DatabaseUnavailable(str(exc)))
+            return
+        except Exception:  # each order alone meets (and reports) what the group met
+            for waiting in group:
+                _answer(waiting, PLACE_ALONE)
+            return
+        except BaseException:  # cut off mid-transaction (the shop is stopping)
+            for waiting in group:
+                _fail(waiting, DependencyUnavailable("The order could not be completed"))
+            raise
+        placed = [outcome for outcome in recorded.outcomes if isinstance(outcome, Order)]
+        try:
+            await announce_placed(self._cache, self._metrics, placed, recorded.stock_left)
+        finally:
+            for waiting, outcome in zip(group, recorded.outcomes, strict=True):
+                if isinstance(outcome, Order):
+                    _answer(waiting, PlacedOrder(outcome, replayed=False))
+                elif waiting.request.key is not None:
+                    _answer(waiting, PLACE_ALONE)  # its key may hold a first attempt's answer
+                else:
+                    _fail(waiting, outcome)
+
+
+def _answer(waiting: _Waiting, answer: Answer) -> None:
+    if not waiting.answer.done():
+        waiting.answer.set_result(answer)
+
+
+def _fail(waiting: _Waiting, error: Exception) -> None:
+    if not waiting.answer.done():
+        waiting.answer.set_exception(error)
