@@ -362,6 +362,9 @@ class FakeMetrics:
     def stock_out(self) -> None:
         self.events.append(("stock_out", None))
 
+    def order_group(self, size: int, outcome: str) -> None:
+        self.events.append(("order_group", (size, outcome)))
+
     def payment(self, outcome: str) -> None:
         self.events.append(("payment", outcome))
 

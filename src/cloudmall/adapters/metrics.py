@@ -24,6 +24,12 @@ CACHE_ERRORS = Counter("cloudmall_cache_errors_total", "Cache calls that failed 
 ORDERS_PLACED = Counter("cloudmall_orders_placed_total", "Orders placed.")
 ORDER_REVENUE = Counter("cloudmall_order_amount_total", "Sum of placed orders' totals.")
 STOCK_OUTS = Counter("cloudmall_stock_outs_total", "Orders refused for lack of stock.")
+ORDER_GROUPS = Histogram(
+    "cloudmall_order_group_size",
+    "Orders per group-commit transaction, by outcome (placed_alone: the group went back).",
+    ["outcome"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 PAYMENTS = Counter("cloudmall_payments_total", "Payment attempts by outcome.", ["outcome"])
 
 
@@ -43,6 +49,9 @@ class PrometheusMetrics:
 
     def stock_out(self) -> None:
         STOCK_OUTS.inc()
+
+    def order_group(self, size: int, outcome: str) -> None:
+        ORDER_GROUPS.labels(outcome).observe(size)
 
     def payment(self, outcome: str) -> None:
         PAYMENTS.labels(outcome).inc()

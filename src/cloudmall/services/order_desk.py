@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from cloudmall.services.orders import (
     OrderRequest,
     PlacedOrder,
     announce_placed,
+    count_refusal,
     order_request,
     place_order,
     record_orders,
@@ -25,8 +27,11 @@ from cloudmall.services.ports import (
     DatabaseUnavailable,
     Metrics,
     Principal,
+    RetryableConflict,
     UnitOfWorkFactory,
 )
+
+log = logging.getLogger(__name__)
 
 #: Orders per transaction at most; more wait for the next one.
 MAX_GROUP = 64
@@ -131,18 +136,19 @@ class OrderDesk:
         """Record the group's orders in one transaction and answer each of them."""
         try:
             async with self._uow(write=True) as tx:
-                recorded = await record_orders(
-                    tx,
-                    [waiting.request for waiting in group],
-                    limits=self._limits,
-                    metrics=self._metrics,
-                )
+                requests = [waiting.request for waiting in group]
+                recorded = await record_orders(tx, requests, limits=self._limits)
                 await tx.commit()
         except DatabaseUnavailable as exc:
+            self._metrics.order_group(len(group), "unavailable")
             for waiting in group:
                 _fail(waiting, DatabaseUnavailable(str(exc)))
             return
-        except Exception:  # each order alone meets (and reports) what the group met
+        except Exception as exc:  # each order alone meets (and reports) what the group met
+            # (the class only: a database error's text holds the statement's parameters)
+            level = logging.INFO if isinstance(exc, RetryableConflict) else logging.WARNING
+            log.log(level, "a group of %d orders went back (%s)", len(group), type(exc).__name__)
+            self._metrics.order_group(len(group), "placed_alone")
             for waiting in group:
                 _answer(waiting, PLACE_ALONE)
             return
@@ -150,6 +156,7 @@ class OrderDesk:
             for waiting in group:
                 _fail(waiting, DependencyUnavailable("The order could not be completed"))
             raise
+        self._metrics.order_group(len(group), "committed")
         placed = [outcome for outcome in recorded.outcomes if isinstance(outcome, Order)]
         try:
             await announce_placed(self._cache, self._metrics, placed, recorded.stock_left)
@@ -160,6 +167,7 @@ class OrderDesk:
                 elif waiting.request.key is not None:
                     _answer(waiting, PLACE_ALONE)  # its key may hold a first attempt's answer
                 else:
+                    count_refusal(self._metrics, outcome)
                     _fail(waiting, outcome)
 
 

@@ -111,7 +111,7 @@ def _priced(
 
 
 async def record_orders(
-    tx: UnitOfWork, requests: Sequence[OrderRequest], *, limits: OrderLimits, metrics: Metrics
+    tx: UnitOfWork, requests: Sequence[OrderRequest], *, limits: OrderLimits
 ) -> RecordedOrders:
     """Check each order against the locked stock and today's prices, in turn, and record those
     that pass, in the caller's transaction. A refused order takes nothing and leaves the others
@@ -130,8 +130,6 @@ async def record_orders(
         try:
             lines, total = _priced(request, products, left, limits)
         except CloudmallError as refusal:
-            if isinstance(refusal, OutOfStock):
-                metrics.stock_out()
             refused[index] = refusal
             continue
         for line in lines:
@@ -160,6 +158,12 @@ async def record_orders(
         [placed.get(index) or refused[index] for index in range(len(requests))],
         {product_id: left[product_id] for product_id in taken},
     )
+
+
+def count_refusal(metrics: Metrics, refusal: CloudmallError) -> None:
+    """Count a refusal as the customer gets it (once, however often it was met)."""
+    if isinstance(refusal, OutOfStock):
+        metrics.stock_out()
 
 
 async def announce_placed(
@@ -208,13 +212,14 @@ async def place_order(
         async with uow(write=True) as tx:
             if attempts > 1 and (earlier := await earlier_answer(tx)):
                 return earlier
-            recorded = await record_orders(tx, [request], limits=limits, metrics=metrics)
+            recorded = await record_orders(tx, [request], limits=limits)
             outcome = recorded.outcomes[0]
             if isinstance(outcome, CloudmallError):
                 # A retry of an order that went through meets the stock and prices it left
                 # behind: its first answer wins over a refusal.
                 if attempts == 1 and (earlier := await earlier_answer(tx)):
                     return earlier
+                count_refusal(metrics, outcome)
                 raise outcome
             await tx.commit()
         await announce_placed(cache, metrics, [outcome], recorded.stock_left)
