@@ -245,6 +245,12 @@ class FakeIdempotency:
     async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
         return self.data.idempotency.get((user_id, scope, key))
 
+    async def get_many(
+        self, *, scope: str, keys: Collection[tuple[int, str]]
+    ) -> dict[tuple[int, str], IdempotencyRecord]:
+        stored = self.data.idempotency
+        return {(u, k): stored[(u, scope, k)] for u, k in keys if (u, scope, k) in stored}
+
     async def save(
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:

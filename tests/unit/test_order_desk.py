@@ -81,7 +81,7 @@ async def test_a_group_checks_its_orders_in_arrival_order(
     assert metrics.count("stock_out") == 2
 
 
-async def test_a_group_the_database_refuses_is_placed_order_by_order(
+async def test_a_retry_in_a_group_gets_its_first_answer(
     store, catalog_cache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=10, price="10.00")
@@ -89,12 +89,27 @@ async def test_a_group_the_database_refuses_is_placed_order_by_order(
     first = await buy(desk, mug.id, key="taken")
     assert isinstance(first, PlacedOrder)
     before = store.commits
-    # The retry's key is taken: the group's transaction goes back as a whole.
     retry, new = await asyncio.gather(buy(desk, mug.id, key="taken"), buy(desk, mug.id, key="new"))
-    assert ("order_group", (2, "placed_alone")) in metrics.events
+    assert ("order_group", (2, "committed")) in metrics.events and store.commits == before + 1
     assert isinstance(retry, PlacedOrder) and retry.replayed and retry.order == first.order
     assert isinstance(new, PlacedOrder) and not new.replayed
-    assert store.data.products[mug.id].stock_quantity == 8 and store.commits == before + 1
+    assert store.data.products[mug.id].stock_quantity == 8
+
+
+async def test_a_group_the_database_refuses_is_placed_order_by_order(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=10, price="10.00")
+    desk = desk_over(store, catalog_cache, metrics)
+    # The same new key twice in one group: its INSERT of keys fails, the group goes back.
+    one, two, other = await asyncio.gather(
+        buy(desk, mug.id, key="twice"), buy(desk, mug.id, key="twice"), buy(desk, mug.id)
+    )
+    assert ("order_group", (3, "placed_alone")) in metrics.events
+    assert isinstance(one, PlacedOrder) and isinstance(two, PlacedOrder)
+    assert one.order == two.order and [one.replayed, two.replayed] == [False, True]
+    assert isinstance(other, PlacedOrder) and other.order.id != one.order.id
+    assert store.data.products[mug.id].stock_quantity == 8
 
 
 async def test_an_unreachable_database_fails_the_group_and_the_next_one_starts_afresh(

@@ -19,6 +19,7 @@ from cloudmall.services.orders import (
     PlacedOrder,
     announce_placed,
     count_refusal,
+    earlier_answers,
     order_request,
     place_order,
     record_orders,
@@ -58,9 +59,10 @@ class OrderDesk:
     orders wait, and the next transaction takes all of them (up to MAX_GROUP): one commit, one
     lock of the products, one INSERT of orders and one of lines for the group instead of one
     each. Every order is still checked on its own, in arrival order, against the locked stock:
-    a refused order takes nothing and does not touch the others. What the group cannot settle
-    (a transaction the database refused, a refusal that a retried Idempotency-Key may turn into
-    its first answer) is placed alone, with `place_order`'s retries.
+    a refused order takes nothing and does not touch the others. A retry (an Idempotency-Key
+    used before) gets its first answer. If the database refuses the group's transaction as a
+    whole (a deadlock, a key taken meanwhile), each of its orders is placed alone, with
+    `place_order`'s retries.
     """
 
     def __init__(
@@ -137,7 +139,13 @@ class OrderDesk:
         try:
             async with self._uow(write=True) as tx:
                 requests = [waiting.request for waiting in group]
-                recorded = await record_orders(tx, requests, limits=self._limits)
+                # Retries first: their first answers, so that a used key never reaches (and
+                # sinks) the group's INSERT.
+                answered = await earlier_answers(tx, requests)
+                fresh = [index for index in range(len(group)) if index not in answered]
+                recorded = await record_orders(
+                    tx, [requests[index] for index in fresh], limits=self._limits
+                )
                 await tx.commit()
         except DatabaseUnavailable as exc:
             self._metrics.order_group(len(group), "unavailable")
@@ -161,11 +169,16 @@ class OrderDesk:
         try:
             await announce_placed(self._cache, self._metrics, placed, recorded.stock_left)
         finally:
-            for waiting, outcome in zip(group, recorded.outcomes, strict=True):
-                if isinstance(outcome, Order):
+            outcomes = {
+                **answered,
+                **{index: outcome for index, outcome in zip(fresh, recorded.outcomes, strict=True)},
+            }
+            for index, waiting in enumerate(group):
+                outcome = outcomes[index]
+                if isinstance(outcome, PlacedOrder):
+                    _answer(waiting, outcome)
+                elif isinstance(outcome, Order):
                     _answer(waiting, PlacedOrder(outcome, replayed=False))
-                elif waiting.request.key is not None:
-                    _answer(waiting, PLACE_ALONE)  # its key may hold a first attempt's answer
                 else:
                     count_refusal(self._metrics, outcome)
                     _fail(waiting, outcome)

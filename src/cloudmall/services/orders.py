@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from cloudmall.domain.errors import (
     CloudmallError,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -160,6 +161,26 @@ async def record_orders(
     )
 
 
+async def earlier_answers(
+    tx: UnitOfWork, requests: Sequence[OrderRequest]
+) -> dict[int, PlacedOrder | CloudmallError]:
+    """By request index, the first answers to those whose Idempotency-Key was used before.
+
+    A key used before for a different order answers IdempotencyKeyReused.
+    """
+    keys = [(request.user_id, request.key) for request in requests if request.key is not None]
+    records = await tx.idempotency.get_many(scope="order", keys=keys)
+    answers: dict[int, PlacedOrder | CloudmallError] = {}
+    for index, request in enumerate(requests):
+        if request.key is None or (record := records.get((request.user_id, request.key))) is None:
+            continue
+        try:
+            answers[index] = PlacedOrder(order_from_dict(replay(record, request.fingerprint)), True)
+        except IdempotencyKeyReused as reused:
+            answers[index] = reused
+    return answers
+
+
 def count_refusal(metrics: Metrics, refusal: CloudmallError) -> None:
     """Count a refusal as the customer gets it (once, however often it was met)."""
     if isinstance(refusal, OutOfStock):
@@ -197,10 +218,10 @@ async def place_order(
     async def earlier_answer(tx: UnitOfWork) -> PlacedOrder | None:
         if request.key is None:
             return None
-        record = await tx.idempotency.get(user_id=request.user_id, scope="order", key=request.key)
-        if record is None:
-            return None
-        return PlacedOrder(order_from_dict(replay(record, request.fingerprint)), True)
+        answer = (await earlier_answers(tx, [request])).get(0)
+        if isinstance(answer, CloudmallError):
+            raise answer
+        return answer
 
     attempts = 0
 

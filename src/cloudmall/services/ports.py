@@ -142,6 +142,12 @@ class PaymentRepository(Protocol):
 
 class IdempotencyRepository(Protocol):
     async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None: ...
+    async def get_many(
+        self, *, scope: str, keys: Collection[tuple[int, str]]
+    ) -> dict[tuple[int, str], IdempotencyRecord]:
+        """The records of the (user id, key) pairs that have one."""
+        ...
+
     async def save(
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:

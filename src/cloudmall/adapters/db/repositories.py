@@ -475,6 +475,32 @@ class SqlIdempotencyRepository:
             IdempotencyRecord(fingerprint=row.fingerprint, response=row.response) if row else None
         )
 
+    async def get_many(
+        self, *, scope: str, keys: Collection[tuple[int, str]]
+    ) -> dict[tuple[int, str], IdempotencyRecord]:
+        if not keys:
+            return {}
+        # Two IN lists (which the unique index serves) rather than a row-value IN; the pairs
+        # that were not asked for are dropped here.
+        rows = await self._conn.execute(
+            select(
+                idempotency_keys.c.user_id,
+                idempotency_keys.c.idem_key,
+                idempotency_keys.c.fingerprint,
+                idempotency_keys.c.response,
+            ).where(
+                idempotency_keys.c.user_id.in_({user_id for user_id, _ in keys}),
+                idempotency_keys.c.scope == scope,
+                idempotency_keys.c.idem_key.in_({key for _, key in keys}),
+            )
+        )
+        wanted = set(keys)
+        return {
+            (row.user_id, row.idem_key): IdempotencyRecord(row.fingerprint, row.response)
+            for row in rows
+            if (row.user_id, row.idem_key) in wanted
+        }
+
     async def save(
         self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
     ) -> None:
