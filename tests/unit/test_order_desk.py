@@ -128,6 +128,23 @@ async def test_an_unreachable_database_fails_the_group_and_the_next_one_starts_a
     assert store.data.products[mug.id].stock_quantity == 9
 
 
+async def test_orders_waiting_on_an_unreachable_database_get_its_answer_at_once(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=10, price="10.00")
+    database = GatedStore(store)
+    database.error = DatabaseUnavailable("no answer within 5 s")
+    desk = desk_over(database, catalog_cache, metrics)
+    first = asyncio.create_task(buy(desk, mug.id))
+    await asyncio.sleep(0.01)  # its transaction waits for the database
+    later = [asyncio.create_task(buy(desk, mug.id, user=u)) for u in range(3)]
+    await asyncio.sleep(0.01)
+    database.gate.set()  # the deadline: the first group fails, and so do the orders waiting
+    results = await asyncio.gather(first, *later, return_exceptions=True)
+    assert all(isinstance(r, DatabaseUnavailable) for r in results)
+    assert [e[1] for e in metrics.events if e[0] == "order_group"] == [(1, "unavailable")]
+
+
 async def test_orders_waiting_for_a_transaction_form_the_next_group(
     store, catalog_cache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]

@@ -149,6 +149,10 @@ class OrderDesk:
                 await tx.commit()
         except DatabaseUnavailable as exc:
             self._metrics.order_group(len(group), "unavailable")
+            # The orders that came in meanwhile have waited too: they get the answer now rather
+            # than another deadline's worth of waiting.
+            group.extend(self._waiting)
+            self._waiting.clear()
             for waiting in group:
                 _fail(waiting, DatabaseUnavailable(str(exc)))
             return
