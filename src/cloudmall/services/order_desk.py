@@ -43,13 +43,13 @@ class _PlaceAlone:
 
 
 PLACE_ALONE: Final = _PlaceAlone()
-Answer = PlacedOrder | _PlaceAlone
+_Answer = PlacedOrder | _PlaceAlone
 
 
 @dataclass(frozen=True, slots=True)
 class _Waiting:
     request: OrderRequest
-    answer: asyncio.Future[Answer]
+    answer: asyncio.Future[_Answer]
 
 
 class OrderDesk:
@@ -120,7 +120,8 @@ class OrderDesk:
     async def _run(self) -> None:
         try:
             while self._waiting:
-                await self._settle(self._next_group())
+                if group := self._next_group():
+                    await self._settle(group)
         finally:
             self._runner = None
             while self._waiting:  # only if cut off (shutdown): never leave a request hanging
@@ -188,7 +189,7 @@ class OrderDesk:
                     _fail(waiting, outcome)
 
 
-def _answer(waiting: _Waiting, answer: Answer) -> None:
+def _answer(waiting: _Waiting, answer: _Answer) -> None:
     if not waiting.answer.done():
         waiting.answer.set_result(answer)
 
