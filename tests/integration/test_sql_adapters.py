@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -94,9 +95,7 @@ async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFact
     line = OrderLine(product_id, "Mug", 2, Decimal("1234.50"))
     async with uow(write=True) as tx:
         order = (await tx.orders.add_many([NewOrder(user_id, (line,), Decimal("2469.00"))]))[0]
-        await tx.idempotency.save(
-            user_id=user_id, scope="order", key="k", fingerprint="f", response="{}"
-        )
+        await tx.idempotency.save_many([NewIdempotencyRecord(user_id, "order", "k", "f", "{}")])
         await tx.commit()
     async with uow(write=True) as tx:
         assert await tx.orders.transition(order.id, OrderStatus.PENDING, OrderStatus.PAID)
@@ -109,9 +108,43 @@ async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFact
         assert (await tx.idempotency.get(user_id=user_id, scope="order", key="k")) is not None
     with pytest.raises(RetryableConflict):
         async with uow(write=True) as tx:
-            await tx.idempotency.save(
-                user_id=user_id, scope="order", key="k", fingerprint="g", response="{}"
-            )
+            await tx.idempotency.save_many([NewIdempotencyRecord(user_id, "order", "k", "g", "{}")])
+
+
+async def test_a_claimed_key_is_completed_released_or_taken_over_once(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    user_id = await new_user(uow)
+    key = {"user_id": user_id, "scope": "payment:1", "key": "k"}
+
+    async def in_own_transaction(action):  # type: ignore[no-untyped-def]
+        async with uow(write=True) as tx:
+            done = await action(tx.idempotency)
+            await tx.commit()
+        return done
+
+    assert await in_own_transaction(lambda repo: repo.claim(**key, fingerprint="f"))
+    assert not await in_own_transaction(lambda repo: repo.claim(**key, fingerprint="f"))
+    async with uow() as tx:
+        record = await tx.idempotency.get(**key)
+    assert record is not None and record.in_progress and record.created_at is not None
+    # Not stale yet; then stale: taken over once.
+    assert not await in_own_transaction(
+        lambda repo: repo.take_over(**key, claimed_before=record.created_at)
+    )
+    later = record.created_at + timedelta(microseconds=1)  # before the take-over's own time
+    assert await in_own_transaction(lambda repo: repo.take_over(**key, claimed_before=later))
+    assert not await in_own_transaction(lambda repo: repo.take_over(**key, claimed_before=later))
+    # Released, claimed again, completed: then neither release nor a second completion applies.
+    await in_own_transaction(lambda repo: repo.release(**key))
+    assert await in_own_transaction(lambda repo: repo.claim(**key, fingerprint="g"))
+    await in_own_transaction(lambda repo: repo.complete(**key, response='{"ok": 1}'))
+    await in_own_transaction(lambda repo: repo.release(**key))
+    with pytest.raises(RetryableConflict):
+        await in_own_transaction(lambda repo: repo.complete(**key, response="{}"))
+    async with uow() as tx:
+        record = await tx.idempotency.get(**key)
+    assert record is not None and record.response == '{"ok": 1}' and record.fingerprint == "g"
 
 
 async def test_fifty_concurrent_orders_for_ten_units(uow: SqlUnitOfWorkFactory) -> None:

@@ -236,11 +236,15 @@ def test_idempotency_key_gives_one_order_and_one_payment(
     assert len({answer.json()["orderId"] for answer in answers}) == 1
     order_id = answers[0].json()["orderId"]
 
-    # Paying: ten at once with one key, then a sequential replay: one payment.
+    # Paying: ten at once with one key, then a sequential replay: one payment, and one charge
+    # (the key is claimed before the charge; the others wait for its answer).
     pay_key = f"pay-{secrets.token_hex(6)}"
+    charges_before = {o: payments_metric(live_server, o) for o in ("captured", "refunded")}
     paid = asyncio.run(burst(f"/api/orders/{order_id}/pay", {"cardNumber": CARD}, pay_key))
     assert {answer.status_code for answer in paid} == {200}, [a.text for a in paid]
     assert len({answer.json()["payment"]["id"] for answer in paid}) == 1
+    charges = {o: payments_metric(live_server, o) - charges_before[o] for o in charges_before}
+    assert charges == {"captured": 1, "refunded": 0}
     replay = alice.post(
         f"/api/orders/{order_id}/pay",
         json={"cardNumber": CARD},

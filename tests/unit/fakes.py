@@ -251,17 +251,40 @@ class FakeIdempotency:
         stored = self.data.idempotency
         return {(u, k): stored[(u, scope, k)] for u, k in keys if (u, scope, k) in stored}
 
-    async def save(
-        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
-    ) -> None:
-        await self.save_many([NewIdempotencyRecord(user_id, scope, key, fingerprint, response)])
+    async def claim(self, *, user_id: int, scope: str, key: str, fingerprint: str) -> bool:
+        if (user_id, scope, key) in self.data.idempotency:
+            return False
+        self.data.idempotency[(user_id, scope, key)] = IdempotencyRecord(fingerprint, "", now())
+        return True
+
+    async def take_over(
+        self, *, user_id: int, scope: str, key: str, claimed_before: datetime
+    ) -> bool:
+        record = self.data.idempotency.get((user_id, scope, key))
+        if record is None or not record.in_progress or record.created_at >= claimed_before:  # type: ignore[operator]
+            return False
+        self.data.idempotency[(user_id, scope, key)] = replace(record, created_at=now())
+        return True
+
+    async def complete(self, *, user_id: int, scope: str, key: str, response: str) -> None:
+        record = self.data.idempotency.get((user_id, scope, key))
+        if record is None or not record.in_progress:
+            raise RetryableConflict("not in progress")
+        self.data.idempotency[(user_id, scope, key)] = replace(record, response=response)
+
+    async def release(self, *, user_id: int, scope: str, key: str) -> None:
+        record = self.data.idempotency.get((user_id, scope, key))
+        if record is not None and record.in_progress:
+            del self.data.idempotency[(user_id, scope, key)]
 
     async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:
         keys = [(record.user_id, record.scope, record.key) for record in records]
         if len(set(keys)) < len(keys) or any(key in self.data.idempotency for key in keys):
             raise RetryableConflict("taken")
         for key, record in zip(keys, records, strict=True):
-            self.data.idempotency[key] = IdempotencyRecord(record.fingerprint, record.response)
+            self.data.idempotency[key] = IdempotencyRecord(
+                record.fingerprint, record.response, now()
+            )
 
 
 class FakeUnitOfWork:

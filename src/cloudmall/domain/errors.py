@@ -92,6 +92,10 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class PaymentInProgress(Conflict):
+    code = "payment_in_progress"
+
+
 class PaymentDeclined(CloudmallError):
     code = "payment_declined"
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudmall.domain.errors import InvalidInput, InvalidTransition, PaymentDeclined
+from cloudmall.domain.errors import InvalidInput, PaymentDeclined, PaymentInProgress
 from cloudmall.domain.orders import Order, OrderStatus, check_transition
 from cloudmall.domain.payments import Payment
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
@@ -25,6 +28,8 @@ from cloudmall.services.snapshots import (
     payment_to_dict,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class PaidOrder:
@@ -32,6 +37,12 @@ class PaidOrder:
     payment: Payment
     replayed: bool
 
+
+#: How long a request waits for another with the same Idempotency-Key to finish, and how often
+#: it looks; a claim older than CLAIM_STALE_SECONDS is from a request that died on the way.
+CLAIM_WAIT_SECONDS = 10.0
+CLAIM_POLL_SECONDS = 0.05
+CLAIM_STALE_SECONDS = 120.0
 
 #: 12 to 19 digits (0-9), with spaces or dashes anywhere between them.
 CARD_NUMBER_PATTERN = r"^[ -]*(?:[0-9][ -]*){12,19}$"
@@ -58,7 +69,9 @@ async def pay_order(
 
     The charge happens outside the database transaction; the order then moves pending → paid
     only if it is still pending. If it is not (cancelled meanwhile, or paid by a concurrent
-    request) the charge is refunded, so a customer is never charged for nothing.
+    request) the charge is refunded, so a customer is never charged for nothing. With an
+    Idempotency-Key the key is claimed before the charge: a concurrent request with the same
+    key waits for the first one's answer instead of charging the card too.
     """
     key = check_key(idempotency_key)
     digits = _card_digits(card_number)
@@ -70,24 +83,61 @@ async def pay_order(
             order_from_dict(answer["order"]), payment_from_dict(answer["payment"]), True
         )
 
-    async def saved_answer() -> PaidOrder | None:
-        if key is None:
-            return None
-        async with uow() as tx:
-            record = await tx.idempotency.get(user_id=principal.user_id, scope=scope, key=key)
-        return replayed(replay(record, request_print)) if record is not None else None
+    async def claim_or_first_answer(key: str) -> PaidOrder | None:
+        """Claim the key (None), or wait for the request that holds it and give its answer.
+
+        So concurrent requests with one key make one charge: the others wait for its answer.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLAIM_WAIT_SECONDS
+        user_id = principal.user_id
+        while True:
+            async with uow(write=True) as tx:
+                if await tx.idempotency.claim(
+                    user_id=user_id, scope=scope, key=key, fingerprint=request_print
+                ):
+                    await tx.commit()
+                    return None
+            async with uow() as tx:
+                record = await tx.idempotency.get(user_id=user_id, scope=scope, key=key)
+            if record is None:
+                continue  # released meanwhile (that request failed): claim it
+            if not record.in_progress or record.fingerprint != request_print:
+                return replayed(replay(record, request_print))
+            stale = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_SECONDS)
+            async with uow(write=True) as tx:
+                if await tx.idempotency.take_over(
+                    user_id=user_id, scope=scope, key=key, claimed_before=stale
+                ):
+                    await tx.commit()
+                    return None  # its request died long ago without an answer
+            if loop.time() > deadline:
+                raise PaymentInProgress(
+                    "A payment with this Idempotency-Key is still in progress; try again shortly"
+                )
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+
+    async def release(key: str) -> None:
+        try:
+            async with uow(write=True) as tx:
+                await tx.idempotency.release(user_id=principal.user_id, scope=scope, key=key)
+                await tx.commit()
+        except Exception as exc:  # the first error is the answer; the claim goes stale instead
+            log.warning("could not release a payment's Idempotency-Key (%s)", type(exc).__name__)
 
     async def attempt() -> PaidOrder:
-        if (answer := await saved_answer()) is not None:
+        if key is not None and (answer := await claim_or_first_answer(key)) is not None:
             return answer
-        order = await get_order(uow=uow, principal=principal, order_id=order_id)
         try:
-            check_transition(order.status, OrderStatus.PAID)
-        except InvalidTransition:
-            # Paid meanwhile, perhaps by a concurrent request with this key: give its answer.
-            if (answer := await saved_answer()) is not None:
-                return answer
+            return await charge_and_record()
+        except BaseException:
+            if key is not None:
+                await release(key)
             raise
+
+    async def charge_and_record() -> PaidOrder:
+        order = await get_order(uow=uow, principal=principal, order_id=order_id)
+        check_transition(order.status, OrderStatus.PAID)
         result = await gateway.charge(
             amount=order.total_amount, currency=currency, card_number=digits
         )
@@ -105,19 +155,13 @@ async def pay_order(
                 )
                 if key is not None:
                     first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
-                    await tx.idempotency.save(
-                        user_id=principal.user_id,
-                        scope=scope,
-                        key=key,
-                        fingerprint=request_print,
-                        response=json.dumps(first),
+                    await tx.idempotency.complete(
+                        user_id=principal.user_id, scope=scope, key=key, response=json.dumps(first)
                     )
                 await tx.commit()
-        except BaseException as exc:
+        except BaseException:
             await gateway.refund(reference=result.reference, amount=order.total_amount)
             metrics.payment("refunded")
-            if isinstance(exc, InvalidTransition) and (answer := await saved_answer()):
-                return answer
             raise
         metrics.payment("captured")
         return PaidOrder(paid, payment, False)

@@ -63,7 +63,12 @@ class NewOrder:
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     fingerprint: str
-    response: str
+    response: str  # empty while the first request is still at work (a claim)
+    created_at: datetime | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return not self.response
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +153,25 @@ class IdempotencyRepository(Protocol):
         """The records of the (user id, key) pairs that have one."""
         ...
 
-    async def save(
-        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
-    ) -> None:
-        """Store the first answer; raises RetryableConflict if another request saved it first."""
+    async def claim(self, *, user_id: int, scope: str, key: str, fingerprint: str) -> bool:
+        """Record the key as in progress (in a transaction of its own); False if it has a record.
+
+        The claimant later completes it with its answer, or releases it.
+        """
+        ...
+
+    async def take_over(
+        self, *, user_id: int, scope: str, key: str, claimed_before: datetime
+    ) -> bool:
+        """Claim anew a key still in progress since before `claimed_before`; True if taken."""
+        ...
+
+    async def complete(self, *, user_id: int, scope: str, key: str, response: str) -> None:
+        """Store the answer of a key in progress; RetryableConflict if it is not (any more)."""
+        ...
+
+    async def release(self, *, user_id: int, scope: str, key: str) -> None:
+        """Forget a claim that has no answer (the request failed): the key can be used again."""
         ...
 
     async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:

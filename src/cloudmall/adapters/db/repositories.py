@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -84,7 +84,9 @@ _TRANSITION = (
     .where(orders.c.id == bindparam("order_id"), orders.c.status == bindparam("source"))
     .values(status=bindparam("target"), updated_at=bindparam("now"))
 )
-_IDEMPOTENCY_RECORD = select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+_IDEMPOTENCY_RECORD = select(
+    idempotency_keys.c.fingerprint, idempotency_keys.c.response, idempotency_keys.c.created_at
+).where(
     idempotency_keys.c.user_id == bindparam("user_id"),
     idempotency_keys.c.scope == bindparam("scope"),
     idempotency_keys.c.idem_key == bindparam("key"),
@@ -471,9 +473,7 @@ class SqlIdempotencyRepository:
     async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
         params = {"user_id": user_id, "scope": scope, "key": key}
         row = (await self._conn.execute(_IDEMPOTENCY_RECORD, params)).first()
-        return (
-            IdempotencyRecord(fingerprint=row.fingerprint, response=row.response) if row else None
-        )
+        return IdempotencyRecord(row.fingerprint, row.response, row.created_at) if row else None
 
     async def get_many(
         self, *, scope: str, keys: Collection[tuple[int, str]]
@@ -501,10 +501,49 @@ class SqlIdempotencyRepository:
             if (row.user_id, row.idem_key) in wanted
         }
 
-    async def save(
-        self, *, user_id: int, scope: str, key: str, fingerprint: str, response: str
-    ) -> None:
-        await self.save_many([NewIdempotencyRecord(user_id, scope, key, fingerprint, response)])
+    def _where(self, user_id: int, scope: str, key: str) -> tuple[ColumnElement[bool], ...]:
+        return (
+            idempotency_keys.c.user_id == user_id,
+            idempotency_keys.c.scope == scope,
+            idempotency_keys.c.idem_key == key,
+        )
+
+    async def claim(self, *, user_id: int, scope: str, key: str, fingerprint: str) -> bool:
+        try:
+            await self.save_many([NewIdempotencyRecord(user_id, scope, key, fingerprint, "")])
+        except RetryableConflict:
+            return False
+        return True
+
+    async def take_over(
+        self, *, user_id: int, scope: str, key: str, claimed_before: datetime
+    ) -> bool:
+        result = await self._conn.execute(
+            update(idempotency_keys)
+            .where(
+                *self._where(user_id, scope, key),
+                idempotency_keys.c.response == "",
+                idempotency_keys.c.created_at < claimed_before,
+            )
+            .values(created_at=utcnow())
+        )
+        return bool(result.rowcount == 1)
+
+    async def complete(self, *, user_id: int, scope: str, key: str, response: str) -> None:
+        result = await self._conn.execute(
+            update(idempotency_keys)
+            .where(*self._where(user_id, scope, key), idempotency_keys.c.response == "")
+            .values(response=response)
+        )
+        if result.rowcount != 1:
+            raise RetryableConflict("the idempotency key is no longer in progress")
+
+    async def release(self, *, user_id: int, scope: str, key: str) -> None:
+        await self._conn.execute(
+            delete(idempotency_keys).where(
+                *self._where(user_id, scope, key), idempotency_keys.c.response == ""
+            )
+        )
 
     async def save_many(self, records: Sequence[NewIdempotencyRecord]) -> None:
         now = utcnow()

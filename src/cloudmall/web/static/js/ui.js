@@ -51,6 +51,7 @@ export function describeError(error, { context } = {}) {
     case "invalid_transition":
     case "conflict":
     case "idempotency_key_reused":
+    case "payment_in_progress":
       return t("error.conflict");
     default:
       if (error.status >= 500 || error.status === 0) return t("error.unavailable");
