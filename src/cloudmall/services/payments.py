@@ -100,17 +100,16 @@ async def pay_order(
                     return None
             async with uow() as tx:
                 record = await tx.idempotency.get(user_id=user_id, scope=scope, key=key)
-            if record is None:
-                continue  # released meanwhile (that request failed): claim it
-            if not record.in_progress or record.fingerprint != request_print:
-                return replayed(replay(record, request_print))
-            stale = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_SECONDS)
-            async with uow(write=True) as tx:
-                if await tx.idempotency.take_over(
-                    user_id=user_id, scope=scope, key=key, claimed_before=stale
-                ):
-                    await tx.commit()
-                    return None  # its request died long ago without an answer
+            if record is not None:  # (None: released meanwhile, that request failed: claim it)
+                if not record.in_progress or record.fingerprint != request_print:
+                    return replayed(replay(record, request_print))
+                stale = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_SECONDS)
+                async with uow(write=True) as tx:
+                    if await tx.idempotency.take_over(
+                        user_id=user_id, scope=scope, key=key, claimed_before=stale
+                    ):
+                        await tx.commit()
+                        return None  # its request died long ago without an answer
             if loop.time() > deadline:
                 raise PaymentInProgress(
                     "A payment with this Idempotency-Key is still in progress; try again shortly"
