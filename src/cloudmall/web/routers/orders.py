@@ -98,7 +98,11 @@ async def pay(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> PayOut:
-    """Pay (simulated gateway): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 declines."""
+    """Pay (simulated gateway): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 declines.
+
+    With an `Idempotency-Key` the card is charged once: a request sent again while the first is
+    still at work waits for its answer (409 `payment_in_progress` if it takes over 10 s).
+    """
     paid = await payments.pay_order(
         uow=container.uow,
         gateway=container.gateway,
