@@ -234,6 +234,9 @@ async def test_a_taken_key_refuses_every_record_saved_with_it(uow: SqlUnitOfWork
             await tx.commit()
     async with uow() as tx:
         assert await tx.idempotency.get(user_id=user_id, scope="order", key="b") is None
+        found = await tx.idempotency.get_many(scope="order", keys=[(user_id, "a"), (user_id, "b")])
+        single = await tx.idempotency.get(user_id=user_id, scope="order", key="a")
+    assert list(found) == [(user_id, "a")] and found[(user_id, "a")] == single
 
 
 async def test_concurrent_orders_share_one_transaction_and_replay_alone(

@@ -43,6 +43,8 @@ from cloudmall.services.ports import (
 from cloudmall.services.snapshots import order_from_dict, order_to_dict
 
 MAX_PAGE = 100
+#: The scope of orders' Idempotency-Keys (payments have one per order).
+ORDER_KEY_SCOPE = "order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,7 @@ async def record_orders(
         records = [
             NewIdempotencyRecord(
                 order.user_id,
-                "order",
+                ORDER_KEY_SCOPE,
                 request.key,
                 request.fingerprint,
                 json.dumps(order_to_dict(order)),
@@ -169,7 +171,7 @@ async def earlier_answers(
     A key used before for a different order answers IdempotencyKeyReused.
     """
     keys = [(request.user_id, request.key) for request in requests if request.key is not None]
-    records = await tx.idempotency.get_many(scope="order", keys=keys)
+    records = await tx.idempotency.get_many(scope=ORDER_KEY_SCOPE, keys=keys)
     answers: dict[int, PlacedOrder | CloudmallError] = {}
     for index, request in enumerate(requests):
         if request.key is None or (record := records.get((request.user_id, request.key))) is None:

@@ -488,6 +488,7 @@ class SqlIdempotencyRepository:
                 idempotency_keys.c.idem_key,
                 idempotency_keys.c.fingerprint,
                 idempotency_keys.c.response,
+                idempotency_keys.c.created_at,
             ).where(
                 idempotency_keys.c.user_id.in_({user_id for user_id, _ in keys}),
                 idempotency_keys.c.scope == scope,
@@ -496,7 +497,9 @@ class SqlIdempotencyRepository:
         )
         wanted = set(keys)
         return {
-            (row.user_id, row.idem_key): IdempotencyRecord(row.fingerprint, row.response)
+            (row.user_id, row.idem_key): IdempotencyRecord(
+                row.fingerprint, row.response, row.created_at
+            )
             for row in rows
             if (row.user_id, row.idem_key) in wanted
         }
