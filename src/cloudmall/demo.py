@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from cloudmall.bootstrap import Container
-from cloudmall.services import catalog, media
+from cloudmall.services.commands import AttachImage, CreateProduct
+from cloudmall.services.shop import Shop
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ def draw_picture(product: DemoProduct, size: int = 640) -> bytes:
 
 
 async def load_demo_catalogue(
-    container: Container,
+    shop: Shop,
     count: int,
     *,
     on_progress: Callable[[], None] = lambda: None,
@@ -182,22 +182,15 @@ async def load_demo_catalogue(
 ) -> int:
     """Create `count` demo products with pictures; returns how many were created."""
     for product in demo_products(start + count - 1)[start - 1 :]:
-        created = await catalog.create_product(
-            uow=container.uow,
-            cache=container.catalog_cache,
-            name=product.name,
-            price=product.price,
-            description=product.description,
-            category=product.category.slug,
-            stock_quantity=product.stock_quantity,
+        created = await shop.handle(
+            CreateProduct(
+                name=product.name,
+                price=product.price,
+                description=product.description,
+                category=product.category.slug,
+                stock_quantity=product.stock_quantity,
+            )
         )
-        await media.attach_image(
-            uow=container.uow,
-            store=container.store,
-            images=container.images,
-            cache=container.catalog_cache,
-            product_id=created.id,
-            data=draw_picture(product),
-        )
+        await shop.handle(AttachImage(created.id, draw_picture(product)))
         on_progress()
     return count

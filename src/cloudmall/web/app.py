@@ -10,32 +10,48 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
-from cloudmall.bootstrap import Container, build_container
+from cloudmall.bootstrap import build_shop, runtime_profile
 from cloudmall.config import Settings
+from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.shop import Shop
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from cloudmall.web.presentation import JsonCatalogPresenter
 from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """The shop as an ASGI app; pass a container to reuse adapters (tests, one-process tools)."""
-    settings = container.settings if container else (settings or Settings())
+def presenter_for(settings: Settings) -> JsonCatalogPresenter:
+    return JsonCatalogPresenter(MediaLinks(settings.cdn_base_url))
+
+
+def build_web_shop(settings: Settings) -> Shop:
+    """The shop with the web layer's presentation of catalogue answers."""
+    return build_shop(settings, present=presenter_for(settings))
+
+
+def create_app(settings: Settings | None = None, *, shop: Shop | None = None) -> FastAPI:
+    """The shop as an ASGI app; pass a shop (built with `settings`) to reuse it (tests, tools).
+
+    The shop is built once per process, when the app starts (a function's cold start), not per
+    request.
+    """
+    settings = settings or Settings()
+    presenter = presenter_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = container is None
-        app.state.container = container or build_container(settings)
-        app.state.container.catalog_cache.start()
+        app.state.shop = shop or build_shop(settings, present=presenter)
+        app.state.shop.start()
         try:
             yield
         finally:
-            await app.state.container.catalog_cache.stop()
-            if owned:
-                await app.state.container.aclose()
+            await app.state.shop.stop()
+            if shop is None:
+                await app.state.shop.aclose()
 
     app = FastAPI(
         title="cloudmall",
@@ -47,6 +63,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    app.state.settings = settings
+    app.state.presenter = presenter
     install_error_handlers(app)
     for router in (
         accounts.router,
@@ -57,7 +75,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         media.router,
     ):
         app.include_router(router)
-    app.add_middleware(CatalogFastPath)
+    if runtime_profile(settings).fast_path:
+        app.add_middleware(CatalogFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

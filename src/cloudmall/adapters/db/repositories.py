@@ -32,6 +32,7 @@ from cloudmall.services.ports import (
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
+    ProductChanges,
     ProductQuery,
     RetryableConflict,
 )
@@ -212,11 +213,11 @@ class SqlProductRepository:
         assert created is not None
         return created
 
-    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None:
+    async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         result = await self._conn.execute(
             update(products)
             .where(products.c.id == product_id, products.c.is_active.is_(True))
-            .values(**changes, updated_at=utcnow())
+            .values(**changes.given(), updated_at=utcnow())
         )
         if result.rowcount == 0:
             return None
