@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -41,25 +41,13 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
     """
     settings = settings or Settings()
     presenter = presenter_for(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.shop = shop or build_shop(settings, present=presenter)
-        app.state.shop.start()
-        try:
-            yield
-        finally:
-            await app.state.shop.stop()
-            if shop is None:
-                await app.state.shop.aclose()
-
     app = FastAPI(
         title="cloudmall",
         version=__version__,
         description="The AWS design-patterns guide's online shopping mall: catalogue, orders, "
         "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
         "`POST /api/auth/login`.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, presenter, shop),
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -75,6 +63,34 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
         media.router,
     ):
         app.include_router(router)
+    _add_middleware(app, settings)
+    # The storefront's files only answer paths no API route claims: an undeclared method on an API
+    # path gets that path's 405, not the file server's.
+    app.frontend("/", directory=STATIC_DIR, fallback=None)
+    return app
+
+
+def _lifespan(
+    settings: Settings, presenter: JsonCatalogPresenter, shop: Shop | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Builds the shop (unless given one) when the app starts, and closes what it built."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.shop = shop or build_shop(settings, present=presenter)
+        app.state.shop.start()
+        try:
+            yield
+        finally:
+            await app.state.shop.stop()
+            if shop is None:
+                await app.state.shop.aclose()
+
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Innermost first: the fast path (if the runtime keeps answers), CORS, body limit, context."""
     if runtime_profile(settings).fast_path:
         app.add_middleware(CatalogFastPath)
     if settings.cors_origins:
@@ -88,7 +104,3 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
     app.add_middleware(RequestContextMiddleware)
-    # The storefront's files only answer paths no API route claims: an undeclared method on an API
-    # path gets that path's 405, not the file server's.
-    app.frontend("/", directory=STATIC_DIR, fallback=None)
-    return app
