@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint typecheck security synth clean bench bench-quick bench-profile
+.PHONY: run test reliability check lint imports typecheck security synth clean bench bench-quick bench-profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,9 @@ test: $(STAMP)
 reliability: $(STAMP)
 	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
 
-## check: linters, type checks, and security scans (bandit: no high findings; pip-audit)
-check: lint typecheck security
+## check: linters, layer contracts (import-linter), type checks, and security scans (bandit: no
+## high findings; pip-audit)
+check: lint imports typecheck security
 
 security: $(STAMP)
 	$(BIN)/bandit -q -r src -lll
@@ -42,6 +43,10 @@ security: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
+
+# The layers' contracts are in pyproject.toml ([tool.importlinter]).
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
