@@ -28,7 +28,6 @@ from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.metrics import PrometheusMetrics
-from cloudmall.adapters.metrics_emf import CloudWatchMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
@@ -105,6 +104,9 @@ def build_store(url: str) -> ObjectStore:
 
 def build_metrics(profile: RuntimeProfile) -> Metrics:
     if profile.metrics == "cloudwatch":
+        # Imported here: aws-lambda-powertools costs a server ~0.2 s of start-up for nothing.
+        from cloudmall.adapters.metrics_emf import CloudWatchMetrics
+
         return CloudWatchMetrics()
     return PrometheusMetrics()
 
