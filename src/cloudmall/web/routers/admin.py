@@ -27,7 +27,7 @@ async def all_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[OrderOut]:
-    found = await shop.handle(c.ListAllOrders(admin, status, limit, offset))
+    found = await shop.handle(c.ListAllOrders(admin, status=status, limit=limit, offset=offset))
     return [OrderOut.of(order) for order in found]
 
 

@@ -51,7 +51,8 @@ async def list_products(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """The guide's product list: a JSON array of product rows, cached as ready bytes."""
-    return cached_json(request, await shop.handle(c.ListProducts(q, category, sort, limit, offset)))
+    query = c.ListProducts(search=q, category=category, sort=sort, limit=limit, offset=offset)
+    return cached_json(request, await shop.handle(query))
 
 
 @router.get("/categories", response_class=Response, responses={200: {"model": list[str]}})

@@ -51,9 +51,14 @@ async def place_order(
     idempotency_key: IdempotencyKey = None,
 ) -> PlaceOrderOut:
     """Place an order. Prices and the total are the server's; a different `totalAmount` gets 409."""
-    placed = await shop.handle(
-        c.PlaceOrder(principal, body.pairs(), body.total_amount, idempotency_key, body.user_id)
+    order = c.PlaceOrder(
+        principal,
+        items=body.pairs(),
+        client_total=body.total_amount,
+        idempotency_key=idempotency_key,
+        claimed_user_id=body.user_id,
     )
+    placed = await shop.handle(order)
     _replay_header(response, placed.replayed)
     return PlaceOrderOut(
         success=True,
@@ -70,7 +75,8 @@ async def my_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[OrderOut]:
-    return [OrderOut.of(o) for o in await shop.handle(c.ListMyOrders(principal, limit, offset))]
+    found = await shop.handle(c.ListMyOrders(principal, limit=limit, offset=offset))
+    return [OrderOut.of(order) for order in found]
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
@@ -92,7 +98,8 @@ async def pay(
     With an `Idempotency-Key` the card is charged once: a request sent again while the first is
     still at work waits for its answer (409 `payment_in_progress` if it takes over 10 s).
     """
-    paid = await shop.handle(c.PayOrder(principal, order_id, body.card_number, idempotency_key))
+    payment = c.PayOrder(principal, order_id, body.card_number, idempotency_key=idempotency_key)
+    paid = await shop.handle(payment)
     _replay_header(response, paid.replayed)
     return PayOut(order=OrderOut.of(paid.order), payment=PaymentOut.of(paid.payment))
 
