@@ -1,5 +1,5 @@
 """`python -m cloudmall` runs the CLI."""
 
-from cloudmall.cli.main import app
+from cloudmall.cli import app
 
 app(prog_name="cloudmall")

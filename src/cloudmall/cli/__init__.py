@@ -1,1 +1,19 @@
-"""The `cloudmall` command line (`cli.main:app`); `cli.runner` is what every command shares."""
+"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost.
+
+Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cloudmall.cli import backup, cost, shop
+
+app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
+app.command()(shop.migrate)
+app.command()(shop.seed)
+app.command()(shop.check)
+app.command()(shop.serve)
+app.add_typer(shop.admin_app, name="admin")
+app.add_typer(cost.app, name="cost")
+app.add_typer(backup.backup_app, name="backup")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from cloudmall.cli.main import app
+from cloudmall.cli import app
 
 FIXTURE = Path(__file__).parents[2] / "unit" / "cost" / "fixtures" / "ShoppingMall.template.json"
 
