@@ -36,7 +36,11 @@ class OutputFormat(StrEnum):
 
 
 def load_stacks(path: Path) -> list[StackTemplate]:
-    return [StackTemplate(t.name, t.body) for t in load_templates(path)]
+    """Every stack of a cdk.out directory; a template file's stack is named after the file."""
+    return [
+        StackTemplate(t.name if path.is_dir() else t.name.split(".", 1)[0], t.body)
+        for t in load_templates(path)
+    ]
 
 
 @app.callback()

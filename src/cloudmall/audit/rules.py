@@ -117,14 +117,14 @@ CHECKLIST: tuple[Rule, ...] = (
     Rule(
         "encryption-at-rest",
         Group.data,
-        "저장 중 암호화",
+        "저장/전송 중 암호화 (저장 중)",
         "Buckets, databases, volumes, caches and topics encrypted at rest",
         check=data.encryption_at_rest,
     ),
     Rule(
         "encryption-in-transit",
         Group.data,
-        "전송 중 암호화",
+        "저장/전송 중 암호화 (전송 중)",
         "HTTPS at the edge, TLS-only buckets, topics, caches and databases",
         check=data.encryption_in_transit,
         exemptions=(
