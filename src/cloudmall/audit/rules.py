@@ -60,10 +60,7 @@ CHECKLIST: tuple[Rule, ...] = (
         "VPC 프라이빗 서브넷 사용",
         "Instances, databases and caches in private subnets",
         check=network.private_subnets,
-        exemptions=(
-            Exemption(_PATTERN_1, "public-subnet", _PATTERN_1_WHY),
-            Exemption(_PATTERN_1, "public-ip", _PATTERN_1_WHY),
-        ),
+        exemptions=(Exemption(_PATTERN_1, "public-subnet", _PATTERN_1_WHY),),
     ),
     Rule(
         "security-groups",
