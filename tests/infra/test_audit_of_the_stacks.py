@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from infra_synth import Synth
+from infra_synth import REPO_ROOT, Synth
 from typer.testing import CliRunner
 
 from cloudmall.audit.engine import audit
@@ -86,3 +86,23 @@ def test_every_exemption_in_the_rule_data_is_still_needed(all_synths: dict[str, 
                         used.add((rule.rule_id, str(stack.pattern), problem.code))
     declared = {(r.rule_id, e.pattern, e.code) for r in CHECKLIST for e in r.exemptions}
     assert declared == used
+
+
+def _matrix(markdown: str) -> list[str]:
+    """The summary table (item × stack statuses) at the top of the Markdown report."""
+    lines = []
+    for line in markdown.strip().splitlines():
+        if not line.startswith("|"):
+            break
+        lines.append(line)
+    return lines
+
+
+def test_docs_security_md_shows_todays_result(defaults: Synth) -> None:
+    result = runner.invoke(app, ["audit", str(defaults.outdir), "--format", "markdown"])
+    assert result.exit_code == 0
+    doc = (REPO_ROOT / "docs" / "security.md").read_text()
+    begin, end = "<!-- cloudmall audit: begin -->", "<!-- cloudmall audit: end -->"
+    published = doc.split(begin, 1)[1].split(end, 1)[0]
+    assert _matrix(published) == _matrix(result.stdout)
+    assert len(_matrix(published)) == 2 + len(CHECKLIST)
