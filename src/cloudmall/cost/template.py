@@ -928,6 +928,12 @@ FREE: dict[str, str] = {
     "AWS::SSM::Parameter": "standard parameters: no charge",
     "AWS::CertificateManager::Certificate": "public certificates: no charge",
     "AWS::Events::Rule": "rules on AWS service events: no charge",
+    "AWS::Backup::RestoreTestingSelection": "no charge (the plan's restore jobs are usage-based)",
+    "AWS::Config::DeliveryChannel": "no charge (what it delivers is priced as S3 storage)",
+    "AWS::CloudTrail::Trail": (
+        "the account's first copy of management events: no charge (its S3 storage and "
+        "CloudWatch Logs ingestion are priced there)"
+    ),
 }
 
 UNPRICED: dict[str, str] = {
@@ -938,6 +944,15 @@ UNPRICED: dict[str, str] = {
     "AWS::Route53::RecordSet": "usage-based: DNS queries; not modelled",
     "AWS::ECR::Repository": "usage-based: image storage; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
+    "AWS::Backup::RestoreTestingPlan": (
+        "usage-based: each restore test job and the temporary database's hours; not modelled"
+    ),
+    "AWS::GuardDuty::Detector": "usage-based: events and logs analysed; not modelled",
+    "AWS::Config::ConfigurationRecorder": (
+        "usage-based: per configuration item recorded; not modelled"
+    ),
+    "AWS::Config::ConfigRule": "usage-based: per rule evaluation; not modelled",
+    "AWS::Logs::MetricFilter": "its metric is a custom CloudWatch metric; no price in the book",
 }
 
 
