@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from aws_cdk import Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from cloudmall_infra.nag import acknowledge
@@ -14,6 +16,16 @@ from cloudmall_infra.nag import acknowledge
 SCHEDULE = "cron(0 20 ? * SUN *)"
 SELECTION_WINDOW_DAYS = 7
 VALIDATION_WINDOW_HOURS = 1
+
+
+def _protected_resource_type(arn: Any) -> str:
+    """Restore testing's name for what the ARN (as CloudFormation will build it) points at."""
+    text = json.dumps(arn)
+    if ":cluster:" in text:
+        return "Aurora"
+    if ":db:" in text:
+        return "RDS"
+    raise ValueError(f"RestoreTests handles RDS instances and Aurora clusters, not {text}")
 
 
 class RestoreTests(Construct):
@@ -62,14 +74,14 @@ class RestoreTests(Construct):
             "The role AWS Backup assumes to restore the test copy of the database; this AWS "
             "managed service-role policy is what AWS Backup documents for restores.",
         )
-        is_cluster = isinstance(database_resource.construct, rds.DatabaseCluster)
+        kind = _protected_resource_type(Stack.of(self).resolve(database_resource.resource))
         self.selection = backup.CfnRestoreTestingSelection(
             self,
             "Database",
             restore_testing_plan_name=self.plan.restore_testing_plan_name,
             restore_testing_selection_name="database",
             iam_role_arn=role.role_arn,
-            protected_resource_type="Aurora" if is_cluster else "RDS",
+            protected_resource_type=kind,
             protected_resource_arns=[str(database_resource.resource)],
             validation_window_hours=VALIDATION_WINDOW_HOURS,
         )
