@@ -39,6 +39,12 @@ RESOURCE_STAR_ALLOWED: Mapping[str, str] = {
     "cloudwatch:PutMetricData": "CloudWatch metrics have no ARN to name",
     "xray:PutTraceSegments": "X-Ray supports no resource-level permissions for it",
     "xray:PutTelemetryRecords": "X-Ray supports no resource-level permissions for it",
+    "ecr:GetAuthorizationToken": "the registry login token is account-wide; ECR has no ARN for it",
+    "ssm:DescribeParameters": "Systems Manager supports no resource-level permissions for it",
+    "autoscaling:DescribeAutoScalingGroups": "Auto Scaling's Describe actions take no resource",
+    "autoscaling:DescribeAutoScalingInstances": "Auto Scaling's Describe actions take no resource",
+    "ecs:RegisterTaskDefinition": "ECS supports no resource-level permissions for it",
+    "ecs:DescribeTaskDefinition": "ECS supports no resource-level permissions for it",
     "cloudfront:CreateInvalidation": (
         "CDK's BucketDeployment grants it on '*' (acknowledged in cdk-nag); it empties the "
         "CDN cache, it reads or writes no data"

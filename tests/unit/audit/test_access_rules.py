@@ -40,11 +40,12 @@ def test_data_actions_on_star_are_reported_but_actions_aws_has_no_arn_for_are_no
         {
             "Secrets": policy(allow("secretsmanager:GetSecretValue", "*")),
             "Metrics": policy(allow("cloudwatch:PutMetricData", "*")),
+            "Registry": policy(allow("ecr:GetAuthorizationToken", "*")),
             "Ec2": policy(allow("ec2:RunInstances", "*")),
         }
     )
     outcome = access.least_privilege(shop)
-    assert outcome.evidence == ("Shop/Metrics",)
+    assert outcome.evidence == ("Shop/Metrics", "Shop/Registry")
     messages = {p.resource: p.message for p in outcome.problems}
     assert messages["Shop/Secrets"] == (
         "secretsmanager:GetSecretValue on Resource '*' (name the resources)"
