@@ -12,7 +12,7 @@ from typing import Any
 
 from cloudmall.audit.account import ACCOUNT, config_rules, covered_by_rules, find
 from cloudmall.audit.model import Outcome, Problem
-from cloudmall.audit.stack import StackTemplate, as_list
+from cloudmall.audit.stack import StackTemplate, as_list, whole_number
 
 DATA_SERVICES = frozenset(
     {
@@ -164,7 +164,8 @@ def access_key_rotation(stacks: Sequence[StackTemplate]) -> Outcome:
     problems = list(outcome.problems)
     for found in config_rules(stacks).get("ACCESS_KEYS_ROTATED", []):
         age = (found.properties.get("InputParameters") or {}).get("maxAccessKeyAge")
-        if age is None or int(str(age)) > ACCESS_KEY_MAX_AGE_DAYS:
+        days = whole_number(age)
+        if days is None or days > ACCESS_KEY_MAX_AGE_DAYS:
             problems.append(
                 Problem(
                     found.label, "key-age", f"maxAccessKeyAge {age} > {ACCESS_KEY_MAX_AGE_DAYS}"

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cloudmall.audit.engine import audit
 from cloudmall.audit.render import print_table, to_json, to_markdown
@@ -33,6 +34,10 @@ class OutputFormat(StrEnum):
     table = "table"
     markdown = "markdown"
     json = "json"
+
+
+def error(message: str) -> None:
+    Console(stderr=True).print("[bold red]error:[/]", escape(message))
 
 
 def load_stacks(path: Path) -> list[StackTemplate]:
@@ -61,9 +66,14 @@ def audit_command(
     try:
         stacks = load_stacks(path)
     except TemplateError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        error(str(exc))
         raise typer.Exit(BAD_INPUT) from None
-    report = audit(stacks)
+    try:
+        report = audit(stacks)
+    except (AttributeError, TypeError, ValueError) as exc:
+        # a property of a shape CloudFormation would reject: say so rather than guess
+        error(f"a template holds a property the audit cannot read: {type(exc).__name__}: {exc}")
+        raise typer.Exit(BAD_INPUT) from None
     if output is OutputFormat.table:
         print_table(report, Console())
     elif output is OutputFormat.markdown:

@@ -7,7 +7,14 @@ from typing import Any
 
 from cloudmall.audit.model import Outcome, Problem
 from cloudmall.audit.network import security_groups_of, world_open_ports
-from cloudmall.audit.stack import StackTemplate, as_list, is_true, mentions, target
+from cloudmall.audit.stack import (
+    StackTemplate,
+    as_list,
+    is_true,
+    mentions,
+    target,
+    whole_number,
+)
 
 MIN_BACKUP_RETENTION_DAYS = 7
 TLS_ONLY_PARAMETERS = {"require_secure_transport": {"1", "on"}, "rds.force_ssl": {"1"}}
@@ -187,8 +194,10 @@ def backups(stack: StackTemplate) -> Outcome:
     for lid, p in _databases(stack):
         label = stack.label(lid)
         found = []
-        retention = int(str(p.get("BackupRetentionPeriod", 1)))
-        if retention < MIN_BACKUP_RETENTION_DAYS:
+        retention = whole_number(p.get("BackupRetentionPeriod", 1))
+        if retention is None:
+            found.append("backup retention is computed at deploy time: cannot tell")
+        elif retention < MIN_BACKUP_RETENTION_DAYS:
             found.append(f"automated backups kept {retention} days (< {MIN_BACKUP_RETENTION_DAYS})")
         if not any(mentions(s, lid) for s in selections):
             found.append("in no AWS Backup plan")

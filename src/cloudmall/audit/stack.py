@@ -81,5 +81,13 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def whole_number(value: Any) -> int | None:
+    """A literal integer (CloudFormation often writes numbers as strings); None for a Ref/Fn::."""
+    try:
+        return int(str(value)) if isinstance(value, int | str) else None
+    except ValueError:
+        return None
+
+
 def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")

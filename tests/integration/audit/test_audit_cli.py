@@ -96,3 +96,32 @@ def test_an_empty_cdk_out_is_an_error_not_a_pass(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", str(tmp_path)])
     assert result.exit_code == 2
     assert "no CloudFormation stacks found" in result.stderr
+
+
+def _write(tmp_path: Path, resources: dict[str, object]) -> Path:
+    path = tmp_path / "Odd.json"
+    path.write_text(json.dumps({"Resources": resources}))
+    return path
+
+
+def test_a_property_of_an_impossible_shape_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"BucketEncryption": "yes"}}
+    result = runner.invoke(app, ["audit", str(_write(tmp_path, {"B": bucket}))])
+    assert result.exit_code == 2
+    assert "a template holds a property the audit cannot read" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_value_computed_at_deploy_time_is_not_met_not_guessed(tmp_path: Path) -> None:
+    db = {
+        "Type": "AWS::RDS::DBInstance",
+        "Properties": {"StorageEncrypted": True, "BackupRetentionPeriod": {"Ref": "Days"}},
+    }
+    result = runner.invoke(app, ["audit", str(_write(tmp_path, {"Db": db})), "-f", "json"])
+    assert result.exit_code == 1
+    items = {i["rule_id"]: i for i in json.loads(result.stdout)["stacks"][0]["items"]}
+    assert items["backups"]["status"] == "not met"
+    assert (
+        "backup retention is computed at deploy time: cannot tell"
+        in (items["backups"]["reasons"][0])
+    )
