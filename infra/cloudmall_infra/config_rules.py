@@ -119,6 +119,8 @@ class ConfigAudit(Construct):
                 delivery_frequency="TwentyFour_Hours"
             ),
         )
+        # Config accepts a delivery channel only once a recorder exists
+        self.delivery_channel.node.add_dependency(self.recorder)
         self.rules: list[config.ManagedRule] = []
         for spec in GUIDE_RULES:
             rule = config.ManagedRule(

@@ -84,6 +84,9 @@ def test_config_records_everything_and_runs_the_checklists_rules(production: Syn
         "AllSupported": True,
         "IncludeGlobalResourceTypes": True,
     }
+    recorder_id, _ = _one(production, "AWS::Config::ConfigurationRecorder")
+    [channel_resource] = production.resources(STACK, "AWS::Config::DeliveryChannel").values()
+    assert recorder_id in channel_resource["DependsOn"]
     _, channel = _one(production, "AWS::Config::DeliveryChannel")
     assert channel["S3KeyPrefix"] == "config" and channel["S3KmsKeyArn"]
     rules = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import Annotations, CfnOutput, Stack, Tags
 from constructs import Construct
 
 from cloudmall_infra.audit_trail import AuditLogBucket, AuditTrail
@@ -39,6 +39,13 @@ class SecurityBaselineStack(Stack):
         ThreatDetection(self, "ThreatDetection", topic=topic.topic, topic_key=topic.key)
         ConfigAudit(self, "Config", bucket=audit_logs)
         AccountPasswordPolicy(self, "PasswordPolicy")
+
+        if not config.alarm_email:
+            Annotations.of(self).add_warning_v2(
+                "cloudmall:noAlarmEmail",
+                "no alarm_email in context: GuardDuty findings and the root-use alarm go to an "
+                "SNS topic with no subscriber",
+            )
 
         CfnOutput(self, "AuditLogsBucket", value=audit_logs.bucket.bucket_name)
         CfnOutput(self, "TrailArn", value=trail.trail.trail_arn)
