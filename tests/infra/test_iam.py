@@ -17,6 +17,11 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         frozenset({"cloudfront:GetInvalidation", "cloudfront:CreateInvalidation"}),
     ): "aws-cdk-lib's BucketDeployment handler invalidates /static/* after a deployment; CDK "
     "grants these two actions on * (not configurable). Runs only during deployments.",
+    (
+        "PasswordPolicyCustomResourcePolicy",
+        frozenset({"iam:UpdateAccountPasswordPolicy"}),
+    ): "The account password policy has no ARN: IAM supports no resource-level permission for "
+    "it. The only action of the SecurityBaseline's custom resource.",
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
@@ -27,8 +32,13 @@ ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
 MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
     "AmazonSSMManagedInstanceCore": {"AppRole", "ServerRole"},
     "CloudWatchAgentServerPolicy": {"AppRole", "ServerRole"},
-    "service-role/AWSLambdaBasicExecutionRole": {"CustomCDKBucketDeployment"},
+    "service-role/AWSLambdaBasicExecutionRole": {
+        "CustomCDKBucketDeployment",
+        "AWS679f53fac002430cb0da5b7982bd2287",  # CDK's AwsCustomResource (the password policy)
+    },
     "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},
+    "service-role/AWSBackupServiceRolePolicyForRestores": {"BackupsRestoreTestsRole"},
+    "service-role/AWS_ConfigRole": {"ConfigRole"},
 }
 
 _UNSCOPED_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
@@ -105,7 +115,18 @@ def test_managed_policies_are_the_documented_ones(all_synths: dict[str, Synth]) 
                     )
 
 
-def test_kms_key_policies_only_name_the_account_and_cloudwatch(production: Synth) -> None:
+# AWS services a key policy may name besides the account: who encrypts with which key.
+KEY_USERS = {
+    "cloudwatch.amazonaws.com",  # alarms publishing to the encrypted alarm topics
+    "events.amazonaws.com",  # GuardDuty findings to the baseline's alarm topic
+    "cloudtrail.amazonaws.com",  # the trail's log files (SecurityBaseline)
+    "config.amazonaws.com",  # AWS Config's snapshots (SecurityBaseline)
+}
+
+
+def test_kms_key_policies_only_name_the_account_and_the_services_that_encrypt(
+    production: Synth,
+) -> None:
     """In a key policy "Resource": "*" means the key itself; what matters is who."""
     for template in production.templates.values():
         for resource in template["Resources"].values():
@@ -114,7 +135,7 @@ def test_kms_key_policies_only_name_the_account_and_cloudwatch(production: Synth
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
                 principal = statement["Principal"]
                 assert principal in (
-                    {"Service": "cloudwatch.amazonaws.com"},
+                    *({"Service": service} for service in KEY_USERS),
                     {
                         "AWS": {
                             "Fn::Join": [
