@@ -23,6 +23,7 @@ CACHE_HIT_ALARM_PERCENT = 90
 DB_CPU_ALARM_PERCENT = 80
 DB_FREE_STORAGE_ALARM_BYTES = 2 * 1024**3
 ALB_5XX_ALARM_COUNT = 10
+SLOW_QUERY_ALARM_COUNT = 10  # statements over long_query_time (1 s) in 5 minutes
 
 
 class AlarmTopic(Construct):
@@ -58,7 +59,8 @@ class AlarmTopic(Construct):
 class Monitoring(Construct):
     """Dashboard panels: EC2 CPU, memory, RDS connections and latency, cache hit rate, ALB
     requests / 5xx / p99 latency. Alarms: ASG CPU, memory, ALB 5xx, unhealthy targets, RDS CPU,
-    RDS free storage, cache hit rate (a math expression). Every alarm notifies the topic.
+    slow queries, RDS free storage, cache hit rate (a math expression). Every alarm notifies the
+    topic.
     """
 
     def __init__(
@@ -102,7 +104,7 @@ class Monitoring(Construct):
             "UnhealthyTargets",
             web.metric_unhealthy_hosts(),
             threshold=0,
-            description="A target failed /readyz for 5 minutes",
+            description="A target failed /livez (its process is not answering) for 5 minutes",
             evaluation_periods=5,
             statistic_op=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
@@ -112,6 +114,16 @@ class Monitoring(Construct):
             threshold=DB_CPU_ALARM_PERCENT,
             description=f"Database CPU above {DB_CPU_ALARM_PERCENT} % for 15 min",
             evaluation_periods=3,
+        )
+        self._alarm(
+            "DbSlowQueries",
+            database.metric_slow_queries(),
+            threshold=SLOW_QUERY_ALARM_COUNT,
+            description=(
+                f"More than {SLOW_QUERY_ALARM_COUNT} queries slower than 1 s in 5 minutes "
+                "(the DBA alarm; see the exported slow query log)"
+            ),
+            evaluation_periods=1,
         )
         self._alarm(
             "DbFreeStorageLow",

@@ -23,6 +23,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 PREFIX = "/opt/cloudmall"
 VENV = f"{PREFIX}/venv"
+CLOUDMALL_BIN = f"{VENV}/bin/cloudmall"  # what SSM Run Command jobs (the nightly backup) run
 STATE_DIR = "/var/lib/cloudmall"
 LOG_DIR = "/var/log/cloudmall"
 CONFIG_DIR = "/etc/cloudmall"
@@ -193,15 +194,21 @@ class AppUserDataOptions:
     in_auto_scaling_group: bool = True
     trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
     migrate_attempts: int = 5
+    launch_hook_name: str | None = None  # completed once /readyz answers (first traffic)
+    downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
 
 
 def build_user_data(
-    scope: Construct, asset: s3_assets.Asset, options: AppUserDataOptions
+    scope: Construct,
+    asset: s3_assets.Asset,
+    options: AppUserDataOptions,
+    into: ec2.UserData | None = None,
 ) -> ec2.UserData:
+    """The boot script; ``into``: a UserData already given to a launch template, filled now."""
     stack = Stack.of(scope)
-    user_data = ec2.UserData.for_linux()
+    user_data = into or ec2.UserData.for_linux()
     packages = ["python3.11", "python3.11-pip", "unzip", "aws-cfn-bootstrap", "logrotate"]
     if options.log_group_name:
         packages.append("amazon-cloudwatch-agent")
@@ -230,6 +237,8 @@ def build_user_data(
         f"{VENV}/bin/pip install --quiet --upgrade pip",
         f"{VENV}/bin/pip install --quiet {PREFIX}/source",
     )
+    for path, url in options.downloads.items():
+        user_data.add_commands(f"curl -fsS --retry 5 -o {path} {url}", f"chmod 0644 {path}")
     render_env = (ASSETS / "render_env.py").read_text()
     user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0755"))
     user_data.add_commands(
@@ -272,13 +281,34 @@ def build_user_data(
         "done",
         "systemctl enable --now cloudmall.service",
         f"for _ in $(seq 1 {options.ready_timeout_seconds // 5}); do",
-        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then exit 0; fi",
+        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then",
+        *_complete_launch_hook(options.launch_hook_name, stack.region),
+        "    exit 0",
+        "  fi",
         "  sleep 5",
         "done",
         "echo 'cloudmall did not become ready' >&2",
         "exit 1",
     )
     return user_data
+
+
+def _complete_launch_hook(hook_name: str | None, region: str) -> list[str]:
+    """Let the load balancer send this instance its first request (it is ready now)."""
+    if hook_name is None:
+        return []
+    imds = "http://169.254.169.254/latest"
+    return [
+        "    token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
+        f"{imds}/api/token)",
+        f"    instance=$(curl -fsS -H \"X-aws-ec2-metadata-token: $token\" {imds}/meta-data/instance-id)",
+        f"    group=$(aws autoscaling describe-auto-scaling-instances --region {region} "
+        "--instance-ids \"$instance\" --query 'AutoScalingInstances[0].AutoScalingGroupName' "
+        "--output text)",
+        f"    aws autoscaling complete-lifecycle-action --region {region} "
+        f"--lifecycle-hook-name {hook_name} --auto-scaling-group-name \"$group\" "
+        "--instance-id \"$instance\" --lifecycle-action-result CONTINUE",
+    ]
 
 
 def app_instance_user_data(
@@ -289,6 +319,9 @@ def app_instance_user_data(
     port: int,
     in_auto_scaling_group: bool,
     trusted_proxies: str | None = None,
+    launch_hook_name: str | None = None,
+    downloads: dict[str, str] | None = None,
+    into: ec2.UserData | None = None,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the source asset it may read, and
     the user data that installs and starts the app."""
@@ -310,5 +343,8 @@ def app_instance_user_data(
             log_group_name=app_logs.log_group_name,
             in_auto_scaling_group=in_auto_scaling_group,
             trusted_proxies=trusted_proxies,
+            launch_hook_name=launch_hook_name,
+            downloads=downloads or {},
         ),
+        into,
     )
