@@ -93,6 +93,7 @@ class DeploymentConfig:
     hosted_zone_id: str | None
     hosted_zone_name: str | None
     single_server_ingress_cidr: str
+    single_server_ami: str | None = None  # pin the event site's AMI (ami-...)
     internal_alb: bool = False  # the guide's intranet pattern: no internet-facing entrance
     intranet_cidr: str | None = None  # who may reach an internal ALB (default: the VPC)
 
@@ -160,6 +161,7 @@ class DeploymentConfig:
             single_server_ingress_cidr=str(
                 _context(scope, "single_server_ingress_cidr", "0.0.0.0/0")
             ),
+            single_server_ami=_context(scope, "single_server_ami"),
             internal_alb=_as_bool(_context(scope, "internal_alb", False)),
             intranet_cidr=_context(scope, "intranet_cidr"),
         )

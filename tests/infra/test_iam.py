@@ -17,6 +17,13 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         frozenset({"cloudfront:GetInvalidation", "cloudfront:CreateInvalidation"}),
     ): "aws-cdk-lib's BucketDeployment handler invalidates /static/* after a deployment; CDK "
     "grants these two actions on * (not configurable). Runs only during deployments.",
+    (
+        "AppRole",
+        frozenset(
+            {"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"}
+        ),
+    ): "Describe* of Auto Scaling has no resource-level permissions: an instance finds its "
+    "group (to complete its launch hook) and whether it runs the nightly backup.",
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
