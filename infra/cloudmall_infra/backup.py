@@ -98,11 +98,10 @@ def backup_script(*, group_name: str, region: str, cloudmall: str, env_file: str
     )
     return [
         "set -euo pipefail",
-        "token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
-        f"{imds}/api/token)",
+        f"token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' {imds}/api/token)",
         f'me=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" {imds}/meta-data/instance-id)',
         f"first=$(aws autoscaling describe-auto-scaling-groups --region {region} "
-        f"--auto-scaling-group-names {group_name} --query \"sort(AutoScalingGroups[0]."
+        f'--auto-scaling-group-names {group_name} --query "sort(AutoScalingGroups[0].'
         "Instances[?LifecycleState=='InService'].InstanceId)[0]\" --output text)",
         'if [ "$me" != "$first" ]; then echo "the backup runs on $first"; exit 0; fi',
         f"{run} backup create",
@@ -144,7 +143,9 @@ class BackupSchedule(Construct):
             iam.PolicyStatement(
                 actions=["ssm:SendCommand"],
                 resources=[stack.format_arn(service="ec2", resource="instance", resource_name="*")],
-                conditions={"StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}},
+                conditions={
+                    "StringEquals": {"aws:ResourceTag/aws:autoscaling:groupName": group_name}
+                },
             )
         )
         acknowledge(

@@ -41,6 +41,7 @@ class Network(Construct):
         nat_gateways: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.cidr = cidr
         self.vpc = ec2.Vpc(
             self,
             "Vpc",

@@ -169,7 +169,15 @@ class SingleServer(Construct):
         cfn_instance.add_property_override(
             "Volumes", [{"Device": DATA_DEVICE, "VolumeId": self.data_volume.volume_id}]
         )
-        if not ami_id:
+        if ami_id:
+            acknowledge(
+                cfn_instance,
+                "CloudFormation-Validate::W9010",
+                "The AMI is pinned on purpose (single_server_ami): a newer public image must not "
+                "replace the server that holds the event's data; it changes only when the "
+                "operator changes it.",
+            )
+        else:
             reason = (
                 "ImageId is 'resolve:ssm:<public AL2023 parameter>', which EC2 documents for "
                 "RunInstances and aws-cdk-lib emits for resolve_ssm_parameter_at_launch; the "

@@ -27,6 +27,7 @@ from cloudmall_infra.nag import acknowledge
 APP_PORT = 8000
 HEALTH_CHECK_PATH = "/livez"  # the ALB's check; cloudmall.web.routers.ops answers it without I/O
 READINESS_PATH = "/readyz"  # checked once by the boot script before the launch hook completes
+HEALTH_CHECK_TIMEOUT_SECONDS = 5
 LAUNCH_HOOK_NAME = "cloudmall-ready"
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -320,7 +321,7 @@ class WebTier(Construct):
                 path=HEALTH_CHECK_PATH,
                 healthy_http_codes="200",
                 interval=Duration.seconds(15),
-                timeout=Duration.seconds(5),
+                timeout=Duration.seconds(HEALTH_CHECK_TIMEOUT_SECONDS),
                 healthy_threshold_count=2,
                 unhealthy_threshold_count=3,
             ),
@@ -363,9 +364,7 @@ class WebTier(Construct):
             open=False,
         )
 
-        self.firewall = WebFirewall(
-            self, "Firewall", behind_cloudfront=origin_verify is not None
-        )
+        self.firewall = WebFirewall(self, "Firewall", behind_cloudfront=origin_verify is not None)
         self.firewall.associate("AlbAssociation", self.load_balancer.load_balancer_arn)
 
         acknowledge(

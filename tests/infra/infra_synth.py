@@ -38,7 +38,10 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "domain_name": "event.shop.example.com",
     "hosted_zone_id": HOSTED_ZONE_ID,
     "hosted_zone_name": "shop.example.com",
+    "single_server_ami": "ami-0123456789abcdef0",
 }
+# The guide's intranet pattern: an internal ALB, CloudFront only for media and storefront.
+INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True}
 
 
 @dataclass

@@ -143,7 +143,11 @@ def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth)
     for s in statements:
         for action in _as_list(s["Action"]):
             by_service.setdefault(action.split(":")[0], []).append(s)
-    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation"}
+    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation", "autoscaling"}
+    # the launch hook: complete it for this stack's groups only; find the group (Describe*)
+    complete = [s for s in by_service["autoscaling"] if s["Sid"] == "CompleteOwnLaunchHook"]
+    assert [s["Action"] for s in complete] == ["autoscaling:CompleteLifecycleAction"]
+    assert "autoScalingGroupName/ShoppingMall-*" in json.dumps(complete[0]["Resource"])
     # cfn-signal: the instances report readiness to their own stack, nothing else
     assert by_service["cloudformation"] == [
         {

@@ -99,7 +99,7 @@ class ShoppingMallStack(Stack):
             notifications_topic=topic.topic,
             origin_verify=origin_verify,
             internet_facing=not config.internal_alb,
-            ingress_cidr=config.intranet_cidr if config.internal_alb else None,
+            ingress_cidr=(config.intranet_cidr or network.cidr) if config.internal_alb else None,
         )
         cdn = MediaCdn(
             self,

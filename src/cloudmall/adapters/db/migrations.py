@@ -20,7 +20,9 @@ class MigrationLockTimeout(RuntimeError):
     """Another `cloudmall migrate` kept the migration lock; this one migrated nothing."""
 
 
-def alembic_config(database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS) -> Config:
+def alembic_config(
+    database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS
+) -> Config:
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
     config.attributes["database_url"] = database_url
