@@ -301,7 +301,8 @@ def _complete_launch_hook(hook_name: str | None, region: str) -> list[str]:
     return [
         "    token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
         f"{imds}/api/token)",
-        f'    instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" {imds}/meta-data/instance-id)',
+        '    instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" '
+        f"{imds}/meta-data/instance-id)",
         f"    group=$(aws autoscaling describe-auto-scaling-instances --region {region} "
         "--instance-ids \"$instance\" --query 'AutoScalingInstances[0].AutoScalingGroupName' "
         "--output text)",

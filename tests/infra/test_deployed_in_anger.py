@@ -77,7 +77,7 @@ def test_aurora_with_a_class_it_does_not_offer_fails_at_synth(
 def test_mysql_84_refuses_a_previous_generation_class(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    with pytest.raises(ValueError, match="RDS MySQL 8.4 does not offer"):
+    with pytest.raises(ValueError, match=r"RDS MySQL 8\.4 does not offer"):
         synthesize(tmp_path_factory.mktemp("cdk-bad-mysql"), {"db_instance_type": "t2.small"})
 
 

@@ -6,11 +6,10 @@ import asyncio
 
 from alembic import command
 from alembic.config import Config
-from alembic.util.exc import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 
 LOCK_TIMEOUT_SECONDS = 300
 MIGRATION_LOCK = "cloudmall_migrations"  # MySQL/MariaDB GET_LOCK name
