@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from cloudmall.cost.estimate import (
     lambda_usage,
     plain_number,
 )
+from cloudmall.cost.extended_support import extended_support
 
 _n = plain_number
 
@@ -57,6 +59,9 @@ class Assumptions:
     lambda_requests: int = 0
     """Invocations a month per Lambda function."""
     lambda_duration_ms: Decimal = Decimal(100)
+    on: date = field(default_factory=date.today)
+    """The month priced: RDS Extended Support applies from the day a major version leaves
+    standard support."""
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -73,6 +78,7 @@ class Assumptions:
                 "Lambda invocations per function",
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
             ),
+            ("priced as of", self.on.isoformat()),
         ]
 
 
@@ -502,6 +508,27 @@ def _rds_instance(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any])
             note,
         )
     ]
+    support = extended_support(
+        priced_as,
+        ctx.resolver.text(p.get("EngineVersion")),
+        instance_class,
+        instances=2 if multi_az else 1,
+        on=ctx.assumptions.on,
+    )
+    if support is not None:
+        lines.append(
+            _line(
+                logical_id,
+                rtype,
+                f"RDS Extended Support {priced_as} {support.major} × {support.vcpus} vCPU, "
+                f"{_n(ctx.hours)} h",
+                "RDS",
+                "rds.extended-support",
+                f"{priced_as}/year-1-2",
+                ctx.hours * support.vcpus,
+                f"{priced_as} {support.major} left standard support on {support.since}",
+            )
+        )
     storage = ctx.resolver.number(p.get("AllocatedStorage"))
     storage_type = ctx.resolver.text(p.get("StorageType")) or "gp2"
     if storage:
@@ -846,6 +873,13 @@ RULES: dict[str, _Rule] = {
         "dashboard",
         "per dashboard-month (the account's first 3 are free; not applied)",
     ),
+    "AWS::Logs::MetricFilter": _flat(
+        "CloudWatch custom metric (log metric filter)",
+        "Monitoring & security",
+        "cloudwatch",
+        "metric/custom",
+        "the filter publishes one custom metric (the account's first 10 are free; not applied)",
+    ),
     "AWS::KMS::Key": _flat(
         "KMS key",
         "Monitoring & security",
@@ -913,15 +947,22 @@ FREE: dict[str, str] = {
     "AWS::KMS::Alias": "no charge",
     "AWS::SSM::Parameter": "standard parameters: no charge",
     "AWS::CertificateManager::Certificate": "public certificates: no charge",
-    "AWS::Events::Rule": "rules on AWS service events: no charge",
+    "AWS::Events::Rule": "scheduled rules and rules on AWS service events: no charge",
+    "AWS::Lambda::LayerVersion": "no charge (counts against the account's Lambda code storage)",
+    "AWS::EC2::EIPAssociation": "no charge (the address is priced as its AWS::EC2::EIP)",
+    "AWS::EC2::VolumeAttachment": "no charge (the volume is priced as its AWS::EC2::Volume)",
+    "AWS::Backup::BackupPlan": (
+        "no standing charge: the snapshots it takes are billed as backup storage by GB-month "
+        "(usage-based, not modelled; RDS includes backup storage up to the database's size)"
+    ),
+    "AWS::Route53::RecordSet": (
+        "no standing charge: queries are billed per million to the hosted zone (usage-based, "
+        "not modelled; the zone itself is not in this template)"
+    ),
 }
 
 UNPRICED: dict[str, str] = {
-    "AWS::Backup::BackupPlan": (
-        "usage-based: backup storage per GB-month depends on the data backed up; not modelled"
-    ),
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
-    "AWS::Route53::RecordSet": "usage-based: DNS queries; not modelled",
     "AWS::ECR::Repository": "usage-based: image storage; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
 }
