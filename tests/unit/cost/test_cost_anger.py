@@ -76,7 +76,9 @@ def test_mysql_80_after_july_2026_pays_extended_support_84_does_not() -> None:
         result = estimate(inventory.usage, load_price_book(), region="ap-northeast-2",
                           title="t", strict=True, unpriced=inventory.unpriced,
                           resources=inventory.resources)  # fmt: skip
-        return {line.usage.service: line.cost for line in result.lines if line.usage.category == "RDS"}
+        return {
+            line.usage.service: line.cost for line in result.lines if line.usage.category == "RDS"
+        }
 
     old = rds_cost("8.0.42")
     # 720 h × 4 vCPU (2 per db.t3.small, Multi-AZ) × $0.112 in Seoul
