@@ -2,13 +2,15 @@
 
 The project (``pyproject.toml``, ``README.md``, ``src/``) becomes a CDK asset; at boot the
 instance downloads it, ``pip install``s it into a virtualenv, renders its env file from SSM and
-Secrets Manager, runs ``cloudmall migrate`` once and starts ``cloudmall serve`` under systemd.
+Secrets Manager and starts ``cloudmall serve`` under systemd. Schema migrations run once per
+deployment (``migration.py``), not on every instance of an Auto Scaling group.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 from pathlib import Path
 
 from aws_cdk import IgnoreMode, RemovalPolicy, Stack
@@ -193,6 +195,9 @@ class AppUserDataOptions:
     log_group_name: str | None = None
     in_auto_scaling_group: bool = True
     trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
+    # "at-boot": the single server; "never": Auto Scaling instances (the deploy's migrator did
+    # it, see migration.py); "only": that migrator, which migrates and powers off
+    migrate: Literal["at-boot", "never", "only"] = "at-boot"
     migrate_attempts: int = 5
     launch_hook_name: str | None = None  # completed once /readyz answers (first traffic)
     downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
@@ -267,18 +272,15 @@ def build_user_data(
             "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
             f"-a fetch-config -m ec2 -s -c file:{agent_path}",
         )
+    user_data.add_commands("systemctl daemon-reload", "systemctl start cloudmall-env.service")
+    if options.migrate != "never":
+        user_data.add_commands(*_migrate(options.migrate_attempts))
+    if options.migrate == "only":
+        # The deploy's one-off migrator: done once the schema is migrated. Power off a minute
+        # later (time for cfn-signal, on exit), which terminates it (its shutdown behaviour).
+        user_data.add_commands("shutdown -h +1 'cloudmall: migration done'", "exit 0")
+        return user_data
     user_data.add_commands(
-        "systemctl daemon-reload",
-        "systemctl start cloudmall-env.service",
-        # `cloudmall migrate` once before serving; a few tries, since the instances of a new
-        # Auto Scaling group boot together and one of them wins the schema upgrade.
-        f"for attempt in $(seq 1 {options.migrate_attempts}); do",
-        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
-        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
-        f"{VENV}/bin/cloudmall migrate; then break; fi",
-        f'  if [ "$attempt" = {options.migrate_attempts} ]; then exit 1; fi',
-        "  sleep $((attempt * 10))",
-        "done",
         "systemctl enable --now cloudmall.service",
         f"for _ in $(seq 1 {options.ready_timeout_seconds // 5}); do",
         f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then",
@@ -291,6 +293,20 @@ def build_user_data(
         "exit 1",
     )
     return user_data
+
+
+def _migrate(attempts: int) -> list[str]:
+    """`cloudmall migrate` as the app's user with its env file; a few tries (a database that
+    is still starting, or another run holding the migration lock)."""
+    return [
+        f"for attempt in $(seq 1 {attempts}); do",
+        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
+        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
+        f"{VENV}/bin/cloudmall migrate; then break; fi",
+        f'  if [ "$attempt" = {attempts} ]; then exit 1; fi',
+        "  sleep $((attempt * 10))",
+        "done",
+    ]
 
 
 def _complete_launch_hook(hook_name: str | None, region: str) -> list[str]:
@@ -323,9 +339,14 @@ def app_instance_user_data(
     launch_hook_name: str | None = None,
     downloads: dict[str, str] | None = None,
     into: ec2.UserData | None = None,
+    migrator: ec2.UserData | None = None,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the source asset it may read, and
-    the user data that installs and starts the app."""
+    the user data that installs and starts the app.
+
+    With ``migrator`` (a UserData to fill), the instances never migrate at boot: ``migrator``
+    becomes the deploy's one-off migrator's boot script (same source, settings and logs).
+    """
     app_logs = logs.LogGroup(
         scope,
         "AppLogs",
@@ -334,18 +355,25 @@ def app_instance_user_data(
     )
     source = source_asset(scope, "Source")
     grant_asset_read(source, role)
-    return build_user_data(
-        scope,
-        source,
-        AppUserDataOptions(
-            boot_config=boot_config,
-            port=port,
-            workers=2,
-            log_group_name=app_logs.log_group_name,
-            in_auto_scaling_group=in_auto_scaling_group,
-            trusted_proxies=trusted_proxies,
-            launch_hook_name=launch_hook_name,
-            downloads=downloads or {},
-        ),
-        into,
+    options = AppUserDataOptions(
+        boot_config=boot_config,
+        port=port,
+        workers=2,
+        log_group_name=app_logs.log_group_name,
+        in_auto_scaling_group=in_auto_scaling_group,
+        trusted_proxies=trusted_proxies,
+        launch_hook_name=launch_hook_name,
+        downloads=downloads or {},
+        migrate="at-boot" if migrator is None else "never",
     )
+    if migrator is not None:
+        only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
+        build_user_data(scope, source, only, migrator)
+    return build_user_data(scope, source, options, into)
+
+
+def source_hash(scope: Construct) -> str:
+    """The hash of the source asset :func:`app_instance_user_data` made in ``scope``."""
+    source = scope.node.find_child("Source")
+    assert isinstance(source, s3_assets.Asset)
+    return source.asset_hash

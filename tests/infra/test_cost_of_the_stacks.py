@@ -66,6 +66,8 @@ STACKS = ("ShoppingMall", "SingleServer")
 def _quantities(lines: list[UsageLine]) -> Counter[tuple[str, str]]:
     found: Counter[tuple[str, str]] = Counter()
     for line in lines:
+        if (line.logical_id or "").startswith("SchemaMigration"):
+            continue  # one short run per deployment, not a monthly count the profile holds
         found[(line.service, line.sku)] += line.quantity  # type: ignore[assignment]
     return found
 

@@ -21,7 +21,10 @@ def only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
 
 
 def user_data(synth: Synth) -> str:
-    _, template = only(synth.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    """The Auto Scaling group's boot script."""
+    _, group = only(synth.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
+    template_id = group["Properties"]["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    template = synth.templates[STACK]["Resources"][template_id]
     return json.dumps(props(template)["LaunchTemplateData"]["UserData"])
 
 
@@ -261,3 +264,29 @@ def test_the_node_end_of_life_warning_is_not_silenced() -> None:
     for path in (REPO_ROOT / "infra").rglob("*.py"):
         assert "JSII_SILENCE_WARNING" not in path.read_text(), path
     assert "Node.js 22" in (REPO_ROOT / "docs" / "deploy-aws.md").read_text()
+
+
+# ---- 3. migrations once per deployment, before the group rolls ----
+
+
+def test_migrations_run_once_per_release_before_the_group_rolls(production: Synth) -> None:
+    resources = production.templates[STACK]["Resources"]
+    (migrator_id,) = production.resources(STACK, "AWS::EC2::Instance")
+    migrator = resources[migrator_id]
+    # one resource per release: its logical ID carries the source asset's hash
+    assets = json.loads((production.outdir / f"{STACK}.assets.json").read_text())
+    (source_hash,) = [
+        h for h, a in assets["files"].items() if a["source"]["packaging"] == "zip" and
+        a["source"]["path"].startswith("asset.") and h[:16] in migrator_id
+    ]  # fmt: skip
+    assert migrator_id.startswith(f"SchemaMigrationMigrator{source_hash[:16]}")
+    assert migrator["CreationPolicy"]["ResourceSignal"]["Count"] == 1
+    assert props(migrator)["InstanceInitiatedShutdownBehavior"] == "terminate"
+    script = json.dumps(props(migrator)["UserData"])
+    assert script.index("cloudmall migrate") < script.index("shutdown -h")
+    assert "cloudmall.service" not in script.split("systemctl daemon-reload")[1]
+    # the group (created or rolled) waits for it, and its instances never migrate
+    asg_id, asg = only(production.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
+    assert migrator_id in asg["DependsOn"]
+    assert "cloudmall migrate" not in user_data(production)
+    assert "systemctl enable --now cloudmall.service" in user_data(production)

@@ -20,6 +20,13 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
     return resource["Properties"]
 
 
+def group_launch_template(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The Auto Scaling group's launch template (the migrator has its own)."""
+    _, group = only(synth.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
+    template_id = props(group)["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    return template_id, synth.templates[STACK]["Resources"][template_id]
+
+
 def security_group_id(synth: Synth, description_start: str) -> str:
     groups = {
         logical_id: r
@@ -185,7 +192,7 @@ def test_auto_scaling_group_follows_the_guide(production: Synth) -> None:
     assert "DesiredCapacity" not in p
     assert p["HealthCheckType"] == "ELB"
     assert all("privateapp" in ref["Ref"] for ref in p["VPCZoneIdentifier"])
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     data = props(template)["LaunchTemplateData"]
     assert data["InstanceType"] == "t3.medium"
     assert data["MetadataOptions"]["HttpTokens"] == "required"
@@ -302,7 +309,7 @@ def test_app_security_group_takes_the_app_port_from_the_alb_only(production: Syn
 
 
 def user_data_text(synth: Synth) -> str:
-    _, template = only(synth.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(synth)
     return literal_text(props(template)["LaunchTemplateData"]["UserData"])
 
 
@@ -310,7 +317,7 @@ def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synt
     text = user_data_text(production)
     assert "aws s3 cp 's3://cdk-hnb659fds-assets-111122223333-ap-northeast-2/" in text
     assert "/opt/cloudmall/venv/bin/pip install --quiet /opt/cloudmall/source" in text
-    assert "cloudmall migrate" in text
+    assert "cloudmall migrate" not in text  # once per deployment, by the migrator
     assert "cloudmall serve --host 0.0.0.0 --port 8000 --workers 2" in text
     assert "EnvironmentFile=/etc/cloudmall/cloudmall.env" in text
     assert "KillSignal=SIGTERM" in text
@@ -319,11 +326,10 @@ def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synt
     assert "amazon-cloudwatch-agent" in text
     assert "mem_used_percent" in text
     assert "${aws:AutoScalingGroupName}" in text
-    assert text.index("cloudmall migrate") < text.index("systemctl enable --now cloudmall")
 
 
 def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synth) -> None:
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     parts = props(template)["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
     at = next(i for i, part in enumerate(parts) if str(part).endswith("FORWARDED_ALLOW_IPS="))
     (vpc_id,) = production.resources(STACK, "AWS::EC2::VPC")
@@ -332,7 +338,7 @@ def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synt
 
 
 def test_user_data_holds_names_not_secrets(production: Synth) -> None:
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     raw = json.dumps(props(template)["LaunchTemplateData"]["UserData"])
     assert "{{resolve:" not in raw  # no dynamic reference resolved into the template
     # the secrets appear only as ARNs (Refs) for the boot script to fetch with the role

@@ -19,7 +19,13 @@ from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, Database
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
-from cloudmall_infra.user_data import CLOUDMALL_BIN, ENV_FILE, app_instance_user_data
+from cloudmall_infra.migration import SchemaMigration
+from cloudmall_infra.user_data import (
+    CLOUDMALL_BIN,
+    ENV_FILE,
+    app_instance_user_data,
+    source_hash,
+)
 from cloudmall_infra.web_tier import LAUNCH_HOOK_NAME, WebTier
 
 
@@ -85,6 +91,7 @@ class ShoppingMallStack(Stack):
 
         # Filled once every setting exists (the CDN's URL needs the load balancer).
         user_data = ec2.UserData.for_linux()
+        migrator_user_data = ec2.UserData.for_linux()
         web = WebTier(
             self,
             "Web",
@@ -139,7 +146,21 @@ class ShoppingMallStack(Stack):
             launch_hook_name=LAUNCH_HOOK_NAME,
             downloads={RDS_CA_BUNDLE: RDS_CA_BUNDLE_URL},  # the database URL's ssl_ca
             into=user_data,
+            migrator=migrator_user_data,  # the instances never migrate: once per deployment
         )
+        migration = SchemaMigration(
+            self,
+            "SchemaMigration",
+            release=source_hash(self),
+            vpc=network.vpc,
+            subnets=network.app_subnets,
+            security_group=web.app_security_group,
+            role=role.role,
+            user_data=migrator_user_data,
+        )
+        migration.node.add_dependency(settings)
+        # the group rolls (or is created) only once this release's migrations have run
+        web.auto_scaling_group.node.add_dependency(migration)
         BackupSchedule(
             self,
             "BackupSchedule",

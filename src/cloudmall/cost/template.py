@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +34,7 @@ from cloudmall.cost.estimate import (
 from cloudmall.cost.extended_support import extended_support
 
 _n = plain_number
+ONE_OFF_HOURS = Decimal(1)  # an instance that terminates on shutdown: one run a month
 
 
 @dataclass(frozen=True)
@@ -410,21 +411,25 @@ def _instances(
     count: int,
     mappings: Any,
     source: str,
+    hours: Decimal | None = None,
 ) -> _Outcome:
     if instance_type is None:
         return _Outcome("unpriced", f"instance type not found ({source})")
+    hours = ctx.hours if hours is None else hours
     lines = [
         _line(
             logical_id,
             rtype,
-            f"EC2 {instance_type} × {count}, {_n(ctx.hours)} h",
+            f"EC2 {instance_type} × {count}, {_n(hours)} h",
             "EC2",
             "ec2",
             instance_type,
-            ctx.hours * count,
+            hours * count,
         )
     ]
     ebs, notes = _ebs_lines(ctx, logical_id, rtype, mappings, count)
+    if hours != ctx.hours:  # the volumes live as long as the instance
+        ebs = [replace(line, quantity=line.quantity * hours / ctx.hours) for line in ebs]
     detail = "; ".join([f"{count} × {instance_type} ({source})", *notes])
     return _Outcome("priced", detail, lines + ebs)
 
@@ -468,6 +473,13 @@ def _ec2_instance(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any])
         instance_type = ctx.resolver.text(data.get("InstanceType"))
         mappings = mappings or data.get("BlockDeviceMappings")
         source = f"launch template {template_id}"
+    shutdown = (ctx.resolver.text(p.get("InstanceInitiatedShutdownBehavior")) or "").lower()
+    if shutdown == "terminate":
+        # a one-off job (cloudmall's per-deployment migrator) that powers itself off
+        source += f"; terminates itself when done: priced for {_n(ONE_OFF_HOURS)} h a month"
+        return _instances(
+            ctx, logical_id, rtype, instance_type, 1, mappings, source, hours=ONE_OFF_HOURS
+        )
     return _instances(ctx, logical_id, rtype, instance_type, 1, mappings, source)
 
 

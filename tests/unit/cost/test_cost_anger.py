@@ -107,3 +107,14 @@ def test_an_s3_share_is_not_printed_to_28_digits() -> None:
     components = [line.component for line in inventory.usage if line.service == "s3"]
     assert components == ["S3 Standard 33.33 GB stored (A)", "S3 Standard 33.33 GB stored (B)",
                           "S3 Standard 33.33 GB stored (C)"]  # fmt: skip
+
+
+def test_an_instance_that_terminates_itself_is_priced_as_a_one_off_run() -> None:
+    def instance(**extra: object) -> dict[str, object]:
+        return {"Type": "AWS::EC2::Instance", "Properties": {"InstanceType": "t3.small", **extra}}
+
+    inventory = _inventory(
+        {"Server": instance(), "Migrator": instance(InstanceInitiatedShutdownBehavior="terminate")}
+    )
+    hours = {line.logical_id: line.quantity for line in inventory.usage if line.service == "ec2"}
+    assert hours == {"Server": Decimal(720), "Migrator": Decimal(1)}
