@@ -26,6 +26,7 @@ from cloudmall_infra.nag import acknowledge, logical_id
 STATIC_PREFIX = "static"
 MEDIA_PREFIX = "media"  # CLOUDMALL_STORAGE_URL s3://bucket/media; links are <cdn>/media/<key>
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+VIEWER_ADDRESS_HEADER = "CloudFront-Viewer-Address"  # "ip:port" of the client
 
 
 class MediaCdn(Construct):
@@ -121,7 +122,11 @@ class MediaCdn(Construct):
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER,
+                # the viewer's headers (Host: the ALB's certificate matches it) and CloudFront's,
+                # among them CloudFront-Viewer-Address, the client the app's rate limits count
+                origin_request_policy=(
+                    cloudfront.OriginRequestPolicy.ALL_VIEWER_AND_CLOUDFRONT_2022
+                ),
                 compress=True,
             )
         else:

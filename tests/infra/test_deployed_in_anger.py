@@ -127,6 +127,9 @@ def test_cloudfront_fronts_the_alb_which_requires_the_origin_verify_header(
     assert origin["DomainName"] == {"Fn::GetAtt": [alb_id, "DNSName"]}
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert set(default["AllowedMethods"]) >= {"POST", "PUT", "DELETE", "PATCH"}
+    # all viewer headers (Host, for the ALB's certificate) and CloudFront-Viewer-Address
+    all_viewer_and_cloudfront = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
+    assert default["OriginRequestPolicyId"] == all_viewer_and_cloudfront
     (header,) = origin["OriginCustomHeaders"]
     assert header["HeaderName"] == "X-Origin-Verify"
     secret_id = secret_reference(production, "cloudmall: the X-Origin-Verify header")

@@ -364,10 +364,13 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "cache-url",
         "storage-url",
         "backup-storage-url",
+        "client-address-header",
         "cdn-base-url",
         "cors-origins",
     }
     assert parameters["environment"]["Value"] == "production"
+    # behind CloudFront the per-client limits count the viewer, not the edge server
+    assert parameters["client-address-header"]["Value"] == "CloudFront-Viewer-Address"
     assert literal_text(parameters["database-url"]["Value"]).startswith("mysql+asyncmy://")
     # TLS to the database, verified against the RDS CA bundle the boot script downloads
     assert literal_text(parameters["database-url"]["Value"]).endswith(

@@ -14,7 +14,12 @@ from cloudmall_infra.app_settings import AppSettings
 from cloudmall_infra.backup import Backups, BackupSchedule
 from cloudmall_infra.buckets import LogBucket
 from cloudmall_infra.cache import Cache
-from cloudmall_infra.cdn import MEDIA_PREFIX, MediaCdn, origin_verify_secret
+from cloudmall_infra.cdn import (
+    MEDIA_PREFIX,
+    VIEWER_ADDRESS_HEADER,
+    MediaCdn,
+    origin_verify_secret,
+)
 from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, Database
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
@@ -133,6 +138,9 @@ class ShoppingMallStack(Stack):
         settings.add_parameter(
             "CLOUDMALL_CORS_ORIGINS", json.dumps(cors_origins, separators=(",", ":"))
         )
+        if origin_verify is not None:
+            # every request comes through CloudFront (the ALB refuses others): trust its header
+            settings.add_parameter("CLOUDMALL_CLIENT_ADDRESS_HEADER", VIEWER_ADDRESS_HEADER)
         settings.grant_read(role.role)
         role.grant_objects(cdn.bucket, "Media")
         app_instance_user_data(
