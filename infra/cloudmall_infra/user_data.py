@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2

@@ -124,7 +124,7 @@ def test_the_shipped_seoul_profile_agrees_with_the_template(production: Synth) -
 
 def _usage(key: tuple[str, str]) -> bool:
     """A line whose quantity is usage (the profile's assumption), not fixed by the template."""
-    service, sku = key
+    service, _ = key
     return service in {"cloudfront", "data-transfer", "s3", "lambda"} or key in {
         ("waf", "requests"),
         ("nat-gateway", "data-processed"),

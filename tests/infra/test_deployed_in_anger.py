@@ -289,7 +289,7 @@ def test_migrations_run_once_per_release_before_the_group_rolls(production: Synt
     assert script.index("cloudmall migrate") < script.index("shutdown -h")
     assert "cloudmall.service" not in script.split("systemctl daemon-reload")[1]
     # the group (created or rolled) waits for it, and its instances never migrate
-    asg_id, asg = only(production.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
+    _, asg = only(production.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
     assert migrator_id in asg["DependsOn"]
     assert "cloudmall migrate" not in user_data(production)
     assert "systemctl enable --now cloudmall.service" in user_data(production)

@@ -22,9 +22,9 @@ from cloudmall_infra.cdn import (
 )
 from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, Database
+from cloudmall_infra.migration import SchemaMigration
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
-from cloudmall_infra.migration import SchemaMigration
 from cloudmall_infra.user_data import (
     CLOUDMALL_BIN,
     ENV_FILE,

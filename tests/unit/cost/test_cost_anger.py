@@ -8,15 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from cloudmall.cost.estimate import estimate, plain_number
+from cloudmall.cost.estimate import Estimate, estimate, plain_number
 from cloudmall.cost.extended_support import extended_support, vcpus
 from cloudmall.cost.pricebook import load_price_book
-from cloudmall.cost.template import Assumptions, LoadedTemplate, template_inventory
+from cloudmall.cost.template import (
+    Assumptions,
+    LoadedTemplate,
+    TemplateInventory,
+    template_inventory,
+)
 
 
-def _inventory(resources: dict[str, object], **assumptions: object):
+def _inventory(resources: dict[str, object], **assumptions: object) -> TemplateInventory:
     loaded = LoadedTemplate("t", Path("t.json"), {"Resources": resources})
     return template_inventory(loaded, Assumptions(**assumptions))  # type: ignore[arg-type]
+
+
+def _priced(inventory: TemplateInventory) -> Estimate:
+    return estimate(
+        inventory.usage,
+        load_price_book(),
+        region="ap-northeast-2",
+        title="t",
+        strict=True,
+        unpriced=inventory.unpriced,
+        resources=inventory.resources,
+    )
 
 
 def _mysql(version: str, multi_az: bool = True) -> dict[str, object]:
@@ -51,8 +68,7 @@ def test_resources_without_a_standing_charge_have_a_zero_rule(rtype: str) -> Non
 
 def test_a_log_metric_filter_is_priced_as_a_custom_metric() -> None:
     inventory = _inventory({"F": {"Type": "AWS::Logs::MetricFilter", "Properties": {}}})
-    result = estimate(inventory.usage, load_price_book(), region="ap-northeast-2", title="t",
-                      strict=True, unpriced=inventory.unpriced, resources=inventory.resources)  # fmt: skip
+    result = _priced(inventory)
     (line,) = [line for line in result.lines if line.usage.logical_id == "F"]
     assert line.usage.sku == "metric/custom"
     assert line.cost == Decimal("0.30")
@@ -73,9 +89,7 @@ def test_extended_support_applies_from_the_day_standard_support_ends() -> None:
 def test_mysql_80_after_july_2026_pays_extended_support_84_does_not() -> None:
     def rds_cost(version: str) -> dict[str, Decimal]:
         inventory = _inventory({"Db": _mysql(version)}, on=date(2026, 12, 1))
-        result = estimate(inventory.usage, load_price_book(), region="ap-northeast-2",
-                          title="t", strict=True, unpriced=inventory.unpriced,
-                          resources=inventory.resources)  # fmt: skip
+        result = _priced(inventory)
         return {
             line.usage.service: line.cost for line in result.lines if line.usage.category == "RDS"
         }
