@@ -291,5 +291,8 @@ def test_migrations_run_once_per_release_before_the_group_rolls(production: Synt
     # the group (created or rolled) waits for it, and its instances never migrate
     _, asg = only(production.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
     assert migrator_id in asg["DependsOn"]
+    # both install through the NAT gateways: they wait for the app subnets' default routes
+    for resource in (migrator, asg):
+        assert sum("privateapp" in d and "DefaultRoute" in d for d in resource["DependsOn"]) == 2
     assert "cloudmall migrate" not in user_data(production)
     assert "systemctl enable --now cloudmall.service" in user_data(production)

@@ -167,6 +167,12 @@ class ShoppingMallStack(Stack):
             user_data=migrator_user_data,
         )
         migration.node.add_dependency(settings)
+        # both boot with dnf and pip through the NAT gateways: wait for the default routes
+        egress = network.vpc.select_subnets(
+            subnet_group_name=network.app_subnets.subnet_group_name
+        ).internet_connectivity_established
+        migration.node.add_dependency(egress)
+        web.auto_scaling_group.node.add_dependency(egress)
         # the group rolls (or is created) only once this release's migrations have run
         web.auto_scaling_group.node.add_dependency(migration)
         BackupSchedule(
