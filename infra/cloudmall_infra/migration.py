@@ -6,11 +6,13 @@ boots old code that cannot migrate "back". Why not a Lambda custom resource: the
 the app and its database driver, i.e. the same artifact the instances run; the migrator boots
 exactly that artifact, with the same settings, role and security group.
 
-How: an EC2 instance whose construct ID (so its logical ID) carries the release's source hash.
-A new release is a new resource: CloudFormation creates it, it runs ``cloudmall migrate`` and
-signals, and only then (the group depends on it) does the rolling update start. It powers off,
-which terminates it; the next deployment's cleanup deletes the previous release's resource.
-Nothing changes when the release does not: no migrator runs.
+How: an EC2 instance whose construct ID (so its logical ID) carries a hash of its boot script,
+which names the release's source asset (by its content hash) and every setting. A new release is
+a new resource: CloudFormation creates it, it runs ``cloudmall migrate`` and signals, and only
+then (the group depends on it) does the rolling update start. It powers off, which terminates it;
+the next deployment's cleanup deletes the previous release's resource. Nothing changes when the
+boot script does not: no migrator runs, and CloudFormation never updates a terminated instance
+in place (a newer AMI replaces it: one more, harmless, migrator run).
 
 Migrations are expand/contract (docs/deploy-aws.md), so the old release keeps serving on the
 migrated schema during the roll, and after a rollback.
@@ -18,7 +20,10 @@ migrated schema during the roll, and after a rollback.
 
 from __future__ import annotations
 
-from aws_cdk import CfnCreationPolicy, CfnResourceSignal
+import hashlib
+import json
+
+from aws_cdk import CfnCreationPolicy, CfnResourceSignal, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -29,15 +34,22 @@ MIGRATOR_INSTANCE_TYPE = "t3.small"
 MIGRATION_TIMEOUT = "PT30M"
 
 
+def release_of(scope: Construct, user_data: ec2.UserData) -> str:
+    """16 hex digits of the boot script as CloudFormation will see it (references resolved to
+    logical IDs; the source asset's key is its content hash)."""
+    resolved = Stack.of(scope).resolve(user_data.render())
+    text = json.dumps(resolved, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class SchemaMigration(Construct):
-    """The migrator of release ``release`` (the source hash): one instance, once."""
+    """The migrator of the release ``user_data`` boots: one instance, once."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        release: str,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
@@ -45,9 +57,10 @@ class SchemaMigration(Construct):
         user_data: ec2.UserData,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.release = release_of(self, user_data)  # before the exit trap names the instance
         self.instance = ec2.Instance(
             self,
-            f"Migrator{release[:16]}",
+            f"Migrator{self.release}",
             vpc=vpc,
             vpc_subnets=subnets,
             instance_type=ec2.InstanceType(MIGRATOR_INSTANCE_TYPE),

@@ -370,10 +370,3 @@ def app_instance_user_data(
         only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
         build_user_data(scope, source, only, migrator)
     return build_user_data(scope, source, options, into)
-
-
-def source_hash(scope: Construct) -> str:
-    """The hash of the source asset :func:`app_instance_user_data` made in ``scope``."""
-    source = scope.node.find_child("Source")
-    assert isinstance(source, s3_assets.Asset)
-    return source.asset_hash

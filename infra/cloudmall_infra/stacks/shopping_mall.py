@@ -29,7 +29,6 @@ from cloudmall_infra.user_data import (
     CLOUDMALL_BIN,
     ENV_FILE,
     app_instance_user_data,
-    source_hash,
 )
 from cloudmall_infra.web_tier import LAUNCH_HOOK_NAME, WebTier
 
@@ -159,7 +158,6 @@ class ShoppingMallStack(Stack):
         migration = SchemaMigration(
             self,
             "SchemaMigration",
-            release=source_hash(self),
             vpc=network.vpc,
             subnets=network.app_subnets,
             security_group=web.app_security_group,
