@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 CA_BUNDLE = certifi.where()  # any CA file: the local server has no certificate at all
 
 
-def test_ssl_ca_in_the_url_becomes_a_verifying_tls_context() -> None:
+async def test_ssl_ca_in_the_url_becomes_a_verifying_tls_context() -> None:
     url = async_url(f"mysql://app:pw@db.example.internal:3306/cloudmall?ssl_ca={CA_BUNDLE}")
     engine = create_engine(url.render_as_string(hide_password=False))
     try:
@@ -31,7 +31,7 @@ def test_ssl_ca_in_the_url_becomes_a_verifying_tls_context() -> None:
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname is True
     finally:
-        engine.sync_engine.dispose()
+        await engine.dispose()
 
 
 async def test_a_server_without_tls_is_refused_not_used_in_plaintext(tmp_path: Path) -> None:
