@@ -37,8 +37,10 @@ MIGRATION_TIMEOUT = "PT30M"
 def release_of(scope: Construct, user_data: ec2.UserData) -> str:
     """16 hex digits of the boot script as CloudFormation will see it (references resolved to
     logical IDs; the source asset's key is its content hash)."""
-    resolved = Stack.of(scope).resolve(user_data.render())
-    text = json.dumps(resolved, sort_keys=True)
+    stack = Stack.of(scope)
+    # the stack's name too: CDK names the instance's IMDSv2 launch template after this ID, and
+    # launch template names are unique in an account and region
+    text = json.dumps([stack.stack_name, stack.resolve(user_data.render())], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
