@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -43,6 +43,31 @@ class AlarmTopic(Construct):
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+        # Auto Scaling publishes launch/terminate errors as its service-linked role, which needs
+        # the key too (an encrypted topic drops what its publisher cannot encrypt). By condition,
+        # not as a principal: KMS refuses a principal that does not exist yet, and that role is
+        # created with the account's first Auto Scaling group (this stack's, in a new account).
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAutoScalingNotifications",
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "aws:PrincipalArn": stack.format_arn(
+                            service="iam",
+                            region="",
+                            resource="role",
+                            resource_name="aws-service-role/autoscaling.amazonaws.com/"
+                            "AWSServiceRoleForAutoScaling",
+                        ),
+                    }
+                },
             )
         )
         self.topic = sns.Topic(

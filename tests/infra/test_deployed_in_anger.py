@@ -238,6 +238,17 @@ def test_auto_scaling_launch_failures_go_to_the_alarm_topic(production: Synth) -
     (notification,) = props(group)["NotificationConfigurations"]
     assert notification["TopicARN"] == {"Ref": topic_id}
     assert "autoscaling:EC2_INSTANCE_LAUNCH_ERROR" in notification["NotificationTypes"]
+    # the topic is encrypted: Auto Scaling's service-linked role may use its key
+    _, key = only(production.resources(STACK, "AWS::KMS::Key"))
+    (grant,) = [
+        st
+        for st in props(key)["KeyPolicy"]["Statement"]
+        if st.get("Sid") == "AllowAutoScalingNotifications"
+    ]
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    principal = json.dumps(grant["Condition"]["StringEquals"]["aws:PrincipalArn"])
+    assert "AWSServiceRoleForAutoScaling" in principal
+    assert grant["Condition"]["StringEquals"]["kms:CallerAccount"] == "111122223333"
 
 
 # ---- 9. smaller ----

@@ -113,13 +113,24 @@ def test_managed_policies_are_the_documented_ones(all_synths: dict[str, Synth]) 
 
 
 def test_kms_key_policies_only_name_the_account_and_cloudwatch(production: Synth) -> None:
-    """In a key policy "Resource": "*" means the key itself; what matters is who."""
+    """In a key policy "Resource": "*" means the key itself; what matters is who. The one
+    conditional grant (any principal) is pinned to Auto Scaling's service-linked role in this
+    account by ``aws:PrincipalArn`` and ``kms:CallerAccount``."""
     for template in production.templates.values():
         for resource in template["Resources"].values():
             if resource["Type"] != "AWS::KMS::Key":
                 continue
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
                 principal = statement["Principal"]
+                if principal == {"AWS": "*"}:
+                    pinned = statement["Condition"]["StringEquals"]
+                    assert pinned["kms:CallerAccount"] == "111122223333"
+                    assert json.dumps(pinned["aws:PrincipalArn"]).endswith(
+                        ":iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/"
+                        'AWSServiceRoleForAutoScaling"]]}'
+                    )
+                    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+                    continue
                 assert principal in (
                     {"Service": "cloudwatch.amazonaws.com"},
                     {
