@@ -325,13 +325,13 @@ class TokenCodec(Protocol):
 class ProcessedImage:
     """An upload that passed the content checks, ready to store."""
 
-    digest: str  # SHA-256 of the original bytes
+    digest: str  # SHA-256 of `original`
     extension: str  # png | jpg | webp
     content_type: str
     width: int
     height: int
-    original: bytes
-    thumbnail: bytes  # WebP
+    original: bytes  # re-encoded from the pixels: upright, no metadata
+    thumbnail: bytes  # WebP, from the same pixels
 
 
 class ImageProcessor(Protocol):
