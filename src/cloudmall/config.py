@@ -8,6 +8,7 @@ import os
 import secrets
 from decimal import Decimal
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host names the shop answers for ("shop.example.com", "*.example.com"); empty: any host.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Networks whose clients may read /metrics (default: this machine only).
+    metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    )
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
     token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret
@@ -62,7 +69,7 @@ class Settings(BaseSettings):
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "metrics_allow", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

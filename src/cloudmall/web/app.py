@@ -14,6 +14,7 @@ from cloudmall.bootstrap import Container, build_container
 from cloudmall.config import Settings
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
+from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
 
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
+    app.add_middleware(
+        RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
+    )
     app.add_middleware(RequestContextMiddleware)
     # The storefront's files only answer paths no API route claims: an undeclared method on an API
     # path gets that path's 405, not the file server's.
