@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from cloudmall import __version__
 from cloudmall.bootstrap import Container, build_container
 from cloudmall.config import Settings
+from cloudmall.web.api_docs import install_api_docs
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.guards import RequestGuard
@@ -47,8 +48,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_api_docs(app)
     for router in (
         accounts.router,
         catalog.router,
