@@ -171,7 +171,10 @@ def check() -> None:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a process listens there, asked the way the server binds: with SO_REUSEADDR, so
+    the last connections of a stopped server (TIME_WAIT) do not count."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
