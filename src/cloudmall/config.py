@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
+#: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
+MIN_SECRET_KEY_BYTES = 64
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -88,25 +91,29 @@ class Settings(BaseSettings):
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(
-                    "CLOUDMALL_SECRET_KEY must be set in production (a long random string)"
+                    "CLOUDMALL_SECRET_KEY must be set in production "
+                    f"(at least {MIN_SECRET_KEY_BYTES} random bytes)"
                 )
             self.secret_key = SecretStr(_local_secret(self.var_dir))
-        elif (
-            self.environment is Environment.PRODUCTION
-            and len(self.secret_key.get_secret_value()) < 32
-        ):
-            raise ValueError("CLOUDMALL_SECRET_KEY must be at least 32 characters in production")
+        elif len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"CLOUDMALL_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                "(e.g. `openssl rand -hex 48`)"
+            )
         return self
 
 
 def _local_secret(var_dir: Path) -> str:
-    """A per-machine signing key kept in var/secret.key, so restarts and workers share it."""
+    """A per-machine signing key kept in var/secret.key, so restarts and workers share it; a key
+    left by an older version that is too short is replaced (its tokens stop working)."""
     path = var_dir / "secret.key"
+    if path.exists() and len(path.read_bytes().strip()) < MIN_SECRET_KEY_BYTES:
+        path.unlink(missing_ok=True)
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         tmp = var_dir / f".secret.{secrets.token_hex(8)}"
         tmp.touch(mode=0o600)
-        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.write_text(secrets.token_urlsafe(MIN_SECRET_KEY_BYTES))  # 86 characters
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)  # atomic create-if-absent: concurrent workers agree on one key
         tmp.unlink()

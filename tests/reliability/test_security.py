@@ -18,7 +18,7 @@ import jwt
 import pytest
 from PIL import Image
 
-from tests.conftest import shop_env
+from tests.conftest import TEST_SECRET_KEY, shop_env
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADMIN_EMAIL,
@@ -30,7 +30,7 @@ from tests.support import (
     stop_server,
 )
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
+SECRET = TEST_SECRET_KEY
 ORIGIN = "https://shop.example.com"
 
 
@@ -180,7 +180,7 @@ def test_bad_tokens_get_401(server: LiveServer, cast: tuple[Shopper, Shopper, Sh
         "expired": forge({**good, "role": "customer", "iat": now - 7200, "exp": now - 3600}),
         "tampered": f"{header}.{tampered_payload}.{signature}",
         "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(good)}.",
-        "wrong key": forge(good, key="another-secret-key-that-is-long-enough-0123"),
+        "wrong key": forge(good, key="another-" + TEST_SECRET_KEY),
         "wrong audience": forge({**good, "aud": "someone-else"}),
         "wrong issuer": forge({**good, "iss": "evil"}),
         "no expiry": forge({k: v for k, v in good.items() if k != "exp"}),
