@@ -21,6 +21,7 @@ from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Settings
+from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
@@ -57,6 +58,7 @@ class Container:
     links: MediaLinks
     orders: OrderDesk
     throttles: Throttles
+    access: AccessCheck
 
     async def aclose(self) -> None:
         await self.orders.aclose()
@@ -148,4 +150,5 @@ def build_container(settings: Settings) -> Container:
             ),
         ),
         throttles=build_throttles(settings, cache),
+        access=AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
     )

@@ -147,6 +147,24 @@ def admin_create(
         console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
 
 
+@admin_app.command("demote")
+def admin_demote(email: str) -> None:
+    """Make a staff account a customer again; its tokens lose staff rights at once."""
+    from cloudmall.domain.users import Role
+    from cloudmall.services.credentials import change_role_by_email
+
+    async def work(settings: Settings) -> None:
+        async def demote(container: Container) -> None:
+            await change_role_by_email(
+                uow=container.uow, access=container.access, email=email, role=Role.CUSTOMER
+            )
+
+        await _with_container(settings, demote)
+
+    run(work)
+    console.print(f"{email} is a customer now")
+
+
 @app.command()
 def check() -> None:
     """Check each tier (database, migrations, cache, object store); exit 1 if any fails."""

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     )
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
+    # How long a process may reuse what it read of an account (role, token version) for the
+    # requests of its tokens; its own changes apply at once, other processes' within this.
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=5)
     token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret
     token_audience: str = "cloudmall-api"  # noqa: S105 - a name, not a secret
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)

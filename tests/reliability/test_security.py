@@ -71,6 +71,7 @@ def test_customers_get_403_and_strangers_401_on_every_staff_route(
     assert len(staff_routes) >= 7
     for method, template in staff_routes:
         path = template.replace("{order_id}", "1").replace("{product_id}", "1")
+        path = path.replace("{user_id}", "1")
         as_customer = alice.http.request(method, path, headers=alice.headers, json={})
         assert as_customer.status_code == 403, (method, path, as_customer.text)
         anonymous = alice.http.request(method, path, json={})

@@ -100,7 +100,7 @@ async def make_admin(
     async with uow(write=True) as tx:
         existing = await tx.users.get_by_email(normalize_email(email))
         if existing is not None:
-            await tx.users.update(existing.id, {"role": Role.ADMIN.value})
+            await tx.users.change_credentials(existing.id, role=Role.ADMIN)
             await tx.commit()
             promoted = await tx.users.get(existing.id)
             assert promoted is not None

@@ -17,7 +17,7 @@ from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
+from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_api_docs(app)
     for router in (
         accounts.router,
+        credentials.router,
         catalog.router,
         orders.router,
         admin.router,

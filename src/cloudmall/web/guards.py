@@ -1,7 +1,7 @@
 """Request guards at the edge of the app: paths it cannot hold, foreign hosts, private endpoints.
 
-- A path with control characters (NUL included) or bytes that are not UTF-8 is refused with
-  400 `bad_path` before any route sees it: no store, file server or database gets such a name.
+- A path with control characters (NUL included) or bytes that are not UTF-8 names nothing the
+  shop has: 404 before any route sees it, so no store, file server or database gets such a name.
 - With `CLOUDMALL_ALLOWED_HOSTS` set, a request naming another host is refused with 400
   `bad_host` (the health checks excepted: load balancers probe them by instance address).
 - Redirects the app makes (trailing slashes) carry a relative Location: a forged Host header is
@@ -44,7 +44,7 @@ class RequestGuard:
         path: str = scope["path"]
         host = _header(scope, b"host")
         if _BAD_PATH.search(path):
-            await _refuse(send, 400, "bad_path", "The request path has characters no page has")
+            await _refuse(send, 404, "not_found", "No page has characters like these in its path")
             return
         if path not in HEALTH_PATHS and not host_allowed(host, self.allowed_hosts):
             await _refuse(send, 400, "bad_host", "This shop does not answer for that host name")

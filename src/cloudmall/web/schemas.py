@@ -80,6 +80,15 @@ class LogInIn(ApiModel):
     password: Password
 
 
+class ChangePasswordIn(ApiModel):
+    current_password: Password
+    new_password: NewPassword
+
+
+class RoleIn(ApiModel):
+    role: Annotated[str, StringConstraints(pattern="^(customer|admin)$")]
+
+
 class UserOut(ApiModel):
     id: int
     email: str
