@@ -37,7 +37,7 @@ from cloudmall.services.ports import (
     TokenCodec,
     UnitOfWorkFactory,
 )
-from cloudmall.services.rate_limit import Limit, RateLimiter, Throttles
+from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 
 
 @dataclass
@@ -90,13 +90,17 @@ def build_store(url: str) -> ObjectStore:
 
 
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
+    window = settings.login_window_seconds
     return Throttles(
         limiter=RateLimiter(counter),
-        login_per_account=Limit(
-            "login-account", settings.login_failures_per_account, settings.login_window_seconds
+        login_per_account_and_client=Limit(
+            "login-account-client", settings.login_failures_per_account_and_client, window
         ),
-        login_per_client=Limit(
-            "login-client", settings.login_failures_per_client, settings.login_window_seconds
+        login_per_client=Limit("login-client", settings.login_failures_per_client, window),
+        login_per_account=Limit("login-account", settings.login_failures_per_account, window),
+        slow_down=SlowDown(
+            free=settings.login_failures_per_account,
+            max_seconds=settings.login_slowdown_max_seconds,
         ),
         signup_per_client=Limit(
             "signup-client", settings.signups_per_client, settings.signup_window_seconds

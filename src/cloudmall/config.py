@@ -21,6 +21,12 @@ from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 MIN_SECRET_KEY_BYTES = 64
 
 
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("127.0.0.0/8"),
+    IPv6Network("::1/128"),
+)
+
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -45,7 +51,7 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Networks whose clients may read /metrics (default: this machine only).
     metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
-        default_factory=lambda: [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+        default_factory=lambda: list(LOOPBACK)
     )
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
@@ -63,9 +69,13 @@ class Settings(BaseSettings):
     thumbnail_size: int = Field(default=400, gt=0)
 
     # Rate limits (fixed windows, shared through the cache: Redis makes them shared by all
-    # processes). Failed log-ins per account and per client address; sign-ups per client address.
-    login_failures_per_account: int = Field(default=10, ge=1)
+    # processes). Failed log-ins: refused (429) past a number per (account, client address) and
+    # per client address; past a number per account, from any address, slowed down (a delay that
+    # doubles per failure up to a cap) but never refused. Sign-ups per client address.
+    login_failures_per_account_and_client: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=100, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_slowdown_max_seconds: float = Field(default=10.0, ge=0, le=30)
     login_window_seconds: int = Field(default=900, ge=1)
     signups_per_client: int = Field(default=20, ge=1)
     signup_window_seconds: int = Field(default=3600, ge=1)

@@ -33,6 +33,7 @@ _settings = Settings(
     signups_per_client=10**9,
     login_failures_per_client=10**9,
     login_failures_per_account=10**9,
+    login_failures_per_account_and_client=10**9,
 )
 
 
