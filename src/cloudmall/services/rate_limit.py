@@ -105,7 +105,8 @@ class SlowDown:
         over = failures - self.free
         if over <= 0:
             return 0.0
-        return min(self.max_seconds, self.first_seconds * 2 ** min(over - 1, 32))
+        doubling: float = 2.0 ** min(over - 1, 32)
+        return min(self.max_seconds, self.first_seconds * doubling)
 
 
 @dataclass(frozen=True, slots=True)
