@@ -17,6 +17,8 @@ from cloudmall_infra.nag import acknowledge
 
 APP_PORT = 8000
 HEALTH_CHECK_PATH = "/readyz"
+#: Paths only operators use: the ALB answers them 404 itself, the app never sees them.
+PRIVATE_PATHS = ("/metrics", "/metrics/*")
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -248,6 +250,21 @@ class WebTier(Construct):
             ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
             default_target_groups=[self.target_group],
             open=False,
+        )
+        # The app's operations-only paths are answered by the ALB itself, never forwarded: the
+        # app also refuses /metrics outside CLOUDMALL_METRICS_ALLOW, and this keeps it so even
+        # if that setting were widened to the VPC, where the ALB's own nodes live.
+        elbv2.ApplicationListenerRule(
+            self,
+            "PrivatePaths",
+            listener=self.https_listener,
+            priority=1,
+            conditions=[elbv2.ListenerCondition.path_patterns(list(PRIVATE_PATHS))],
+            action=elbv2.ListenerAction.fixed_response(
+                404,
+                content_type="application/json",
+                message_body='{"error":{"code":"not_found","message":"Not Found"}}',
+            ),
         )
         self.http_listener = self.load_balancer.add_redirect(
             source_port=80,
