@@ -36,6 +36,7 @@ from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
+from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.order_desk import OrderDesk
@@ -51,7 +52,7 @@ from cloudmall.services.ports import (
     StorageUnavailable,
     TierProbe,
 )
-from cloudmall.services.rate_limit import Limit, RateLimiter, Throttles
+from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.shop import BoundHandler, Shop
 
 
@@ -112,13 +113,17 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
 
 
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
+    window = settings.login_window_seconds
     return Throttles(
         limiter=RateLimiter(counter),
-        login_per_account=Limit(
-            "login-account", settings.login_failures_per_account, settings.login_window_seconds
+        login_per_account_and_client=Limit(
+            "login-account-client", settings.login_failures_per_account_and_client, window
         ),
-        login_per_client=Limit(
-            "login-client", settings.login_failures_per_client, settings.login_window_seconds
+        login_per_client=Limit("login-client", settings.login_failures_per_client, window),
+        login_per_account=Limit("login-account", settings.login_failures_per_account, window),
+        slow_down=SlowDown(
+            free=settings.login_failures_per_account,
+            max_seconds=settings.login_slowdown_max_seconds,
         ),
         signup_per_client=Limit(
             "signup-client", settings.signups_per_client, settings.signup_window_seconds
@@ -207,6 +212,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             thumbnail_size=settings.thumbnail_size,
         ),
         "throttles": build_throttles(settings, cache),
+        "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,

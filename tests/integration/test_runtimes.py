@@ -33,7 +33,7 @@ def _settings(tmp_path: Path, runtime: Runtime) -> Settings:
         environment="test",
         runtime=runtime,
         var_dir=tmp_path,
-        secret_key="runtime-test-secret-key-long-enough-0123456789",
+        secret_key="runtime-" + "0123456789abcdef" * 4,
     )
 
 
@@ -46,7 +46,9 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
 def client(tmp_path: Path, runtime: Runtime) -> Iterator[TestClient]:
     settings = _settings(tmp_path, runtime)
     asyncio.run(migrate(settings))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(
+        create_app(settings), client=("127.0.0.1", 50000)
+    ) as client:  # loopback: /metrics
         yield client
 
 

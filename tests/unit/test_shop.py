@@ -14,11 +14,12 @@ from cloudmall.bootstrap import bind_handlers, inject_dependencies
 from cloudmall.domain.errors import NotFound, PermissionDenied
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import commands as c
+from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.handlers import HANDLERS
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction
-from cloudmall.services.rate_limit import Limit, RateLimiter, Throttles
+from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.shop import Shop
 from cloudmall.web.presentation import JsonCatalogPresenter
 from tests.unit.fakes import FakeCache, FakeGateway, FakeHasher, FakeMetrics, FakeStore, customer
@@ -35,13 +36,16 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
         "placer": OrderPerTransaction(store, catalog_cache, metrics, OrderLimits()),  # type: ignore[arg-type]
         "gateway": FakeGateway(),
         "hasher": FakeHasher(),
-        "tokens": JwtTokenCodec(secret="s" * 40, issuer="i", audience="a", ttl_seconds=60),
+        "tokens": JwtTokenCodec(secret="s" * 64, issuer="i", audience="a", ttl_seconds=60),
         "throttles": Throttles(
-            RateLimiter(MemoryCache()),
-            Limit("login-account", 10, 60),
-            Limit("login-client", 10, 60),
-            Limit("signup-client", 10, 60),
+            limiter=RateLimiter(MemoryCache()),
+            login_per_account_and_client=Limit("login-account-client", 10, 60),
+            login_per_client=Limit("login-client", 10, 60),
+            login_per_account=Limit("login-account", 10, 60),
+            slow_down=SlowDown(free=10),
+            signup_per_client=Limit("signup-client", 10, 60),
         ),
+        "access": AccessCheck(store),
         "store": None,
         "images": None,
         "probes": [],

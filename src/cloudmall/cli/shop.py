@@ -16,7 +16,8 @@ from cloudmall.bootstrap import migrate as migrate_database
 from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
 from cloudmall.config import Settings
 from cloudmall.demo import load_demo_catalogue
-from cloudmall.services.commands import CheckTiers, CountShop, MakeAdmin
+from cloudmall.domain.users import Role
+from cloudmall.services.commands import ChangeRoleByEmail, CheckTiers, CountShop, MakeAdmin
 from cloudmall.services.health import TierStatus
 from cloudmall.services.shop import Shop
 from cloudmall.web.server import serve as run_server
@@ -78,6 +79,18 @@ def admin_create(
         console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
 
 
+async def _demote(settings: Settings, email: str) -> None:
+    async with open_shop(settings) as shop:
+        await shop.handle(ChangeRoleByEmail(email=email, role=Role.CUSTOMER))
+
+
+@admin_app.command("demote")
+def admin_demote(email: str) -> None:
+    """Make a staff account a customer again; its tokens lose staff rights at once."""
+    run(_demote(load_settings(), email))
+    console.print(f"{email} is a customer now")
+
+
 async def _check(settings: Settings) -> list[TierStatus]:
     async with open_shop(settings) as shop:
         return await shop.handle(CheckTiers())
@@ -101,7 +114,10 @@ def check() -> None:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a process listens there, asked the way the server binds: with SO_REUSEADDR, so
+    the last connections of a stopped server (TIME_WAIT) do not count."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

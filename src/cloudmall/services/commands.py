@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.products import Product
-from cloudmall.domain.users import User
+from cloudmall.domain.users import Role, User
 from cloudmall.services.accounts import Session
 from cloudmall.services.catalog_cache import CachedBody
 from cloudmall.services.health import TierStatus
@@ -40,7 +40,7 @@ class SignUp(Command[Session]):
     """Create a customer account and log it in; `client` is the caller's address (rate limit)."""
 
     email: str
-    password: str
+    password: str = field(repr=False)
     name: str
     client: str
 
@@ -48,13 +48,14 @@ class SignUp(Command[Session]):
 @dataclass(frozen=True, slots=True)
 class LogIn(Command[Session]):
     email: str
-    password: str
+    password: str = field(repr=False)
     client: str
 
 
 @dataclass(frozen=True, slots=True)
 class Authenticate(Command[Principal]):
-    """Who an access token says the caller is (AuthenticationFailed if it is not valid)."""
+    """Who an access token's caller is, as the account is now: AuthenticationFailed if the token
+    is not valid or predates the account's last password change; the role is the account's."""
 
     token: str
 
@@ -71,6 +72,31 @@ class MakeAdmin(Command[User]):
     email: str
     password: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePassword(Command[Session]):
+    """Replace the caller's password (the current one checked); every older token stops working,
+    the answer carries a new one."""
+
+    principal: Principal
+    current_password: str = field(repr=False)
+    new_password: str = field(repr=False)
+    client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRole(Command[User]):
+    """Staff makes an account staff or customer; it applies to the account's next request."""
+
+    user_id: int
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRoleByEmail(Command[User]):
+    email: str
+    role: Role
 
 
 # --- catalogue --------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from cloudmall.domain.errors import PermissionDenied
 from cloudmall.domain.orders import Order
 from cloudmall.domain.products import Product
 from cloudmall.domain.users import User
-from cloudmall.services import accounts, catalog, media, orders, overview, payments
+from cloudmall.services import accounts, catalog, credentials, media, orders, overview, payments
 from cloudmall.services import commands as c
+from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
@@ -75,8 +76,11 @@ async def log_in(
     )
 
 
-async def authenticate(command: c.Authenticate, *, tokens: TokenCodec) -> Principal:
-    return tokens.decode(command.token)
+async def authenticate(
+    command: c.Authenticate, *, tokens: TokenCodec, access: AccessCheck
+) -> Principal:
+    claimed = tokens.decode(command.token)
+    return await access.current(claimed)  # the account as it is now
 
 
 async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> User:
@@ -88,6 +92,45 @@ async def make_admin(
 ) -> User:
     return await accounts.make_admin(
         uow=uow, hasher=hasher, email=command.email, password=command.password, name=command.name
+    )
+
+
+async def change_password(
+    command: c.ChangePassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    access: AccessCheck,
+    throttles: Throttles,
+) -> accounts.Session:
+    user = await credentials.change_password(
+        uow=uow,
+        hasher=hasher,
+        access=access,
+        user_id=command.principal.user_id,
+        current_password=command.current_password,
+        new_password=command.new_password,
+        throttles=throttles,
+        client=command.client,
+    )
+    token, expires_in = tokens.issue(user)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+
+
+async def change_role(
+    command: c.ChangeRole, *, uow: UnitOfWorkFactory, access: AccessCheck
+) -> User:
+    return await credentials.change_role(
+        uow=uow, access=access, user_id=command.user_id, role=command.role
+    )
+
+
+async def change_role_by_email(
+    command: c.ChangeRoleByEmail, *, uow: UnitOfWorkFactory, access: AccessCheck
+) -> User:
+    return await credentials.change_role_by_email(
+        uow=uow, access=access, email=command.email, role=command.role
     )
 
 
@@ -281,6 +324,9 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.Authenticate: authenticate,
     c.CurrentUser: current_user,
     c.MakeAdmin: make_admin,
+    c.ChangePassword: change_password,
+    c.ChangeRole: change_role,
+    c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,
     c.ListCategories: list_categories,
     c.GetProduct: get_product,

@@ -14,11 +14,13 @@ from cloudmall.bootstrap import build_shop, runtime_profile
 from cloudmall.config import Settings
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.shop import Shop
+from cloudmall.web.api_docs import install_api_docs
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
+from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.presentation import JsonCatalogPresenter
-from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
+from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -50,12 +52,16 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
         lifespan=_lifespan(settings, presenter, shop),
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.presenter = presenter
     install_error_handlers(app)
+    install_api_docs(app)
     for router in (
         accounts.router,
+        credentials.router,
         catalog.router,
         orders.router,
         admin.router,
@@ -103,4 +109,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
+    app.add_middleware(
+        RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
+    )
     app.add_middleware(RequestContextMiddleware)

@@ -33,7 +33,8 @@ async def readyz(shop: ShopDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=Response)
+# Not in the public API's schema: only CLOUDMALL_METRICS_ALLOW's networks get it (web/guards.py).
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 async def metrics(shop: ShopDep) -> Response:
     """Prometheus text format; across all worker processes when PROMETHEUS_MULTIPROC_DIR is set.
     A function's metrics go to CloudWatch instead: 404 there."""
