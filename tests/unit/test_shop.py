@@ -11,7 +11,7 @@ import pytest
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.bootstrap import bind_handlers, inject_dependencies
-from cloudmall.domain.errors import NotFound, PermissionDenied
+from cloudmall.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
@@ -103,6 +103,11 @@ async def test_a_customer_journey_through_commands_alone(
         await shop.handle(c.PlaceOrder(me, items=[(mug.id, 1)], claimed_user_id=me.user_id + 1))
     with pytest.raises(NotFound):  # another customer's order looks missing
         await shop.handle(c.GetOrder(customer(me.user_id + 1), placed.order.id))
+    change = c.ChangePassword(me, "a long passphrase", "another long passphrase 7", "1.2.3.4")
+    renewed = await shop.handle(change)
+    with pytest.raises(AuthenticationFailed):  # tokens from before the change stop working
+        await shop.handle(c.Authenticate(session.access_token))
+    assert (await shop.handle(c.Authenticate(renewed.access_token))).user_id == me.user_id
 
 
 async def test_an_entrypoint_without_a_presenter_gets_no_catalogue_reads(
