@@ -5,20 +5,37 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint typecheck security synth clean bench bench-quick bench-profile
+.PHONY: run test reliability check lint typecheck security synth clean bench bench-quick bench-profile \
+	lock scan image image-test
+
+# Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
+DEV_LOCK     := requirements/dev.lock
+RUNTIME_LOCK := requirements/runtime.lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # `make run` needs only the shop; the tests also need the test, lint and CDK tools.
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(RUN_STAMP): pyproject.toml $(RUNTIME_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,dev,infra]"
+$(STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(RUN_STAMP)
+
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+
+## lock: refresh requirements/*.lock from pyproject.toml and requirements/*.in (keeps pins that still fit)
+lock: $(STAMP)
+	$(UV_COMPILE) pyproject.toml --extra test --extra dev --extra infra -o $(DEV_LOCK)
+	$(UV_COMPILE) pyproject.toml --constraint $(DEV_LOCK) -o $(RUNTIME_LOCK)
+	$(UV_COMPILE) requirements/build.in -o requirements/build.lock
+	$(UV_COMPILE) requirements/checkov.in -o requirements/checkov.lock
 
 ## run: the shop on embedded defaults (SQLite, in-process cache, ./var/media), demo data, prints its URL
 run: $(RUN_STAMP)
