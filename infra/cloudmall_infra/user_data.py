@@ -1,8 +1,9 @@
-"""Boot script for the app instances (Amazon Linux 2023), built from the project's own source.
+"""Boot script for the app instances (Amazon Linux 2023): they run the shop's container image.
 
-The project (``pyproject.toml``, ``README.md``, ``src/``) becomes a CDK asset; at boot the
-instance downloads it, ``pip install``s it into a virtualenv, renders its env file from SSM and
-Secrets Manager, runs ``cloudmall migrate`` once and starts ``cloudmall serve`` under systemd.
+The image (the repository's Dockerfile, or ``image_uri`` from context) is pulled from ECR at boot;
+nothing is installed from PyPI. The boot renders the env file from SSM and Secrets Manager (with
+the image's own Python and boto3), runs ``cloudmall migrate`` once and starts the container under
+systemd, on the host's network (the instance role reaches IMDS with a hop limit of 1).
 """
 
 from __future__ import annotations
@@ -11,59 +12,27 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from cloudmall_infra.container_config import image_uri_from_context
+from cloudmall_infra.image import IMAGE_UID, AppImage, app_image
+from cloudmall_infra.nag import acknowledge
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 PREFIX = "/opt/cloudmall"
-VENV = f"{PREFIX}/venv"
-STATE_DIR = "/var/lib/cloudmall"
+STATE_DIR = "/var/lib/cloudmall"  # the image's var dir: SQLite and media on SingleServer
 LOG_DIR = "/var/log/cloudmall"
 CONFIG_DIR = "/etc/cloudmall"
 ENV_FILE = f"{CONFIG_DIR}/cloudmall.env"
 BOOT_JSON = f"{CONFIG_DIR}/boot.json"
 APP_LOG = f"{LOG_DIR}/app.log"
-
-# Only what `pip install` needs: gitignore syntax, so nothing under .venv/ or cdk.out/ is walked.
-SOURCE_EXCLUDES = [
-    "/*",
-    "!/pyproject.toml",
-    "!/README.md",
-    "!/LICENSE",
-    "!/src/",
-    "__pycache__/",
-    "*.pyc",
-    "*.egg-info/",
-    "/src/**/var/",
-]
-
-
-def source_asset(scope: Construct, construct_id: str) -> s3_assets.Asset:
-    """The cloudmall source as a zip asset in the CDK bootstrap bucket."""
-    return s3_assets.Asset(
-        scope,
-        construct_id,
-        path=str(REPO_ROOT),
-        exclude=SOURCE_EXCLUDES,
-        ignore_mode=IgnoreMode.GIT,
-    )
-
-
-def grant_asset_read(asset: s3_assets.Asset, grantee: iam.IGrantable) -> None:
-    """s3:GetObject on exactly the asset object (``asset.grant_read`` would add List*/Get*)."""
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            sid="ReadCloudmallSource",
-            actions=["s3:GetObject"],
-            resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
-        )
-    )
+CONTAINER = "cloudmall"
+DOCKER = "/usr/bin/docker"
 
 
 def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
@@ -79,48 +48,74 @@ def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
     ]
 
 
+def env_names(boot_config: dict[str, object]) -> list[str]:
+    """The variables render_env.py writes: passed by name from the unit's environment."""
+    names: set[str] = set()
+    for section in ("parameters", "secrets", "url_credentials"):
+        value = boot_config.get(section, {})
+        assert isinstance(value, dict)
+        names.update(value)
+    return sorted(names)
+
+
+def docker_run(image_uri: str, names: list[str], *options: str) -> str:
+    """A read-only container of the image on the host's network, settings passed by name."""
+    parts = [
+        f"{DOCKER} run --rm --network host --read-only --tmpfs /tmp",
+        f"--volume {STATE_DIR}:{STATE_DIR}",
+        *(f"--env {name}" for name in names),
+        *options,
+        image_uri,
+    ]
+    return " ".join(parts)
+
+
 def systemd_units(
-    *, port: int, workers: int, bind_low_port: bool, trusted_proxies: str | None = None
+    *,
+    image_uri: str,
+    env_names: list[str],
+    port: int,
+    workers: int,
+    trusted_proxies: str | None = None,
 ) -> dict[str, str]:
     env_unit = f"""[Unit]
 Description=cloudmall: render {ENV_FILE} from SSM Parameter Store and Secrets Manager
-After=network-online.target
+After=docker.service network-online.target
+Requires=docker.service
 Wants=network-online.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart={VENV}/bin/python {PREFIX}/render_env.py {BOOT_JSON}
+ExecStart={DOCKER} run --rm --network host --read-only --tmpfs /tmp --user 0:0 \\
+  --volume {PREFIX}/render_env.py:/render_env.py:ro --volume {CONFIG_DIR}:{CONFIG_DIR} \\
+  {image_uri} python /render_env.py {BOOT_JSON}
 Restart=on-failure
 RestartSec=5
 """
-    capabilities = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n" if bind_low_port else ""
+    settings = [f"CLOUDMALL_PORT={port}", f"CLOUDMALL_WORKERS={workers}"]
     # Behind a load balancer every connection comes from it: uvicorn takes the client's address
     # from X-Forwarded-For only when the connection comes from these (per-client rate limits).
-    proxies = f"Environment=FORWARDED_ALLOW_IPS={trusted_proxies}\n" if trusted_proxies else ""
+    if trusted_proxies:
+        settings.append(f"FORWARDED_ALLOW_IPS={trusted_proxies}")
+    environment = "".join(f"Environment={setting}\n" for setting in settings)
+    names = [*env_names, *(setting.split("=", 1)[0] for setting in settings)]
     app_unit = f"""[Unit]
-Description=cloudmall web shop
-Requires=cloudmall-env.service
-After=cloudmall-env.service network-online.target
+Description=cloudmall web shop (container)
+Requires=cloudmall-env.service docker.service
+After=cloudmall-env.service docker.service network-online.target
 
 [Service]
 Type=exec
-User=cloudmall
-Group=cloudmall
-WorkingDirectory={STATE_DIR}
 EnvironmentFile={ENV_FILE}
-{proxies}ExecStart={VENV}/bin/cloudmall serve --host 0.0.0.0 --port {port} --workers {workers}
-{capabilities}KillSignal=SIGTERM
-TimeoutStopSec=30
+{environment}ExecStartPre=-{DOCKER} rm --force {CONTAINER}
+ExecStart={docker_run(image_uri, names, "--name", CONTAINER)}
+ExecStop={DOCKER} stop --time 25 {CONTAINER}
+TimeoutStopSec=35
 Restart=on-failure
 RestartSec=3
 StandardOutput=append:{APP_LOG}
 StandardError=append:{APP_LOG}
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectSystem=strict
-ProtectHome=yes
-ReadWritePaths={STATE_DIR} {LOG_DIR}
 
 [Install]
 WantedBy=multi-user.target
@@ -193,45 +188,49 @@ class AppUserDataOptions:
     in_auto_scaling_group: bool = True
     trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
     migrate_attempts: int = 5
+    pull_attempts: int = 5
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
 
 
-def build_user_data(
-    scope: Construct, asset: s3_assets.Asset, options: AppUserDataOptions
-) -> ec2.UserData:
+def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptions) -> ec2.UserData:
     stack = Stack.of(scope)
     user_data = ec2.UserData.for_linux()
-    packages = ["python3.11", "python3.11-pip", "unzip", "aws-cfn-bootstrap", "logrotate"]
+    packages = ["docker", "aws-cfn-bootstrap", "logrotate"]
     if options.log_group_name:
         packages.append("amazon-cloudwatch-agent")
     packages += options.extra_packages
+    names = env_names(options.boot_config)
     user_data.add_commands(
         "set -euo pipefail",
         "exec > >(tee -a /var/log/cloudmall-boot.log) 2>&1",
         f"dnf install -y {' '.join(packages)}",
-        "id cloudmall >/dev/null 2>&1 || useradd --system --home-dir "
-        f"{STATE_DIR} --shell /sbin/nologin cloudmall",
-        f"install -d -m 0750 -o cloudmall -g cloudmall {STATE_DIR} {LOG_DIR}",
-        f"install -d -m 0750 -o root -g root {CONFIG_DIR}",
+        "systemctl enable --now docker",
+        # the image's user owns the state directory it writes (SQLite and media on SingleServer)
+        f"install -d -m 0750 -o {IMAGE_UID} -g {IMAGE_UID} {STATE_DIR}",
+        f"install -d -m 0750 -o root -g root {LOG_DIR} {CONFIG_DIR}",
         f"install -d -m 0755 {PREFIX}",
     )
-    zip_path = user_data.add_s3_download_command(
-        bucket=asset.bucket,
-        bucket_key=asset.s3_object_key,
-        local_file=f"{PREFIX}/source.zip",
-        region=stack.region,
-    )
+    if options.port < 1024:
+        # the container's non-root user binds the web port on the host's network
+        user_data.add_commands(
+            f"echo 'net.ipv4.ip_unprivileged_port_start = {options.port}' "
+            "> /etc/sysctl.d/90-cloudmall.conf",
+            "sysctl --system >/dev/null",
+        )
+    registry = Fn.select(0, Fn.split("/", image.uri))
     user_data.add_commands(
-        f"rm -rf {PREFIX}/source && unzip -q -o {zip_path} -d {PREFIX}/source",
-        # hatchling wants the readme that pyproject.toml names
-        f"[ -f {PREFIX}/source/README.md ] || echo '# cloudmall' > {PREFIX}/source/README.md",
-        f"python3.11 -m venv {VENV}",
-        f"{VENV}/bin/pip install --quiet --upgrade pip",
-        f"{VENV}/bin/pip install --quiet {PREFIX}/source",
+        # one pinned image from ECR; a few tries, since ECR or the NAT may be slow to answer
+        f"for attempt in $(seq 1 {options.pull_attempts}); do",
+        f"  if aws ecr get-login-password --region {stack.region} | {DOCKER} login --username "
+        f"AWS --password-stdin {registry} && {DOCKER} pull --quiet "
+        f"{image.uri}; then break; fi",
+        f'  if [ "$attempt" = {options.pull_attempts} ]; then exit 1; fi',
+        "  sleep $((attempt * 10))",
+        "done",
     )
     render_env = (ASSETS / "render_env.py").read_text()
-    user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0755"))
+    user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0644"))
     user_data.add_commands(
         f"cat > {BOOT_JSON} <<'CLOUDMALL_EOF'",
         stack.to_json_string(options.boot_config),
@@ -239,9 +238,10 @@ def build_user_data(
         f"chmod 0600 {BOOT_JSON}",
     )
     units = systemd_units(
+        image_uri=image.uri,
+        env_names=names,
         port=options.port,
         workers=options.workers,
-        bind_low_port=options.port < 1024,
         trusted_proxies=options.trusted_proxies,
     )
     for path, content in units.items():
@@ -258,15 +258,15 @@ def build_user_data(
             "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
             f"-a fetch-config -m ec2 -s -c file:{agent_path}",
         )
+    migrate = f"{docker_run(image.uri, names)} cloudmall migrate"
     user_data.add_commands(
         "systemctl daemon-reload",
         "systemctl start cloudmall-env.service",
         # `cloudmall migrate` once before serving; a few tries, since the instances of a new
         # Auto Scaling group boot together and one of them wins the schema upgrade.
         f"for attempt in $(seq 1 {options.migrate_attempts}); do",
-        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
-        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
-        f"{VENV}/bin/cloudmall migrate; then break; fi",
+        "  if systemd-run --wait --pipe --collect --quiet "
+        f"-p EnvironmentFile={ENV_FILE} {migrate}; then break; fi",
         f'  if [ "$attempt" = {options.migrate_attempts} ]; then exit 1; fi',
         "  sleep $((attempt * 10))",
         "done",
@@ -285,24 +285,30 @@ def app_instance_user_data(
     scope: Construct,
     *,
     boot_config: dict[str, object],
-    role: iam.IGrantable,
+    role: iam.Role,
     port: int,
     in_auto_scaling_group: bool,
     trusted_proxies: str | None = None,
 ) -> ec2.UserData:
-    """What every cloudmall instance boots with: its log group, the source asset it may read, and
-    the user data that installs and starts the app."""
+    """What every cloudmall instance boots with: its log group, the image it may pull, and the
+    user data that pulls and starts it."""
     app_logs = logs.LogGroup(
         scope,
         "AppLogs",
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    source = source_asset(scope, "Source")
-    grant_asset_read(source, role)
+    image = app_image(scope, "Image", image_uri_from_context(scope))
+    image.grant_pull(role)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken, which `docker login` to ECR needs, has no resource-level "
+        "permissions; pulling is granted on the one image repository.",
+    )
     return build_user_data(
         scope,
-        source,
+        image,
         AppUserDataOptions(
             boot_config=boot_config,
             port=port,

@@ -27,6 +27,9 @@ CDN_CERTIFICATE_ARN = (
 )
 ALARM_EMAIL = "ops@shop.example.com"
 HOSTED_ZONE_ID = "Z0123456789ABCDEFGHIJ"
+GITHUB_CONNECTION_ARN = (
+    f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+)
 
 # What an operator passes for a real deployment (docs/deploy-aws.md).
 PRODUCTION_CONTEXT: dict[str, Any] = {
@@ -40,6 +43,9 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "domain_name": "event.shop.example.com",
     "hosted_zone_id": HOSTED_ZONE_ID,
     "hosted_zone_name": "shop.example.com",
+    "github_connection_arn": GITHUB_CONNECTION_ARN,
+    "github_repository": "example-shop/cloudmall",
+    "github_branch": "release",
 }
 
 

@@ -1,6 +1,8 @@
 """One Stack per pattern of the guide."""
 
+from cloudmall_infra.stacks.container_shop import ContainerShopStack
+from cloudmall_infra.stacks.shop_pipeline import ShopPipelineStack
 from cloudmall_infra.stacks.shopping_mall import ShoppingMallStack
 from cloudmall_infra.stacks.single_server import SingleServerStack
 
-__all__ = ["ShoppingMallStack", "SingleServerStack"]
+__all__ = ["ContainerShopStack", "ShopPipelineStack", "ShoppingMallStack", "SingleServerStack"]
