@@ -268,7 +268,7 @@ def user_data_text(synth: Synth) -> str:
 
 def test_user_data_pulls_the_image_and_runs_it_without_pip(production: Synth) -> None:
     text = user_data_text(production)
-    assert "pip" not in text  # nothing from PyPI at boot: one pinned image
+    assert "pip install" not in text and "python3.11" not in text  # no PyPI at boot: one image
     assert "dnf install -y docker " in text
     assert "aws ecr get-login-password --region ap-northeast-2 | /usr/bin/docker login" in text
     assert "/usr/bin/docker pull --quiet " in text
