@@ -60,6 +60,7 @@ COPY requirements/dev.lock /tmp/dev.lock
 RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
     set -eu; \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
+    PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     /opt/build/bin/pip --python /opt/cloudmall/bin/python install --quiet --no-deps \
         --require-hashes -r /tmp/dev.lock
 COPY --chown=10001:10001 pyproject.toml /src/
