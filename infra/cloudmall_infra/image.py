@@ -48,6 +48,9 @@ def app_image(scope: Construct, construct_id: str, image_uri: str | None) -> App
         construct_id,
         directory=str(REPO_ROOT),
         target="runtime",
+        # The runtime target never reads tests/ (only the test stage does): a change to a test
+        # must not make a new image, and so a rolling replacement of every instance.
+        exclude=["tests"],
         platform=ecr_assets.Platform.LINUX_AMD64,
     )
     return AppImage(uri=asset.image_uri, repository=asset.repository)

@@ -302,6 +302,7 @@ def test_the_instances_run_the_dockerfiles_image_from_ecr(production: Synth) -> 
         staged / "requirements" / "runtime.lock"
     ).is_file()
     assert not (staged / ".venv").exists() and not (staged / "cdk.out").exists()
+    assert not (staged / "tests").exists()  # a test change is not a new release
 
 
 def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synth) -> None:
