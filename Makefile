@@ -6,8 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint typecheck security synth clean bench bench-quick bench-profile \
-	lock scan image image-test
+.PHONY: run test reliability check lint typecheck security synth audit clean bench bench-quick \
+	bench-profile lock scan image image-test
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -108,6 +108,10 @@ image-test: image $(STAMP)
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
 synth: $(STAMP)
 	$(BIN)/python infra/app.py
+
+## audit: the guide's security checklist on every synthesized stack (docs/security.md)
+audit: synth
+	$(BIN)/cloudmall audit cdk.out
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -1,4 +1,4 @@
-"""Build the CDK App: both stacks, fixed environments, cdk-nag as a validation plugin."""
+"""Build the CDK App: the pattern stacks, the security baseline, cdk-nag as a validation plugin."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.container_config import ContainerConfig
 from cloudmall_infra.stacks import (
     ContainerShopStack,
+    SecurityBaselineStack,
     ShoppingMallStack,
     ShopPipelineStack,
     SingleServerStack,
@@ -31,6 +32,7 @@ SINGLE_SERVER_STACK = "SingleServer"
 CONTAINER_SHOP_STACK = "ContainerShop"
 CONTAINER_SHOP_STAGING_STACK = "ContainerShopStaging"
 PIPELINE_STACK = "ShopPipeline"
+SECURITY_BASELINE_STACK = "SecurityBaseline"
 
 
 def build_app(
@@ -71,6 +73,13 @@ def build_app(
         config=config,
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
+    )
+    SecurityBaselineStack(
+        app,
+        SECURITY_BASELINE_STACK,
+        config=config,
+        env=env,
+        description="cloudmall: the guide's security checklist, account side (once per region)",
     )
     _container_stacks(app, config, env)
     if nag:

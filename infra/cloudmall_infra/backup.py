@@ -10,6 +10,7 @@ from constructs import Construct
 
 from cloudmall_infra.buckets import private_bucket
 from cloudmall_infra.nag import acknowledge
+from cloudmall_infra.restore_tests import RestoreTests
 
 STANDARD_IA_AFTER_DAYS = 30
 GLACIER_AFTER_DAYS = 90
@@ -18,7 +19,8 @@ DATABASE_BACKUP_RETENTION_DAYS = 35
 
 class Backups(Construct):
     """A backups bucket (Standard → Standard-IA after 30 days → Glacier after 90) for
-    ``cloudmall backup`` dumps, and a daily AWS Backup plan (35 days) for the database.
+    ``cloudmall backup`` dumps, a daily AWS Backup plan (35 days) for the database, and a
+    weekly restore test of it.
     """
 
     def __init__(
@@ -66,6 +68,9 @@ class Backups(Construct):
         )
         selection = self.plan.add_selection(
             "Database", resources=[database_resource], allow_restores=False
+        )
+        self.restore_tests = RestoreTests(
+            self, "RestoreTests", vault=self.vault, database_resource=database_resource
         )
         acknowledge(
             selection,

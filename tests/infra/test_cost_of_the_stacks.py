@@ -22,7 +22,7 @@ USAGE = Assumptions(
 )
 
 
-@pytest.mark.parametrize("stack", ["ShoppingMall", "SingleServer"])
+@pytest.mark.parametrize("stack", ["ShoppingMall", "SingleServer", "SecurityBaseline"])
 def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
     production: Synth, stack: str
 ) -> None:

@@ -42,6 +42,11 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         "to a new task definition revision; limited by an iam:PassedToService condition."
         for prefix in ECS_DEPLOY_ROLES
     },
+    (
+        "PasswordPolicyCustomResourcePolicy",
+        frozenset({"iam:UpdateAccountPasswordPolicy"}),
+    ): "The account password policy has no ARN: IAM supports no resource-level permission for "
+    "it. The only action of the SecurityBaseline's custom resource.",
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
@@ -63,8 +68,13 @@ ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
 MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
     "AmazonSSMManagedInstanceCore": {"AppRole", "ServerRole"},
     "CloudWatchAgentServerPolicy": {"AppRole", "ServerRole"},
-    "service-role/AWSLambdaBasicExecutionRole": {"CustomCDKBucketDeployment"},
+    "service-role/AWSLambdaBasicExecutionRole": {
+        "CustomCDKBucketDeployment",
+        "AWS679f53fac002430cb0da5b7982bd2287",  # CDK's AwsCustomResource (the password policy)
+    },
     "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},
+    "service-role/AWSBackupServiceRolePolicyForRestores": {"BackupsRestoreTestsRole"},
+    "service-role/AWS_ConfigRole": {"ConfigRole"},
 }
 
 _UNSCOPED_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
@@ -141,7 +151,17 @@ def test_managed_policies_are_the_documented_ones(all_synths: dict[str, Synth]) 
                     )
 
 
-def test_kms_key_policies_only_name_the_account_and_the_services_that_publish(
+# AWS services a key policy may name besides the account: who encrypts with which key.
+KEY_USERS = {
+    "cloudwatch.amazonaws.com",  # alarms publishing to the encrypted alarm topics
+    "events.amazonaws.com",  # GuardDuty findings to the baseline's alarm topic
+    "cloudtrail.amazonaws.com",  # the trail's log files (SecurityBaseline)
+    "config.amazonaws.com",  # AWS Config's snapshots (SecurityBaseline)
+    "codestar-notifications.amazonaws.com",  # pipeline failures, the pipeline's own topic key
+}
+
+
+def test_kms_key_policies_only_name_the_account_and_the_services_that_encrypt(
     production: Synth,
 ) -> None:
     """In a key policy "Resource": "*" means the key itself; what matters is who."""
@@ -152,9 +172,7 @@ def test_kms_key_policies_only_name_the_account_and_the_services_that_publish(
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
                 principal = statement["Principal"]
                 assert principal in (
-                    {"Service": "cloudwatch.amazonaws.com"},
-                    # pipeline failure notifications, on the pipeline's own topic key only
-                    {"Service": "codestar-notifications.amazonaws.com"},
+                    *({"Service": service} for service in KEY_USERS),
                     {
                         "AWS": {
                             "Fn::Join": [

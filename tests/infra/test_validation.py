@@ -11,7 +11,14 @@ from cfnlint.api import ManualArgs, lint_file
 from infra_synth import Synth
 
 CONFIGURATIONS = ("production", "aurora", "defaults")
-STACKS = ("ShoppingMall", "SingleServer", "ContainerShop", "ContainerShopStaging", "ShopPipeline")
+STACKS = (
+    "ShoppingMall",
+    "SingleServer",
+    "SecurityBaseline",
+    "ContainerShop",
+    "ContainerShopStaging",
+    "ShopPipeline",
+)
 
 
 @pytest.mark.parametrize("name", CONFIGURATIONS)
@@ -71,12 +78,13 @@ def test_production_synth_has_no_warnings(production: Synth) -> None:
 
 def test_defaults_warn_about_what_a_deployment_still_needs(defaults: Synth) -> None:
     messages = sorted(data.split(" ", 1)[0] for _, _, data in _warnings_and_errors(defaults))
-    # placeholder certificates (ShoppingMall and both ContainerShop stages), no alarm e-mail,
-    # placeholder GitHub connection
+    # placeholder certificates (ShoppingMall and both ContainerShop stages), no alarm e-mail for
+    # the shop's alarms nor the baseline's, placeholder GitHub connection
     assert messages == [
         "certificate_arn",
         "certificate_arn",
         "certificate_arn",
         "github_connection_arn",
+        "no",
         "no",
     ]

@@ -197,6 +197,21 @@ def _assembly_stacks(directory: Path) -> list[_StackArtifact]:
     return stacks
 
 
+def _load_artifact(artifact: _StackArtifact) -> LoadedTemplate:
+    name = artifact.stack_name or artifact.artifact_id
+    return LoadedTemplate(name, artifact.template, _parse_template_file(artifact.template))
+
+
+def load_templates(path: Path) -> list[LoadedTemplate]:
+    """Every stack of a ``cdk.out`` directory, or the one template file ``path`` names."""
+    if path.is_dir():
+        stacks = _assembly_stacks(path)
+        if not stacks:
+            raise TemplateError(f"no CloudFormation stacks found in {path}")
+        return [_load_artifact(artifact) for artifact in stacks]
+    return [load_template(path)]
+
+
 def load_template(path: Path, stack: str | None = None) -> LoadedTemplate:
     """Load a template file, or pick ``stack`` from a ``cdk.out`` directory."""
     if path.is_dir():
@@ -216,8 +231,7 @@ def load_template(path: Path, stack: str | None = None) -> LoadedTemplate:
                 names = ", ".join(s.display_name or s.artifact_id for s in stacks)
                 raise TemplateError(f"no stack {stack!r} in {path}: it holds {names}")
             chosen = matching[0]
-        name = chosen.stack_name or chosen.artifact_id
-        return LoadedTemplate(name, chosen.template, _parse_template_file(chosen.template))
+        return _load_artifact(chosen)
     if not path.exists():
         raise TemplateError(f"template not found: {path}")
     name = stack or path.name.removesuffix(".json").removesuffix(".template")
@@ -1041,6 +1055,12 @@ FREE: dict[str, str] = {
     "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
     "AWS::ECS::TaskDefinition": "configuration only: priced through the service that runs it",
     "AWS::CodeStarNotifications::NotificationRule": "no charge (SNS deliveries are usage-based)",
+    "AWS::Backup::RestoreTestingSelection": "no charge (the plan's restore jobs are usage-based)",
+    "AWS::Config::DeliveryChannel": "no charge (what it delivers is priced as S3 storage)",
+    "AWS::CloudTrail::Trail": (
+        "the account's first copy of management events: no charge (its S3 storage and "
+        "CloudWatch Logs ingestion are priced there)"
+    ),
 }
 
 UNPRICED: dict[str, str] = {
@@ -1050,6 +1070,15 @@ UNPRICED: dict[str, str] = {
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
     "AWS::Route53::RecordSet": "usage-based: DNS queries; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
+    "AWS::Backup::RestoreTestingPlan": (
+        "usage-based: each restore test job and the temporary database's hours; not modelled"
+    ),
+    "AWS::GuardDuty::Detector": "usage-based: events and logs analysed; not modelled",
+    "AWS::Config::ConfigurationRecorder": (
+        "usage-based: per configuration item recorded; not modelled"
+    ),
+    "AWS::Config::ConfigRule": "usage-based: per rule evaluation; not modelled",
+    "AWS::Logs::MetricFilter": "its metric is a custom CloudWatch metric; no price in the book",
 }
 
 
