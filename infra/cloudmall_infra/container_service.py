@@ -48,6 +48,7 @@ class FargateShop(Construct):
         app_subnets: ec2.SubnetSelection,
         certificate_arn: str,
         access_logs: s3.IBucket,
+        name: str,
         image: AppImage,
         environment: dict[str, str],
         secrets: dict[str, ecs.Secret],
@@ -59,9 +60,14 @@ class FargateShop(Construct):
         workers: int = 2,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.name = name  # the cluster's and the task family's name (the pipeline's IAM names it)
         self.min_capacity = min_capacity
         self.cluster = ecs.Cluster(
-            self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self,
+            "Cluster",
+            vpc=vpc,
+            cluster_name=name,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
         self.log_group = logs.LogGroup(
             self,
@@ -72,6 +78,7 @@ class FargateShop(Construct):
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
+            family=name,
             cpu=cpu,
             memory_limit_mib=memory_mib,
             runtime_platform=ecs.RuntimePlatform(

@@ -9,16 +9,8 @@ from typing import Any
 
 from infra_synth import Synth
 
-ECS_DEPLOY_ROLES = ("PipelineStagingDeployStaging", "PipelineProductionDeployProduction")
-ECS_DEPLOY_ACTIONS = (
-    "ecs:DescribeServices",
-    "ecs:DescribeTaskDefinition",
-    "ecs:DescribeTasks",
-    "ecs:ListTasks",
-    "ecs:RegisterTaskDefinition",
-    "ecs:TagResource",
-    "ecs:UpdateService",
-)
+ECS_DEPLOY_ROLES = ("DeployStagingRole", "DeployProductionRole")
+ECS_DEPLOY_ACTIONS = ("ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
 # Statements allowed an unscoped resource ("*"), keyed by (the policy's logical-ID prefix, the
 # statement's actions). Each entry: why the service or CDK requires it.
 UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
@@ -33,13 +25,8 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         for prefix in ("AppRole", "ServerRole", "ShopTaskExecutionRole", "BuildRole")
     },
     **{
-        (prefix, frozenset(ECS_DEPLOY_ACTIONS)): "CDK's ECS deploy action: RegisterTaskDefinition "
-        "and the Describe/List calls have no resource-level permissions in IAM."
-        for prefix in ECS_DEPLOY_ROLES
-    },
-    **{
-        (prefix, frozenset({"iam:PassRole"})): "CDK's ECS deploy action passes the task's roles "
-        "to a new task definition revision; limited by an iam:PassedToService condition."
+        (prefix, frozenset(ECS_DEPLOY_ACTIONS)): "The pipeline's ECS deploy roles: registering "
+        "and describing task definitions have no resource-level permissions in IAM."
         for prefix in ECS_DEPLOY_ROLES
     },
     (
@@ -60,7 +47,6 @@ ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
             "PipelineRole",
             "PipelineSourceGitHub",
             "PipelineApproval",
-            *ECS_DEPLOY_ROLES,
         )
     },
 }

@@ -93,3 +93,34 @@ def test_bad_pipeline_context_is_refused_at_synth(key: str, value: str, message:
     app = App(context={key: value})
     with pytest.raises(ValueError, match=message):
         ContainerConfig.from_context(app, account="111122223333", region="ap-northeast-2")
+
+
+def test_each_deploy_role_names_its_own_stages_service_tasks_and_task_roles(
+    production: Synth,
+) -> None:
+    policies = production.resources(STACK, "AWS::IAM::Policy")
+    for stage, cluster in (
+        ("Staging", "cloudmall-staging"),
+        ("Production", "cloudmall-production"),
+    ):
+        (policy,) = [p for lid, p in policies.items() if lid.startswith(f"Deploy{stage}Role")]
+        statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        unscoped = {
+            a for s in statements.values() if s["Resource"] == "*" for a in _as_list(s["Action"])
+        }
+        assert unscoped == {"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+        stack = "ContainerShopStaging" if stage == "Staging" else "ContainerShop"
+        assert json.dumps(statements["Service"]["Resource"]).startswith(
+            f'{{"Fn::ImportValue": "{stack}:'
+        )
+        assert f"task/{cluster}/*" in json.dumps(statements["Tasks"]["Resource"])
+        passed = json.dumps(statements["PassTaskRoles"]["Resource"])
+        assert passed.count(f"{stack}:") == 2  # the task role and the execution role, no "*"
+    action_roles = [
+        a["RoleArn"] for a in actions(production).values() if a["Name"].startswith("Deploy")
+    ]
+    assert all("Deploy" in json.dumps(arn) for arn in action_roles)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -20,6 +20,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cloudmall_infra.backup import Backups
 from cloudmall_infra.buckets import LogBucket, private_bucket
 from cloudmall_infra.cache import Cache
 from cloudmall_infra.config import DeploymentConfig
@@ -87,6 +88,12 @@ class ContainerShopStack(Stack):
             node_type=config.cache_node_type,
         )
         media = private_bucket(self, "Media", access_logs=log_bucket, access_logs_prefix="s3/")
+        backups = Backups(
+            self,
+            "Backups",
+            access_logs=log_bucket,
+            database_resource=database.backup_resource(),
+        )
         secret_key = secretsmanager.Secret(
             self,
             "SecretKey",
@@ -111,6 +118,7 @@ class ContainerShopStack(Stack):
             app_subnets=network.app_subnets,
             certificate_arn=config.certificate_arn,
             access_logs=log_bucket,
+            name=f"cloudmall-{stage}",
             image=image,
             environment={
                 "CLOUDMALL_ENVIRONMENT": config.environment,
@@ -135,7 +143,8 @@ class ContainerShopStack(Stack):
             max_capacity=max_capacity,
         )
         task_role = self.shop.task_definition.task_role
-        self._grant_objects(task_role, media)
+        self._grant_objects(task_role, media, "Media")
+        self._grant_objects(task_role, backups.bucket, "Backups")  # `cloudmall backup` in a task
         database.allow_from(self.shop.task_security_group, "MySQL from the Fargate tasks")
         cache.allow_from(self.shop.task_security_group, "Redis (TLS) from the Fargate tasks")
         acknowledge(
@@ -159,26 +168,27 @@ class ContainerShopStack(Stack):
         CfnOutput(self, "ServiceName", value=self.shop.service.service_name)
         CfnOutput(self, "ImageRepositoryUri", value=self.repository.repository_uri)
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+        CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)
 
-    def _grant_objects(self, role: iam.IRole, bucket: s3.IBucket) -> None:
+    def _grant_objects(self, role: iam.IRole, bucket: s3.IBucket, sid: str) -> None:
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="MediaObjects",
+                sid=f"{sid}Objects",
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 resources=[bucket.arn_for_objects("*")],
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                sid="MediaList", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
+                sid=f"{sid}List", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
             )
         )
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/*]",
-            "The app stores images under content-hash keys it makes at upload time, so the key "
-            "space cannot be listed in advance; the wildcard is object keys of this one bucket, "
-            "with three exact object actions.",
+            "The app stores images under content-hash keys it makes at upload time (and "
+            "`cloudmall backup` dated dumps), so the key space cannot be listed in advance; the "
+            "wildcard is object keys of this one bucket, with three exact object actions.",
         )
 
     def _alarms(self, topic: sns.ITopic) -> list[cloudwatch.Alarm]:

@@ -13,14 +13,15 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cloudmall_infra.buckets import LogBucket, private_bucket
 from cloudmall_infra.container_config import ContainerConfig
+from cloudmall_infra.container_service import FargateShop
 from cloudmall_infra.monitoring import AlarmTopic
 from cloudmall_infra.nag import acknowledge, logical_id
 
@@ -43,8 +44,8 @@ class ShopPipelineStack(Stack):
         *,
         container_config: ContainerConfig,
         repository: ecr.IRepository,
-        staging: ecs.IBaseService,
-        production: ecs.IBaseService,
+        staging: FargateShop,
+        production: FargateShop,
         alarm_email: str | None,
         **kwargs: object,
     ) -> None:
@@ -153,9 +154,10 @@ class ShopPipelineStack(Stack):
                     actions=[
                         actions.EcsDeployAction(
                             action_name="DeployStaging",
-                            service=staging,
+                            service=staging.service,
                             input=image,
                             deployment_timeout=Duration.minutes(30),
+                            role=self._deploy_role("Staging", staging, artifacts, key),
                         )
                     ],
                 ),
@@ -177,9 +179,10 @@ class ShopPipelineStack(Stack):
                     actions=[
                         actions.EcsDeployAction(
                             action_name="DeployProduction",
-                            service=production,
+                            service=production.service,
                             input=image,
                             deployment_timeout=Duration.minutes(30),
+                            role=self._deploy_role("Production", production, artifacts, key),
                         )
                     ],
                 ),
@@ -201,6 +204,60 @@ class ShopPipelineStack(Stack):
             )
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline_name)
         CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)
+
+    def _deploy_role(
+        self, stage: str, shop: FargateShop, artifacts: s3.IBucket, key: kms.IKey
+    ) -> iam.IRole:
+        """The ECS deploy action's role, scoped to one stage's service, its tasks and task roles.
+
+        CDK's default grants ecs:* and iam:PassRole on "*"; its policy updates are turned off
+        (``without_policy_updates``) and these statements name what IAM lets us name.
+        """
+        role = iam.Role(
+            self,
+            f"Deploy{stage}Role",
+            assumed_by=iam.AccountPrincipal(self.account),
+            description=f"cloudmall pipeline: deploy the image to the {stage.lower()} service",
+        )
+        arn = f"arn:{self.partition}:ecs:{self.region}:{self.account}"
+        cluster = family = shop.name
+        statements = {
+            "Service": (["ecs:DescribeServices", "ecs:UpdateService"], [shop.service.service_arn]),
+            "Tasks": (["ecs:DescribeTasks"], [f"{arn}:task/{cluster}/*"]),
+            "ListTasks": (["ecs:ListTasks"], [f"{arn}:container-instance/{cluster}/*"]),
+            "TagTaskDefinition": (["ecs:TagResource"], [f"{arn}:task-definition/{family}:*"]),
+            # no resource-level permissions in IAM for these two
+            "TaskDefinitions": (
+                ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+                ["*"],
+            ),
+            "PassTaskRoles": (
+                ["iam:PassRole"],
+                [
+                    shop.task_definition.task_role.role_arn,
+                    shop.task_definition.obtain_execution_role().role_arn,
+                ],
+            ),
+            "ReadArtifacts": (["s3:GetObject"], [artifacts.arn_for_objects("*")]),
+        }
+        for sid, (actions_, resources) in statements.items():
+            role.add_to_policy(iam.PolicyStatement(sid=sid, actions=actions_, resources=resources))
+        key.grant_decrypt(role)
+        nag_arn = f"arn:<AWS::Partition>:ecs:{self.region}:{self.account}"
+        reasons = {
+            f"{nag_arn}:task/{cluster}/*": "the tasks of this one cluster (ids made at run time)",
+            f"{nag_arn}:container-instance/{cluster}/*": "ListTasks is scoped by container "
+            "instance; this one cluster's",
+            f"{nag_arn}:task-definition/{family}:*": "the revisions of this one task family, "
+            "which each deployment registers",
+            "*": "ecs:RegisterTaskDefinition and DescribeTaskDefinition have no resource-level "
+            "permissions in IAM",
+            f"<{logical_id(artifacts)}.Arn>/*": "objects of this pipeline's own artifact bucket, "
+            "new keys per execution",
+        }
+        for resource, reason in reasons.items():
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", f"Deploy role: {reason}.")
+        return role.without_policy_updates()
 
     def _acknowledge_cdk_grants(self, artifacts: object) -> None:
         """The wildcards of CDK's generated pipeline and CodeBuild policies, each bounded."""
