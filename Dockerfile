@@ -25,12 +25,13 @@ RUN /opt/build/bin/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir 
     && /opt/build/bin/pip --python /opt/cloudmall/bin/python install --quiet --no-deps \
         --no-index /wheels/*.whl
 
-# What runs: the virtualenv, a non-root user, writes only under /var/lib/cloudmall and /tmp.
+# What runs: the virtualenv, a non-root user, writes only under /var/lib/cloudmall and /tmp
+# (and /etc/cloudmall where a platform mounts one: ECS puts the RDS CA bundle there).
 FROM ${BASE_IMAGE} AS app
 ARG UID=10001
 RUN useradd --system --uid "${UID}" --user-group --home-dir /var/lib/cloudmall \
         --shell /usr/sbin/nologin cloudmall \
-    && install -d -m 0750 -o cloudmall -g cloudmall /var/lib/cloudmall
+    && install -d -m 0750 -o cloudmall -g cloudmall /var/lib/cloudmall /etc/cloudmall
 COPY --from=build /opt/cloudmall /opt/cloudmall
 ENV PATH=/opt/cloudmall/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -8,6 +8,8 @@ nothing to do. A deployment that fails its health checks rolls back by itself (c
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,14 +20,26 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL
 from cloudmall_infra.image import APP_PORT, CONTAINER_NAME, IMAGE_UID, AppImage
 from cloudmall_infra.nag import acknowledge
 from cloudmall_infra.web_tier import WebFirewall
 
 MIGRATE_CONTAINER = "migrate"
 LIVENESS_PATH = "/livez"
-# Writable paths of a read-only task: the app's var dir and /tmp (both empty task volumes).
-WRITABLE = {"var": "/var/lib/cloudmall", "tmp": "/tmp"}  # noqa: S108 - a task volume
+# Writable paths of a read-only task (empty task volumes shared by its containers): the app's var
+# dir, /tmp, and the config dir where the migrate container puts the RDS CA bundle.
+WRITABLE = {
+    "var": "/var/lib/cloudmall",
+    "tmp": "/tmp",  # noqa: S108 - a task volume
+    "config": str(PurePosixPath(RDS_CA_BUNDLE).parent),
+}
+# The database URL names the RDS CA bundle (TLS, verified): fetched before migrating, so the app
+# container, which starts only after this one succeeded, finds it.
+MIGRATE_COMMAND = (
+    'python -c "import urllib.request as u; '
+    f"u.urlretrieve('{RDS_CA_BUNDLE_URL}', '{RDS_CA_BUNDLE}')\" && exec cloudmall migrate"
+)
 HEALTH_COMMAND = (
     "import os, urllib.request; "
     "urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['CLOUDMALL_PORT'], timeout=4)"
@@ -104,7 +118,7 @@ class FargateShop(Construct):
             environment,
             secrets,
             essential=False,
-            command=["cloudmall", "migrate"],
+            command=["sh", "-c", MIGRATE_COMMAND],
         )
         self.app = self._container(
             CONTAINER_NAME,

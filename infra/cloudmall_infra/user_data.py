@@ -2,15 +2,18 @@
 
 The image (the repository's Dockerfile, or ``image_uri`` from context) is pulled from ECR at boot;
 nothing is installed from PyPI. The boot renders the env file from SSM and Secrets Manager (with
-the image's own Python and boto3), runs ``cloudmall migrate`` once and starts the container under
-systemd, on the host's network (the instance role reaches IMDS with a hop limit of 1).
+the image's own Python and boto3) and starts the container under systemd, on the host's network
+(the instance role reaches IMDS with a hop limit of 1). ``/usr/local/bin/cloudmall`` runs any other
+``cloudmall`` command in the image (the migrator's ``migrate``, the nightly ``backup``). Schema
+migrations run once per deployment (``migration.py``), not on every instance of a group.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -33,6 +36,10 @@ BOOT_JSON = f"{CONFIG_DIR}/boot.json"
 APP_LOG = f"{LOG_DIR}/app.log"
 CONTAINER = "cloudmall"
 DOCKER = "/usr/bin/docker"
+# `cloudmall ARGS` in the image, with the settings of the caller's environment (SSM Run Command
+# jobs such as the nightly backup run it through systemd-run with the env file)
+CLOUDMALL_BIN = "/usr/local/bin/cloudmall"
+APP_USER = "cloudmall"  # on the host: the image's uid, in the docker group
 
 
 def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
@@ -58,11 +65,15 @@ def env_names(boot_config: dict[str, object]) -> list[str]:
     return sorted(names)
 
 
-def docker_run(image_uri: str, names: list[str], *options: str) -> str:
-    """A read-only container of the image on the host's network, settings passed by name."""
+def docker_run(
+    image_uri: str, names: list[str], *options: str, read_only_files: tuple[str, ...] = ()
+) -> str:
+    """A read-only container of the image on the host's network, settings passed by name;
+    ``read_only_files`` (CA bundles the settings name) mounted at the same paths."""
     parts = [
         f"{DOCKER} run --rm --network host --read-only --tmpfs /tmp",
         f"--volume {STATE_DIR}:{STATE_DIR}",
+        *(f"--volume {path}:{path}:ro" for path in read_only_files),
         *(f"--env {name}" for name in names),
         *options,
         image_uri,
@@ -77,6 +88,7 @@ def systemd_units(
     port: int,
     workers: int,
     trusted_proxies: str | None = None,
+    read_only_files: tuple[str, ...] = (),
 ) -> dict[str, str]:
     env_unit = f"""[Unit]
 Description=cloudmall: render {ENV_FILE} from SSM Parameter Store and Secrets Manager
@@ -109,7 +121,7 @@ After=cloudmall-env.service docker.service network-online.target
 Type=exec
 EnvironmentFile={ENV_FILE}
 {environment}ExecStartPre=-{DOCKER} rm --force {CONTAINER}
-ExecStart={docker_run(image_uri, names, "--name", CONTAINER)}
+ExecStart={docker_run(image_uri, names, "--name", CONTAINER, read_only_files=read_only_files)}
 ExecStop={DOCKER} stop --time 25 {CONTAINER}
 TimeoutStopSec=35
 Restart=on-failure
@@ -187,15 +199,26 @@ class AppUserDataOptions:
     log_group_name: str | None = None
     in_auto_scaling_group: bool = True
     trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
+    # "at-boot": the single server; "never": Auto Scaling instances (the deploy's migrator did
+    # it, see migration.py); "only": that migrator, which migrates and powers off
+    migrate: Literal["at-boot", "never", "only"] = "at-boot"
     migrate_attempts: int = 5
     pull_attempts: int = 5
+    launch_hook_name: str | None = None  # completed once /readyz answers (first traffic)
+    downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
 
 
-def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptions) -> ec2.UserData:
+def build_user_data(
+    scope: Construct,
+    image: AppImage,
+    options: AppUserDataOptions,
+    into: ec2.UserData | None = None,
+) -> ec2.UserData:
+    """The boot script; ``into``: a UserData already given to a launch template, filled now."""
     stack = Stack.of(scope)
-    user_data = ec2.UserData.for_linux()
+    user_data = into or ec2.UserData.for_linux()
     packages = ["docker", "aws-cfn-bootstrap", "logrotate"]
     if options.log_group_name:
         packages.append("amazon-cloudwatch-agent")
@@ -206,8 +229,12 @@ def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptio
         "exec > >(tee -a /var/log/cloudmall-boot.log) 2>&1",
         f"dnf install -y {' '.join(packages)}",
         "systemctl enable --now docker",
-        # the image's user owns the state directory it writes (SQLite and media on SingleServer)
-        f"install -d -m 0750 -o {IMAGE_UID} -g {IMAGE_UID} {STATE_DIR}",
+        # the image's user, on the host: owns the state directory the container writes (SQLite
+        # and media on SingleServer) and runs one-off commands (docker group)
+        f"id {APP_USER} >/dev/null 2>&1 || useradd --system --uid {IMAGE_UID} --home-dir "
+        f"{STATE_DIR} --shell /sbin/nologin {APP_USER}",
+        f"usermod -aG docker {APP_USER}",
+        f"install -d -m 0750 -o {APP_USER} -g {APP_USER} {STATE_DIR}",
         f"install -d -m 0750 -o root -g root {LOG_DIR} {CONFIG_DIR}",
         f"install -d -m 0755 {PREFIX}",
     )
@@ -229,6 +256,9 @@ def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptio
         "  sleep $((attempt * 10))",
         "done",
     )
+    for path, url in options.downloads.items():
+        user_data.add_commands(f"curl -fsS --retry 5 -o {path} {url}", f"chmod 0644 {path}")
+    mounts = tuple(options.downloads)
     render_env = (ASSETS / "render_env.py").read_text()
     user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0644"))
     user_data.add_commands(
@@ -243,9 +273,14 @@ def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptio
         port=options.port,
         workers=options.workers,
         trusted_proxies=options.trusted_proxies,
+        read_only_files=mounts,
     )
     for path, content in units.items():
         user_data.add_commands(*_heredoc(path, content))
+    wrapper = (
+        f'#!/bin/sh\nexec {docker_run(image.uri, names, read_only_files=mounts)} cloudmall "$@"\n'
+    )
+    user_data.add_commands(*_heredoc(CLOUDMALL_BIN, wrapper, "0755"))
     user_data.add_commands(*_heredoc("/etc/logrotate.d/cloudmall", LOGROTATE))
     if options.log_group_name:
         agent_path = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
@@ -258,27 +293,60 @@ def build_user_data(scope: Construct, image: AppImage, options: AppUserDataOptio
             "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
             f"-a fetch-config -m ec2 -s -c file:{agent_path}",
         )
-    migrate = f"{docker_run(image.uri, names)} cloudmall migrate"
+    user_data.add_commands("systemctl daemon-reload", "systemctl start cloudmall-env.service")
+    if options.migrate != "never":
+        user_data.add_commands(*_migrate(options.migrate_attempts))
+    if options.migrate == "only":
+        # The deploy's one-off migrator: done once the schema is migrated. Power off a minute
+        # later (time for cfn-signal, on exit), which terminates it (its shutdown behaviour).
+        user_data.add_commands("shutdown -h +1 'cloudmall: migration done'", "exit 0")
+        return user_data
     user_data.add_commands(
-        "systemctl daemon-reload",
-        "systemctl start cloudmall-env.service",
-        # `cloudmall migrate` once before serving; a few tries, since the instances of a new
-        # Auto Scaling group boot together and one of them wins the schema upgrade.
-        f"for attempt in $(seq 1 {options.migrate_attempts}); do",
-        "  if systemd-run --wait --pipe --collect --quiet "
-        f"-p EnvironmentFile={ENV_FILE} {migrate}; then break; fi",
-        f'  if [ "$attempt" = {options.migrate_attempts} ]; then exit 1; fi',
-        "  sleep $((attempt * 10))",
-        "done",
         "systemctl enable --now cloudmall.service",
         f"for _ in $(seq 1 {options.ready_timeout_seconds // 5}); do",
-        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then exit 0; fi",
+        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then",
+        *_complete_launch_hook(options.launch_hook_name, stack.region),
+        "    exit 0",
+        "  fi",
         "  sleep 5",
         "done",
         "echo 'cloudmall did not become ready' >&2",
         "exit 1",
     )
     return user_data
+
+
+def _migrate(attempts: int) -> list[str]:
+    """`cloudmall migrate` in the image, as the app's user with its env file; a few tries (a
+    database that is still starting, or another run holding the migration lock)."""
+    return [
+        f"for attempt in $(seq 1 {attempts}); do",
+        f"  if systemd-run --wait --pipe --collect --quiet --uid={APP_USER} --gid={APP_USER} "
+        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
+        f"{CLOUDMALL_BIN} migrate; then break; fi",
+        f'  if [ "$attempt" = {attempts} ]; then exit 1; fi',
+        "  sleep $((attempt * 10))",
+        "done",
+    ]
+
+
+def _complete_launch_hook(hook_name: str | None, region: str) -> list[str]:
+    """Let the load balancer send this instance its first request (it is ready now)."""
+    if hook_name is None:
+        return []
+    imds = "http://169.254.169.254/latest"
+    return [
+        "    token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
+        f"{imds}/api/token)",
+        '    instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" '
+        f"{imds}/meta-data/instance-id)",
+        f"    group=$(aws autoscaling describe-auto-scaling-instances --region {region} "
+        "--instance-ids \"$instance\" --query 'AutoScalingInstances[0].AutoScalingGroupName' "
+        "--output text)",
+        f"    aws autoscaling complete-lifecycle-action --region {region} "
+        f'--lifecycle-hook-name {hook_name} --auto-scaling-group-name "$group" '
+        '--instance-id "$instance" --lifecycle-action-result CONTINUE',
+    ]
 
 
 def app_instance_user_data(
@@ -289,9 +357,17 @@ def app_instance_user_data(
     port: int,
     in_auto_scaling_group: bool,
     trusted_proxies: str | None = None,
+    launch_hook_name: str | None = None,
+    downloads: dict[str, str] | None = None,
+    into: ec2.UserData | None = None,
+    migrator: ec2.UserData | None = None,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the image it may pull, and the
-    user data that pulls and starts it."""
+    user data that pulls and starts it.
+
+    With ``migrator`` (a UserData to fill), the instances never migrate at boot: ``migrator``
+    becomes the deploy's one-off migrator's boot script (same image, settings and logs).
+    """
     app_logs = logs.LogGroup(
         scope,
         "AppLogs",
@@ -306,15 +382,18 @@ def app_instance_user_data(
         "ecr:GetAuthorizationToken, which `docker login` to ECR needs, has no resource-level "
         "permissions; pulling is granted on the one image repository.",
     )
-    return build_user_data(
-        scope,
-        image,
-        AppUserDataOptions(
-            boot_config=boot_config,
-            port=port,
-            workers=2,
-            log_group_name=app_logs.log_group_name,
-            in_auto_scaling_group=in_auto_scaling_group,
-            trusted_proxies=trusted_proxies,
-        ),
+    options = AppUserDataOptions(
+        boot_config=boot_config,
+        port=port,
+        workers=2,
+        log_group_name=app_logs.log_group_name,
+        in_auto_scaling_group=in_auto_scaling_group,
+        trusted_proxies=trusted_proxies,
+        launch_hook_name=launch_hook_name,
+        downloads=downloads or {},
+        migrate="at-boot" if migrator is None else "never",
     )
+    if migrator is not None:
+        only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
+        build_user_data(scope, image, only, migrator)
+    return build_user_data(scope, image, options, into)

@@ -82,12 +82,15 @@ async def _with_container(settings: Settings, work: Callable[[Container], Awaita
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (creates the schema on an empty database)."""
-    from cloudmall.adapters.db.migrations import upgrade
+    from cloudmall.adapters.db.migrations import MigrationLockTimeout, upgrade
 
     async def work(settings: Settings) -> None:
         await upgrade(settings.database_url)
 
-    run(work)
+    try:
+        run(work)
+    except MigrationLockTimeout as exc:
+        raise fail(str(exc)) from None
     console.print("database schema is up to date")
 
 

@@ -72,7 +72,12 @@ def test_migrations_run_to_completion_before_the_app_starts(production: Synth) -
     found = containers(production, PRODUCTION)
     assert set(found) == {"migrate", APP}
     assert found["migrate"]["Essential"] is False
-    assert found["migrate"]["Command"] == ["cloudmall", "migrate"]
+    shell, flag, script = found["migrate"]["Command"]
+    assert (shell, flag) == ("sh", "-c") and script.endswith("&& exec cloudmall migrate")
+    # it first fetches the CA bundle the database URL names (TLS required) into a shared volume
+    url = json.dumps(found[APP]["Environment"])
+    assert "ssl_ca=/etc/cloudmall/rds-ca.pem" in url
+    assert "'/etc/cloudmall/rds-ca.pem'" in script and "truststore.pki.rds.amazonaws.com" in script
     assert found[APP]["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "migrate"}]
     assert found[APP]["Image"] == found["migrate"]["Image"]
 
@@ -89,6 +94,7 @@ def test_containers_run_read_only_as_the_images_user_with_logs_kept_a_month(
         assert {m["ContainerPath"] for m in container["MountPoints"]} == {
             "/var/lib/cloudmall",
             "/tmp",  # noqa: S108 - a task volume, the only writable paths
+            "/etc/cloudmall",
         }
         assert container["LogConfiguration"]["LogDriver"] == "awslogs"
 

@@ -34,6 +34,13 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         frozenset({"iam:UpdateAccountPasswordPolicy"}),
     ): "The account password policy has no ARN: IAM supports no resource-level permission for "
     "it. The only action of the SecurityBaseline's custom resource.",
+    (
+        "AppRole",
+        frozenset(
+            {"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"}
+        ),
+    ): "Describe* of Auto Scaling has no resource-level permissions: an instance finds its "
+    "group (to complete its launch hook) and whether it runs the nightly backup.",
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
@@ -150,13 +157,24 @@ KEY_USERS = {
 def test_kms_key_policies_only_name_the_account_and_the_services_that_encrypt(
     production: Synth,
 ) -> None:
-    """In a key policy "Resource": "*" means the key itself; what matters is who."""
+    """In a key policy "Resource": "*" means the key itself; what matters is who. The one
+    conditional grant (any principal) is pinned to Auto Scaling's service-linked role in this
+    account by ``aws:PrincipalArn`` and ``kms:CallerAccount``."""
     for template in production.templates.values():
         for resource in template["Resources"].values():
             if resource["Type"] != "AWS::KMS::Key":
                 continue
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
                 principal = statement["Principal"]
+                if principal == {"AWS": "*"}:
+                    pinned = statement["Condition"]["StringEquals"]
+                    assert pinned["kms:CallerAccount"] == "111122223333"
+                    assert json.dumps(pinned["aws:PrincipalArn"]).endswith(
+                        ":iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/"
+                        'AWSServiceRoleForAutoScaling"]]}'
+                    )
+                    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+                    continue
                 assert principal in (
                     *({"Service": service} for service in KEY_USERS),
                     {
@@ -180,7 +198,14 @@ def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth)
     for s in statements:
         for action in _as_list(s["Action"]):
             by_service.setdefault(action.split(":")[0], []).append(s)
-    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation", "ecr"}
+    assert set(by_service) == {
+        "ssm",
+        "secretsmanager",
+        "s3",
+        "cloudformation",
+        "autoscaling",
+        "ecr",
+    }
     # the image: pulled from its one repository (login has no resource-level permissions)
     pulls = [s for s in by_service["ecr"] if s["Resource"] != "*"]
     assert {a for s in pulls for a in _as_list(s["Action"])} == {
@@ -189,6 +214,10 @@ def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth)
         "ecr:BatchGetImage",
     }
     assert all("container-assets" in json.dumps(s["Resource"]) for s in pulls)
+    # the launch hook: complete it for this stack's groups only; find the group (Describe*)
+    complete = [s for s in by_service["autoscaling"] if s["Sid"] == "CompleteOwnLaunchHook"]
+    assert [s["Action"] for s in complete] == ["autoscaling:CompleteLifecycleAction"]
+    assert "autoScalingGroupName/ShoppingMall-*" in json.dumps(complete[0]["Resource"])
     # cfn-signal: the instances report readiness to their own stack, nothing else
     assert by_service["cloudformation"] == [
         {

@@ -124,23 +124,7 @@ CHECKLIST: tuple[Rule, ...] = (
         "저장/전송 중 암호화 (전송 중)",
         "HTTPS at the edge, TLS-only buckets, topics, caches and databases",
         check=data.encryption_in_transit,
-        exemptions=(
-            Exemption(_PATTERN_1, "plaintext-instance", _PATTERN_1_WHY),
-            Exemption(
-                "3-tier",
-                "plaintext-database",
-                "pending: issue #17 (item 5) sets require_secure_transport and TLS in the app's "
-                "database URL together; the server cannot require TLS before the app speaks it. "
-                "Remove this exemption when that lands (tests/infra fail on an unused exemption)",
-            ),
-            Exemption(
-                "containers",
-                "plaintext-database",
-                "pending: issue #17 (item 5), as for the 3-tier stack: ContainerShop uses the same "
-                "Database construct. Remove with the 3-tier exemption (the tasks then also need "
-                "the RDS CA bundle the database URL names)",
-            ),
-        ),
+        exemptions=(Exemption(_PATTERN_1, "plaintext-instance", _PATTERN_1_WHY),),
     ),
     Rule(
         "backups",
