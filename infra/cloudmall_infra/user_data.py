@@ -1,9 +1,11 @@
-"""Boot script for the app instances (Amazon Linux 2023), built from the project's own source.
+"""Boot script for the app instances (Amazon Linux 2023): they run the shop's container image.
 
-The project (``pyproject.toml``, ``README.md``, ``src/``) becomes a CDK asset; at boot the
-instance downloads it, ``pip install``s it into a virtualenv, renders its env file from SSM and
-Secrets Manager and starts ``cloudmall serve`` under systemd. Schema migrations run once per
-deployment (``migration.py``), not on every instance of an Auto Scaling group.
+The image (the repository's Dockerfile, or ``image_uri`` from context) is pulled from ECR at boot;
+nothing is installed from PyPI. The boot renders the env file from SSM and Secrets Manager (with
+the image's own Python and boto3) and starts the container under systemd, on the host's network
+(the instance role reaches IMDS with a hop limit of 1). ``/usr/local/bin/cloudmall`` runs any other
+``cloudmall`` command in the image (the migrator's ``migrate``, the nightly ``backup``). Schema
+migrations run once per deployment (``migration.py``), not on every instance of a group.
 """
 
 from __future__ import annotations
@@ -13,60 +15,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from aws_cdk import IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from cloudmall_infra.container_config import image_uri_from_context
+from cloudmall_infra.image import IMAGE_UID, AppImage, app_image
+from cloudmall_infra.nag import acknowledge
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 PREFIX = "/opt/cloudmall"
-VENV = f"{PREFIX}/venv"
-CLOUDMALL_BIN = f"{VENV}/bin/cloudmall"  # what SSM Run Command jobs (the nightly backup) run
-STATE_DIR = "/var/lib/cloudmall"
+STATE_DIR = "/var/lib/cloudmall"  # the image's var dir: SQLite and media on SingleServer
 LOG_DIR = "/var/log/cloudmall"
 CONFIG_DIR = "/etc/cloudmall"
 ENV_FILE = f"{CONFIG_DIR}/cloudmall.env"
 BOOT_JSON = f"{CONFIG_DIR}/boot.json"
 APP_LOG = f"{LOG_DIR}/app.log"
-
-# Only what `pip install` needs: gitignore syntax, so nothing under .venv/ or cdk.out/ is walked.
-SOURCE_EXCLUDES = [
-    "/*",
-    "!/pyproject.toml",
-    "!/README.md",
-    "!/LICENSE",
-    "!/src/",
-    "__pycache__/",
-    "*.pyc",
-    "*.egg-info/",
-    "/src/**/var/",
-]
-
-
-def source_asset(scope: Construct, construct_id: str) -> s3_assets.Asset:
-    """The cloudmall source as a zip asset in the CDK bootstrap bucket."""
-    return s3_assets.Asset(
-        scope,
-        construct_id,
-        path=str(REPO_ROOT),
-        exclude=SOURCE_EXCLUDES,
-        ignore_mode=IgnoreMode.GIT,
-    )
-
-
-def grant_asset_read(asset: s3_assets.Asset, grantee: iam.IGrantable) -> None:
-    """s3:GetObject on exactly the asset object (``asset.grant_read`` would add List*/Get*)."""
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            sid="ReadCloudmallSource",
-            actions=["s3:GetObject"],
-            resources=[asset.bucket.arn_for_objects(asset.s3_object_key)],
-        )
-    )
+CONTAINER = "cloudmall"
+DOCKER = "/usr/bin/docker"
+# `cloudmall ARGS` in the image, with the settings of the caller's environment (SSM Run Command
+# jobs such as the nightly backup run it through systemd-run with the env file)
+CLOUDMALL_BIN = "/usr/local/bin/cloudmall"
+APP_USER = "cloudmall"  # on the host: the image's uid, in the docker group
 
 
 def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
@@ -82,48 +55,79 @@ def _heredoc(path: str, content: str, mode: str = "0644") -> list[str]:
     ]
 
 
+def env_names(boot_config: dict[str, object]) -> list[str]:
+    """The variables render_env.py writes: passed by name from the unit's environment."""
+    names: set[str] = set()
+    for section in ("parameters", "secrets", "url_credentials"):
+        value = boot_config.get(section, {})
+        assert isinstance(value, dict)
+        names.update(value)
+    return sorted(names)
+
+
+def docker_run(
+    image_uri: str, names: list[str], *options: str, read_only_files: tuple[str, ...] = ()
+) -> str:
+    """A read-only container of the image on the host's network, settings passed by name;
+    ``read_only_files`` (CA bundles the settings name) mounted at the same paths."""
+    parts = [
+        f"{DOCKER} run --rm --network host --read-only --tmpfs /tmp",
+        f"--volume {STATE_DIR}:{STATE_DIR}",
+        *(f"--volume {path}:{path}:ro" for path in read_only_files),
+        *(f"--env {name}" for name in names),
+        *options,
+        image_uri,
+    ]
+    return " ".join(parts)
+
+
 def systemd_units(
-    *, port: int, workers: int, bind_low_port: bool, trusted_proxies: str | None = None
+    *,
+    image_uri: str,
+    env_names: list[str],
+    port: int,
+    workers: int,
+    trusted_proxies: str | None = None,
+    read_only_files: tuple[str, ...] = (),
 ) -> dict[str, str]:
     env_unit = f"""[Unit]
 Description=cloudmall: render {ENV_FILE} from SSM Parameter Store and Secrets Manager
-After=network-online.target
+After=docker.service network-online.target
+Requires=docker.service
 Wants=network-online.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart={VENV}/bin/python {PREFIX}/render_env.py {BOOT_JSON}
+ExecStart={DOCKER} run --rm --network host --read-only --tmpfs /tmp --user 0:0 \\
+  --volume {PREFIX}/render_env.py:/render_env.py:ro --volume {CONFIG_DIR}:{CONFIG_DIR} \\
+  {image_uri} python /render_env.py {BOOT_JSON}
 Restart=on-failure
 RestartSec=5
 """
-    capabilities = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n" if bind_low_port else ""
+    settings = [f"CLOUDMALL_PORT={port}", f"CLOUDMALL_WORKERS={workers}"]
     # Behind a load balancer every connection comes from it: uvicorn takes the client's address
     # from X-Forwarded-For only when the connection comes from these (per-client rate limits).
-    proxies = f"Environment=FORWARDED_ALLOW_IPS={trusted_proxies}\n" if trusted_proxies else ""
+    if trusted_proxies:
+        settings.append(f"FORWARDED_ALLOW_IPS={trusted_proxies}")
+    environment = "".join(f"Environment={setting}\n" for setting in settings)
+    names = [*env_names, *(setting.split("=", 1)[0] for setting in settings)]
     app_unit = f"""[Unit]
-Description=cloudmall web shop
-Requires=cloudmall-env.service
-After=cloudmall-env.service network-online.target
+Description=cloudmall web shop (container)
+Requires=cloudmall-env.service docker.service
+After=cloudmall-env.service docker.service network-online.target
 
 [Service]
 Type=exec
-User=cloudmall
-Group=cloudmall
-WorkingDirectory={STATE_DIR}
 EnvironmentFile={ENV_FILE}
-{proxies}ExecStart={VENV}/bin/cloudmall serve --host 0.0.0.0 --port {port} --workers {workers}
-{capabilities}KillSignal=SIGTERM
-TimeoutStopSec=30
+{environment}ExecStartPre=-{DOCKER} rm --force {CONTAINER}
+ExecStart={docker_run(image_uri, names, "--name", CONTAINER, read_only_files=read_only_files)}
+ExecStop={DOCKER} stop --time 25 {CONTAINER}
+TimeoutStopSec=35
 Restart=on-failure
 RestartSec=3
 StandardOutput=append:{APP_LOG}
 StandardError=append:{APP_LOG}
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectSystem=strict
-ProtectHome=yes
-ReadWritePaths={STATE_DIR} {LOG_DIR}
 
 [Install]
 WantedBy=multi-user.target
@@ -199,6 +203,7 @@ class AppUserDataOptions:
     # it, see migration.py); "only": that migrator, which migrates and powers off
     migrate: Literal["at-boot", "never", "only"] = "at-boot"
     migrate_attempts: int = 5
+    pull_attempts: int = 5
     launch_hook_name: str | None = None  # completed once /readyz answers (first traffic)
     downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
     ready_timeout_seconds: int = 600
@@ -207,45 +212,55 @@ class AppUserDataOptions:
 
 def build_user_data(
     scope: Construct,
-    asset: s3_assets.Asset,
+    image: AppImage,
     options: AppUserDataOptions,
     into: ec2.UserData | None = None,
 ) -> ec2.UserData:
     """The boot script; ``into``: a UserData already given to a launch template, filled now."""
     stack = Stack.of(scope)
     user_data = into or ec2.UserData.for_linux()
-    packages = ["python3.11", "python3.11-pip", "unzip", "aws-cfn-bootstrap", "logrotate"]
+    packages = ["docker", "aws-cfn-bootstrap", "logrotate"]
     if options.log_group_name:
         packages.append("amazon-cloudwatch-agent")
     packages += options.extra_packages
+    names = env_names(options.boot_config)
     user_data.add_commands(
         "set -euo pipefail",
         "exec > >(tee -a /var/log/cloudmall-boot.log) 2>&1",
         f"dnf install -y {' '.join(packages)}",
-        "id cloudmall >/dev/null 2>&1 || useradd --system --home-dir "
-        f"{STATE_DIR} --shell /sbin/nologin cloudmall",
-        f"install -d -m 0750 -o cloudmall -g cloudmall {STATE_DIR} {LOG_DIR}",
-        f"install -d -m 0750 -o root -g root {CONFIG_DIR}",
+        "systemctl enable --now docker",
+        # the image's user, on the host: owns the state directory the container writes (SQLite
+        # and media on SingleServer) and runs one-off commands (docker group)
+        f"id {APP_USER} >/dev/null 2>&1 || useradd --system --uid {IMAGE_UID} --home-dir "
+        f"{STATE_DIR} --shell /sbin/nologin {APP_USER}",
+        f"usermod -aG docker {APP_USER}",
+        f"install -d -m 0750 -o {APP_USER} -g {APP_USER} {STATE_DIR}",
+        f"install -d -m 0750 -o root -g root {LOG_DIR} {CONFIG_DIR}",
         f"install -d -m 0755 {PREFIX}",
     )
-    zip_path = user_data.add_s3_download_command(
-        bucket=asset.bucket,
-        bucket_key=asset.s3_object_key,
-        local_file=f"{PREFIX}/source.zip",
-        region=stack.region,
-    )
+    if options.port < 1024:
+        # the container's non-root user binds the web port on the host's network
+        user_data.add_commands(
+            f"echo 'net.ipv4.ip_unprivileged_port_start = {options.port}' "
+            "> /etc/sysctl.d/90-cloudmall.conf",
+            "sysctl --system >/dev/null",
+        )
+    registry = Fn.select(0, Fn.split("/", image.uri))
     user_data.add_commands(
-        f"rm -rf {PREFIX}/source && unzip -q -o {zip_path} -d {PREFIX}/source",
-        # hatchling wants the readme that pyproject.toml names
-        f"[ -f {PREFIX}/source/README.md ] || echo '# cloudmall' > {PREFIX}/source/README.md",
-        f"python3.11 -m venv {VENV}",
-        f"{VENV}/bin/pip install --quiet --upgrade pip",
-        f"{VENV}/bin/pip install --quiet {PREFIX}/source",
+        # one pinned image from ECR; a few tries, since ECR or the NAT may be slow to answer
+        f"for attempt in $(seq 1 {options.pull_attempts}); do",
+        f"  if aws ecr get-login-password --region {stack.region} | {DOCKER} login --username "
+        f"AWS --password-stdin {registry} && {DOCKER} pull --quiet "
+        f"{image.uri}; then break; fi",
+        f'  if [ "$attempt" = {options.pull_attempts} ]; then exit 1; fi',
+        "  sleep $((attempt * 10))",
+        "done",
     )
     for path, url in options.downloads.items():
         user_data.add_commands(f"curl -fsS --retry 5 -o {path} {url}", f"chmod 0644 {path}")
+    mounts = tuple(options.downloads)
     render_env = (ASSETS / "render_env.py").read_text()
-    user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0755"))
+    user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0644"))
     user_data.add_commands(
         f"cat > {BOOT_JSON} <<'CLOUDMALL_EOF'",
         stack.to_json_string(options.boot_config),
@@ -253,13 +268,19 @@ def build_user_data(
         f"chmod 0600 {BOOT_JSON}",
     )
     units = systemd_units(
+        image_uri=image.uri,
+        env_names=names,
         port=options.port,
         workers=options.workers,
-        bind_low_port=options.port < 1024,
         trusted_proxies=options.trusted_proxies,
+        read_only_files=mounts,
     )
     for path, content in units.items():
         user_data.add_commands(*_heredoc(path, content))
+    wrapper = (
+        f'#!/bin/sh\nexec {docker_run(image.uri, names, read_only_files=mounts)} cloudmall "$@"\n'
+    )
+    user_data.add_commands(*_heredoc(CLOUDMALL_BIN, wrapper, "0755"))
     user_data.add_commands(*_heredoc("/etc/logrotate.d/cloudmall", LOGROTATE))
     if options.log_group_name:
         agent_path = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
@@ -296,13 +317,13 @@ def build_user_data(
 
 
 def _migrate(attempts: int) -> list[str]:
-    """`cloudmall migrate` as the app's user with its env file; a few tries (a database that
-    is still starting, or another run holding the migration lock)."""
+    """`cloudmall migrate` in the image, as the app's user with its env file; a few tries (a
+    database that is still starting, or another run holding the migration lock)."""
     return [
         f"for attempt in $(seq 1 {attempts}); do",
-        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
+        f"  if systemd-run --wait --pipe --collect --quiet --uid={APP_USER} --gid={APP_USER} "
         f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
-        f"{VENV}/bin/cloudmall migrate; then break; fi",
+        f"{CLOUDMALL_BIN} migrate; then break; fi",
         f'  if [ "$attempt" = {attempts} ]; then exit 1; fi',
         "  sleep $((attempt * 10))",
         "done",
@@ -332,7 +353,7 @@ def app_instance_user_data(
     scope: Construct,
     *,
     boot_config: dict[str, object],
-    role: iam.IGrantable,
+    role: iam.Role,
     port: int,
     in_auto_scaling_group: bool,
     trusted_proxies: str | None = None,
@@ -341,11 +362,11 @@ def app_instance_user_data(
     into: ec2.UserData | None = None,
     migrator: ec2.UserData | None = None,
 ) -> ec2.UserData:
-    """What every cloudmall instance boots with: its log group, the source asset it may read, and
-    the user data that installs and starts the app.
+    """What every cloudmall instance boots with: its log group, the image it may pull, and the
+    user data that pulls and starts it.
 
     With ``migrator`` (a UserData to fill), the instances never migrate at boot: ``migrator``
-    becomes the deploy's one-off migrator's boot script (same source, settings and logs).
+    becomes the deploy's one-off migrator's boot script (same image, settings and logs).
     """
     app_logs = logs.LogGroup(
         scope,
@@ -353,8 +374,14 @@ def app_instance_user_data(
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    source = source_asset(scope, "Source")
-    grant_asset_read(source, role)
+    image = app_image(scope, "Image", image_uri_from_context(scope))
+    image.grant_pull(role)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken, which `docker login` to ECR needs, has no resource-level "
+        "permissions; pulling is granted on the one image repository.",
+    )
     options = AppUserDataOptions(
         boot_config=boot_config,
         port=port,
@@ -368,5 +395,5 @@ def app_instance_user_data(
     )
     if migrator is not None:
         only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
-        build_user_data(scope, source, only, migrator)
-    return build_user_data(scope, source, options, into)
+        build_user_data(scope, image, only, migrator)
+    return build_user_data(scope, image, options, into)

@@ -11,6 +11,7 @@ from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
     storage_url: str = ""
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
+    # Credentials apart from the URLs: a container platform injects each secret into its own
+    # variable (ECS task secrets); when set they are put into database_url / cache_url.
+    database_username: str = ""
+    database_password: SecretStr = SecretStr("")
+    cache_password: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A header a trusted front door sets to the client's address (CloudFront-Viewer-Address:
@@ -111,6 +117,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
+        if self.database_password.get_secret_value():
+            self.database_url = with_credentials(
+                self.database_url, self.database_password.get_secret_value(), self.database_username
+            )
+        if self.cache_password.get_secret_value():
+            self.cache_url = with_credentials(
+                self.cache_url, self.cache_password.get_secret_value()
+            )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
         if not self.storage_url:
@@ -128,6 +142,17 @@ class Settings(BaseSettings):
                 "(e.g. `openssl rand -hex 48`)"
             )
         return self
+
+
+def with_credentials(url: str, password: str, username: str = "") -> str:
+    """``url`` with ``username:password`` (URL-encoded) in its netloc; refuses a URL with some."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError("credentials given for a URL without a host")
+    if parts.username or parts.password:
+        raise ValueError("credentials given twice: in the URL and in their own settings")
+    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _local_secret(var_dir: Path) -> str:

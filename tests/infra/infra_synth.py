@@ -24,6 +24,9 @@ CDN_CERTIFICATE_ARN = (
 )
 ALARM_EMAIL = "ops@shop.example.com"
 HOSTED_ZONE_ID = "Z0123456789ABCDEFGHIJ"
+GITHUB_CONNECTION_ARN = (
+    f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+)
 
 # What an operator passes for a real deployment (docs/deploy-aws.md).
 PRODUCTION_CONTEXT: dict[str, Any] = {
@@ -38,6 +41,9 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "hosted_zone_id": HOSTED_ZONE_ID,
     "hosted_zone_name": "shop.example.com",
     "single_server_ami": "ami-0123456789abcdef0",
+    "github_connection_arn": GITHUB_CONNECTION_ARN,
+    "github_repository": "example-shop/cloudmall",
+    "github_branch": "release",
 }
 # The guide's intranet pattern: an internal ALB, CloudFront only for media and storefront.
 INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True}

@@ -39,6 +39,9 @@ def test_cloudmall_audit_passes_on_every_synthesized_stack(
         "ShoppingMall",
         "SingleServer",
         "SecurityBaseline",
+        "ContainerShop",
+        "ContainerShopStaging",
+        "ShopPipeline",
     }
 
 

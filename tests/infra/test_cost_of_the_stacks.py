@@ -60,7 +60,14 @@ def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
         )
 
 
-STACKS = ("ShoppingMall", "SingleServer", "SecurityBaseline")
+STACKS = (
+    "ShoppingMall",
+    "SingleServer",
+    "SecurityBaseline",
+    "ContainerShop",
+    "ContainerShopStaging",
+    "ShopPipeline",
+)
 
 
 def _quantities(lines: list[UsageLine]) -> Counter[tuple[str, str]]:

@@ -289,13 +289,13 @@ def test_migrations_run_once_per_release_before_the_group_rolls(
     resources = production.templates[STACK]["Resources"]
     (migrator_id,) = production.resources(STACK, "AWS::EC2::Instance")
     migrator = resources[migrator_id]
-    # one resource per boot script (the release's source hash, the settings it reads): another
+    # one resource per boot script (the release's image hash, the settings it reads): another
     # boot script is another migrator, the same one is no migrator run at all
     (other_id,) = internal.resources(STACK, "AWS::EC2::Instance")
     assert migrator_id.startswith("SchemaMigrationMigrator") and other_id != migrator_id
     assets = json.loads((production.outdir / f"{STACK}.assets.json").read_text())
-    source_hashes = [h for h, a in assets["files"].items() if a["source"]["packaging"] == "zip"]
-    assert any(h in json.dumps(props(migrator)["UserData"]) for h in source_hashes)
+    image_hashes = list(assets["dockerImages"])  # the release: the app's image, by content hash
+    assert any(h in json.dumps(props(migrator)["UserData"]) for h in image_hashes)
     assert migrator["CreationPolicy"]["ResourceSignal"]["Count"] == 1
     assert props(migrator)["InstanceInitiatedShutdownBehavior"] == "terminate"
     script = json.dumps(props(migrator)["UserData"])

@@ -339,19 +339,43 @@ def user_data_text(synth: Synth) -> str:
     return literal_text(props(template)["LaunchTemplateData"]["UserData"])
 
 
-def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synth) -> None:
+def test_user_data_pulls_the_image_and_runs_it_without_pip(production: Synth) -> None:
     text = user_data_text(production)
-    assert "aws s3 cp 's3://cdk-hnb659fds-assets-111122223333-ap-northeast-2/" in text
-    assert "/opt/cloudmall/venv/bin/pip install --quiet /opt/cloudmall/source" in text
+    assert "pip install" not in text and "python3.11" not in text  # no PyPI at boot: one image
+    assert "dnf install -y docker " in text
+    assert "aws ecr get-login-password --region ap-northeast-2 | /usr/bin/docker login" in text
+    assert "/usr/bin/docker pull --quiet " in text
     assert "cloudmall migrate" not in text  # once per deployment, by the migrator
-    assert "cloudmall serve --host 0.0.0.0 --port 8000 --workers 2" in text
+    assert "/usr/bin/docker run --rm --network host --read-only --tmpfs /tmp" in text
+    assert "--volume /etc/cloudmall/rds-ca.pem:/etc/cloudmall/rds-ca.pem:ro" in text
+    assert "--env CLOUDMALL_DATABASE_URL --env CLOUDMALL_ENVIRONMENT" in text
+    assert "Environment=CLOUDMALL_PORT=8000\nEnvironment=CLOUDMALL_WORKERS=2" in text
     assert "EnvironmentFile=/etc/cloudmall/cloudmall.env" in text
-    assert "KillSignal=SIGTERM" in text
+    assert "ExecStop=/usr/bin/docker stop --time 25 cloudmall" in text  # SIGTERM, then drain
+    assert "useradd --system --uid 10001" in text  # the image's user owns what it writes
+    assert "install -d -m 0750 -o cloudmall -g cloudmall /var/lib/cloudmall" in text
     assert "http://127.0.0.1:8000/readyz" in text
     assert "/opt/aws/bin/cfn-signal" in text
     assert "amazon-cloudwatch-agent" in text
     assert "mem_used_percent" in text
     assert "${aws:AutoScalingGroupName}" in text
+
+
+def test_the_instances_run_the_dockerfiles_image_from_ecr(production: Synth) -> None:
+    _, template = group_launch_template(production)
+    raw = json.dumps(props(template)["LaunchTemplateData"]["UserData"])
+    assets = json.loads((production.outdir / "ShoppingMall.assets.json").read_text())
+    (image_hash,) = assets["dockerImages"]
+    (image,) = assets["dockerImages"][image_hash]["destinations"].values()
+    assert image["imageTag"] == image_hash and f":{image_hash}" in raw
+    source = assets["dockerImages"][image_hash]["source"]
+    assert source["dockerBuildTarget"] == "runtime"
+    staged = production.outdir / source["directory"]
+    assert (staged / "Dockerfile").is_file() and (
+        staged / "requirements" / "runtime.lock"
+    ).is_file()
+    assert not (staged / ".venv").exists() and not (staged / "cdk.out").exists()
+    assert not (staged / "tests").exists()  # a test change is not a new release
 
 
 def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synth) -> None:
@@ -360,7 +384,8 @@ def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synt
     at = next(i for i, part in enumerate(parts) if str(part).endswith("FORWARDED_ALLOW_IPS="))
     (vpc_id,) = production.resources(STACK, "AWS::EC2::VPC")
     assert parts[at + 1] == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}  # only the ALB reaches 8000
-    assert str(parts[at + 2]).startswith("\nExecStart=")
+    assert str(parts[at + 2]).startswith("\nExecStartPre=")
+    assert "--env FORWARDED_ALLOW_IPS" in user_data_text(production)
 
 
 def test_user_data_holds_names_not_secrets(production: Synth) -> None:

@@ -49,9 +49,12 @@ def test_runs_on_embedded_defaults_with_only_a_secret_key(production: Synth) -> 
     assert len(production.resources(STACK, "AWS::SecretsManager::Secret")) == 1
     _, instance = _one(production, "AWS::EC2::Instance")
     user_data = str(instance["Properties"]["UserData"])
-    assert "cloudmall serve --host 0.0.0.0 --port 80 --workers 2" in user_data
-    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in user_data
-    assert "WorkingDirectory=/var/lib/cloudmall" in user_data
+    assert "Environment=CLOUDMALL_PORT=80" in user_data
+    # the image's non-root user binds port 80 on the host's network
+    assert "net.ipv4.ip_unprivileged_port_start = 80" in user_data
+    # SQLite and media on the instance's disk, in the image's var dir
+    assert "--volume /var/lib/cloudmall:/var/lib/cloudmall" in user_data
+    assert "pip install" not in user_data
     assert "FORWARDED_ALLOW_IPS" not in user_data  # clients connect directly: their own address
 
 

@@ -11,6 +11,14 @@ from cfnlint.api import ManualArgs, lint_file
 from infra_synth import Synth
 
 CONFIGURATIONS = ("production", "aurora", "defaults", "internal")
+STACKS = (
+    "ShoppingMall",
+    "SingleServer",
+    "SecurityBaseline",
+    "ContainerShop",
+    "ContainerShopStaging",
+    "ShopPipeline",
+)
 
 
 @pytest.mark.parametrize("name", CONFIGURATIONS)
@@ -37,11 +45,9 @@ def test_synthesis_wrote_one_template_per_stack(all_synths: dict[str, Synth], na
         for artifact_id, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    assert stacks == {"ShoppingMall", "SingleServer", "SecurityBaseline"}
+    assert stacks == set(STACKS)
     assert {p.name for p in synth.outdir.glob("*.template.json")} == {
-        "ShoppingMall.template.json",
-        "SingleServer.template.json",
-        "SecurityBaseline.template.json",
+        f"{stack}.template.json" for stack in STACKS
     }
 
 
@@ -72,5 +78,13 @@ def test_production_synth_has_no_warnings(production: Synth) -> None:
 
 def test_defaults_warn_about_what_a_deployment_still_needs(defaults: Synth) -> None:
     messages = sorted(data.split(" ", 1)[0] for _, _, data in _warnings_and_errors(defaults))
-    # placeholder certificate; no alarm e-mail for the shop's alarms nor the baseline's
-    assert messages == ["certificate_arn", "no", "no"]
+    # placeholder certificates (ShoppingMall and both ContainerShop stages), no alarm e-mail for
+    # the shop's alarms nor the baseline's, placeholder GitHub connection
+    assert messages == [
+        "certificate_arn",
+        "certificate_arn",
+        "certificate_arn",
+        "github_connection_arn",
+        "no",
+        "no",
+    ]

@@ -147,9 +147,13 @@ def _share_metrics_between_workers(settings: Settings) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    host: Annotated[
+        str, typer.Option(envvar="CLOUDMALL_HOST", help="address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CLOUDMALL_PORT", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes")
+    ] = 1,
     demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
 ) -> None:
     """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""

@@ -60,6 +60,12 @@ class Assumptions:
     lambda_requests: int = 0
     """Invocations a month per Lambda function."""
     lambda_duration_ms: Decimal = Decimal(100)
+    ecr_storage_gb: Decimal = Decimal(5)
+    """Image storage per ECR repository: a ~0.5 GB image plus changed layers of the kept images."""
+    codebuild_minutes: Decimal = Decimal(400)
+    """Build minutes a month per CodeBuild project: two ~10-minute builds per working day."""
+    pipeline_action_minutes: Decimal = Decimal(1200)
+    """Action minutes a month per V2 pipeline: 40 executions of ~30 minutes of actions."""
     on: date = field(default_factory=date.today)
     """The month priced: RDS Extended Support applies from the day a major version leaves
     standard support."""
@@ -79,6 +85,9 @@ class Assumptions:
                 "Lambda invocations per function",
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
             ),
+            ("ECR image storage per repository", f"{_n(self.ecr_storage_gb)} GB"),
+            ("CodeBuild minutes per project", _n(self.codebuild_minutes)),
+            ("CodePipeline V2 action minutes per pipeline", _n(self.pipeline_action_minutes)),
             ("priced as of", self.on.isoformat()),
         ]
 
@@ -807,6 +816,116 @@ def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, An
     return _Outcome("priced", f"{memory} MB, usage from assumptions", lines)
 
 
+def _fargate_task_size(ctx: _Context, task_definition: Any) -> tuple[Decimal, Decimal] | None:
+    """(vCPU, GB) of a Fargate task definition: ``Cpu`` in CPU units, ``Memory`` in MiB."""
+    target = ctx.resolver.target(task_definition)
+    if target is None:
+        return None
+    rtype, props = ctx.resolver.resource(target)
+    cpu, memory = ctx.resolver.number(props.get("Cpu")), ctx.resolver.number(props.get("Memory"))
+    if rtype != "AWS::ECS::TaskDefinition" or cpu is None or memory is None:
+        return None
+    return cpu / 1024, memory / 1024
+
+
+def _scaling_minimum(ctx: _Context, logical_id: str) -> Decimal | None:
+    """MinCapacity of the Application Auto Scaling target whose resource is this service."""
+    for resource in ctx.resolver.resources.values():
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("Type") != "AWS::ApplicationAutoScaling::ScalableTarget":
+            continue
+        props = resource.get("Properties") or {}
+        if json.dumps(props.get("ResourceId")).count(f'"{logical_id}"'):
+            return ctx.resolver.number(props.get("MinCapacity"))
+    return None
+
+
+def _ecs_service(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    """Fargate: vCPU-hours and GB-hours of the tasks that always run (the scaling minimum)."""
+    if ctx.resolver.text(p.get("LaunchType")) not in {"FARGATE", None}:
+        return _Outcome("unpriced", "EC2 launch type: priced through its container instances")
+    size = _fargate_task_size(ctx, p.get("TaskDefinition"))
+    if size is None:
+        return _Outcome("unpriced", "task size (Cpu/Memory) not found in the task definition")
+    vcpu, gb = size
+    tasks = _scaling_minimum(ctx, logical_id)
+    basis = "the scaling minimum"
+    if tasks is None:
+        tasks, basis = ctx.resolver.number(p.get("DesiredCount")) or Decimal(1), "DesiredCount"
+    what = f"Fargate {_n(tasks)} task(s) × {_n(vcpu)} vCPU / {_n(gb)} GB, {_n(ctx.hours)} h"
+    lines = [
+        _line(
+            logical_id,
+            rtype,
+            f"{what} (vCPU)",
+            "Containers",
+            "fargate",
+            "vcpu-hour",
+            tasks * vcpu * ctx.hours,
+        ),
+        _line(
+            logical_id,
+            rtype,
+            f"{what} (memory)",
+            "Containers",
+            "fargate",
+            "gb-hour",
+            tasks * gb * ctx.hours,
+        ),
+    ]
+    return _Outcome("priced", f"{_n(tasks)} task(s) ({basis}), Linux/x86", lines)
+
+
+def _ecr_repository(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    gb = ctx.assumptions.ecr_storage_gb
+    line = _line(
+        logical_id, rtype, f"ECR storage {_n(gb)} GB", "Containers", "ecr", "storage-gb-month", gb
+    )
+    return _Outcome("priced", "image storage from assumptions (transfer in-region: free)", [line])
+
+
+def _codebuild_project(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    environment = p.get("Environment") or {}
+    compute = ctx.resolver.text(environment.get("ComputeType")) or "BUILD_GENERAL1_SMALL"
+    minutes = ctx.assumptions.codebuild_minutes
+    line = _line(
+        logical_id,
+        rtype,
+        f"CodeBuild {compute} {_n(minutes)} min",
+        "CI/CD",
+        "codebuild",
+        compute.lower(),
+        minutes,
+    )
+    return _Outcome("priced", f"{compute}, minutes from assumptions", [line])
+
+
+def _pipeline(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    if ctx.resolver.text(p.get("PipelineType")) == "V2":
+        minutes = ctx.assumptions.pipeline_action_minutes
+        line = _line(
+            logical_id,
+            rtype,
+            f"CodePipeline V2 {_n(minutes)} action min",
+            "CI/CD",
+            "codepipeline",
+            "v2-action-minute",
+            minutes,
+        )
+        return _Outcome("priced", "V2: action execution minutes from assumptions", [line])
+    line = _line(
+        logical_id,
+        rtype,
+        "CodePipeline V1 active pipeline",
+        "CI/CD",
+        "codepipeline",
+        "v1-active-pipeline",
+        Decimal(1),
+    )
+    return _Outcome("priced", "V1: per active pipeline a month", [line])
+
+
 def _flat(component: str, category: str, service: str, sku: str, detail: str) -> _Rule:
     def rule(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
         line = _line(logical_id, rtype, component, category, service, sku, Decimal(1))
@@ -870,6 +989,10 @@ RULES: dict[str, _Rule] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::EC2::VPCEndpoint": _vpc_endpoint,
     "AWS::Lambda::Function": _lambda_function,
+    "AWS::ECS::Service": _ecs_service,
+    "AWS::ECR::Repository": _ecr_repository,
+    "AWS::CodeBuild::Project": _codebuild_project,
+    "AWS::CodePipeline::Pipeline": _pipeline,
     "AWS::EC2::EIP": _hourly(
         "Elastic IP (public IPv4)",
         "Other",
@@ -985,6 +1108,10 @@ FREE: dict[str, str] = {
         "no standing charge: queries are billed per million to the hosted zone (usage-based, "
         "not modelled; the zone itself is not in this template)"
     ),
+    "AWS::ECS::Cluster": "no charge (Fargate tasks are priced through their service)",
+    "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
+    "AWS::ECS::TaskDefinition": "configuration only: priced through the service that runs it",
+    "AWS::CodeStarNotifications::NotificationRule": "no charge (SNS deliveries are usage-based)",
     "AWS::Backup::RestoreTestingSelection": "no charge (the plan's restore jobs are usage-based)",
     "AWS::Config::DeliveryChannel": "no charge (what it delivers is priced as S3 storage)",
     "AWS::CloudTrail::Trail": (
@@ -1008,7 +1135,6 @@ FREE: dict[str, str] = {
 
 UNPRICED: dict[str, str] = {
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
-    "AWS::ECR::Repository": "usage-based: image storage; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
 }
 
