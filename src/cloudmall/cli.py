@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
+from cloudmall.audit import cli as audit_cli
 from cloudmall.backup_cli import backup_app
 from cloudmall.config import Settings
 from cloudmall.cost import cli as cost_cli
@@ -31,6 +32,7 @@ admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(cost_cli.app, name="cost")
 app.add_typer(backup_app, name="backup")
+app.add_typer(audit_cli.app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
@@ -80,12 +82,15 @@ async def _with_container(settings: Settings, work: Callable[[Container], Awaita
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (creates the schema on an empty database)."""
-    from cloudmall.adapters.db.migrations import upgrade
+    from cloudmall.adapters.db.migrations import MigrationLockTimeout, upgrade
 
     async def work(settings: Settings) -> None:
         await upgrade(settings.database_url)
 
-    run(work)
+    try:
+        run(work)
+    except MigrationLockTimeout as exc:
+        raise fail(str(exc)) from None
     console.print("database schema is up to date")
 
 

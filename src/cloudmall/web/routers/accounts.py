@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import APIRouter, Request
 
 from cloudmall.services import accounts
@@ -20,9 +22,17 @@ ERRORS = error_responses(401, 404, 409, 422, 429)
 BODY_ERRORS = {**ERRORS, **UNREADABLE_BODY}
 
 
-def client_address(request: Request) -> str:
-    """The caller's address: uvicorn puts X-Forwarded-For's client here when it trusts the proxy
-    (`FORWARDED_ALLOW_IPS`, 127.0.0.1 by default: nginx; on AWS, the ALB's subnets)."""
+def client_address(request: Request, header: str | None = None) -> str:
+    """The caller's address: from ``header`` (``CLOUDMALL_CLIENT_ADDRESS_HEADER``, e.g.
+    CloudFront-Viewer-Address ``ip:port``) when it is set and holds an address; else the one
+    uvicorn puts here, X-Forwarded-For's client when it trusts the proxy (`FORWARDED_ALLOW_IPS`,
+    127.0.0.1 by default: nginx; on AWS, the VPC)."""
+    if header and (value := request.headers.get(header)):
+        for candidate in (value.rsplit(":", 1)[0], value):  # "ip:port", else a bare address
+            try:
+                return str(ipaddress.ip_address(candidate.strip("[]")))
+            except ValueError:
+                continue
     return request.client.host if request.client else "unknown"
 
 
@@ -36,7 +46,7 @@ async def sign_up(body: SignUpIn, request: Request, container: ContainerDep) -> 
         password=body.password,
         name=body.name,
         throttles=container.throttles,
-        client=client_address(request),
+        client=client_address(request, container.settings.client_address_header),
     )
     token, expires_in = container.tokens.issue(user)
     return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
@@ -52,7 +62,7 @@ async def log_in(body: LogInIn, request: Request, container: ContainerDep) -> To
         email=body.email,
         password=body.password,
         throttles=container.throttles,
-        client=client_address(request),
+        client=client_address(request, container.settings.client_address_header),
     )
     return TokenOut(
         access_token=session.access_token,

@@ -38,7 +38,7 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         throttles=container.throttles,
-        client=client_address(request),
+        client=client_address(request, container.settings.client_address_header),
     )
     token, expires_in = container.tokens.issue(user)
     return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
