@@ -51,12 +51,16 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+#: Long enough for HS256 (64 bytes and more), as the shop requires.
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-" + "0123456789abcdef" * 2
+
+
 def shop_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return {
         "CLOUDMALL_ENVIRONMENT": "test",
         "CLOUDMALL_DATABASE_URL": database_url,
         "CLOUDMALL_VAR_DIR": str(tmp_path / "var"),
-        "CLOUDMALL_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "CLOUDMALL_SECRET_KEY": TEST_SECRET_KEY,
         # Every test client signs up from 127.0.0.1; the sign-up limit has tests of its own.
         "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000000",
         **extra,

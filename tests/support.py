@@ -186,13 +186,16 @@ def cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Completed
 STARTED: list[LiveServer] = []
 
 
-def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> LiveServer:
-    """`cloudmall serve` as a real process on a free port; returns when /readyz answers 200."""
+def start_server(
+    env: dict[str, str], tmp_path: Path, *, workers: int = 1, port: int | None = None
+) -> LiveServer:
+    """`cloudmall serve` as a real process (on a free port unless `port` is given); returns when
+    /readyz answers 200."""
     made = cli(env, tmp_path, "admin", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
     if made.returncode != 0:
         raise RuntimeError(f"cannot create the admin account: {made.stderr}")
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
+    port = port or free_port()
+    log_path = tmp_path / f"server-{port}-{time.monotonic_ns()}.log"
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(

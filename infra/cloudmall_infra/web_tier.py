@@ -29,6 +29,8 @@ HEALTH_CHECK_PATH = "/livez"  # the ALB's check; cloudmall.web.routers.ops answe
 READINESS_PATH = "/readyz"  # checked once by the boot script before the launch hook completes
 HEALTH_CHECK_TIMEOUT_SECONDS = 5
 LAUNCH_HOOK_NAME = "cloudmall-ready"
+#: Paths only operators use: the ALB answers them 404 itself, the app never sees them.
+PRIVATE_PATHS = ("/metrics", "/metrics/*")
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -343,12 +345,27 @@ class WebTier(Construct):
             ),
             open=False,
         )
+        # The app's operations-only paths are answered by the ALB itself, never forwarded: the
+        # app also refuses /metrics outside CLOUDMALL_METRICS_ALLOW, and this keeps it so even
+        # if that setting were widened to the VPC, where the ALB's own nodes live.
+        elbv2.ApplicationListenerRule(
+            self,
+            "PrivatePaths",
+            listener=self.https_listener,
+            priority=1,
+            conditions=[elbv2.ListenerCondition.path_patterns(list(PRIVATE_PATHS))],
+            action=elbv2.ListenerAction.fixed_response(
+                404,
+                content_type="application/json",
+                message_body='{"error":{"code":"not_found","message":"Not Found"}}',
+            ),
+        )
         if origin_verify is not None:
             # Only CloudFront knows the header's value: the ALB's own DNS name is no way around
             # CloudFront (its caching, its TLS policy) to the instances.
             self.https_listener.add_action(
                 "FromCloudFront",
-                priority=1,
+                priority=2,  # after PrivatePaths: /metrics is never forwarded
                 conditions=[
                     elbv2.ListenerCondition.http_header(
                         ORIGIN_VERIFY_HEADER, [origin_verify.secret_value.unsafe_unwrap()]

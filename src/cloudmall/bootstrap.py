@@ -21,6 +21,7 @@ from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Settings
+from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
@@ -36,7 +37,7 @@ from cloudmall.services.ports import (
     TokenCodec,
     UnitOfWorkFactory,
 )
-from cloudmall.services.rate_limit import Limit, RateLimiter, Throttles
+from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Container:
     links: MediaLinks
     orders: OrderDesk
     throttles: Throttles
+    access: AccessCheck
 
     async def aclose(self) -> None:
         await self.orders.aclose()
@@ -88,13 +90,17 @@ def build_store(url: str) -> ObjectStore:
 
 
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
+    window = settings.login_window_seconds
     return Throttles(
         limiter=RateLimiter(counter),
-        login_per_account=Limit(
-            "login-account", settings.login_failures_per_account, settings.login_window_seconds
+        login_per_account_and_client=Limit(
+            "login-account-client", settings.login_failures_per_account_and_client, window
         ),
-        login_per_client=Limit(
-            "login-client", settings.login_failures_per_client, settings.login_window_seconds
+        login_per_client=Limit("login-client", settings.login_failures_per_client, window),
+        login_per_account=Limit("login-account", settings.login_failures_per_account, window),
+        slow_down=SlowDown(
+            free=settings.login_failures_per_account,
+            max_seconds=settings.login_slowdown_max_seconds,
         ),
         signup_per_client=Limit(
             "signup-client", settings.signups_per_client, settings.signup_window_seconds
@@ -148,4 +154,5 @@ def build_container(settings: Settings) -> Container:
             ),
         ),
         throttles=build_throttles(settings, cache),
+        access=AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
     )

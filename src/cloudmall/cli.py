@@ -152,6 +152,24 @@ def admin_create(
         console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
 
 
+@admin_app.command("demote")
+def admin_demote(email: str) -> None:
+    """Make a staff account a customer again; its tokens lose staff rights at once."""
+    from cloudmall.domain.users import Role
+    from cloudmall.services.credentials import change_role_by_email
+
+    async def work(settings: Settings) -> None:
+        async def demote(container: Container) -> None:
+            await change_role_by_email(
+                uow=container.uow, access=container.access, email=email, role=Role.CUSTOMER
+            )
+
+        await _with_container(settings, demote)
+
+    run(work)
+    console.print(f"{email} is a customer now")
+
+
 @app.command()
 def check() -> None:
     """Check each tier (database, migrations, cache, object store); exit 1 if any fails."""
@@ -176,7 +194,10 @@ def check() -> None:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Whether a process listens there, asked the way the server binds: with SO_REUSEADDR, so
+    the last connections of a stopped server (TIME_WAIT) do not count."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -8,6 +8,7 @@ import os
 import secrets
 from decimal import Decimal
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -16,6 +17,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
+
+#: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
+MIN_SECRET_KEY_BYTES = 64
+
+
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("127.0.0.0/8"),
+    IPv6Network("::1/128"),
+)
 
 
 class Environment(StrEnum):
@@ -43,12 +53,21 @@ class Settings(BaseSettings):
     cache_password: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host names the shop answers for ("shop.example.com", "*.example.com"); empty: any host.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Networks whose clients may read /metrics (default: this machine only).
+    metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK)
+    )
     # A header a trusted front door sets to the client's address (CloudFront-Viewer-Address:
     # "ip:port"). Only where nothing else can reach the app: the CDK stack's ALB refuses requests
     # without CloudFront's secret header. Unset: the connection's (or uvicorn's forwarded) address.
     client_address_header: str | None = None
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
+    # How long a process may reuse what it read of an account (role, token version) for the
+    # requests of its tokens; its own changes apply at once, other processes' within this.
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=5)
     token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret
     token_audience: str = "cloudmall-api"  # noqa: S105 - a name, not a secret
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
@@ -60,9 +79,13 @@ class Settings(BaseSettings):
     thumbnail_size: int = Field(default=400, gt=0)
 
     # Rate limits (fixed windows, shared through the cache: Redis makes them shared by all
-    # processes). Failed log-ins per account and per client address; sign-ups per client address.
-    login_failures_per_account: int = Field(default=10, ge=1)
+    # processes). Failed log-ins: refused (429) past a number per (account, client address) and
+    # per client address; past a number per account, from any address, slowed down (a delay that
+    # doubles per failure up to a cap) but never refused. Sign-ups per client address.
+    login_failures_per_account_and_client: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=100, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_slowdown_max_seconds: float = Field(default=10.0, ge=0, le=30)
     login_window_seconds: int = Field(default=900, ge=1)
     signups_per_client: int = Field(default=20, ge=1)
     signup_window_seconds: int = Field(default=3600, ge=1)
@@ -72,7 +95,7 @@ class Settings(BaseSettings):
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "metrics_allow", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -99,14 +122,15 @@ class Settings(BaseSettings):
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(
-                    "CLOUDMALL_SECRET_KEY must be set in production (a long random string)"
+                    "CLOUDMALL_SECRET_KEY must be set in production "
+                    f"(at least {MIN_SECRET_KEY_BYTES} random bytes)"
                 )
             self.secret_key = SecretStr(_local_secret(self.var_dir))
-        elif (
-            self.environment is Environment.PRODUCTION
-            and len(self.secret_key.get_secret_value()) < 32
-        ):
-            raise ValueError("CLOUDMALL_SECRET_KEY must be at least 32 characters in production")
+        elif len(self.secret_key.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"CLOUDMALL_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                "(e.g. `openssl rand -hex 48`)"
+            )
         return self
 
 
@@ -122,13 +146,16 @@ def with_credentials(url: str, password: str, username: str = "") -> str:
 
 
 def _local_secret(var_dir: Path) -> str:
-    """A per-machine signing key kept in var/secret.key, so restarts and workers share it."""
+    """A per-machine signing key kept in var/secret.key, so restarts and workers share it; a key
+    left by an older version that is too short is replaced (its tokens stop working)."""
     path = var_dir / "secret.key"
+    if path.exists() and len(path.read_bytes().strip()) < MIN_SECRET_KEY_BYTES:
+        path.unlink(missing_ok=True)
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         tmp = var_dir / f".secret.{secrets.token_hex(8)}"
         tmp.touch(mode=0o600)
-        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.write_text(secrets.token_urlsafe(MIN_SECRET_KEY_BYTES))  # 86 characters
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)  # atomic create-if-absent: concurrent workers agree on one key
         tmp.unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import psutil
 import pytest
 
 from tests.conftest import shop_env
-from tests.support import scratch_database, start_server, stop_server
+from tests.support import cli, scratch_database, start_server, stop_server
 
 
 def live_workers(parent_pid: int) -> set[int]:
@@ -123,3 +124,38 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) ->
             assert "Traceback" not in server.log()
         finally:
             stop_server(server)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_restarts_on_the_same_port_at_once(tmp_path: Path, workers: int) -> None:
+    """A supervisor's restart right after a stop: the stopped server's closed connections
+    (TIME_WAIT on its port) must not make `serve` think the port is taken."""
+    with scratch_database("sqlite", tmp_path) as url:
+        env = shop_env(url, tmp_path)
+        first = start_server(env, tmp_path, workers=workers)
+        port = int(first.url.rsplit(":", 1)[1])
+        try:
+            for _ in range(20):  # the server closes each connection: TIME_WAIT on its side
+                answer = httpx.get(f"{first.url}/livez", headers={"Connection": "close"})
+                assert answer.status_code == 200
+        finally:
+            first.process.send_signal(signal.SIGTERM)
+            assert first.process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises it
+        waiting = [
+            c
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_TIME_WAIT and c.laddr and c.laddr.port == port
+        ]
+        assert waiting, "no TIME_WAIT connection on the port: the test would prove nothing"
+        second = start_server(env, tmp_path, workers=workers, port=port)
+        try:
+            assert httpx.get(f"{second.url}/api/products").status_code == 200
+            assert "already in use" not in second.log()
+        finally:
+            stop_server(second)
+        # And a port someone really listens on is still refused, with the message.
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = cli(env, tmp_path, "serve", "--port", str(busy.getsockname()[1]), "--no-demo")
+        assert taken.returncode == 1 and "already in use" in taken.stderr

@@ -248,6 +248,32 @@ def test_alb_serves_https_and_redirects_http(production: Synth) -> None:
     }
 
 
+def test_the_alb_never_forwards_metrics(production: Synth) -> None:
+    """/metrics is answered 404 by the ALB itself, ahead of the default forward to the app."""
+    rules = production.resources(STACK, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    blocking = [
+        props(rule)
+        for rule in rules
+        if any(
+            "/metrics" in condition.get("PathPatternConfig", {}).get("Values", [])
+            for condition in props(rule)["Conditions"]
+        )
+    ]
+    assert len(blocking) == 1
+    (action,) = blocking[0]["Actions"]
+    assert action["Type"] == "fixed-response"
+    assert action["FixedResponseConfig"]["StatusCode"] == "404"
+    priorities = [int(props(rule)["Priority"]) for rule in rules]
+    assert int(blocking[0]["Priority"]) == min(priorities)  # before any other rule
+    for rule in rules:  # no other rule forwards a path pattern that covers /metrics
+        patterns = [
+            value
+            for condition in props(rule)["Conditions"]
+            for value in condition.get("PathPatternConfig", {}).get("Values", [])
+        ]
+        assert props(rule) is blocking[0] or not any(p in ("/*", "*", "/m*") for p in patterns)
+
+
 def test_alb_writes_access_logs_to_the_log_bucket(production: Synth) -> None:
     _, alb = only(production.resources(STACK, "AWS::ElasticLoadBalancingV2::LoadBalancer"))
     attributes = {a["Key"]: a["Value"] for a in props(alb)["LoadBalancerAttributes"]}

@@ -18,7 +18,7 @@ import jwt
 import pytest
 from PIL import Image
 
-from tests.conftest import shop_env
+from tests.conftest import TEST_SECRET_KEY, shop_env
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADMIN_EMAIL,
@@ -30,7 +30,7 @@ from tests.support import (
     stop_server,
 )
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
+SECRET = TEST_SECRET_KEY
 ORIGIN = "https://shop.example.com"
 
 
@@ -71,6 +71,7 @@ def test_customers_get_403_and_strangers_401_on_every_staff_route(
     assert len(staff_routes) >= 7
     for method, template in staff_routes:
         path = template.replace("{order_id}", "1").replace("{product_id}", "1")
+        path = path.replace("{user_id}", "1")
         as_customer = alice.http.request(method, path, headers=alice.headers, json={})
         assert as_customer.status_code == 403, (method, path, as_customer.text)
         anonymous = alice.http.request(method, path, json={})
@@ -180,7 +181,7 @@ def test_bad_tokens_get_401(server: LiveServer, cast: tuple[Shopper, Shopper, Sh
         "expired": forge({**good, "role": "customer", "iat": now - 7200, "exp": now - 3600}),
         "tampered": f"{header}.{tampered_payload}.{signature}",
         "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(good)}.",
-        "wrong key": forge(good, key="another-secret-key-that-is-long-enough-0123"),
+        "wrong key": forge(good, key="another-" + TEST_SECRET_KEY),
         "wrong audience": forge({**good, "aud": "someone-else"}),
         "wrong issuer": forge({**good, "iss": "evil"}),
         "no expiry": forge({k: v for k, v in good.items() if k != "exp"}),
@@ -328,8 +329,10 @@ def test_login_limits_are_shared_across_processes(tmp_path: Path) -> None:
                 url,
                 tmp_path,
                 CLOUDMALL_CACHE_URL=f"redis://127.0.0.1:{redis.port}/0",
-                CLOUDMALL_LOGIN_FAILURES_PER_ACCOUNT="6",
+                CLOUDMALL_LOGIN_FAILURES_PER_ACCOUNT_AND_CLIENT="5",
                 CLOUDMALL_LOGIN_FAILURES_PER_CLIENT="15",
+                CLOUDMALL_LOGIN_FAILURES_PER_ACCOUNT="8",
+                CLOUDMALL_LOGIN_SLOWDOWN_MAX_SECONDS="1",
                 CLOUDMALL_SIGNUPS_PER_CLIENT="4",
             )
             a = start_server(env, tmp_path)
@@ -355,24 +358,34 @@ def test_login_limits_are_shared_across_processes(tmp_path: Path) -> None:
 def check_shared_limits(a: LiveServer, b: LiveServer) -> None:
     servers = [httpx.Client(base_url=s.url, timeout=30) for s in (a, b)]
     victim = {"email": ADMIN_EMAIL, "password": "wrong password, guessed"}
-    attacker = {"X-Forwarded-For": "203.0.113.7"}
-    # Per account: 6 failures in total, alternating between the two processes.
-    for attempt in range(6):
-        answer = servers[attempt % 2].post("/api/auth/login", json=victim, headers=attacker)
-        assert answer.status_code == 401, (attempt, answer.text)
-    for http in servers:
-        limited = http.post(
-            "/api/auth/login", json=victim, headers={"X-Forwarded-For": "192.0.2.1"}
+    owner = {"email": ADMIN_EMAIL, "password": "correct-horse-battery-staple"}
+
+    def log_in(index: int, body: dict[str, str], address: str) -> tuple[int, float]:
+        started = time.monotonic()
+        answer = servers[index % 2].post(
+            "/api/auth/login", json=body, headers={"X-Forwarded-For": address}
+        )
+        return answer.status_code, time.monotonic() - started
+
+    # One address guessing one account: 5 failures in all, alternating processes, then 429.
+    for attempt in range(5):
+        assert log_in(attempt, victim, "203.0.113.7")[0] == 401, attempt
+    for index in range(2):
+        limited = servers[index].post(
+            "/api/auth/login", json=victim, headers={"X-Forwarded-For": "203.0.113.7"}
         )
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
         assert limited.json()["error"]["code"] == "rate_limited"
-    # Even the right password waits for the window (the account is locked, not the person).
-    right = servers[0].post(
-        "/api/auth/login",
-        json={"email": ADMIN_EMAIL, "password": "correct-horse-battery-staple"},
-        headers={"X-Forwarded-For": "192.0.2.2"},
-    )
-    assert right.status_code == 429
+    # The owner, from an address with no failures, is not locked out.
+    assert log_in(0, owner, "192.0.2.2")[0] == 200
+    # Many addresses guessing the same account: never refused, ever slower (past 8 failures in
+    # all, 0.25 s, 0.5 s, then 1 s, the cap set here), shared by both processes.
+    guesses = [log_in(i, victim, f"198.51.100.{i + 1}") for i in range(8)]
+    assert [status for status, _ in guesses] == [401] * 8
+    assert all(seconds >= 1.0 for _, seconds in guesses[-3:]), guesses
+    # The owner, from a clean address, still logs in: slowed down like everyone, not locked.
+    status, seconds = log_in(1, owner, "192.0.2.3")
+    assert status == 200 and seconds >= 1.0
     # Per client: one address spraying many accounts (a success does not count).
     sprayer = {"X-Forwarded-For": "203.0.113.50"}
     statuses = [

@@ -162,6 +162,20 @@ class FakeUsers:
         values = {k: Role(v) if k == "role" else v for k, v in changes.items()}
         self.data.users[user_id] = replace(user, **values)  # type: ignore[arg-type]
 
+    async def change_credentials(
+        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+    ) -> bool:
+        user = self.data.users.get(user_id)
+        if user is None:
+            return False
+        self.data.users[user_id] = replace(
+            user,
+            role=role or user.role,
+            password_hash=password_hash or user.password_hash,
+            token_version=user.token_version + (password_hash is not None),
+        )
+        return True
+
     async def count(self) -> int:
         return len(self.data.users)
 

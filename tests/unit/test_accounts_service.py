@@ -12,7 +12,7 @@ from tests.unit.fakes import FakeHasher, FakeStore
 
 pytestmark = pytest.mark.anyio
 TOKENS = JwtTokenCodec(
-    secret="s" * 40, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60
+    secret="s" * 64, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60
 )
 
 

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from cloudmall.services.password_policy import COMMON_PASSWORDS
 from cloudmall.web.fields import VISIBLE, any_of_in_any_case
 from cloudmall.web.schemas import GuideOrderIn, ItemsOrderIn, PayIn, PlaceOrderIn, ProductIn
 
@@ -22,9 +21,10 @@ def test_visible_text_is_what_strip_leaves_something_of(text: str) -> None:
     assert (re.search(VISIBLE, text) is not None) == bool(text.strip())
 
 
-def test_the_common_passwords_pattern_ignores_letter_case() -> None:
-    pattern = f"^{any_of_in_any_case(COMMON_PASSWORDS)}$"
-    assert all(re.fullmatch(pattern, word.upper()) for word in COMMON_PASSWORDS)
+def test_an_any_of_pattern_ignores_letter_case() -> None:
+    words = ["localhost", "test", "invalid", "example"]
+    pattern = f"^{any_of_in_any_case(words)}$"
+    assert all(re.fullmatch(pattern, word.upper()) for word in words)
     assert not re.fullmatch(pattern, "a long enough passphrase")
 
 

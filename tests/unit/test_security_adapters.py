@@ -13,7 +13,7 @@ from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.domain.errors import AuthenticationFailed
 from cloudmall.domain.users import Role, User
 
-SECRET = "k" * 48
+SECRET = "k" * 64
 CODEC = JwtTokenCodec(secret=SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60)
 USER = User(7, "a@b.co", "A", Role.ADMIN, "x", datetime.now(UTC))
 

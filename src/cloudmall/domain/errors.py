@@ -2,6 +2,7 @@
 
 CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
+│   └── PasswordRejected    a new password the password policy refuses (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
@@ -36,6 +37,16 @@ class CloudmallError(Exception):
 
 class InvalidInput(CloudmallError):
     code = "invalid_input"
+
+
+class PasswordRejected(InvalidInput):
+    """A new password the policy refuses; `reason` says which rule, for a message per language."""
+
+    code = "password_rejected"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotFound(CloudmallError):

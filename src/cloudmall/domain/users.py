@@ -20,6 +20,7 @@ class User:
     role: Role
     password_hash: str
     created_at: datetime
+    token_version: int = 0  # raised on each password change; older tokens stop working
 
     @property
     def is_admin(self) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cloudmall.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from cloudmall.domain.users import Role, User, normalize_email
-from cloudmall.services.password_policy import check_password
+from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, Principal, TokenCodec, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
 
@@ -43,7 +43,7 @@ async def sign_up(
     check_password(password, email=email)
     if throttles is not None:
         await throttles.signup(client=client)
-    password_hash = await hasher.hash(password)
+    password_hash = await hasher.hash(normalize_password(password))
     async with uow(write=True) as tx:
         user = await tx.users.add(
             email=normalize_email(email), name=name, role=role, password_hash=password_hash
@@ -68,13 +68,21 @@ async def log_in(
     async with uow() as tx:
         user = await tx.users.get_by_email(email)
     # An unknown email is verified too (against a dummy hash): timing does not reveal accounts.
-    verified = await hasher.verify(user.password_hash if user else None, password)
+    verified = await verify_password(hasher, user.password_hash if user else None, password)
     if user is None or not verified:
         raise AuthenticationFailed("Wrong email or password")
     if throttles is not None:
         await throttles.login_succeeded(hits)
     token, expires_in = tokens.issue(user)
     return Session(user=user, access_token=token, expires_in=expires_in)
+
+
+async def verify_password(hasher: PasswordHasher, password_hash: str | None, password: str) -> bool:
+    """Passwords are hashed NFKC-normalised; one set before that may be stored as typed."""
+    normalized = normalize_password(password)
+    if await hasher.verify(password_hash, normalized):
+        return True
+    return normalized != password and await hasher.verify(password_hash, password)
 
 
 async def current_user(*, uow: UnitOfWorkFactory, principal: Principal) -> User:
@@ -92,7 +100,7 @@ async def make_admin(
     async with uow(write=True) as tx:
         existing = await tx.users.get_by_email(normalize_email(email))
         if existing is not None:
-            await tx.users.update(existing.id, {"role": Role.ADMIN.value})
+            await tx.users.change_credentials(existing.id, role=Role.ADMIN)
             await tx.commit()
             promoted = await tx.users.get(existing.id)
             assert promoted is not None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from cloudmall.domain.errors import DependencyUnavailable, NotFound
 from cloudmall.domain.products import Product
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.media_links import IMAGES_PREFIX, thumbnail_key
+from cloudmall.services.media_links import IMAGES_PREFIX, THUMBNAILS_PREFIX, thumbnail_key
 from cloudmall.services.ports import (
     ImageProcessor,
     ObjectStore,
@@ -15,7 +17,10 @@ from cloudmall.services.ports import (
 )
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-MAX_KEY_LENGTH = 200
+#: The only keys the shop serves: what attach_image makes (a content hash and an extension).
+SERVED_KEY = re.compile(
+    rf"(?:{re.escape(IMAGES_PREFIX)}|{re.escape(THUMBNAILS_PREFIX)})[0-9a-f]{{16,128}}\.[a-z]{{3,4}}"
+)
 
 
 async def attach_image(
@@ -58,9 +63,9 @@ async def attach_image(
 
 
 async def read_media(*, store: ObjectStore, key: str) -> StoredObject:
-    # Keys are ours (content hashes, < 100 characters): anything else is missing, not a store
-    # failure (a 300-character key made the local store fail with ENAMETOOLONG: 503).
-    if ".." in key or key.startswith("/") or len(key) > MAX_KEY_LENGTH:
+    # Keys are ours (content hashes): anything else is missing, and never reaches a store, where
+    # a NUL, "..", an overlong name or another prefix (backups) could mean something else.
+    if not SERVED_KEY.fullmatch(key):
         raise NotFound("No such file")
     try:
         stored = await store.get(key)

@@ -116,6 +116,13 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user_id: int, changes: Mapping[str, object]) -> None: ...
+    async def change_credentials(
+        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+    ) -> bool:
+        """Set the role and/or the password hash in one statement; a new password also raises
+        the token version by one (tokens issued before stop working). False if no such user."""
+        ...
+
     async def count(self) -> int: ...
 
 
@@ -301,10 +308,11 @@ class PasswordHasher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid token says the caller is."""
+    """Who a valid token says the caller is (and, once checked, what the database says)."""
 
     user_id: int
     role: Role
+    token_version: int = 0  # the user's token version when the token was issued
 
     @property
     def is_admin(self) -> bool:
@@ -325,13 +333,13 @@ class TokenCodec(Protocol):
 class ProcessedImage:
     """An upload that passed the content checks, ready to store."""
 
-    digest: str  # SHA-256 of the original bytes
+    digest: str  # SHA-256 of `original`
     extension: str  # png | jpg | webp
     content_type: str
     width: int
     height: int
-    original: bytes
-    thumbnail: bytes  # WebP
+    original: bytes  # re-encoded from the pixels: upright, no metadata
+    thumbnail: bytes  # WebP, from the same pixels
 
 
 class ImageProcessor(Protocol):

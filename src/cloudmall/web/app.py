@@ -12,10 +12,12 @@ from starlette.middleware.cors import CORSMiddleware
 from cloudmall import __version__
 from cloudmall.bootstrap import Container, build_container
 from cloudmall.config import Settings
+from cloudmall.web.api_docs import install_api_docs
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
+from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from cloudmall.web.routers import accounts, admin, catalog, media, ops, orders
+from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -46,10 +48,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         lifespan=lifespan,
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_api_docs(app)
     for router in (
         accounts.router,
+        credentials.router,
         catalog.router,
         orders.router,
         admin.router,
@@ -68,6 +74,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
+    app.add_middleware(
+        RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
+    )
     app.add_middleware(RequestContextMiddleware)
     # The storefront's files only answer paths no API route claims: an undeclared method on an API
     # path gets that path's 405, not the file server's.

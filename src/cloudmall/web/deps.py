@@ -30,7 +30,8 @@ async def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Log in first: send 'Authorization: Bearer <token>'")
     container: Container = request.app.state.container
-    return container.tokens.decode(credentials.credentials)
+    claimed = container.tokens.decode(credentials.credentials)
+    return await container.access.current(claimed)  # the account as it is now
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

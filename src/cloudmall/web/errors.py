@@ -42,7 +42,7 @@ def _details(exc: errors.CloudmallError) -> dict[str, Any]:
         return {"currentTotal": str(exc.current), "sentTotal": str(exc.sent)}
     if isinstance(exc, errors.OutOfStock):
         return {"productId": exc.product_id, "available": exc.available}
-    if isinstance(exc, errors.PaymentDeclined):
+    if isinstance(exc, errors.PaymentDeclined | errors.PasswordRejected):
         return {"reason": exc.reason}
     return {}
 

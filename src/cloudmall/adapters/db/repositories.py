@@ -116,6 +116,7 @@ def _user(row: Row[Any]) -> User:
         role=Role(row.role),
         password_hash=row.password_hash,
         created_at=row.created_at,
+        token_version=row.token_version,
     )
 
 
@@ -284,6 +285,20 @@ class SqlUserRepository:
         await self._conn.execute(
             update(users).where(users.c.id == user_id).values(**changes, updated_at=utcnow())
         )
+
+    async def change_credentials(
+        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+    ) -> bool:
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = role.value
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+            values["token_version"] = users.c.token_version + 1
+        result = await self._conn.execute(
+            update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow())
+        )
+        return bool(result.rowcount)
 
     async def count(self) -> int:
         return int((await self._conn.execute(select(func.count()).select_from(users))).scalar_one())

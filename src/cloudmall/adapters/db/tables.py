@@ -70,6 +70,8 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("name", String(100), nullable=False),
     Column("role", String(16), nullable=False, server_default="customer"),
+    # Raised on every password change: tokens carrying an older version are refused.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("role IN ('customer', 'admin')", name="role"),

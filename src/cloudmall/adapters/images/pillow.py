@@ -1,4 +1,8 @@
-"""Uploads checked by content with Pillow: PNG/JPEG/WebP only, bounded in bytes and pixels."""
+"""Uploads checked by content with Pillow: PNG/JPEG/WebP only, bounded in bytes and pixels.
+
+What is stored and served is re-encoded from the pixels (adapters/images/clean.py): upright, and
+with none of the upload's metadata.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import warnings
 import anyio
 from PIL import Image, UnidentifiedImageError
 
+from cloudmall.adapters.images.clean import encode, pixels_only
 from cloudmall.domain.errors import PayloadTooLarge, UnsupportedMedia
 from cloudmall.services.ports import ProcessedImage
 
@@ -53,19 +58,22 @@ class PillowImageProcessor:
             raise UnsupportedMedia("Upload a PNG, JPEG or WebP image") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise UnsupportedMedia("The image is damaged or truncated") from exc
-        extension, content_type = FORMATS[str(image.format)]
-        thumbnail = image.copy()
+        image_format = str(image.format)
+        extension, content_type = FORMATS[image_format]
+        clean = pixels_only(image)
+        original = encode(clean, image_format)
+        thumbnail = clean.copy()
         thumbnail.thumbnail((self.thumbnail_size, self.thumbnail_size))
         if thumbnail.mode not in ("RGB", "RGBA"):
             thumbnail = thumbnail.convert("RGBA" if "A" in thumbnail.getbands() else "RGB")
         buffer = io.BytesIO()
         thumbnail.save(buffer, format="WEBP", quality=80)
         return ProcessedImage(
-            digest=hashlib.sha256(data).hexdigest(),
+            digest=hashlib.sha256(original).hexdigest(),
             extension=extension,
             content_type=content_type,
-            width=width,
-            height=height,
-            original=data,
+            width=clean.width,
+            height=clean.height,
+            original=original,
             thumbnail=buffer.getvalue(),
         )

@@ -33,6 +33,7 @@ class JwtTokenCodec:
         claims = {
             "sub": str(user.id),
             "role": user.role.value,
+            "ver": user.token_version,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": now,
@@ -64,7 +65,11 @@ class JwtTokenCodec:
                 issuer=self._issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            principal = Principal(user_id=int(claims["sub"]), role=Role(claims["role"]))
+            principal = Principal(
+                user_id=int(claims["sub"]),
+                role=Role(claims["role"]),
+                token_version=int(claims.get("ver", 0)),  # tokens from before versions: 0
+            )
             return principal, int(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationFailed("Your session has expired; please log in again") from exc

@@ -21,6 +21,8 @@ class LocalObjectStore:
         self.root = root.resolve()
 
     def _path(self, key: str) -> Path:
+        if "\x00" in key:  # no file name holds one (the OS would raise ValueError)
+            raise KeyError(key)
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root) or key.endswith(_META_SUFFIX):
             raise KeyError(key)

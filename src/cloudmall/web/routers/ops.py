@@ -41,7 +41,8 @@ async def readyz(container: ContainerDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=Response)
+# Not in the public API's schema: only CLOUDMALL_METRICS_ALLOW's networks get it (web/guards.py).
+@router.get("/metrics", response_class=Response, include_in_schema=False)
 async def metrics() -> Response:
     """Prometheus text format; across all worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
     registry = REGISTRY

@@ -16,6 +16,7 @@ export function notify(message, kind = "info") {
 }
 
 const DECLINE_REASONS = ["card_declined", "insufficient_funds", "expired_card", "invalid_number"];
+const PASSWORD_REASONS = ["too_short", "too_long", "only_spaces", "personal", "too_common"];
 
 /** An API error as a sentence for the shopper, in the current language. Never raw JSON. */
 export function describeError(error, { context } = {}) {
@@ -38,6 +39,10 @@ export function describeError(error, { context } = {}) {
     }
     case "out_of_stock":
       return t("checkout.outOfStockShort");
+    case "password_rejected": {
+      const reason = error.details?.reason;
+      return t(`error.password.${PASSWORD_REASONS.includes(reason) ? reason : "too_common"}`);
+    }
     case "rate_limited":
       return t("error.tooMany");
     case "unsupported_media":

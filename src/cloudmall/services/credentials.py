@@ -1,0 +1,79 @@
+"""Changing what an account can do or proves itself with: its role, its password.
+
+Both apply to the very next request (services/access.py checks each one against the account):
+a new role because the role is read from the account, not the token; a new password because it
+raises the account's token version, so every token issued before stops working (the caller gets a
+fresh one).
+"""
+
+from __future__ import annotations
+
+from cloudmall.domain.errors import NotFound, PermissionDenied
+from cloudmall.domain.users import Role, User
+from cloudmall.services.access import AccessCheck
+from cloudmall.services.accounts import verify_password
+from cloudmall.services.password_policy import check_password, normalize_password
+from cloudmall.services.ports import PasswordHasher, UnitOfWorkFactory
+from cloudmall.services.rate_limit import Throttles
+
+
+async def change_password(
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    access: AccessCheck,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    throttles: Throttles | None = None,
+    client: str = "",
+) -> User:
+    """Replace the password after checking the current one (a wrong one counts as a failed
+    log-in, so this is no side door for guessing)."""
+    async with uow() as tx:
+        user = await tx.users.get(user_id)
+    if user is None:
+        raise NotFound("This account no longer exists")
+    check_password(new_password, email=user.email)
+    hits = await throttles.login_attempt(account=user.email, client=client) if throttles else []
+    if not await verify_password(hasher, user.password_hash, current_password):
+        raise PermissionDenied("The current password is not right")
+    if throttles is not None:
+        await throttles.login_succeeded(hits)
+    return await _change(
+        uow, access, user_id, password_hash=await hasher.hash(normalize_password(new_password))
+    )
+
+
+async def change_role(
+    *, uow: UnitOfWorkFactory, access: AccessCheck, user_id: int, role: Role
+) -> User:
+    return await _change(uow, access, user_id, role=role)
+
+
+async def change_role_by_email(
+    *, uow: UnitOfWorkFactory, access: AccessCheck, email: str, role: Role
+) -> User:
+    async with uow() as tx:
+        user = await tx.users.get_by_email(email.strip().lower())
+    if user is None:
+        raise NotFound(f"No account with the email {email}")
+    return await change_role(uow=uow, access=access, user_id=user.id, role=role)
+
+
+async def _change(
+    uow: UnitOfWorkFactory,
+    access: AccessCheck,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    password_hash: str | None = None,
+) -> User:
+    async with uow(write=True) as tx:
+        if not await tx.users.change_credentials(user_id, role=role, password_hash=password_hash):
+            raise NotFound("This account no longer exists")
+        await tx.commit()
+        changed = await tx.users.get(user_id)
+    access.forget(user_id)
+    assert changed is not None
+    return changed
