@@ -365,7 +365,7 @@ class WebTier(Construct):
             # CloudFront (its caching, its TLS policy) to the instances.
             self.https_listener.add_action(
                 "FromCloudFront",
-                priority=2,
+                priority=2,  # after PrivatePaths: /metrics is never forwarded
                 conditions=[
                     elbv2.ListenerCondition.http_header(
                         ORIGIN_VERIFY_HEADER, [origin_verify.secret_value.unsafe_unwrap()]

@@ -63,16 +63,16 @@ class Settings(BaseSettings):
     cache_password: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # A header a trusted front door sets to the client's address (CloudFront-Viewer-Address:
-    # "ip:port"). Only where nothing else can reach the app: the CDK stack's ALB refuses requests
-    # without CloudFront's secret header. Unset: the connection's (or uvicorn's forwarded) address.
-    client_address_header: str | None = None
     # Host names the shop answers for ("shop.example.com", "*.example.com"); empty: any host.
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Networks whose clients may read /metrics (default: this machine only).
     metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=lambda: list(LOOPBACK)
     )
+    # A header a trusted front door sets to the client's address (CloudFront-Viewer-Address:
+    # "ip:port"). Only where nothing else can reach the app: the CDK stack's ALB refuses requests
+    # without CloudFront's secret header. Unset: the connection's (or uvicorn's forwarded) address.
+    client_address_header: str | None = None
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
     # How long a process may reuse what it read of an account (role, token version) for the

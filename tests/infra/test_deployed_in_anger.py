@@ -144,7 +144,9 @@ def test_cloudfront_fronts_the_alb_which_requires_the_origin_verify_header(
     (refuse,) = https["DefaultActions"]
     assert refuse["Type"] == "fixed-response"
     assert refuse["FixedResponseConfig"]["StatusCode"] == "403"
-    _, rule = only(production.resources(STACK, "AWS::ElasticLoadBalancingV2::ListenerRule"))
+    rules = production.resources(STACK, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    # the other rule answers /metrics 404 (test_shopping_mall.test_the_alb_never_forwards_metrics)
+    (rule,) = [r for r in rules if props(r)["Actions"][0]["Type"] == "forward"]
     (condition,) = props(rule)["Conditions"]
     assert condition["Field"] == "http-header"
     assert condition["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
@@ -171,7 +173,9 @@ def test_the_intranet_pattern_has_an_internal_alb_and_no_public_shop(internal: S
         o for o in d["Origins"] if o["Id"] == d["DefaultCacheBehavior"]["TargetOriginId"]
     )
     assert default_origin["OriginPath"] == "/static"
-    assert internal.resources(STACK, "AWS::ElasticLoadBalancingV2::ListenerRule") == {}
+    rules = internal.resources(STACK, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    # no CloudFront header rule; only the ALB's own 404 for /metrics
+    assert [props(r)["Actions"][0]["Type"] for r in rules] == ["fixed-response"]
 
 
 # ---- 7. backups: private bucket, nightly, alarmed ----

@@ -52,16 +52,42 @@ async def test_mysql_migrate_without_the_lock_migrates_nothing(tmp_path: Path) -
         holder = create_engine(url)
         try:
             async with holder.connect() as conn:
-                held = await conn.execute(text(f"SELECT GET_LOCK('{MIGRATION_LOCK}', 0)"))
+                held = await conn.execute(text(f"SELECT GET_LOCK({MIGRATION_LOCK}, 0)"))
                 assert held.scalar() == 1
                 with pytest.raises(MigrationLockTimeout, match="nothing was migrated"):
                     await upgrade(url, lock_timeout_seconds=1)
                 assert await current_revision(holder) is None  # no schema was created
-                await conn.execute(text(f"SELECT RELEASE_LOCK('{MIGRATION_LOCK}')"))
+                await conn.execute(text(f"SELECT RELEASE_LOCK({MIGRATION_LOCK})"))
             await upgrade(url, lock_timeout_seconds=1)  # free again: it migrates
             assert await current_revision(holder) == head_revision()
         finally:
             await holder.dispose()
+
+
+async def test_mysql_migration_lock_is_per_database(tmp_path: Path) -> None:
+    """GET_LOCK names are server-wide: another shop's migration on the same server (its lock
+    held) does not hold this one back."""
+    from sqlalchemy import text
+
+    from cloudmall.adapters.db.migrations import MIGRATION_LOCK, upgrade
+    from tests.support import scratch_database
+
+    with (
+        scratch_database("mariadb", tmp_path / "other") as other_url,
+        scratch_database("mariadb", tmp_path / "this") as url,
+    ):
+        other = create_engine(other_url)
+        this = create_engine(url)
+        try:
+            async with other.connect() as conn:
+                held = await conn.execute(text(f"SELECT GET_LOCK({MIGRATION_LOCK}, 0)"))
+                assert held.scalar() == 1
+                await upgrade(url, lock_timeout_seconds=1)
+                assert await current_revision(this) == head_revision()
+                await conn.execute(text(f"SELECT RELEASE_LOCK({MIGRATION_LOCK})"))
+        finally:
+            await other.dispose()
+            await this.dispose()
 
 
 async def test_an_older_release_runs_on_a_schema_a_newer_one_migrated(

@@ -317,7 +317,8 @@ class Shop(RuleBasedStateMachine):
                         )
                     )
                 ).scalar_one()
-            return stock, status, captured, Decimal(str(paid_total))
+            # SQLite sums its NUMERIC column in floating point (7541.459999999999): to the cent.
+            return stock, status, captured, Decimal(str(paid_total)).quantize(Decimal("0.01"))
 
         stock, status, captured, paid_total = self.run(read())
         assert stock == self.model.stock

@@ -29,7 +29,7 @@ def _lock(connection: Connection, timeout_seconds: int) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({PG_LOCK_ID})")
     elif connection.dialect.name in ("mysql", "mariadb"):
         got = connection.exec_driver_sql(
-            f"SELECT GET_LOCK('{MIGRATION_LOCK}', {int(timeout_seconds)})"
+            f"SELECT GET_LOCK({MIGRATION_LOCK}, {int(timeout_seconds)})"
         ).scalar()
         if got != 1:  # 0: timed out; NULL: an error (killed, out of memory)
             raise MigrationLockTimeout(
@@ -42,7 +42,7 @@ def _unlock(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_LOCK_ID})")
     elif connection.dialect.name in ("mysql", "mariadb"):
-        connection.exec_driver_sql(f"SELECT RELEASE_LOCK('{MIGRATION_LOCK}')")
+        connection.exec_driver_sql(f"SELECT RELEASE_LOCK({MIGRATION_LOCK})")
 
 
 def _run(connection: Connection) -> None:

@@ -12,7 +12,10 @@ from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 LOCK_TIMEOUT_SECONDS = 300
-MIGRATION_LOCK = "cloudmall_migrations"  # MySQL/MariaDB GET_LOCK name
+# MySQL/MariaDB GET_LOCK names are server-wide: the name carries the database's, so shops that
+# share a server do not wait for each other's migrations (PostgreSQL's advisory locks are per
+# database already). LEFT keeps it within MySQL's 64-character limit.
+MIGRATION_LOCK = "CONCAT('cloudmall_migrations.', LEFT(DATABASE(), 34))"  # an SQL expression
 
 
 class MigrationLockTimeout(RuntimeError):
