@@ -6,8 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint typecheck security synth audit clean bench bench-quick \
-	bench-profile lock scan image image-test
+.PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
+	bench-quick bench-profile lock scan image image-test
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -57,8 +57,9 @@ test: $(STAMP) $(NODE_STAMP)
 reliability: $(STAMP)
 	CLOUDMALL_RELIABILITY_ROUNDS=full $(BIN)/python -m pytest tests/reliability
 
-## check: linters, type checks, and security scans (bandit: no high findings; pip-audit; checkov)
-check: lint typecheck security scan
+## check: linters, layer contracts (import-linter), type checks, and security scans (bandit: no
+## high findings; pip-audit; checkov)
+check: lint imports typecheck security scan
 
 security: $(STAMP)
 	$(BIN)/bandit -q -r src -lll
@@ -67,6 +68,10 @@ security: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
+
+# The layers' contracts are in pyproject.toml ([tool.importlinter]).
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

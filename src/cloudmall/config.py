@@ -34,12 +34,22 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class Runtime(StrEnum):
+    """How the shop runs (bootstrap chooses the adapters for it): a long-lived server process,
+    a function (one request at a time, frozen between requests), or one service of several."""
+
+    SERVER = "server"
+    FUNCTION = "function"
+    SERVICE = "service"
+
+
 class Settings(BaseSettings):
     """All of cloudmall's settings; the defaults run the whole shop on one machine under ./var."""
 
     model_config = SettingsConfigDict(env_prefix="CLOUDMALL_", env_file=None, extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
+    runtime: Runtime = Runtime.SERVER
     var_dir: Path = Path("var")
     database_url: str = ""
     cache_url: str = "memory://"

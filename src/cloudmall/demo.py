@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from cloudmall.bootstrap import Container
-from cloudmall.services import catalog, media
+from cloudmall.services.commands import AttachImage, CreateProduct
+from cloudmall.services.shop import Shop
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +127,24 @@ def draw_picture(product: DemoProduct, size: int = 640) -> bytes:
     for step in range(0, size, 8):
         tint = tuple(max(0, channel - step // 16) for channel in background)
         draw.line([(0, step), (size, step)], fill=tint, width=8)
-    c, s = size // 2, size // 4
-    shape = product.category.shape
+    c = size // 2
+    _draw_shape(draw, product.category.shape, c, size // 4, base, background)
+    font = ImageFont.load_default(size=size // 10)
+    draw.text((c, size - size // 8), f"#{product.number:03d}", fill="white", font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=82)
+    return buffer.getvalue()
+
+
+def _draw_shape(
+    draw: ImageDraw.ImageDraw,
+    shape: str,
+    c: int,
+    s: int,
+    base: tuple[int, int, int],
+    background: tuple[int, ...],
+) -> None:
+    """The category's shape, centred at (c, c), about 2·s across."""
     if shape == "shirt":
         draw.polygon(
             [
@@ -166,15 +182,10 @@ def draw_picture(product: DemoProduct, size: int = 640) -> bytes:
             [(c - s // 2, c), (c + s // 2, c), (c + s // 4, c - s), (c - s // 4, c - s)], fill=base
         )
         draw.rectangle([c - 10, c, c + 10, c + s], fill=base)
-    font = ImageFont.load_default(size=size // 10)
-    draw.text((c, size - size // 8), f"#{product.number:03d}", fill="white", font=font, anchor="mm")
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=82)
-    return buffer.getvalue()
 
 
 async def load_demo_catalogue(
-    container: Container,
+    shop: Shop,
     count: int,
     *,
     on_progress: Callable[[], None] = lambda: None,
@@ -182,22 +193,15 @@ async def load_demo_catalogue(
 ) -> int:
     """Create `count` demo products with pictures; returns how many were created."""
     for product in demo_products(start + count - 1)[start - 1 :]:
-        created = await catalog.create_product(
-            uow=container.uow,
-            cache=container.catalog_cache,
-            name=product.name,
-            price=product.price,
-            description=product.description,
-            category=product.category.slug,
-            stock_quantity=product.stock_quantity,
+        created = await shop.handle(
+            CreateProduct(
+                name=product.name,
+                price=product.price,
+                description=product.description,
+                category=product.category.slug,
+                stock_quantity=product.stock_quantity,
+            )
         )
-        await media.attach_image(
-            uow=container.uow,
-            store=container.store,
-            images=container.images,
-            cache=container.catalog_cache,
-            product_id=created.id,
-            data=draw_picture(product),
-        )
+        await shop.handle(AttachImage(created.id, draw_picture(product)))
         on_progress()
     return count

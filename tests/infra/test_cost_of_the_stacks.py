@@ -10,7 +10,7 @@ import pytest
 from infra_synth import Synth
 from typer.testing import CliRunner
 
-from cloudmall.cost.cli import app as cost_app
+from cloudmall.cli.cost import app as cost_app
 from cloudmall.cost.estimate import UsageLine, estimate
 from cloudmall.cost.pricebook import load_price_book
 from cloudmall.cost.profile import load_shipped_profile, profile_usage

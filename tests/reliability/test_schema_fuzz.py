@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cloudmall.adapters.db.migrations import upgrade
-from cloudmall.bootstrap import build_container
 from cloudmall.config import Settings
 from cloudmall.domain.users import Role
-from cloudmall.services import accounts, catalog
-from cloudmall.web.app import create_app
+from cloudmall.services.commands import CreateProduct, LogIn, MakeAdmin, SignUp
+from cloudmall.services.shop import Shop
+from cloudmall.web.app import build_web_shop, create_app
 from tests.reliability.conftest import rounds
 
 _folder = Path(__import__("tempfile").mkdtemp(prefix="cloudmall-fuzz-"))
@@ -37,36 +37,26 @@ _settings = Settings(
 )
 
 
-def _prepare() -> tuple[object, dict[str, str]]:
-    container = build_container(_settings)
+def _prepare() -> tuple[Shop, dict[str, str]]:
+    shop = build_web_shop(_settings)
 
     async def fill() -> dict[str, str]:
         await upgrade(_settings.database_url)
+        password = "a long enough passphrase"
+        await shop.handle(SignUp("customer@fuzz.example.com", password, "customer", "fuzz"))
+        await shop.handle(MakeAdmin("admin@fuzz.example.com", password, "admin"))
         tokens = {}
         for role in (Role.CUSTOMER, Role.ADMIN):
-            user = await accounts.sign_up(
-                uow=container.uow,
-                hasher=container.hasher,
-                email=f"{role.value}@fuzz.example.com",
-                password="a long enough passphrase",
-                name=role.value,
-                role=role,
-            )
-            tokens[role.value] = container.tokens.issue(user)[0]
+            login = LogIn(f"{role.value}@fuzz.example.com", password, "fuzz")
+            tokens[role.value] = (await shop.handle(login)).access_token
         for index in range(3):
-            await catalog.create_product(
-                uow=container.uow,
-                cache=container.catalog_cache,
-                name=f"Fuzz {index}",
-                price="1000.00",
-                stock_quantity=5,
-            )
+            await shop.handle(CreateProduct(f"Fuzz {index}", "1000.00", stock_quantity=5))
         return tokens
 
-    return container, asyncio.run(fill())
+    return shop, asyncio.run(fill())
 
 
-_container, TOKENS = _prepare()
+_shop, TOKENS = _prepare()
 # A well-formed card can still be declined (402): the gateway decides, not the schema. So paying
 # adds 402 to the statuses a valid request may get (the rest is schemathesis' default list).
 PAYING = ["2xx", "3xx", "401", "402", "403", "404", "409", "429", "5xx"]
@@ -92,7 +82,7 @@ _config = schemathesis.Config.from_dict(
 )
 schema = schemathesis.openapi.from_asgi(
     "/openapi.json",
-    create_app(container=_container),  # type: ignore[arg-type]
+    create_app(_settings, shop=_shop),  # type: ignore[arg-type]
     config=_config,
 )
 

@@ -44,7 +44,7 @@ from cloudmall.services import accounts, catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
-from cloudmall.services.ports import Principal
+from cloudmall.services.ports import Principal, ProductChanges
 from tests.reliability.conftest import rounds
 from tests.unit.fakes import FakeHasher, FakeMetrics
 
@@ -274,7 +274,10 @@ class Shop(RuleBasedStateMachine):
         pid = sorted(self.model.stock)[index % len(self.model.stock)]
         self.run(
             catalog.update_product(
-                uow=self.uow, cache=self.cache, product_id=pid, changes={"stock_quantity": stock}
+                uow=self.uow,
+                cache=self.cache,
+                product_id=pid,
+                changes=ProductChanges(stock_quantity=stock),
             )
         )
         self.model.stock[pid] = stock

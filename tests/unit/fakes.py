@@ -23,6 +23,7 @@ from cloudmall.services.ports import (
     NewOrder,
     NewProduct,
     Principal,
+    ProductChanges,
     ProductQuery,
     RetryableConflict,
 )
@@ -100,11 +101,11 @@ class FakeProducts:
         self.data.products[product.id] = product
         return product
 
-    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None:
+    async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         product = await self.get(product_id)
         if product is None:
             return None
-        updated = replace(product, **changes, updated_at=now())  # type: ignore[arg-type]
+        updated = replace(product, **changes.given(), updated_at=now())  # type: ignore[arg-type]
         self.data.products[product_id] = updated
         return updated
 
@@ -410,6 +411,19 @@ class FakeMetrics:
 
     def payment(self, outcome: str) -> None:
         self.events.append(("payment", outcome))
+
+    def request_started(self) -> None:
+        self.events.append(("request_started", None))
+
+    def request_finished(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        self.events.append(("request", (method, route, status)))
+
+    def cache_hit_ratio(self) -> float | None:
+        hits, misses = self.count("hit"), self.count("miss")
+        return hits / (hits + misses) if hits + misses else None
+
+    def exposition(self) -> tuple[bytes, str] | None:
+        return None
 
     def count(self, name: str) -> int:
         return sum(1 for event, _ in self.events if event == name)

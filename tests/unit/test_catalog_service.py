@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -11,10 +12,13 @@ from cloudmall.domain.errors import InvalidInput, NotFound
 from cloudmall.services import catalog, orders
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
+from cloudmall.services.ports import ProductChanges
+from cloudmall.web.presentation import JsonCatalogPresenter, product_row
 from tests.unit.fakes import customer
 
 pytestmark = pytest.mark.anyio
 LINKS = MediaLinks("https://cdn.example.com")
+PRESENT = JsonCatalogPresenter(LINKS)
 
 
 async def listing(store, catalog_cache, **query):  # type: ignore[no-untyped-def]
@@ -25,7 +29,7 @@ async def listing(store, catalog_cache, **query):  # type: ignore[no-untyped-def
         limit=query.get("limit"),
         offset=0,
     )
-    return await catalog.product_list(uow=store, cache=catalog_cache, links=LINKS, query=made)
+    return await catalog.product_list(uow=store, cache=catalog_cache, present=PRESENT, query=made)
 
 
 async def test_reads_are_cached_as_ready_bytes_and_counted(
@@ -44,16 +48,19 @@ async def test_a_catalogue_write_invalidates_every_cached_answer(
 ) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(name="Mug", price="1000")
     await listing(store, catalog_cache)
-    await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
+    await catalog.product_detail(uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id)
     await catalog.update_product(
-        uow=store, cache=catalog_cache, product_id=mug.id, changes={"price": "1500"}
+        uow=store,
+        cache=catalog_cache,
+        product_id=mug.id,
+        changes=ProductChanges(price=Decimal("1500")),
     )
     rows = orjson.loads((await listing(store, catalog_cache)).body)
     assert rows[0]["price"] == "1500.00"
     detail = orjson.loads(
         (
             await catalog.product_detail(
-                uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id
+                uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id
             )
         ).body
     )
@@ -65,7 +72,7 @@ async def test_selling_out_refreshes_lists_and_a_sale_refreshes_the_product_page
 ) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=2)
     await listing(store, catalog_cache)
-    await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
+    await catalog.product_detail(uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id)
     desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=orders.OrderLimits())
     await desk.place(
         principal=customer(), items=[(mug.id, 1)], client_total=None, idempotency_key=None
@@ -73,7 +80,7 @@ async def test_selling_out_refreshes_lists_and_a_sale_refreshes_the_product_page
     detail = orjson.loads(
         (
             await catalog.product_detail(
-                uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id
+                uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id
             )
         ).body
     )
@@ -112,7 +119,7 @@ async def test_product_rows_have_the_guides_columns_and_cdn_links(
     store, catalog_cache, add_product
 ) -> None:  # type: ignore[no-untyped-def]
     mug = replace(await add_product(), image_key="images/abc.png")
-    row = catalog.product_row(mug, LINKS)
+    row = product_row(mug, LINKS)
     assert {
         "id",
         "name",
@@ -134,11 +141,16 @@ async def test_bad_product_fields_are_refused(store, catalog_cache, add_product)
     mug = await add_product()
     with pytest.raises(InvalidInput, match="cannot be changed"):
         await catalog.update_product(
-            uow=store, cache=catalog_cache, product_id=mug.id, changes={"id": 5}
+            uow=store,
+            cache=catalog_cache,
+            product_id=mug.id,
+            changes=ProductChanges(image_key="images/x.png"),
         )
     await catalog.delete_product(uow=store, cache=catalog_cache, product_id=mug.id)
     with pytest.raises(NotFound):
-        await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
+        await catalog.product_detail(
+            uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id
+        )
     with pytest.raises(InvalidInput, match="limit"):
         catalog.make_query(search=None, category=None, sort="id", limit=0, offset=0)
 
@@ -149,6 +161,6 @@ async def test_cached_rows_write_timestamps_like_every_other_answer(
     from cloudmall.web.schemas import ProductRow
 
     mug = await add_product()
-    row = catalog.product_row(mug, LINKS)
+    row = product_row(mug, LINKS)
     assert row["created_at"].endswith("Z")
     assert ProductRow.model_validate(row).model_dump(mode="json")["created_at"] == row["created_at"]

@@ -23,10 +23,12 @@ from cloudmall.services import catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
+from cloudmall.web.presentation import JsonCatalogPresenter
 from tests.unit.fakes import FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
 LINKS = MediaLinks("https://cdn.example.com")
+PRESENT = JsonCatalogPresenter(LINKS)
 LIMITS = orders.OrderLimits(max_lines=5, max_quantity=10, max_total=Decimal("100000"))
 
 
@@ -124,13 +126,13 @@ async def test_a_sale_refreshes_a_product_page_only_when_few_units_are_left(
     def page_cached() -> bool:
         return any(key.endswith(f":product:{mug.id}") for key in cache.entries)
 
-    await catalog.product_detail(uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id)
+    await catalog.product_detail(uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id)
     await place(store, catalog_cache, metrics, [(mug.id, 1)])  # LOW_STOCK + 1 left: plenty
     assert page_cached()
     await place(store, catalog_cache, metrics, [(mug.id, 1)])  # LOW_STOCK left: exact from now
     assert not page_cached()
     shown = await catalog.product_detail(
-        uow=store, cache=catalog_cache, links=LINKS, product_id=mug.id
+        uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id
     )
     assert json.loads(shown.body)["stock_quantity"] == LOW_STOCK
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REQUEST_LATENCY = Histogram(
     "cloudmall_http_request_duration_seconds",
@@ -34,6 +44,26 @@ PAYMENTS = Counter("cloudmall_payments_total", "Payment attempts by outcome.", [
 
 
 class PrometheusMetrics:
+    """The shop's series in this process's registry (or the workers' shared folder)."""
+
+    def request_started(self) -> None:
+        REQUESTS_IN_PROGRESS.inc()
+
+    def request_finished(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        REQUESTS_IN_PROGRESS.dec()
+        REQUEST_LATENCY.labels(method, route, f"{status // 100}xx").observe(seconds)
+
+    def cache_hit_ratio(self) -> float | None:
+        return cache_hit_ratio()
+
+    def exposition(self) -> tuple[bytes, str]:
+        """Across all worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
+        registry = REGISTRY
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
     def cache_hit(self, kind: str) -> None:
         CACHE_REQUESTS.labels(kind, "hit").inc()
 

@@ -7,5 +7,6 @@ Self-contained: imports nothing else from cloudmall. The pieces, one concept eac
 - ``template``: a synthesized CloudFormation template turned into a resource inventory.
 - ``estimate``: pure pricing of usage lines under a purchase option.
 - ``render``: terminal table, Markdown, JSON and a PNG pie chart.
-- ``cli``: the Typer commands.
+
+The Typer commands are ``cloudmall.cli.cost``.
 """

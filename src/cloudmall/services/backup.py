@@ -514,38 +514,15 @@ async def create_backup(
     written: list[str] = []
     try:
         async with database.snapshot() as snapshot:
-            head = database.code_revision()
-            if snapshot.revision is None:
-                raise InvalidInput("the database has no cloudmall schema: nothing to back up")
-            if snapshot.revision != head:
-                raise BackupIncompatible(
-                    f"the database is at schema revision {snapshot.revision} but this cloudmall "
-                    f"expects {head}: run `cloudmall migrate` (or use the matching version) first"
-                )
+            revision = _backed_up_revision(snapshot, database.code_revision())
             entries = []
             for spec in database.tables():
                 writer = _PartWriter(store, backup_id, spec.name, part_rows, storage_class)
-                digest = TableDigest(spec)
                 try:
-                    async for line in _dump(
-                        snapshot, digest, batch_size=batch_size, progress=progress, label="dumping"
-                    ):
-                        await writer.add(line)
-                    await writer.flush(final=True)
+                    entries.append(await _dump_table(snapshot, spec, writer, batch_size, progress))
                 finally:
                     written.extend(writer.written)
-                entries.append(
-                    TableEntry(
-                        name=spec.name,
-                        columns=spec.columns,
-                        primary_key=spec.primary_key,
-                        rows=digest.rows,
-                        content_sha256=digest.hexdigest(),
-                        parts=tuple(writer.parts),
-                    )
-                )
             media = tuple(sorted(await snapshot.media_keys()))
-            revision = snapshot.revision
         manifest = Manifest(
             backup_id=backup_id,
             created_at=started,
@@ -565,13 +542,54 @@ async def create_backup(
             storage_class="STANDARD",
         )
     except BaseException:
-        for key in written:  # best effort; whatever is left has no manifest and gets pruned
-            try:
-                await store.delete(key)
-            except Exception:  # noqa: S112 - the original error is the one to report
-                continue
+        await _delete_quietly(store, written)
         raise
     return manifest
+
+
+def _backed_up_revision(snapshot: DatabaseSnapshot, head: str | None) -> str:
+    """The snapshot's schema revision, if it is the one this code writes backups of."""
+    if snapshot.revision is None:
+        raise InvalidInput("the database has no cloudmall schema: nothing to back up")
+    if snapshot.revision != head:
+        raise BackupIncompatible(
+            f"the database is at schema revision {snapshot.revision} but this cloudmall "
+            f"expects {head}: run `cloudmall migrate` (or use the matching version) first"
+        )
+    return snapshot.revision
+
+
+async def _dump_table(
+    snapshot: DatabaseSnapshot,
+    spec: TableSpec,
+    writer: _PartWriter,
+    batch_size: int,
+    progress: Progress,
+) -> TableEntry:
+    """Write one table's rows as parts; its manifest entry (rows, checksum, parts)."""
+    digest = TableDigest(spec)
+    async for line in _dump(
+        snapshot, digest, batch_size=batch_size, progress=progress, label="dumping"
+    ):
+        await writer.add(line)
+    await writer.flush(final=True)
+    return TableEntry(
+        name=spec.name,
+        columns=spec.columns,
+        primary_key=spec.primary_key,
+        rows=digest.rows,
+        content_sha256=digest.hexdigest(),
+        parts=tuple(writer.parts),
+    )
+
+
+async def _delete_quietly(store: ObjectStore, keys: list[str]) -> None:
+    """Best effort; whatever is left has no manifest and gets pruned."""
+    for key in keys:
+        try:
+            await store.delete(key)
+        except Exception:  # noqa: S112 - the original error is the one to report
+            continue
 
 
 @dataclass(frozen=True, slots=True)
@@ -703,30 +721,8 @@ async def restore_backup(
         )
     await check_backup(store, manifest, progress=progress)  # before anything is written
 
-    current = await database.current_revision()
-    occupied = {name: n for name, n in (await database.row_counts()).items() if n}
-    if occupied and not force:
-        summary = ", ".join(f"{n} {name}" for name, n in sorted(occupied.items()))
-        raise TargetNotEmpty(
-            f"the target database is not empty ({summary}): restore into an empty database, "
-            "or pass --force to replace its contents"
-        )
-    if current is not None and current != manifest.schema_revision:
-        raise BackupIncompatible(
-            f"the target database is at schema revision {current} but backup {backup_id} at "
-            f"{manifest.schema_revision}: restore into a new, empty database"
-        )
-    if current is None:
-        await database.migrate(manifest.schema_revision)
-
-    async with database.loader(replace=force) as loader:
-        for entry in manifest.tables:
-            progress.phase(f"restoring {entry.name}", entry.rows)
-            for part in entry.parts:
-                lines = await _read_part(store, manifest, part)  # re-checked: it may have changed
-                for rows in _chunks(lines, batch_size):
-                    await loader.insert(entry.spec, rows)
-                    progress.advance(len(rows))
+    occupied = await _prepare_target(database, manifest, force=force)
+    await _load_rows(store, database, manifest, replace=force, progress=progress, size=batch_size)
     await database.reset_identities()
 
     counts = await compare_with_manifest(database, manifest, progress=progress)
@@ -742,6 +738,50 @@ async def restore_backup(
         replaced=bool(occupied),
         final_revision=final,
     )
+
+
+async def _prepare_target(
+    database: BackupDatabase, manifest: Manifest, *, force: bool
+) -> dict[str, int]:
+    """Check the target can take the backup (empty, or `force`; a matching or no schema) and
+    give it the backup's schema if it has none; the rows it held, by table."""
+    current = await database.current_revision()
+    occupied = {name: n for name, n in (await database.row_counts()).items() if n}
+    if occupied and not force:
+        summary = ", ".join(f"{n} {name}" for name, n in sorted(occupied.items()))
+        raise TargetNotEmpty(
+            f"the target database is not empty ({summary}): restore into an empty database, "
+            "or pass --force to replace its contents"
+        )
+    if current is not None and current != manifest.schema_revision:
+        raise BackupIncompatible(
+            f"the target database is at schema revision {current} but backup "
+            f"{manifest.backup_id} at {manifest.schema_revision}: restore into a new, empty "
+            "database"
+        )
+    if current is None:
+        await database.migrate(manifest.schema_revision)
+    return occupied
+
+
+async def _load_rows(
+    store: ObjectStore,
+    database: BackupDatabase,
+    manifest: Manifest,
+    *,
+    replace: bool,
+    progress: Progress,
+    size: int,
+) -> None:
+    """Every table's parts into the database, in one transaction."""
+    async with database.loader(replace=replace) as loader:
+        for entry in manifest.tables:
+            progress.phase(f"restoring {entry.name}", entry.rows)
+            for part in entry.parts:
+                lines = await _read_part(store, manifest, part)  # re-checked: it may have changed
+                for rows in _chunks(lines, size):
+                    await loader.insert(entry.spec, rows)
+                    progress.advance(len(rows))
 
 
 async def compare_with_manifest(

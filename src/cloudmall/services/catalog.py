@@ -1,20 +1,22 @@
-"""The catalogue: cached reads in the guide's row shape, and the staff's writes."""
+"""The catalogue: cached reads (as the presenter writes them), and the staff's writes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-import orjson
 
 from cloudmall.domain.errors import InvalidInput, NotFound
 from cloudmall.domain.money import to_money
 from cloudmall.domain.products import Product
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
-from cloudmall.services.media_links import MediaLinks
-from cloudmall.services.ports import NewProduct, ProductQuery, UnitOfWorkFactory
+from cloudmall.services.ports import (
+    CatalogPresenter,
+    NewProduct,
+    ProductChanges,
+    ProductQuery,
+    UnitOfWorkFactory,
+)
 
 SORTS = ("id", "price", "-price", "name", "newest")
 MAX_PAGE = 500
@@ -23,27 +25,6 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 1_000_000
 MAX_SEARCH_LENGTH = 100
 DEFAULT_CATEGORY = "general"
-
-
-def _timestamp(moment: datetime) -> str:
-    """UTC in the form every answer uses (as pydantic writes it): `2026-11-27T05:15:13.368369Z`."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def product_row(product: Product, links: MediaLinks) -> dict[str, Any]:
-    """A product as the guide's API shows it: the schema's column names, plus a few more."""
-    return {
-        "id": product.id,
-        "name": product.name,
-        "price": str(product.price),
-        "description": product.description,
-        "image_url": links.image_url(product.image_key),
-        "thumbnail_url": links.thumbnail_url(product.image_key),
-        "stock_quantity": product.stock_quantity,
-        "category": product.category,
-        "created_at": _timestamp(product.created_at),
-        "updated_at": _timestamp(product.updated_at),
-    }
 
 
 def make_query(
@@ -69,7 +50,7 @@ def make_query(
 
 
 async def product_list(
-    *, uow: UnitOfWorkFactory, cache: CatalogCache, links: MediaLinks, query: ProductQuery
+    *, uow: UnitOfWorkFactory, cache: CatalogCache, present: CatalogPresenter, query: ProductQuery
 ) -> CachedBody:
     key = f"{query.search}|{query.category}|{query.sort}|{query.limit}|{query.offset}"
 
@@ -77,29 +58,31 @@ async def product_list(
         async with uow() as tx:
             products = await tx.products.search(query)
             total = await tx.products.count(query)
-        return CachedBody.of(orjson.dumps([product_row(p, links) for p in products]), total=total)
+        return CachedBody.of(present.products(products), total=total)
 
     return await cache.get_or_build("list", key, build)
 
 
 async def product_detail(
-    *, uow: UnitOfWorkFactory, cache: CatalogCache, links: MediaLinks, product_id: int
+    *, uow: UnitOfWorkFactory, cache: CatalogCache, present: CatalogPresenter, product_id: int
 ) -> CachedBody:
     async def build() -> CachedBody:
         async with uow() as tx:
             product = await tx.products.get(product_id)
         if product is None:
             raise NotFound(f"Product {product_id} does not exist")
-        return CachedBody.of(orjson.dumps(product_row(product, links)))
+        return CachedBody.of(present.product(product))
 
     return await cache.get_or_build("product", str(product_id), build)
 
 
-async def categories(*, uow: UnitOfWorkFactory, cache: CatalogCache) -> CachedBody:
+async def categories(
+    *, uow: UnitOfWorkFactory, cache: CatalogCache, present: CatalogPresenter
+) -> CachedBody:
     async def build() -> CachedBody:
         async with uow() as tx:
             names = await tx.products.categories()
-        return CachedBody.of(orjson.dumps(names))
+        return CachedBody.of(present.categories(names))
 
     return await cache.get_or_build("categories", "all", build)
 
@@ -166,11 +149,11 @@ async def create_product(
 
 
 async def update_product(
-    *, uow: UnitOfWorkFactory, cache: CatalogCache, product_id: int, changes: Mapping[str, Any]
+    *, uow: UnitOfWorkFactory, cache: CatalogCache, product_id: int, changes: ProductChanges
 ) -> Product:
-    fields = _check_fields(changes)
+    checked = ProductChanges(**_check_fields(changes.given()))
     async with uow(write=True) as tx:
-        product = await tx.products.update(product_id, fields)
+        product = await tx.products.update(product_id, checked)
         if product is None:
             raise NotFound(f"Product {product_id} does not exist")
         await tx.commit()

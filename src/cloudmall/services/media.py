@@ -11,6 +11,7 @@ from cloudmall.services.media_links import IMAGES_PREFIX, THUMBNAILS_PREFIX, thu
 from cloudmall.services.ports import (
     ImageProcessor,
     ObjectStore,
+    ProductChanges,
     StorageUnavailable,
     StoredObject,
     UnitOfWorkFactory,
@@ -54,7 +55,7 @@ async def attach_image(
             "The image store is unavailable; the image was not saved"
         ) from exc
     async with uow(write=True) as tx:
-        product = await tx.products.update(product_id, {"image_key": key})
+        product = await tx.products.update(product_id, ProductChanges(image_key=key))
         if product is None:
             raise NotFound(f"Product {product_id} does not exist")
         await tx.commit()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from cloudmall.domain.errors import DependencyUnavailable
+from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
 from cloudmall.domain.orders import Order
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.orders import (
@@ -174,19 +174,22 @@ class OrderDesk:
         try:
             await announce_placed(self._cache, self._metrics, placed, recorded.stock_left)
         finally:
-            outcomes = {
-                **answered,
-                **{index: outcome for index, outcome in zip(fresh, recorded.outcomes, strict=True)},
-            }
-            for index, waiting in enumerate(group):
-                outcome = outcomes[index]
-                if isinstance(outcome, PlacedOrder):
-                    _answer(waiting, outcome)
-                elif isinstance(outcome, Order):
-                    _answer(waiting, PlacedOrder(outcome, replayed=False))
-                else:
-                    count_refusal(self._metrics, outcome)
-                    _fail(waiting, outcome)
+            fresh_outcomes = dict(zip(fresh, recorded.outcomes, strict=True))
+            self._answer_each(group, {**answered, **fresh_outcomes})
+
+    def _answer_each(
+        self, group: list[_Waiting], outcomes: dict[int, PlacedOrder | Order | CloudmallError]
+    ) -> None:
+        """Each waiting request its outcome, by its index in the group."""
+        for index, waiting in enumerate(group):
+            outcome = outcomes[index]
+            if isinstance(outcome, PlacedOrder):
+                _answer(waiting, outcome)
+            elif isinstance(outcome, Order):
+                _answer(waiting, PlacedOrder(outcome, replayed=False))
+            else:
+                count_refusal(self._metrics, outcome)
+                _fail(waiting, outcome)
 
 
 def _answer(waiting: _Waiting, answer: _Answer) -> None:

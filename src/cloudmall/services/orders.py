@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from cloudmall.domain.errors import (
     CloudmallError,
@@ -249,6 +250,60 @@ async def place_order(
         return PlacedOrder(outcome, False)
 
     return await with_retries(attempt)
+
+
+class OrderPlacer(Protocol):
+    """How orders are placed: together in groups (OrderDesk) or one per transaction."""
+
+    async def place(
+        self,
+        *,
+        principal: Principal,
+        items: Sequence[tuple[int, int]],
+        client_total: Decimal | None,
+        idempotency_key: str | None,
+    ) -> PlacedOrder: ...
+
+    async def aclose(self) -> None:
+        """Let orders under way finish."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPerTransaction:
+    """Each order in a transaction of its own: for a process that serves one request at a time
+    (a function), where there is never a group to gather."""
+
+    uow: UnitOfWorkFactory
+    cache: CatalogCache
+    metrics: Metrics
+    limits: OrderLimits
+
+    async def place(
+        self,
+        *,
+        principal: Principal,
+        items: Sequence[tuple[int, int]],
+        client_total: Decimal | None,
+        idempotency_key: str | None,
+    ) -> PlacedOrder:
+        request = order_request(
+            principal=principal,
+            items=items,
+            client_total=client_total,
+            idempotency_key=idempotency_key,
+            limits=self.limits,
+        )
+        return await place_order(
+            uow=self.uow,
+            cache=self.cache,
+            metrics=self.metrics,
+            request=request,
+            limits=self.limits,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing runs between requests."""
 
 
 async def _visible_order(tx: UnitOfWork, principal: Principal, order_id: int) -> Order:

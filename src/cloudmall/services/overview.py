@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from cloudmall.domain.products import Product
 from cloudmall.services.orders import require_admin
-from cloudmall.services.ports import Principal, UnitOfWorkFactory
+from cloudmall.services.ports import Principal, ProductQuery, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +16,7 @@ class Overview:
     orders_today: int
     revenue_today: Decimal
     low_stock: list[Product]
+    cache_hit_ratio: float | None = None  # this process's catalogue cache, None before a lookup
 
 
 async def overview(
@@ -31,3 +32,19 @@ async def overview(
         count, revenue = await tx.orders.placed_since(midnight)
         low = await tx.products.low_stock(low_stock_threshold)
     return Overview(orders_today=count, revenue_today=revenue, low_stock=low)
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSize:
+    products: int
+    users: int
+
+    @property
+    def empty(self) -> bool:
+        return self.products == 0 and self.users == 0
+
+
+async def shop_size(*, uow: UnitOfWorkFactory) -> ShopSize:
+    """How many products are on sale and how many accounts exist."""
+    async with uow() as tx:
+        return ShopSize(await tx.products.count(ProductQuery()), await tx.users.count())

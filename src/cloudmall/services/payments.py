@@ -75,94 +75,142 @@ async def pay_order(
     """
     key = check_key(idempotency_key)
     digits = _card_digits(card_number)
-    scope = f"payment:{order_id}"
-    request_print = fingerprint({"order": order_id, "card": digits[-4:]})
+    payment = _Payment(
+        uow=uow,
+        gateway=gateway,
+        metrics=metrics,
+        principal=principal,
+        order_id=order_id,
+        digits=digits,
+        currency=currency,
+        key=key,
+        scope=f"payment:{order_id}",
+        fingerprint=fingerprint({"order": order_id, "card": digits[-4:]}),
+    )
+    return await with_retries(payment.attempt)
 
-    def replayed(answer: dict[str, Any]) -> PaidOrder:
-        return PaidOrder(
-            order_from_dict(answer["order"]), payment_from_dict(answer["payment"]), True
-        )
 
-    async def claim_or_first_answer(key: str) -> PaidOrder | None:
+@dataclass(frozen=True, slots=True)
+class _Payment:
+    """One payment request: its card, its order, and its Idempotency-Key's scope."""
+
+    uow: UnitOfWorkFactory
+    gateway: PaymentGateway
+    metrics: Metrics
+    principal: Principal
+    order_id: int
+    digits: str
+    currency: str
+    key: str | None
+    scope: str
+    fingerprint: str
+
+    async def attempt(self) -> PaidOrder:
+        if self.key is not None and (answer := await self.claim_or_first_answer(self.key)):
+            return answer
+        try:
+            return await self.charge_and_record()
+        except BaseException:
+            if self.key is not None:
+                await self.release(self.key)
+            raise
+
+    async def claim_or_first_answer(self, key: str) -> PaidOrder | None:
         """Claim the key (None), or wait for the request that holds it and give its answer.
 
         So concurrent requests with one key make one charge: the others wait for its answer.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CLAIM_WAIT_SECONDS
-        user_id = principal.user_id
         while True:
-            async with uow(write=True) as tx:
-                if await tx.idempotency.claim(
-                    user_id=user_id, scope=scope, key=key, fingerprint=request_print
-                ):
-                    await tx.commit()
-                    return None
-            async with uow() as tx:
-                record = await tx.idempotency.get(user_id=user_id, scope=scope, key=key)
+            if await self.claim(key):
+                return None
+            async with self.uow() as tx:
+                record = await tx.idempotency.get(
+                    user_id=self.principal.user_id, scope=self.scope, key=key
+                )
             if record is not None:  # (None: released meanwhile, that request failed: claim it)
-                if not record.in_progress or record.fingerprint != request_print:
-                    return replayed(replay(record, request_print))
-                stale = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_SECONDS)
-                async with uow(write=True) as tx:
-                    if await tx.idempotency.take_over(
-                        user_id=user_id, scope=scope, key=key, claimed_before=stale
-                    ):
-                        await tx.commit()
-                        return None  # its request died long ago without an answer
+                if not record.in_progress or record.fingerprint != self.fingerprint:
+                    return _replayed(replay(record, self.fingerprint))
+                if await self.take_over_stale(key):
+                    return None  # its request died long ago without an answer
             if loop.time() > deadline:
                 raise PaymentInProgress(
                     "A payment with this Idempotency-Key is still in progress; try again shortly"
                 )
             await asyncio.sleep(CLAIM_POLL_SECONDS)
 
-    async def release(key: str) -> None:
+    async def claim(self, key: str) -> bool:
+        async with self.uow(write=True) as tx:
+            claimed = await tx.idempotency.claim(
+                user_id=self.principal.user_id,
+                scope=self.scope,
+                key=key,
+                fingerprint=self.fingerprint,
+            )
+            if claimed:
+                await tx.commit()
+        return claimed
+
+    async def take_over_stale(self, key: str) -> bool:
+        stale = datetime.now(UTC) - timedelta(seconds=CLAIM_STALE_SECONDS)
+        async with self.uow(write=True) as tx:
+            taken = await tx.idempotency.take_over(
+                user_id=self.principal.user_id, scope=self.scope, key=key, claimed_before=stale
+            )
+            if taken:
+                await tx.commit()
+        return taken
+
+    async def release(self, key: str) -> None:
         try:
-            async with uow(write=True) as tx:
-                await tx.idempotency.release(user_id=principal.user_id, scope=scope, key=key)
+            async with self.uow(write=True) as tx:
+                await tx.idempotency.release(
+                    user_id=self.principal.user_id, scope=self.scope, key=key
+                )
                 await tx.commit()
         except Exception as exc:  # the first error is the answer; the claim goes stale instead
             log.warning("could not release a payment's Idempotency-Key (%s)", type(exc).__name__)
 
-    async def attempt() -> PaidOrder:
-        if key is not None and (answer := await claim_or_first_answer(key)) is not None:
-            return answer
-        try:
-            return await charge_and_record()
-        except BaseException:
-            if key is not None:
-                await release(key)
-            raise
-
-    async def charge_and_record() -> PaidOrder:
-        order = await get_order(uow=uow, principal=principal, order_id=order_id)
+    async def charge_and_record(self) -> PaidOrder:
+        order = await get_order(uow=self.uow, principal=self.principal, order_id=self.order_id)
         check_transition(order.status, OrderStatus.PAID)
-        result = await gateway.charge(
-            amount=order.total_amount, currency=currency, card_number=digits
+        result = await self.gateway.charge(
+            amount=order.total_amount, currency=self.currency, card_number=self.digits
         )
         if not result.approved:
-            metrics.payment("declined")
+            self.metrics.payment("declined")
             raise PaymentDeclined(result.decline_reason)
         try:
-            async with uow(write=True) as tx:
-                paid = await move_order(tx, principal, order_id, OrderStatus.PAID)
-                payment = await tx.payments.add(
-                    order_id=order_id,
-                    amount=order.total_amount,
-                    reference=result.reference,
-                    card_last4=digits[-4:],
-                )
-                if key is not None:
-                    first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
-                    await tx.idempotency.complete(
-                        user_id=principal.user_id, scope=scope, key=key, response=json.dumps(first)
-                    )
-                await tx.commit()
+            paid = await self.record(order, result.reference)
         except BaseException:
-            await gateway.refund(reference=result.reference, amount=order.total_amount)
-            metrics.payment("refunded")
+            await self.gateway.refund(reference=result.reference, amount=order.total_amount)
+            self.metrics.payment("refunded")
             raise
-        metrics.payment("captured")
+        self.metrics.payment("captured")
+        return paid
+
+    async def record(self, order: Order, reference: str) -> PaidOrder:
+        """Mark the order paid with its payment (and the key's answer) in one transaction."""
+        async with self.uow(write=True) as tx:
+            paid = await move_order(tx, self.principal, self.order_id, OrderStatus.PAID)
+            payment = await tx.payments.add(
+                order_id=self.order_id,
+                amount=order.total_amount,
+                reference=reference,
+                card_last4=self.digits[-4:],
+            )
+            if self.key is not None:
+                first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
+                await tx.idempotency.complete(
+                    user_id=self.principal.user_id,
+                    scope=self.scope,
+                    key=self.key,
+                    response=json.dumps(first),
+                )
+            await tx.commit()
         return PaidOrder(paid, payment, False)
 
-    return await with_retries(attempt)
+
+def _replayed(answer: dict[str, Any]) -> PaidOrder:
+    return PaidOrder(order_from_dict(answer["order"]), payment_from_dict(answer["payment"]), True)

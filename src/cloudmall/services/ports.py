@@ -54,6 +54,26 @@ class NewProduct:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductChanges:
+    """A product's fields to change; None leaves a field as it is."""
+
+    name: str | None = None
+    price: Decimal | None = None
+    description: str | None = None
+    category: str | None = None
+    stock_quantity: int | None = None
+    image_key: str | None = None
+
+    def given(self) -> dict[str, object]:
+        """The fields to change, by name."""
+        return {
+            name: value
+            for name in self.__dataclass_fields__
+            if (value := getattr(self, name)) is not None
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class NewOrder:
     user_id: int
     lines: tuple[OrderLine, ...]
@@ -95,7 +115,10 @@ class ProductRepository(Protocol):
     async def categories(self) -> list[str]: ...
     async def low_stock(self, threshold: int) -> list[Product]: ...
     async def add(self, new: NewProduct) -> Product: ...
-    async def update(self, product_id: int, changes: Mapping[str, object]) -> Product | None: ...
+    async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
+        """Set the fields `changes` gives (the others stay); None if there is no such product."""
+        ...
+
     async def delete(self, product_id: int) -> bool: ...
     async def take_locked_stock(self, taken: Mapping[int, int]) -> None:
         """Take units from rows this transaction locked with `get_many(lock=True)`.
@@ -215,7 +238,21 @@ class UnitOfWorkFactory(Protocol):
 
 
 class Metrics(Protocol):
-    """What the services report; the adapter turns it into Prometheus series."""
+    """What the shop reports: Prometheus series on a server, CloudWatch metrics in a function."""
+
+    def request_started(self) -> None: ...
+    def request_finished(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        """One HTTP request answered, by route template (never the raw path)."""
+        ...
+
+    def cache_hit_ratio(self) -> float | None:
+        """This process's catalogue cache hit ratio so far, or None before any lookup."""
+        ...
+
+    def exposition(self) -> tuple[bytes, str] | None:
+        """The series as a scrape target answers them (body, content type), or None when the
+        metrics leave the process another way (a function's CloudWatch lines)."""
+        ...
 
     def cache_hit(self, kind: str) -> None: ...
     def cache_miss(self, kind: str) -> None: ...
@@ -227,6 +264,29 @@ class Metrics(Protocol):
         ...
 
     def payment(self, outcome: str) -> None: ...
+
+
+class CatalogPresenter(Protocol):
+    """How catalogue answers are written (the web layer's JSON); the cache keeps them as bytes."""
+
+    def products(self, products: Sequence[Product]) -> bytes: ...
+    def product(self, product: Product) -> bytes: ...
+    def categories(self, names: Sequence[str]) -> bytes: ...
+
+
+class TierProbe(Protocol):
+    """One tier's health, as its adapter sees it (for /readyz and `cloudmall check`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def required(self) -> bool:
+        """False for a tier whose failure degrades the instance but keeps it in service."""
+        ...
+
+    async def check(self) -> str:
+        """A one-line description of the tier when usable; raises (one-line message) if not."""
+        ...
 
 
 # --- other tiers ------------------------------------------------------------------------------
@@ -250,6 +310,10 @@ class Cache(Protocol):
 
     async def delete_and_publish(self, keys: Sequence[str], channel: str, message: bytes) -> None:
         """Delete `keys`, then publish `message`, in one round trip where the cache allows."""
+        ...
+
+    async def aclose(self) -> None:
+        """Let go of the connections (the process is stopping)."""
         ...
 
 

@@ -2,55 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
-from cloudmall.bootstrap import Container, build_container
+from cloudmall.bootstrap import build_shop, runtime_profile
 from cloudmall.config import Settings
+from cloudmall.services.media_links import MediaLinks
+from cloudmall.services.shop import Shop
 from cloudmall.web.api_docs import install_api_docs
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from cloudmall.web.presentation import JsonCatalogPresenter
 from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
-    """The shop as an ASGI app; pass a container to reuse adapters (tests, one-process tools)."""
-    settings = container.settings if container else (settings or Settings())
+def presenter_for(settings: Settings) -> JsonCatalogPresenter:
+    return JsonCatalogPresenter(MediaLinks(settings.cdn_base_url))
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = container is None
-        app.state.container = container or build_container(settings)
-        app.state.container.catalog_cache.start()
-        try:
-            yield
-        finally:
-            await app.state.container.catalog_cache.stop()
-            if owned:
-                await app.state.container.aclose()
 
+def build_web_shop(settings: Settings) -> Shop:
+    """The shop with the web layer's presentation of catalogue answers."""
+    return build_shop(settings, present=presenter_for(settings))
+
+
+def create_app(settings: Settings | None = None, *, shop: Shop | None = None) -> FastAPI:
+    """The shop as an ASGI app; pass a shop (built with `settings`) to reuse it (tests, tools).
+
+    The shop is built once per process, when the app starts (a function's cold start), not per
+    request.
+    """
+    settings = settings or Settings()
+    presenter = presenter_for(settings)
     app = FastAPI(
         title="cloudmall",
         version=__version__,
         description="The AWS design-patterns guide's online shopping mall: catalogue, orders, "
         "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
         "`POST /api/auth/login`.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, presenter, shop),
         # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
         redoc_url=None,
     )
+    app.state.settings = settings
+    app.state.presenter = presenter
     install_error_handlers(app)
     install_api_docs(app)
     for router in (
@@ -63,7 +69,36 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         media.router,
     ):
         app.include_router(router)
-    app.add_middleware(CatalogFastPath)
+    _add_middleware(app, settings)
+    # The storefront's files only answer paths no API route claims: an undeclared method on an API
+    # path gets that path's 405, not the file server's.
+    app.frontend("/", directory=STATIC_DIR, fallback=None)
+    return app
+
+
+def _lifespan(
+    settings: Settings, presenter: JsonCatalogPresenter, shop: Shop | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Builds the shop (unless given one) when the app starts, and closes what it built."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.shop = shop or build_shop(settings, present=presenter)
+        app.state.shop.start()
+        try:
+            yield
+        finally:
+            await app.state.shop.stop()
+            if shop is None:
+                await app.state.shop.aclose()
+
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Innermost first: the fast path (if the runtime keeps answers), CORS, body limit, context."""
+    if runtime_profile(settings).fast_path:
+        app.add_middleware(CatalogFastPath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -78,7 +113,3 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
     )
     app.add_middleware(RequestContextMiddleware)
-    # The storefront's files only answer paths no API route claims: an undeclared method on an API
-    # path gets that path's 405, not the file server's.
-    app.frontend("/", directory=STATIC_DIR, fallback=None)
-    return app

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the container, and who is calling.
+"""FastAPI dependencies: the shop, its settings, and who is calling.
 
 All are `async def`: FastAPI runs plain `def` dependencies in a thread pool, which costs more than
 the work they do.
@@ -11,16 +11,23 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from cloudmall.bootstrap import Container
+from cloudmall.config import Settings
 from cloudmall.domain.errors import AuthenticationFailed, PermissionDenied
+from cloudmall.services.commands import Authenticate
 from cloudmall.services.ports import Principal
+from cloudmall.services.shop import Shop
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /api/auth/login")
 
 
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
+async def get_shop(request: Request) -> Shop:
+    shop: Shop = request.app.state.shop
+    return shop
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_principal(
@@ -29,9 +36,8 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Log in first: send 'Authorization: Bearer <token>'")
-    container: Container = request.app.state.container
-    claimed = container.tokens.decode(credentials.credentials)
-    return await container.access.current(claimed)  # the account as it is now
+    shop: Shop = request.app.state.shop
+    return await shop.handle(Authenticate(credentials.credentials))
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -40,6 +46,7 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
     return principal
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+ShopDep = Annotated[Shop, Depends(get_shop)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -1,7 +1,7 @@
 """Repeated catalogue GETs answered straight from the process's current cached answers.
 
 The catalogue routes tag each request with the cached answer they served; this middleware learns
-"this exact URL → that answer" and, while the answer is still current (see CatalogCache.peek),
+"this exact URL → that answer" and, while the answer is still current (see Shop.peek),
 answers the same URL again without routing, validation or I/O. Anything else, and any answer that
 is no longer current, goes through the full application as usual.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.services.catalog_cache import CachedBody
+from cloudmall.services.shop import Shop
 from cloudmall.web.routers.responses import SERVED_KEY, cached_headers, not_modified
 
 CATALOG_PREFIXES = ("/api/products", "/api/categories")
@@ -34,8 +35,8 @@ class CatalogFastPath:
         url = scope["path"].encode() + b"?" + scope["query_string"]
         key = self._urls.get(url)
         if key is not None:
-            catalog_cache: CatalogCache = scope["app"].state.container.catalog_cache
-            answer = catalog_cache.peek(key)
+            shop: Shop = scope["app"].state.shop
+            answer = shop.peek(key)
             if answer is not None:
                 scope[ROUTE_LABEL] = (
                     scope["path"] if key.startswith("list:") else "/api/products/{product_id}"

@@ -11,7 +11,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloudmall.adapters.metrics import REQUEST_LATENCY, REQUESTS_IN_PROGRESS
+from cloudmall.services.ports import Metrics
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data: blob: https: http:; script-src 'self'; "
@@ -41,7 +41,8 @@ def _route_label(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives each request an id, adds security headers, counts and times it by route template."""
+    """Gives each request an id, adds security headers, counts and times it by route template
+    (through the shop's Metrics port)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,14 +73,17 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        REQUESTS_IN_PROGRESS.inc()
+        metrics: Metrics = scope["app"].state.shop.metrics
+        metrics.request_started()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            REQUESTS_IN_PROGRESS.dec()
-            REQUEST_LATENCY.labels(
-                scope["method"], _route_label(scope), f"{status // 100}xx"
-            ).observe(time.perf_counter() - started)
+            metrics.request_finished(
+                method=scope["method"],
+                route=_route_label(scope),
+                status=status,
+                seconds=time.perf_counter() - started,
+            )
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -56,6 +56,9 @@ class MemoryCache:
     async def ping(self) -> None:
         return None
 
+    async def aclose(self) -> None:
+        """Nothing to let go of: the entries live and die with the process."""
+
     async def publish(self, channel: str, message: bytes) -> None:
         for queue in self._subscribers.get(channel, []):
             queue.put_nowait(message)

@@ -13,13 +13,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
-from cloudmall.adapters.db.repositories import (
-    SqlIdempotencyRepository,
-    SqlOrderRepository,
-    SqlPaymentRepository,
-    SqlProductRepository,
-    SqlUserRepository,
-)
+from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
+from cloudmall.adapters.db.order_repository import SqlOrderRepository
+from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
+from cloudmall.adapters.db.product_repository import SqlProductRepository
+from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
     DatabaseUnavailable,
     IdempotencyRepository,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from cloudmall.services import accounts
-from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.services import commands as c
+from cloudmall.services.accounts import Session
+from cloudmall.web.deps import PrincipalDep, SettingsDep, ShopDep
 from cloudmall.web.schemas import (
     UNREADABLE_BODY,
     LogInIn,
@@ -36,34 +38,14 @@ def client_address(request: Request, header: str | None = None) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/signup", status_code=201, response_model=TokenOut, responses=BODY_ERRORS)
-async def sign_up(body: SignUpIn, request: Request, container: ContainerDep) -> TokenOut:
-    """Create a customer account and log it in (a limited number per client address: 429)."""
-    user = await accounts.sign_up(
-        uow=container.uow,
-        hasher=container.hasher,
-        email=str(body.email),
-        password=body.password,
-        name=body.name,
-        throttles=container.throttles,
-        client=client_address(request, container.settings.client_address_header),
-    )
-    token, expires_in = container.tokens.issue(user)
-    return TokenOut(access_token=token, expires_in=expires_in, user=UserOut.of(user))
+async def get_client(request: Request, settings: SettingsDep) -> str:
+    return client_address(request, settings.client_address_header)
 
 
-@router.post("/login", response_model=TokenOut, responses=BODY_ERRORS)
-async def log_in(body: LogInIn, request: Request, container: ContainerDep) -> TokenOut:
-    """Log in. Failed attempts are limited per account and per client address (429, Retry-After)."""
-    session = await accounts.log_in(
-        uow=container.uow,
-        hasher=container.hasher,
-        tokens=container.tokens,
-        email=body.email,
-        password=body.password,
-        throttles=container.throttles,
-        client=client_address(request, container.settings.client_address_header),
-    )
+ClientDep = Annotated[str, Depends(get_client)]
+
+
+def token_out(session: Session) -> TokenOut:
     return TokenOut(
         access_token=session.access_token,
         expires_in=session.expires_in,
@@ -71,6 +53,18 @@ async def log_in(body: LogInIn, request: Request, container: ContainerDep) -> To
     )
 
 
+@router.post("/signup", status_code=201, response_model=TokenOut, responses=BODY_ERRORS)
+async def sign_up(body: SignUpIn, client: ClientDep, shop: ShopDep) -> TokenOut:
+    """Create a customer account and log it in (a limited number per client address: 429)."""
+    return token_out(await shop.handle(c.SignUp(str(body.email), body.password, body.name, client)))
+
+
+@router.post("/login", response_model=TokenOut, responses=BODY_ERRORS)
+async def log_in(body: LogInIn, client: ClientDep, shop: ShopDep) -> TokenOut:
+    """Log in. Failed attempts are limited per account and per client address (429, Retry-After)."""
+    return token_out(await shop.handle(c.LogIn(body.email, body.password, client)))
+
+
 @router.get("/me", response_model=UserOut, responses=ERRORS)
-async def who_am_i(container: ContainerDep, principal: PrincipalDep) -> UserOut:
-    return UserOut.of(await accounts.current_user(uow=container.uow, principal=principal))
+async def who_am_i(shop: ShopDep, principal: PrincipalDep) -> UserOut:
+    return UserOut.of(await shop.handle(c.CurrentUser(principal)))

@@ -1,21 +1,13 @@
-"""Operations: liveness, readiness and Prometheus metrics."""
+"""Operations: liveness, readiness and metrics."""
 
 from __future__ import annotations
 
-import os
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
 
-from cloudmall.health import check_tiers
-from cloudmall.web.deps import ContainerDep
+from cloudmall.domain.errors import NotFound
+from cloudmall.services.commands import CheckTiers
+from cloudmall.web.deps import ShopDep
 
 router = APIRouter(tags=["operations"])
 
@@ -27,9 +19,9 @@ async def livez() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "not ready: a required tier is down"}})
-async def readyz(container: ContainerDep) -> JSONResponse:
+async def readyz(shop: ShopDep) -> JSONResponse:
     """Ready to serve: database reachable and migrated, object store usable; cache optional."""
-    tiers = await check_tiers(container)
+    tiers = await shop.handle(CheckTiers())
     ready = all(tier.ok for tier in tiers if tier.required)
     degraded = ready and not all(tier.ok for tier in tiers)
     body = {
@@ -43,10 +35,11 @@ async def readyz(container: ContainerDep) -> JSONResponse:
 
 # Not in the public API's schema: only CLOUDMALL_METRICS_ALLOW's networks get it (web/guards.py).
 @router.get("/metrics", response_class=Response, include_in_schema=False)
-async def metrics() -> Response:
-    """Prometheus text format; across all worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(shop: ShopDep) -> Response:
+    """Prometheus text format; across all worker processes when PROMETHEUS_MULTIPROC_DIR is set.
+    A function's metrics go to CloudWatch instead: 404 there."""
+    exposition = shop.metrics.exposition()
+    if exposition is None:
+        raise NotFound("This runtime sends its metrics to CloudWatch")
+    body, content_type = exposition
+    return Response(body, media_type=content_type)

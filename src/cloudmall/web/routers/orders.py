@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from cloudmall.domain.errors import PermissionDenied
-from cloudmall.services import idempotency, orders, payments
-from cloudmall.web.deps import ContainerDep, PrincipalDep
+from cloudmall.services import commands as c
+from cloudmall.services import idempotency
+from cloudmall.services.orders import MAX_PAGE
+from cloudmall.web.deps import PrincipalDep, ShopDep
 from cloudmall.web.fields import MAX_ID
 from cloudmall.web.schemas import (
     UNREADABLE_BODY,
@@ -45,19 +46,19 @@ def _replay_header(response: Response, replayed: bool) -> None:
 async def place_order(
     body: PlaceOrderIn,
     response: Response,
-    container: ContainerDep,
+    shop: ShopDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> PlaceOrderOut:
     """Place an order. Prices and the total are the server's; a different `totalAmount` gets 409."""
-    if body.user_id is not None and body.user_id != principal.user_id:
-        raise PermissionDenied("userId does not match the signed-in account")
-    placed = await container.orders.place(
-        principal=principal,
+    order = c.PlaceOrder(
+        principal,
         items=body.pairs(),
         client_total=body.total_amount,
         idempotency_key=idempotency_key,
+        claimed_user_id=body.user_id,
     )
+    placed = await shop.handle(order)
     _replay_header(response, placed.replayed)
     return PlaceOrderOut(
         success=True,
@@ -69,24 +70,18 @@ async def place_order(
 
 @router.get("", response_model=list[OrderOut], responses=ERRORS)
 async def my_orders(
-    container: ContainerDep,
+    shop: ShopDep,
     principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=orders.MAX_PAGE)] = 20,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[OrderOut]:
-    found = await orders.list_my_orders(
-        uow=container.uow, principal=principal, limit=limit, offset=offset
-    )
+    found = await shop.handle(c.ListMyOrders(principal, limit=limit, offset=offset))
     return [OrderOut.of(order) for order in found]
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
-async def get_order(
-    order_id: OrderId, container: ContainerDep, principal: PrincipalDep
-) -> OrderOut:
-    return OrderOut.of(
-        await orders.get_order(uow=container.uow, principal=principal, order_id=order_id)
-    )
+async def get_order(order_id: OrderId, shop: ShopDep, principal: PrincipalDep) -> OrderOut:
+    return OrderOut.of(await shop.handle(c.GetOrder(principal, order_id)))
 
 
 @router.post("/{order_id}/pay", response_model=PayOut, responses=BODY_ERRORS)
@@ -94,7 +89,7 @@ async def pay(
     order_id: OrderId,
     body: PayIn,
     response: Response,
-    container: ContainerDep,
+    shop: ShopDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> PayOut:
@@ -103,24 +98,13 @@ async def pay(
     With an `Idempotency-Key` the card is charged once: a request sent again while the first is
     still at work waits for its answer (409 `payment_in_progress` if it takes over 10 s).
     """
-    paid = await payments.pay_order(
-        uow=container.uow,
-        gateway=container.gateway,
-        metrics=container.metrics,
-        principal=principal,
-        order_id=order_id,
-        card_number=body.card_number,
-        currency=container.settings.currency,
-        idempotency_key=idempotency_key,
-    )
+    payment = c.PayOrder(principal, order_id, body.card_number, idempotency_key=idempotency_key)
+    paid = await shop.handle(payment)
     _replay_header(response, paid.replayed)
     return PayOut(order=OrderOut.of(paid.order), payment=PaymentOut.of(paid.payment))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut, responses=ERRORS)
-async def cancel(order_id: OrderId, container: ContainerDep, principal: PrincipalDep) -> OrderOut:
+async def cancel(order_id: OrderId, shop: ShopDep, principal: PrincipalDep) -> OrderOut:
     """Cancel a pending order; its units go back to stock once."""
-    order = await orders.cancel_order(
-        uow=container.uow, cache=container.catalog_cache, principal=principal, order_id=order_id
-    )
-    return OrderOut.of(order)
+    return OrderOut.of(await shop.handle(c.CancelOrder(principal, order_id)))

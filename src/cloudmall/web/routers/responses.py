@@ -1,10 +1,14 @@
-"""Answers built from ready bytes: cached catalogue bodies with ETag and 304."""
+"""Catalogue answers: cached bodies (ready bytes) with ETag and 304, and product rows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
 
+from cloudmall.domain.products import Product
 from cloudmall.services.catalog_cache import CachedBody
+from cloudmall.web.presentation import JsonCatalogPresenter
 
 CATALOG_CACHE_CONTROL = "public, max-age=0, must-revalidate"
 SERVED_KEY = "cloudmall.cached_key"  # scope entry: which cached answer a request was given
@@ -27,3 +31,9 @@ def cached_json(request: Request, cached: CachedBody) -> Response:
     if not_modified(cached, request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
     return Response(content=cached.body, media_type="application/json", headers=headers)
+
+
+def product_out(request: Request, product: Product) -> dict[str, Any]:
+    """A product in the guide's row shape, with this app's media links."""
+    presenter: JsonCatalogPresenter = request.app.state.presenter
+    return presenter.row(product)

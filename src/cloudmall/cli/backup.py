@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,21 +16,29 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
-if TYPE_CHECKING:
-    from cloudmall.adapters.db.snapshot import SqlBackupDatabase
-    from cloudmall.config import Settings
-    from cloudmall.services.backup import Manifest
-    from cloudmall.services.ports import ObjectStore
-
-T = TypeVar("T")
+from cloudmall.bootstrap import build_store, open_backup_database, scratch_backup_database
+from cloudmall.cli.runner import console, err, load_settings, run
+from cloudmall.config import Settings
+from cloudmall.services.backup import (
+    Listing,
+    Manifest,
+    PrunePlan,
+    RestoreReport,
+    VerifyReport,
+    create_backup,
+    list_backups,
+    prune_backups,
+    restore_backup,
+    verify_backup,
+)
+from cloudmall.services.ports import BackupDatabase, ObjectStore
 
 backup_app = typer.Typer(
     help="Back up the shop's database to the object store, list, verify, restore and prune.",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)  # long lines (ids, URLs) are never cut
-err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,
@@ -45,58 +51,8 @@ StoreOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from cloudmall.config import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]) for e in exc.errors())
-        raise _fail(f"bad settings: {problems}") from None
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run one command; every expected failure becomes one line on stderr and exit code 1."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from cloudmall.domain.errors import CloudmallError
-    from cloudmall.services.ports import DatabaseUnavailable, StorageUnavailable
-
-    try:
-        return asyncio.run(work)
-    except CloudmallError as exc:
-        raise _fail(exc.message) from None
-    except (DatabaseUnavailable, StorageUnavailable, OSError, ValueError, RuntimeError) as exc:
-        raise _fail(_first_line(exc)) from None
-    except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc
-        raise _fail(f"database error: {_first_line(cause)}") from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _store(settings: Settings, url: str | None) -> ObjectStore:
-    from cloudmall.bootstrap import build_store
-
     return build_store(url or settings.storage_url)
-
-
-def _database(url: str) -> SqlBackupDatabase:
-    from cloudmall.adapters.db.snapshot import backup_database
-
-    return backup_database(url)
 
 
 class _Bars:
@@ -156,13 +112,10 @@ def create(
     store_url: StoreOption = None,
 ) -> None:
     """Back up the database (one consistent snapshot) to backups/<ID>/ in the object store."""
-    from cloudmall.services.backup import create_backup
-
-    settings = _settings()
+    settings = load_settings()
 
     async def work() -> Manifest:
-        database = _database(settings.database_url)
-        try:
+        async with open_backup_database(settings.database_url) as database:
             with _bars() as bars:
                 return await create_backup(
                     database=database,
@@ -170,10 +123,8 @@ def create(
                     storage_class=storage_class.upper(),
                     progress=bars,
                 )
-        finally:
-            await database.engine.dispose()
 
-    manifest = _run(work())
+    manifest = run(work())
     seconds = (manifest.finished_at - manifest.created_at).total_seconds()
     console.print(
         f"backup [bold]{manifest.backup_id}[/] complete: {_rows(manifest)}; "
@@ -185,14 +136,12 @@ def create(
 @backup_app.command("list")
 def list_command(store_url: StoreOption = None) -> None:
     """The complete backups, newest first (directories without a manifest are not listed)."""
-    from cloudmall.services.backup import Listing, list_backups
-
-    settings = _settings()
+    settings = load_settings()
 
     async def work() -> Listing:
         return await list_backups(_store(settings, store_url))
 
-    listing = _run(work())
+    listing = run(work())
     if not listing.backups:
         console.print("no backups yet: make one with `cloudmall backup create`")
     else:
@@ -244,15 +193,12 @@ def verify(
     store_url: StoreOption = None,
 ) -> None:
     """Check a backup's parts (SHA-256, rows, content checksums) and trial-restore it."""
-    from cloudmall.adapters.db.snapshot import scratch_sqlite
-    from cloudmall.services.backup import VerifyReport, verify_backup
+    settings = load_settings()
 
-    settings = _settings()
-
-    def scratch() -> Any:
+    def scratch() -> AbstractAsyncContextManager[BackupDatabase]:
         if scratch_url is None:
-            return scratch_sqlite()
-        return _owned(_database(scratch_url))
+            return scratch_backup_database()
+        return open_backup_database(scratch_url)
 
     async def work() -> VerifyReport:
         with _bars() as bars:
@@ -263,7 +209,7 @@ def verify(
                 progress=bars,
             )
 
-    report = _run(work())
+    report = run(work())
     console.print(
         f"backup [bold]{backup_id}[/] is intact: {len(report.tables)} tables, "
         f"{sum(t.rows for t in report.tables)} rows, checksums match",
@@ -283,19 +229,6 @@ def verify(
         )
 
 
-def _owned(database: SqlBackupDatabase) -> Any:
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def hold() -> Any:
-        try:
-            yield database
-        finally:
-            await database.engine.dispose()
-
-    return hold()
-
-
 @backup_app.command("restore")
 def restore(
     backup_id: Annotated[str, typer.Argument(metavar="ID", help="a backup id from `list`")],
@@ -313,14 +246,11 @@ def restore(
     store_url: StoreOption = None,
 ) -> None:
     """Restore a backup into an empty database (any backend), then compare checksums."""
-    from cloudmall.services.backup import RestoreReport, restore_backup
-
-    settings = _settings()
+    settings = load_settings()
     target = to or settings.database_url
 
     async def work() -> RestoreReport:
-        database = _database(target)
-        try:
+        async with open_backup_database(target) as database:
             with _bars() as bars:
                 return await restore_backup(
                     store=_store(settings, store_url),
@@ -329,10 +259,8 @@ def restore(
                     force=force,
                     progress=bars,
                 )
-        finally:
-            await database.engine.dispose()
 
-    report = _run(work())
+    report = run(work())
     rows = ", ".join(f"{n} {name}" for name, n in report.rows.items())
     console.print(
         f"restored backup [bold]{backup_id}[/] ({report.manifest.backend}) into "
@@ -343,8 +271,6 @@ def restore(
 
 
 def _database_name(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -360,9 +286,7 @@ def prune(
     store_url: StoreOption = None,
 ) -> None:
     """Delete backups outside the retention rule (see docs/backup.md), and abandoned ones."""
-    from cloudmall.services.backup import PrunePlan, prune_backups
-
-    settings = _settings()
+    settings = load_settings()
 
     async def work() -> PrunePlan:
         return await prune_backups(
@@ -372,7 +296,7 @@ def prune(
             dry_run=dry_run,
         )
 
-    plan = _run(work())
+    plan = run(work())
     verb = "would delete" if dry_run else "deleted"
     for m in plan.keep:
         console.print(f"keep    {m.backup_id}  {m.created_at:%Y-%m-%d %a}", highlight=False)

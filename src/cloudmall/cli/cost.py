@@ -4,8 +4,7 @@ template or the guide's Lambda formula. Mounted by the main CLI as ``cloudmall c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cloudmall.cli.runner import one_line_errors
 from cloudmall.cost.errors import CostError, ProfileError
 from cloudmall.cost.estimate import Estimate, estimate, lambda_usage, yearly_comparison
 from cloudmall.cost.pricebook import PriceBook, load_price_book
@@ -92,14 +92,9 @@ HoursOpt = Annotated[
 AmountOpt = Annotated[Decimal, typer.Option(parser=_decimal, metavar="N")]
 
 
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
+def _one_line_errors() -> AbstractContextManager[None]:
     """Bad input ends the command with ``error: ...`` on stderr and exit status 1."""
-    try:
-        yield
-    except CostError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    return one_line_errors(CostError)
 
 
 def _emit(result: Estimate, fmt: OutputFormat, chart: Path | None) -> None:

@@ -1,0 +1,21 @@
+"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost, audit.
+
+Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cloudmall.audit import cli as audit_cli
+from cloudmall.cli import backup, cost, shop
+
+app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
+app.command()(shop.migrate)
+app.command()(shop.seed)
+app.command()(shop.check)
+app.command()(shop.serve)
+app.add_typer(shop.admin_app, name="admin")
+app.add_typer(cost.app, name="cost")
+app.add_typer(backup.backup_app, name="backup")
+app.add_typer(audit_cli.app, name="audit")

@@ -1,0 +1,172 @@
+"""The shop's own commands: serve, migrate, seed, admin create, check."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import sys
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from cloudmall.bootstrap import migrate as migrate_database
+from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
+from cloudmall.config import Settings
+from cloudmall.demo import load_demo_catalogue
+from cloudmall.domain.users import Role
+from cloudmall.services.commands import ChangeRoleByEmail, CheckTiers, CountShop, MakeAdmin
+from cloudmall.services.health import TierStatus
+from cloudmall.services.shop import Shop
+from cloudmall.web.server import serve as run_server
+
+admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+
+DEMO_PRODUCTS = 120
+DEMO_ADMIN_EMAIL = "admin@cloudmall.example"
+
+
+def migrate() -> None:
+    """Apply the database migrations (creates the schema on an empty database)."""
+    run(migrate_database(load_settings()))
+    console.print("database schema is up to date")
+
+
+async def _seed(shop: Shop, count: int) -> int:
+    existing = (await shop.handle(CountShop())).products
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("drawing and adding products", total=count)
+        return await load_demo_catalogue(
+            shop, count, start=existing + 1, on_progress=lambda: progress.advance(task)
+        )
+
+
+async def _migrate_and_seed(settings: Settings, count: int) -> int:
+    await migrate_database(settings)
+    async with open_shop(settings) as shop:
+        return await _seed(shop, count)
+
+
+def seed(
+    products: Annotated[int, typer.Option("--products", min=1, max=100_000, help="how many")] = 100,
+) -> None:
+    """Add demo products with locally drawn pictures."""
+    console.print(f"added {run(_migrate_and_seed(load_settings(), products))} products")
+
+
+async def _make_admin(settings: Settings, command: MakeAdmin) -> None:
+    await migrate_database(settings)
+    async with open_shop(settings) as shop:
+        await shop.handle(command)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="display name")] = "Shop admin",
+    password: Annotated[
+        str | None,
+        typer.Option(help="default: a random one, printed once", envvar="CLOUDMALL_ADMIN_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a staff account (or promote an existing account to staff)."""
+    chosen = password or secrets.token_urlsafe(12)
+    run(_make_admin(load_settings(), MakeAdmin(email=email, password=chosen, name=name)))
+    console.print(f"admin account ready: {email}")
+    if password is None:
+        console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
+
+
+async def _demote(settings: Settings, email: str) -> None:
+    async with open_shop(settings) as shop:
+        await shop.handle(ChangeRoleByEmail(email=email, role=Role.CUSTOMER))
+
+
+@admin_app.command("demote")
+def admin_demote(email: str) -> None:
+    """Make a staff account a customer again; its tokens lose staff rights at once."""
+    run(_demote(load_settings(), email))
+    console.print(f"{email} is a customer now")
+
+
+async def _check(settings: Settings) -> list[TierStatus]:
+    async with open_shop(settings) as shop:
+        return await shop.handle(CheckTiers())
+
+
+def check() -> None:
+    """Check each tier (database, migrations, cache, object store); exit 1 if any fails."""
+    tiers = run(_check(load_settings()))
+    for tier in tiers:
+        mark = (
+            "[green]ok[/]  "
+            if tier.ok
+            else ("[red]FAIL[/]" if tier.required else "[yellow]WARN[/]")
+        )
+        console.print(f"{mark} {tier.name:<13} {tier.detail}", soft_wrap=True)
+    failing = [tier for tier in tiers if not tier.ok]
+    for tier in failing:
+        err.print(f"{tier.name}: {tier.detail}", soft_wrap=True, highlight=False)
+    if failing:
+        raise typer.Exit(code=1)
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether a process listens there, asked the way the server binds: with SO_REUSEADDR, so
+    the last connections of a stopped server (TIME_WAIT) do not count."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _prepare(settings: Settings, *, demo: bool) -> str | None:
+    """Migrate; an empty shop gets the demo catalogue and an admin, whose password is returned."""
+    await migrate_database(settings)
+    async with open_shop(settings) as shop:
+        if not (demo and (await shop.handle(CountShop())).empty):
+            return None
+        await _seed(shop, DEMO_PRODUCTS)
+        password = secrets.token_urlsafe(12)
+        await shop.handle(MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자"))
+        return password
+
+
+def _share_metrics_between_workers(settings: Settings) -> None:
+    """Prometheus multi-process mode: workers write to one folder, /metrics sums them."""
+    folder = (settings.var_dir / "prometheus").resolve()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(envvar="CLOUDMALL_HOST", help="address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CLOUDMALL_PORT", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes")
+    ] = 1,
+    demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
+) -> None:
+    """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
+    if not _port_free(host, port):
+        raise fail(f"port {port} on {host} is already in use: choose another with --port")
+    settings = load_settings()
+    password = run(_prepare(settings, demo=demo))
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    console.print(f"\n[bold green]cloudmall[/] is running at [bold]http://{shown_host}:{port}/[/]")
+    console.print(f"API docs: http://{shown_host}:{port}/docs")
+    if password:
+        console.print(f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/]")
+    sys.stdout.flush()
+    if workers > 1:
+        _share_metrics_between_workers(settings)
+    run_server(host, port, workers)

@@ -1,0 +1,230 @@
+"""The shop's use cases as commands: each names its inputs; `Shop.handle` answers it.
+
+A command is a frozen dataclass; `Command[R]` says what handling it answers with, so an
+entrypoint that sends one gets a typed result back. Entrypoints (HTTP routes, the CLI, later a
+Lambda handler or a queue consumer) only build commands and present results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from cloudmall.domain.orders import Order, OrderStatus
+from cloudmall.domain.products import Product
+from cloudmall.domain.users import Role, User
+from cloudmall.services.accounts import Session
+from cloudmall.services.catalog_cache import CachedBody
+from cloudmall.services.health import TierStatus
+from cloudmall.services.orders import PlacedOrder
+from cloudmall.services.overview import Overview, ShopSize
+from cloudmall.services.payments import PaidOrder
+from cloudmall.services.ports import Principal, ProductChanges, StoredObject
+
+R = TypeVar("R", covariant=True)
+
+
+class Command(Generic[R]):
+    """A use case's inputs; handling it answers an R."""
+
+    __slots__ = ()
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp(Command[Session]):
+    """Create a customer account and log it in; `client` is the caller's address (rate limit)."""
+
+    email: str
+    password: str = field(repr=False)
+    name: str
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogIn(Command[Session]):
+    email: str
+    password: str = field(repr=False)
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticate(Command[Principal]):
+    """Who an access token's caller is, as the account is now: AuthenticationFailed if the token
+    is not valid or predates the account's last password change; the role is the account's."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser(Command[User]):
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class MakeAdmin(Command[User]):
+    """Create a staff account, or promote the account with that email."""
+
+    email: str
+    password: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePassword(Command[Session]):
+    """Replace the caller's password (the current one checked); every older token stops working,
+    the answer carries a new one."""
+
+    principal: Principal
+    current_password: str = field(repr=False)
+    new_password: str = field(repr=False)
+    client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRole(Command[User]):
+    """Staff makes an account staff or customer; it applies to the account's next request."""
+
+    user_id: int
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRoleByEmail(Command[User]):
+    email: str
+    role: Role
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListProducts(Command[CachedBody]):
+    search: str | None = None
+    category: str | None = None
+    sort: str = "id"
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListCategories(Command[CachedBody]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GetProduct(Command[CachedBody]):
+    product_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateProduct(Command[Product]):
+    name: str
+    price: Decimal | str
+    description: str = ""
+    category: str = "general"
+    stock_quantity: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProduct(Command[Product]):
+    product_id: int
+    changes: ProductChanges
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteProduct(Command[None]):
+    product_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttachImage(Command[Product]):
+    product_id: int
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMedia(Command[StoredObject]):
+    key: str
+
+
+# --- orders and payments ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder(Command[PlacedOrder]):
+    """`claimed_user_id`, if sent, must be the caller's own id."""
+
+    principal: Principal
+    items: Sequence[tuple[int, int]]
+    client_total: Decimal | None = None
+    idempotency_key: str | None = None
+    claimed_user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetOrder(Command[Order]):
+    principal: Principal
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListMyOrders(Command[list[Order]]):
+    principal: Principal
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListAllOrders(Command[list[Order]]):
+    principal: Principal
+    status: OrderStatus | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayOrder(Command[PaidOrder]):
+    principal: Principal
+    order_id: int
+    card_number: str = field(repr=False)
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder(Command[Order]):
+    principal: Principal
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceOrder(Command[Order]):
+    """Staff moves: paid → shipped, shipped → delivered."""
+
+    principal: Principal
+    order_id: int
+    target: OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ShopOverview(Command[Overview]):
+    principal: Principal
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CountShop(Command[ShopSize]):
+    """How many products and accounts the shop has (an empty one gets the demo data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTiers(Command[list[TierStatus]]):
+    """Each tier's health; `migrations=False` skips the schema check (before migrating)."""
+
+    migrations: bool = True

@@ -1,0 +1,348 @@
+"""One handler per command. Each takes the command first, then the tiers it needs by name;
+bootstrap binds those once per process (`bootstrap.inject_dependencies`), so a caller only ever
+sends the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from cloudmall.domain.errors import PermissionDenied
+from cloudmall.domain.orders import Order
+from cloudmall.domain.products import Product
+from cloudmall.domain.users import User
+from cloudmall.services import accounts, catalog, credentials, media, orders, overview, payments
+from cloudmall.services import commands as c
+from cloudmall.services.access import AccessCheck
+from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.services.health import TierStatus, check_tiers
+from cloudmall.services.ports import (
+    CatalogPresenter,
+    ImageProcessor,
+    Metrics,
+    ObjectStore,
+    PasswordHasher,
+    PaymentGateway,
+    Principal,
+    StoredObject,
+    TierProbe,
+    TokenCodec,
+    UnitOfWorkFactory,
+)
+from cloudmall.services.rate_limit import Throttles
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+async def sign_up(
+    command: c.SignUp,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    throttles: Throttles,
+) -> accounts.Session:
+    user = await accounts.sign_up(
+        uow=uow,
+        hasher=hasher,
+        email=command.email,
+        password=command.password,
+        name=command.name,
+        throttles=throttles,
+        client=command.client,
+    )
+    token, expires_in = tokens.issue(user)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+
+
+async def log_in(
+    command: c.LogIn,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    throttles: Throttles,
+) -> accounts.Session:
+    return await accounts.log_in(
+        uow=uow,
+        hasher=hasher,
+        tokens=tokens,
+        email=command.email,
+        password=command.password,
+        throttles=throttles,
+        client=command.client,
+    )
+
+
+async def authenticate(
+    command: c.Authenticate, *, tokens: TokenCodec, access: AccessCheck
+) -> Principal:
+    claimed = tokens.decode(command.token)
+    return await access.current(claimed)  # the account as it is now
+
+
+async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> User:
+    return await accounts.current_user(uow=uow, principal=command.principal)
+
+
+async def make_admin(
+    command: c.MakeAdmin, *, uow: UnitOfWorkFactory, hasher: PasswordHasher
+) -> User:
+    return await accounts.make_admin(
+        uow=uow, hasher=hasher, email=command.email, password=command.password, name=command.name
+    )
+
+
+async def change_password(
+    command: c.ChangePassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    access: AccessCheck,
+    throttles: Throttles,
+) -> accounts.Session:
+    user = await credentials.change_password(
+        uow=uow,
+        hasher=hasher,
+        access=access,
+        user_id=command.principal.user_id,
+        current_password=command.current_password,
+        new_password=command.new_password,
+        throttles=throttles,
+        client=command.client,
+    )
+    token, expires_in = tokens.issue(user)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+
+
+async def change_role(
+    command: c.ChangeRole, *, uow: UnitOfWorkFactory, access: AccessCheck
+) -> User:
+    return await credentials.change_role(
+        uow=uow, access=access, user_id=command.user_id, role=command.role
+    )
+
+
+async def change_role_by_email(
+    command: c.ChangeRoleByEmail, *, uow: UnitOfWorkFactory, access: AccessCheck
+) -> User:
+    return await credentials.change_role_by_email(
+        uow=uow, access=access, email=command.email, role=command.role
+    )
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+async def list_products(
+    command: c.ListProducts,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    present: CatalogPresenter,
+) -> CachedBody:
+    query = catalog.make_query(
+        search=command.search,
+        category=command.category,
+        sort=command.sort,
+        limit=command.limit,
+        offset=command.offset,
+    )
+    return await catalog.product_list(uow=uow, cache=cache, present=present, query=query)
+
+
+async def list_categories(
+    command: c.ListCategories,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    present: CatalogPresenter,
+) -> CachedBody:
+    return await catalog.categories(uow=uow, cache=cache, present=present)
+
+
+async def get_product(
+    command: c.GetProduct,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    present: CatalogPresenter,
+) -> CachedBody:
+    return await catalog.product_detail(
+        uow=uow, cache=cache, present=present, product_id=command.product_id
+    )
+
+
+async def create_product(
+    command: c.CreateProduct, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Product:
+    return await catalog.create_product(
+        uow=uow,
+        cache=cache,
+        name=command.name,
+        price=command.price,
+        description=command.description,
+        category=command.category,
+        stock_quantity=command.stock_quantity,
+    )
+
+
+async def update_product(
+    command: c.UpdateProduct, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Product:
+    return await catalog.update_product(
+        uow=uow, cache=cache, product_id=command.product_id, changes=command.changes
+    )
+
+
+async def delete_product(
+    command: c.DeleteProduct, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> None:
+    await catalog.delete_product(uow=uow, cache=cache, product_id=command.product_id)
+
+
+async def attach_image(
+    command: c.AttachImage,
+    *,
+    uow: UnitOfWorkFactory,
+    store: ObjectStore,
+    images: ImageProcessor,
+    cache: CatalogCache,
+) -> Product:
+    return await media.attach_image(
+        uow=uow,
+        store=store,
+        images=images,
+        cache=cache,
+        product_id=command.product_id,
+        data=command.data,
+    )
+
+
+async def read_media(command: c.ReadMedia, *, store: ObjectStore) -> StoredObject:
+    return await media.read_media(store=store, key=command.key)
+
+
+# --- orders and payments ----------------------------------------------------------------------
+
+
+async def place_order(command: c.PlaceOrder, *, placer: orders.OrderPlacer) -> orders.PlacedOrder:
+    principal = command.principal
+    if command.claimed_user_id is not None and command.claimed_user_id != principal.user_id:
+        raise PermissionDenied("userId does not match the signed-in account")
+    return await placer.place(
+        principal=principal,
+        items=command.items,
+        client_total=command.client_total,
+        idempotency_key=command.idempotency_key,
+    )
+
+
+async def get_order(command: c.GetOrder, *, uow: UnitOfWorkFactory) -> Order:
+    return await orders.get_order(uow=uow, principal=command.principal, order_id=command.order_id)
+
+
+async def list_my_orders(command: c.ListMyOrders, *, uow: UnitOfWorkFactory) -> list[Order]:
+    return await orders.list_my_orders(
+        uow=uow, principal=command.principal, limit=command.limit, offset=command.offset
+    )
+
+
+async def list_all_orders(command: c.ListAllOrders, *, uow: UnitOfWorkFactory) -> list[Order]:
+    return await orders.list_all_orders(
+        uow=uow,
+        principal=command.principal,
+        status=command.status,
+        limit=command.limit,
+        offset=command.offset,
+    )
+
+
+async def pay_order(
+    command: c.PayOrder,
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    metrics: Metrics,
+    currency: str,
+) -> payments.PaidOrder:
+    return await payments.pay_order(
+        uow=uow,
+        gateway=gateway,
+        metrics=metrics,
+        principal=command.principal,
+        order_id=command.order_id,
+        card_number=command.card_number,
+        currency=currency,
+        idempotency_key=command.idempotency_key,
+    )
+
+
+async def cancel_order(
+    command: c.CancelOrder, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Order:
+    return await orders.cancel_order(
+        uow=uow, cache=cache, principal=command.principal, order_id=command.order_id
+    )
+
+
+async def advance_order(command: c.AdvanceOrder, *, uow: UnitOfWorkFactory) -> Order:
+    return await orders.advance_order(
+        uow=uow, principal=command.principal, order_id=command.order_id, target=command.target
+    )
+
+
+async def shop_overview(
+    command: c.ShopOverview, *, uow: UnitOfWorkFactory, metrics: Metrics, low_stock_threshold: int
+) -> overview.Overview:
+    found = await overview.overview(
+        uow=uow, principal=command.principal, low_stock_threshold=low_stock_threshold
+    )
+    return replace(found, cache_hit_ratio=metrics.cache_hit_ratio())
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+async def count_shop(command: c.CountShop, *, uow: UnitOfWorkFactory) -> overview.ShopSize:
+    return await overview.shop_size(uow=uow)
+
+
+async def check(command: c.CheckTiers, *, probes: Sequence[TierProbe]) -> list[TierStatus]:
+    return await check_tiers(probes, migrations=command.migrations)
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+#: Which handler answers which command.
+HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
+    c.SignUp: sign_up,
+    c.LogIn: log_in,
+    c.Authenticate: authenticate,
+    c.CurrentUser: current_user,
+    c.MakeAdmin: make_admin,
+    c.ChangePassword: change_password,
+    c.ChangeRole: change_role,
+    c.ChangeRoleByEmail: change_role_by_email,
+    c.ListProducts: list_products,
+    c.ListCategories: list_categories,
+    c.GetProduct: get_product,
+    c.CreateProduct: create_product,
+    c.UpdateProduct: update_product,
+    c.DeleteProduct: delete_product,
+    c.AttachImage: attach_image,
+    c.ReadMedia: read_media,
+    c.PlaceOrder: place_order,
+    c.GetOrder: get_order,
+    c.ListMyOrders: list_my_orders,
+    c.ListAllOrders: list_all_orders,
+    c.PayOrder: pay_order,
+    c.CancelOrder: cancel_order,
+    c.AdvanceOrder: advance_order,
+    c.ShopOverview: shop_overview,
+    c.CountShop: count_shop,
+    c.CheckTiers: check,
+}

@@ -1,0 +1,52 @@
+"""Products as the guide's API shows them: the row shape, and the JSON bytes the cache keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from cloudmall.domain.products import Product
+from cloudmall.services.media_links import MediaLinks
+
+
+def _timestamp(moment: datetime) -> str:
+    """UTC in the form every answer uses (as pydantic writes it): `2026-11-27T05:15:13.368369Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def product_row(product: Product, links: MediaLinks) -> dict[str, Any]:
+    """A product as the guide's API shows it: the schema's column names, plus a few more."""
+    return {
+        "id": product.id,
+        "name": product.name,
+        "price": str(product.price),
+        "description": product.description,
+        "image_url": links.image_url(product.image_key),
+        "thumbnail_url": links.thumbnail_url(product.image_key),
+        "stock_quantity": product.stock_quantity,
+        "category": product.category,
+        "created_at": _timestamp(product.created_at),
+        "updated_at": _timestamp(product.updated_at),
+    }
+
+
+class JsonCatalogPresenter:
+    """The catalogue's answers as JSON bytes (orjson), for the cache to keep ready."""
+
+    def __init__(self, links: MediaLinks) -> None:
+        self.links = links
+
+    def row(self, product: Product) -> dict[str, Any]:
+        return product_row(product, self.links)
+
+    def products(self, products: Sequence[Product]) -> bytes:
+        return orjson.dumps([product_row(product, self.links) for product in products])
+
+    def product(self, product: Product) -> bytes:
+        return orjson.dumps(product_row(product, self.links))
+
+    def categories(self, names: Sequence[str]) -> bytes:
+        return orjson.dumps(list(names))
