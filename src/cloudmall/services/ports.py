@@ -10,6 +10,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
 from cloudmall.domain.products import Product
@@ -202,6 +203,57 @@ class IdempotencyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An event as the outbox keeps it: `position` orders the events in the outbox."""
+
+    position: int
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBatch:
+    """Events one consumer claimed together; `name` is the same whenever the batch is handed
+    out again (a consumer names what it writes after it, so a rerun overwrites, never adds)."""
+
+    consumer: str
+    name: str
+    entries: tuple[OutboxEntry, ...]
+
+
+class Outbox(Protocol):
+    """The transactional outbox: events written with the change they describe, read by any
+    number of consumers (the lake, mail, a broker), each of which handles every event once.
+
+    A consumer works in batches: `claim` hands it a batch, it handles the batch (idempotently:
+    the same batch may come again), then `finish`es it. A consumer that dies mid-way gets the
+    very same batch (same events, same name) from its next `claim`.
+    """
+
+    async def add(self, events: Sequence[Event]) -> None:
+        """Record events in this transaction: they exist if and only if it commits."""
+        ...
+
+    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+        """The consumer's unfinished batch if it has one; else up to `limit` events it has not
+        claimed yet, oldest first, as a new batch (kept once this transaction commits). None
+        when there is nothing to do. RetryableConflict if another run claimed them meanwhile.
+        """
+        ...
+
+    async def finish(self, consumer: str, batch: str) -> None:
+        """Mark the consumer's batch handled: its events are never handed to it again."""
+        ...
+
+    async def purge(self, consumers: Collection[str], limit: int) -> int:
+        """Delete up to `limit` events every one of `consumers` has finished; how many went."""
+        ...
+
+    async def backlog(self, consumer: str) -> int:
+        """Events the consumer has not finished (claimed or not)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
@@ -210,6 +262,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     payments: PaymentRepository
     idempotency: IdempotencyRepository
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
