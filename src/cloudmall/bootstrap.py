@@ -27,6 +27,7 @@ from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
+from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.metrics_emf import CloudWatchMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
@@ -39,6 +40,7 @@ from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.handlers import HANDLERS, Handler
+from cloudmall.services.lake import Exporter
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
@@ -206,6 +208,13 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         ),
         "throttles": build_throttles(settings, cache),
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
+        "exporter": Exporter(
+            uow=uow,
+            lake=EventLakeOnDemand(build_store(settings.lake_url)),
+            batch_size=settings.lake_batch_size,
+            consumers=tuple(settings.outbox_consumers),
+        ),
+        "lake_queries": LakeQueriesOnDemand(settings.lake_url),
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     cache_url: str = "memory://"
     storage_url: str = ""
+    # The data lake (docs/lake.md): where exported events go, file:// or s3://, default var/lake.
+    lake_url: str = ""
+    lake_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # The outbox's readers: an event every one of them has finished is deleted from the outbox.
+    outbox_consumers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lake"])
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
@@ -72,7 +77,7 @@ class Settings(BaseSettings):
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "outbox_consumers", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -88,6 +93,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
         if not self.storage_url:
             self.storage_url = f"file://{(self.var_dir / 'media').resolve().as_posix()}"
+        if not self.lake_url:
+            self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(

@@ -1,10 +1,10 @@
-"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost."""
+"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost, lake."""
 
 from __future__ import annotations
 
 import typer
 
-from cloudmall.cli import backup, shop
+from cloudmall.cli import backup, lake, shop
 from cloudmall.cost import cli as cost_cli
 
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
@@ -15,3 +15,4 @@ app.command()(shop.serve)
 app.add_typer(shop.admin_app, name="admin")
 app.add_typer(cost_cli.app, name="cost")
 app.add_typer(backup.backup_app, name="backup")
+app.add_typer(lake.lake_app, name="lake")

@@ -404,6 +404,33 @@ class ObjectStore(Protocol):
     async def ping(self) -> None: ...
 
 
+class EventLake(Protocol):
+    """Where exported events go: Parquet files in the lake's object store, Hive-partitioned."""
+
+    async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
+        """Write the events as files named after `batch` (one per table, type and day) and
+        return their keys. Writing a batch again replaces its files with the same content."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+class LakeQueries(Protocol):
+    """SQL over the lake's files (tables `events` and `order_lines`)."""
+
+    async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
+        """Run one statement; raises LakeQueryError for SQL the engine refuses."""
+        ...
+
+
+class LakeQueryError(Exception):
+    """The query engine refused a statement (its message says why)."""
+
+
 class PaymentGateway(Protocol):
     async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
     async def refund(self, *, reference: str, amount: Decimal) -> None: ...

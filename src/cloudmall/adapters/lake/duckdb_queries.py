@@ -1,0 +1,90 @@
+"""SQL over the lake's Parquet files with DuckDB, through pyarrow's filesystems.
+
+pyarrow reads the files (a local folder, or S3 with its own S3 client), DuckDB runs the SQL over
+the Arrow datasets: no DuckDB extension is downloaded, and the same code serves both stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from cloudmall.adapters.lake.arrow_schema import file_schema, partition_schema
+from cloudmall.services.lake_schema import TABLES, LakeTable
+from cloudmall.services.ports import LakeQueryError, QueryResult
+
+
+def lake_filesystem(url: str) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and root path of a lake URL: file:///path or s3://bucket[/prefix]?region=…
+    &endpoint_url=… (the object store's URL form)."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return pafs.LocalFileSystem(), parts.path.rstrip("/")
+    if parts.scheme == "s3":
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        endpoint = urlsplit(query.get("endpoint_url", ""))
+        filesystem = pafs.S3FileSystem(
+            region=query.get("region"),
+            endpoint_override=endpoint.netloc or None,
+            scheme=endpoint.scheme or "https",
+            connect_timeout=3,
+            request_timeout=15,
+        )
+        return filesystem, f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+    raise ValueError(f"unsupported lake URL scheme {parts.scheme!r}: use file:// or s3://")
+
+
+def _dataset(filesystem: pafs.FileSystem, root: str, table: LakeTable) -> ds.Dataset | pa.Table:
+    """The table's files as one dataset (an empty table if the lake has none yet)."""
+    schema = pa.unify_schemas([file_schema(table), partition_schema(table)])
+    base = f"{root}/{table.prefix}"
+    # Only the Parquet files (a local folder store keeps a metadata file beside each object).
+    files = [
+        info.path
+        for info in filesystem.get_file_info(
+            pafs.FileSelector(base, allow_not_found=True, recursive=True)
+        )
+        if info.type is pafs.FileType.File and info.path.endswith(".parquet")
+    ]
+    if not files:
+        return schema.empty_table()
+    return ds.dataset(
+        sorted(files),
+        filesystem=filesystem,
+        format="parquet",
+        schema=schema,
+        partitioning=ds.partitioning(partition_schema(table), flavor="hive"),
+        partition_base_dir=base,
+    )
+
+
+class DuckDbLakeQueries:
+    """LakeQueries over a lake URL; each query sees the files as they are when it starts."""
+
+    def __init__(self, url: str) -> None:
+        self._filesystem, self._root = lake_filesystem(url)
+
+    def _run(self, sql: str, parameters: Sequence[object]) -> QueryResult:
+        connection = duckdb.connect(":memory:")
+        try:
+            for table in TABLES.values():
+                connection.register(table.name, _dataset(self._filesystem, self._root, table))
+            # The statement sees the lake's tables and nothing else of this machine's files.
+            connection.execute("SET enable_external_access = false")
+            try:
+                cursor = connection.execute(sql, list(parameters))
+                columns = tuple(column[0] for column in cursor.description or ())
+                return QueryResult(columns, cursor.fetchall() if columns else [])
+            except duckdb.Error as exc:
+                raise LakeQueryError(str(exc).splitlines()[0]) from exc
+        finally:
+            connection.close()
+
+    async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
+        return await asyncio.to_thread(self._run, sql, parameters)
