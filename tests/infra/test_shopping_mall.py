@@ -319,6 +319,7 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "storage-url",
         "cdn-base-url",
         "cors-origins",
+        "lake-url",
     }
     assert parameters["environment"]["Value"] == "production"
     assert literal_text(parameters["database-url"]["Value"]).startswith("mysql+asyncmy://")
@@ -337,7 +338,7 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
 
 def test_every_bucket_is_private_encrypted_and_tls_only(production: Synth) -> None:
     buckets = production.resources(STACK, "AWS::S3::Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 5  # logs, media, backups, lake, lake query results
     policies = {
         props(p)["Bucket"]["Ref"]: props(p)["PolicyDocument"]["Statement"]
         for p in production.resources(STACK, "AWS::S3::BucketPolicy").values()

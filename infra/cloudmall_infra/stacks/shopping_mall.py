@@ -16,6 +16,7 @@ from cloudmall_infra.cache import Cache
 from cloudmall_infra.cdn import MediaCdn
 from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import Database
+from cloudmall_infra.lake import DataLake
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
 from cloudmall_infra.user_data import ENV_FILE, app_instance_user_data
@@ -74,7 +75,12 @@ class ShoppingMallStack(Stack):
             database_resource=database.backup_resource(),
         )
 
+        lake = DataLake(self, "Lake", access_logs=log_bucket)
+
         settings = AppSettings(self, "Settings", environment=config.environment)
+        settings.add_parameter(
+            "CLOUDMALL_LAKE_URL", f"s3://{lake.bucket.bucket_name}?region={region}"
+        )
         settings.add_parameter("CLOUDMALL_DATABASE_URL", database.url_without_credentials)
         settings.add_url_credentials("CLOUDMALL_DATABASE_URL", database.secret, json_secret=True)
         settings.add_parameter("CLOUDMALL_CACHE_URL", cache.url_without_credentials)
@@ -95,6 +101,7 @@ class ShoppingMallStack(Stack):
         settings.grant_read(role.role)
         role.grant_objects(cdn.bucket, "Media")
         role.grant_objects(backups.bucket, "Backups")
+        lake.grant_export(role.role)
 
         user_data = app_instance_user_data(
             self,
@@ -149,6 +156,8 @@ class ShoppingMallStack(Stack):
         CfnOutput(self, "CdnBaseUrl", value=cdn_base_url)
         CfnOutput(self, "MediaBucket", value=cdn.bucket.bucket_name)
         CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)
+        CfnOutput(self, "LakeBucket", value=lake.bucket.bucket_name)
+        CfnOutput(self, "LakeWorkGroup", value=lake.workgroup.ref)
         CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)
         CfnOutput(self, "SettingsPath", value=settings.prefix)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
