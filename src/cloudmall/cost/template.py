@@ -57,6 +57,10 @@ class Assumptions:
     lambda_requests: int = 0
     """Invocations a month per Lambda function."""
     lambda_duration_ms: Decimal = Decimal(100)
+    athena_scanned_gb: Decimal = Decimal(0)
+    """GB scanned by Athena queries a month, across all workgroups (the lake's reports)."""
+    glue_catalog_requests: int = 0
+    """Glue Data Catalog requests a month, across all databases (Athena makes some per query)."""
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -73,6 +77,8 @@ class Assumptions:
                 "Lambda invocations per function",
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
             ),
+            ("Athena data scanned (all workgroups)", f"{_n(self.athena_scanned_gb)} GB"),
+            ("Glue Data Catalog requests (all databases)", _n(self.glue_catalog_requests)),
         ]
 
 
@@ -754,6 +760,39 @@ def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, An
     return _Outcome("priced", f"{memory} MB, usage from assumptions", lines)
 
 
+def _athena_workgroup(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    gb = ctx.share(ctx.assumptions.athena_scanned_gb, rtype)
+    line = _line(
+        logical_id, rtype, f"Athena {_n(gb)} GB scanned", "Analytics", "athena", "scanned", gb
+    )
+    return _Outcome("priced", "data scanned by its queries (from assumptions)", [line])
+
+
+def _glue_database(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    requests = ctx.share(Decimal(ctx.assumptions.glue_catalog_requests), rtype)
+    lines = [
+        _line(
+            logical_id,
+            rtype,
+            "Glue catalog object",
+            "Analytics",
+            "glue",
+            "catalog/objects",
+            Decimal(1),
+        ),
+        _line(
+            logical_id,
+            rtype,
+            f"Glue catalog {_n(requests)} requests",
+            "Analytics",
+            "glue",
+            "catalog/requests",
+            requests,
+        ),
+    ]
+    return _Outcome("priced", "one catalog object, and the catalog's requests", lines)
+
+
 def _flat(component: str, category: str, service: str, sku: str, detail: str) -> _Rule:
     def rule(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
         line = _line(logical_id, rtype, component, category, service, sku, Decimal(1))
@@ -817,6 +856,15 @@ RULES: dict[str, _Rule] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::EC2::VPCEndpoint": _vpc_endpoint,
     "AWS::Lambda::Function": _lambda_function,
+    "AWS::Athena::WorkGroup": _athena_workgroup,
+    "AWS::Glue::Database": _glue_database,
+    "AWS::Glue::Table": _flat(
+        "Glue catalog object (table)",
+        "Analytics",
+        "glue",
+        "catalog/objects",
+        "one catalog object (partition projection stores no partitions)",
+    ),
     "AWS::EC2::EIP": _hourly(
         "Elastic IP (public IPv4)",
         "Other",
@@ -898,6 +946,7 @@ FREE: dict[str, str] = {
     "AWS::SNS::Subscription": "no charge",
     "AWS::SNS::TopicPolicy": "no charge",
     "AWS::S3::BucketPolicy": "no charge",
+    "AWS::Athena::NamedQuery": "no charge (a query is billed by the data it scans)",
     "AWS::CloudFront::OriginAccessControl": "no charge",
     "AWS::CloudFront::CloudFrontOriginAccessIdentity": "no charge",
     "AWS::CloudFront::CachePolicy": "no charge",
