@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     storage_url: str = ""
     # The data lake (docs/lake.md): where exported events go, file:// or s3://, default var/lake.
     lake_url: str = ""
-    lake_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    lake_batch_size: int = Field(default=20_000, ge=1, le=100_000)
     # The outbox's readers: an event every one of them has finished is deleted from the outbox.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lake"])
     cdn_base_url: str = ""
