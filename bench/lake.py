@@ -87,7 +87,7 @@ def order_story(order_id: int, when: datetime, draw: random.Random) -> list[Even
 
 def generated(count: int, start: datetime) -> list[Event]:
     """At least `count` events from whole orders, in time order over DAYS days."""
-    draw = random.Random(20)  # noqa: S311 (made-up data)
+    draw = random.Random(20)
     made: list[Event] = []
     order_id = 0
     step = timedelta(days=DAYS) / max(1, count // 5)
@@ -113,9 +113,13 @@ def folder_size(root: Path) -> tuple[int, int]:
     return len(files), sum(path.stat().st_size for path in files)
 
 
-async def main(count: int, batch: int, root: Path) -> None:
+def fresh_folder(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
+
+
+async def main(count: int, batch: int, root: Path) -> None:
+    fresh_folder(root)
     url = f"sqlite+aiosqlite:///{root / 'bench.db'}"
     await upgrade(url)
     engine = create_engine(url)
@@ -123,9 +127,8 @@ async def main(count: int, batch: int, root: Path) -> None:
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start -= timedelta(days=DAYS)
     made = generated(count, start)
-    print(
-        f"events: {len(made):,} ({len({e.aggregate_id for e in made if e.type == 'order.placed'}):,} orders over {DAYS} days)"
-    )
+    orders = len({e.aggregate_id for e in made if e.type == "order.placed"})
+    print(f"events: {len(made):,} ({orders:,} orders over {DAYS} days)")
     print(f"outbox filled in {await fill(uow, made):.1f} s")
 
     store = LocalObjectStore(root / "lake")
@@ -137,12 +140,14 @@ async def main(count: int, batch: int, root: Path) -> None:
     seconds = time.perf_counter() - started
     files, size = folder_size(root / "lake")
     print(
-        f"export: {result.events:,} events in {seconds:.1f} s = {result.events / seconds:,.0f} events/s "
+        f"export: {result.events:,} events in {seconds:.1f} s = "
+        f"{result.events / seconds:,.0f} events/s "
         f"(batch {batch:,}: {result.batches} batches, {result.files:,} files)"
     )
+    payloads = sum(len(str(e.payload)) for e in made) / len(made)
     print(
         f"parquet: {files:,} files, {size / 1e6:.1f} MB = {size / len(made):.1f} bytes/event "
-        f"(the outbox's JSON payloads alone: {sum(len(str(e.payload)) for e in made) / len(made):.0f} bytes/event)"
+        f"(the events' JSON payloads alone: {payloads:.0f} bytes/event)"
     )
     await engine.dispose()
 
@@ -152,8 +157,10 @@ async def main(count: int, batch: int, root: Path) -> None:
         started = time.perf_counter()
         report = await lake.report(queries=queries, span=span)
         took = time.perf_counter() - started
+        figures = report.headline
         print(
-            f"report {attempt + 1}: {took:.2f} s (7 queries; {report.headline.orders:,} orders, revenue {report.headline.revenue})"
+            f"report {attempt + 1}: {took:.2f} s (7 queries; {figures.orders:,} orders, "
+            f"revenue {figures.revenue})"
         )
 
 
