@@ -79,7 +79,7 @@ class Settings(BaseSettings):
 
     @field_validator("cors_origins", "outbox_consumers", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             stripped = value.strip()
             if stripped.startswith("["):

@@ -3,6 +3,7 @@ so a failure anywhere in between ends, after a rerun, with each event written ex
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import date
 
@@ -23,6 +24,7 @@ class FlakyLake:
         self.files: dict[str, list[str]] = {}
         self.writes = 0
         self.fail_at = fail_at
+        self.written = asyncio.Event()
 
     async def write(self, batch: str, written: Sequence[events.Event]) -> list[str]:
         self.writes += 1
@@ -30,6 +32,7 @@ class FlakyLake:
             self.files[f"part-{batch}"] = [e.id for e in written[: len(written) // 2]]
             raise OSError("the store went away mid-batch")
         self.files[f"part-{batch}"] = [e.id for e in written]
+        self.written.set()
         return [f"part-{batch}"]
 
     def event_ids(self) -> list[str]:
@@ -80,3 +83,21 @@ def test_a_report_span_defaults_to_the_last_thirty_days_and_refuses_a_backward_o
     assert (span.first_day, span.last_day) == (date(2026, 11, 3), date(2026, 12, 2))
     with pytest.raises(InvalidInput):
         ReportSpan.of(date(2026, 12, 2), date(2026, 12, 1))
+
+
+async def test_follow_exports_what_comes_in_until_stopped(store) -> None:  # type: ignore[no-untyped-def]
+    lake = FlakyLake()
+    exporter = Exporter(uow=store, lake=lake, batch_size=10, consumers=("lake",))
+    stop = asyncio.Event()
+    rounds: list[int] = []
+    following = asyncio.create_task(
+        exporter.follow(interval=0.01, report=lambda r: rounds.append(r.events), stop=stop)
+    )
+    first = await add_events(store, 3)
+    await asyncio.wait_for(lake.written.wait(), 1)
+    lake.written.clear()
+    second = await add_events(store, 4)
+    await asyncio.wait_for(lake.written.wait(), 1)
+    stop.set()
+    await asyncio.wait_for(following, 1)
+    assert sorted(lake.event_ids()) == sorted(first + second) and rounds == [3, 4]
