@@ -167,11 +167,9 @@ async def report(
 ) -> LakeReport:
     """The report's queries (all of REPORT_QUERIES, or `only` those with the headline's) over
     the days of `span`."""
-    names = list(REPORT_QUERIES) if only is None else ["headline", "payments", *only]
-    sections = {
-        name: await queries.query(REPORT_QUERIES[name], span.parameters)
-        for name in dict.fromkeys(names)
-    }
+    names = list(dict.fromkeys(REPORT_QUERIES if only is None else ["headline", "payments", *only]))
+    results = await queries.query_many([REPORT_QUERIES[name] for name in names], span.parameters)
+    sections = dict(zip(names, results, strict=True))
     return LakeReport(span, headline_of(sections), sections)
 
 

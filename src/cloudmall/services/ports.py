@@ -426,6 +426,13 @@ class LakeQueries(Protocol):
         """Run one statement; raises LakeQueryError for SQL the engine refuses."""
         ...
 
+    async def query_many(
+        self, statements: Sequence[str], parameters: Sequence[object] = ()
+    ) -> list[QueryResult]:
+        """Run statements (each with the same parameters) over one view of the files: they
+        all see the same files, and the engine reads the files' metadata once."""
+        ...
+
 
 class LakeQueryError(Exception):
     """The query engine refused a statement (its message says why)."""

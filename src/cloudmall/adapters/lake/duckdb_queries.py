@@ -96,24 +96,42 @@ class DuckDbLakeQueries:
                 f"hive_partitioning = true, hive_types = {{{types}}})"
             )
 
-    def _run(self, sql: str, parameters: Sequence[object]) -> QueryResult:
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(":memory:")
+        # Footers read once per connection, however many statements read the file.
+        connection.execute("SET parquet_metadata_cache = true")
+        if isinstance(self._filesystem, pafs.LocalFileSystem):
+            self._local_tables(connection)
+        else:
+            for table in TABLES.values():
+                connection.register(table.name, _dataset(self._filesystem, self._root, table))
+            # The statement sees the lake's tables and nothing else of this machine's files.
+            connection.execute("SET enable_external_access = false")
+        return connection
+
+    def _run(self, statements: Sequence[str], parameters: Sequence[object]) -> list[QueryResult]:
+        connection = self._connect()
         try:
-            if isinstance(self._filesystem, pafs.LocalFileSystem):
-                self._local_tables(connection)
-            else:
-                for table in TABLES.values():
-                    connection.register(table.name, _dataset(self._filesystem, self._root, table))
-                # The statement sees the lake's tables and nothing else of this machine's files.
-                connection.execute("SET enable_external_access = false")
-            try:
-                cursor = connection.execute(sql, list(parameters))
-                columns = tuple(column[0] for column in cursor.description or ())
-                return QueryResult(columns, cursor.fetchall() if columns else [])
-            except duckdb.Error as exc:
-                raise LakeQueryError(str(exc).splitlines()[0]) from exc
+            return [_execute(connection, sql, parameters) for sql in statements]
         finally:
             connection.close()
 
     async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
-        return await asyncio.to_thread(self._run, sql, parameters)
+        (result,) = await asyncio.to_thread(self._run, [sql], parameters)
+        return result
+
+    async def query_many(
+        self, statements: Sequence[str], parameters: Sequence[object] = ()
+    ) -> list[QueryResult]:
+        return await asyncio.to_thread(self._run, statements, parameters)
+
+
+def _execute(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[object]
+) -> QueryResult:
+    try:
+        cursor = connection.execute(sql, list(parameters))
+        columns = tuple(column[0] for column in cursor.description or ())
+        return QueryResult(columns, cursor.fetchall() if columns else [])
+    except duckdb.Error as exc:
+        raise LakeQueryError(str(exc).splitlines()[0]) from exc
