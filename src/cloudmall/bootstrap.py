@@ -49,6 +49,8 @@ from cloudmall.services.ports import (
     CatalogPresenter,
     Counter,
     DatabaseUnavailable,
+    EventLake,
+    LakeQueries,
     Metrics,
     ObjectStore,
     StorageUnavailable,
@@ -187,6 +189,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     placer = build_placer(profile, uow, catalog_cache, metrics, settings)
+    lake_queries: LakeQueries = LakeQueriesOnDemand(settings.lake_url)
+    event_lake: EventLake = EventLakeOnDemand(build_store(settings.lake_url))
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
@@ -210,11 +214,11 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
         "exporter": Exporter(
             uow=uow,
-            lake=EventLakeOnDemand(build_store(settings.lake_url)),
+            lake=event_lake,
             batch_size=settings.lake_batch_size,
             consumers=tuple(settings.outbox_consumers),
         ),
-        "lake_queries": LakeQueriesOnDemand(settings.lake_url),
+        "lake_queries": lake_queries,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }

@@ -16,12 +16,20 @@ class LakeQueriesOnDemand:
         self._url = url
         self._queries: LakeQueries | None = None
 
-    async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
+    def _loaded(self) -> LakeQueries:
         if self._queries is None:
             from cloudmall.adapters.lake.duckdb_queries import DuckDbLakeQueries
 
             self._queries = DuckDbLakeQueries(self._url)
-        return await self._queries.query(sql, parameters)
+        return self._queries
+
+    async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
+        return await self._loaded().query(sql, parameters)
+
+    async def query_many(
+        self, statements: Sequence[str], parameters: Sequence[object] = ()
+    ) -> list[QueryResult]:
+        return await self._loaded().query_many(statements, parameters)
 
 
 class EventLakeOnDemand:
