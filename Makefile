@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test reliability check lint imports typecheck security synth clean bench bench-quick bench-profile bench-lake
+.PHONY: run test reliability check lint imports typecheck security synth audit clean bench bench-quick bench-profile bench-lake
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ typecheck: $(STAMP)
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
 synth: $(STAMP)
 	$(BIN)/python infra/app.py
+
+## audit: the guide's security checklist on every synthesized stack (docs/security.md)
+audit: synth
+	$(BIN)/cloudmall audit cdk.out
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

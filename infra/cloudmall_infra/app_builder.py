@@ -1,4 +1,4 @@
-"""Build the CDK App: both stacks, fixed environments, cdk-nag as a validation plugin."""
+"""Build the CDK App: the pattern stacks, the security baseline, cdk-nag as a validation plugin."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.stacks import ShoppingMallStack, SingleServerStack
+from cloudmall_infra.stacks import SecurityBaselineStack, ShoppingMallStack, SingleServerStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
@@ -22,6 +19,7 @@ STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
 
 SHOPPING_MALL_STACK = "ShoppingMall"
 SINGLE_SERVER_STACK = "SingleServer"
+SECURITY_BASELINE_STACK = "SecurityBaseline"
 
 
 def build_app(
@@ -62,6 +60,13 @@ def build_app(
         config=config,
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
+    )
+    SecurityBaselineStack(
+        app,
+        SECURITY_BASELINE_STACK,
+        config=config,
+        env=env,
+        description="cloudmall: the guide's security checklist, account side (once per region)",
     )
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

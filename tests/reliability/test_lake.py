@@ -97,7 +97,10 @@ class Mix:
 
     async def run(self, count: int, products: list[int]) -> None:
         limit = asyncio.Semaphore(16)
-        async with httpx.AsyncClient(base_url=self.server.url, timeout=60) as http:
+        # No keep-alive: on this busy machine a request sent as the server closes an idle
+        # connection would be lost in transit (a ReadError), and retrying a POST is not ours to do.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=self.server.url, timeout=60, limits=fresh) as http:
 
             async def bounded(index: int) -> None:
                 async with limit:

@@ -8,13 +8,24 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+LOCK_TIMEOUT_SECONDS = 300
+MIGRATION_LOCK = "cloudmall_migrations"  # MySQL/MariaDB GET_LOCK name
 
-def alembic_config(database_url: str) -> Config:
+
+class MigrationLockTimeout(RuntimeError):
+    """Another `cloudmall migrate` kept the migration lock; this one migrated nothing."""
+
+
+def alembic_config(
+    database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS
+) -> Config:
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
     config.attributes["database_url"] = database_url
+    config.attributes["lock_timeout_seconds"] = lock_timeout_seconds
     return config
 
 
@@ -22,9 +33,29 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
-async def upgrade(database_url: str) -> None:
-    """Bring the database to the newest schema (Alembic runs its own event loop in a thread)."""
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+def schema_is_ahead(current: str | None) -> bool:
+    """The database is at a revision this code does not know: a newer release migrated it.
+
+    Migrations are expand/contract (docs/deploy-aws.md), so the previous release keeps running
+    on the newer schema: during a rolling deploy, and after a rollback of the code.
+    """
+    if current is None:
+        return False
+    try:
+        ScriptDirectory.from_config(alembic_config("")).get_revision(current)
+    except CommandError:
+        return True
+    return False
+
+
+async def upgrade(database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS) -> None:
+    """Bring the database to the newest schema (Alembic runs its own event loop in a thread).
+
+    Raises :class:`MigrationLockTimeout` when another run keeps the lock longer than
+    ``lock_timeout_seconds`` (MySQL/MariaDB; PostgreSQL waits for its advisory lock).
+    """
+    config = alembic_config(database_url, lock_timeout_seconds=lock_timeout_seconds)
+    await asyncio.to_thread(command.upgrade, config, "head")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
