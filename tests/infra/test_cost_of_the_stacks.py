@@ -158,4 +158,6 @@ def _usage(key: tuple[str, str]) -> bool:
         ("waf", "requests"),
         ("nat-gateway", "data-processed"),
         ("cloudwatch", "logs/ingest"),
+        ("athena", "scanned"),
+        ("glue", "catalog/requests"),
     }
