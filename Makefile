@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
-	bench-quick bench-profile lock scan image image-test
+	bench-quick bench-profile lock scan image image-test bench-lake
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -131,6 +131,10 @@ bench: $(BENCH_STAMP)
 ## bench-quick: short runs for iterating (~3 min) -> var/bench-quick/benchmarks.md
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+## bench-lake: the data lake: export events/s, a report over 1,000,000 events, Parquet size (~5 min)
+bench-lake: $(STAMP)
+	$(BIN)/python -m bench.lake --events 1000000
 
 ## bench-profile: py-spy flame graphs of a worker under catalogue and order load -> docs/bench/
 bench-profile: $(BENCH_STAMP)

@@ -27,6 +27,7 @@ from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
+from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
@@ -39,6 +40,7 @@ from cloudmall.config import Runtime, Settings
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.handlers import HANDLERS, Handler
+from cloudmall.services.lake import Exporter
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
@@ -47,6 +49,8 @@ from cloudmall.services.ports import (
     CatalogPresenter,
     Counter,
     DatabaseUnavailable,
+    EventLake,
+    LakeQueries,
     Metrics,
     ObjectStore,
     StorageUnavailable,
@@ -192,6 +196,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     placer = build_placer(profile, uow, catalog_cache, metrics, settings)
+    lake_queries: LakeQueries = LakeQueriesOnDemand(settings.lake_url)
+    event_lake: EventLake = EventLakeOnDemand(build_store(settings.lake_url))
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
@@ -214,6 +220,13 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "throttles": build_throttles(settings, cache),
         "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
+        "exporter": Exporter(
+            uow=uow,
+            lake=event_lake,
+            batch_size=settings.lake_batch_size,
+            consumers=tuple(settings.outbox_consumers),
+        ),
+        "lake_queries": lake_queries,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     cache_url: str = "memory://"
     storage_url: str = ""
+    # The data lake (docs/lake.md): where exported events go, file:// or s3://, default var/lake.
+    lake_url: str = ""
+    lake_batch_size: int = Field(default=20_000, ge=1, le=100_000)
+    # The outbox's readers: an event every one of them has finished is deleted from the outbox.
+    outbox_consumers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lake"])
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
     # Credentials apart from the URLs: a container platform injects each secret into its own
@@ -105,9 +110,11 @@ class Settings(BaseSettings):
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
 
-    @field_validator("cors_origins", "allowed_hosts", "metrics_allow", mode="before")
+    @field_validator(
+        "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"
+    )
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             stripped = value.strip()
             if stripped.startswith("["):
@@ -129,6 +136,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
         if not self.storage_url:
             self.storage_url = f"file://{(self.var_dir / 'media').resolve().as_posix()}"
+        if not self.lake_url:
+            self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(

@@ -60,6 +60,35 @@ def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
         )
 
 
+def test_the_lake_is_priced_by_scans_catalogue_and_storage(production: Synth) -> None:
+    loaded = load_template(production.outdir, "ShoppingMall")
+    usage = Assumptions(
+        s3_storage_gb=Decimal(500),  # five buckets: 100 GB each
+        athena_scanned_gb=Decimal(2000),  # 2 TB at $5 per TB
+        glue_catalog_requests=3_000_000,
+    )
+    inventory = template_inventory(loaded, usage)
+    result = estimate(
+        inventory.usage,
+        load_price_book(),
+        region="ap-northeast-2",
+        title=loaded.name,
+        strict=False,
+        unpriced=inventory.unpriced,
+        resources=inventory.resources,
+    )
+    by_component = {line.usage.component: line.cost for line in result.lines}
+    (athena,) = [cost for name, cost in by_component.items() if name.startswith("Athena")]
+    assert athena == Decimal("10.00")
+    requests = [cost for name, cost in by_component.items() if "catalog 3,000,000 requests" in name]
+    assert requests == [Decimal("3.00")]
+    objects = [name for name in by_component if name.startswith("Glue catalog object")]
+    assert len(objects) == 3  # the database and its two tables
+    lake_bucket = [name for name in by_component if "(LakeBucket" in name]
+    assert len(lake_bucket) == 1 and "100 GB" in lake_bucket[0]
+    assert result.by_category()["Analytics"] >= Decimal("13.00")
+
+
 STACKS = (
     "ShoppingMall",
     "SingleServer",
@@ -136,4 +165,6 @@ def _usage(key: tuple[str, str]) -> bool:
         ("waf", "requests"),
         ("nat-gateway", "data-processed"),
         ("cloudwatch", "logs/ingest"),
+        ("athena", "scanned"),
+        ("glue", "catalog/requests"),
     }

@@ -188,7 +188,7 @@ def test_kms_key_policies_only_name_the_account_and_the_services_that_encrypt(
                 ), principal
 
 
-def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth) -> None:
+def test_app_role_reads_only_its_own_settings_and_three_buckets(production: Synth) -> None:
     statements = [
         s
         for stack, lid, s in identity_statements(production)
@@ -248,6 +248,6 @@ def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth)
         actions = set(_as_list(s["Action"]))
         assert actions <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
         s3_resources.add(json.dumps(s["Resource"]))
-    buckets = {"MediaBucket4022EBBF", "BackupsBucket2936A3AA"}
+    buckets = {"MediaBucket4022EBBF", "BackupsBucket2936A3AA", "LakeBucketB1D32E10"}
     for resource in s3_resources:
         assert any(b in resource for b in buckets), resource

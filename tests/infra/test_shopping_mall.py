@@ -418,6 +418,7 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "client-address-header",
         "cdn-base-url",
         "cors-origins",
+        "lake-url",
     }
     assert parameters["environment"]["Value"] == "production"
     # behind CloudFront the per-client limits count the viewer, not the edge server
@@ -447,7 +448,7 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
 
 def test_every_bucket_is_private_encrypted_and_tls_only(production: Synth) -> None:
     buckets = production.resources(STACK, "AWS::S3::Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 5  # logs, media, backups, lake, lake query results
     policies = {
         props(p)["Bucket"]["Ref"]: props(p)["PolicyDocument"]["Statement"]
         for p in production.resources(STACK, "AWS::S3::BucketPolicy").values()

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from cloudmall.domain.errors import EmailTaken
+from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Product
@@ -22,6 +23,8 @@ from cloudmall.services.ports import (
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
+    OutboxBatch,
+    OutboxEntry,
     Principal,
     ProductChanges,
     ProductQuery,
@@ -43,6 +46,8 @@ class FakeData:
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -302,6 +307,66 @@ class FakeIdempotency:
             )
 
 
+class FakeOutbox:
+    """The outbox's contract in memory: claims by (consumer, position) → (batch, finished)."""
+
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    @property
+    def events(self) -> list[Event]:
+        return [entry.event for entry in self.data.outbox]
+
+    async def add(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self.data.outbox.append(OutboxEntry(next(self.data.ids), event))
+
+    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+        claims = self.data.claims
+        open_batches = sorted(
+            b for (c, _), (b, done) in claims.items() if c == consumer and not done
+        )
+        if open_batches:
+            name = open_batches[0]
+            entries = [
+                e for e in self.data.outbox if claims.get((consumer, e.position)) == (name, False)
+            ]
+            return OutboxBatch(consumer, name, tuple(entries))
+        fresh = [e for e in self.data.outbox if (consumer, e.position) not in claims][:limit]
+        if not fresh:
+            return None
+        name = f"{fresh[0].position:012d}-{len(fresh)}"
+        for entry in fresh:
+            claims[(consumer, entry.position)] = (name, False)
+        return OutboxBatch(consumer, name, tuple(fresh))
+
+    async def finish(self, consumer: str, batch: str) -> None:
+        for key, (name, _) in list(self.data.claims.items()):
+            if key[0] == consumer and name == batch:
+                self.data.claims[key] = (name, True)
+
+    async def purge(self, consumers: Collection[str], limit: int) -> int:
+        done = (
+            [
+                e.position
+                for e in self.data.outbox
+                if all(self.data.claims.get((c, e.position), ("", False))[1] for c in consumers)
+            ][:limit]
+            if consumers
+            else []
+        )
+        self.data.outbox = [e for e in self.data.outbox if e.position not in done]
+        self.data.claims = {k: v for k, v in self.data.claims.items() if k[1] not in done}
+        return len(done)
+
+    async def backlog(self, consumer: str) -> int:
+        return sum(
+            1
+            for e in self.data.outbox
+            if not self.data.claims.get((consumer, e.position), ("", False))[1]
+        )
+
+
 class FakeUnitOfWork:
     """Works on a copy of the committed data; commit publishes it, anything else discards it."""
 
@@ -316,6 +381,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrders(self.working)
         self.payments = FakePayments(self.working)
         self.idempotency = FakeIdempotency(self.working)
+        self.outbox = FakeOutbox(self.working)
         return self
 
     async def __aexit__(

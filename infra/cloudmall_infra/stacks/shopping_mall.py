@@ -22,6 +22,7 @@ from cloudmall_infra.cdn import (
 )
 from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, Database
+from cloudmall_infra.lake import DataLake
 from cloudmall_infra.migration import SchemaMigration
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
@@ -80,7 +81,12 @@ class ShoppingMallStack(Stack):
         # CloudFront fronts the shop unless the ALB is internal (the intranet pattern).
         origin_verify = None if config.internal_alb else origin_verify_secret(self, "OriginVerify")
 
+        lake = DataLake(self, "Lake", access_logs=log_bucket)
+
         settings = AppSettings(self, "Settings", environment=config.environment)
+        settings.add_parameter(
+            "CLOUDMALL_LAKE_URL", f"s3://{lake.bucket.bucket_name}?region={region}"
+        )
         settings.add_parameter("CLOUDMALL_DATABASE_URL", database.url_without_credentials)
         settings.add_url_credentials("CLOUDMALL_DATABASE_URL", database.secret, json_secret=True)
         settings.add_parameter("CLOUDMALL_CACHE_URL", cache.url_without_credentials)
@@ -92,6 +98,7 @@ class ShoppingMallStack(Stack):
 
         role = AppRole(self, "AppRole", description="cloudmall app instances (3-tier)")
         role.grant_objects(backups.bucket, "Backups")
+        lake.grant_export(role.role)
 
         # Filled once every setting exists (the CDN's URL needs the load balancer).
         user_data = ec2.UserData.for_linux()
@@ -221,6 +228,8 @@ class ShoppingMallStack(Stack):
         CfnOutput(self, "CdnBaseUrl", value=cdn_base_url)
         CfnOutput(self, "MediaBucket", value=cdn.bucket.bucket_name)
         CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)
+        CfnOutput(self, "LakeBucket", value=lake.bucket.bucket_name)
+        CfnOutput(self, "LakeWorkGroup", value=lake.workgroup.ref)
         CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)
         CfnOutput(self, "SettingsPath", value=settings.prefix)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)

@@ -1,4 +1,4 @@
-"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost, audit.
+"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost, lake, audit.
 
 Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from cloudmall.audit import cli as audit_cli
-from cloudmall.cli import backup, cost, shop
+from cloudmall.cli import backup, cost, lake, shop
 
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
 app.command()(shop.migrate)
@@ -18,4 +18,5 @@ app.command()(shop.serve)
 app.add_typer(shop.admin_app, name="admin")
 app.add_typer(cost.app, name="cost")
 app.add_typer(backup.backup_app, name="backup")
+app.add_typer(lake.lake_app, name="lake")
 app.add_typer(audit_cli.app, name="audit")

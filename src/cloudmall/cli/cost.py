@@ -258,6 +258,10 @@ def template_command(
     db_storage_gb: AmountOpt = Decimal(0),
     lambda_requests: Annotated[int, typer.Option(min=0)] = 0,
     lambda_duration_ms: AmountOpt = Decimal(100),
+    athena_gb: AmountOpt = Decimal(0),
+    glue_requests: Annotated[
+        int, typer.Option(min=0, help="Glue Data Catalog requests a month.")
+    ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any resource cannot be priced.")
     ] = False,
@@ -287,6 +291,8 @@ def template_command(
             db_storage_gb=db_storage_gb,
             lambda_requests=lambda_requests,
             lambda_duration_ms=lambda_duration_ms,
+            athena_scanned_gb=athena_gb,
+            glue_catalog_requests=glue_requests,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)

@@ -104,6 +104,15 @@ class Monitoring(_Model):
     log_ingest_gb: Amount = Decimal(0)
 
 
+class AnalyticsUsage(_Model):
+    """The data lake: Athena's scans and the Glue Data Catalog."""
+
+    athena_scanned_gb: Amount = Decimal(0)
+    glue_catalog_objects: int = Field(default=0, ge=0)
+    """Databases and tables (partition projection stores no partitions)."""
+    glue_catalog_requests: int = Field(default=0, ge=0)
+
+
 class FunctionUsage(_Model):
     name: str = "Lambda"
     requests: int = Field(ge=0)
@@ -126,6 +135,7 @@ class Profile(_Model):
     network: NetworkUsage = Field(default_factory=NetworkUsage)
     waf: WafUsage = Field(default_factory=WafUsage)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    analytics: AnalyticsUsage = Field(default_factory=AnalyticsUsage)
     functions: list[FunctionUsage] = Field(default_factory=list)
 
 
@@ -383,6 +393,29 @@ def profile_usage(profile: Profile) -> list[UsageLine]:
                 mon.log_ingest_gb,
             )
         )
+    lake = profile.analytics
+    for quantity, service, sku, label in (
+        (
+            lake.athena_scanned_gb,
+            "athena",
+            "scanned",
+            f"Athena {_n(lake.athena_scanned_gb)} GB scanned",
+        ),
+        (
+            Decimal(lake.glue_catalog_objects),
+            "glue",
+            "catalog/objects",
+            f"Glue catalog objects × {lake.glue_catalog_objects}",
+        ),
+        (
+            Decimal(lake.glue_catalog_requests),
+            "glue",
+            "catalog/requests",
+            f"Glue catalog requests: {_n(lake.glue_catalog_requests)}",
+        ),
+    ):
+        if quantity:
+            lines.append(UsageLine(label, "Analytics", service, sku, quantity))
     for fn in profile.functions:
         lines.extend(
             lambda_usage(

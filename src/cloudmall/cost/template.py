@@ -66,6 +66,10 @@ class Assumptions:
     """Build minutes a month per CodeBuild project: two ~10-minute builds per working day."""
     pipeline_action_minutes: Decimal = Decimal(1200)
     """Action minutes a month per V2 pipeline: 40 executions of ~30 minutes of actions."""
+    athena_scanned_gb: Decimal = Decimal(0)
+    """GB scanned by Athena queries a month, across all workgroups (the lake's reports)."""
+    glue_catalog_requests: int = 0
+    """Glue Data Catalog requests a month, across all databases (Athena makes some per query)."""
     on: date = field(default_factory=date.today)
     """The month priced: RDS Extended Support applies from the day a major version leaves
     standard support."""
@@ -88,6 +92,8 @@ class Assumptions:
             ("ECR image storage per repository", f"{_n(self.ecr_storage_gb)} GB"),
             ("CodeBuild minutes per project", _n(self.codebuild_minutes)),
             ("CodePipeline V2 action minutes per pipeline", _n(self.pipeline_action_minutes)),
+            ("Athena data scanned (all workgroups)", f"{_n(self.athena_scanned_gb)} GB"),
+            ("Glue Data Catalog requests (all databases)", _n(self.glue_catalog_requests)),
             ("priced as of", self.on.isoformat()),
         ]
 
@@ -926,6 +932,39 @@ def _pipeline(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> 
     return _Outcome("priced", "V1: per active pipeline a month", [line])
 
 
+def _athena_workgroup(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    gb = ctx.share(ctx.assumptions.athena_scanned_gb, rtype)
+    line = _line(
+        logical_id, rtype, f"Athena {_n(gb)} GB scanned", "Analytics", "athena", "scanned", gb
+    )
+    return _Outcome("priced", "data scanned by its queries (from assumptions)", [line])
+
+
+def _glue_database(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    requests = ctx.share(Decimal(ctx.assumptions.glue_catalog_requests), rtype)
+    lines = [
+        _line(
+            logical_id,
+            rtype,
+            "Glue catalog object",
+            "Analytics",
+            "glue",
+            "catalog/objects",
+            Decimal(1),
+        ),
+        _line(
+            logical_id,
+            rtype,
+            f"Glue catalog {_n(requests)} requests",
+            "Analytics",
+            "glue",
+            "catalog/requests",
+            requests,
+        ),
+    ]
+    return _Outcome("priced", "one catalog object, and the catalog's requests", lines)
+
+
 def _flat(component: str, category: str, service: str, sku: str, detail: str) -> _Rule:
     def rule(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
         line = _line(logical_id, rtype, component, category, service, sku, Decimal(1))
@@ -993,6 +1032,15 @@ RULES: dict[str, _Rule] = {
     "AWS::ECR::Repository": _ecr_repository,
     "AWS::CodeBuild::Project": _codebuild_project,
     "AWS::CodePipeline::Pipeline": _pipeline,
+    "AWS::Athena::WorkGroup": _athena_workgroup,
+    "AWS::Glue::Database": _glue_database,
+    "AWS::Glue::Table": _flat(
+        "Glue catalog object (table)",
+        "Analytics",
+        "glue",
+        "catalog/objects",
+        "one catalog object (partition projection stores no partitions)",
+    ),
     "AWS::EC2::EIP": _hourly(
         "Elastic IP (public IPv4)",
         "Other",
@@ -1096,6 +1144,7 @@ FREE: dict[str, str] = {
     "AWS::KMS::Alias": "no charge",
     "AWS::SSM::Parameter": "standard parameters: no charge",
     "AWS::CertificateManager::Certificate": "public certificates: no charge",
+    "AWS::Athena::NamedQuery": "no charge (a query is billed by the data it scans)",
     "AWS::Events::Rule": "scheduled rules and rules on AWS service events: no charge",
     "AWS::Lambda::LayerVersion": "no charge (counts against the account's Lambda code storage)",
     "AWS::EC2::EIPAssociation": "no charge (the address is priced as its AWS::EC2::EIP)",

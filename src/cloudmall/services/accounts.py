@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudmall.domain import events
 from cloudmall.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from cloudmall.domain.users import Role, User, normalize_email
 from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, Principal, TokenCodec, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
+from cloudmall.services.request_context import current_request_id
 
 MAX_NAME_LENGTH = 100
 
@@ -48,6 +50,7 @@ async def sign_up(
         user = await tx.users.add(
             email=normalize_email(email), name=name, role=role, password_hash=password_hash
         )
+        await tx.outbox.add([events.user_signed_up(user, request_id=current_request_id.get())])
         await tx.commit()
     return user
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from cloudmall.domain import events
 from cloudmall.domain.errors import InvalidInput, NotFound
 from cloudmall.domain.money import to_money
 from cloudmall.domain.products import Product
@@ -17,6 +18,7 @@ from cloudmall.services.ports import (
     ProductQuery,
     UnitOfWorkFactory,
 )
+from cloudmall.services.request_context import current_request_id
 
 SORTS = ("id", "price", "-price", "name", "newest")
 MAX_PAGE = 500
@@ -143,6 +145,7 @@ async def create_product(
     )
     async with uow(write=True) as tx:
         product = await tx.products.add(NewProduct(**fields))
+        await tx.outbox.add([events.product_created(product, request_id=current_request_id.get())])
         await tx.commit()
     await cache.invalidate()
     return product
@@ -153,12 +156,34 @@ async def update_product(
 ) -> Product:
     checked = ProductChanges(**_check_fields(changes.given()))
     async with uow(write=True) as tx:
-        product = await tx.products.update(product_id, checked)
-        if product is None:
+        # Locked: the values before the change are exact (orders take stock concurrently).
+        before = (await tx.products.get_many([product_id], lock=True)).get(product_id)
+        product = await tx.products.update(product_id, checked) if before else None
+        if before is None or product is None:
             raise NotFound(f"Product {product_id} does not exist")
+        await tx.outbox.add(_change_events(before, product))
         await tx.commit()
     await cache.invalidate()
     return product
+
+
+def _change_events(before: Product, after: Product) -> list[events.Event]:
+    """The events of a staff edit: a new price, units added or removed by hand."""
+    request_id = current_request_id.get()
+    changed: list[events.Event] = []
+    if after.price != before.price:
+        changed.append(events.price_changed(after, before.price, request_id=request_id))
+    if (delta := after.stock_quantity - before.stock_quantity) != 0:
+        changed.append(
+            events.stock_changed(
+                after.id,
+                delta=delta,
+                stock=after.stock_quantity,
+                reason="restock",
+                request_id=request_id,
+            )
+        )
+    return changed
 
 
 async def delete_product(*, uow: UnitOfWorkFactory, cache: CatalogCache, product_id: int) -> None:

@@ -18,10 +18,11 @@ from cloudmall.domain.users import Role, User
 from cloudmall.services.accounts import Session
 from cloudmall.services.catalog_cache import CachedBody
 from cloudmall.services.health import TierStatus
+from cloudmall.services.lake import ExportResult, LakeReport, ReportSpan
 from cloudmall.services.orders import PlacedOrder
 from cloudmall.services.overview import Overview, ShopSize
 from cloudmall.services.payments import PaidOrder
-from cloudmall.services.ports import Principal, ProductChanges, StoredObject
+from cloudmall.services.ports import Principal, ProductChanges, QueryResult, StoredObject
 
 R = TypeVar("R", covariant=True)
 
@@ -228,3 +229,23 @@ class CheckTiers(Command[list[TierStatus]]):
     """Each tier's health; `migrations=False` skips the schema check (before migrating)."""
 
     migrations: bool = True
+
+
+# --- the data lake ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportEvents(Command[ExportResult]):
+    """Move every event waiting in the outbox to the lake."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFromLake(Command[LakeReport]):
+    span: ReportSpan
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLake(Command[QueryResult]):
+    """One SQL statement over the lake's tables (an operator's, from the CLI)."""
+
+    sql: str

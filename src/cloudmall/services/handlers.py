@@ -13,7 +13,16 @@ from cloudmall.domain.errors import PermissionDenied
 from cloudmall.domain.orders import Order
 from cloudmall.domain.products import Product
 from cloudmall.domain.users import User
-from cloudmall.services import accounts, catalog, credentials, media, orders, overview, payments
+from cloudmall.services import (
+    accounts,
+    catalog,
+    credentials,
+    lake,
+    media,
+    orders,
+    overview,
+    payments,
+)
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
@@ -21,11 +30,13 @@ from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
     CatalogPresenter,
     ImageProcessor,
+    LakeQueries,
     Metrics,
     ObjectStore,
     PasswordHasher,
     PaymentGateway,
     Principal,
+    QueryResult,
     StoredObject,
     TierProbe,
     TokenCodec,
@@ -296,12 +307,35 @@ async def advance_order(command: c.AdvanceOrder, *, uow: UnitOfWorkFactory) -> O
 
 
 async def shop_overview(
-    command: c.ShopOverview, *, uow: UnitOfWorkFactory, metrics: Metrics, low_stock_threshold: int
+    command: c.ShopOverview,
+    *,
+    uow: UnitOfWorkFactory,
+    metrics: Metrics,
+    low_stock_threshold: int,
+    lake_queries: LakeQueries,
 ) -> overview.Overview:
     found = await overview.overview(
         uow=uow, principal=command.principal, low_stock_threshold=low_stock_threshold
     )
-    return replace(found, cache_hit_ratio=metrics.cache_hit_ratio())
+    summary = await lake.summary(queries=lake_queries, span=lake.ReportSpan.of(None, None))
+    return replace(found, cache_hit_ratio=metrics.cache_hit_ratio(), lake=summary)
+
+
+# --- the data lake ----------------------------------------------------------------------------
+
+
+async def export_events(command: c.ExportEvents, *, exporter: lake.Exporter) -> lake.ExportResult:
+    return await exporter.run_once()
+
+
+async def report_from_lake(
+    command: c.ReportFromLake, *, lake_queries: LakeQueries
+) -> lake.LakeReport:
+    return await lake.report(queries=lake_queries, span=command.span)
+
+
+async def query_lake(command: c.QueryLake, *, lake_queries: LakeQueries) -> QueryResult:
+    return await lake.query(queries=lake_queries, sql=command.sql)
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -343,6 +377,9 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.CancelOrder: cancel_order,
     c.AdvanceOrder: advance_order,
     c.ShopOverview: shop_overview,
+    c.ExportEvents: export_events,
+    c.ReportFromLake: report_from_lake,
+    c.QueryLake: query_lake,
     c.CountShop: count_shop,
     c.CheckTiers: check,
 }

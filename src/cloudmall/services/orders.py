@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from cloudmall.domain import events
 from cloudmall.domain.errors import (
     CloudmallError,
     IdempotencyKeyReused,
@@ -41,6 +42,7 @@ from cloudmall.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from cloudmall.services.request_context import current_request_id
 from cloudmall.services.snapshots import order_from_dict, order_to_dict
 
 MAX_PAGE = 100
@@ -70,6 +72,7 @@ class OrderRequest:
     client_total: Decimal | None
     key: str | None
     fingerprint: str
+    request_id: str | None = None  # the HTTP request's, carried by the order's events
 
 
 def order_request(
@@ -85,7 +88,9 @@ def order_request(
     request_print = fingerprint(
         {"items": sorted(quantities.items()), "total": str(client_total) if client_total else None}
     )
-    return OrderRequest(principal.user_id, quantities, client_total, key, request_print)
+    return OrderRequest(
+        principal.user_id, quantities, client_total, key, request_print, current_request_id.get()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,7 @@ async def record_orders(
     if accepted:
         await tx.products.take_locked_stock(taken)
         placed = dict(zip(accepted, await tx.orders.add_many(list(accepted.values())), strict=True))
+        await tx.outbox.add(_placed_events(placed, requests, products))
         records = [
             NewIdempotencyRecord(
                 order.user_id,
@@ -162,6 +168,30 @@ async def record_orders(
         [placed.get(index) or refused[index] for index in range(len(requests))],
         {product_id: left[product_id] for product_id in taken},
     )
+
+
+def _placed_events(
+    placed: Mapping[int, Order], requests: Sequence[OrderRequest], products: Mapping[int, Product]
+) -> list[events.Event]:
+    """Each order placed, then the units it took from each product (in placing order)."""
+    stock = {product_id: product.stock_quantity for product_id, product in products.items()}
+    recorded: list[events.Event] = []
+    for index, order in placed.items():
+        request_id = requests[index].request_id
+        recorded.append(events.order_placed(order, request_id=request_id))
+        for line in order.lines:
+            stock[line.product_id] -= line.quantity
+            recorded.append(
+                events.stock_changed(
+                    line.product_id,
+                    delta=-line.quantity,
+                    stock=stock[line.product_id],
+                    reason="order",
+                    order_id=order.id,
+                    request_id=request_id,
+                )
+            )
+    return recorded
 
 
 async def earlier_answers(
@@ -363,6 +393,7 @@ async def move_order(
         raise InvalidTransition(f"The order became {status} meanwhile; it cannot become {target}")
     moved = await tx.orders.get(order_id)
     assert moved is not None
+    await tx.outbox.add([events.order_moved(moved, request_id=current_request_id.get())])
     return moved
 
 
@@ -378,12 +409,38 @@ async def cancel_order(
             before = await tx.products.get_many(product_ids, lock=True)
             for line in sorted(order.lines, key=lambda line: line.product_id):
                 await tx.products.return_stock(line.product_id, line.quantity)
+            await tx.outbox.add(await _returned_events(tx, order, before))
             await tx.commit()
         back_in_stock = any(product.stock_quantity == 0 for product in before.values())
         await cache.invalidate_stock(product_ids, availability_changed=back_in_stock)
         return order
 
     return await with_retries(attempt)
+
+
+async def _returned_events(
+    tx: UnitOfWork, order: Order, before: Mapping[int, Product]
+) -> list[events.Event]:
+    """The units a cancelled order gave back, product by product."""
+    stock = {product_id: product.stock_quantity for product_id, product in before.items()}
+    returned: list[events.Event] = []
+    for line in sorted(order.lines, key=lambda line: line.product_id):
+        if line.product_id in stock:
+            stock[line.product_id] += line.quantity
+        else:  # taken off sale since (not locked, not in `before`): its count as it is now
+            product = await tx.products.get(line.product_id)
+            stock[line.product_id] = product.stock_quantity if product else line.quantity
+        returned.append(
+            events.stock_changed(
+                line.product_id,
+                delta=line.quantity,
+                stock=stock[line.product_id],
+                reason="cancel",
+                order_id=order.id,
+                request_id=current_request_id.get(),
+            )
+        )
+    return returned
 
 
 async def advance_order(

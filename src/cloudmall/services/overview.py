@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from cloudmall.domain.products import Product
+from cloudmall.services.lake import LakeSummary
 from cloudmall.services.orders import require_admin
 from cloudmall.services.ports import Principal, ProductQuery, UnitOfWorkFactory
 
@@ -17,6 +18,7 @@ class Overview:
     revenue_today: Decimal
     low_stock: list[Product]
     cache_hit_ratio: float | None = None  # this process's catalogue cache, None before a lookup
+    lake: LakeSummary | None = None  # the lake's report headline; None if the lake cannot answer
 
 
 async def overview(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cloudmall.domain import events
 from cloudmall.domain.errors import InvalidInput, PaymentDeclined, PaymentInProgress
 from cloudmall.domain.orders import Order, OrderStatus, check_transition
 from cloudmall.domain.payments import Payment
@@ -21,6 +22,7 @@ from cloudmall.services.ports import (
     Principal,
     UnitOfWorkFactory,
 )
+from cloudmall.services.request_context import current_request_id
 from cloudmall.services.snapshots import (
     order_from_dict,
     order_to_dict,
@@ -180,15 +182,41 @@ class _Payment:
         )
         if not result.approved:
             self.metrics.payment("declined")
+            await self.record_event(
+                events.payment_declined(
+                    order.id,
+                    order.total_amount,
+                    result.decline_reason,
+                    request_id=current_request_id.get(),
+                )
+            )
             raise PaymentDeclined(result.decline_reason)
         try:
             paid = await self.record(order, result.reference)
         except BaseException:
             await self.gateway.refund(reference=result.reference, amount=order.total_amount)
             self.metrics.payment("refunded")
+            await self.record_event(
+                events.payment_refunded(
+                    order.id,
+                    order.total_amount,
+                    result.reference,
+                    "order_not_pending",
+                    request_id=current_request_id.get(),
+                )
+            )
             raise
         self.metrics.payment("captured")
         return paid
+
+    async def record_event(self, event: events.Event) -> None:
+        """Record what happened at the gateway alone (no other change goes with it)."""
+        try:
+            async with self.uow(write=True) as tx:
+                await tx.outbox.add([event])
+                await tx.commit()
+        except Exception as exc:  # the customer's answer stands; the lake misses this one event
+            log.warning("could not record a %s event (%s)", event.type, type(exc).__name__)
 
     async def record(self, order: Order, reference: str) -> PaidOrder:
         """Mark the order paid with its payment (and the key's answer) in one transaction."""
@@ -199,6 +227,9 @@ class _Payment:
                 amount=order.total_amount,
                 reference=reference,
                 card_last4=self.digits[-4:],
+            )
+            await tx.outbox.add(
+                [events.payment_captured(payment, request_id=current_request_id.get())]
             )
             if self.key is not None:
                 first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}

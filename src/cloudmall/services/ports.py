@@ -10,6 +10,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
 from cloudmall.domain.products import Product
@@ -209,6 +210,57 @@ class IdempotencyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An event as the outbox keeps it: `position` orders the events in the outbox."""
+
+    position: int
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBatch:
+    """Events one consumer claimed together; `name` is the same whenever the batch is handed
+    out again (a consumer names what it writes after it, so a rerun overwrites, never adds)."""
+
+    consumer: str
+    name: str
+    entries: tuple[OutboxEntry, ...]
+
+
+class Outbox(Protocol):
+    """The transactional outbox: events written with the change they describe, read by any
+    number of consumers (the lake, mail, a broker), each of which handles every event once.
+
+    A consumer works in batches: `claim` hands it a batch, it handles the batch (idempotently:
+    the same batch may come again), then `finish`es it. A consumer that dies mid-way gets the
+    very same batch (same events, same name) from its next `claim`.
+    """
+
+    async def add(self, events: Sequence[Event]) -> None:
+        """Record events in this transaction: they exist if and only if it commits."""
+        ...
+
+    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+        """The consumer's unfinished batch if it has one; else up to `limit` events it has not
+        claimed yet, oldest first, as a new batch (kept once this transaction commits). None
+        when there is nothing to do. RetryableConflict if another run claimed them meanwhile.
+        """
+        ...
+
+    async def finish(self, consumer: str, batch: str) -> None:
+        """Mark the consumer's batch handled: its events are never handed to it again."""
+        ...
+
+    async def purge(self, consumers: Collection[str], limit: int) -> int:
+        """Delete up to `limit` events every one of `consumers` has finished; how many went."""
+        ...
+
+    async def backlog(self, consumer: str) -> int:
+        """Events the consumer has not finished (claimed or not)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
@@ -217,6 +269,7 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     payments: PaymentRepository
     idempotency: IdempotencyRepository
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -356,6 +409,40 @@ class ObjectStore(Protocol):
     async def delete(self, key: str) -> None: ...
     async def keys(self, prefix: str) -> list[str]: ...
     async def ping(self) -> None: ...
+
+
+class EventLake(Protocol):
+    """Where exported events go: Parquet files in the lake's object store, Hive-partitioned."""
+
+    async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
+        """Write the events as files named after `batch` (one per table, type and day) and
+        return their keys. Writing a batch again replaces its files with the same content."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+class LakeQueries(Protocol):
+    """SQL over the lake's files (tables `events` and `order_lines`)."""
+
+    async def query(self, sql: str, parameters: Sequence[object] = ()) -> QueryResult:
+        """Run one statement; raises LakeQueryError for SQL the engine refuses."""
+        ...
+
+    async def query_many(
+        self, statements: Sequence[str], parameters: Sequence[object] = ()
+    ) -> list[QueryResult]:
+        """Run statements (each with the same parameters) over one view of the files: they
+        all see the same files, and the engine reads the files' metadata once."""
+        ...
+
+
+class LakeQueryError(Exception):
+    """The query engine refused a statement (its message says why)."""
 
 
 class PaymentGateway(Protocol):

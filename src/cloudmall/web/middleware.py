@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudmall.services.ports import Metrics
+from cloudmall.services.request_context import current_request_id
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data: blob: https: http:; script-src 'self'; "
@@ -75,9 +76,11 @@ class RequestContextMiddleware:
 
         metrics: Metrics = scope["app"].state.shop.metrics
         metrics.request_started()
+        request_token = current_request_id.set(request_id)  # the events it causes carry it
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            current_request_id.reset(request_token)
             metrics.request_finished(
                 method=scope["method"],
                 route=_route_label(scope),

@@ -288,11 +288,25 @@ class PayOut(ApiModel):
     payment: PaymentOut
 
 
+class LakeHeadlineOut(ApiModel):
+    """The data lake's report headline (docs/lake.md) over its days, as exported so far."""
+
+    first_day: str
+    last_day: str
+    orders: int
+    paid_orders: int
+    revenue: str
+    average_order_value: str | None
+    cancellation_rate: float | None
+    payment_decline_rate: float | None
+
+
 class OverviewOut(ApiModel):
     orders_today: int
     revenue_today: str
     low_stock: list[ProductRow]
     cache_hit_ratio: float | None
+    lake: LakeHeadlineOut | None = None
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

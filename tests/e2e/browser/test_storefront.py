@@ -100,6 +100,13 @@ def test_out_of_stock_when_another_buyer_takes_the_last_unit(
     assert shopper.get("/api/orders").json() == []
 
 
+def shop_overview_lake(shop: LiveServer) -> dict[str, object]:
+    """The lake's headline as the API gives it to staff (the page must show the same)."""
+    lake = log_in_admin(shop).get("/api/admin/overview").json()["lake"]
+    assert lake is not None and isinstance(lake["orders"], int)
+    return dict(lake)
+
+
 def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     shop: LiveServer, page: Page, tmp_path: Path
 ) -> None:
@@ -111,6 +118,8 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.get_by_role("navigation", name="주요 메뉴").get_by_role("link", name="관리자").click()
     expect(page.locator("#stat-orders")).to_be_visible()
+    lake = shop_overview_lake(shop)
+    expect(page.locator("#lake-orders")).to_have_text(str(lake["orders"]))
     page.get_by_role("navigation", name="관리 메뉴").get_by_role("link", name="상품 관리").click()
     page.get_by_role("link", name="상품 등록").click()
 

@@ -151,3 +151,37 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False, index=True),
     UniqueConstraint("user_id", "scope", "idem_key"),
 )
+
+# The transactional outbox: each change's events, written in the change's own transaction.
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),  # the outbox's order
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False),
+    Column("event_version", Integer, nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("request_id", String(128)),
+)
+
+# Which consumer claimed which event, in which batch, and whether it finished that batch.
+outbox_claims = Table(
+    "outbox_claims",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("consumer", String(32), nullable=False),
+    Column(
+        "outbox_id",
+        Id,
+        ForeignKey("outbox_events.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("batch", String(64), nullable=False),
+    Column("finished", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("consumer", "outbox_id"),
+    Index("ix_outbox_claims_consumer_batch", "consumer", "batch"),
+)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
+from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
@@ -22,6 +23,7 @@ from cloudmall.services.ports import (
     DatabaseUnavailable,
     IdempotencyRepository,
     OrderRepository,
+    Outbox,
     PaymentRepository,
     ProductRepository,
     RetryableConflict,
@@ -76,6 +78,7 @@ class SqlUnitOfWork:
     orders: OrderRepository
     payments: PaymentRepository
     idempotency: IdempotencyRepository
+    outbox: Outbox
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -115,6 +118,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
+        self.outbox = SqlOutbox(conn)
         return self
 
     def _first_answer(self) -> None:

@@ -8,11 +8,18 @@ from fastapi import APIRouter, Path, Query, Request
 
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import commands as c
+from cloudmall.services.lake import LakeSummary
 from cloudmall.services.orders import MAX_PAGE
 from cloudmall.web.deps import AdminDep, ShopDep
 from cloudmall.web.fields import MAX_ID
 from cloudmall.web.routers.responses import product_out
-from cloudmall.web.schemas import OrderOut, OverviewOut, ProductRow, error_responses
+from cloudmall.web.schemas import (
+    LakeHeadlineOut,
+    OrderOut,
+    OverviewOut,
+    ProductRow,
+    error_responses,
+)
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -43,11 +50,31 @@ async def deliver(order_id: OrderId, shop: ShopDep, admin: AdminDep) -> OrderOut
 
 @router.get("/overview", response_model=OverviewOut, responses=ERRORS)
 async def shop_overview(request: Request, shop: ShopDep, admin: AdminDep) -> OverviewOut:
-    """Orders and revenue today (UTC), low-stock products, this process's cache hit ratio."""
+    """Orders and revenue today (UTC), low-stock products, this process's cache hit ratio, and
+    the data lake's headline over the last 30 days (null if the lake cannot be read)."""
     found = await shop.handle(c.ShopOverview(admin))
     return OverviewOut(
         orders_today=found.orders_today,
         revenue_today=str(found.revenue_today),
         low_stock=[ProductRow.model_validate(product_out(request, p)) for p in found.low_stock],
         cache_hit_ratio=found.cache_hit_ratio,
+        lake=lake_headline_out(found.lake),
+    )
+
+
+def lake_headline_out(summary: LakeSummary | None) -> LakeHeadlineOut | None:
+    if summary is None:
+        return None
+    figures = summary.headline
+    return LakeHeadlineOut(
+        first_day=summary.first_day.isoformat(),
+        last_day=summary.last_day.isoformat(),
+        orders=figures.orders,
+        paid_orders=figures.paid_orders,
+        revenue=str(figures.revenue),
+        average_order_value=(
+            None if figures.average_order_value is None else str(figures.average_order_value)
+        ),
+        cancellation_rate=figures.cancellation_rate,
+        payment_decline_rate=figures.payment_decline_rate,
     )

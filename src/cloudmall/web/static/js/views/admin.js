@@ -84,6 +84,7 @@ export async function overview(ctx) {
       stat(t("admin.revenueToday"), money(data.revenue_today), "stat-revenue"),
       stat(t("admin.cacheHit"), data.cache_hit_ratio === null ? "—" : percent(data.cache_hit_ratio), "stat-cache"),
     ),
+    lakePanel(data.lake, stat),
     h(
       "section",
       { class: "panel" },
@@ -102,6 +103,26 @@ export async function overview(ctx) {
             ),
           )
         : h("p", { class: "muted" }, t("admin.noLowStock")),
+    ),
+  );
+}
+
+// The data lake's report headline (`cloudmall lake report`), as exported so far.
+function lakePanel(lake, stat) {
+  if (!lake) return h("section", { class: "panel", id: "lake" }, h("p", { class: "muted" }, t("admin.lakeUnavailable")));
+  const rate = (value) => (value === null ? "—" : percent(value));
+  return h(
+    "section",
+    { class: "panel", id: "lake" },
+    h("h2", {}, t("admin.lake", { from: lake.first_day, to: lake.last_day })),
+    h(
+      "div",
+      { class: "stats" },
+      stat(t("admin.lakeOrders"), String(lake.orders), "lake-orders"),
+      stat(t("admin.lakeRevenue"), money(lake.revenue), "lake-revenue"),
+      stat(t("admin.lakeAverage"), lake.average_order_value === null ? "—" : money(lake.average_order_value), "lake-average"),
+      stat(t("admin.lakeCancelled"), rate(lake.cancellation_rate), "lake-cancelled"),
+      stat(t("admin.lakeDeclined"), rate(lake.payment_decline_rate), "lake-declined"),
     ),
   );
 }

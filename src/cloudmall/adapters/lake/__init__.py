@@ -1,0 +1,1 @@
+"""The data lake: Parquet files (pyarrow) and SQL over them (DuckDB)."""
