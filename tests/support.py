@@ -164,6 +164,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str]
+    runtime: str = "server"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -186,7 +187,14 @@ def cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Completed
 STARTED: list[LiveServer] = []
 
 
-def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> LiveServer:
+#: How the API runs under test: `server` (uvicorn, the app) or `function` (the local API Gateway
+#: invoking the Lambda handler in-process, one event at a time per worker).
+RUNTIMES = ("server", "function")
+
+
+def start_server(
+    env: dict[str, str], tmp_path: Path, *, workers: int = 1, runtime: str = "server"
+) -> LiveServer:
     """`cloudmall serve` as a real process on a free port; returns when /readyz answers 200."""
     made = cli(env, tmp_path, "admin", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
     if made.returncode != 0:
@@ -205,6 +213,8 @@ def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Li
                 str(port),
                 "--workers",
                 str(workers),
+                "--runtime",
+                runtime,
                 *([] if env.get("CLOUDMALL_TEST_DEMO") else ["--no-demo"]),
             ],
             stdout=log,
@@ -213,7 +223,11 @@ def start_server(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Li
             cwd=tmp_path,
         )
     server = LiveServer(
-        url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, env=full_env
+        url=f"http://127.0.0.1:{port}",
+        process=process,
+        log_path=log_path,
+        env=full_env,
+        runtime=runtime,
     )
     STARTED.append(server)
     deadline = time.monotonic() + 60

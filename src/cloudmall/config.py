@@ -9,7 +9,7 @@ import secrets
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,8 +39,13 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     runtime: Runtime = Runtime.SERVER
+    # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
+    function: Literal["all", "accounts", "catalogue", "orders"] = "all"
     var_dir: Path = Path("var")
     database_url: str = ""
+    # Log in to the database with an IAM token made per new connection (RDS Proxy, RDS), not a
+    # password: the URL names the user, the token is its password for 15 minutes.
+    database_iam_auth: bool = False
     cache_url: str = "memory://"
     storage_url: str = ""
     cdn_base_url: str = ""
