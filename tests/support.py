@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -298,3 +299,15 @@ def start_nginx(upstreams: list[str], tmp_path: Path) -> tuple[str, Service]:
     )
     wait_for_port(port)
     return f"http://127.0.0.1:{port}", Service(port, process)
+
+
+def emf_total(log: str, metric: str) -> float:
+    """The sum of `metric` over the CloudWatch embedded-metric-format lines in a process's log."""
+    total = 0.0
+    for line in log.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        value = json.loads(line).get(metric)
+        if value is not None:
+            total += sum(value) if isinstance(value, list) else float(value)
+    return total
