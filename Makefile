@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
+# The Lambda artifact the ServerlessShop stack deploys (Python 3.12, arm64 manylinux wheels).
+LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
-.PHONY: run test reliability check lint imports typecheck security synth clean bench bench-quick bench-profile
+.PHONY: run test reliability check lint imports typecheck security synth clean bench bench-quick bench-profile lambda-package bench-lambda
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +27,7 @@ run: $(RUN_STAMP)
 	$(BIN)/cloudmall serve
 
 ## test: the whole suite (unit, integration, e2e, infra)
-test: $(STAMP)
+test: $(STAMP) $(LAMBDA_ZIP)
 	$(BIN)/python -m pytest
 
 ## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
@@ -52,8 +54,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
-synth: $(STAMP)
+synth: $(STAMP) $(LAMBDA_ZIP)
 	$(BIN)/python infra/app.py
+
+## lambda-package: the functions' deployment zip (manylinux wheels for Python 3.12 arm64); prints its size
+lambda-package: $(LAMBDA_ZIP)
+
+$(LAMBDA_ZIP): $(STAMP) pyproject.toml $(shell find src/cloudmall -name '*.py' -o -name '*.mako' 2>/dev/null)
+	cd infra && ../$(BIN)/python -m cloudmall_infra.lambda_package
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
@@ -74,4 +82,4 @@ bench-profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,8 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 # The server URLs of the real databases; CI starts them (see .ci/run). Override to point elsewhere.
 MARIADB_URL = os.environ.get(
     "CLOUDMALL_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
