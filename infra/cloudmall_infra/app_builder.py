@@ -14,7 +14,8 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.stacks import ShoppingMallStack, SingleServerStack
+from cloudmall_infra.lambda_package import deploy_dir
+from cloudmall_infra.stacks import ServerlessShopStack, ShoppingMallStack, SingleServerStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
@@ -22,6 +23,7 @@ STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
 
 SHOPPING_MALL_STACK = "ShoppingMall"
 SINGLE_SERVER_STACK = "SingleServer"
+SERVERLESS_STACK = "ServerlessShop"
 
 
 def build_app(
@@ -62,6 +64,15 @@ def build_app(
         config=config,
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
+    )
+    ServerlessShopStack(
+        app,
+        SERVERLESS_STACK,
+        config=config,
+        static_dir=STATIC_DIR,
+        code_dir=Path(str(app.node.try_get_context("lambda_package") or deploy_dir())),
+        env=env,
+        description="cloudmall: the guide's pattern 6 (serverless: API Gateway, Lambda, RDS Proxy)",
     )
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

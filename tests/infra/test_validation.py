@@ -37,10 +37,11 @@ def test_synthesis_wrote_one_template_per_stack(all_synths: dict[str, Synth], na
         for artifact_id, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    assert stacks == {"ShoppingMall", "SingleServer"}
+    assert stacks == {"ShoppingMall", "SingleServer", "ServerlessShop"}
     assert {p.name for p in synth.outdir.glob("*.template.json")} == {
         "ShoppingMall.template.json",
         "SingleServer.template.json",
+        "ServerlessShop.template.json",
     }
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "handler":
-        from cloudmall.config import Settings
         from cloudmall.serverless.function import Function
+        from cloudmall.serverless.settings import function_settings
 
-        handler = Function(Settings())
+        handler = Function(function_settings())
         globals()["handler"] = handler  # built once per container
         return handler
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
