@@ -13,6 +13,10 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from cloudmall_infra.buckets import private_bucket
+from cloudmall_infra.nag import acknowledge
+
+SITE_PREFIX = "site"
+MEDIA_PREFIX = "media"
 
 
 def shop_bucket(scope: Construct, access_logs: s3.IBucket) -> s3.Bucket:
@@ -20,12 +24,6 @@ def shop_bucket(scope: Construct, access_logs: s3.IBucket) -> s3.Bucket:
     return private_bucket(
         scope, "ShopBucket", access_logs=access_logs, access_logs_prefix="s3/serverless/"
     )
-
-
-from cloudmall_infra.nag import acknowledge
-
-SITE_PREFIX = "site"
-MEDIA_PREFIX = "media"
 
 
 class ServerlessCdn(Construct):

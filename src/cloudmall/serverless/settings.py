@@ -7,7 +7,7 @@ import os
 
 from cloudmall.config import Settings
 
-SECRET_ARN_VARIABLE = "CLOUDMALL_SECRET_KEY_SECRET_ARN"
+SECRET_ARN_VARIABLE = "CLOUDMALL_SECRET_KEY_SECRET_ARN"  # noqa: S105 - a variable's name
 
 
 def function_settings() -> Settings:
