@@ -258,6 +258,9 @@ def template_command(
     db_storage_gb: AmountOpt = Decimal(0),
     lambda_requests: Annotated[int, typer.Option(min=0)] = 0,
     lambda_duration_ms: AmountOpt = Decimal(100),
+    api_requests: Annotated[
+        int, typer.Option(min=0, help="HTTP API requests a month (shared by its functions).")
+    ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any resource cannot be priced.")
     ] = False,
@@ -287,6 +290,7 @@ def template_command(
             db_storage_gb=db_storage_gb,
             lambda_requests=lambda_requests,
             lambda_duration_ms=lambda_duration_ms,
+            api_requests=api_requests,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)
