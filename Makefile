@@ -65,6 +65,10 @@ $(LAMBDA_ZIP): $(STAMP) pyproject.toml $(shell find src/cloudmall -name '*.py' -
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
+## bench-lambda: the functions' cold start, warm latency and memory, in-process -> var/bench-lambda/
+bench-lambda: $(STAMP) $(LAMBDA_ZIP)
+	$(BIN)/python -m bench.lambda_bench
+
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[bench]"
 	touch $@
