@@ -17,6 +17,27 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         frozenset({"cloudfront:GetInvalidation", "cloudfront:CreateInvalidation"}),
     ): "aws-cdk-lib's BucketDeployment handler invalidates /static/* after a deployment; CDK "
     "grants these two actions on * (not configurable). Runs only during deployments.",
+    **{
+        (f"Functions{name}role", frozenset(actions)): reason
+        for name in ("accounts", "catalogue", "orders", "migrate")
+        for actions, reason in (
+            (
+                {
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                },
+                "Lambda's VPC networking: these EC2 actions take no resource-level permissions "
+                "(AWSLambdaVPCAccessExecutionRole grants the same on *).",
+            ),
+            (
+                {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+                "X-Ray tracing: these actions take no resource-level permissions.",
+            ),
+        )
+    },
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
@@ -27,7 +48,10 @@ ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
 MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
     "AmazonSSMManagedInstanceCore": {"AppRole", "ServerRole"},
     "CloudWatchAgentServerPolicy": {"AppRole", "ServerRole"},
-    "service-role/AWSLambdaBasicExecutionRole": {"CustomCDKBucketDeployment"},
+    "service-role/AWSLambdaBasicExecutionRole": {
+        "CustomCDKBucketDeployment",
+        "AWSCDKTriggerCustomResourceProvider",  # runs the migration trigger at deploy time
+    },
     "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},
 }
 
