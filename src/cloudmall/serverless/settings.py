@@ -15,5 +15,6 @@ def function_settings() -> Settings:
     if not arn:
         return Settings()
     from aws_lambda_powertools.utilities import parameters
+    from pydantic import SecretStr
 
-    return Settings(secret_key=parameters.get_secret(arn))
+    return Settings(secret_key=SecretStr(str(parameters.get_secret(arn))))
