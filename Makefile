@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.installed-run
 # The Lambda artifact the ServerlessShop stack deploys (Python 3.12, arm64 manylinux wheels).
 LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
-.PHONY: run test reliability check lint imports typecheck security synth clean bench bench-quick bench-profile lambda-package bench-lambda
+.PHONY: run test reliability check lint imports typecheck security synth audit clean bench bench-quick bench-profile lambda-package bench-lambda
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ lambda-package: $(LAMBDA_ZIP)
 
 $(LAMBDA_ZIP): $(STAMP) pyproject.toml $(shell find src/cloudmall -name '*.py' -o -name '*.mako' 2>/dev/null)
 	cd infra && ../$(BIN)/python -m cloudmall_infra.lambda_package
+
+## audit: the guide's security checklist on every synthesized stack (docs/security.md)
+audit: synth
+	$(BIN)/cloudmall audit cdk.out
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -1,7 +1,9 @@
 """AWS CDK (Python) infrastructure for cloudmall.
 
-One Construct per logical unit (network, data, cache, web tier, cdn, monitoring, backup, app role),
-Stacks per pattern of the guide (``stacks/``), and :func:`build_app` to put them in an App.
+One Construct per logical unit (network, data, cache, web tier, cdn, monitoring, backup, restore
+tests, app role; for the account: audit trail, threat detection, Config rules, password policy),
+Stacks per pattern of the guide and the security baseline (``stacks/``), and :func:`build_app` to
+put them in an App.
 Never imported by ``src/cloudmall``.
 """
 

@@ -1,4 +1,4 @@
-"""Build the CDK App: both stacks, fixed environments, cdk-nag as a validation plugin."""
+"""Build the CDK App: the pattern stacks, the security baseline, cdk-nag as a validation plugin."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.lambda_package import deploy_dir
-from cloudmall_infra.stacks import ServerlessShopStack, ShoppingMallStack, SingleServerStack
+from cloudmall_infra.stacks import (
+    SecurityBaselineStack,
+    ServerlessShopStack,
+    ShoppingMallStack,
+    SingleServerStack,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTDIR = REPO_ROOT / "cdk.out"
@@ -24,6 +26,7 @@ STATIC_DIR = REPO_ROOT / "src" / "cloudmall" / "web" / "static"
 SHOPPING_MALL_STACK = "ShoppingMall"
 SINGLE_SERVER_STACK = "SingleServer"
 SERVERLESS_STACK = "ServerlessShop"
+SECURITY_BASELINE_STACK = "SecurityBaseline"
 
 
 def build_app(
@@ -73,6 +76,13 @@ def build_app(
         code_dir=Path(str(app.node.try_get_context("lambda_package") or deploy_dir())),
         env=env,
         description="cloudmall: the guide's pattern 6 (serverless: API Gateway, Lambda, RDS Proxy)",
+    )
+    SecurityBaselineStack(
+        app,
+        SECURITY_BASELINE_STACK,
+        config=config,
+        env=env,
+        description="cloudmall: the guide's security checklist, account side (once per region)",
     )
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

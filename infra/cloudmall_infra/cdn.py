@@ -1,21 +1,32 @@
-"""Product images and the storefront's static files: a private S3 bucket behind CloudFront."""
+"""CloudFront in front of the shop: the ALB for dynamic paths, a private S3 bucket for media.
+
+Only two prefixes of the bucket are reachable through CloudFront: ``/media/*`` (product images
+the app writes under ``media/``) and ``/static/*`` (the storefront files). Every other path goes
+to the load balancer, with a secret origin-verify header the ALB requires; nothing else in the
+bucket (and backups are in their own bucket anyway) can be fetched by URL.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import DefaultStackSynthesizer, Duration, Stack
+from aws_cdk import DefaultStackSynthesizer, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cloudmall_infra.buckets import private_bucket
 from cloudmall_infra.nag import acknowledge, logical_id
 
 STATIC_PREFIX = "static"
+MEDIA_PREFIX = "media"  # CLOUDMALL_STORAGE_URL s3://bucket/media; links are <cdn>/media/<key>
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+VIEWER_ADDRESS_HEADER = "CloudFront-Viewer-Address"  # "ip:port" of the client
 
 
 class MediaCdn(Construct):
@@ -34,7 +45,13 @@ class MediaCdn(Construct):
         static_dir: Path,
         domain_name: str | None = None,
         certificate_arn: str | None = None,
+        load_balancer_domain: str | None = None,
+        origin_verify: secretsmanager.ISecret | None = None,
     ) -> None:
+        """``load_balancer_domain``: the ALB's DNS name, the origin of every dynamic path (the
+        viewer's Host header is forwarded, so the ALB's certificate for the shop's domain
+        matches); ``None`` (an internal ALB) serves the storefront files at the root instead.
+        """
         super().__init__(scope, construct_id)
         self.bucket = private_bucket(
             self, "Bucket", access_logs=access_logs, access_logs_prefix="s3/media/"
@@ -76,19 +93,58 @@ class MediaCdn(Construct):
             if certificate_arn
             else None
         )
-        self.distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            comment="cloudmall media and storefront",
-            default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+        bucket_origin = origins.S3BucketOrigin.with_origin_access_control(self.bucket)
+
+        def from_bucket(origin: cloudfront.IOrigin) -> cloudfront.BehaviorOptions:
+            return cloudfront.BehaviorOptions(
+                origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
                 cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 response_headers_policy=self.headers,
                 compress=True,
-            ),
+            )
+
+        if load_balancer_domain is not None:
+            if origin_verify is None:
+                raise ValueError("an ALB origin needs the origin-verify secret the ALB checks")
+            default_behavior = cloudfront.BehaviorOptions(
+                origin=origins.HttpOrigin(
+                    load_balancer_domain,
+                    protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                    origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                    custom_headers={
+                        ORIGIN_VERIFY_HEADER: origin_verify.secret_value.unsafe_unwrap()
+                    },
+                    read_timeout=Duration.seconds(60),
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                # the viewer's headers (Host: the ALB's certificate matches it) and CloudFront's,
+                # among them CloudFront-Viewer-Address, the client the app's rate limits count
+                origin_request_policy=(
+                    cloudfront.OriginRequestPolicy.ALL_VIEWER_AND_CLOUDFRONT_2022
+                ),
+                compress=True,
+            )
+        else:
+            # No public dynamic origin: the storefront's files at the root, nothing else.
+            default_behavior = from_bucket(
+                origins.S3BucketOrigin.with_origin_access_control(
+                    self.bucket, origin_path=f"/{STATIC_PREFIX}"
+                )
+            )
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="cloudmall: the shop, its media and storefront",
+            default_behavior=default_behavior,
+            additional_behaviors={
+                f"/{MEDIA_PREFIX}/*": from_bucket(bucket_origin),
+                f"/{STATIC_PREFIX}/*": from_bucket(bucket_origin),
+            },
             domain_names=[domain_name] if domain_name else None,
             certificate=certificate,
             minimum_protocol_version=(
@@ -112,6 +168,12 @@ class MediaCdn(Construct):
             prune=True,  # only under static/: the app's images live elsewhere in the bucket
             retain_on_delete=True,
             memory_limit=512,
+            log_group=logs.LogGroup(
+                self,
+                "StorefrontDeploymentLogs",
+                retention=logs.RetentionDays.ONE_MONTH,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
         )
         self._acknowledge(certificate is not None)
 
@@ -130,9 +192,9 @@ class MediaCdn(Construct):
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR2",
-            "This distribution serves only public, read-only GET/HEAD static files from S3 "
-            "(no forms, no API); a CloudFront-scope WAF must live in us-east-1. The dynamic "
-            "shop behind the ALB has the regional WAF with managed rules and a rate limit.",
+            "A CloudFront-scope WAF must live in us-east-1, which this single-region stack does "
+            "not deploy to; every dynamic request CloudFront forwards passes the ALB's regional "
+            "WAF (managed rules, a per-client rate limit on X-Forwarded-For) first.",
         )
         if not custom_certificate:
             acknowledge(
@@ -165,6 +227,26 @@ class MediaCdn(Construct):
                     "CDK's BucketDeployment handler: its runtime is pinned by aws-cdk-lib and "
                     "moves forward with CDK upgrades; it runs only during deployments.",
                 )
+
+
+def origin_verify_secret(scope: Construct, construct_id: str) -> secretsmanager.Secret:
+    """The value of the header CloudFront adds and the ALB requires (a generated secret)."""
+    secret = secretsmanager.Secret(
+        scope,
+        construct_id,
+        description=f"cloudmall: the {ORIGIN_VERIFY_HEADER} header CloudFront sends to the ALB",
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            exclude_punctuation=True, password_length=48
+        ),
+    )
+    acknowledge(
+        secret,
+        "AwsSolutions-SMG4",
+        "The value lives in two places CloudFormation sets together (CloudFront's origin "
+        "header and the ALB's listener rule); rotating it is a redeploy with a new value, "
+        "which keeps the two in step. See docs/deploy-aws.md.",
+    )
+    return secret
 
 
 _CDK_MANAGED = (

@@ -20,6 +20,34 @@ PLACEHOLDER_CERTIFICATE_ARN = (
     "arn:aws:acm:{region}:{account}:certificate/00000000-0000-0000-0000-000000000000"
 )
 DATABASE_ENGINES = ("mysql", "aurora-mysql")
+DEFAULT_DB_INSTANCE_TYPES = {"mysql": "t3.small", "aurora-mysql": "t4g.medium"}
+# What Aurora MySQL 3 offers (provisioned): burstable classes from medium up, memory-optimised
+# ones from large up. db.t3.small and db.t3.micro exist for RDS MySQL but not for Aurora MySQL 3.
+AURORA_BURSTABLE = {"t3": ("medium", "large"), "t4g": ("medium", "large")}
+AURORA_MEMORY_FAMILIES = ("r5", "r6g", "r6i", "r7g", "r7i", "r8g", "x2g")
+# RDS MySQL 8.4 dropped the previous-generation classes.
+MYSQL_84_RETIRED_FAMILIES = ("t2", "m4", "r4", "m3", "r3")
+
+
+def check_db_instance_type(engine: str, instance_type: str) -> None:
+    """Refuse, at synth, a class the engine does not offer (CloudFormation would fail later)."""
+    family, _, size = instance_type.removeprefix("db.").partition(".")
+    if not size:
+        raise ValueError(f"db_instance_type: {instance_type!r} is not FAMILY.SIZE (t4g.medium)")
+    if engine == "aurora-mysql":
+        offered = (family in AURORA_BURSTABLE and size in AURORA_BURSTABLE[family]) or (
+            family in AURORA_MEMORY_FAMILIES and size not in ("micro", "small", "medium")
+        )
+        if not offered:
+            raise ValueError(
+                f"db_instance_type: Aurora MySQL 3 does not offer db.{family}.{size}; use "
+                "t4g.medium or t3.medium (burstable) or r6g.large and up (memory-optimised)"
+            )
+    elif family in MYSQL_84_RETIRED_FAMILIES:
+        raise ValueError(
+            f"db_instance_type: RDS MySQL 8.4 does not offer the previous-generation "
+            f"db.{family}.{size}; use t3/t4g/m5+/r5+ classes"
+        )
 
 
 def _context(scope: Construct, key: str, default: Any = None) -> Any:
@@ -65,6 +93,9 @@ class DeploymentConfig:
     hosted_zone_id: str | None
     hosted_zone_name: str | None
     single_server_ingress_cidr: str
+    single_server_ami: str | None = None  # pin the event site's AMI (ami-...)
+    internal_alb: bool = False  # the guide's intranet pattern: no internet-facing entrance
+    intranet_cidr: str | None = None  # who may reach an internal ALB (default: the VPC)
 
     @property
     def certificate_is_placeholder(self) -> bool:
@@ -86,6 +117,10 @@ class DeploymentConfig:
             engine = "aurora-mysql"
         if engine not in DATABASE_ENGINES:
             raise ValueError(f"database_engine must be one of {DATABASE_ENGINES}, not {engine!r}")
+        db_instance_type = str(
+            _context(scope, "db_instance_type", DEFAULT_DB_INSTANCE_TYPES[engine])
+        ).removeprefix("db.")
+        check_db_instance_type(engine, db_instance_type)
         cdn_domain = _context(scope, "cdn_domain_name")
         cdn_cert = _context(scope, "cdn_certificate_arn")
         if bool(cdn_domain) != bool(cdn_cert):
@@ -112,7 +147,7 @@ class DeploymentConfig:
             alarm_email=_context(scope, "alarm_email"),
             database_engine=engine,
             app_instance_type=str(_context(scope, "app_instance_type", "t3.medium")),
-            db_instance_type=str(_context(scope, "db_instance_type", "t3.small")),
+            db_instance_type=db_instance_type,
             cache_node_type=str(_context(scope, "cache_node_type", "cache.t3.micro")),
             cdn_domain_name=cdn_domain,
             cdn_certificate_arn=cdn_cert,
@@ -126,4 +161,7 @@ class DeploymentConfig:
             single_server_ingress_cidr=str(
                 _context(scope, "single_server_ingress_cidr", "0.0.0.0/0")
             ),
+            single_server_ami=_context(scope, "single_server_ami"),
+            internal_alb=_as_bool(_context(scope, "internal_alb", False)),
+            intranet_cidr=_context(scope, "intranet_cidr"),
         )

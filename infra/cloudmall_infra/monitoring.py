@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -23,6 +23,7 @@ CACHE_HIT_ALARM_PERCENT = 90
 DB_CPU_ALARM_PERCENT = 80
 DB_FREE_STORAGE_ALARM_BYTES = 2 * 1024**3
 ALB_5XX_ALARM_COUNT = 10
+SLOW_QUERY_ALARM_COUNT = 10  # statements over long_query_time (1 s) in 5 minutes
 
 
 class AlarmTopic(Construct):
@@ -44,6 +45,31 @@ class AlarmTopic(Construct):
                 resources=["*"],  # in a key policy, "*" means this key
             )
         )
+        # Auto Scaling publishes launch/terminate errors as its service-linked role, which needs
+        # the key too (an encrypted topic drops what its publisher cannot encrypt). By condition,
+        # not as a principal: KMS refuses a principal that does not exist yet, and that role is
+        # created with the account's first Auto Scaling group (this stack's, in a new account).
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAutoScalingNotifications",
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "StringEquals": {
+                        "kms:CallerAccount": stack.account,
+                        "aws:PrincipalArn": stack.format_arn(
+                            service="iam",
+                            region="",
+                            resource="role",
+                            resource_name="aws-service-role/autoscaling.amazonaws.com/"
+                            "AWSServiceRoleForAutoScaling",
+                        ),
+                    }
+                },
+            )
+        )
         self.topic = sns.Topic(
             self,
             "Topic",
@@ -58,7 +84,8 @@ class AlarmTopic(Construct):
 class Monitoring(Construct):
     """Dashboard panels: EC2 CPU, memory, RDS connections and latency, cache hit rate, ALB
     requests / 5xx / p99 latency. Alarms: ASG CPU, memory, ALB 5xx, unhealthy targets, RDS CPU,
-    RDS free storage, cache hit rate (a math expression). Every alarm notifies the topic.
+    slow queries, RDS free storage, cache hit rate (a math expression). Every alarm notifies the
+    topic.
     """
 
     def __init__(
@@ -102,7 +129,7 @@ class Monitoring(Construct):
             "UnhealthyTargets",
             web.metric_unhealthy_hosts(),
             threshold=0,
-            description="A target failed /readyz for 5 minutes",
+            description="A target failed /livez (its process is not answering) for 5 minutes",
             evaluation_periods=5,
             statistic_op=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
@@ -112,6 +139,16 @@ class Monitoring(Construct):
             threshold=DB_CPU_ALARM_PERCENT,
             description=f"Database CPU above {DB_CPU_ALARM_PERCENT} % for 15 min",
             evaluation_periods=3,
+        )
+        self._alarm(
+            "DbSlowQueries",
+            database.metric_slow_queries(),
+            threshold=SLOW_QUERY_ALARM_COUNT,
+            description=(
+                f"More than {SLOW_QUERY_ALARM_COUNT} queries slower than 1 s in 5 minutes "
+                "(the DBA alarm; see the exported slow query log)"
+            ),
+            evaluation_periods=1,
         )
         self._alarm(
             "DbFreeStorageLow",

@@ -7,13 +7,25 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+# Interface endpoints for what the instances call all day, so that traffic stays in the VPC and
+# does not pay NAT processing: boot (SSM, Secrets Manager), Session Manager, logs and metrics.
+INTERFACE_ENDPOINTS = {
+    "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
+    "SsmMessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+    "Ec2Messages": ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+}
+
 PUBLIC = "public"
 APP = "private-app"
 DATA = "isolated-db"
 
 
 class Network(Construct):
-    """A VPC over the given zones, an S3 gateway endpoint and VPC flow logs.
+    """A VPC over the given zones, an S3 gateway endpoint, interface endpoints in the app subnets
+    (:data:`INTERFACE_ENDPOINTS`) and VPC flow logs.
 
     One NAT gateway per zone, so losing a zone does not take the app tier's egress with it
     (the guide's Multi-AZ pattern).
@@ -29,6 +41,7 @@ class Network(Construct):
         nat_gateways: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.cidr = cidr
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -61,6 +74,21 @@ class Network(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        self.endpoints = {
+            name: self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=self.app_subnets,
+                private_dns_enabled=True,
+                open=False,  # only the app tier, see allow_endpoints_from
+            )
+            for name, service in INTERFACE_ENDPOINTS.items()
+        }
+
+    def allow_endpoints_from(self, peer: ec2.ISecurityGroup) -> None:
+        """HTTPS to every interface endpoint from ``peer`` (the app instances)."""
+        for endpoint in self.endpoints.values():
+            endpoint.connections.allow_default_port_from(peer, "HTTPS from the app tier")
 
     @property
     def public_subnets(self) -> ec2.SubnetSelection:

@@ -2,14 +2,16 @@
 
 The project (``pyproject.toml``, ``README.md``, ``src/``) becomes a CDK asset; at boot the
 instance downloads it, ``pip install``s it into a virtualenv, renders its env file from SSM and
-Secrets Manager, runs ``cloudmall migrate`` once and starts ``cloudmall serve`` under systemd.
+Secrets Manager and starts ``cloudmall serve`` under systemd. Schema migrations run once per
+deployment (``migration.py``), not on every instance of an Auto Scaling group.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -23,6 +25,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 PREFIX = "/opt/cloudmall"
 VENV = f"{PREFIX}/venv"
+CLOUDMALL_BIN = f"{VENV}/bin/cloudmall"  # what SSM Run Command jobs (the nightly backup) run
 STATE_DIR = "/var/lib/cloudmall"
 LOG_DIR = "/var/log/cloudmall"
 CONFIG_DIR = "/etc/cloudmall"
@@ -192,16 +195,25 @@ class AppUserDataOptions:
     log_group_name: str | None = None
     in_auto_scaling_group: bool = True
     trusted_proxies: str | None = None  # CIDR of the load balancer that forwards to it
+    # "at-boot": the single server; "never": Auto Scaling instances (the deploy's migrator did
+    # it, see migration.py); "only": that migrator, which migrates and powers off
+    migrate: Literal["at-boot", "never", "only"] = "at-boot"
     migrate_attempts: int = 5
+    launch_hook_name: str | None = None  # completed once /readyz answers (first traffic)
+    downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
 
 
 def build_user_data(
-    scope: Construct, asset: s3_assets.Asset, options: AppUserDataOptions
+    scope: Construct,
+    asset: s3_assets.Asset,
+    options: AppUserDataOptions,
+    into: ec2.UserData | None = None,
 ) -> ec2.UserData:
+    """The boot script; ``into``: a UserData already given to a launch template, filled now."""
     stack = Stack.of(scope)
-    user_data = ec2.UserData.for_linux()
+    user_data = into or ec2.UserData.for_linux()
     packages = ["python3.11", "python3.11-pip", "unzip", "aws-cfn-bootstrap", "logrotate"]
     if options.log_group_name:
         packages.append("amazon-cloudwatch-agent")
@@ -230,6 +242,8 @@ def build_user_data(
         f"{VENV}/bin/pip install --quiet --upgrade pip",
         f"{VENV}/bin/pip install --quiet {PREFIX}/source",
     )
+    for path, url in options.downloads.items():
+        user_data.add_commands(f"curl -fsS --retry 5 -o {path} {url}", f"chmod 0644 {path}")
     render_env = (ASSETS / "render_env.py").read_text()
     user_data.add_commands(*_heredoc(f"{PREFIX}/render_env.py", render_env, "0755"))
     user_data.add_commands(
@@ -258,27 +272,60 @@ def build_user_data(
             "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl "
             f"-a fetch-config -m ec2 -s -c file:{agent_path}",
         )
+    user_data.add_commands("systemctl daemon-reload", "systemctl start cloudmall-env.service")
+    if options.migrate != "never":
+        user_data.add_commands(*_migrate(options.migrate_attempts))
+    if options.migrate == "only":
+        # The deploy's one-off migrator: done once the schema is migrated. Power off a minute
+        # later (time for cfn-signal, on exit), which terminates it (its shutdown behaviour).
+        user_data.add_commands("shutdown -h +1 'cloudmall: migration done'", "exit 0")
+        return user_data
     user_data.add_commands(
-        "systemctl daemon-reload",
-        "systemctl start cloudmall-env.service",
-        # `cloudmall migrate` once before serving; a few tries, since the instances of a new
-        # Auto Scaling group boot together and one of them wins the schema upgrade.
-        f"for attempt in $(seq 1 {options.migrate_attempts}); do",
-        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
-        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
-        f"{VENV}/bin/cloudmall migrate; then break; fi",
-        f'  if [ "$attempt" = {options.migrate_attempts} ]; then exit 1; fi',
-        "  sleep $((attempt * 10))",
-        "done",
         "systemctl enable --now cloudmall.service",
         f"for _ in $(seq 1 {options.ready_timeout_seconds // 5}); do",
-        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then exit 0; fi",
+        f"  if curl -fsS -o /dev/null http://127.0.0.1:{options.port}/readyz; then",
+        *_complete_launch_hook(options.launch_hook_name, stack.region),
+        "    exit 0",
+        "  fi",
         "  sleep 5",
         "done",
         "echo 'cloudmall did not become ready' >&2",
         "exit 1",
     )
     return user_data
+
+
+def _migrate(attempts: int) -> list[str]:
+    """`cloudmall migrate` as the app's user with its env file; a few tries (a database that
+    is still starting, or another run holding the migration lock)."""
+    return [
+        f"for attempt in $(seq 1 {attempts}); do",
+        "  if systemd-run --wait --pipe --collect --quiet --uid=cloudmall --gid=cloudmall "
+        f"-p EnvironmentFile={ENV_FILE} -p WorkingDirectory={STATE_DIR} "
+        f"{VENV}/bin/cloudmall migrate; then break; fi",
+        f'  if [ "$attempt" = {attempts} ]; then exit 1; fi',
+        "  sleep $((attempt * 10))",
+        "done",
+    ]
+
+
+def _complete_launch_hook(hook_name: str | None, region: str) -> list[str]:
+    """Let the load balancer send this instance its first request (it is ready now)."""
+    if hook_name is None:
+        return []
+    imds = "http://169.254.169.254/latest"
+    return [
+        "    token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "
+        f"{imds}/api/token)",
+        '    instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" '
+        f"{imds}/meta-data/instance-id)",
+        f"    group=$(aws autoscaling describe-auto-scaling-instances --region {region} "
+        "--instance-ids \"$instance\" --query 'AutoScalingInstances[0].AutoScalingGroupName' "
+        "--output text)",
+        f"    aws autoscaling complete-lifecycle-action --region {region} "
+        f'--lifecycle-hook-name {hook_name} --auto-scaling-group-name "$group" '
+        '--instance-id "$instance" --lifecycle-action-result CONTINUE',
+    ]
 
 
 def app_instance_user_data(
@@ -289,9 +336,17 @@ def app_instance_user_data(
     port: int,
     in_auto_scaling_group: bool,
     trusted_proxies: str | None = None,
+    launch_hook_name: str | None = None,
+    downloads: dict[str, str] | None = None,
+    into: ec2.UserData | None = None,
+    migrator: ec2.UserData | None = None,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the source asset it may read, and
-    the user data that installs and starts the app."""
+    the user data that installs and starts the app.
+
+    With ``migrator`` (a UserData to fill), the instances never migrate at boot: ``migrator``
+    becomes the deploy's one-off migrator's boot script (same source, settings and logs).
+    """
     app_logs = logs.LogGroup(
         scope,
         "AppLogs",
@@ -300,15 +355,18 @@ def app_instance_user_data(
     )
     source = source_asset(scope, "Source")
     grant_asset_read(source, role)
-    return build_user_data(
-        scope,
-        source,
-        AppUserDataOptions(
-            boot_config=boot_config,
-            port=port,
-            workers=2,
-            log_group_name=app_logs.log_group_name,
-            in_auto_scaling_group=in_auto_scaling_group,
-            trusted_proxies=trusted_proxies,
-        ),
+    options = AppUserDataOptions(
+        boot_config=boot_config,
+        port=port,
+        workers=2,
+        log_group_name=app_logs.log_group_name,
+        in_auto_scaling_group=in_auto_scaling_group,
+        trusted_proxies=trusted_proxies,
+        launch_hook_name=launch_hook_name,
+        downloads=downloads or {},
+        migrate="at-boot" if migrator is None else "never",
     )
+    if migrator is not None:
+        only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
+        build_user_data(scope, source, only, migrator)
+    return build_user_data(scope, source, options, into)

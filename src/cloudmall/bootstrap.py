@@ -234,7 +234,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
 
 async def migrate(settings: Settings) -> None:
     """Bring the database to the newest schema (creates it on an empty database)."""
-    await upgrade(settings.database_url, database_password_source(settings))
+    await upgrade(settings.database_url, password_source=database_password_source(settings))
 
 
 @asynccontextmanager

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
     # Comma-separated (or a JSON list); NoDecode keeps pydantic-settings from demanding JSON.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A header a trusted front door sets to the client's address (CloudFront-Viewer-Address:
+    # "ip:port"). Only where nothing else can reach the app: the CDK stack's ALB refuses requests
+    # without CloudFront's secret header. Unset: the connection's (or uvicorn's forwarded) address.
+    client_address_header: str | None = None
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
     token_issuer: str = "cloudmall"  # noqa: S105 - a name, not a secret

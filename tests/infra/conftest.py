@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_synth import PRODUCTION_CONTEXT, Synth, synthesize
+from infra_synth import INTERNAL_CONTEXT, PRODUCTION_CONTEXT, Synth, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -24,5 +24,12 @@ def defaults(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 @pytest.fixture(scope="session")
-def all_synths(production: Synth, aurora: Synth, defaults: Synth) -> dict[str, Synth]:
-    return {"production": production, "aurora": aurora, "defaults": defaults}
+def internal(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk-internal"), INTERNAL_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def all_synths(
+    production: Synth, aurora: Synth, defaults: Synth, internal: Synth
+) -> dict[str, Synth]:
+    return {"production": production, "aurora": aurora, "defaults": defaults, "internal": internal}

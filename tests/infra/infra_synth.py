@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +10,6 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "infra"))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
@@ -40,7 +37,10 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "domain_name": "event.shop.example.com",
     "hosted_zone_id": HOSTED_ZONE_ID,
     "hosted_zone_name": "shop.example.com",
+    "single_server_ami": "ami-0123456789abcdef0",
 }
+# The guide's intranet pattern: an internal ALB, CloudFront only for media and storefront.
+INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True}
 
 
 @dataclass

@@ -36,6 +36,7 @@ def test_app_py_synthesizes_from_another_directory_without_credentials(tmp_path:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
+        "SecurityBaseline.template.json",
         "ServerlessShop.template.json",
         "ShoppingMall.template.json",
         "SingleServer.template.json",

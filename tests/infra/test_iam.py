@@ -38,6 +38,18 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
             ),
         )
     },
+    (
+        "PasswordPolicyCustomResourcePolicy",
+        frozenset({"iam:UpdateAccountPasswordPolicy"}),
+    ): "The account password policy has no ARN: IAM supports no resource-level permission for "
+    "it. The only action of the SecurityBaseline's custom resource.",
+    (
+        "AppRole",
+        frozenset(
+            {"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"}
+        ),
+    ): "Describe* of Auto Scaling has no resource-level permissions: an instance finds its "
+    "group (to complete its launch hook) and whether it runs the nightly backup.",
 }
 # Policies allowed action wildcards such as s3:GetObject* (never "*" or "service:*").
 ACTION_WILDCARD_ALLOW_LIST: dict[str, str] = {
@@ -51,8 +63,11 @@ MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
     "service-role/AWSLambdaBasicExecutionRole": {
         "CustomCDKBucketDeployment",
         "AWSCDKTriggerCustomResourceProvider",  # runs the migration trigger at deploy time
+        "AWS679f53fac002430cb0da5b7982bd2287",  # CDK's AwsCustomResource (the password policy)
     },
     "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},
+    "service-role/AWSBackupServiceRolePolicyForRestores": {"BackupsRestoreTestsRole"},
+    "service-role/AWS_ConfigRole": {"ConfigRole"},
 }
 
 _UNSCOPED_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
@@ -129,16 +144,38 @@ def test_managed_policies_are_the_documented_ones(all_synths: dict[str, Synth]) 
                     )
 
 
-def test_kms_key_policies_only_name_the_account_and_cloudwatch(production: Synth) -> None:
-    """In a key policy "Resource": "*" means the key itself; what matters is who."""
+# AWS services a key policy may name besides the account: who encrypts with which key.
+KEY_USERS = {
+    "cloudwatch.amazonaws.com",  # alarms publishing to the encrypted alarm topics
+    "events.amazonaws.com",  # GuardDuty findings to the baseline's alarm topic
+    "cloudtrail.amazonaws.com",  # the trail's log files (SecurityBaseline)
+    "config.amazonaws.com",  # AWS Config's snapshots (SecurityBaseline)
+}
+
+
+def test_kms_key_policies_only_name_the_account_and_the_services_that_encrypt(
+    production: Synth,
+) -> None:
+    """In a key policy "Resource": "*" means the key itself; what matters is who. The one
+    conditional grant (any principal) is pinned to Auto Scaling's service-linked role in this
+    account by ``aws:PrincipalArn`` and ``kms:CallerAccount``."""
     for template in production.templates.values():
         for resource in template["Resources"].values():
             if resource["Type"] != "AWS::KMS::Key":
                 continue
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
                 principal = statement["Principal"]
+                if principal == {"AWS": "*"}:
+                    pinned = statement["Condition"]["StringEquals"]
+                    assert pinned["kms:CallerAccount"] == "111122223333"
+                    assert json.dumps(pinned["aws:PrincipalArn"]).endswith(
+                        ":iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/"
+                        'AWSServiceRoleForAutoScaling"]]}'
+                    )
+                    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+                    continue
                 assert principal in (
-                    {"Service": "cloudwatch.amazonaws.com"},
+                    *({"Service": service} for service in KEY_USERS),
                     {
                         "AWS": {
                             "Fn::Join": [
@@ -160,7 +197,11 @@ def test_app_role_reads_only_its_own_settings_and_two_buckets(production: Synth)
     for s in statements:
         for action in _as_list(s["Action"]):
             by_service.setdefault(action.split(":")[0], []).append(s)
-    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation"}
+    assert set(by_service) == {"ssm", "secretsmanager", "s3", "cloudformation", "autoscaling"}
+    # the launch hook: complete it for this stack's groups only; find the group (Describe*)
+    complete = [s for s in by_service["autoscaling"] if s["Sid"] == "CompleteOwnLaunchHook"]
+    assert [s["Action"] for s in complete] == ["autoscaling:CompleteLifecycleAction"]
+    assert "autoScalingGroupName/ShoppingMall-*" in json.dumps(complete[0]["Resource"])
     # cfn-signal: the instances report readiness to their own stack, nothing else
     assert by_service["cloudformation"] == [
         {

@@ -20,6 +20,13 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
     return resource["Properties"]
 
 
+def group_launch_template(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The Auto Scaling group's launch template (the migrator has its own)."""
+    _, group = only(synth.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
+    template_id = props(group)["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+    return template_id, synth.templates[STACK]["Resources"][template_id]
+
+
 def security_group_id(synth: Synth, description_start: str) -> str:
     groups = {
         logical_id: r
@@ -66,11 +73,43 @@ def test_vpc_spans_two_zones_with_public_app_and_isolated_subnets(production: Sy
         "AWS::EC2::VPCEndpoint",
         {"ServiceName": Match.object_like({}), "VpcEndpointType": "Gateway"},
     )
-    (_, endpoint) = only(production.resources(STACK, "AWS::EC2::VPCEndpoint"))
-    assert ".s3" in literal_text(props(endpoint)["ServiceName"])
+    endpoints = production.resources(STACK, "AWS::EC2::VPCEndpoint").values()
+    gateway = [e for e in endpoints if props(e)["VpcEndpointType"] == "Gateway"]
+    assert [".s3" in literal_text(props(e)["ServiceName"]) for e in gateway] == [True]
     template.has_resource_properties(
         "AWS::EC2::FlowLog", {"ResourceType": "VPC", "TrafficType": "ALL"}
     )
+
+
+def test_instances_reach_ssm_secrets_and_logs_through_interface_endpoints(
+    production: Synth,
+) -> None:
+    """Boot (SSM, Secrets Manager), Session Manager and the CloudWatch agent without NAT."""
+    endpoints = [
+        props(e)
+        for e in production.resources(STACK, "AWS::EC2::VPCEndpoint").values()
+        if props(e)["VpcEndpointType"] == "Interface"
+    ]
+    services = {literal_text(e["ServiceName"]).rsplit(".", 1)[1] for e in endpoints}
+    assert services == {"ssm", "ssmmessages", "ec2messages", "secretsmanager", "logs", "monitoring"}
+    assert all(e["PrivateDnsEnabled"] is True for e in endpoints)
+    assert all("privateapp" in ref["Ref"] for e in endpoints for ref in e["SubnetIds"])
+    # HTTPS to them from the app tier only, not the whole VPC
+    app_sg = security_group_id(production, "cloudmall app instances")
+    endpoint_groups = {ref["Fn::GetAtt"][0] for e in endpoints for ref in e["SecurityGroupIds"]}
+    for group in endpoint_groups:
+        ingress = props(production.templates[STACK]["Resources"][group]).get(
+            "SecurityGroupIngress", []
+        )
+        assert ingress == []
+        rules = [
+            props(r)
+            for r in production.resources(STACK, "AWS::EC2::SecurityGroupIngress").values()
+            if props(r)["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
+        ]
+        assert [(r["FromPort"], r["SourceSecurityGroupId"]) for r in rules] == [
+            (443, {"Fn::GetAtt": [app_sg, "GroupId"]})
+        ]
 
 
 # ---- data ----
@@ -80,7 +119,8 @@ def test_rds_mysql_is_multi_az_encrypted_backed_up_and_protected(production: Syn
     _, db = only(production.resources(STACK, "AWS::RDS::DBInstance"))
     p = props(db)
     assert p["Engine"] == "mysql"
-    assert p["EngineVersion"].startswith("8.0")
+    assert p["EngineVersion"] == "8.4"  # the LTS major only: RDS picks and upgrades the minor
+    assert p["AutoMinorVersionUpgrade"] is True
     assert p["MultiAZ"] is True
     assert p["StorageEncrypted"] is True
     assert p["BackupRetentionPeriod"] >= 7
@@ -147,10 +187,12 @@ def test_cache_is_multi_az_with_failover_and_encrypted(production: Synth) -> Non
 def test_auto_scaling_group_follows_the_guide(production: Synth) -> None:
     _, group = only(production.resources(STACK, "AWS::AutoScaling::AutoScalingGroup"))
     p = props(group)
-    assert (p["MinSize"], p["MaxSize"], p["DesiredCapacity"]) == ("2", "10", "3")
+    assert (p["MinSize"], p["MaxSize"]) == ("2", "10")
+    # no desired capacity: a deployment must not reset what target tracking scaled to
+    assert "DesiredCapacity" not in p
     assert p["HealthCheckType"] == "ELB"
     assert all("privateapp" in ref["Ref"] for ref in p["VPCZoneIdentifier"])
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     data = props(template)["LaunchTemplateData"]
     assert data["InstanceType"] == "t3.medium"
     assert data["MetadataOptions"]["HttpTokens"] == "required"
@@ -176,10 +218,12 @@ def test_scaling_targets_70_percent_cpu(production: Synth) -> None:
     )
 
 
-def test_target_group_checks_readyz_and_drains_quickly(production: Synth) -> None:
+def test_target_group_checks_livez_and_drains_quickly(production: Synth) -> None:
+    """Liveness, not readiness: a database failover must not fail every target at once (the
+    reliability suite shows /livez stays 200 through a database outage)."""
     _, group = only(production.resources(STACK, "AWS::ElasticLoadBalancingV2::TargetGroup"))
     p = props(group)
-    assert p["HealthCheckPath"] == "/readyz"
+    assert p["HealthCheckPath"] == "/livez"
     assert p["Port"] == 8000
     attributes = {a["Key"]: a["Value"] for a in p["TargetGroupAttributes"]}
     assert int(attributes["deregistration_delay.timeout_seconds"]) <= 30
@@ -229,7 +273,10 @@ def test_waf_has_managed_rules_and_a_rate_limit_and_guards_the_alb(production: S
     rate = [r for r in p["Rules"] if "RateBasedStatement" in r["Statement"]]
     assert len(rate) == 1
     assert rate[0]["Action"] == {"Block": {}}
-    assert rate[0]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    # behind CloudFront every connection is CloudFront's: count per client (X-Forwarded-For)
+    statement = rate[0]["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "FORWARDED_IP"
+    assert statement["ForwardedIPConfig"]["HeaderName"] == "X-Forwarded-For"
     _, association = only(production.resources(STACK, "AWS::WAFv2::WebACLAssociation"))
     alb_id, _ = only(production.resources(STACK, "AWS::ElasticLoadBalancingV2::LoadBalancer"))
     assert props(association) == {
@@ -262,7 +309,7 @@ def test_app_security_group_takes_the_app_port_from_the_alb_only(production: Syn
 
 
 def user_data_text(synth: Synth) -> str:
-    _, template = only(synth.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(synth)
     return literal_text(props(template)["LaunchTemplateData"]["UserData"])
 
 
@@ -270,7 +317,7 @@ def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synt
     text = user_data_text(production)
     assert "aws s3 cp 's3://cdk-hnb659fds-assets-111122223333-ap-northeast-2/" in text
     assert "/opt/cloudmall/venv/bin/pip install --quiet /opt/cloudmall/source" in text
-    assert "cloudmall migrate" in text
+    assert "cloudmall migrate" not in text  # once per deployment, by the migrator
     assert "cloudmall serve --host 0.0.0.0 --port 8000 --workers 2" in text
     assert "EnvironmentFile=/etc/cloudmall/cloudmall.env" in text
     assert "KillSignal=SIGTERM" in text
@@ -279,11 +326,10 @@ def test_user_data_installs_the_source_asset_and_runs_cloudmall(production: Synt
     assert "amazon-cloudwatch-agent" in text
     assert "mem_used_percent" in text
     assert "${aws:AutoScalingGroupName}" in text
-    assert text.index("cloudmall migrate") < text.index("systemctl enable --now cloudmall")
 
 
 def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synth) -> None:
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     parts = props(template)["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
     at = next(i for i, part in enumerate(parts) if str(part).endswith("FORWARDED_ALLOW_IPS="))
     (vpc_id,) = production.resources(STACK, "AWS::EC2::VPC")
@@ -292,7 +338,7 @@ def test_the_client_address_comes_from_the_alb_forwarded_header(production: Synt
 
 
 def test_user_data_holds_names_not_secrets(production: Synth) -> None:
-    _, template = only(production.resources(STACK, "AWS::EC2::LaunchTemplate"))
+    _, template = group_launch_template(production)
     raw = json.dumps(props(template)["LaunchTemplateData"]["UserData"])
     assert "{{resolve:" not in raw  # no dynamic reference resolved into the template
     # the secrets appear only as ARNs (Refs) for the boot script to fetch with the role
@@ -317,15 +363,28 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "database-url",
         "cache-url",
         "storage-url",
+        "backup-storage-url",
+        "client-address-header",
         "cdn-base-url",
         "cors-origins",
     }
     assert parameters["environment"]["Value"] == "production"
+    # behind CloudFront the per-client limits count the viewer, not the edge server
+    assert parameters["client-address-header"]["Value"] == "CloudFront-Viewer-Address"
     assert literal_text(parameters["database-url"]["Value"]).startswith("mysql+asyncmy://")
-    assert literal_text(parameters["database-url"]["Value"]).endswith(":3306/cloudmall")
+    # TLS to the database, verified against the RDS CA bundle the boot script downloads
+    assert literal_text(parameters["database-url"]["Value"]).endswith(
+        ":3306/cloudmall?ssl_ca=/etc/cloudmall/rds-ca.pem"
+    )
+    assert "truststore.pki.rds.amazonaws.com" in user_data_text(production)
     assert literal_text(parameters["cache-url"]["Value"]).startswith("rediss://")
     assert literal_text(parameters["cache-url"]["Value"]).endswith(":6379/0")
     assert literal_text(parameters["storage-url"]["Value"]).startswith("s3://")
+    # images under media/ (what CloudFront serves), backups in their own bucket
+    assert "Ref" in json.dumps(parameters["storage-url"]["Value"])
+    assert "MediaBucket" in json.dumps(parameters["storage-url"]["Value"])
+    assert "/media?region=" in literal_text(parameters["storage-url"]["Value"])
+    assert "BackupsBucket" in json.dumps(parameters["backup-storage-url"]["Value"])
     assert literal_text(parameters["storage-url"]["Value"]).endswith("?region=ap-northeast-2")
     assert parameters["cdn-base-url"]["Value"] == "https://cdn.shop.example.com"
     assert json.loads(parameters["cors-origins"]["Value"]) == ["https://cdn.shop.example.com"]
@@ -372,8 +431,10 @@ def test_media_bucket_is_versioned_and_read_by_cloudfront_through_oac(production
     assert config["SigningProtocol"] == "sigv4"
     _, distribution = only(production.resources(STACK, "AWS::CloudFront::Distribution"))
     d = props(distribution)["DistributionConfig"]
-    (origin,) = d["Origins"]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    s3_origins = [o for o in d["Origins"] if "S3OriginConfig" in o]
+    assert s3_origins and all(
+        o["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]} for o in s3_origins
+    )
     policy = next(
         props(p)["PolicyDocument"]["Statement"]
         for p in production.resources(STACK, "AWS::S3::BucketPolicy").values()
@@ -395,12 +456,13 @@ def test_cloudfront_enforces_tls_12_security_headers_and_logs(production: Synth)
         "SslSupportMethod": "sni-only",
     }
     assert d["Aliases"] == ["cdn.shop.example.com"]
-    behavior = d["DefaultCacheBehavior"]
-    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert d["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     headers_id, headers = only(
         production.resources(STACK, "AWS::CloudFront::ResponseHeadersPolicy")
     )
-    assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers_id}
+    for behavior in d["CacheBehaviors"]:  # the bucket's two prefixes
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": headers_id}
     security = props(headers)["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["ContentTypeOptions"] == {"Override": True}

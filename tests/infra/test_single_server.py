@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from infra_synth import HOSTED_ZONE_ID, Synth
 
 STACK = "SingleServer"
@@ -70,3 +72,33 @@ def test_only_the_web_port_is_open(production: Synth) -> None:
     _, group = _one(production, "AWS::EC2::SecurityGroup")
     (rule,) = group["Properties"]["SecurityGroupIngress"]
     assert (rule["FromPort"], rule["ToPort"], rule["IpProtocol"]) == (80, 80, "tcp")
+
+
+def test_the_data_lives_on_its_own_volume_kept_as_a_snapshot(production: Synth) -> None:
+    """SQLite and media survive the instance: their own encrypted volume, snapshotted on delete,
+    mounted at the app's state directory before the app starts."""
+    volume_id, volume = _one(production, "AWS::EC2::Volume")
+    assert volume["DeletionPolicy"] == "Snapshot"
+    assert volume["Properties"]["Encrypted"] is True
+    assert volume["Properties"]["AvailabilityZone"] == "ap-northeast-2a"
+    _, instance = _one(production, "AWS::EC2::Instance")
+    assert instance["Properties"]["Volumes"] == [
+        {"Device": "/dev/sdf", "VolumeId": {"Ref": volume_id}}
+    ]
+    user_data = json.dumps(instance["Properties"]["UserData"])
+    mount = user_data.index("mount /var/lib/cloudmall")
+    assert user_data.index("mkfs.xfs") < mount < user_data.index("systemctl enable --now cloudmall")
+    assert "blkid" in user_data  # a volume with a file system is never formatted again
+
+
+def test_a_newer_public_ami_does_not_replace_the_server(production: Synth, defaults: Synth) -> None:
+    """Pinned by context, or resolved by EC2 at launch: the template's ImageId never changes."""
+    _, pinned = _one(production, "AWS::EC2::Instance")
+    assert pinned["Properties"]["ImageId"] == "ami-0123456789abcdef0"
+    _, resolved = _one(defaults, "AWS::EC2::Instance")
+    assert resolved["Properties"]["ImageId"] == (
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64"
+    )
+    assert "Parameters" not in defaults.templates[STACK] or not any(
+        "al2023" in name for name in defaults.templates[STACK]["Parameters"]
+    )

@@ -10,7 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
 from infra_synth import Synth
 
-CONFIGURATIONS = ("production", "aurora", "defaults")
+CONFIGURATIONS = ("production", "aurora", "defaults", "internal")
 
 
 @pytest.mark.parametrize("name", CONFIGURATIONS)
@@ -37,11 +37,12 @@ def test_synthesis_wrote_one_template_per_stack(all_synths: dict[str, Synth], na
         for artifact_id, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    assert stacks == {"ShoppingMall", "SingleServer", "ServerlessShop"}
+    assert stacks == {"ShoppingMall", "SingleServer", "ServerlessShop", "SecurityBaseline"}
     assert {p.name for p in synth.outdir.glob("*.template.json")} == {
         "ShoppingMall.template.json",
         "SingleServer.template.json",
         "ServerlessShop.template.json",
+        "SecurityBaseline.template.json",
     }
 
 
@@ -72,4 +73,5 @@ def test_production_synth_has_no_warnings(production: Synth) -> None:
 
 def test_defaults_warn_about_what_a_deployment_still_needs(defaults: Synth) -> None:
     messages = sorted(data.split(" ", 1)[0] for _, _, data in _warnings_and_errors(defaults))
-    assert messages == ["certificate_arn", "no"]  # placeholder certificate, no alarm e-mail
+    # placeholder certificate; no alarm e-mail for the shop's alarms nor the baseline's
+    assert messages == ["certificate_arn", "no", "no"]

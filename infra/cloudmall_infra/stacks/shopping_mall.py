@@ -6,20 +6,31 @@ import json
 from pathlib import Path
 
 from aws_cdk import Annotations, CfnOutput, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cloudmall_infra.app_role import AppRole
 from cloudmall_infra.app_settings import AppSettings
-from cloudmall_infra.backup import Backups
+from cloudmall_infra.backup import Backups, BackupSchedule
 from cloudmall_infra.buckets import LogBucket
 from cloudmall_infra.cache import Cache
-from cloudmall_infra.cdn import MediaCdn
+from cloudmall_infra.cdn import (
+    MEDIA_PREFIX,
+    VIEWER_ADDRESS_HEADER,
+    MediaCdn,
+    origin_verify_secret,
+)
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.data import Database
+from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, Database
+from cloudmall_infra.migration import SchemaMigration
 from cloudmall_infra.monitoring import AlarmTopic, Monitoring
 from cloudmall_infra.network import Network
-from cloudmall_infra.user_data import ENV_FILE, app_instance_user_data
-from cloudmall_infra.web_tier import WebTier
+from cloudmall_infra.user_data import (
+    CLOUDMALL_BIN,
+    ENV_FILE,
+    app_instance_user_data,
+)
+from cloudmall_infra.web_tier import LAUNCH_HOOK_NAME, WebTier
 
 
 class ShoppingMallStack(Stack):
@@ -59,52 +70,32 @@ class ShoppingMallStack(Stack):
             subnets=network.data_subnets,
             node_type=config.cache_node_type,
         )
-        cdn = MediaCdn(
-            self,
-            "Media",
-            access_logs=log_bucket,
-            static_dir=static_dir,
-            domain_name=config.cdn_domain_name,
-            certificate_arn=config.cdn_certificate_arn,
-        )
         backups = Backups(
             self,
             "Backups",
             access_logs=log_bucket,
             database_resource=database.backup_resource(),
         )
+        topic = AlarmTopic(self, "Alarms", email=config.alarm_email)
+        # CloudFront fronts the shop unless the ALB is internal (the intranet pattern).
+        origin_verify = None if config.internal_alb else origin_verify_secret(self, "OriginVerify")
 
         settings = AppSettings(self, "Settings", environment=config.environment)
         settings.add_parameter("CLOUDMALL_DATABASE_URL", database.url_without_credentials)
         settings.add_url_credentials("CLOUDMALL_DATABASE_URL", database.secret, json_secret=True)
         settings.add_parameter("CLOUDMALL_CACHE_URL", cache.url_without_credentials)
         settings.add_url_credentials("CLOUDMALL_CACHE_URL", cache.auth_token, json_secret=False)
+        # backups never go to the media bucket (CloudFront serves its media/ prefix)
         settings.add_parameter(
-            "CLOUDMALL_STORAGE_URL", f"s3://{cdn.bucket.bucket_name}?region={region}"
-        )
-        cdn_base_url = (
-            f"https://{config.cdn_domain_name}" if config.cdn_domain_name else cdn.base_url
-        )
-        settings.add_parameter("CLOUDMALL_CDN_BASE_URL", cdn_base_url)
-        cors_origins = config.cors_origins or [cdn_base_url]
-        settings.add_parameter(
-            "CLOUDMALL_CORS_ORIGINS", json.dumps(cors_origins, separators=(",", ":"))
+            "CLOUDMALL_BACKUP_STORAGE_URL", f"s3://{backups.bucket.bucket_name}?region={region}"
         )
 
         role = AppRole(self, "AppRole", description="cloudmall app instances (3-tier)")
-        settings.grant_read(role.role)
-        role.grant_objects(cdn.bucket, "Media")
         role.grant_objects(backups.bucket, "Backups")
 
-        user_data = app_instance_user_data(
-            self,
-            boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
-            role=role.role,
-            port=8000,
-            in_auto_scaling_group=True,
-            # The ALB's nodes live in the VPC, and only the ALB may reach port 8000.
-            trusted_proxies=network.vpc.vpc_cidr_block,
-        )
+        # Filled once every setting exists (the CDN's URL needs the load balancer).
+        user_data = ec2.UserData.for_linux()
+        migrator_user_data = ec2.UserData.for_linux()
         web = WebTier(
             self,
             "Web",
@@ -116,13 +107,86 @@ class ShoppingMallStack(Stack):
             instance_type=config.app_instance_type,
             user_data=user_data,
             role=role.role,
+            notifications_topic=topic.topic,
+            origin_verify=origin_verify,
+            internet_facing=not config.internal_alb,
+            ingress_cidr=(config.intranet_cidr or network.cidr) if config.internal_alb else None,
         )
+        cdn = MediaCdn(
+            self,
+            "Media",
+            access_logs=log_bucket,
+            static_dir=static_dir,
+            domain_name=config.cdn_domain_name,
+            certificate_arn=config.cdn_certificate_arn,
+            load_balancer_domain=(
+                None if config.internal_alb else web.load_balancer.load_balancer_dns_name
+            ),
+            origin_verify=origin_verify,
+        )
+        # The app stores its images under media/, the prefix CloudFront serves as /media/*.
+        settings.add_parameter(
+            "CLOUDMALL_STORAGE_URL",
+            f"s3://{cdn.bucket.bucket_name}/{MEDIA_PREFIX}?region={region}",
+        )
+        cdn_base_url = (
+            f"https://{config.cdn_domain_name}" if config.cdn_domain_name else cdn.base_url
+        )
+        settings.add_parameter("CLOUDMALL_CDN_BASE_URL", cdn_base_url)
+        cors_origins = config.cors_origins or [cdn_base_url]
+        settings.add_parameter(
+            "CLOUDMALL_CORS_ORIGINS", json.dumps(cors_origins, separators=(",", ":"))
+        )
+        if origin_verify is not None:
+            # every request comes through CloudFront (the ALB refuses others): trust its header
+            settings.add_parameter("CLOUDMALL_CLIENT_ADDRESS_HEADER", VIEWER_ADDRESS_HEADER)
+        settings.grant_read(role.role)
+        role.grant_objects(cdn.bucket, "Media")
+        app_instance_user_data(
+            self,
+            boot_config=settings.boot_config(region=region, env_file=ENV_FILE),
+            role=role.role,
+            port=8000,
+            in_auto_scaling_group=True,
+            # The ALB's nodes live in the VPC, and only the ALB may reach port 8000.
+            trusted_proxies=network.vpc.vpc_cidr_block,
+            launch_hook_name=LAUNCH_HOOK_NAME,
+            downloads={RDS_CA_BUNDLE: RDS_CA_BUNDLE_URL},  # the database URL's ssl_ca
+            into=user_data,
+            migrator=migrator_user_data,  # the instances never migrate: once per deployment
+        )
+        migration = SchemaMigration(
+            self,
+            "SchemaMigration",
+            vpc=network.vpc,
+            subnets=network.app_subnets,
+            security_group=web.app_security_group,
+            role=role.role,
+            user_data=migrator_user_data,
+        )
+        migration.node.add_dependency(settings)
+        # both boot with dnf and pip through the NAT gateways: wait for the default routes
+        egress = network.vpc.select_subnets(
+            subnet_group_name=network.app_subnets.subnet_group_name
+        ).internet_connectivity_established
+        migration.node.add_dependency(egress)
+        web.auto_scaling_group.node.add_dependency(egress)
+        # the group rolls (or is created) only once this release's migrations have run
+        web.auto_scaling_group.node.add_dependency(migration)
+        BackupSchedule(
+            self,
+            "BackupSchedule",
+            group_name=web.auto_scaling_group.auto_scaling_group_name,
+            cloudmall=CLOUDMALL_BIN,
+            env_file=ENV_FILE,
+            topic=topic.topic,
+        )
+        network.allow_endpoints_from(web.app_security_group)
         database.allow_from(web.app_security_group, "MySQL from the app tier")
         cache.allow_from(web.app_security_group, "Redis (TLS) from the app tier")
         # the instances boot only once the settings they read exist
         web.auto_scaling_group.node.add_dependency(settings)
 
-        topic = AlarmTopic(self, "Alarms", email=config.alarm_email)
         Monitoring(
             self,
             "Monitoring",
@@ -145,7 +209,15 @@ class ShoppingMallStack(Stack):
                 "no alarm_email in context: alarms go to the SNS topic with no subscriber",
             )
 
-        CfnOutput(self, "ShopUrl", value=web.url, description="The ALB (point your DNS here)")
+        if config.internal_alb:
+            CfnOutput(self, "ShopUrl", value=web.url, description="The internal ALB")
+        else:
+            CfnOutput(
+                self,
+                "ShopUrl",
+                value=cdn_base_url,
+                description="CloudFront in front of the ALB (point your DNS here)",
+            )
         CfnOutput(self, "CdnBaseUrl", value=cdn_base_url)
         CfnOutput(self, "MediaBucket", value=cdn.bucket.bucket_name)
         CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)

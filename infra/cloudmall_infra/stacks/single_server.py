@@ -32,6 +32,7 @@ class SingleServerStack(Stack):
             domain_name=config.domain_name,
             hosted_zone_id=config.hosted_zone_id,
             hosted_zone_name=config.hosted_zone_name,
+            ami_id=config.single_server_ami,
         )
         CfnOutput(self, "PublicIp", value=server.public_ip)
         CfnOutput(self, "Url", value=f"http://{config.domain_name or server.public_ip}/")

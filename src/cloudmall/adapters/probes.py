@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudmall.adapters.db.migrations import current_revision, head_revision
+from cloudmall.adapters.db.migrations import current_revision, head_revision, schema_is_ahead
 from cloudmall.services.ports import Cache, ObjectStore
 
 
@@ -41,6 +41,8 @@ class MigrationsProbe:
             current, head = await current_revision(self.engine), head_revision()
         except DBAPIError as exc:
             raise RuntimeError(str(exc.orig or exc)) from None
+        if current != head and schema_is_ahead(current):
+            return f"at {current}, ahead of this release's {head} (expand/contract)"
         if current != head:
             raise RuntimeError(
                 f"schema at {current or 'nothing'}, code expects {head}: run `cloudmall migrate`"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from cloudmall.cost.errors import MissingPriceError
@@ -259,6 +259,14 @@ def yearly_comparison(monthly_on_demand: Decimal, discount: Decimal) -> YearlyCo
 
 
 def plain_number(value: Decimal | int) -> str:
-    """A Decimal without exponent or trailing zeros, with thousands separators."""
+    """A Decimal without exponent or trailing zeros, with thousands separators; a quantity of
+    one or more is shown to two decimals (100 GB / 3 is ``33.33``, not 28 threes), a smaller
+    one to four significant digits (unit prices such as 0.0000166667 stay readable)."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = value.to_integral_value()
+    elif isinstance(value, Decimal) and abs(value) >= 1:
+        value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    elif isinstance(value, Decimal) and value != 0:
+        value = value.quantize(Decimal(1).scaleb(value.adjusted() - 3), rounding=ROUND_HALF_UP)
     text = f"{value:,f}" if isinstance(value, Decimal) else f"{value:,}"
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -84,6 +84,8 @@ class NetworkUsage(_Model):
     nat_gateways: int = Field(default=0, ge=0)
     nat_processed_gb: Amount = Decimal(0)
     public_ipv4_addresses: int = Field(default=0, ge=0)
+    interface_endpoint_azs: int = Field(default=0, ge=0)
+    """Interface VPC endpoints × the zones each is in (each pair is billed per hour)."""
 
 
 class WafUsage(_Model):
@@ -96,6 +98,9 @@ class Monitoring(_Model):
     alarms: int = Field(default=0, ge=0)
     dashboards: int = Field(default=0, ge=0)
     secrets: int = Field(default=0, ge=0)
+    custom_metrics: int = Field(default=0, ge=0)
+    """Custom metrics, such as those log metric filters publish."""
+    kms_keys: int = Field(default=0, ge=0)
     log_ingest_gb: Amount = Decimal(0)
 
 
@@ -334,6 +339,17 @@ def profile_usage(profile: Profile) -> list[UsageLine]:
                 hours * n,
             )
         )
+    if net.interface_endpoint_azs:
+        n = net.interface_endpoint_azs
+        lines.append(
+            UsageLine(
+                f"Interface endpoints: {n} endpoint-AZs, {h} h",
+                "Other",
+                "vpc-endpoint",
+                "interface/hour",
+                hours * n,
+            )
+        )
     waf = profile.waf
     for count, sku, label in (
         (waf.web_acls, "web-acl", f"WAF web ACL × {waf.web_acls}"),
@@ -347,6 +363,13 @@ def profile_usage(profile: Profile) -> list[UsageLine]:
         (mon.alarms, "cloudwatch", "alarm/standard", f"CloudWatch alarms × {mon.alarms}"),
         (mon.dashboards, "cloudwatch", "dashboard", f"CloudWatch dashboards × {mon.dashboards}"),
         (mon.secrets, "secretsmanager", "secret", f"Secrets Manager secrets × {mon.secrets}"),
+        (
+            mon.custom_metrics,
+            "cloudwatch",
+            "metric/custom",
+            f"CloudWatch custom metrics × {mon.custom_metrics}",
+        ),
+        (mon.kms_keys, "kms", "key", f"KMS keys × {mon.kms_keys}"),
     ):
         if count:
             lines.append(UsageLine(label, "Monitoring & security", service, sku, Decimal(count)))

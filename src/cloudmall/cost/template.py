@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ from cloudmall.cost.estimate import (
     lambda_usage,
     plain_number,
 )
+from cloudmall.cost.extended_support import extended_support
 
 _n = plain_number
+ONE_OFF_HOURS = Decimal(1)  # an instance that terminates on shutdown: one run a month
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Assumptions:
     api_requests: int = 0
     """API Gateway HTTP API requests a month, across all HTTP APIs; the functions an API invokes
     share them evenly (a template holds no route mix) instead of taking `lambda_requests`."""
+    on: date = field(default_factory=date.today)
+    """The month priced: RDS Extended Support applies from the day a major version leaves
+    standard support."""
 
     def describe(self) -> list[tuple[str, str]]:
         return [
@@ -77,6 +83,7 @@ class Assumptions:
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
             ),
             ("HTTP API requests (shared by the functions behind it)", _n(self.api_requests)),
+            ("priced as of", self.on.isoformat()),
         ]
 
 
@@ -192,6 +199,21 @@ def _assembly_stacks(directory: Path) -> list[_StackArtifact]:
     return stacks
 
 
+def _load_artifact(artifact: _StackArtifact) -> LoadedTemplate:
+    name = artifact.stack_name or artifact.artifact_id
+    return LoadedTemplate(name, artifact.template, _parse_template_file(artifact.template))
+
+
+def load_templates(path: Path) -> list[LoadedTemplate]:
+    """Every stack of a ``cdk.out`` directory, or the one template file ``path`` names."""
+    if path.is_dir():
+        stacks = _assembly_stacks(path)
+        if not stacks:
+            raise TemplateError(f"no CloudFormation stacks found in {path}")
+        return [_load_artifact(artifact) for artifact in stacks]
+    return [load_template(path)]
+
+
 def load_template(path: Path, stack: str | None = None) -> LoadedTemplate:
     """Load a template file, or pick ``stack`` from a ``cdk.out`` directory."""
     if path.is_dir():
@@ -211,8 +233,7 @@ def load_template(path: Path, stack: str | None = None) -> LoadedTemplate:
                 names = ", ".join(s.display_name or s.artifact_id for s in stacks)
                 raise TemplateError(f"no stack {stack!r} in {path}: it holds {names}")
             chosen = matching[0]
-        name = chosen.stack_name or chosen.artifact_id
-        return LoadedTemplate(name, chosen.template, _parse_template_file(chosen.template))
+        return _load_artifact(chosen)
     if not path.exists():
         raise TemplateError(f"template not found: {path}")
     name = stack or path.name.removesuffix(".json").removesuffix(".template")
@@ -408,21 +429,25 @@ def _instances(
     count: int,
     mappings: Any,
     source: str,
+    hours: Decimal | None = None,
 ) -> _Outcome:
     if instance_type is None:
         return _Outcome("unpriced", f"instance type not found ({source})")
+    hours = ctx.hours if hours is None else hours
     lines = [
         _line(
             logical_id,
             rtype,
-            f"EC2 {instance_type} × {count}, {_n(ctx.hours)} h",
+            f"EC2 {instance_type} × {count}, {_n(hours)} h",
             "EC2",
             "ec2",
             instance_type,
-            ctx.hours * count,
+            hours * count,
         )
     ]
     ebs, notes = _ebs_lines(ctx, logical_id, rtype, mappings, count)
+    if hours != ctx.hours:  # the volumes live as long as the instance
+        ebs = [replace(line, quantity=line.quantity * hours / ctx.hours) for line in ebs]
     detail = "; ".join([f"{count} × {instance_type} ({source})", *notes])
     return _Outcome("priced", detail, lines + ebs)
 
@@ -466,6 +491,13 @@ def _ec2_instance(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any])
         instance_type = ctx.resolver.text(data.get("InstanceType"))
         mappings = mappings or data.get("BlockDeviceMappings")
         source = f"launch template {template_id}"
+    shutdown = (ctx.resolver.text(p.get("InstanceInitiatedShutdownBehavior")) or "").lower()
+    if shutdown == "terminate":
+        # a one-off job (cloudmall's per-deployment migrator) that powers itself off
+        source += f"; terminates itself when done: priced for {_n(ONE_OFF_HOURS)} h a month"
+        return _instances(
+            ctx, logical_id, rtype, instance_type, 1, mappings, source, hours=ONE_OFF_HOURS
+        )
     return _instances(ctx, logical_id, rtype, instance_type, 1, mappings, source)
 
 
@@ -506,6 +538,27 @@ def _rds_instance(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any])
             note,
         )
     ]
+    support = extended_support(
+        priced_as,
+        ctx.resolver.text(p.get("EngineVersion")),
+        instance_class,
+        instances=2 if multi_az else 1,
+        on=ctx.assumptions.on,
+    )
+    if support is not None:
+        lines.append(
+            _line(
+                logical_id,
+                rtype,
+                f"RDS Extended Support {priced_as} {support.major} × {support.vcpus} vCPU, "
+                f"{_n(ctx.hours)} h",
+                "RDS",
+                "rds.extended-support",
+                f"{priced_as}/year-1-2",
+                ctx.hours * support.vcpus,
+                f"{priced_as} {support.major} left standard support on {support.since}",
+            )
+        )
     storage = ctx.resolver.number(p.get("AllocatedStorage"))
     storage_type = ctx.resolver.text(p.get("StorageType")) or "gp2"
     if storage:
@@ -925,6 +978,13 @@ RULES: dict[str, _Rule] = {
         "dashboard",
         "per dashboard-month (the account's first 3 are free; not applied)",
     ),
+    "AWS::Logs::MetricFilter": _flat(
+        "CloudWatch custom metric (log metric filter)",
+        "Monitoring & security",
+        "cloudwatch",
+        "metric/custom",
+        "the filter publishes one custom metric (the account's first 10 are free; not applied)",
+    ),
     "AWS::KMS::Key": _flat(
         "KMS key",
         "Monitoring & security",
@@ -990,7 +1050,6 @@ FREE: dict[str, str] = {
     "AWS::Lambda::Permission": "no charge",
     "AWS::Lambda::EventSourceMapping": "no charge",
     "AWS::Lambda::Version": "no charge",
-    "AWS::Lambda::LayerVersion": "no charge (storage within the account's free code storage)",
     "AWS::ApiGatewayV2::Stage": "no charge (priced through its API's requests)",
     "AWS::ApiGatewayV2::Route": "no charge",
     "AWS::ApiGatewayV2::Integration": "no charge",
@@ -998,17 +1057,39 @@ FREE: dict[str, str] = {
     "AWS::KMS::Alias": "no charge",
     "AWS::SSM::Parameter": "standard parameters: no charge",
     "AWS::CertificateManager::Certificate": "public certificates: no charge",
-    "AWS::Events::Rule": "rules on AWS service events: no charge",
+    "AWS::Events::Rule": "scheduled rules and rules on AWS service events: no charge",
+    "AWS::Lambda::LayerVersion": "no charge (counts against the account's Lambda code storage)",
+    "AWS::EC2::EIPAssociation": "no charge (the address is priced as its AWS::EC2::EIP)",
+    "AWS::EC2::VolumeAttachment": "no charge (the volume is priced as its AWS::EC2::Volume)",
+    "AWS::Backup::BackupPlan": (
+        "no standing charge: the snapshots it takes are billed as backup storage by GB-month "
+        "(usage-based, not modelled; RDS includes backup storage up to the database's size)"
+    ),
+    "AWS::Route53::RecordSet": (
+        "no standing charge: queries are billed per million to the hosted zone (usage-based, "
+        "not modelled; the zone itself is not in this template)"
+    ),
+    "AWS::Backup::RestoreTestingSelection": "no charge (the plan's restore jobs are usage-based)",
+    "AWS::Config::DeliveryChannel": "no charge (what it delivers is priced as S3 storage)",
+    "AWS::CloudTrail::Trail": (
+        "the account's first copy of management events: no charge (its S3 storage and "
+        "CloudWatch Logs ingestion are priced there)"
+    ),
 }
 
 UNPRICED: dict[str, str] = {
-    "AWS::Backup::BackupPlan": (
-        "usage-based: backup storage per GB-month depends on the data backed up; not modelled"
-    ),
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
-    "AWS::Route53::RecordSet": "usage-based: DNS queries; not modelled",
     "AWS::ECR::Repository": "usage-based: image storage; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
+    "AWS::Backup::RestoreTestingPlan": (
+        "usage-based: each restore test job and the temporary database's hours; not modelled"
+    ),
+    "AWS::GuardDuty::Detector": "usage-based: events and logs analysed; not modelled",
+    "AWS::Config::ConfigurationRecorder": (
+        "usage-based: per configuration item recorded; not modelled"
+    ),
+    "AWS::Config::ConfigRule": "usage-based: per rule evaluation; not modelled",
+    "AWS::Logs::MetricFilter": "its metric is a custom CloudWatch metric; no price in the book",
 }
 
 

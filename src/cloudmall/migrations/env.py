@@ -8,21 +8,34 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cloudmall.adapters.db.engine import WRITE_OPTION, create_engine
+from cloudmall.adapters.db.migrations import (
+    LOCK_TIMEOUT_SECONDS,
+    MIGRATION_LOCK,
+    MigrationLockTimeout,
+    schema_is_ahead,
+)
 from cloudmall.adapters.db.tables import metadata
 
 config = context.config
 
 
-MIGRATION_LOCK = "cloudmall_migrations"
 PG_LOCK_ID = 0x636C6F75  # any fixed 64-bit number; "clou"
 
 
-def _lock(connection: Connection) -> None:
-    """Serialise concurrent `cloudmall migrate` runs (every new instance of an ASG runs one)."""
+def _lock(connection: Connection, timeout_seconds: int) -> None:
+    """Serialise concurrent `cloudmall migrate` runs; on MySQL, give up (and migrate nothing)
+    when the lock is not ours within ``timeout_seconds``."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({PG_LOCK_ID})")
     elif connection.dialect.name in ("mysql", "mariadb"):
-        connection.exec_driver_sql(f"SELECT GET_LOCK('{MIGRATION_LOCK}', 300)")
+        got = connection.exec_driver_sql(
+            f"SELECT GET_LOCK('{MIGRATION_LOCK}', {int(timeout_seconds)})"
+        ).scalar()
+        if got != 1:  # 0: timed out; NULL: an error (killed, out of memory)
+            raise MigrationLockTimeout(
+                f"another `cloudmall migrate` held the migration lock for {timeout_seconds} s; "
+                "nothing was migrated (run it again once that one has finished)"
+            )
 
 
 def _unlock(connection: Connection) -> None:
@@ -39,6 +52,11 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
+    current = context.get_context().get_current_revision()
+    if schema_is_ahead(current):
+        # a newer release migrated it (expand/contract): this older code runs on it as it is
+        print(f"schema at {current}, ahead of this release: nothing to migrate")
+        return
     with context.begin_transaction():
         context.run_migrations()
 
@@ -52,7 +70,8 @@ async def _run_online() -> None:
         async with engine.connect() as connection:
             # SQLite: take the write lock at BEGIN, so concurrent runs wait instead of failing.
             connection = await connection.execution_options(**{WRITE_OPTION: True})
-            await connection.run_sync(_lock)
+            timeout = int(config.attributes.get("lock_timeout_seconds", LOCK_TIMEOUT_SECONDS))
+            await connection.run_sync(_lock, timeout)
             await connection.commit()
             try:
                 await connection.run_sync(_run)

@@ -100,14 +100,14 @@ def test_template_from_cdk_out(tmp_path: Path) -> None:
         counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
     assert data["resource_counts"] == counts
     assert sum(Decimal(line["monthly"]) for line in data["lines"]) == Decimal(data["total_monthly"])
-    assert [u["logical_id"] for u in data["unpriced"]] == ["BackupPlan5A6C2E19"]
+    assert [u["logical_id"] for u in data["unpriced"]] == ["ShopZone4B2C9A1E"]
 
 
 def test_template_table_lists_unpriced_and_free() -> None:
     code, out, _ = invoke("template", str(FIXTURE))
     assert code == 0
     assert "Found but not priced" in out
-    assert "Template resources: 71" in out
+    assert "Template resources: 72" in out
 
 
 def test_prices_listing() -> None:
@@ -129,7 +129,7 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (["profile", "--guide", "--region", "eu-west-9"], "unknown region 'eu-west-9'"),
         (["template", "missing/cdk.out"], "template not found: missing/cdk.out"),
         (["template", "{fixture}", "--region", "mars-1"], "unknown region 'mars-1'"),
-        (["template", "{fixture}", "--strict"], "BackupPlan5A6C2E19: usage-based"),
+        (["template", "{fixture}", "--strict"], "ShopZone4B2C9A1E: no price in the book"),
         (["profile", "{bad_profile}"], "invalid profile"),
         (["profile", "nope.yaml"], "profile not found: nope.yaml"),
         (

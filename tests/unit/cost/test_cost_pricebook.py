@@ -121,10 +121,18 @@ def test_unknown_instance_type_lists_the_known_ones() -> None:
         load_price_book().price("us-east-1", "ec2", "t3.mega")
 
 
-def test_missing_price_says_what_and_where() -> None:
-    # Aurora is priced in us-east-1 only in the built-in book.
+def test_missing_price_says_what_and_where(tmp_path: Path) -> None:
+    # a book that prices db.r6g.large in Virginia only
+    raw = _builtin_raw()
+    entries = raw["entries"]
+    assert isinstance(entries, list)
+    raw["entries"] = [
+        e for e in entries if not (e["region"] == "ap-northeast-2" and e["sku"] == "db.r6g.large")
+    ]
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(MissingPriceError, match=r"rds\.aurora-mysql 'db\.r6g\.large' in ap-no"):
-        load_price_book().price("ap-northeast-2", "rds.aurora-mysql", "db.r6g.large")
+        load_price_book(path).price("ap-northeast-2", "rds.aurora-mysql", "db.r6g.large")
 
 
 def test_service_without_prices_is_named() -> None:

@@ -64,7 +64,7 @@ def test_inventory_matches_the_template_type_by_type(mall: Estimate) -> None:
     in_template = Counter(resource["Type"] for resource in template["Resources"].values())
     reported = Counter(finding.resource_type for finding in mall.resources)
     assert reported == in_template
-    assert len(mall.resources) == len(template["Resources"]) == 71
+    assert len(mall.resources) == len(template["Resources"]) == 72
     assert {f.logical_id for f in mall.resources} == set(template["Resources"])
 
 
@@ -101,8 +101,9 @@ def test_free_and_unpriced_are_listed_not_dropped(mall: Estimate) -> None:
     assert status["AlarmTopic2A9F1B3C"] == "free"  # SNS topic
     assert status["VpcFlowLogsFlowLogF1E5AE0F"] == "free"  # billed via its log group
     assert status["WebServersLaunchTemplate0C5E1D3F"] == "free"  # priced via the ASG
-    assert status["BackupPlan5A6C2E19"] == "unpriced"
-    assert [u.logical_id for u in mall.unpriced] == ["BackupPlan5A6C2E19"]
+    assert status["BackupPlan5A6C2E19"] == "free"  # the snapshots it takes are usage
+    assert status["ShopZone4B2C9A1E"] == "unpriced"  # no hosted-zone price in the book
+    assert [u.logical_id for u in mall.unpriced] == ["ShopZone4B2C9A1E"]
 
 
 def test_asg_resolves_its_launch_template_like_cdk_writes_it(mall: Estimate) -> None:
@@ -176,7 +177,7 @@ def _cdk_out(tmp_path: Path, *stacks: str) -> Path:
 def test_cdk_out_directory_with_one_stack(tmp_path: Path) -> None:
     loaded = load_template(_cdk_out(tmp_path, "ShoppingMall"))
     assert loaded.name == "ShoppingMall"
-    assert len(loaded.body["Resources"]) == 71
+    assert len(loaded.body["Resources"]) == 72
 
 
 def test_cdk_out_with_several_stacks_needs_stack(tmp_path: Path) -> None:
@@ -295,7 +296,7 @@ Resources:
     assert costs[("Sharded", "cache.t3.small")] == Decimal(4 * 720) * Decimal("0.034")
     status = {f.logical_id: f.status for f in virginia.resources}
     assert status["Mystery"] == "unpriced"
-    # Aurora has no Seoul price in the built-in book: listed as unpriced, not dropped.
+    # Aurora is priced in Seoul too: the writer, the reader and the cluster's storage.
     seoul = estimate(
         inventory.usage,
         load_price_book(),
@@ -306,8 +307,11 @@ Resources:
         resources=inventory.resources,
     )
     status = {f.logical_id: f.status for f in seoul.resources}
-    assert status["Writer"] == status["Reader"] == "unpriced"
-    assert {u.logical_id for u in seoul.unpriced} >= {"Writer", "Reader", "Cluster", "Mystery"}
+    assert status["Writer"] == status["Reader"] == status["Cluster"] == "priced"
+    seoul_costs = {(line.usage.logical_id, line.usage.sku): line.cost for line in seoul.lines}
+    assert seoul_costs[("Writer", "db.r6g.large")] == 720 * Decimal("0.313")
+    assert seoul_costs[("Cluster", "standard")] == Decimal("1.2")  # 10 GB × $0.12
+    assert [u.logical_id for u in seoul.unpriced] == ["Mystery"]
 
 
 def test_template_errors_are_one_line(tmp_path: Path) -> None:

@@ -8,15 +8,29 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.db.engine import PasswordSource
 
+LOCK_TIMEOUT_SECONDS = 300
+MIGRATION_LOCK = "cloudmall_migrations"  # MySQL/MariaDB GET_LOCK name
 
-def alembic_config(database_url: str, password_source: PasswordSource | None = None) -> Config:
+
+class MigrationLockTimeout(RuntimeError):
+    """Another `cloudmall migrate` kept the migration lock; this one migrated nothing."""
+
+
+def alembic_config(
+    database_url: str,
+    *,
+    lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
+    password_source: PasswordSource | None = None,
+) -> Config:
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
     config.attributes["database_url"] = database_url
+    config.attributes["lock_timeout_seconds"] = lock_timeout_seconds
     config.attributes["password_source"] = password_source
     return config
 
@@ -25,9 +39,36 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
-async def upgrade(database_url: str, password_source: PasswordSource | None = None) -> None:
-    """Bring the database to the newest schema (Alembic runs its own event loop in a thread)."""
-    await asyncio.to_thread(command.upgrade, alembic_config(database_url, password_source), "head")
+def schema_is_ahead(current: str | None) -> bool:
+    """The database is at a revision this code does not know: a newer release migrated it.
+
+    Migrations are expand/contract (docs/deploy-aws.md), so the previous release keeps running
+    on the newer schema: during a rolling deploy, and after a rollback of the code.
+    """
+    if current is None:
+        return False
+    try:
+        ScriptDirectory.from_config(alembic_config("")).get_revision(current)
+    except CommandError:
+        return True
+    return False
+
+
+async def upgrade(
+    database_url: str,
+    *,
+    lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
+    password_source: PasswordSource | None = None,
+) -> None:
+    """Bring the database to the newest schema (Alembic runs its own event loop in a thread).
+
+    Raises :class:`MigrationLockTimeout` when another run keeps the lock longer than
+    ``lock_timeout_seconds`` (MySQL/MariaDB; PostgreSQL waits for its advisory lock).
+    """
+    config = alembic_config(
+        database_url, lock_timeout_seconds=lock_timeout_seconds, password_source=password_source
+    )
+    await asyncio.to_thread(command.upgrade, config, "head")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
