@@ -14,7 +14,7 @@ from cloudmall.audit.engine import audit
 from cloudmall.audit.model import Status
 from cloudmall.audit.rules import CHECKLIST
 from cloudmall.audit.stack import StackTemplate
-from cloudmall.cli import app
+from cloudmall.cli.main import app
 
 CONFIGURATIONS = ("production", "aurora", "defaults")
 runner = CliRunner()

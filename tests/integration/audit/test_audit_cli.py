@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cloudmall.cli import app
+from cloudmall.cli.main import app
 
 runner = CliRunner()
 
