@@ -11,7 +11,6 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from cloudmall_infra.config import DeploymentConfig
-from cloudmall_infra.lambda_package import deploy_dir
 from cloudmall_infra.stacks import (
     SecurityBaselineStack,
     ServerlessShopStack,
@@ -68,6 +67,8 @@ def build_app(
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
     )
+    from cloudmall_infra.lambda_package import deploy_dir  # here: runnable with -m on its own
+
     ServerlessShopStack(
         app,
         SERVERLESS_STACK,

@@ -16,7 +16,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from cloudmall_infra.data import DATABASE_NAME, EXCLUDED_PASSWORD_CHARACTERS, SLOW_QUERY_PARAMETERS
+from cloudmall_infra.data import (
+    DATABASE_NAME,
+    EXCLUDED_PASSWORD_CHARACTERS,
+    MYSQL_MAJOR_VERSION,
+    SERVER_PARAMETERS,
+    _allow_major_only_version,
+)
 from cloudmall_infra.nag import acknowledge
 
 MYSQL_PORT = 3306
@@ -38,7 +44,9 @@ class ProxiedDatabase(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         identifier = f"{Stack.of(self).stack_name.lower()}-db"
-        engine = rds.DatabaseInstanceEngine.mysql(version=rds.MysqlEngineVersion.VER_8_4_7)
+        engine = rds.DatabaseInstanceEngine.mysql(
+            version=rds.MysqlEngineVersion.of(MYSQL_MAJOR_VERSION, MYSQL_MAJOR_VERSION)
+        )
         self.database_security_group = ec2.SecurityGroup(
             self,
             "DatabaseSecurityGroup",
@@ -66,7 +74,8 @@ class ProxiedDatabase(Construct):
                 f"Log-{name}",
                 log_group_name=f"/aws/rds/instance/{identifier}/{name}",
                 retention=logs.RetentionDays.ONE_MONTH,
-                removal_policy=RemovalPolicy.RETAIN,
+                # named: a retained group would block the next stack of that name
+                removal_policy=RemovalPolicy.DESTROY,
             )
             for name in exports
         ]
@@ -98,12 +107,13 @@ class ProxiedDatabase(Construct):
             publicly_accessible=False,
             copy_tags_to_snapshot=True,
             parameter_group=rds.ParameterGroup(
-                self, "Parameters", engine=engine, parameters=SLOW_QUERY_PARAMETERS
+                self, "Parameters", engine=engine, parameters=SERVER_PARAMETERS
             ),
             cloudwatch_logs_exports=exports,
         )
         for group in log_groups:
             self.instance.node.add_dependency(group)
+        _allow_major_only_version(self.instance.node.default_child)
         assert self.instance.secret is not None
         self.secret = self.instance.secret
         self.proxy = self.instance.add_proxy(

@@ -38,6 +38,7 @@ def test_cloudmall_audit_passes_on_every_synthesized_stack(
     assert {s["stack"] for s in report["stacks"]} == {
         "ShoppingMall",
         "SingleServer",
+        "ServerlessShop",
         "SecurityBaseline",
     }
 

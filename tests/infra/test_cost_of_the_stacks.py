@@ -60,7 +60,7 @@ def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
         )
 
 
-STACKS = ("ShoppingMall", "SingleServer")
+STACKS = ("ShoppingMall", "SingleServer", "ServerlessShop")
 
 
 def _quantities(lines: list[UsageLine]) -> Counter[tuple[str, str]]:

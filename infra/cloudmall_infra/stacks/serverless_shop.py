@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import CfnOutput, DefaultStackSynthesizer, Stack, Tags
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from cloudmall_infra.backup import Backups
 from cloudmall_infra.buckets import LogBucket
 from cloudmall_infra.cdn import _bucket_deployment_findings
 from cloudmall_infra.config import DeploymentConfig
@@ -46,6 +48,13 @@ class ServerlessShopStack(Stack):
             vpc=network.vpc,
             subnets=network.subnets,
             instance_type=config.db_instance_type,
+        )
+        # AWS Backup with restore tests, as for the 3-tier database.
+        Backups(
+            self,
+            "Backups",
+            access_logs=log_bucket,
+            database_resource=backup.BackupResource.from_rds_database_instance(database.instance),
         )
         signing_key = secretsmanager.Secret(
             self,

@@ -1075,21 +1075,25 @@ FREE: dict[str, str] = {
         "the account's first copy of management events: no charge (its S3 storage and "
         "CloudWatch Logs ingestion are priced there)"
     ),
+    "AWS::Backup::RestoreTestingPlan": (
+        "no standing charge: each restore test job and the temporary database's hours are "
+        "billed per use (usage-based, not modelled)"
+    ),
+    "AWS::GuardDuty::Detector": (
+        "no standing charge: billed per event and GB of logs analysed (usage-based, not modelled)"
+    ),
+    "AWS::Config::ConfigurationRecorder": (
+        "no standing charge: billed per configuration item recorded (usage-based, not modelled)"
+    ),
+    "AWS::Config::ConfigRule": (
+        "no standing charge: billed per rule evaluation (usage-based, not modelled)"
+    ),
 }
 
 UNPRICED: dict[str, str] = {
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
     "AWS::ECR::Repository": "usage-based: image storage; not modelled",
     "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
-    "AWS::Backup::RestoreTestingPlan": (
-        "usage-based: each restore test job and the temporary database's hours; not modelled"
-    ),
-    "AWS::GuardDuty::Detector": "usage-based: events and logs analysed; not modelled",
-    "AWS::Config::ConfigurationRecorder": (
-        "usage-based: per configuration item recorded; not modelled"
-    ),
-    "AWS::Config::ConfigRule": "usage-based: per rule evaluation; not modelled",
-    "AWS::Logs::MetricFilter": "its metric is a custom CloudWatch metric; no price in the book",
 }
 
 
