@@ -13,7 +13,7 @@ from constructs import Construct
 from cloudmall_infra.backup import Backups
 from cloudmall_infra.buckets import LogBucket
 from cloudmall_infra.cdn import _bucket_deployment_findings
-from cloudmall_infra.config import DeploymentConfig
+from cloudmall_infra.config import DEFAULT_DB_INSTANCE_TYPES, DeploymentConfig
 from cloudmall_infra.functions import ShopFunctions
 from cloudmall_infra.http_api import ShopApi
 from cloudmall_infra.monitoring import AlarmTopic
@@ -47,7 +47,10 @@ class ServerlessShopStack(Stack):
             "Database",
             vpc=network.vpc,
             subnets=network.subnets,
-            instance_type=config.db_instance_type,
+            # RDS MySQL whatever the 3-tier stack's engine: an Aurora size is not an RDS one.
+            instance_type=(
+                DEFAULT_DB_INSTANCE_TYPES["mysql"] if config.is_aurora else config.db_instance_type
+            ),
         )
         # AWS Backup with restore tests, as for the 3-tier database.
         Backups(
