@@ -60,7 +60,7 @@ def test_the_estimate_inventories_every_resource_of_the_synthesized_stack(
         )
 
 
-STACKS = ("ShoppingMall", "SingleServer", "ServerlessShop")
+STACKS = ("ShoppingMall", "SingleServer", "ServerlessShop", "SecurityBaseline")
 
 
 def _quantities(lines: list[UsageLine]) -> Counter[tuple[str, str]]:
