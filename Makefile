@@ -5,9 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
+# The Lambda artifact the ServerlessShop stack deploys (Python 3.12, arm64 manylinux wheels).
+LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
 .PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
-	bench-quick bench-profile lock scan image image-test bench-lake
+	bench-quick bench-profile lock scan image image-test bench-lake \
+	lambda-package bench-lambda
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -50,7 +53,7 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $@
 
 ## test: the whole suite (unit, integration, e2e, infra)
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(LAMBDA_ZIP)
 	$(BIN)/python -m pytest
 
 ## reliability: the reliability suite at full rounds (20 last-unit races, 300 orders, ...)
@@ -111,14 +114,24 @@ image-test: image $(STAMP)
 	CLOUDMALL_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/image
 
 ## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
-synth: $(STAMP)
+synth: $(STAMP) $(LAMBDA_ZIP)
 	$(BIN)/python infra/app.py
+
+## lambda-package: the functions' deployment zip (manylinux wheels for Python 3.12 arm64); prints its size
+lambda-package: $(LAMBDA_ZIP)
+
+$(LAMBDA_ZIP): $(STAMP) pyproject.toml $(shell find src/cloudmall -name '*.py' -o -name '*.mako' 2>/dev/null)
+	cd infra && ../$(BIN)/python -m cloudmall_infra.lambda_package
 
 ## audit: the guide's security checklist on every synthesized stack (docs/security.md)
 audit: synth
 	$(BIN)/cloudmall audit cdk.out
 
 BENCH_STAMP := $(VENV)/.bench-installed
+
+## bench-lambda: the functions' cold start, warm latency and memory, in-process -> var/bench-lambda/
+bench-lambda: $(STAMP) $(LAMBDA_ZIP)
+	$(BIN)/python -m bench.lambda_bench
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[bench]"
@@ -141,4 +154,4 @@ bench-profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -72,20 +72,27 @@ def real_tiers_env(moto: Service) -> dict[str, str]:
     return {"CLOUDMALL_CACHE_URL": redis_url(), "CLOUDMALL_STORAGE_URL": new_bucket(moto), **S3_ENV}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+#: (backend, runtime) pairs the API suite runs on: the server on every backend, and the Lambda
+#: handler (the local function runtime) on MariaDB, the engine the serverless stack runs.
+LIVE_SERVERS = [(backend, "server") for backend in BACKENDS] + (
+    [("mariadb", "function")] if "mariadb" in BACKENDS else []
+)
+
+
+@pytest.fixture(scope="module", params=LIVE_SERVERS, ids=[f"{b}-{r}" for b, r in LIVE_SERVERS])
 def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, moto: Service
 ) -> Iterator[LiveServer]:
-    """A real `cloudmall serve` process per backend, shared by the tests of one module.
+    """A real `cloudmall serve` process per backend and runtime, shared by a module's tests.
 
     On SQLite it runs on the embedded defaults (in-process cache, local folder); on MariaDB and
     PostgreSQL with the real tiers (Redis, S3).
     """
-    backend = str(request.param)
-    tmp_path = tmp_path_factory.mktemp(f"server-{backend}")
+    backend, runtime = request.param
+    tmp_path = tmp_path_factory.mktemp(f"server-{backend}-{runtime}")
     with scratch_database(backend, tmp_path) as url:
         extra = {} if backend == "sqlite" else real_tiers_env(moto)
-        server = start_server(shop_env(url, tmp_path, **extra), tmp_path)
+        server = start_server(shop_env(url, tmp_path, **extra), tmp_path, runtime=runtime)
         try:
             yield server
         finally:

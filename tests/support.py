@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -16,6 +17,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # The server URLs of the real databases; CI starts them (see .ci/run). Override to point elsewhere.
 MARIADB_URL = os.environ.get(
@@ -164,6 +167,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str]
+    runtime: str = "server"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -186,8 +190,18 @@ def cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Completed
 STARTED: list[LiveServer] = []
 
 
+#: How the API runs under test: `server` (uvicorn, the app) or `function` (the local API Gateway
+#: invoking the Lambda handler in-process, one event at a time per worker).
+RUNTIMES = ("server", "function")
+
+
 def start_server(
-    env: dict[str, str], tmp_path: Path, *, workers: int = 1, port: int | None = None
+    env: dict[str, str],
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    runtime: str = "server",
 ) -> LiveServer:
     """`cloudmall serve` as a real process (on a free port unless `port` is given); returns when
     /readyz answers 200."""
@@ -208,6 +222,8 @@ def start_server(
                 str(port),
                 "--workers",
                 str(workers),
+                "--runtime",
+                runtime,
                 *([] if env.get("CLOUDMALL_TEST_DEMO") else ["--no-demo"]),
             ],
             stdout=log,
@@ -216,7 +232,11 @@ def start_server(
             cwd=tmp_path,
         )
     server = LiveServer(
-        url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, env=full_env
+        url=f"http://127.0.0.1:{port}",
+        process=process,
+        log_path=log_path,
+        env=full_env,
+        runtime=runtime,
     )
     STARTED.append(server)
     deadline = time.monotonic() + 60
@@ -287,3 +307,15 @@ def start_nginx(upstreams: list[str], tmp_path: Path) -> tuple[str, Service]:
     )
     wait_for_port(port)
     return f"http://127.0.0.1:{port}", Service(port, process)
+
+
+def emf_total(log: str, metric: str) -> float:
+    """The sum of `metric` over the CloudWatch embedded-metric-format lines in a process's log."""
+    total = 0.0
+    for line in log.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        value = json.loads(line).get(metric)
+        if value is not None:
+            total += sum(value) if isinstance(value, list) else float(value)
+    return total

@@ -15,6 +15,7 @@ from cloudmall_infra.container_config import ContainerConfig
 from cloudmall_infra.stacks import (
     ContainerShopStack,
     SecurityBaselineStack,
+    ServerlessShopStack,
     ShoppingMallStack,
     ShopPipelineStack,
     SingleServerStack,
@@ -29,6 +30,7 @@ SINGLE_SERVER_STACK = "SingleServer"
 CONTAINER_SHOP_STACK = "ContainerShop"
 CONTAINER_SHOP_STAGING_STACK = "ContainerShopStaging"
 PIPELINE_STACK = "ShopPipeline"
+SERVERLESS_STACK = "ServerlessShop"
 SECURITY_BASELINE_STACK = "SecurityBaseline"
 
 
@@ -70,6 +72,17 @@ def build_app(
         config=config,
         env=env,
         description="cloudmall: the guide's pattern 1 (single server, event site)",
+    )
+    from cloudmall_infra.lambda_package import deploy_dir  # here: runnable with -m on its own
+
+    ServerlessShopStack(
+        app,
+        SERVERLESS_STACK,
+        config=config,
+        static_dir=STATIC_DIR,
+        code_dir=Path(str(app.node.try_get_context("lambda_package") or deploy_dir())),
+        env=env,
+        description="cloudmall: the guide's pattern 6 (serverless: API Gateway, Lambda, RDS Proxy)",
     )
     SecurityBaselineStack(
         app,

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.cache.redis import RedisCache
-from cloudmall.adapters.db.engine import create_engine
+from cloudmall.adapters.db.engine import PasswordSource, create_engine
+from cloudmall.adapters.db.iam_auth import RdsIamTokens
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -69,20 +70,26 @@ class RuntimeProfile:
     local_cache: bool  # level-1 catalogue answers, kept current by a background watcher
     fast_path: bool  # the web layer answers repeated catalogue URLs from level 1
     metrics: Literal["prometheus", "cloudwatch"]
+    db_pool_size: int  # connections kept per process (a function serves one request at a time)
 
 
 PROFILES: Mapping[Runtime, RuntimeProfile] = {
-    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus"),
+    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus", 10),
     # One service of several (EKS): long-lived like a server, scraped by Prometheus.
-    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus"),
+    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus", 10),
     # One request per instance, frozen in between: no group to gather, no watcher to feed,
     # no scrape target; metrics leave as CloudWatch embedded-metric-format lines.
-    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch"),
+    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch", 1),
 }
 
 
 def runtime_profile(settings: Settings) -> RuntimeProfile:
     return PROFILES[settings.runtime]
+
+
+def database_password_source(settings: Settings) -> PasswordSource | None:
+    """IAM tokens per new connection with `CLOUDMALL_DATABASE_IAM_AUTH`; else the URL's password."""
+    return RdsIamTokens() if settings.database_iam_auth else None
 
 
 def build_cache(url: str) -> MemoryCache | RedisCache:
@@ -184,7 +191,11 @@ def bind_handlers(dependencies: Mapping[str, object]) -> dict[type[Any], BoundHa
 def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -> Shop:
     """The shop for this process and runtime; `present` writes catalogue answers (web's JSON)."""
     profile = runtime_profile(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=profile.db_pool_size,
+        password_source=database_password_source(settings),
+    )
     uow = SqlUnitOfWorkFactory(engine)
     metrics = build_metrics(profile)
     cache = build_cache(settings.cache_url)
@@ -244,7 +255,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
 
 async def migrate(settings: Settings) -> None:
     """Bring the database to the newest schema (creates it on an empty database)."""
-    await upgrade(settings.database_url)
+    await upgrade(settings.database_url, password_source=database_password_source(settings))
 
 
 @asynccontextmanager

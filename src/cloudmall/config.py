@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -50,8 +50,13 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     runtime: Runtime = Runtime.SERVER
+    # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
+    function: Literal["all", "accounts", "catalogue", "orders"] = "all"
     var_dir: Path = Path("var")
     database_url: str = ""
+    # Log in to the database with an IAM token made per new connection (RDS Proxy, RDS), not a
+    # password: the URL names the user, the token is its password for 15 minutes.
+    database_iam_auth: bool = False
     cache_url: str = "memory://"
     storage_url: str = ""
     # The data lake (docs/lake.md): where exported events go, file:// or s3://, default var/lake.

@@ -40,6 +40,7 @@ def test_app_py_synthesizes_from_another_directory_without_credentials(tmp_path:
         "ContainerShopStaging.template.json",
         "SecurityBaseline.template.json",
         "ShopPipeline.template.json",
+        "ServerlessShop.template.json",
         "ShoppingMall.template.json",
         "SingleServer.template.json",
     ]

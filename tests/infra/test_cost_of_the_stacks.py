@@ -96,6 +96,7 @@ STACKS = (
     "ContainerShop",
     "ContainerShopStaging",
     "ShopPipeline",
+    "ServerlessShop",
 )
 
 

@@ -29,6 +29,27 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
         "and describing task definitions have no resource-level permissions in IAM."
         for prefix in ECS_DEPLOY_ROLES
     },
+    **{
+        (f"Functions{name}role", frozenset(actions)): reason
+        for name in ("accounts", "catalogue", "orders", "migrate")
+        for actions, reason in (
+            (
+                {
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                },
+                "Lambda's VPC networking: these EC2 actions take no resource-level permissions "
+                "(AWSLambdaVPCAccessExecutionRole grants the same on *).",
+            ),
+            (
+                {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+                "X-Ray tracing: these actions take no resource-level permissions.",
+            ),
+        )
+    },
     (
         "PasswordPolicyCustomResourcePolicy",
         frozenset({"iam:UpdateAccountPasswordPolicy"}),
@@ -63,6 +84,7 @@ MANAGED_POLICY_ALLOW_LIST: dict[str, set[str]] = {
     "CloudWatchAgentServerPolicy": {"AppRole", "ServerRole"},
     "service-role/AWSLambdaBasicExecutionRole": {
         "CustomCDKBucketDeployment",
+        "AWSCDKTriggerCustomResourceProvider",  # runs the migration trigger at deploy time
         "AWS679f53fac002430cb0da5b7982bd2287",  # CDK's AwsCustomResource (the password policy)
     },
     "service-role/AWSBackupServiceRolePolicyForBackup": {"BackupsPlanDatabaseRole"},

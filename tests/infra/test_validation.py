@@ -18,6 +18,7 @@ STACKS = (
     "ContainerShop",
     "ContainerShopStaging",
     "ShopPipeline",
+    "ServerlessShop",
 )
 
 

@@ -34,11 +34,20 @@ SECRET = TEST_SECRET_KEY
 ORIGIN = "https://shop.example.com"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp_path: Path = tmp_path_factory.mktemp("security")
-    with scratch_database("sqlite", tmp_path) as url:
-        live = start_server(shop_env(url, tmp_path, CLOUDMALL_CORS_ORIGINS=ORIGIN), tmp_path)
+@pytest.fixture(
+    scope="module",
+    params=[("sqlite", "server"), ("mariadb", "function")],
+    ids=["sqlite-server", "mariadb-function"],
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The server on the embedded defaults, and the Lambda handler (local function runtime)."""
+    backend, runtime = request.param
+    tmp_path: Path = tmp_path_factory.mktemp(f"security-{backend}-{runtime}")
+    with scratch_database(backend, tmp_path) as url:
+        env = shop_env(url, tmp_path, CLOUDMALL_CORS_ORIGINS=ORIGIN)
+        live = start_server(env, tmp_path, runtime=runtime)
         try:
             yield live
         finally:

@@ -2,6 +2,7 @@
 
 from cloudmall_infra.stacks.container_shop import ContainerShopStack
 from cloudmall_infra.stacks.security_baseline import SecurityBaselineStack
+from cloudmall_infra.stacks.serverless_shop import ServerlessShopStack
 from cloudmall_infra.stacks.shop_pipeline import ShopPipelineStack
 from cloudmall_infra.stacks.shopping_mall import ShoppingMallStack
 from cloudmall_infra.stacks.single_server import SingleServerStack
@@ -9,6 +10,7 @@ from cloudmall_infra.stacks.single_server import SingleServerStack
 __all__ = [
     "ContainerShopStack",
     "SecurityBaselineStack",
+    "ServerlessShopStack",
     "ShopPipelineStack",
     "ShoppingMallStack",
     "SingleServerStack",

@@ -50,6 +50,19 @@ RESOURCE_STAR_ALLOWED: Mapping[str, str] = {
         "CDN cache, it reads or writes no data"
     ),
     "cloudfront:GetInvalidation": "the status of the invalidation above; no data",
+    **{
+        action: (
+            "a Lambda function's network interfaces in its VPC, which the Lambda service manages; "
+            "AWS's own AWSLambdaVPCAccessExecutionRole grants them on '*'; no data"
+        )
+        for action in (
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        )
+    },
 }
 """Actions whose ``Resource: "*"`` is accepted, each with the reason."""
 

@@ -130,11 +130,16 @@ def _ports(rule: Mapping[str, Any]) -> tuple[int, int] | None:
         return None
 
 
+def _to_world(source: Any) -> bool:
+    """A literal 0.0.0.0/0 or ::/0 (a CIDR computed by the template, e.g. the VPC's, is not)."""
+    return isinstance(source, str) and source in WORLD
+
+
 def world_open_ports(stack: StackTemplate, group: str) -> set[int]:
     """The single ports ``group`` opens to the whole internet."""
     ports: set[int] = set()
     for lid, rule in _ingress_rules(stack):
-        if lid == group and (rule.get("CidrIp") in WORLD or rule.get("CidrIpv6") in WORLD):
+        if lid == group and (_to_world(rule.get("CidrIp")) or _to_world(rule.get("CidrIpv6"))):
             span = _ports(rule)
             if span is not None and span[0] == span[1]:
                 ports.add(span[0])
@@ -155,7 +160,7 @@ def security_groups(stack: StackTemplate) -> Outcome:
             if span is None
             else (f"port {span[0]}" if span[0] == span[1] else f"ports {span[0]}-{span[1]}")
         )
-        if source in WORLD and (span is None or span[0] != span[1] or span[0] not in WEB_PORTS):
+        if _to_world(source) and (span is None or span[0] != span[1] or span[0] not in WEB_PORTS):
             bad.setdefault(lid, []).append(f"{described} open to {source}")
         elif source and (span is None or (span[0] == 0 and span[1] == 65535)):
             bad.setdefault(lid, []).append(f"all ports open to {source}")

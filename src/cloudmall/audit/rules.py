@@ -53,6 +53,13 @@ _PATTERN_1_WHY = (
     "belongs on the 3-tier ShoppingMall stack"
 )
 
+_SERVERLESS = "serverless"
+_SERVERLESS_WAF_WHY = (
+    "the guide's pattern 6 has CloudFront in front of an HTTP API, which takes no regional web "
+    "ACL; a CloudFront-scope web ACL lives in us-east-1, a stack of its own not built yet "
+    "(docs/serverless.md, known gaps). The API's stage throttling bounds the request rate"
+)
+
 CHECKLIST: tuple[Rule, ...] = (
     Rule(
         "private-subnets",
@@ -75,6 +82,7 @@ CHECKLIST: tuple[Rule, ...] = (
         "WAF 웹 방화벽 설정",
         "A WAF web ACL on every internet-facing load balancer, API and application CDN",
         check=network.waf,
+        exemptions=(Exemption(_SERVERLESS, "no-waf", _SERVERLESS_WAF_WHY),),
     ),
     Rule(
         "iam-roles",

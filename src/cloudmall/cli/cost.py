@@ -262,6 +262,9 @@ def template_command(
     glue_requests: Annotated[
         int, typer.Option(min=0, help="Glue Data Catalog requests a month.")
     ] = 0,
+    api_requests: Annotated[
+        int, typer.Option(min=0, help="HTTP API requests a month (shared by its functions).")
+    ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any resource cannot be priced.")
     ] = False,
@@ -293,6 +296,7 @@ def template_command(
             lambda_duration_ms=lambda_duration_ms,
             athena_scanned_gb=athena_gb,
             glue_catalog_requests=glue_requests,
+            api_requests=api_requests,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)

@@ -14,12 +14,13 @@ from rich.progress import Progress
 
 from cloudmall.bootstrap import migrate as migrate_database
 from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
-from cloudmall.config import Settings
+from cloudmall.config import Runtime, Settings
 from cloudmall.demo import load_demo_catalogue
 from cloudmall.domain.users import Role
 from cloudmall.services.commands import ChangeRoleByEmail, CheckTiers, CountShop, MakeAdmin
 from cloudmall.services.health import TierStatus
 from cloudmall.services.shop import Shop
+from cloudmall.web.server import APP, FUNCTION_APP
 from cloudmall.web.server import serve as run_server
 
 admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -155,10 +156,20 @@ def serve(
         int, typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes")
     ] = 1,
     demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
+    runtime: Annotated[
+        Runtime | None,
+        typer.Option(
+            help="server (default), or function: each request becomes an API Gateway event for "
+            "the Lambda handler, one at a time per worker",
+            envvar="CLOUDMALL_RUNTIME",
+        ),
+    ] = None,
 ) -> None:
     """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
     if not _port_free(host, port):
         raise fail(f"port {port} on {host} is already in use: choose another with --port")
+    if runtime is not None:
+        os.environ["CLOUDMALL_RUNTIME"] = runtime.value  # the workers read their settings anew
     settings = load_settings()
     password = run(_prepare(settings, demo=demo))
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -169,4 +180,5 @@ def serve(
     sys.stdout.flush()
     if workers > 1:
         _share_metrics_between_workers(settings)
-    run_server(host, port, workers)
+    function = settings.runtime is Runtime.FUNCTION
+    run_server(host, port, workers, FUNCTION_APP if function else APP)

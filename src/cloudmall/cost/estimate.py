@@ -207,8 +207,10 @@ def lambda_usage(
     name: str = "Lambda",
     logical_id: str | None = None,
     resource_type: str | None = None,
+    compute_sku: str = "gb-second",
 ) -> list[UsageLine]:
-    """The guide's serverless formula as two usage lines.
+    """The guide's serverless formula as two usage lines (`compute_sku` "gb-second/arm64" for
+    Arm functions).
 
     requests cost = requests / 1,000,000 × $0.20;
     compute cost = requests × seconds × memory_MB / 1024 × $0.0000166667 per GB-second.
@@ -230,7 +232,7 @@ def lambda_usage(
             f"{name} compute ({plain_number(gb_seconds)} GB-s: {detail}){where}",
             "Lambda",
             "lambda",
-            "gb-second",
+            compute_sku,
             gb_seconds,
             logical_id,
             resource_type,

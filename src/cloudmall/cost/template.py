@@ -70,6 +70,9 @@ class Assumptions:
     """GB scanned by Athena queries a month, across all workgroups (the lake's reports)."""
     glue_catalog_requests: int = 0
     """Glue Data Catalog requests a month, across all databases (Athena makes some per query)."""
+    api_requests: int = 0
+    """API Gateway HTTP API requests a month, across all HTTP APIs; the functions an API invokes
+    share them evenly (a template holds no route mix) instead of taking `lambda_requests`."""
     on: date = field(default_factory=date.today)
     """The month priced: RDS Extended Support applies from the day a major version leaves
     standard support."""
@@ -94,6 +97,7 @@ class Assumptions:
             ("CodePipeline V2 action minutes per pipeline", _n(self.pipeline_action_minutes)),
             ("Athena data scanned (all workgroups)", f"{_n(self.athena_scanned_gb)} GB"),
             ("Glue Data Catalog requests (all databases)", _n(self.glue_catalog_requests)),
+            ("HTTP API requests (shared by the functions behind it)", _n(self.api_requests)),
             ("priced as of", self.on.isoformat()),
         ]
 
@@ -809,17 +813,90 @@ def _vpc_endpoint(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any])
     )
 
 
+def _api_targets(ctx: _Context) -> set[str]:
+    """The functions HTTP API integrations invoke (by logical id)."""
+    targets = set()
+    for resource in ctx.resolver.resources.values():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::ApiGatewayV2::Integration":
+            target = ctx.resolver.target((resource.get("Properties") or {}).get("IntegrationUri"))
+            if target is not None:
+                targets.add(target)
+    return targets
+
+
 def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
     memory = int(ctx.resolver.number(p.get("MemorySize")) or 128)
+    arm = p.get("Architectures") == ["arm64"]
+    behind_api = _api_targets(ctx)
+    if logical_id in behind_api:
+        requests = ctx.assumptions.api_requests // len(behind_api)
+        source = f"1/{len(behind_api)} of the HTTP API's requests"
+    else:
+        requests, source = ctx.assumptions.lambda_requests, "usage from assumptions"
     lines = lambda_usage(
-        requests=ctx.assumptions.lambda_requests,
+        requests=requests,
         duration_ms=ctx.assumptions.lambda_duration_ms,
         memory_mb=memory,
-        name=f"Lambda {memory} MB",
+        name=f"Lambda {memory} MB{' arm64' if arm else ''}",
         logical_id=logical_id,
         resource_type=rtype,
+        compute_sku="gb-second/arm64" if arm else "gb-second",
     )
-    return _Outcome("priced", f"{memory} MB, usage from assumptions", lines)
+    return _Outcome("priced", f"{memory} MB{', arm64' if arm else ''}, {source}", lines)
+
+
+def _http_api(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    if (ctx.resolver.text(p.get("ProtocolType")) or "HTTP") != "HTTP":
+        return _Outcome("unpriced", "no pricing rule for WebSocket APIs")
+    requests = ctx.share(Decimal(ctx.assumptions.api_requests), rtype)
+    line = _line(
+        logical_id,
+        rtype,
+        f"HTTP API {_n(requests)} requests",
+        "API Gateway",
+        "apigateway",
+        "http-api/requests",
+        requests,
+    )
+    return _Outcome("priced", "HTTP API requests (first 300M tier)", [line])
+
+
+def _instance_vcpus(instance_class: str) -> int:
+    """vCPUs of a db.* class from its size: up to large 2, xlarge 4, Nxlarge 4N."""
+    size = instance_class.rsplit(".", 1)[-1]
+    if size.endswith("xlarge"):
+        multiple = size.removesuffix("xlarge")
+        return 4 * (int(multiple) if multiple.isdigit() else 1)
+    return 2
+
+
+def _db_proxy(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    """RDS Proxy bills the vCPUs of the instances behind it (at least 2), every hour."""
+    vcpus = 0
+    for resource in ctx.resolver.resources.values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::RDS::DBProxyTargetGroup":
+            continue
+        props = resource.get("Properties") or {}
+        if ctx.resolver.target(props.get("DBProxyName")) != logical_id:
+            continue
+        for instance in props.get("DBInstanceIdentifiers") or []:
+            target = ctx.resolver.target(instance)
+            if target is None:
+                return _Outcome("unpriced", "a target instance outside the template")
+            _, instance_props = ctx.resolver.resource(target)
+            instance_class = ctx.resolver.text(instance_props.get("DBInstanceClass")) or ""
+            vcpus += _instance_vcpus(instance_class)
+    vcpus = max(vcpus, 2)
+    line = _line(
+        logical_id,
+        rtype,
+        f"RDS Proxy {vcpus} vCPUs, {_n(ctx.hours)} h",
+        "Database",
+        "rds-proxy",
+        "vcpu-hour",
+        ctx.hours * vcpus,
+    )
+    return _Outcome("priced", f"{vcpus} vCPUs of the instances behind it", [line])
 
 
 def _fargate_task_size(ctx: _Context, task_definition: Any) -> tuple[Decimal, Decimal] | None:
@@ -1041,6 +1118,8 @@ RULES: dict[str, _Rule] = {
         "catalog/objects",
         "one catalog object (partition projection stores no partitions)",
     ),
+    "AWS::ApiGatewayV2::Api": _http_api,
+    "AWS::RDS::DBProxy": _db_proxy,
     "AWS::EC2::EIP": _hourly(
         "Elastic IP (public IPv4)",
         "Other",
@@ -1141,6 +1220,11 @@ FREE: dict[str, str] = {
     "AWS::Backup::BackupSelection": "no charge",
     "AWS::Lambda::Permission": "no charge",
     "AWS::Lambda::EventSourceMapping": "no charge",
+    "AWS::Lambda::Version": "no charge",
+    "AWS::ApiGatewayV2::Stage": "no charge (priced through its API's requests)",
+    "AWS::ApiGatewayV2::Route": "no charge",
+    "AWS::ApiGatewayV2::Integration": "no charge",
+    "AWS::RDS::DBProxyTargetGroup": "no charge (priced through its proxy)",
     "AWS::KMS::Alias": "no charge",
     "AWS::SSM::Parameter": "standard parameters: no charge",
     "AWS::CertificateManager::Certificate": "public certificates: no charge",

@@ -63,7 +63,9 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
-    engine = create_engine(str(url), pool_size=1)
+    engine = create_engine(
+        str(url), pool_size=1, password_source=config.attributes.get("password_source")
+    )
     try:
         async with engine.connect() as connection:
             # SQLite: take the write lock at BEGIN, so concurrent runs wait instead of failing.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from cloudmall.web.only_routes import OnlyRoutes
 from cloudmall.web.presentation import JsonCatalogPresenter
 from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
 
@@ -35,8 +36,14 @@ def build_web_shop(settings: Settings) -> Shop:
     return build_shop(settings, present=presenter_for(settings))
 
 
-def create_app(settings: Settings | None = None, *, shop: Shop | None = None) -> FastAPI:
-    """The shop as an ASGI app; pass a shop (built with `settings`) to reuse it (tests, tools).
+def create_app(
+    settings: Settings | None = None,
+    *,
+    shop: Shop | None = None,
+    only_routes: Iterable[tuple[str, str]] | None = None,
+) -> FastAPI:
+    """The shop as an ASGI app; pass a shop (built with `settings`) to reuse it (tests, tools),
+    and `only_routes` ((method, path template) pairs) to answer those alone (a function's share).
 
     The shop is built once per process, when the app starts (a function's cold start), not per
     request.
@@ -69,7 +76,7 @@ def create_app(settings: Settings | None = None, *, shop: Shop | None = None) ->
         media.router,
     ):
         app.include_router(router)
-    _add_middleware(app, settings)
+    _add_middleware(app, settings, only_routes)
     # The storefront's files only answer paths no API route claims: an undeclared method on an API
     # path gets that path's 405, not the file server's.
     app.frontend("/", directory=STATIC_DIR, fallback=None)
@@ -95,10 +102,15 @@ def _lifespan(
     return lifespan
 
 
-def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Innermost first: the fast path (if the runtime keeps answers), CORS, body limit, context."""
+def _add_middleware(
+    app: FastAPI, settings: Settings, only_routes: Iterable[tuple[str, str]] | None
+) -> None:
+    """Innermost first: the fast path (if the runtime keeps answers), the function's routes,
+    CORS, body limit, context."""
     if runtime_profile(settings).fast_path:
         app.add_middleware(CatalogFastPath)
+    if only_routes is not None:
+        app.add_middleware(OnlyRoutes, routes=only_routes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -25,13 +25,15 @@ from prometheus_client import multiprocess
 log = logging.getLogger(__name__)
 
 APP = "cloudmall.web.asgi:app"
+#: The local function runtime: API Gateway's part in front of the Lambda handler.
+FUNCTION_APP = "cloudmall.serverless.local_app:app"
 GRACE_SECONDS = 20
 BACKLOG = 4096
 
 
-def _config(host: str, port: int) -> uvicorn.Config:
+def _config(host: str, port: int, app: str) -> uvicorn.Config:
     return uvicorn.Config(
-        APP,
+        app,
         host=host,
         port=port,
         log_level="warning",
@@ -53,19 +55,20 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(host: str, port: int, sock: socket.socket) -> None:
-    uvicorn.Server(_config(host, port)).run(sockets=[sock])
+def _run_worker(host: str, port: int, app: str, sock: socket.socket) -> None:
+    uvicorn.Server(_config(host, port, app)).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, app: str = APP) -> None:
+    """Serve `app` (an import string) with `workers` processes."""
     if workers == 1:
-        uvicorn.Server(_config(host, port)).run()
+        uvicorn.Server(_config(host, port, app)).run()
         return
     context = multiprocessing.get_context("spawn")
     sockets = [_listen(host, port) for _ in range(workers)]
 
     def start(sock: socket.socket) -> BaseProcess:
-        process = context.Process(target=_run_worker, args=(host, port, sock), daemon=False)
+        process = context.Process(target=_run_worker, args=(host, port, app, sock), daemon=False)
         process.start()
         return process
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,27 @@ def async_url(database_url: str) -> URL:
     return url
 
 
-def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+#: Makes the password for each new connection: (host, port, user) → a password (an IAM token).
+PasswordSource = Callable[[str, int, str], str]
+
+
+def create_engine(
+    database_url: str, *, pool_size: int = 10, password_source: PasswordSource | None = None
+) -> AsyncEngine:
+    """The engine for `database_url`; with `password_source`, every new connection logs in with
+    the password it makes then (RDS IAM tokens last 15 minutes, a pooled connection longer)."""
     url = async_url(database_url)
     backend = url.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
+    engine = _server_engine(url, pool_size)
+    if password_source is not None:
+        _password_per_connection(engine, password_source)
+    return engine
+
+
+def _server_engine(url: URL, pool_size: int) -> AsyncEngine:
+    backend = url.get_backend_name()
     options: dict[str, Any] = {
         # Every unit of work ends its transaction itself (commit, or rollback on the way out), so
         # the pool's own ROLLBACK on check-in would be one more round trip for nothing.
@@ -72,6 +89,12 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(url, **options)
     _ping_after_idle(engine)
     return engine
+
+
+def _password_per_connection(engine: AsyncEngine, source: PasswordSource) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _fresh_password(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["password"] = source(str(params["host"]), int(params["port"]), str(params["user"]))
 
 
 def _ping_after_idle(engine: AsyncEngine) -> None:

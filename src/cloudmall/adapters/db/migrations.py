@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cloudmall.adapters.db.engine import PasswordSource
+
 LOCK_TIMEOUT_SECONDS = 300
 # MySQL/MariaDB GET_LOCK names are server-wide: the name carries the database's, so shops that
 # share a server do not wait for each other's migrations (PostgreSQL's advisory locks are per
@@ -23,12 +25,16 @@ class MigrationLockTimeout(RuntimeError):
 
 
 def alembic_config(
-    database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS
+    database_url: str,
+    *,
+    lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
+    password_source: PasswordSource | None = None,
 ) -> Config:
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
     config.attributes["database_url"] = database_url
     config.attributes["lock_timeout_seconds"] = lock_timeout_seconds
+    config.attributes["password_source"] = password_source
     return config
 
 
@@ -51,13 +57,20 @@ def schema_is_ahead(current: str | None) -> bool:
     return False
 
 
-async def upgrade(database_url: str, *, lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS) -> None:
+async def upgrade(
+    database_url: str,
+    *,
+    lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
+    password_source: PasswordSource | None = None,
+) -> None:
     """Bring the database to the newest schema (Alembic runs its own event loop in a thread).
 
     Raises :class:`MigrationLockTimeout` when another run keeps the lock longer than
     ``lock_timeout_seconds`` (MySQL/MariaDB; PostgreSQL waits for its advisory lock).
     """
-    config = alembic_config(database_url, lock_timeout_seconds=lock_timeout_seconds)
+    config = alembic_config(
+        database_url, lock_timeout_seconds=lock_timeout_seconds, password_source=password_source
+    )
     await asyncio.to_thread(command.upgrade, config, "head")
 
 

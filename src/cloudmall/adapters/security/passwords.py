@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import anyio
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -12,8 +14,14 @@ class Argon2PasswordHasher:
 
     def __init__(self, hasher: Argon2Hasher | None = None) -> None:
         self._hasher = hasher or Argon2Hasher()
-        self._dummy_hash = self._hasher.hash("cloudmall-dummy-password")
         self._limiter = anyio.CapacityLimiter(4)  # bound memory: 64 MiB per hash in flight
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        """Verified against when the account does not exist (the same time as a real check).
+        Made on first use, not at start: a function that never logs anyone in (the catalogue)
+        skips its 64 MiB and its CPU time at cold start."""
+        return self._hasher.hash("cloudmall-dummy-password")
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._limiter)

@@ -1,0 +1,256 @@
+"""The guide's three Lambda functions from one package, plus the migration run once per deploy.
+
+Each function is the same artifact (`make lambda-package`) and handler; CLOUDMALL_FUNCTION picks
+its routes (cloudmall.serverless.routes). Each has its own role, log group, security group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, triggers
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from cloudmall_infra.nag import acknowledge, logical_id
+from cloudmall_infra.serverless_database import ProxiedDatabase
+
+HANDLER = "cloudmall.serverless.handler"
+MIGRATE_HANDLER = "cloudmall.serverless.migrate.handler"
+TIMEOUT = Duration.seconds(15)  # under API Gateway's 30 s; the app's statements stop at 15 s
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function's sizing: memory (CPU comes with it) and, for payments, a reserved share."""
+
+    memory_mb: int
+    reserved_concurrency: int | None
+    media: str  # "none", "read" or "write": what it does with the media bucket
+    reason: str
+
+
+#: The memory settings and why (measured: docs/serverless.md, `make bench-lambda`).
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "accounts": FunctionSpec(
+        1024,
+        None,
+        "none",
+        "Argon2id hashes with 64 MiB and takes a full core's time: at 128 MB the process plus "
+        "the hash does not fit, and CPU (proportional to memory) would make log-in slow",
+    ),
+    "catalogue": FunctionSpec(
+        512, None, "read", "cached JSON reads: the smallest size whose init stays under a second"
+    ),
+    "orders": FunctionSpec(
+        1024,
+        50,
+        "write",
+        "orders and payments (and staff uploads, which resize images with Pillow); reserved "
+        "concurrency keeps payment capacity that reads cannot take, and caps proxy connections",
+    ),
+}
+
+
+class ShopFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_dir: Path,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        database: ProxiedDatabase,
+        media_bucket: s3.IBucket,
+        media_prefix: str,
+        signing_key: secretsmanager.ISecret,
+        environment: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not (code_dir / "cloudmall").is_dir():
+            raise FileNotFoundError(
+                f"{code_dir} holds no Lambda package: run `make lambda-package` first"
+            )
+        self.code = lambda_.Code.from_asset(str(code_dir))
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="cloudmall functions: out to RDS Proxy and AWS endpoints only",
+            allow_all_outbound=True,
+        )
+        database.allow_from(self.security_group)
+        region = media_bucket.stack.region
+        self.common_environment = {
+            "CLOUDMALL_ENVIRONMENT": environment,
+            "CLOUDMALL_RUNTIME": "function",
+            "CLOUDMALL_DATABASE_URL": database.url,
+            "CLOUDMALL_DATABASE_IAM_AUTH": "true",
+            "CLOUDMALL_STORAGE_URL": (
+                f"s3://{media_bucket.bucket_name}/{media_prefix}?region={region}"
+            ),
+            "CLOUDMALL_SECRET_KEY_SECRET_ARN": signing_key.secret_arn,
+            "POWERTOOLS_SERVICE_NAME": "cloudmall",
+            # No shared cache in this stack: each container keeps its own catalogue answers,
+            # so they live 30 s, not the default 300 s, after a staff edit elsewhere.
+            "CLOUDMALL_CATALOG_CACHE_TTL_SECONDS": "30",
+        }
+        self.functions: dict[str, lambda_.Function] = {}
+        for name, spec in FUNCTIONS.items():
+            function = self._function(
+                name,
+                handler=HANDLER,
+                memory_mb=spec.memory_mb,
+                environment={**self.common_environment, "CLOUDMALL_FUNCTION": name},
+                vpc=vpc,
+                subnets=subnets,
+                reserved_concurrency=spec.reserved_concurrency,
+            )
+            database.grant_connect(function)
+            signing_key.grant_read(function)
+            self._grant_media(function, spec.media, media_bucket, media_prefix)
+            self.functions[name] = function
+        self.migrate = self._migration(vpc, subnets, database)
+
+    @staticmethod
+    def _grant_media(
+        function: lambda_.Function, access: str, bucket: s3.IBucket, prefix: str
+    ) -> None:
+        """Objects under the media prefix only: read, or read and write (staff uploads)."""
+        if access == "none":
+            return
+        actions = ["s3:GetObject"] if access == "read" else ["s3:GetObject", "s3:PutObject"]
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(f"{prefix}/*")])
+        )
+        acknowledge(
+            function.role,  # type: ignore[arg-type]
+            f"AwsSolutions-IAM5[Resource::<{logical_id(bucket)}.Arn>/{prefix}/*]",
+            "Product images are stored under content-hash keys below the media prefix: the "
+            "function needs every object there, and no object elsewhere in the bucket.",
+        )
+
+    def _function(
+        self,
+        name: str,
+        *,
+        handler: str,
+        memory_mb: int,
+        environment: dict[str, str],
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        reserved_concurrency: int | None = None,
+        timeout: Duration = TIMEOUT,
+        construct: type[lambda_.Function] = lambda_.Function,
+        **extra: object,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{name}-logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            f"{name}-role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"cloudmall {name} function",
+        )
+        log_group.grant_write(role)
+        role.add_to_policy(  # the ENIs Lambda puts in the VPC (no managed policy: see nag)
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        function = construct(
+            self,
+            name,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            code=self.code,
+            handler=handler,
+            memory_size=memory_mb,
+            timeout=timeout,
+            environment=environment,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[self.security_group],
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrency,
+            description=f"cloudmall: {name}",
+            **extra,
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "The functions run Python 3.12, the runtime the deployment package is built and "
+            "tested for (manylinux wheels for cp312); moving on is a package rebuild, done "
+            "deliberately with the tests, not by a linter.",
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Lambda's VPC networking (create/describe/delete the function's ENIs) and X-Ray "
+            "PutTraceSegments take no resource-level permissions; AWS's own "
+            "AWSLambdaVPCAccessExecutionRole grants the same on *.",
+        )
+        return function
+
+    def _migration(
+        self, vpc: ec2.IVpc, subnets: ec2.SubnetSelection, database: ProxiedDatabase
+    ) -> triggers.TriggerFunction:
+        """`cloudmall migrate` as a CloudFormation-time trigger: once per deploy whose code
+        changed, after the proxy exists and before the API is created; never per invocation."""
+        environment = {
+            key: value
+            for key, value in self.common_environment.items()
+            if key != "CLOUDMALL_SECRET_KEY_SECRET_ARN"
+        }
+        migrate = self._function(
+            "migrate",
+            handler=MIGRATE_HANDLER,
+            memory_mb=512,
+            environment=environment,
+            vpc=vpc,
+            subnets=subnets,
+            timeout=Duration.minutes(5),
+            construct=triggers.TriggerFunction,
+            execute_after=[database.proxy, database.instance],
+            execute_on_handler_change=True,
+        )
+        database.grant_connect(migrate)
+        self._acknowledge_trigger(migrate)
+        return migrate  # type: ignore[return-value]
+
+    def _acknowledge_trigger(self, migrate: lambda_.Function) -> None:
+        stack = migrate.stack
+        for child in stack.node.children:
+            if child.node.id.startswith("AWSCDK.TriggerCustomResourceProvider"):
+                acknowledge(
+                    child,
+                    "AwsSolutions-IAM4",
+                    "CDK's trigger provider (aws-cdk-lib): it only invokes the migration "
+                    "function during a deployment; its basic execution role is CDK-managed.",
+                )
+                acknowledge(
+                    child,
+                    "AwsSolutions-L1",
+                    "CDK's trigger provider: its runtime is pinned by aws-cdk-lib and moves "
+                    "forward with CDK upgrades; it runs only during deployments.",
+                )

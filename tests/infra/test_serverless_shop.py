@@ -1,0 +1,158 @@
+"""The ServerlessShop stack (the guide's pattern 6): three functions from one package behind an
+HTTP API and CloudFront, in the VPC, on RDS Proxy with IAM auth in front of RDS MySQL 8.4."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra_synth import Synth
+
+from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
+from cloudmall_infra.functions import FUNCTIONS as SIZES
+
+STACK = "ServerlessShop"
+
+
+def functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate")."""
+    found = {}
+    for resource in synth.resources(STACK, "AWS::Lambda::Function").values():
+        props = resource["Properties"]
+        env = props.get("Environment", {}).get("Variables", {})
+        if props.get("Handler") == "cloudmall.serverless.migrate.handler":
+            found["migrate"] = props
+        elif "CLOUDMALL_FUNCTION" in env:
+            found[env["CLOUDMALL_FUNCTION"]] = props
+    return found
+
+
+def logical_id_of(synth: Synth, name: str) -> str:
+    for logical_id, resource in synth.resources(STACK, "AWS::Lambda::Function").items():
+        env = resource["Properties"].get("Environment", {}).get("Variables", {})
+        if env.get("CLOUDMALL_FUNCTION") == name:
+            return logical_id
+    raise KeyError(name)
+
+
+def test_three_functions_from_one_package_with_their_sizes(production: Synth) -> None:
+    found = functions(production)
+    assert set(found) == {"accounts", "catalogue", "orders", "migrate"}
+    codes = {json.dumps(props["Code"], sort_keys=True) for props in found.values()}
+    assert len(codes) == 1  # one artifact
+    for name, props in found.items():
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["VpcConfig"]["SubnetIds"]
+        env = props["Environment"]["Variables"]
+        assert env["CLOUDMALL_RUNTIME"] == "function"
+        assert env["CLOUDMALL_DATABASE_IAM_AUTH"] == "true"
+        assert "CLOUDMALL_SECRET_KEY" not in env  # read from Secrets Manager at init
+        if name != "migrate":
+            assert props["Handler"] == "cloudmall.serverless.handler"
+            assert props["MemorySize"] == SIZES[name].memory_mb
+            assert "CLOUDMALL_SECRET_KEY_SECRET_ARN" in env
+    assert found["orders"]["ReservedConcurrentExecutions"] == 50
+    assert "ReservedConcurrentExecutions" not in found["catalogue"]
+
+
+def test_every_route_goes_to_its_function(production: Synth) -> None:
+    integrations = {
+        logical_id: resource["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        for logical_id, resource in production.resources(
+            STACK, "AWS::ApiGatewayV2::Integration"
+        ).items()
+    }
+    routes = {}
+    for resource in production.resources(STACK, "AWS::ApiGatewayV2::Route").values():
+        props = resource["Properties"]
+        target = props["Target"]["Fn::Join"][1][1]["Ref"]
+        routes[props["RouteKey"]] = integrations[target]
+    expected = {
+        f"{method} {api_gateway_path(template)}": logical_id_of(production, name)
+        for name, route_set in FUNCTIONS.items()
+        for method, template in route_set
+    }
+    assert routes == expected
+
+
+def test_the_api_is_throttled_and_logged(production: Synth) -> None:
+    (stage,) = production.resources(STACK, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert "requestId" in stage["Properties"]["AccessLogSettings"]["Format"]
+
+
+def test_mysql_84_behind_a_proxy_that_requires_iam_and_tls(production: Synth) -> None:
+    (db,) = production.resources(STACK, "AWS::RDS::DBInstance").values()
+    assert db["Properties"]["Engine"] == "mysql"
+    assert db["Properties"]["EngineVersion"].startswith("8.4")
+    assert db["Properties"]["EnableIAMDatabaseAuthentication"] is True
+    (proxy,) = production.resources(STACK, "AWS::RDS::DBProxy").values()
+    assert proxy["Properties"]["RequireTLS"] is True
+    assert [auth["IAMAuth"] for auth in proxy["Properties"]["Auth"]] == ["REQUIRED"]
+    url = functions(production)["orders"]["Environment"]["Variables"]["CLOUDMALL_DATABASE_URL"]
+    head, proxy_ref, tail = url["Fn::Join"][1]
+    assert head == "mysql://cloudmall@"  # a user, no password: the IAM token is the password
+    assert proxy_ref["Fn::GetAtt"][1] == "Endpoint" and "ssl_ca=" in tail
+
+
+def test_each_function_may_connect_as_the_shop_user_through_the_proxy(
+    production: Synth,
+) -> None:
+    roles = {}
+    for resource in production.resources(STACK, "AWS::IAM::Policy").values():
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Action"] == "rds-db:connect":
+                role = resource["Properties"]["Roles"][0]["Ref"]
+                roles[role] = json.dumps(statement["Resource"])
+    assert len(roles) == 4  # three functions and the migration
+    assert all("dbuser:" in resource and "/cloudmall" in resource for resource in roles.values())
+
+
+def test_migrations_run_once_per_deploy_by_a_trigger(production: Synth) -> None:
+    (trigger,) = production.resources(STACK, "Custom::Trigger").values()
+    assert "migrate" in json.dumps(trigger["Properties"]["HandlerArn"]).lower()
+    for name in FUNCTIONS:
+        depends = production.templates[STACK]["Resources"][logical_id_of(production, name)]
+        assert any("migrate" in dep.lower() for dep in depends.get("DependsOn", []))
+
+
+def test_alarms_for_errors_throttles_p99_and_proxy_connections(production: Synth) -> None:
+    alarms = production.resources(STACK, "AWS::CloudWatch::Alarm").values()
+    kinds = sorted(
+        (alarm["Properties"].get("MetricName"), alarm["Properties"].get("ExtendedStatistic"))
+        for alarm in alarms
+    )
+    assert kinds.count(("Errors", None)) == 3
+    assert kinds.count(("Throttles", None)) == 3
+    assert kinds.count(("Duration", "p99")) == 3
+    assert ("DatabaseConnections", None) in kinds
+    assert all(alarm["Properties"]["AlarmActions"] for alarm in alarms)
+
+
+def test_log_groups_keep_a_month(production: Synth) -> None:
+    groups = production.resources(STACK, "AWS::Logs::LogGroup").values()
+    assert groups and all(g["Properties"].get("RetentionInDays") == 30 for g in groups)
+
+
+def test_cloudfront_sends_api_calls_to_the_api_and_the_rest_to_s3(production: Synth) -> None:
+    (distribution,) = production.resources(STACK, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    api = origins[behaviors["/api/*"]["TargetOriginId"]]
+    assert "execute-api" in json.dumps(api["DomainName"])
+    assert set(behaviors["/api/*"]["AllowedMethods"]) >= {"POST", "PATCH", "DELETE", "PUT"}
+    for target in (
+        behaviors["/media/*"]["TargetOriginId"],
+        config["DefaultCacheBehavior"]["TargetOriginId"],
+    ):
+        assert origins[target]["OriginAccessControlId"]  # S3 through origin access control
+    assert config["DefaultRootObject"] == "index.html"
+
+
+def test_no_nat_gateway(production: Synth) -> None:
+    assert production.resources(STACK, "AWS::EC2::NatGateway") == {}
+    endpoints = production.resources(STACK, "AWS::EC2::VPCEndpoint").values()
+    assert len(endpoints) == 2  # S3 (gateway) and Secrets Manager (interface)

@@ -1,0 +1,88 @@
+"""Pricing the serverless shape: HTTP API requests, the functions behind it at their memory and
+architecture, and RDS Proxy by the vCPUs of the instances behind it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cloudmall.cost.estimate import estimate
+from cloudmall.cost.pricebook import load_price_book
+from cloudmall.cost.template import Assumptions, LoadedTemplate, template_inventory
+
+
+def function(memory: int, arm: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {"MemorySize": memory, "Runtime": "python3.12"}
+    if arm:
+        props["Architectures"] = ["arm64"]
+    return {"Type": "AWS::Lambda::Function", "Properties": props}
+
+
+def integration(target: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ApiGatewayV2::Integration",
+        "Properties": {"IntegrationUri": {"Fn::GetAtt": [target, "Arn"]}},
+    }
+
+
+TEMPLATE = {
+    "Resources": {
+        "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
+        "Stage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {}},
+        "Reads": function(512, arm=True),
+        "Orders": function(1024, arm=True),
+        "Nightly": function(128),
+        "ReadsIntegration": integration("Reads"),
+        "OrdersIntegration": integration("Orders"),
+        "Db": {
+            "Type": "AWS::RDS::DBInstance",
+            "Properties": {"DBInstanceClass": "db.r5.2xlarge", "Engine": "mysql"},
+        },
+        "Proxy": {"Type": "AWS::RDS::DBProxy", "Properties": {"EngineFamily": "MYSQL"}},
+        "Targets": {
+            "Type": "AWS::RDS::DBProxyTargetGroup",
+            "Properties": {
+                "DBProxyName": {"Ref": "Proxy"},
+                "DBInstanceIdentifiers": [{"Ref": "Db"}],
+            },
+        },
+    }
+}
+
+USAGE = Assumptions(api_requests=3_000_000, lambda_requests=10, lambda_duration_ms=Decimal(50))
+
+
+def lines_of(logical_id: str) -> dict[str, Decimal]:
+    inventory = template_inventory(LoadedTemplate("t", Path("t.json"), TEMPLATE), USAGE)
+    return {
+        f"{line.service}/{line.sku}": line.quantity
+        for line in inventory.usage
+        if line.logical_id == logical_id
+    }
+
+
+def test_the_functions_behind_the_api_share_its_requests_at_their_memory() -> None:
+    reads, orders = lines_of("Reads"), lines_of("Orders")
+    assert reads["lambda/requests"] == orders["lambda/requests"] == 1_500_000
+    # 1.5M × 0.05 s × 0.5 GB and × 1 GB, at the Arm price
+    assert reads["lambda/gb-second/arm64"] == Decimal(37_500)
+    assert orders["lambda/gb-second/arm64"] == Decimal(75_000)
+    nightly = lines_of("Nightly")  # not behind the API: the per-function assumption, x86
+    assert nightly["lambda/requests"] == 10 and "lambda/gb-second" in nightly
+
+
+def test_http_api_requests_and_the_proxys_vcpus() -> None:
+    assert lines_of("Api") == {"apigateway/http-api/requests": 3_000_000}
+    # db.r5.2xlarge: 8 vCPUs, every hour of the month
+    assert lines_of("Proxy") == {"rds-proxy/vcpu-hour": USAGE.hours_per_month * 8}
+
+
+def test_the_month_prices_every_line() -> None:
+    inventory = template_inventory(LoadedTemplate("t", Path("t.json"), TEMPLATE), USAGE)
+    assert inventory.unpriced == []
+    serverless = [line for line in inventory.usage if line.logical_id != "Db"]
+    month = estimate(serverless, load_price_book(), region="ap-northeast-2", title="t")
+    by_sku = {line.usage.sku: line.cost for line in month.lines}
+    assert by_sku["http-api/requests"] == Decimal("3.87")  # 3 × $1.29 in Seoul
+    assert by_sku["vcpu-hour"] == USAGE.hours_per_month * 8 * Decimal("0.018")
