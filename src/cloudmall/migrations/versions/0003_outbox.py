@@ -61,8 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox_claims", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_claims_outbox_id"))
-        batch_op.drop_index("ix_outbox_claims_consumer_batch")
+    # Dropping a table drops its indexes; dropping the foreign key's index first is refused by
+    # MySQL/MariaDB (1553).
     op.drop_table("outbox_claims")
     op.drop_table("outbox_events")
