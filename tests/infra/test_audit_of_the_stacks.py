@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cloudmall.cli.main import app
+from cloudmall.cli import app
 from infra_synth import REPO_ROOT, Synth
 from typer.testing import CliRunner
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cloudmall.cli.main import app
+from cloudmall.cli import app
 from typer.testing import CliRunner
 
 runner = CliRunner()
