@@ -96,6 +96,9 @@ class DeploymentConfig:
     single_server_ami: str | None = None  # pin the event site's AMI (ami-...)
     internal_alb: bool = False  # the guide's intranet pattern: no internet-facing entrance
     intranet_cidr: str | None = None  # who may reach an internal ALB (default: the VPC)
+    # DNS names an operator points at a load balancer clients reach directly (ContainerShop,
+    # the intranet ALB): the app answers them besides the ALB's own name
+    alb_domain_names: tuple[str, ...] = ()
 
     @property
     def certificate_is_placeholder(self) -> bool:
@@ -164,4 +167,5 @@ class DeploymentConfig:
             single_server_ami=_context(scope, "single_server_ami"),
             internal_alb=_as_bool(_context(scope, "internal_alb", False)),
             intranet_cidr=_context(scope, "intranet_cidr"),
+            alb_domain_names=tuple(_as_list(_context(scope, "alb_domain_names") or [])),
         )

@@ -115,7 +115,12 @@ class SingleServer(Construct):
                 "80 is open (no SSH: Session Manager). Narrow it with single_server_ingress_cidr.",
             )
 
+        self.elastic_ip = ec2.CfnEIP(self, "ElasticIp", domain="vpc")
         settings = AppSettings(self, "Settings", environment=environment)
+        # Visitors use the domain when there is one, else the address; the address stays
+        # allowed with a domain too (it is the server's own, not a name others control).
+        hosts = [domain_name] if domain_name else []
+        settings.add_parameter("CLOUDMALL_ALLOWED_HOSTS", ",".join([*hosts, self.elastic_ip.ref]))
         role = AppRole(self, "Role", description="cloudmall single server")
         settings.grant_read(role.role)
         self.data_volume = ec2.Volume(
@@ -190,7 +195,6 @@ class SingleServer(Construct):
         )
         user_data.add_signal_on_exit_command(self.instance)
 
-        self.elastic_ip = ec2.CfnEIP(self, "ElasticIp", domain="vpc")
         ec2.CfnEIPAssociation(
             self,
             "ElasticIpAssociation",

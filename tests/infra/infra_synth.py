@@ -44,6 +44,8 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "github_connection_arn": GITHUB_CONNECTION_ARN,
     "github_repository": "example-shop/cloudmall",
     "github_branch": "release",
+    # a name the operator points at the load balancers clients reach directly
+    "alb_domain_names": "shop.example.com",
 }
 # The guide's intranet pattern: an internal ALB, CloudFront only for media and storefront.
 INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True}
@@ -76,3 +78,22 @@ def synthesize(outdir: Path, context: dict[str, Any]) -> Synth:
         for path in sorted(outdir.glob("*.template.json"))
     }
     return Synth(app=app, outdir=outdir, templates=templates)
+
+
+def rendered(value: Any) -> str:
+    """A CloudFormation string as text, each reference shown as <LogicalId> or <LogicalId.Attr>."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(rendered(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise AssertionError(f"not a string the tests can read: {value!r}")
+
+
+def host_names(value: Any) -> list[str]:
+    """CLOUDMALL_ALLOWED_HOSTS as the app splits it (comma-separated)."""
+    return [name.strip() for name in rendered(value).split(",") if name.strip()]

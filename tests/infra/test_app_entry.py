@@ -39,8 +39,8 @@ def test_app_py_synthesizes_from_another_directory_without_credentials(tmp_path:
         "ContainerShop.template.json",
         "ContainerShopStaging.template.json",
         "SecurityBaseline.template.json",
-        "ShopPipeline.template.json",
         "ServerlessShop.template.json",
+        "ShopPipeline.template.json",
         "ShoppingMall.template.json",
         "SingleServer.template.json",
     ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from cloudmall.cli import app
 from infra_synth import REPO_ROOT, Synth
 from typer.testing import CliRunner
 
@@ -15,6 +14,7 @@ from cloudmall.audit.engine import audit
 from cloudmall.audit.model import Status
 from cloudmall.audit.rules import CHECKLIST
 from cloudmall.audit.stack import StackTemplate
+from cloudmall.cli import app
 
 CONFIGURATIONS = ("production", "aurora", "defaults")
 runner = CliRunner()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra_synth import Synth
+from infra_synth import Synth, host_names
 
 PRODUCTION = "ContainerShop"
 STAGING = "ContainerShopStaging"
@@ -135,3 +135,17 @@ def test_every_alarm_notifies_the_topic(production: Synth) -> None:
     assert len(alarms) == 5
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_the_app_answers_the_alb_name_and_the_names_pointed_at_it(
+    production: Synth, defaults: Synth
+) -> None:
+    for synth, names in ((production, ["shop.example.com"]), (defaults, [])):
+        for stack in (PRODUCTION, STAGING):
+            (alb_id,) = synth.resources(stack, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+            app = containers(synth, stack)[APP]
+            environment = {e["Name"]: e["Value"] for e in app["Environment"]}
+            assert host_names(environment["CLOUDMALL_ALLOWED_HOSTS"]) == [
+                f"<{alb_id}.DNSName>",
+                *names,
+            ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra_synth import Synth
+from infra_synth import Synth, host_names, rendered
 
 from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
 from cloudmall_infra.functions import FUNCTIONS as SIZES
@@ -156,3 +156,21 @@ def test_no_nat_gateway(production: Synth) -> None:
     assert production.resources(STACK, "AWS::EC2::NatGateway") == {}
     endpoints = production.resources(STACK, "AWS::EC2::VPCEndpoint").values()
     assert len(endpoints) == 2  # S3 (gateway) and Secrets Manager (interface)
+
+
+def test_the_functions_answer_the_host_cloudfront_sends_them(production: Synth) -> None:
+    """CloudFront forwards every viewer header but Host: the API's own name reaches the app."""
+    (distribution,) = production.resources(STACK, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    (api_behavior,) = (b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    all_viewer_except_host = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert api_behavior["OriginRequestPolicyId"] == all_viewer_except_host
+    api_domain = rendered(origins[api_behavior["TargetOriginId"]]["DomainName"])
+    (api_id,) = production.resources(STACK, "AWS::ApiGatewayV2::Api")
+    assert api_domain == f"<{api_id}>.execute-api.ap-northeast-2.amazonaws.com"
+    shop_functions = {k: v for k, v in functions(production).items() if k != "migrate"}
+    assert set(shop_functions) == set(FUNCTIONS)
+    for props in shop_functions.values():
+        hosts = props["Environment"]["Variables"]["CLOUDMALL_ALLOWED_HOSTS"]
+        assert host_names(hosts) == [api_domain]

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from aws_cdk.assertions import Match
-from infra_synth import ALARM_EMAIL, CDN_CERTIFICATE_ARN, CERTIFICATE_ARN, Synth
+from infra_synth import ALARM_EMAIL, CDN_CERTIFICATE_ARN, CERTIFICATE_ARN, Synth, host_names
 
 STACK = "ShoppingMall"
 
@@ -419,6 +419,7 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "cdn-base-url",
         "cors-origins",
         "lake-url",
+        "allowed-hosts",
     }
     assert parameters["environment"]["Value"] == "production"
     # behind CloudFront the per-client limits count the viewer, not the edge server
@@ -441,6 +442,44 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
     assert parameters["cdn-base-url"]["Value"] == "https://cdn.shop.example.com"
     assert json.loads(parameters["cors-origins"]["Value"]) == ["https://cdn.shop.example.com"]
     assert all(p["Type"] == "String" for p in parameters.values())
+
+
+def settings_parameter(synth: Synth, name: str) -> Any:
+    (value,) = (
+        props(p)["Value"]
+        for p in synth.resources(STACK, "AWS::SSM::Parameter").values()
+        if props(p)["Name"].endswith(f"/{name}")
+    )
+    return value
+
+
+def test_the_app_answers_the_names_cloudfront_forwards(production: Synth, defaults: Synth) -> None:
+    """CloudFront forwards the viewer's Host to the ALB, so the app sees the distribution's
+    names; the ALB's own name never arrives (the ALB refuses requests without the
+    origin-verify header CloudFront adds)."""
+    for synth, names in ((production, ["cdn.shop.example.com"]), (defaults, [])):
+        distribution_id, distribution = only(
+            synth.resources(STACK, "AWS::CloudFront::Distribution")
+        )
+        config = props(distribution)["DistributionConfig"]
+        all_viewer_and_cloudfront = "33f36d7e-f396-46d9-90e0-52428a34d9dc"  # forwards Host
+        assert config["DefaultCacheBehavior"]["OriginRequestPolicyId"] == (
+            all_viewer_and_cloudfront
+        )
+        assert host_names(settings_parameter(synth, "allowed-hosts")) == [
+            f"<{distribution_id}.DomainName>",
+            *names,
+        ]
+
+
+def test_an_internal_alb_answers_its_own_name_and_the_names_pointed_at_it(
+    internal: Synth,
+) -> None:
+    alb_id, _ = only(internal.resources(STACK, "AWS::ElasticLoadBalancingV2::LoadBalancer"))
+    assert host_names(settings_parameter(internal, "allowed-hosts")) == [
+        f"<{alb_id}.DNSName>",
+        "shop.example.com",
+    ]
 
 
 # ---- media, CDN, storefront ----

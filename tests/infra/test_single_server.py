@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infra_synth import HOSTED_ZONE_ID, Synth
+from infra_synth import HOSTED_ZONE_ID, Synth, host_names
 
 STACK = "SingleServer"
 
@@ -45,7 +45,8 @@ def test_elastic_ip_is_attached(production: Synth) -> None:
 def test_runs_on_embedded_defaults_with_only_a_secret_key(production: Synth) -> None:
     parameters = production.resources(STACK, "AWS::SSM::Parameter")
     names = {p["Properties"]["Name"].rsplit("/", 1)[1] for p in parameters.values()}
-    assert names == {"environment"}  # no database, cache or storage URL: SQLite + local folder
+    # no database, cache or storage URL: SQLite + local folder
+    assert names == {"environment", "allowed-hosts"}
     assert len(production.resources(STACK, "AWS::SecretsManager::Secret")) == 1
     _, instance = _one(production, "AWS::EC2::Instance")
     user_data = str(instance["Properties"]["UserData"])
@@ -105,3 +106,15 @@ def test_a_newer_public_ami_does_not_replace_the_server(production: Synth, defau
     assert "Parameters" not in defaults.templates[STACK] or not any(
         "al2023" in name for name in defaults.templates[STACK]["Parameters"]
     )
+
+
+def test_the_app_answers_its_domain_and_its_address(production: Synth, defaults: Synth) -> None:
+    """Visitors use the domain when one is given, else the Elastic IP (the stack's Url)."""
+    for synth, domain in ((production, ["event.shop.example.com"]), (defaults, [])):
+        eip_id, _ = _one(synth, "AWS::EC2::EIP")
+        (value,) = (
+            p["Properties"]["Value"]
+            for p in synth.resources(STACK, "AWS::SSM::Parameter").values()
+            if p["Properties"]["Name"].endswith("/allowed-hosts")
+        )
+        assert host_names(value) == [*domain, f"<{eip_id}>"]

@@ -142,6 +142,11 @@ class ContainerShopStack(Stack):
             min_capacity=min_capacity,
             max_capacity=max_capacity,
         )
+        # Clients reach the ALB directly: by its name, or by a name the operator points at it.
+        self.shop.app.add_environment(
+            "CLOUDMALL_ALLOWED_HOSTS",
+            ",".join([self.shop.load_balancer.load_balancer_dns_name, *config.alb_domain_names]),
+        )
         task_role = self.shop.task_definition.task_role
         self._grant_objects(task_role, media, "Media")
         self._grant_objects(task_role, backups.bucket, "Backups")  # `cloudmall backup` in a task

@@ -89,6 +89,9 @@ class ServerlessShopStack(Stack):
             environment=config.environment,
         )
         api = ShopApi(self, "Api", functions=dict(functions.functions))
+        # CloudFront forwards every viewer header but Host, so the API's own name reaches the app.
+        for function in functions.functions.values():
+            function.add_environment("CLOUDMALL_ALLOWED_HOSTS", api.domain)
         for function in functions.functions.values():
             function.node.add_dependency(functions.migrate)  # the schema before the traffic
         cdn = ServerlessCdn(

@@ -144,6 +144,7 @@ class ShoppingMallStack(Stack):
         settings.add_parameter(
             "CLOUDMALL_CORS_ORIGINS", json.dumps(cors_origins, separators=(",", ":"))
         )
+        settings.add_parameter("CLOUDMALL_ALLOWED_HOSTS", ",".join(app_hosts(config, web, cdn)))
         if origin_verify is not None:
             # every request comes through CloudFront (the ALB refuses others): trust its header
             settings.add_parameter("CLOUDMALL_CLIENT_ADDRESS_HEADER", VIEWER_ADDRESS_HEADER)
@@ -233,3 +234,18 @@ class ShoppingMallStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)
         CfnOutput(self, "SettingsPath", value=settings.prefix)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
+
+
+def app_hosts(config: DeploymentConfig, web: WebTier, cdn: MediaCdn) -> list[str]:
+    """The ``Host`` names that reach the app (``CLOUDMALL_ALLOWED_HOSTS``).
+
+    Behind CloudFront the origin request policy forwards the viewer's ``Host``: the
+    distribution's name or its alternate domain (the ALB refuses requests without the
+    origin-verify header). An internal ALB is reached by its own name or names pointed at it.
+    """
+    if config.internal_alb:
+        return [web.load_balancer.load_balancer_dns_name, *config.alb_domain_names]
+    hosts = [cdn.distribution.domain_name]
+    if config.cdn_domain_name:
+        hosts.append(config.cdn_domain_name)
+    return hosts

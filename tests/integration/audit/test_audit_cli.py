@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from cloudmall.cli import app
 from typer.testing import CliRunner
+
+from cloudmall.cli import app
 
 runner = CliRunner()
 
