@@ -30,6 +30,8 @@ NOT_IN_LAMBDA = {
     "rich": "the command line is not deployed",
     "matplotlib": "charts are drawn by `cloudmall cost`, not by the shop",
     "asyncpg": "the serverless stack runs MySQL",
+    "pyarrow": "the lake is exported by `cloudmall lake export` and queried by Athena on AWS",
+    "duckdb": "the lake is exported by `cloudmall lake export` and queried by Athena on AWS",
 }
 
 #: Files a function never reads: C and Cython sources shipped in some wheels, console scripts.

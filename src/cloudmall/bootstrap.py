@@ -28,6 +28,7 @@ from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
+from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
@@ -71,15 +72,16 @@ class RuntimeProfile:
     fast_path: bool  # the web layer answers repeated catalogue URLs from level 1
     metrics: Literal["prometheus", "cloudwatch"]
     db_pool_size: int  # connections kept per process (a function serves one request at a time)
+    lake_engine: bool  # pyarrow + DuckDB in the process (a function's package leaves them out)
 
 
 PROFILES: Mapping[Runtime, RuntimeProfile] = {
-    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus", 10),
+    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus", 10, True),
     # One service of several (EKS): long-lived like a server, scraped by Prometheus.
-    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus", 10),
+    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus", 10, True),
     # One request per instance, frozen in between: no group to gather, no watcher to feed,
     # no scrape target; metrics leave as CloudWatch embedded-metric-format lines.
-    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch", 1),
+    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch", 1, False),
 }
 
 
@@ -207,8 +209,11 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     placer = build_placer(profile, uow, catalog_cache, metrics, settings)
-    lake_queries: LakeQueries = LakeQueriesOnDemand(settings.lake_url)
-    event_lake: EventLake = EventLakeOnDemand(build_store(settings.lake_url))
+    lake_queries: LakeQueries = NoLakeEngine()
+    event_lake: EventLake = NoLakeEngine()
+    if profile.lake_engine:
+        lake_queries = LakeQueriesOnDemand(settings.lake_url)
+        event_lake = EventLakeOnDemand(build_store(settings.lake_url))
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.support import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "infra"))
@@ -80,7 +81,7 @@ def test_the_handler_answers_from_the_artifact_alone(tmp_path: Path) -> None:
         "CLOUDMALL_ENVIRONMENT": "test",
         "CLOUDMALL_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
         "CLOUDMALL_VAR_DIR": str(tmp_path / "var"),
-        "CLOUDMALL_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "CLOUDMALL_SECRET_KEY": TEST_SECRET_KEY,
     }
     probe = subprocess.run(
         [sys.executable, "-I", "-S", "-c", PROBE, str(artifact), json.dumps(EVENT)],

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cloudmall.adapters.lake.absent import NoLakeEngine
+from cloudmall.adapters.lake.on_demand import LakeQueriesOnDemand
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.metrics_emf import CloudWatchMetrics
 from cloudmall.bootstrap import PROFILES, migrate
@@ -68,11 +70,14 @@ def test_each_runtime_wires_its_own_adapters(client: TestClient, runtime: Runtim
         assert not fast_path
         assert readiness == "memory, invalidations not listening"  # no background watcher
         assert client.get("/metrics").status_code == 404  # no scrape target
+        # pyarrow and DuckDB are not in a function's package: no lake engine is wired
+        assert isinstance(shop.tiers["lake_queries"], NoLakeEngine)
     else:
         assert isinstance(shop.tiers["placer"], OrderDesk)
         assert isinstance(shop.metrics, PrometheusMetrics)
         assert fast_path
         assert client.get("/metrics").status_code == 200
+        assert isinstance(shop.tiers["lake_queries"], LakeQueriesOnDemand)
     assert profile.group_commit == isinstance(shop.tiers["placer"], OrderDesk)
 
 

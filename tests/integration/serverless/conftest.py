@@ -12,8 +12,9 @@ import pytest
 from cloudmall.bootstrap import migrate
 from cloudmall.config import Settings
 from cloudmall.serverless.function import Function
+from tests.conftest import TEST_SECRET_KEY
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
+SECRET = TEST_SECRET_KEY
 MakeFunction = Callable[..., Function]
 
 
