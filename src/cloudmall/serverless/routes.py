@@ -18,6 +18,7 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/auth/signup"),
         ("POST", "/api/auth/login"),
         ("GET", "/api/auth/me"),
+        ("POST", "/api/auth/password"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(
@@ -40,6 +41,7 @@ ORDERS: frozenset[Route] = frozenset(
         ("POST", "/api/admin/orders/{order_id}/ship"),
         ("POST", "/api/admin/orders/{order_id}/deliver"),
         ("GET", "/api/admin/overview"),
+        ("PUT", "/api/admin/users/{user_id}/role"),
         ("POST", "/api/products"),
         ("PATCH", "/api/products/{product_id}"),
         ("DELETE", "/api/products/{product_id}"),

@@ -17,7 +17,7 @@ NOT_BEHIND_API_GATEWAY = {("GET", "/livez"), ("GET", "/readyz"), ("GET", "/metri
 
 def app_routes(tmp_path: Path) -> set[tuple[str, str]]:
     """(method, path) of every operation the app's OpenAPI schema declares."""
-    app = create_app(Settings(environment="test", var_dir=tmp_path, secret_key="k" * 40))
+    app = create_app(Settings(environment="test", var_dir=tmp_path, secret_key="k" * 64))
     return {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
