@@ -22,6 +22,7 @@ from cloudmall_infra.data import (
     MYSQL_MAJOR_VERSION,
     SERVER_PARAMETERS,
     _allow_major_only_version,
+    instance_settings,
 )
 from cloudmall_infra.nag import acknowledge
 
@@ -93,19 +94,8 @@ class ProxiedDatabase(Construct):
             vpc_subnets=subnets,
             security_groups=[self.database_security_group],
             port=MYSQL_PORT,
-            multi_az=True,
-            storage_encrypted=True,
-            storage_type=rds.StorageType.GP3,
-            allocated_storage=20,
-            max_allocated_storage=100,
             iam_authentication=True,
-            backup_retention=Duration.days(backup_retention_days),
-            preferred_backup_window="17:00-18:00",  # 02:00-03:00 KST
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.SNAPSHOT,
-            auto_minor_version_upgrade=True,
-            publicly_accessible=False,
-            copy_tags_to_snapshot=True,
+            **instance_settings(backup_retention_days),
             parameter_group=rds.ParameterGroup(
                 self, "Parameters", engine=engine, parameters=SERVER_PARAMETERS
             ),
