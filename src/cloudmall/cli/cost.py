@@ -265,6 +265,12 @@ def template_command(
     api_requests: Annotated[
         int, typer.Option(min=0, help="HTTP API requests a month (shared by its functions).")
     ] = 0,
+    snapstart_restores: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Containers resumed from a snapshot a month, per SnapStart function."
+        ),
+    ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any resource cannot be priced.")
     ] = False,
@@ -297,6 +303,7 @@ def template_command(
             athena_scanned_gb=athena_gb,
             glue_catalog_requests=glue_requests,
             api_requests=api_requests,
+            snapstart_restores=snapstart_restores,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)

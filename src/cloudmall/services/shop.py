@@ -26,6 +26,7 @@ class Shop:
         catalog_cache: CatalogCache,
         watch_catalog: bool,
         closers: Sequence[Callable[[], Awaitable[None]]],
+        releasers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self._handlers = handlers
         self.tiers = tiers  # what the handlers were bound to, by name (for tools and tests)
@@ -33,6 +34,7 @@ class Shop:
         self._catalog_cache = catalog_cache
         self._watch_catalog = watch_catalog
         self._closers = closers
+        self._releasers = releasers
 
     async def handle(self, command: Command[R]) -> R:
         handler = self._handlers.get(type(command))
@@ -51,6 +53,12 @@ class Shop:
 
     async def stop(self) -> None:
         await self._catalog_cache.stop()
+
+    async def release_connections(self) -> None:
+        """Close the pooled connections, which reopen on next use: before the process is frozen
+        into a snapshot, whose sockets would be dead in every process restored from it."""
+        for release in self._releasers:
+            await release()
 
     async def aclose(self) -> None:
         """Let work under way finish, then let go of every tier's connections."""
