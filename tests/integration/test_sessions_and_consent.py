@@ -48,6 +48,10 @@ async def test_refresh_tokens_round_trip_rotate_once_and_revoke(uow: SqlUnitOfWo
         assert rotated is not None and rotated.rotated_at == AT and rotated.revoked_at == AT
         untouched = await tx.refresh_tokens.by_hash("d" * 64)
         assert untouched is not None and untouched.revoked_at is None
+    async with uow(write=True) as tx:
+        assert await tx.refresh_tokens.delete_expired(user_id, AT) == 2  # b and c ended at AT
+        assert await tx.refresh_tokens.by_hash("a" * 64) is not None  # lives 30 days
+        await tx.commit()
 
 
 async def test_one_token_refreshed_twice_at_once_gives_one_new_token(

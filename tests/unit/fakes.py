@@ -407,6 +407,16 @@ class FakeRefreshTokens:
     async def revoke_user(self, user_id: int, at: datetime) -> int:
         return await self._revoke(at, user_id=user_id)
 
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        gone = [
+            t.id
+            for t in self.data.refresh_tokens.values()
+            if t.user_id == user_id and t.expires_at <= now
+        ]
+        for token_id in gone:
+            del self.data.refresh_tokens[token_id]
+        return len(gone)
+
 
 def vars_of(new: NewRefreshToken) -> dict[str, Any]:
     return {name: getattr(new, name) for name in new.__dataclass_fields__}

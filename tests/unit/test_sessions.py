@@ -37,6 +37,11 @@ async def _user(store: FakeStore) -> int:
     return user.id
 
 
+def issued_user(store: FakeStore) -> int:
+    (user_id,) = {t.user_id for t in store.data.refresh_tokens.values()}
+    return user_id
+
+
 async def test_a_refresh_rotates_the_token_and_keeps_the_sessions_end(store: FakeStore) -> None:
     clock = Clock()
     sessions = RefreshSessions(lifetime_seconds=30 * DAY, clock=clock)
@@ -76,6 +81,9 @@ async def test_an_expired_or_unknown_token_is_refused(store: FakeStore) -> None:
     clock.now += timedelta(days=1)
     with pytest.raises(AuthenticationFailed):
         await sessions.rotate(store, issued.token)
+    assert len(store.data.refresh_tokens) == 1
+    await sessions.start(store, issued_user(store))  # the next log-in clears the ended session
+    assert len(store.data.refresh_tokens) == 1
 
 
 async def test_log_out_ends_the_family(store: FakeStore) -> None:

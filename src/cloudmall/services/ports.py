@@ -173,6 +173,10 @@ class RefreshTokenRepository(Protocol):
         """Revoke every token of the account not revoked yet (all its sessions); how many."""
         ...
 
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        """Delete the account's tokens whose session ended before `now`; how many."""
+        ...
+
 
 class ConsentRepository(Protocol):
     async def add(self, user_id: int, consents: Sequence[Consent]) -> None: ...

@@ -24,7 +24,7 @@ class Profile:
 
 def normalize_phone(phone: str) -> str:
     """The phone as typed, trimmed; empty clears it. InvalidInput if it is not a phone number."""
-    phone = " ".join(phone.split())
+    phone = phone.strip()
     if phone and (len(phone) > MAX_PHONE_LENGTH or not PHONE.fullmatch(phone)):
         raise InvalidInput("A phone number has digits, spaces, hyphens and may start with +")
     return phone

@@ -47,9 +47,11 @@ class RefreshSessions:
         self._clock = clock
 
     async def start(self, uow: UnitOfWorkFactory, user_id: int) -> IssuedRefresh:
-        """A new family for a log-in."""
+        """A new family for a log-in; the account's sessions that have ended are cleared away
+        (kept until then: a rotated token must be recognised for as long as its family lives)."""
         async with uow(write=True) as tx:
             now = self._clock()
+            await tx.refresh_tokens.delete_expired(user_id, now)
             issued = await self._issue(tx, secrets.token_hex(16), user_id, now + self._lifetime)
             await tx.commit()
         return issued

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -81,5 +81,13 @@ class SqlRefreshTokenRepository:
             update(refresh_tokens)
             .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=at)
+        )
+        return int(result.rowcount)
+
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        result = await self._conn.execute(
+            delete(refresh_tokens).where(
+                refresh_tokens.c.user_id == user_id, refresh_tokens.c.expires_at <= now
+            )
         )
         return int(result.rowcount)
