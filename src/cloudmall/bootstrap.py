@@ -40,6 +40,7 @@ from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.order_desk import OrderDesk
@@ -58,7 +59,9 @@ from cloudmall.services.ports import (
     TierProbe,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
+from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import BoundHandler, Shop
+from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
@@ -177,6 +180,25 @@ def build_probes(
     ]
 
 
+def build_shop_info(settings: Settings) -> ShopInfo:
+    return ShopInfo(
+        business=BusinessDetails(
+            name=settings.business_name,
+            representative=settings.business_representative,
+            registration_number=settings.business_registration_number,
+            mail_order_number=settings.mail_order_registration_number,
+            address=settings.business_address,
+            phone=settings.customer_service_phone,
+            email=settings.customer_service_email,
+        ),
+        legal=legal_versions(settings),
+    )
+
+
+def legal_versions(settings: Settings) -> LegalVersions:
+    return LegalVersions(privacy=settings.privacy_policy_version, terms=settings.terms_version)
+
+
 def inject_dependencies(handler: Handler, dependencies: Mapping[str, object]) -> BoundHandler:
     """The handler with every tier it names after the command bound, so it takes the command
     alone. Raises KeyError naming a tier the dependencies lack."""
@@ -240,6 +262,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         ),
         "throttles": build_throttles(settings, cache),
         "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
+        "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
+        "legal": legal_versions(settings),
+        "shop_info": build_shop_info(settings),
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
         "exporter": Exporter(
             uow=uow,

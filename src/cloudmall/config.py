@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     client_address_header: str | None = None
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
+    # How long a log-in lasts on its device, refreshed with a rotating HttpOnly cookie: counted
+    # from the log-in (each refresh keeps the session's end), ended by log-out or a new password.
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
     # How long a process may reuse what it read of an account (role, token version) for the
     # requests of its tokens; its own changes apply at once, other processes' within this.
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=5)
@@ -93,6 +96,21 @@ class Settings(BaseSettings):
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
     currency: str = "KRW"
     low_stock_threshold: int = Field(default=5, ge=0)
+
+    # The documents customers agree to at sign-up (the storefront's #/privacy and #/terms show
+    # these versions; a new text needs a new version). Consents are stored with them.
+    privacy_policy_version: str = Field(default="2026-12-01", min_length=1, max_length=32)
+    terms_version: str = Field(default="2026-12-01", min_length=1, max_length=32)
+
+    # The business details every page's footer shows (전자상거래법). The defaults are examples
+    # that say so: a real shop sets its own.
+    business_name: str = "클라우드몰 예시 주식회사 (Example Co.)"
+    business_representative: str = "홍길동 (예시)"
+    business_registration_number: str = "000-00-00000"
+    mail_order_registration_number: str = "제0000-서울예시-0000호"
+    business_address: str = "서울특별시 예시구 예시로 00 (example address)"
+    customer_service_phone: str = "02-0000-0000"
+    customer_service_email: str = "help@example.com"
 
     image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=40_000_000, gt=0)

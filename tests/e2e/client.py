@@ -10,6 +10,9 @@ import httpx
 
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 
+#: Sign-up's one field beyond the guide's: consent to the privacy policy and terms of use.
+CONSENT = {"privacy": True, "terms": True}
+
 
 @dataclass
 class Shopper:
@@ -45,7 +48,12 @@ def sign_up(server: LiveServer, name: str = "Tester") -> Shopper:
     email = f"shopper-{secrets.token_hex(5)}@Example.com"
     answer = http.post(
         "/api/auth/signup",
-        json={"email": email, "password": "a long enough passphrase", "name": name},
+        json={
+            "email": email,
+            "password": "a long enough passphrase",
+            "name": name,
+            "consent": CONSENT,
+        },
     )
     assert answer.status_code == 201, answer.text
     body = answer.json()

@@ -141,6 +141,7 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
             "email": shopper.user["email"].upper(),
             "password": "another passphrase",
             "name": "x",
+            "consent": {"privacy": True, "terms": True},
         },
     )
     assert error_of(duplicate, 409) == "email_taken"

@@ -152,6 +152,7 @@ def test_the_guides_calls_sign_up_list_order_pay(shop: Container) -> None:
                 "email": f"shopper-{secrets.token_hex(4)}@example.com",
                 "password": "a long enough passphrase",
                 "name": "김철수",
+                "consent": {"privacy": True, "terms": True},
             },
         )
         assert signed_up.status_code == 201, signed_up.text

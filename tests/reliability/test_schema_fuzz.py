@@ -43,7 +43,8 @@ def _prepare() -> tuple[Shop, dict[str, str]]:
     async def fill() -> dict[str, str]:
         await upgrade(_settings.database_url)
         password = "a long enough passphrase"
-        await shop.handle(SignUp("customer@fuzz.example.com", password, "customer", "fuzz"))
+        agreed = frozenset({"privacy", "terms"})
+        await shop.handle(SignUp("customer@fuzz.example.com", password, "customer", "fuzz", agreed))
         await shop.handle(MakeAdmin("admin@fuzz.example.com", password, "admin"))
         tokens = {}
         for role in (Role.CUSTOMER, Role.ADMIN):

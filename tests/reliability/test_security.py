@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TEST_SECRET_KEY, shop_env
-from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
+from tests.e2e.client import CONSENT, Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADMIN_EMAIL,
     LiveServer,
@@ -121,6 +121,7 @@ def test_mass_assignment_changes_nothing(
             "email": email,
             "password": "a long enough passphrase",
             "name": "M",
+            "consent": {"privacy": True, "terms": True},
             "role": "admin",
             "id": 1,
             "is_admin": True,
@@ -213,7 +214,10 @@ def test_passwords_argon2id_passphrases_and_common_ones(server: LiveServer) -> N
     http = httpx.Client(base_url=server.url, timeout=30)
     passphrase = "correct horse battery staple " * 30  # 870 characters
     email = f"long-{secrets.token_hex(4)}@example.com"
-    made = http.post("/api/auth/signup", json={"email": email, "password": passphrase, "name": "L"})
+    made = http.post(
+        "/api/auth/signup",
+        json={"email": email, "password": passphrase, "name": "L", "consent": CONSENT},
+    )
     assert made.status_code == 201, made.text
     logged = http.post("/api/auth/login", json={"email": email, "password": passphrase})
     assert logged.status_code == 200
@@ -221,7 +225,8 @@ def test_passwords_argon2id_passphrases_and_common_ones(server: LiveServer) -> N
         other = f"c-{secrets.token_hex(4)}@example.com"
         password = other if common == "same" else common  # the account's own email, too
         refused = http.post(
-            "/api/auth/signup", json={"email": other, "password": password, "name": "C"}
+            "/api/auth/signup",
+            json={"email": other, "password": password, "name": "C", "consent": CONSENT},
         )
         assert refused.status_code == 422, (common, refused.text)
     with database(server.env["CLOUDMALL_DATABASE_URL"]) as engine, engine.connect() as conn:
@@ -417,6 +422,7 @@ def check_shared_limits(a: LiveServer, b: LiveServer) -> None:
                 "email": f"s{i}-{secrets.token_hex(3)}@example.com",
                 "password": "a long enough passphrase",
                 "name": "S",
+                "consent": CONSENT,
             },
             headers={"X-Forwarded-For": "198.51.100.5"},
         )

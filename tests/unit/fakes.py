@@ -11,11 +11,13 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from cloudmall.domain.consents import Consent
 from cloudmall.domain.errors import EmailTaken
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Product
+from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     CacheUnavailable,
@@ -48,6 +50,8 @@ class FakeData:
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
+    refresh_tokens: dict[int, RefreshToken] = field(default_factory=dict)
+    consents: dict[int, list[Consent]] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -367,6 +371,68 @@ class FakeOutbox:
         )
 
 
+class FakeRefreshTokens:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(self, new: NewRefreshToken) -> RefreshToken:
+        token = RefreshToken(id=next(self.data.ids), **vars_of(new))
+        self.data.refresh_tokens[token.id] = token
+        return token
+
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        found = (t for t in self.data.refresh_tokens.values() if t.token_hash == token_hash)
+        return next(found, None)
+
+    async def rotate(self, token_id: int, at: datetime) -> bool:
+        token = self.data.refresh_tokens[token_id]
+        if token.rotated_at is not None or token.revoked_at is not None:
+            return False
+        self.data.refresh_tokens[token_id] = replace(token, rotated_at=at)
+        return True
+
+    async def _revoke(self, at: datetime, **match: object) -> int:
+        chosen = [
+            t
+            for t in self.data.refresh_tokens.values()
+            if t.revoked_at is None and all(getattr(t, k) == v for k, v in match.items())
+        ]
+        for token in chosen:
+            self.data.refresh_tokens[token.id] = replace(token, revoked_at=at)
+        return len(chosen)
+
+    async def revoke_family(self, family: str, at: datetime) -> int:
+        return await self._revoke(at, family=family)
+
+    async def revoke_user(self, user_id: int, at: datetime) -> int:
+        return await self._revoke(at, user_id=user_id)
+
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        gone = [
+            t.id
+            for t in self.data.refresh_tokens.values()
+            if t.user_id == user_id and t.expires_at <= now
+        ]
+        for token_id in gone:
+            del self.data.refresh_tokens[token_id]
+        return len(gone)
+
+
+def vars_of(new: NewRefreshToken) -> dict[str, Any]:
+    return {name: getattr(new, name) for name in new.__dataclass_fields__}
+
+
+class FakeConsents:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(self, user_id: int, consents: Sequence[Consent]) -> None:
+        self.data.consents.setdefault(user_id, []).extend(consents)
+
+    async def for_user(self, user_id: int) -> list[Consent]:
+        return list(self.data.consents.get(user_id, []))
+
+
 class FakeUnitOfWork:
     """Works on a copy of the committed data; commit publishes it, anything else discards it."""
 
@@ -382,6 +448,8 @@ class FakeUnitOfWork:
         self.payments = FakePayments(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.outbox = FakeOutbox(self.working)
+        self.refresh_tokens = FakeRefreshTokens(self.working)
+        self.consents = FakeConsents(self.working)
         return self
 
     async def __aexit__(

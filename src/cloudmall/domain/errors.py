@@ -2,7 +2,8 @@
 
 CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
-│   └── PasswordRejected    a new password the password policy refuses (422)
+│   ├── PasswordRejected    a new password the password policy refuses (422)
+│   └── ConsentRequired     a sign-up without the required agreements (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
@@ -47,6 +48,16 @@ class PasswordRejected(InvalidInput):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class ConsentRequired(InvalidInput):
+    """A sign-up that did not agree to every required document; `missing` names them."""
+
+    code = "consent_required"
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"Agree to the required documents first: {', '.join(missing)}")
+        self.missing = missing
 
 
 class NotFound(CloudmallError):

@@ -21,6 +21,7 @@ class User:
     password_hash: str
     created_at: datetime
     token_version: int = 0  # raised on each password change; older tokens stop working
+    phone: str = ""  # optional, for delivery questions
 
     @property
     def is_admin(self) -> bool:

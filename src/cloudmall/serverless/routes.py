@@ -19,6 +19,10 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/auth/login"),
         ("GET", "/api/auth/me"),
         ("POST", "/api/auth/password"),
+        ("POST", "/api/auth/refresh"),
+        ("POST", "/api/auth/logout"),
+        ("GET", "/api/account/profile"),
+        ("PATCH", "/api/account/profile"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(
@@ -26,6 +30,7 @@ CATALOGUE: frozenset[Route] = frozenset(
         ("GET", "/api/products"),
         ("GET", "/api/products/{product_id}"),
         ("GET", "/api/categories"),
+        ("GET", "/api/shop/info"),
         ("GET", "/media/{key:path}"),
     }
 )

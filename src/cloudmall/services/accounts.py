@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cloudmall.domain import events
+from cloudmall.domain.consents import Consent
 from cloudmall.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from cloudmall.domain.users import Role, User, normalize_email
 from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, Principal, TokenCodec, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
 from cloudmall.services.request_context import current_request_id
+from cloudmall.services.sessions import IssuedRefresh
 
 MAX_NAME_LENGTH = 100
 
@@ -20,9 +23,10 @@ class Session:
     user: User
     access_token: str
     expires_in: int
+    refresh: IssuedRefresh | None = None  # the session's refresh token, when one was started
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput(f"Name must be 1 to {MAX_NAME_LENGTH} characters")
@@ -39,9 +43,11 @@ async def sign_up(
     role: Role = Role.CUSTOMER,
     throttles: Throttles | None = None,
     client: str = "",
+    consents: Sequence[Consent] = (),
 ) -> User:
-    """Create an account; `throttles` bounds sign-ups per client address."""
-    name = _check_name(name)
+    """Create an account with the `consents` it gave; `throttles` bounds sign-ups per client
+    address."""
+    name = check_name(name)
     check_password(password, email=email)
     if throttles is not None:
         await throttles.signup(client=client)
@@ -50,6 +56,7 @@ async def sign_up(
         user = await tx.users.add(
             email=normalize_email(email), name=name, role=role, password_hash=password_hash
         )
+        await tx.consents.add(user.id, consents)
         await tx.outbox.add([events.user_signed_up(user, request_id=current_request_id.get())])
         await tx.commit()
     return user

@@ -23,6 +23,8 @@ from cloudmall.services.orders import PlacedOrder
 from cloudmall.services.overview import Overview, ShopSize
 from cloudmall.services.payments import PaidOrder
 from cloudmall.services.ports import Principal, ProductChanges, QueryResult, StoredObject
+from cloudmall.services.profile import Profile
+from cloudmall.services.shop_info import ShopInfo
 
 R = TypeVar("R", covariant=True)
 
@@ -38,12 +40,14 @@ class Command(Generic[R]):
 
 @dataclass(frozen=True, slots=True)
 class SignUp(Command[Session]):
-    """Create a customer account and log it in; `client` is the caller's address (rate limit)."""
+    """Create a customer account and log it in; `client` is the caller's address (rate limit);
+    `consents` names the documents agreed to (each required one must be there)."""
 
     email: str
     password: str = field(repr=False)
     name: str
     client: str
+    consents: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,21 @@ class LogIn(Command[Session]):
     email: str
     password: str = field(repr=False)
     client: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSession(Command[Session]):
+    """A new access token for a refresh token, which is rotated (a replayed one ends its
+    whole session)."""
+
+    refresh_token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LogOut(Command[None]):
+    """End the session of a refresh token (its whole family)."""
+
+    refresh_token: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +103,25 @@ class ChangePassword(Command[Session]):
     current_password: str = field(repr=False)
     new_password: str = field(repr=False)
     client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetProfile(Command[Profile]):
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProfile(Command[Profile]):
+    """Change the caller's name and/or phone (None leaves one as it is; "" clears the phone)."""
+
+    principal: Principal
+    name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetShopInfo(Command[ShopInfo]):
+    """The business details and legal document versions the storefront shows."""
 
 
 @dataclass(frozen=True, slots=True)

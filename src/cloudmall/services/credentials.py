@@ -2,11 +2,13 @@
 
 Both apply to the very next request (services/access.py checks each one against the account):
 a new role because the role is read from the account, not the token; a new password because it
-raises the account's token version, so every token issued before stops working (the caller gets a
-fresh one).
+raises the account's token version, so every token issued before stops working, and revokes every
+refresh session of the account in the same transaction (the caller gets a fresh one).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from cloudmall.domain.errors import NotFound, PermissionDenied
 from cloudmall.domain.users import Role, User
@@ -72,6 +74,8 @@ async def _change(
     async with uow(write=True) as tx:
         if not await tx.users.change_credentials(user_id, role=role, password_hash=password_hash):
             raise NotFound("This account no longer exists")
+        if password_hash is not None:
+            await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
         await tx.commit()
         changed = await tx.users.get(user_id)
     access.forget(user_id)

@@ -22,10 +22,12 @@ from cloudmall.services import (
     orders,
     overview,
     payments,
+    profile,
 )
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
     CatalogPresenter,
@@ -43,8 +45,19 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Throttles
+from cloudmall.services.sessions import RefreshSessions, utc_now
+from cloudmall.services.shop_info import ShopInfo
 
 # --- accounts ---------------------------------------------------------------------------------
+
+
+async def _logged_in(
+    user: User, *, uow: UnitOfWorkFactory, tokens: TokenCodec, sessions: RefreshSessions
+) -> accounts.Session:
+    """An access token and a new refresh session for the account."""
+    token, expires_in = tokens.issue(user)
+    refresh = await sessions.start(uow, user.id)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
 
 
 async def sign_up(
@@ -54,7 +67,10 @@ async def sign_up(
     hasher: PasswordHasher,
     tokens: TokenCodec,
     throttles: Throttles,
+    sessions: RefreshSessions,
+    legal: LegalVersions,
 ) -> accounts.Session:
+    consents = required_consents(command.consents, versions=legal, at=utc_now())
     user = await accounts.sign_up(
         uow=uow,
         hasher=hasher,
@@ -63,9 +79,9 @@ async def sign_up(
         name=command.name,
         throttles=throttles,
         client=command.client,
+        consents=consents,
     )
-    token, expires_in = tokens.issue(user)
-    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
 
 
 async def log_in(
@@ -75,8 +91,9 @@ async def log_in(
     hasher: PasswordHasher,
     tokens: TokenCodec,
     throttles: Throttles,
+    sessions: RefreshSessions,
 ) -> accounts.Session:
-    return await accounts.log_in(
+    session = await accounts.log_in(
         uow=uow,
         hasher=hasher,
         tokens=tokens,
@@ -85,6 +102,25 @@ async def log_in(
         throttles=throttles,
         client=command.client,
     )
+    return replace(session, refresh=await sessions.start(uow, session.user.id))
+
+
+async def refresh_session(
+    command: c.RefreshSession,
+    *,
+    uow: UnitOfWorkFactory,
+    tokens: TokenCodec,
+    sessions: RefreshSessions,
+    access: AccessCheck,
+) -> accounts.Session:
+    user, refresh = await sessions.rotate(uow, command.refresh_token)
+    access.forget(user.id)  # the new access token is checked against the account as it is now
+    token, expires_in = tokens.issue(user)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
+
+
+async def log_out(command: c.LogOut, *, uow: UnitOfWorkFactory, sessions: RefreshSessions) -> None:
+    await sessions.end(uow, command.refresh_token)
 
 
 async def authenticate(
@@ -114,6 +150,7 @@ async def change_password(
     tokens: TokenCodec,
     access: AccessCheck,
     throttles: Throttles,
+    sessions: RefreshSessions,
 ) -> accounts.Session:
     user = await credentials.change_password(
         uow=uow,
@@ -125,8 +162,22 @@ async def change_password(
         throttles=throttles,
         client=command.client,
     )
-    token, expires_in = tokens.issue(user)
-    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+    # Every session of the account ended with the change; this device starts a new one.
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
+
+
+async def get_profile(command: c.GetProfile, *, uow: UnitOfWorkFactory) -> profile.Profile:
+    return await profile.get_profile(uow=uow, principal=command.principal)
+
+
+async def update_profile(command: c.UpdateProfile, *, uow: UnitOfWorkFactory) -> profile.Profile:
+    return await profile.update_profile(
+        uow=uow, principal=command.principal, name=command.name, phone=command.phone
+    )
+
+
+async def get_shop_info(command: c.GetShopInfo, *, shop_info: ShopInfo) -> ShopInfo:
+    return shop_info
 
 
 async def change_role(
@@ -355,10 +406,15 @@ Handler = Callable[..., Awaitable[Any]]
 HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.SignUp: sign_up,
     c.LogIn: log_in,
+    c.RefreshSession: refresh_session,
+    c.LogOut: log_out,
     c.Authenticate: authenticate,
     c.CurrentUser: current_user,
     c.MakeAdmin: make_admin,
     c.ChangePassword: change_password,
+    c.GetProfile: get_profile,
+    c.UpdateProfile: update_profile,
+    c.GetShopInfo: get_shop_info,
     c.ChangeRole: change_role,
     c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,

@@ -10,10 +10,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from cloudmall.domain.consents import Consent
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
 from cloudmall.domain.products import Product
+from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 
 
@@ -150,6 +152,39 @@ class UserRepository(Protocol):
     async def count(self) -> int: ...
 
 
+class RefreshTokenRepository(Protocol):
+    """Refresh tokens by their hash; `rotate`, `revoke_family` and `revoke_user` stamp rows."""
+
+    async def add(self, new: NewRefreshToken) -> RefreshToken: ...
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        """The token with this hash, its row locked until the transaction ends (two refreshes
+        with one token: the second waits, then sees it rotated)."""
+        ...
+
+    async def rotate(self, token_id: int, at: datetime) -> bool:
+        """Mark a token used, only if it is neither used nor revoked; True if it was marked."""
+        ...
+
+    async def revoke_family(self, family: str, at: datetime) -> int:
+        """Revoke every token of the family not revoked yet; how many."""
+        ...
+
+    async def revoke_user(self, user_id: int, at: datetime) -> int:
+        """Revoke every token of the account not revoked yet (all its sessions); how many."""
+        ...
+
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        """Delete the account's tokens whose session ended before `now`; how many."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    async def add(self, user_id: int, consents: Sequence[Consent]) -> None: ...
+    async def for_user(self, user_id: int) -> list[Consent]:
+        """The account's consents, oldest first."""
+        ...
+
+
 class OrderRepository(Protocol):
     async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
         """Insert pending orders and their lines; the orders come back in the same order."""
@@ -270,6 +305,8 @@ class UnitOfWork(Protocol):
     payments: PaymentRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
+    consents: ConsentRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -44,6 +44,8 @@ def _details(exc: errors.CloudmallError) -> dict[str, Any]:
         return {"productId": exc.product_id, "available": exc.available}
     if isinstance(exc, errors.PaymentDeclined | errors.PasswordRejected):
         return {"reason": exc.reason}
+    if isinstance(exc, errors.ConsentRequired):
+        return {"missing": exc.missing}
     return {}
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     Tag,
 )
@@ -30,6 +31,8 @@ from cloudmall.domain.users import User
 from cloudmall.services import password_policy
 from cloudmall.services.catalog import MAX_STOCK
 from cloudmall.services.payments import CARD_NUMBER_PATTERN
+from cloudmall.services.profile import MAX_PHONE_LENGTH, PHONE, Profile
+from cloudmall.services.shop_info import ShopInfo
 from cloudmall.web.fields import MAX_ID, NUMBER_ONLY, VISIBLE, ClientTotal, any_of_in_any_case
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID), NUMBER_ONLY]
@@ -61,7 +64,24 @@ class ApiModel(BaseModel):
 # --- accounts -------------------------------------------------------------------------------
 
 
+class ConsentIn(ApiModel):
+    privacy: StrictBool = Field(
+        default=False, description="개인정보 수집·이용 동의: agrees to the privacy policy"
+    )
+    terms: StrictBool = Field(default=False, description="이용약관: agrees to the terms of use")
+
+    def agreed(self) -> frozenset[str]:
+        return frozenset(name for name in ("privacy", "terms") if getattr(self, name))
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE)]
+
+
 class SignUpIn(ApiModel):
+    """The guide's sign-up plus one field, `consent`: Korea's Personal Information Protection
+    Act requires the customer's consent to collecting their data, so both documents must be
+    agreed (`{"privacy": true, "terms": true}`) or the answer is 422 `consent_required`."""
+
     email: Annotated[
         EmailStr,
         Field(
@@ -72,7 +92,15 @@ class SignUpIn(ApiModel):
         ),
     ]
     password: NewPassword
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE)]
+    name: Name
+    consent: ConsentIn | None = Field(
+        default=None,
+        description="the documents agreed to, at the versions GET /api/shop/info names; "
+        "both are required (422 `consent_required`, `details.missing`)",
+    )
+
+    def agreed(self) -> frozenset[str]:
+        return self.consent.agreed() if self.consent else frozenset()
 
 
 class LogInIn(ApiModel):
@@ -108,10 +136,87 @@ class UserOut(ApiModel):
 
 
 class TokenOut(ApiModel):
+    """An access token; the session's refresh token travels only in an HttpOnly cookie."""
+
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
     user: UserOut
+
+
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=MAX_PHONE_LENGTH, pattern=f"(?:{PHONE.pattern})|^$"),
+    Field(description='digits, spaces and hyphens, may start with +; "" clears it'),
+]
+
+
+class ConsentOut(ApiModel):
+    document: str
+    version: str
+    agreed_at: datetime
+
+
+class ProfileOut(ApiModel):
+    email: str
+    name: str
+    phone: str
+    consents: list[ConsentOut]
+
+    @classmethod
+    def of(cls, profile: Profile) -> Self:
+        return cls(
+            email=profile.user.email,
+            name=profile.user.name,
+            phone=profile.user.phone,
+            consents=[
+                ConsentOut(document=c.document.value, version=c.version, agreed_at=c.agreed_at)
+                for c in profile.consents
+            ],
+        )
+
+
+class ProfilePatch(ApiModel):
+    """Only the fields sent change."""
+
+    name: Name | None = None
+    phone: Phone | None = None
+
+
+class BusinessOut(ApiModel):
+    name: str
+    representative: str
+    registration_number: str
+    mail_order_number: str
+    address: str
+    phone: str
+    email: str
+
+
+class LegalOut(ApiModel):
+    privacy_version: str
+    terms_version: str
+
+
+class ShopInfoOut(ApiModel):
+    business: BusinessOut
+    legal: LegalOut
+
+    @classmethod
+    def of(cls, info: ShopInfo) -> Self:
+        b = info.business
+        return cls(
+            business=BusinessOut(
+                name=b.name,
+                representative=b.representative,
+                registration_number=b.registration_number,
+                mail_order_number=b.mail_order_number,
+                address=b.address,
+                phone=b.phone,
+                email=b.email,
+            ),
+            legal=LegalOut(privacy_version=info.legal.privacy, terms_version=info.legal.terms),
+        )
 
 
 # --- catalogue ------------------------------------------------------------------------------

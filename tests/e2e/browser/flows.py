@@ -34,8 +34,15 @@ def sign_up_from_login(page: Page, name: str = "브라우저 고객") -> str:
     page.get_by_label("이름").fill(name)
     page.get_by_label("이메일").fill(email)
     page.get_by_label("비밀번호", exact=True).fill(PASSWORD)
+    agree_to_both(page)
     page.get_by_role("button", name="가입하기").click()
     return email
+
+
+def agree_to_both(page: Page) -> None:
+    """Tick the sign-up's two required agreements (privacy policy, terms of use)."""
+    page.locator("#consent-privacy").check()
+    page.locator("#consent-terms").check()
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

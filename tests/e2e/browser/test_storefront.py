@@ -287,7 +287,7 @@ def test_home_page_grid_filters_and_pages_at_phone_and_desktop_widths(
 def test_an_expired_session_asks_to_log_in_again(
     shop: LiveServer, page: Page, guard: ConsoleGuard
 ) -> None:
-    guard.allow_status(401)  # the refused token, turned into "log in again"
+    guard.allow_status(401)  # the refused token and refresh, turned into "log in again"
     customer = sign_up(shop, name="만료 고객")
     page.goto(f"{shop.url}/#/login?next=/orders")
     log_in(page, customer.user["email"])
@@ -299,6 +299,7 @@ def test_an_expired_session_asks_to_log_in_again(
             localStorage.setItem("cloudmall.session", JSON.stringify(session));
         }"""
     )
+    page.context.clear_cookies()  # the session's refresh cookie is gone too: nothing renews it
     page.reload()
     expect(page.get_by_role("heading", name="로그인", level=1)).to_be_visible()
     expect(page.locator("#toast")).to_contain_text("세션이 만료되었습니다")

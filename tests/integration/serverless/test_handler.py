@@ -29,6 +29,7 @@ def sign_up(function: Function, source_ip: str = "203.0.113.10") -> str:
                 "email": f"u{secrets.token_hex(4)}@example.com",
                 "password": "a long enough passphrase",
                 "name": "Kim",
+                "consent": {"privacy": True, "terms": True},
             },
             source_ip=source_ip,
         ),

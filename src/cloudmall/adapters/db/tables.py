@@ -72,9 +72,36 @@ users = Table(
     Column("role", String(16), nullable=False, server_default="customer"),
     # Raised on every password change: tokens carrying an older version are refused.
     Column("token_version", Integer, nullable=False, server_default="0"),
+    Column("phone", String(32), nullable=False, server_default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("role IN ('customer', 'admin')", name="role"),
+)
+
+# Refresh tokens by their SHA-256 (never the token itself); a family is one log-in's chain.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("family", String(32), nullable=False, index=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    Column("rotated_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# What each account agreed to at sign-up (privacy policy, terms of use), at which version, when.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("document", String(16), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("agreed_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "document", "version"),
 )
 
 products = Table(

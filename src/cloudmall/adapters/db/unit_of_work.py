@@ -12,20 +12,24 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
 from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
+from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    ConsentRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
     OrderRepository,
     Outbox,
     PaymentRepository,
     ProductRepository,
+    RefreshTokenRepository,
     RetryableConflict,
     UserRepository,
 )
@@ -79,6 +83,8 @@ class SqlUnitOfWork:
     payments: PaymentRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
+    consents: ConsentRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -119,6 +125,8 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.refresh_tokens = SqlRefreshTokenRepository(conn)
+        self.consents = SqlConsentRepository(conn)
         return self
 
     def _first_answer(self) -> None:

@@ -27,6 +27,7 @@ def _user(row: Row[Any]) -> User:
         password_hash=row.password_hash,
         created_at=row.created_at,
         token_version=row.token_version,
+        phone=row.phone,
     )
 
 

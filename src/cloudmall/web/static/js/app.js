@@ -2,12 +2,16 @@
 
 import { h, mount } from "./dom.js";
 import { getLang, setLang, t } from "./i18n.js";
+import { logOut } from "./api.js";
+import { renderFooter as drawFooter } from "./footer.js";
 import { currentRoute, go, link, rerender } from "./router.js";
-import { cartCount, changes, clearSession, currentUser, isAdmin } from "./store.js";
+import { cartCount, changes, currentUser, isAdmin } from "./store.js";
 import { notify } from "./ui.js";
 import * as account from "./views/account.js";
 import * as admin from "./views/admin.js";
 import * as cart from "./views/cart.js";
+import * as legal from "./views/legal.js";
+import * as profile from "./views/profile.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -19,6 +23,9 @@ const ROUTES = [
   [/^\/orders\/(\d+)$/, account.orderPage],
   [/^\/login$/, account.logIn],
   [/^\/signup$/, account.signUp],
+  [/^\/account$/, profile.accountPage],
+  [/^\/terms$/, legal.terms],
+  [/^\/privacy$/, legal.privacy],
   [/^\/admin$/, admin.overview],
   [/^\/admin\/products$/, admin.products],
   [/^\/admin\/products\/(new|\d+)$/, admin.productForm],
@@ -97,6 +104,7 @@ function renderHeader() {
       { "aria-label": count ? t("nav.cartCount", { n: count }) : t("nav.cart"), id: "cart-link" },
     ),
     user ? navLink("#/orders", t("nav.orders")) : null,
+    user ? navLink("#/account", t("nav.account")) : null,
     isAdmin() ? navLink("#/admin", t("nav.admin")) : null,
     user
       ? h(
@@ -104,8 +112,8 @@ function renderHeader() {
           {
             type: "button",
             class: "nav-link nav-button",
-            onclick: () => {
-              clearSession();
+            onclick: async () => {
+              await logOut();
               notify(t("auth.loggedOut"));
               go("/");
             },
@@ -133,15 +141,7 @@ function renderHeader() {
 }
 
 function renderFooter() {
-  mount(
-    footer,
-    h(
-      "div",
-      { class: "container footer-inner" },
-      h("p", {}, t("footer.note")),
-      currentUser() ? h("p", { class: "muted" }, t("nav.hello", { name: currentUser().name })) : null,
-    ),
-  );
+  drawFooter(footer, currentUser());
 }
 
 function renderChrome() {

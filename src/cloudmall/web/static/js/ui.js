@@ -27,7 +27,9 @@ export function describeError(error, { context } = {}) {
     case "authentication_failed":
       return context === "login" ? t("error.badLogin") : t("auth.needLogin");
     case "permission_denied":
-      return t("error.forbidden");
+      return context === "password-form" ? t("account.wrongPassword") : t("error.forbidden");
+    case "consent_required":
+      return t("error.consentRequired");
     case "not_found":
       return t("error.notFound");
     case "email_taken":

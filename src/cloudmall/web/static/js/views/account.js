@@ -49,6 +49,8 @@ function authForm(ctx, mode) {
     "aria-describedby": signup ? "password-hint" : null,
   });
   const name = signup ? h("input", { type: "text", id: "name", name: "name", autocomplete: "name", required: true, maxlength: 100 }) : null;
+  // Left to the server to refuse (422 consent_required), so the message is the API's, in words.
+  const consents = signup ? { privacy: consentBox("privacy"), terms: consentBox("terms") } : null;
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, signup ? t("auth.signupButton") : t("auth.loginButton"));
   const form = h(
     "form",
@@ -61,7 +63,12 @@ function authForm(ctx, mode) {
         submit.disabled = true;
         try {
           const body = signup
-            ? { email: email.value.trim(), password: password.value, name: name.value.trim() }
+            ? {
+                email: email.value.trim(),
+                password: password.value,
+                name: name.value.trim(),
+                consent: { privacy: consents.privacy.checked, terms: consents.terms.checked },
+              }
             : { email: email.value.trim(), password: password.value };
           const { data } = await api("POST", signup ? "/api/auth/signup" : "/api/auth/login", { body });
           setSession(data);
@@ -69,7 +76,10 @@ function authForm(ctx, mode) {
           goNext(query);
         } catch (error) {
           mount(errors, alertBox(describeError(error, { context: "login" })));
-          (signup && error.code === "email_taken" ? email : password).focus();
+          if (error.code === "consent_required") {
+            const missing = error.details?.missing?.[0];
+            (consents[missing] || consents.privacy).focus();
+          } else (signup && error.code === "email_taken" ? email : password).focus();
         } finally {
           submit.disabled = false;
         }
@@ -78,6 +88,15 @@ function authForm(ctx, mode) {
     signup ? field("name", t("auth.name"), name) : null,
     field("email", t("auth.email"), email),
     field("password", t("auth.password"), password, signup ? t("auth.passwordHint") : null),
+    signup
+      ? h(
+          "fieldset",
+          { class: "consents" },
+          h("legend", {}, t("consent.legend")),
+          consentField(consents.privacy, "privacy"),
+          consentField(consents.terms, "terms"),
+        )
+      : null,
     errors,
     submit,
     h(
@@ -89,6 +108,21 @@ function authForm(ctx, mode) {
     ),
   );
   mount(main, h("div", { class: "auth-page" }, pageTitle(signup ? t("auth.signupTitle") : t("auth.loginTitle")), form));
+}
+
+function consentBox(document) {
+  return h("input", { type: "checkbox", id: `consent-${document}`, name: `consent-${document}` });
+}
+
+function consentField(box, document) {
+  return h(
+    "div",
+    { class: "check-field" },
+    box,
+    h("label", { for: box.id }, t(`consent.${document}`)),
+    " ",
+    h("a", { href: `#/${document}`, target: "_blank", rel: "noopener" }, t("consent.read")),
+  );
 }
 
 export function logIn(ctx) {
