@@ -101,6 +101,13 @@ def new_bucket(moto: Service) -> str:
     return f"s3://{name}?region=ap-northeast-2&endpoint_url={endpoint}"
 
 
+def new_table_url(moto: Service) -> str:
+    """The cloudmall database URL of a new table name on the moto server (created on migrate)."""
+    endpoint = f"http://127.0.0.1:{moto.port}"
+    region = S3_ENV["AWS_DEFAULT_REGION"]
+    return f"dynamodb://cm-{secrets.token_hex(5)}?region={region}&endpoint_url={endpoint}"
+
+
 def start_redis(port: int | None = None) -> Service:
     """A private redis-server (so a test may stop and restart it)."""
     port = port or free_port()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.cache.redis import RedisCache
@@ -27,6 +26,11 @@ from cloudmall.adapters.db.iam_auth import RdsIamTokens
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress, is_dynamodb
+from cloudmall.adapters.dynamodb.probe import TableProbe
+from cloudmall.adapters.dynamodb.table import create_table
+from cloudmall.adapters.dynamodb.transaction import MAX_ORDERS_PER_TRANSACTION
+from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
@@ -43,7 +47,7 @@ from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
-from cloudmall.services.order_desk import OrderDesk
+from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
     BackupDatabase,
@@ -57,6 +61,7 @@ from cloudmall.services.ports import (
     ObjectStore,
     StorageUnavailable,
     TierProbe,
+    UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.shop import BoundHandler, Shop
@@ -146,10 +151,12 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
 
 def build_placer(
     profile: RuntimeProfile,
-    uow: SqlUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
     cache: CatalogCache,
     metrics: Metrics,
     settings: Settings,
+    *,
+    max_group: int = MAX_GROUP,
 ) -> OrderPlacer:
     limits = OrderLimits(
         max_lines=settings.max_order_lines,
@@ -157,19 +164,54 @@ def build_placer(
         max_total=settings.max_order_total,
     )
     if profile.group_commit:
-        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits)
+        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits, max_group=max_group)
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
 
 
 def build_probes(
-    settings: Settings, engine: AsyncEngine, cache: Cache, catalog: CatalogCache, store: ObjectStore
+    settings: Settings,
+    database: list[TierProbe],
+    cache: Cache,
+    catalog: CatalogCache,
+    store: ObjectStore,
 ) -> list[TierProbe]:
     return [
-        DatabaseProbe(engine),
-        MigrationsProbe(engine),
+        *database,
         CacheProbe(cache, urlsplit(settings.cache_url).scheme, lambda: catalog.listening),
         StoreProbe(store, urlsplit(settings.storage_url).scheme),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The database tier as the shop uses it: units of work, health probes, how to let go."""
+
+    uow: UnitOfWorkFactory
+    probes: list[TierProbe]
+    close: Callable[[], Awaitable[None]]
+    max_group: int = MAX_GROUP  # orders one transaction may take together
+
+
+def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
+    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`."""
+    if is_dynamodb(settings.database_url):
+        client = DynamoClient(TableAddress.parse(settings.database_url))
+        return Database(
+            DynamoUnitOfWorkFactory(client),
+            [TableProbe(client)],
+            client.aclose,
+            max_group=MAX_ORDERS_PER_TRANSACTION,
+        )
+    engine = create_engine(
+        settings.database_url,
+        pool_size=profile.db_pool_size,
+        password_source=database_password_source(settings),
+    )
+    return Database(
+        SqlUnitOfWorkFactory(engine),
+        [DatabaseProbe(engine), MigrationsProbe(engine)],
+        engine.dispose,
+    )
 
 
 def inject_dependencies(handler: Handler, dependencies: Mapping[str, object]) -> BoundHandler:
@@ -193,12 +235,8 @@ def bind_handlers(dependencies: Mapping[str, object]) -> dict[type[Any], BoundHa
 def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -> Shop:
     """The shop for this process and runtime; `present` writes catalogue answers (web's JSON)."""
     profile = runtime_profile(settings)
-    engine = create_engine(
-        settings.database_url,
-        pool_size=profile.db_pool_size,
-        password_source=database_password_source(settings),
-    )
-    uow = SqlUnitOfWorkFactory(engine)
+    database = build_database(settings, profile)
+    uow = database.uow
     metrics = build_metrics(profile)
     cache = build_cache(settings.cache_url)
     catalog_cache = CatalogCache(
@@ -208,7 +246,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     store = CachedObjectStore(
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
-    placer = build_placer(profile, uow, catalog_cache, metrics, settings)
+    placer = build_placer(
+        profile, uow, catalog_cache, metrics, settings, max_group=database.max_group
+    )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
     if profile.lake_engine:
@@ -235,7 +275,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         ),
         "throttles": build_throttles(settings, cache),
         "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
-        "probes": build_probes(settings, engine, cache, catalog_cache, store),
+        "probes": build_probes(settings, database.probes, cache, catalog_cache, store),
         "exporter": Exporter(
             uow=uow,
             lake=event_lake,
@@ -254,12 +294,20 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         metrics=metrics,
         catalog_cache=catalog_cache,
         watch_catalog=profile.local_cache,
-        closers=[placer.aclose, engine.dispose, cache.aclose],
+        closers=[placer.aclose, database.close, cache.aclose],
     )
 
 
 async def migrate(settings: Settings) -> None:
-    """Bring the database to the newest schema (creates it on an empty database)."""
+    """Bring the database to the newest schema (creates it on an empty database); a DynamoDB
+    table is created with its indexes if it does not exist."""
+    if is_dynamodb(settings.database_url):
+        client = DynamoClient(TableAddress.parse(settings.database_url))
+        try:
+            await create_table(client)
+        finally:
+            await client.aclose()
+        return
     await upgrade(settings.database_url, password_source=database_password_source(settings))
 
 
