@@ -33,13 +33,16 @@ async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
 
 @pytest.fixture(params=STORES)
 async def uow(
-    request: pytest.FixtureRequest, tmp_path: Path, moto: Service, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    dynamodb: Service,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[UnitOfWorkFactory]:
     """The units of work of one store; the tests that take it are about the ports' contract."""
     if request.param == "dynamodb":
         for name, value in S3_ENV.items():
             monkeypatch.setenv(name, value)
-        client = DynamoClient(TableAddress.parse(new_table_url(moto)))
+        client = DynamoClient(TableAddress.parse(new_table_url(dynamodb)))
         await create_table(client)
         try:
             yield DynamoUnitOfWorkFactory(client)
