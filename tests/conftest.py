@@ -86,11 +86,12 @@ def real_tiers_env(moto: Service) -> dict[str, str]:
 
 #: (backend, runtime) pairs the API suite runs on: the server on every backend and on DynamoDB
 #: (moto's server), and the Lambda handler (the local function runtime) on MariaDB, the engine
-#: the serverless stack runs.
+#: the serverless stack runs, and on DynamoDB (pattern 6: API Gateway, Lambda, DynamoDB).
 LIVE_SERVERS = (
     [(backend, "server") for backend in BACKENDS]
     + [("dynamodb", "server")]
     + ([("mariadb", "function")] if "mariadb" in BACKENDS else [])
+    + [("dynamodb", "function")]
 )
 
 
