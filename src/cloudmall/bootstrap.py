@@ -314,6 +314,11 @@ async def migrate(settings: Settings) -> None:
 @asynccontextmanager
 async def open_backup_database(database_url: str) -> AsyncIterator[BackupDatabase]:
     """The database as backup and restore see it, its connections closed afterwards."""
+    if is_dynamodb(database_url):
+        raise ValueError(
+            "cloudmall backup reads and restores SQL databases; a DynamoDB table is backed up by "
+            "its point-in-time recovery (docs/dynamodb.md)"
+        )
     database = backup_database(database_url)
     try:
         yield database

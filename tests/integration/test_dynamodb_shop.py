@@ -20,7 +20,8 @@ from cloudmall.services.commands import CheckTiers, CreateProduct, UpdateProduct
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, ProductChanges, RetryableConflict
-from tests.support import S3_ENV, Service, new_table_url
+from tests.conftest import shop_env
+from tests.support import S3_ENV, Service, cli, new_table_url
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -122,3 +123,10 @@ async def test_a_staff_count_edit_is_refused_if_the_count_changed_since_it_was_r
         assert edited.stock_quantity == 50
     finally:
         await shop.aclose()
+
+
+def test_backup_of_a_table_says_what_backs_it_up(dynamodb: Service, tmp_path: Path) -> None:
+    env = shop_env(new_table_url(dynamodb), tmp_path, **S3_ENV)
+    made = cli(env, tmp_path, "backup", "create")
+    assert made.returncode == 1 and "point-in-time recovery" in made.stderr, made.stderr
+    assert "Traceback" not in made.stderr
