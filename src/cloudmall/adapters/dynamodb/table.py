@@ -23,6 +23,11 @@ CATALOG = "CATALOG"  # GSI1: products on sale, by name
 USERS = "USERS"  # GSI1: every account, by id
 ORDERS = "ORDERS"  # GSI3: every order, newest first
 OUTBOX = "OUTBOX"  # base table: outbox records, by position
+#: Sort-key prefixes of the items in an account's partition (`USER#<id>`) besides the user.
+SESSION = "REFRESH#"
+CONSENT = "CONSENT#"
+#: The table's time-to-live attribute (epoch seconds): items past it are deleted by DynamoDB.
+TTL = "expires"
 
 Key = tuple[str, str]
 
@@ -53,6 +58,30 @@ def payment_key(order_id: int, payment_id: int) -> Key:
 
 def idempotency_key(user_id: int, scope: str, key: str) -> Key:
     return (f"IDEM#{user_id}#{scope}#{key}", "IDEM")
+
+
+def refresh_token_key(token_hash: str) -> Key:
+    return (f"REFRESH#{token_hash}", "REFRESH")
+
+
+def family_key(family: str) -> Key:
+    """A refresh-token family: who it belongs to, whether it is revoked, how many tokens."""
+    return (f"FAMILY#{family}", "FAMILY")
+
+
+def session_key(user_id: int, expires_at: datetime, token_id: int) -> Key:
+    """A refresh token's entry in its account's partition, by expiry: one Query finds the
+    account's sessions, and those ended by a time."""
+    return (user_key(user_id)[0], f"{SESSION}{timestamp(expires_at)}#{sortable_id(token_id)}")
+
+
+def consent_key(user_id: int, consent_id: int) -> Key:
+    return (user_key(user_id)[0], f"{CONSENT}{sortable_id(consent_id)}")
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """The TTL attribute's value: DynamoDB deletes the item some time after it."""
+    return int(moment.timestamp())
 
 
 def category_partition(category: str) -> str:
@@ -140,6 +169,19 @@ async def create_table(client: DynamoClient) -> None:
     for _ in range(120):
         table = (await client.call("describe_table", TableName=client.table))["Table"]
         if table["TableStatus"] == "ACTIVE":
+            await _expire_items(client)
             return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"the DynamoDB table {client.table} did not become active")
+
+
+async def _expire_items(client: DynamoClient) -> None:
+    """Turn on the time to live (TTL): ended sessions' items go without a request paying."""
+    answer = await client.call("describe_time_to_live", TableName=client.table)
+    if answer["TimeToLiveDescription"].get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+        return
+    await client.call(
+        "update_time_to_live",
+        TableName=client.table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL},
+    )

@@ -121,18 +121,23 @@ class DynamoTransaction:
         index: str | None = None,
         prefix: str | None = None,
         since: str | None = None,
+        until: str | None = None,
         newest_first: bool = False,
         limit: int | None = None,
         count: bool = False,
     ) -> list[dict[str, Any]]:
         """Items of one partition in sort-key order (a key condition, never a scan): on the table
-        they are consistent reads; an index is eventually consistent (DynamoDB has no other)."""
+        they are consistent reads; an index is eventually consistent (DynamoDB has no other).
+        Sort keys begin with `prefix`, or lie from `since` (and up to `until`), both inclusive."""
         pk, sk = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         condition = f"#{pk} = :pk"
         values: dict[str, Any] = {":pk": partition}
         if prefix is not None:
             condition += f" AND begins_with(#{sk}, :sk)"
             values[":sk"] = prefix
+        elif since is not None and until is not None:
+            condition += f" AND #{sk} BETWEEN :sk AND :until"
+            values.update({":sk": since, ":until": until})
         elif since is not None:
             condition += f" AND #{sk} >= :sk"
             values[":sk"] = since
@@ -158,15 +163,27 @@ class DynamoTransaction:
             if "LastEvaluatedKey" not in answer or (limit is not None and len(found) >= limit):
                 break
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
-        return found if index or count else self._with_own_writes(found, partition, prefix, since)
+        if index or count:
+            return found
+        return self._with_own_writes(found, partition, prefix, since, until)
 
     def _with_own_writes(
-        self, found: list[dict[str, Any]], partition: str, prefix: str | None, since: str | None
+        self,
+        found: list[dict[str, Any]],
+        partition: str,
+        prefix: str | None,
+        since: str | None,
+        until: str | None,
     ) -> list[dict[str, Any]]:
         """A partition's items as this transaction left them (its writes not yet sent)."""
         items = {(item["PK"], item["SK"]): item for item in found}
         for key in self._writes:
-            if key[0] == partition and key[1].startswith(prefix or "") and key[1] >= (since or ""):
+            if (
+                key[0] == partition
+                and key[1].startswith(prefix or "")
+                and (since or "") <= key[1]
+                and (until is None or key[1] <= until)
+            ):
                 items[key] = self._seen[key]  # type: ignore[assignment]
         return [dict(items[key]) for key in sorted(items) if items[key] is not None]
 

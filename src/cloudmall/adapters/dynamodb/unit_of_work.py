@@ -6,19 +6,23 @@ from types import TracebackType
 from typing import Self
 
 from cloudmall.adapters.dynamodb.client import DynamoClient
+from cloudmall.adapters.dynamodb.consent_repository import DynamoConsentRepository
 from cloudmall.adapters.dynamodb.idempotency_repository import DynamoIdempotencyRepository
 from cloudmall.adapters.dynamodb.order_repository import DynamoOrderRepository
 from cloudmall.adapters.dynamodb.outbox import DynamoOutbox
 from cloudmall.adapters.dynamodb.payment_repository import DynamoPaymentRepository
 from cloudmall.adapters.dynamodb.product_repository import DynamoProductRepository
+from cloudmall.adapters.dynamodb.refresh_token_repository import DynamoRefreshTokenRepository
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.adapters.dynamodb.user_repository import DynamoUserRepository
 from cloudmall.services.ports import (
+    ConsentRepository,
     IdempotencyRepository,
     OrderRepository,
     Outbox,
     PaymentRepository,
     ProductRepository,
+    RefreshTokenRepository,
     UserRepository,
 )
 
@@ -34,6 +38,8 @@ class DynamoUnitOfWork:
     payments: PaymentRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
+    consents: ConsentRepository
 
     def __init__(self, client: DynamoClient) -> None:
         self._client = client
@@ -47,6 +53,8 @@ class DynamoUnitOfWork:
         self.payments = DynamoPaymentRepository(tx)
         self.idempotency = DynamoIdempotencyRepository(tx)
         self.outbox = DynamoOutbox(tx)
+        self.refresh_tokens = DynamoRefreshTokenRepository(tx)
+        self.consents = DynamoConsentRepository(tx)
         return self
 
     async def __aexit__(

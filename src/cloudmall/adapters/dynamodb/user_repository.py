@@ -31,6 +31,7 @@ def _user(item: dict[str, Any]) -> User:
         password_hash=item["password_hash"],
         created_at=moment(item["created_at"]),
         token_version=int(item["token_version"]),
+        phone=item.get("phone", ""),
     )
 
 
@@ -75,6 +76,7 @@ class DynamoUserRepository:
             "name": name,
             "role": role.value,
             "password_hash": password_hash,
+            "phone": "",
             "token_version": 0,
             "created_at": now,
             "updated_at": now,
