@@ -19,6 +19,8 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/auth/login"),
         ("GET", "/api/auth/me"),
         ("POST", "/api/auth/password"),
+        ("POST", "/api/auth/password-reset"),
+        ("POST", "/api/auth/password-reset/confirm"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
+from cloudmall.adapters.db.mail_repository import SqlMailDeliveries
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
 from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
@@ -22,6 +23,7 @@ from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
     DatabaseUnavailable,
     IdempotencyRepository,
+    MailDeliveries,
     OrderRepository,
     Outbox,
     PaymentRepository,
@@ -79,6 +81,7 @@ class SqlUnitOfWork:
     payments: PaymentRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    mail: MailDeliveries
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -119,6 +122,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.mail = SqlMailDeliveries(conn)
         return self
 
     def _first_answer(self) -> None:

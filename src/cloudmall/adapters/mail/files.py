@@ -1,0 +1,50 @@
+"""Mail written as .eml files into a folder (the default on one machine: var/mail)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from cloudmall.adapters.mail.message import message_of
+from cloudmall.services.ports import Mail, MailUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _make_visible(logger: logging.Logger) -> None:
+    """Where nothing configured logging (`cloudmall serve`), print this logger's INFO lines on
+    stderr anyway: on one machine they are how a developer notices a mail."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+class FolderMailSender:
+    """Each mail becomes `<folder>/<message id>.eml` (written whole, then renamed into place);
+    one log line names its recipient and subject, never its text."""
+
+    def __init__(self, folder: Path, *, sender: str) -> None:
+        self._folder = folder
+        self._sender = sender
+        _make_visible(log)
+
+    async def send(self, mail: Mail) -> None:
+        data = message_of(mail, sender=self._sender).as_bytes()
+        try:
+            path = await asyncio.to_thread(self._write, mail.message_id, data)
+        except OSError as exc:
+            raise MailUnavailable(f"cannot write the mail into {self._folder}: {exc}") from exc
+        log.info("mail to %s: %s (%s)", mail.to, mail.subject, path.name)
+
+    def _write(self, name: str, data: bytes) -> Path:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        path = self._folder / f"{name}.eml"
+        partial = self._folder / f".{name}.partial"
+        partial.write_bytes(data)
+        os.replace(partial, path)
+        return path
