@@ -8,6 +8,7 @@ import { notify } from "./ui.js";
 import * as account from "./views/account.js";
 import * as admin from "./views/admin.js";
 import * as cart from "./views/cart.js";
+import * as password from "./views/password.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -19,6 +20,9 @@ const ROUTES = [
   [/^\/orders\/(\d+)$/, account.orderPage],
   [/^\/login$/, account.logIn],
   [/^\/signup$/, account.signUp],
+  [/^\/password$/, password.changePassword],
+  [/^\/forgot-password$/, password.forgotPassword],
+  [/^\/reset-password$/, password.resetPassword],
   [/^\/admin$/, admin.overview],
   [/^\/admin\/products$/, admin.products],
   [/^\/admin\/products\/(new|\d+)$/, admin.productForm],
