@@ -9,7 +9,9 @@ import typer
 
 from cloudmall.audit import cli as audit_cli
 from cloudmall.cli import backup, cost, lake, mail, shop
+from cloudmall.cli.help import hide_parameter_types
 
+hide_parameter_types()
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
 app.command()(shop.serve)  # first: what most people run
 app.command()(shop.migrate)

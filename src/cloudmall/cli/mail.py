@@ -48,9 +48,7 @@ def send(
     ] = False,
     interval: Annotated[
         float,
-        typer.Option(
-            "--interval", min=0.1, metavar="", help="seconds between rounds with --follow"
-        ),
+        typer.Option("--interval", min=0.1, help="seconds between rounds with --follow"),
     ] = 2.0,
 ) -> None:
     """Send the mail of every event waiting in the outbox; safe to rerun and to run beside a

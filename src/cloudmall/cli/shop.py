@@ -60,14 +60,14 @@ async def _migrate_and_seed(settings: Settings, count: int) -> int:
 def seed(
     products: Annotated[
         int,
-        typer.Option("--products", min=1, max=100_000, metavar="", help="how many to add"),
+        typer.Option("--products", min=1, max=100_000, help="how many to add"),
     ] = 100,
 ) -> None:
     """Add demo products with locally drawn pictures."""
     console.print(f"added {run(_migrate_and_seed(load_settings(), products))} products")
 
 
-EmailArgument = Annotated[str, typer.Argument(metavar="EMAIL", help="the account's email")]
+EmailArgument = Annotated[str, typer.Argument(help="the account's email")]
 
 
 def one_time_password() -> str:
@@ -84,11 +84,10 @@ async def _make_admin(settings: Settings, command: MakeAdmin) -> AdminAccount:
 @admin_app.command("create")
 def admin_create(
     email: EmailArgument,
-    name: Annotated[str, typer.Option(metavar="", help="display name")] = "Shop admin",
+    name: Annotated[str, typer.Option(help="display name")] = "Shop admin",
     password: Annotated[
         str | None,
         typer.Option(
-            metavar="",
             help="the password (kept as given); default: a one-time password, printed once, "
             "to be changed at the first log-in",
             envvar="CLOUDMALL_ADMIN_PASSWORD",
@@ -199,19 +198,15 @@ def _share_metrics_between_workers(settings: Settings) -> None:
 
 def serve(
     host: Annotated[
-        str, typer.Option(envvar="CLOUDMALL_HOST", metavar="", help="address to listen on")
+        str, typer.Option(envvar="CLOUDMALL_HOST", help="address to listen on")
     ] = "127.0.0.1",
     port: Annotated[
         int,
-        typer.Option(
-            envvar="CLOUDMALL_PORT", min=1, max=65535, metavar="", help="port to listen on"
-        ),
+        typer.Option(envvar="CLOUDMALL_PORT", min=1, max=65535, help="port to listen on"),
     ] = 8000,
     workers: Annotated[
         int,
-        typer.Option(
-            envvar="CLOUDMALL_WORKERS", min=1, max=64, metavar="", help="worker processes"
-        ),
+        typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes"),
     ] = 1,
     demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
     runtime: Annotated[
@@ -220,7 +215,6 @@ def serve(
             help="server (default), or function: each request becomes an API Gateway event for "
             "the Lambda handler, one at a time per worker",
             envvar="CLOUDMALL_RUNTIME",
-            metavar="",
         ),
     ] = None,
 ) -> None:
