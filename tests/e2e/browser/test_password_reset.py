@@ -30,6 +30,7 @@ WORDS = {
         "email": "이메일",
         "send": "재설정 링크 받기",
         "sent": "비밀번호 재설정 링크를 보냈습니다",
+        "welcome": "cloudmall에 오신 것을 환영합니다",
         "subject": "cloudmall 비밀번호 재설정",
         "new": "새 비밀번호",
         "change": "비밀번호 바꾸기",
@@ -42,6 +43,7 @@ WORDS = {
         "email": "Email",
         "send": "Send me a link",
         "sent": "we have sent it a link to reset the password",
+        "welcome": "Welcome to cloudmall",
         "subject": "Reset your cloudmall password",
         "new": "New password",
         "change": "Change password",
@@ -120,7 +122,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
     screenshot(page, f"reset-requested-{language}-{viewport['width']}")
 
     welcome, reset = mailed_shop.mail.received.wait_for(email, count=2)
-    assert reset["Subject"] == words["subject"]
+    assert (welcome["Subject"], reset["Subject"]) == (words["welcome"], words["subject"])
     body = reset.get_content()
     (link,) = LINK.findall(body)
     assert link.startswith(mailed_shop.server.url)
