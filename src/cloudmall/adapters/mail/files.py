@@ -13,17 +13,6 @@ from cloudmall.services.ports import Mail, MailUnavailable
 log = logging.getLogger(__name__)
 
 
-def _make_visible(logger: logging.Logger) -> None:
-    """Where nothing configured logging (`cloudmall serve`), print this logger's INFO lines on
-    stderr anyway: on one machine they are how a developer notices a mail."""
-    if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
-
 class FolderMailSender:
     """Each mail becomes `<folder>/<message id>.eml` (written whole, then renamed into place);
     one log line names its recipient and subject, never its text."""
@@ -31,7 +20,6 @@ class FolderMailSender:
     def __init__(self, folder: Path, *, sender: str) -> None:
         self._folder = folder
         self._sender = sender
-        _make_visible(log)
 
     async def send(self, mail: Mail) -> None:
         data = message_of(mail, sender=self._sender).as_bytes()
