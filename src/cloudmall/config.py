@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     smtp_url: SecretStr = SecretStr("")
     mail_dir: Path | None = None  # default var/mail
     mail_from: str = "cloudmall <no-reply@cloudmall.example>"
-    mail_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Events per batch: a process that dies mid-batch repeats at most this many mails.
+    mail_batch_size: int = Field(default=20, ge=1, le=1_000)
     mail_poll_seconds: float = Field(default=2.0, gt=0)  # how often a server looks for mail
     mail_retry_max_seconds: float = Field(default=300.0, gt=0)  # the longest wait after failures
     # Where customers reach the storefront: the links in mails start with it.

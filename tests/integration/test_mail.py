@@ -149,18 +149,29 @@ async def test_a_mail_server_gone_mid_batch_sends_the_rest_later_and_none_twice(
 
 async def test_delivery_records_on_the_database(uow: SqlUnitOfWorkFactory) -> None:
     now = datetime.now(UTC)
+    lease = now - timedelta(minutes=5)
     async with uow(write=True) as tx:
-        assert await tx.mail.take("e1", stale_before=now - timedelta(minutes=5)) == "taken"
+        assert await tx.mail.take(["e1", "e2"], stale_before=lease) == {
+            "e1": "taken",
+            "e2": "taken",
+        }
         await tx.commit()
     async with uow(write=True) as tx:  # another process, while the first is at it
-        assert await tx.mail.take("e1", stale_before=now - timedelta(minutes=5)) == "busy"
+        assert await tx.mail.take(["e1", "e3"], stale_before=lease) == {
+            "e1": "busy",
+            "e3": "taken",
+        }
         # ... and once its take is stale (its process died): taken over
-        assert await tx.mail.take("e1", stale_before=now + timedelta(seconds=5)) == "taken"
-        await tx.mail.mark_sent("e1")
+        later = now + timedelta(seconds=5)
+        assert await tx.mail.take(["e1"], stale_before=later) == {"e1": "taken"}
+        await tx.mail.mark_sent(["e1"])
+        await tx.mail.release(["e2", "e3"])
         await tx.commit()
     async with uow(write=True) as tx:
-        assert await tx.mail.take("e1", stale_before=now + timedelta(seconds=5)) == "sent"
-        await tx.mail.release("e1")  # a sent mail's record stays
-        assert await tx.mail.take("e1", stale_before=now) == "sent"
-        assert await tx.mail.forget(now + timedelta(minutes=1)) == 1
+        assert await tx.mail.take(["e1", "e2"], stale_before=lease) == {
+            "e1": "sent",  # a sent mail's record stays ...
+            "e2": "taken",  # ... a released one is taken at once
+        }
+        assert await tx.mail.take([], stale_before=lease) == {}
+        assert await tx.mail.forget(now + timedelta(minutes=1)) == 2  # e1 and e2
         await tx.commit()

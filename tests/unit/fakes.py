@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
@@ -22,6 +22,7 @@ from cloudmall.services.ports import (
     IdempotencyRecord,
     Mail,
     MailRejected,
+    MailState,
     MailUnavailable,
     NewIdempotencyRecord,
     NewOrder,
@@ -396,22 +397,28 @@ class FakeMailDeliveries:
         self.data = data
 
     async def take(
-        self, event_id: str, *, stale_before: datetime
-    ) -> Literal["taken", "sent", "busy"]:
-        record = self.data.mail.get(event_id)
-        if record is not None and record[0]:
-            return "sent"
-        if record is not None and record[1] >= stale_before:
-            return "busy"
-        self.data.mail[event_id] = (False, now())
-        return "taken"
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        states: dict[str, MailState] = {}
+        for event_id in event_ids:
+            record = self.data.mail.get(event_id)
+            if record is not None and record[0]:
+                states[event_id] = "sent"
+            elif record is not None and record[1] >= stale_before:
+                states[event_id] = "busy"
+            else:
+                self.data.mail[event_id] = (False, now())
+                states[event_id] = "taken"
+        return states
 
-    async def mark_sent(self, event_id: str) -> None:
-        self.data.mail[event_id] = (True, now())
+    async def mark_sent(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            self.data.mail[event_id] = (True, now())
 
-    async def release(self, event_id: str) -> None:
-        if not self.data.mail.get(event_id, (True, now()))[0]:
-            del self.data.mail[event_id]
+    async def release(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            if not self.data.mail.get(event_id, (True, now()))[0]:
+                del self.data.mail[event_id]
 
     async def forget(self, sent_before: datetime) -> int:
         old = [key for key, (_, at) in self.data.mail.items() if at < sent_before]

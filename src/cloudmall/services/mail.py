@@ -6,12 +6,14 @@ language, and sends it through the MailSender port; it finishes the batch once e
 is sent. Nothing is sent inside the transaction of the change: a mail server that is down delays
 mail, never an order, and the events wait in the outbox until the mail goes out.
 
-Delivery is at least once. Each event's mail is taken (a record in the database) before it is
-sent and marked sent right after the server accepted it, so a batch handed out again, or the
-same batch read by two processes, sends nothing twice. A mail is sent twice only if its process
-dies (or loses the database) between the server's acceptance and the mark: then another process
-takes it over once the take is `lease_seconds` old. A refused or failed send releases the take
-and ends the run; the caller tries again later, with a growing delay (`follow`). A mail the server
+Delivery is at least once. A batch's mails are taken (records in the database, one transaction)
+before they are sent, and marked sent, with the batch finished, once the server accepted them
+(one more), so a batch handed out again, or read by two processes at once, sends nothing twice.
+A mail goes out twice only if its process dies (or loses the database) after sending and before
+that mark: then another process takes the batch's mails over once their take is `lease_seconds`
+old, so a crash repeats at most one batch's mails (`batch_size`). A failed send marks what went
+out, gives back the rest and ends the run; the caller tries again later, with a growing delay
+(`follow`). A mail the server
 refuses for good (no such recipient) is given up and logged, so it cannot hold back later ones.
 """
 
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
@@ -32,6 +35,7 @@ from cloudmall.services.ports import (
     Mail,
     MailRejected,
     MailSender,
+    MailState,
     MailUnavailable,
     OutboxBatch,
     PasswordResetTokens,
@@ -83,9 +87,7 @@ class MailReader:
         or MailBusy (another process holds one of the mails): what was sent stays sent."""
         sent = batches = 0
         while (batch := await with_retries(self._claim)) is not None:
-            for entry in batch.entries:
-                sent += await self._deliver(entry.event)
-            await with_retries(lambda: self._finish(batch))
+            sent += await self._deliver(batch)
             batches += 1
         return MailRunResult(sent, batches)
 
@@ -124,48 +126,50 @@ class MailReader:
             await tx.commit()
         return batch
 
-    async def _finish(self, batch: OutboxBatch) -> None:
-        async with self.uow(write=True) as tx:
-            await tx.outbox.finish(MAIL_CONSUMER, batch.name)
-            await tx.outbox.purge(self.consumers, len(batch.entries))
-            await tx.mail.forget(datetime.now(UTC) - KEEP_RECORDS)
-            await tx.commit()
+    async def _deliver(self, batch: OutboxBatch) -> int:
+        """Send the batch's mails not sent yet and finish it; how many were sent now. The mails
+        are taken in one transaction and marked sent, with the batch finished, in another."""
+        mails = [mail for entry in batch.entries if (mail := await self.compose(entry.event))]
+        ids = [mail.message_id for mail in mails]
+        states = await with_retries(lambda: self._take(ids))
+        taken = [mail for mail in mails if states[mail.message_id] == "taken"]
+        done: list[str] = []  # sent, or refused for good: settled either way
+        given_up = 0
+        for mail in taken:
+            try:
+                await self.sender.send(mail)
+            except MailUnavailable:
+                left = [m.message_id for m in taken if m.message_id not in done]
+                await with_retries(partial(self._settle, done, left, None))
+                raise
+            except MailRejected as exc:  # a bad address must not hold every later mail back
+                log.warning("mail: %s; given up", exc)
+                given_up += 1
+            done.append(mail.message_id)
+        if "busy" in states.values():
+            await with_retries(lambda: self._settle(done, [], None))
+            raise MailBusy("another process is sending some of this batch's mails")
+        await with_retries(lambda: self._settle(done, [], batch))
+        return len(done) - given_up
 
-    async def _deliver(self, event: Event) -> int:
-        """Send the event's mail if it calls for one and it is not sent yet; 1 if sent now."""
-        mail = await self.compose(event)
-        if mail is None:
-            return 0
-        state = await with_retries(lambda: self._take(event.id))
-        if state == "sent":
-            return 0
-        if state == "busy":
-            raise MailBusy(f"another process is sending the mail of event {event.id}")
-        try:
-            await self.sender.send(mail)
-        except MailUnavailable:
-            await with_retries(lambda: self._release(event.id))
-            raise
-        except MailRejected as exc:  # a bad address must not hold every later mail back
-            log.warning("mail: %s; given up", exc)
-        await with_retries(lambda: self._mark_sent(event.id))
-        return 1
-
-    async def _take(self, event_id: str) -> str:
+    async def _take(self, event_ids: Sequence[str]) -> dict[str, MailState]:
         stale_before = datetime.now(UTC) - timedelta(seconds=self.lease_seconds)
         async with self.uow(write=True) as tx:
-            state = await tx.mail.take(event_id, stale_before=stale_before)
+            states = await tx.mail.take(event_ids, stale_before=stale_before)
             await tx.commit()
-        return state
+        return states
 
-    async def _mark_sent(self, event_id: str) -> None:
+    async def _settle(
+        self, sent: Sequence[str], released: Sequence[str], finished: OutboxBatch | None
+    ) -> None:
+        """Mark mails sent, give back the ones not sent, and finish the batch if it is done."""
         async with self.uow(write=True) as tx:
-            await tx.mail.mark_sent(event_id)
-            await tx.commit()
-
-    async def _release(self, event_id: str) -> None:
-        async with self.uow(write=True) as tx:
-            await tx.mail.release(event_id)
+            await tx.mail.mark_sent(sent)
+            await tx.mail.release(released)
+            if finished is not None:
+                await tx.outbox.finish(MAIL_CONSUMER, finished.name)
+                await tx.outbox.purge(self.consumers, len(finished.entries))
+                await tx.mail.forget(datetime.now(UTC) - KEEP_RECORDS)
             await tx.commit()
 
     async def compose(self, event: Event) -> Mail | None:

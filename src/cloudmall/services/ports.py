@@ -278,22 +278,27 @@ class Outbox(Protocol):
         ...
 
 
+#: A mail's state for the process that wants to send it.
+MailState = Literal["taken", "sent", "busy"]
+
+
 class MailDeliveries(Protocol):
     """The mail reader's record per event: which mails a process has taken to send, which are
-    sent. It makes sending an event's mail happen in one process at a time, and at most once
-    unless a process dies between the mail server's acceptance and `mark_sent`."""
+    sent. It keeps two processes from sending one mail together, and a batch handed out again
+    from sending what went out already."""
 
     async def take(
-        self, event_id: str, *, stale_before: datetime
-    ) -> Literal["taken", "sent", "busy"]:
-        """Take the event's mail to send (kept once this transaction commits): "taken"; "sent"
-        if it was sent already; "busy" if another process took it at or after `stale_before`
-        (it is still at work; one taken before that died mid-way and is taken over)."""
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        """Take the events' mails to send (kept once this transaction commits). Each is "taken";
+        "sent" if it was sent already; "busy" if another process took it at or after
+        `stale_before` (still at work; one taken before that died mid-way and is taken over).
+        RetryableConflict if another process took one meanwhile."""
         ...
 
-    async def mark_sent(self, event_id: str) -> None: ...
-    async def release(self, event_id: str) -> None:
-        """Sending failed: another attempt (any process's) may take it at once."""
+    async def mark_sent(self, event_ids: Sequence[str]) -> None: ...
+    async def release(self, event_ids: Sequence[str]) -> None:
+        """Give back mails taken but not sent: the next attempt (any process's) takes them."""
         ...
 
     async def forget(self, sent_before: datetime) -> int:
