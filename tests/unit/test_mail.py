@@ -12,9 +12,9 @@ import pytest
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderLine
 from cloudmall.services import accounts
-from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailReader
+from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailLoop, MailReader
 from cloudmall.services.mail_texts import MailTexts
-from cloudmall.services.ports import MailUnavailable, NewOrder
+from cloudmall.services.ports import Mail, MailUnavailable, NewOrder
 from tests.unit.fakes import FakeHasher, FakeMailSender, FakeResetTokens, FakeStore
 
 pytestmark = pytest.mark.anyio
@@ -229,3 +229,22 @@ async def test_a_deleted_account_gets_no_mail(store: FakeStore) -> None:
 def test_money_in_each_currency() -> None:
     assert MailTexts("https://x", "KRW").money("1234567.00") == "₩1,234,567"
     assert MailTexts("https://x", "USD").money("12.5") == "12.50 USD"
+
+
+async def test_a_stopping_process_cuts_off_a_hung_mail_server_and_loses_nothing(
+    store: FakeStore,
+) -> None:
+    await sign_up(store, "kim@example.com")
+    sender = FakeMailSender()
+    hung = asyncio.Event()
+
+    async def hang(mail: Mail) -> None:
+        hung.set()
+        await asyncio.Event().wait()  # a server that never answers
+
+    sender.send = hang  # type: ignore[method-assign]
+    loop = MailLoop(reader(store, sender), interval=0.01, max_delay=0.05)
+    loop.start()
+    await asyncio.wait_for(hung.wait(), 5)
+    await asyncio.wait_for(loop.stop(grace_seconds=0.05), 5)
+    assert len(store.data.outbox) == 1  # still waiting for the next process

@@ -20,6 +20,7 @@ refuses for good (no such recipient) is given up and logged, so it cannot hold b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -247,9 +248,14 @@ class MailLoop:
             )
             self._task = asyncio.get_running_loop().create_task(follow)
 
-    async def stop(self) -> None:
-        """Let a mail being sent finish, then stop."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the batch being sent finish for up to `grace_seconds`, then cut it off (its mails
+        not marked sent go out again later, from this process or another)."""
         if self._task is not None:
             self._stop.set()
-            await self._task
+            _, running = await asyncio.wait({self._task}, timeout=grace_seconds)
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self._task = None
