@@ -1,4 +1,4 @@
-"""Accounts: sign up, log in, who am I."""
+"""Accounts: sign up, log in, who am I, and a forgotten password reset by mail."""
 
 from __future__ import annotations
 
