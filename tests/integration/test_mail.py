@@ -77,6 +77,7 @@ async def test_the_folder_keeps_each_mail_as_an_eml_file(tmp_path: Path) -> None
     await sender.send(MAIL)  # the same mail again replaces its file
     (path,) = (tmp_path / "mail").iterdir()
     assert path.name == "0b7e4f1a-event-id.eml"
+    assert path.stat().st_mode & 0o777 == 0o600  # a reset link is as good as a password
     text = path.read_bytes()
     assert b"Subject: =?utf-8?" in text and b"To: kim@example.com" in text
 

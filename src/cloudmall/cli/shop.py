@@ -223,9 +223,11 @@ def serve(
         raise fail(f"port {port} on {host} is already in use: choose another with --port")
     if runtime is not None:
         os.environ["CLOUDMALL_RUNTIME"] = runtime.value  # the workers read their settings anew
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    # Links in mails point here unless the storefront's address is set (the workers read it).
+    os.environ.setdefault("CLOUDMALL_PUBLIC_URL", f"http://{shown_host}:{port}")
     settings = load_settings()
     password = run(_prepare(settings, demo=demo))
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     console.print(f"\n[bold green]cloudmall[/] is running at [bold]http://{shown_host}:{port}/[/]")
     console.print(f"API docs: http://{shown_host}:{port}/docs")
     if password:

@@ -33,6 +33,7 @@ class FolderMailSender:
         self._folder.mkdir(parents=True, exist_ok=True)
         path = self._folder / f"{name}.eml"
         partial = self._folder / f".{name}.partial"
+        partial.touch(mode=0o600)  # a reset mail's link works as a password: owner-only
         partial.write_bytes(data)
         os.replace(partial, path)
         return path
