@@ -33,10 +33,13 @@ from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
+from cloudmall.adapters.mail.files import FolderMailSender
+from cloudmall.adapters.mail.smtp import SmtpMailSender, SmtpServer
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
+from cloudmall.adapters.security.reset_tokens import JwtPasswordResetTokens
 from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
@@ -47,6 +50,8 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
+from cloudmall.services.mail import MAIL_CONSUMER, MailLoop, MailReader
+from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
@@ -57,15 +62,17 @@ from cloudmall.services.ports import (
     DatabaseUnavailable,
     EventLake,
     LakeQueries,
+    MailSender,
     Metrics,
     ObjectStore,
+    PasswordResetTokens,
     StorageUnavailable,
     TierProbe,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.sessions import RefreshSessions
-from cloudmall.services.shop import BoundHandler, Shop
+from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 
 if TYPE_CHECKING:
@@ -83,15 +90,24 @@ class RuntimeProfile:
     metrics: Literal["prometheus", "cloudwatch"]
     db_pool_size: int  # connections kept per process (a function serves one request at a time)
     lake_engine: bool  # pyarrow + DuckDB in the process (a function's package leaves them out)
+    # The outbox's mail reader runs in the background (a frozen function cannot keep a loop:
+    # there `cloudmall mail send` runs on a schedule).
+    mail_loop: bool
 
 
 PROFILES: Mapping[Runtime, RuntimeProfile] = {
-    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus", 10, True),
+    Runtime.SERVER: RuntimeProfile(
+        Runtime.SERVER, True, True, True, "prometheus", 10, True, mail_loop=True
+    ),
     # One service of several (EKS): long-lived like a server, scraped by Prometheus.
-    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus", 10, True),
+    Runtime.SERVICE: RuntimeProfile(
+        Runtime.SERVICE, True, True, True, "prometheus", 10, True, mail_loop=True
+    ),
     # One request per instance, frozen in between: no group to gather, no watcher to feed,
     # no scrape target; metrics leave as CloudWatch embedded-metric-format lines.
-    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch", 1, False),
+    Runtime.FUNCTION: RuntimeProfile(
+        Runtime.FUNCTION, False, False, False, "cloudwatch", 1, False, mail_loop=False
+    ),
 }
 
 
@@ -129,6 +145,29 @@ def build_store(url: str) -> ObjectStore:
     )
 
 
+def build_mail_sender(settings: Settings) -> MailSender:
+    """SMTP when `CLOUDMALL_SMTP_URL` is set, else .eml files in `CLOUDMALL_MAIL_DIR`."""
+    smtp_url = settings.smtp_url.get_secret_value()
+    if smtp_url:
+        return SmtpMailSender(SmtpServer.from_url(smtp_url), sender=settings.mail_from)
+    assert settings.mail_dir is not None  # filled in by the settings
+    return FolderMailSender(settings.mail_dir, sender=settings.mail_from)
+
+
+def build_mail_reader(
+    settings: Settings, uow: UnitOfWorkFactory, reset_tokens: PasswordResetTokens
+) -> MailReader:
+    return MailReader(
+        uow=uow,
+        sender=build_mail_sender(settings),
+        reset_tokens=reset_tokens,
+        texts=MailTexts(public_url=settings.public_url, currency=settings.currency),
+        reset_valid_minutes=settings.password_reset_ttl_seconds // 60,
+        batch_size=settings.mail_batch_size,
+        consumers=tuple(settings.outbox_consumers),
+    )
+
+
 def build_metrics(profile: RuntimeProfile) -> Metrics:
     if profile.metrics == "cloudwatch":
         # Imported here: aws-lambda-powertools costs a server ~0.2 s of start-up for nothing.
@@ -140,6 +179,7 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
 
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     window = settings.login_window_seconds
+    reset_window = settings.password_reset_window_seconds
     return Throttles(
         limiter=RateLimiter(counter),
         login_per_account_and_client=Limit(
@@ -153,6 +193,10 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
         ),
         signup_per_client=Limit(
             "signup-client", settings.signups_per_client, settings.signup_window_seconds
+        ),
+        reset_per_client=Limit("reset-client", settings.password_resets_per_client, reset_window),
+        reset_per_account=Limit(
+            "reset-account", settings.password_resets_per_account, reset_window
         ),
     )
 
@@ -285,6 +329,22 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     if profile.lake_engine:
         lake_queries = LakeQueriesOnDemand(settings.lake_url)
         event_lake = EventLakeOnDemand(build_store(settings.lake_url))
+    reset_tokens = JwtPasswordResetTokens(
+        secret=settings.secret_key.get_secret_value(),
+        issuer=settings.token_issuer,
+        audience=f"{settings.token_audience}:password-reset",
+        ttl_seconds=settings.password_reset_ttl_seconds,
+    )
+    mailer = build_mail_reader(settings, uow, reset_tokens)
+    background: list[Background] = []
+    if profile.mail_loop and MAIL_CONSUMER in settings.outbox_consumers:
+        background.append(
+            MailLoop(
+                mailer,
+                interval=settings.mail_poll_seconds,
+                max_delay=settings.mail_retry_max_seconds,
+            )
+        )
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
@@ -317,6 +377,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             consumers=tuple(settings.outbox_consumers),
         ),
         "lake_queries": lake_queries,
+        "mailer": mailer,
+        "reset_tokens": reset_tokens,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }
@@ -330,6 +392,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         watch_catalog=profile.local_cache,
         closers=[placer.aclose, database.close, cache.aclose],
         releasers=[database.release] if database.release else [],
+        background=background,
     )
 
 

@@ -63,7 +63,29 @@ class Settings(BaseSettings):
     lake_url: str = ""
     lake_batch_size: int = Field(default=20_000, ge=1, le=100_000)
     # The outbox's readers: an event every one of them has finished is deleted from the outbox.
-    outbox_consumers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lake"])
+    # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
+    # `cloudmall lake export`.
+    outbox_consumers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["lake", "mail"]
+    )
+
+    # Mail (docs/mail.md): through an SMTP server when set (smtp://user:password@host:587?
+    # starttls=true, smtps://…; on AWS, SES's SMTP endpoint), else .eml files in `mail_dir`.
+    smtp_url: SecretStr = SecretStr("")
+    mail_dir: Path | None = None  # default var/mail
+    mail_from: str = "cloudmall <no-reply@cloudmall.example>"
+    # Events per batch: a process that dies mid-batch repeats at most this many mails.
+    mail_batch_size: int = Field(default=20, ge=1, le=1_000)
+    mail_poll_seconds: float = Field(default=2.0, gt=0)  # how often a server looks for mail
+    mail_retry_max_seconds: float = Field(default=300.0, gt=0)  # the longest wait after failures
+    # Where customers reach the storefront: the links in mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # Reset mails: refused (429) past a number per client address; past a number per account,
+    # silently not sent (the answer never says whether an account exists).
+    password_resets_per_client: int = Field(default=10, ge=1)
+    password_resets_per_account: int = Field(default=3, ge=1)
+    password_reset_window_seconds: int = Field(default=3600, ge=1)
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
     # Credentials apart from the URLs: a container platform injects each secret into its own
@@ -159,6 +181,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
         if not self.storage_url:
             self.storage_url = f"file://{(self.var_dir / 'media').resolve().as_posix()}"
+        if self.mail_dir is None:
+            self.mail_dir = self.var_dir / "mail"
         if not self.lake_url:
             self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
         if not self.secret_key.get_secret_value():

@@ -183,6 +183,8 @@ def test_lake_equals_the_database_and_exports_each_event_once(
             tmp_path,
             CLOUDMALL_LAKE_URL=new_bucket(moto),
             CLOUDMALL_LAKE_BATCH_SIZE=str(max(50, n_orders // 10)),
+            # The lake is the outbox's only reader here: exported events leave it at once.
+            CLOUDMALL_OUTBOX_CONSUMERS="lake",
             **S3_ENV,
         )
         server = start_server(env, tmp_path, workers=2)

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from cloudmall.domain.consents import Consent
-from cloudmall.domain.errors import EmailTaken
+from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
@@ -22,6 +22,10 @@ from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     CacheUnavailable,
     IdempotencyRecord,
+    Mail,
+    MailRejected,
+    MailState,
+    MailUnavailable,
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
@@ -52,6 +56,7 @@ class FakeData:
     claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
     refresh_tokens: dict[int, RefreshToken] = field(default_factory=dict)
     consents: dict[int, list[Consent]] = field(default_factory=dict)
+    mail: dict[str, tuple[bool, datetime]] = field(default_factory=dict)  # event id → (sent, at)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -153,7 +158,16 @@ class FakeUsers:
     async def get_by_email(self, email: str) -> User | None:
         return next((u for u in self.data.users.values() if u.email == email), None)
 
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         if await self.get_by_email(email):
             raise EmailTaken("An account with this email already exists")
         user = User(
@@ -163,6 +177,8 @@ class FakeUsers:
             role=role,
             password_hash=password_hash,
             created_at=now(),
+            language=language,
+            must_change_password=must_change_password,
         )
         self.data.users[user.id] = user
         return user
@@ -173,16 +189,25 @@ class FakeUsers:
         self.data.users[user_id] = replace(user, **values)  # type: ignore[arg-type]
 
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         user = self.data.users.get(user_id)
-        if user is None:
+        if user is None or if_token_version not in (None, user.token_version):
             return False
         self.data.users[user_id] = replace(
             user,
             role=role or user.role,
             password_hash=password_hash or user.password_hash,
             token_version=user.token_version + (password_hash is not None),
+            must_change_password=(
+                must_change_password if password_hash is not None else user.must_change_password
+            ),
         )
         return True
 
@@ -433,6 +458,74 @@ class FakeConsents:
         return list(self.data.consents.get(user_id, []))
 
 
+class FakeMailDeliveries:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def take(
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        states: dict[str, MailState] = {}
+        for event_id in event_ids:
+            record = self.data.mail.get(event_id)
+            if record is not None and record[0]:
+                states[event_id] = "sent"
+            elif record is not None and record[1] >= stale_before:
+                states[event_id] = "busy"
+            else:
+                self.data.mail[event_id] = (False, now())
+                states[event_id] = "taken"
+        return states
+
+    async def mark_sent(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            self.data.mail[event_id] = (True, now())
+
+    async def release(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            if not self.data.mail.get(event_id, (True, now()))[0]:
+                del self.data.mail[event_id]
+
+    async def forget(self, sent_before: datetime) -> int:
+        old = [key for key, (_, at) in self.data.mail.items() if at < sent_before]
+        for key in old:
+            del self.data.mail[key]
+        return len(old)
+
+
+class FakeMailSender:
+    """Keeps what it was given; `fail` makes the next sends raise MailUnavailable."""
+
+    def __init__(self) -> None:
+        self.sent: list[Mail] = []
+        self.fail = False
+        self.rejected: set[str] = set()  # recipients the "server" refuses for good
+
+    async def send(self, mail: Mail) -> None:
+        if self.fail:
+            raise MailUnavailable("the fake mail server is down")
+        if mail.to in self.rejected:
+            raise MailRejected(f"the fake mail server refused {mail.to}")
+        self.sent.append(mail)
+
+
+class FakeResetTokens:
+    """Unsigned "user:version:expired" tokens: the service's rules, not the signature."""
+
+    def issue(self, user: User) -> str:
+        return f"{user.id}:{user.token_version}:ok"
+
+    def read(self, token: str) -> tuple[int, int]:
+        try:
+            user_id, version, state = token.split(":")
+            parsed = int(user_id), int(version)
+        except ValueError as exc:
+            raise ResetLinkInvalid("This password reset link is not valid") from exc
+        if state == "expired":
+            raise ResetLinkExpired("This password reset link has expired")
+        return parsed
+
+
 class FakeUnitOfWork:
     """Works on a copy of the committed data; commit publishes it, anything else discards it."""
 
@@ -450,6 +543,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.working)
         self.refresh_tokens = FakeRefreshTokens(self.working)
         self.consents = FakeConsents(self.working)
+        self.mail = FakeMailDeliveries(self.working)
         return self
 
     async def __aexit__(

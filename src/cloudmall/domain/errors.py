@@ -3,10 +3,14 @@
 CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
 │   ├── PasswordRejected    a new password the password policy refuses (422)
-│   └── ConsentRequired     a sign-up without the required agreements (422)
+│   ├── ConsentRequired     a sign-up without the required agreements (422)
+│   └── ResetLinkInvalid    a password-reset link that is forged (422)
+│       ├── ResetLinkExpired
+│       └── ResetLinkUsed
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
+│   └── PasswordChangeRequired  an initial password not changed yet (403)
 ├── Conflict                the request collides with the current state (409)
 │   ├── OutOfStock
 │   ├── TotalMismatch
@@ -60,6 +64,22 @@ class ConsentRequired(InvalidInput):
         self.missing = missing
 
 
+class ResetLinkInvalid(InvalidInput):
+    """A password-reset token that cannot be used; `code` says why, for a message per language."""
+
+    code = "reset_link_invalid"  # forged or garbled
+
+
+class ResetLinkExpired(ResetLinkInvalid):
+    code = "reset_link_expired"
+
+
+class ResetLinkUsed(ResetLinkInvalid):
+    """The password changed since the link was sent (by this link or otherwise)."""
+
+    code = "reset_link_used"
+
+
 class NotFound(CloudmallError):
     code = "not_found"
 
@@ -70,6 +90,12 @@ class AuthenticationFailed(CloudmallError):
 
 class PermissionDenied(CloudmallError):
     code = "permission_denied"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The account still has the initial password the shop printed: only changing it is allowed."""
+
+    code = "password_change_required"
 
 
 class Conflict(CloudmallError):

@@ -31,6 +31,9 @@ class EventType:
 
 
 USER_SIGNED_UP = EventType("user.signed_up", "user")
+# Carries the account's id alone: the mail reader mints the link when it sends the mail, so no
+# token ever lands in the outbox, the lake or a log.
+PASSWORD_RESET_REQUESTED = EventType("user.password_reset_requested", "user")
 PRODUCT_CREATED = EventType("product.created", "product")
 PRODUCT_PRICE_CHANGED = EventType("product.price_changed", "product")
 PRODUCT_STOCK_CHANGED = EventType("product.stock_changed", "product")
@@ -49,6 +52,7 @@ EVENT_TYPES: Mapping[str, EventType] = {
     kind.name: kind
     for kind in (
         USER_SIGNED_UP,
+        PASSWORD_RESET_REQUESTED,
         PRODUCT_CREATED,
         PRODUCT_PRICE_CHANGED,
         PRODUCT_STOCK_CHANGED,
@@ -114,6 +118,10 @@ def user_signed_up(user: User, *, request_id: str | None = None) -> Event:
     return new_event(
         USER_SIGNED_UP, user.id, {"user_id": user.id, "role": str(user.role)}, request_id=request_id
     )
+
+
+def password_reset_requested(user_id: int, *, request_id: str | None = None) -> Event:
+    return new_event(PASSWORD_RESET_REQUESTED, user_id, {"user_id": user_id}, request_id=request_id)
 
 
 def product_created(product: Product, *, request_id: str | None = None) -> Event:

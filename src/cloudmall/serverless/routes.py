@@ -23,6 +23,8 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/auth/logout"),
         ("GET", "/api/account/profile"),
         ("PATCH", "/api/account/profile"),
+        ("POST", "/api/auth/password-reset"),
+        ("POST", "/api/auth/password-reset/confirm"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(

@@ -15,10 +15,11 @@ from typing import Generic, TypeVar
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.products import Product
 from cloudmall.domain.users import Role, User
-from cloudmall.services.accounts import Session
+from cloudmall.services.accounts import AdminAccount, Session
 from cloudmall.services.catalog_cache import CachedBody
 from cloudmall.services.health import TierStatus
 from cloudmall.services.lake import ExportResult, LakeReport, ReportSpan
+from cloudmall.services.mail import MailRunResult
 from cloudmall.services.orders import PlacedOrder
 from cloudmall.services.overview import Overview, ShopSize
 from cloudmall.services.payments import PaidOrder
@@ -48,6 +49,7 @@ class SignUp(Command[Session]):
     name: str
     client: str
     consents: frozenset[str] = frozenset()
+    language: str | None = None  # the storefront's: the account's mails are written in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +77,12 @@ class LogOut(Command[None]):
 @dataclass(frozen=True, slots=True)
 class Authenticate(Command[Principal]):
     """Who an access token's caller is, as the account is now: AuthenticationFailed if the token
-    is not valid or predates the account's last password change; the role is the account's."""
+    is not valid or predates the account's last password change; the role is the account's.
+    PasswordChangeRequired while the account has an initial password, unless the call is the
+    password change (`changing_password`)."""
 
     token: str
+    changing_password: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +91,41 @@ class CurrentUser(Command[User]):
 
 
 @dataclass(frozen=True, slots=True)
-class MakeAdmin(Command[User]):
-    """Create a staff account, or promote the account with that email."""
+class MakeAdmin(Command[AdminAccount]):
+    """Create a staff account, or promote the account with that email (its password stays).
+    A `temporary` password (made up and printed by the shop) must be changed at first log-in."""
 
     email: str
-    password: str
+    password: str = field(repr=False)
     name: str
+    temporary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetInitialPassword(Command[User]):
+    """An operator's new one-time password for an account: sessions end, and it must be
+    changed at the next log-in."""
+
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPasswordReset(Command[None]):
+    """Mail a reset link to the account with this email, if there is one (the answer is the
+    same either way); `client` is the caller's address (rate limit)."""
+
+    email: str
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPassword(Command[Session]):
+    """Set a new password through a reset link's token; every session ends, the answer is a
+    new one."""
+
+    token: str = field(repr=False)
+    new_password: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +309,14 @@ class CheckTiers(Command[list[TierStatus]]):
 @dataclass(frozen=True, slots=True)
 class ExportEvents(Command[ExportResult]):
     """Move every event waiting in the outbox to the lake."""
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendMail(Command[MailRunResult]):
+    """Send the mail of every event waiting in the outbox (MailUnavailable if the server fails)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from cloudmall.services import (
     catalog,
     credentials,
     lake,
+    mail,
     media,
     orders,
     overview,
+    password_reset,
     payments,
     profile,
 )
@@ -36,6 +38,7 @@ from cloudmall.services.ports import (
     Metrics,
     ObjectStore,
     PasswordHasher,
+    PasswordResetTokens,
     PaymentGateway,
     Principal,
     QueryResult,
@@ -80,6 +83,7 @@ async def sign_up(
         throttles=throttles,
         client=command.client,
         consents=consents,
+        language=command.language,
     )
     return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
 
@@ -127,7 +131,8 @@ async def authenticate(
     command: c.Authenticate, *, tokens: TokenCodec, access: AccessCheck
 ) -> Principal:
     claimed = tokens.decode(command.token)
-    return await access.current(claimed)  # the account as it is now
+    # the account as it is now
+    return await access.current(claimed, changing_password=command.changing_password)
 
 
 async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> User:
@@ -136,10 +141,57 @@ async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> Use
 
 async def make_admin(
     command: c.MakeAdmin, *, uow: UnitOfWorkFactory, hasher: PasswordHasher
-) -> User:
+) -> accounts.AdminAccount:
     return await accounts.make_admin(
-        uow=uow, hasher=hasher, email=command.email, password=command.password, name=command.name
+        uow=uow,
+        hasher=hasher,
+        email=command.email,
+        password=command.password,
+        name=command.name,
+        temporary=command.temporary,
     )
+
+
+async def set_initial_password(
+    command: c.SetInitialPassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    access: AccessCheck,
+) -> User:
+    return await credentials.set_initial_password(
+        uow=uow, hasher=hasher, access=access, email=command.email, password=command.password
+    )
+
+
+async def request_password_reset(
+    command: c.RequestPasswordReset, *, uow: UnitOfWorkFactory, throttles: Throttles
+) -> None:
+    await password_reset.request_reset(
+        uow=uow, throttles=throttles, email=command.email, client=command.client
+    )
+
+
+async def reset_password(
+    command: c.ResetPassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    access: AccessCheck,
+    reset_tokens: PasswordResetTokens,
+    sessions: RefreshSessions,
+) -> accounts.Session:
+    user = await password_reset.reset_password(
+        uow=uow,
+        hasher=hasher,
+        access=access,
+        reset_tokens=reset_tokens,
+        token=command.token,
+        new_password=command.new_password,
+    )
+    # Every session of the account ended with the reset; this device starts a new one.
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
 
 
 async def change_password(
@@ -379,6 +431,10 @@ async def export_events(command: c.ExportEvents, *, exporter: lake.Exporter) -> 
     return await exporter.run_once()
 
 
+async def send_mail(command: c.SendMail, *, mailer: mail.MailReader) -> mail.MailRunResult:
+    return await mailer.run_once()
+
+
 async def report_from_lake(
     command: c.ReportFromLake, *, lake_queries: LakeQueries
 ) -> lake.LakeReport:
@@ -411,6 +467,9 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.Authenticate: authenticate,
     c.CurrentUser: current_user,
     c.MakeAdmin: make_admin,
+    c.SetInitialPassword: set_initial_password,
+    c.RequestPasswordReset: request_password_reset,
+    c.ResetPassword: reset_password,
     c.ChangePassword: change_password,
     c.GetProfile: get_profile,
     c.UpdateProfile: update_profile,
@@ -434,6 +493,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.AdvanceOrder: advance_order,
     c.ShopOverview: shop_overview,
     c.ExportEvents: export_events,
+    c.SendMail: send_mail,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,
     c.CountShop: count_shop,

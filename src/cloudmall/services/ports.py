@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
 from cloudmall.domain.consents import Consent
 from cloudmall.domain.events import Event
@@ -137,16 +137,33 @@ class ProductRepository(Protocol):
 class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         """Insert a user; raises EmailTaken if the (normalised) email exists."""
         ...
 
     async def update(self, user_id: int, changes: Mapping[str, object]) -> None: ...
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         """Set the role and/or the password hash in one statement; a new password also raises
-        the token version by one (tokens issued before stop working). False if no such user."""
+        the token version by one (tokens issued before stop working) and sets whether it must be
+        changed at the next log-in (`must_change_password`). With `if_token_version`, only if
+        the token version is still that. False if no such user (or the version moved on)."""
         ...
 
     async def count(self) -> int: ...
@@ -296,6 +313,34 @@ class Outbox(Protocol):
         ...
 
 
+#: A mail's state for the process that wants to send it.
+MailState = Literal["taken", "sent", "busy"]
+
+
+class MailDeliveries(Protocol):
+    """The mail reader's record per event: which mails a process has taken to send, which are
+    sent. It keeps two processes from sending one mail together, and a batch handed out again
+    from sending what went out already."""
+
+    async def take(
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        """Take the events' mails to send (kept once this transaction commits). Each is "taken";
+        "sent" if it was sent already; "busy" if another process took it at or after
+        `stale_before` (still at work; one taken before that died mid-way and is taken over).
+        RetryableConflict if another process took one meanwhile."""
+        ...
+
+    async def mark_sent(self, event_ids: Sequence[str]) -> None: ...
+    async def release(self, event_ids: Sequence[str]) -> None:
+        """Give back mails taken but not sent: the next attempt (any process's) takes them."""
+        ...
+
+    async def forget(self, sent_before: datetime) -> int:
+        """Delete records older than `sent_before` (their events left the outbox long ago)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
@@ -307,6 +352,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
+    mail: MailDeliveries
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -485,6 +531,50 @@ class LakeQueryError(Exception):
 class PaymentGateway(Protocol):
     async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
     async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One plain-text mail to one recipient."""
+
+    to: str
+    subject: str
+    text: str
+    message_id: str  # stable per mail (the event's id): a receiver can spot a duplicate
+
+
+class MailUnavailable(Exception):
+    """The mail could not be handed over now (server down, refused, timed out): try again later."""
+
+
+class MailRejected(Exception):
+    """The mail server refused this mail for good (no such recipient): sending it again will not
+    help."""
+
+
+class MailSender(Protocol):
+    """Outgoing mail. `send` returns once the mail is handed over for delivery (an SMTP server
+    accepted it; the local folder has its .eml file) and raises MailUnavailable if it was not, in
+    which case nothing was delivered as far as the sender knows and the caller retries later,
+    or MailRejected if the server refused this very mail for good (the caller gives it up).
+    A sender logs at most the recipient and the subject: never the body (it may hold a link that
+    works as a password)."""
+
+    async def send(self, mail: Mail) -> None: ...
+
+
+class PasswordResetTokens(Protocol):
+    """Signed, expiring password-reset tokens bound to the account's token version: once the
+    password changes (by the reset or otherwise) every token issued before is dead."""
+
+    def issue(self, user: User) -> str: ...
+    def read(self, token: str) -> tuple[int, int]:
+        """The (user id, token version) a token was issued for. Raises ResetLinkExpired for an
+        expired token and ResetLinkInvalid for a forged or garbled one."""
+        ...
 
 
 class PasswordHasher(Protocol):

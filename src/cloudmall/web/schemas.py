@@ -11,7 +11,7 @@ only U+0130 can cause). Numbers are JSON numbers: `true` or `"5"` is not one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import (
@@ -98,6 +98,10 @@ class SignUpIn(ApiModel):
         description="the documents agreed to, at the versions GET /api/shop/info names; "
         "both are required (422 `consent_required`, `details.missing`)",
     )
+    language: Literal["ko", "en"] | None = Field(
+        default=None,
+        description="the storefront's language: the account's mails are written in it (default ko)",
+    )
 
     def agreed(self) -> frozenset[str]:
         return self.consent.agreed() if self.consent else frozenset()
@@ -113,6 +117,19 @@ class ChangePasswordIn(ApiModel):
     new_password: NewPassword
 
 
+class PasswordResetIn(ApiModel):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+
+
+class PasswordResetConfirmIn(ApiModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    new_password: NewPassword = Field(alias="newPassword")
+
+
+class AcceptedOut(ApiModel):
+    status: Literal["accepted"] = "accepted"
+
+
 class RoleIn(ApiModel):
     role: Annotated[str, StringConstraints(pattern="^(customer|admin)$")]
 
@@ -122,6 +139,7 @@ class UserOut(ApiModel):
     email: str
     name: str
     role: str
+    language: str
     created_at: datetime
 
     @classmethod
@@ -131,6 +149,7 @@ class UserOut(ApiModel):
             email=user.email,
             name=user.name,
             role=user.role.value,
+            language=user.language,
             created_at=user.created_at,
         )
 
@@ -142,6 +161,9 @@ class TokenOut(ApiModel):
     token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
     user: UserOut
+    # An initial password: every call but the password change answers 403
+    # `password_change_required` until it is changed.
+    password_change_required: bool = False
 
 
 Phone = Annotated[

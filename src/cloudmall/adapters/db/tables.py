@@ -73,6 +73,9 @@ users = Table(
     # Raised on every password change: tokens carrying an older version are refused.
     Column("token_version", Integer, nullable=False, server_default="0"),
     Column("phone", String(32), nullable=False, server_default=""),
+    Column("language", String(8), nullable=False, server_default="ko"),  # its mails' language
+    # An initial password the shop printed: every call but the password change answers 403.
+    Column("must_change_password", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("role IN ('customer', 'admin')", name="role"),
@@ -211,4 +214,15 @@ outbox_claims = Table(
     Column("finished", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("consumer", "outbox_id"),
     Index("ix_outbox_claims_consumer_batch", "consumer", "batch"),
+)
+
+# The mail reader's record of each event's mail: taken (a process is sending it) or sent. It keeps
+# two processes from sending one event's mail together and a re-handed batch from sending again.
+mail_deliveries = Table(
+    "mail_deliveries",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("sent", Boolean, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime(), nullable=False, index=True),
 )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
+from cloudmall.adapters.db.mail_repository import SqlMailDeliveries
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
 from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
@@ -25,6 +26,7 @@ from cloudmall.services.ports import (
     ConsentRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
+    MailDeliveries,
     OrderRepository,
     Outbox,
     PaymentRepository,
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
+    mail: MailDeliveries
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -127,6 +130,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn)
         self.refresh_tokens = SqlRefreshTokenRepository(conn)
         self.consents = SqlConsentRepository(conn)
+        self.mail = SqlMailDeliveries(conn)
         return self
 
     def _first_answer(self) -> None:

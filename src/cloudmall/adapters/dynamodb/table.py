@@ -23,6 +23,7 @@ CATALOG = "CATALOG"  # GSI1: products on sale, by name
 USERS = "USERS"  # GSI1: every account, by id
 ORDERS = "ORDERS"  # GSI3: every order, newest first
 OUTBOX = "OUTBOX"  # base table: outbox records, by position
+MAILS = "MAILS"  # GSI1: mail delivery records, by when they last changed
 #: Sort-key prefixes of the items in an account's partition (`USER#<id>`) besides the user.
 SESSION = "REFRESH#"
 CONSENT = "CONSENT#"
@@ -82,6 +83,10 @@ def consent_key(user_id: int, consent_id: int) -> Key:
 def epoch_seconds(moment: datetime) -> int:
     """The TTL attribute's value: DynamoDB deletes the item some time after it."""
     return int(moment.timestamp())
+
+
+def mail_key(event_id: str) -> Key:
+    return (f"MAIL#{event_id}", "MAIL")
 
 
 def category_partition(category: str) -> str:

@@ -213,6 +213,12 @@ class DynamoTransaction:
         self._writes[key] = _Write(operation, refused)
         self._seen[key] = after
 
+    def unwrite(self, key: Key, seen: dict[str, Any] | None) -> None:
+        """Drop this transaction's write of `key` (to write it again, or not at all); reads of
+        it see `seen` until it is written again."""
+        self._writes.pop(key, None)
+        self._seen[key] = seen
+
     def put(
         self,
         item: dict[str, Any],

@@ -8,6 +8,7 @@ from typing import Self
 from cloudmall.adapters.dynamodb.client import DynamoClient
 from cloudmall.adapters.dynamodb.consent_repository import DynamoConsentRepository
 from cloudmall.adapters.dynamodb.idempotency_repository import DynamoIdempotencyRepository
+from cloudmall.adapters.dynamodb.mail_repository import DynamoMailDeliveries
 from cloudmall.adapters.dynamodb.order_repository import DynamoOrderRepository
 from cloudmall.adapters.dynamodb.outbox import DynamoOutbox
 from cloudmall.adapters.dynamodb.payment_repository import DynamoPaymentRepository
@@ -18,6 +19,7 @@ from cloudmall.adapters.dynamodb.user_repository import DynamoUserRepository
 from cloudmall.services.ports import (
     ConsentRepository,
     IdempotencyRepository,
+    MailDeliveries,
     OrderRepository,
     Outbox,
     PaymentRepository,
@@ -40,6 +42,7 @@ class DynamoUnitOfWork:
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
+    mail: MailDeliveries
 
     def __init__(self, client: DynamoClient) -> None:
         self._client = client
@@ -55,6 +58,7 @@ class DynamoUnitOfWork:
         self.outbox = DynamoOutbox(tx)
         self.refresh_tokens = DynamoRefreshTokenRepository(tx)
         self.consents = DynamoConsentRepository(tx)
+        self.mail = DynamoMailDeliveries(tx)
         return self
 
     async def __aexit__(

@@ -32,6 +32,8 @@ def _user(item: dict[str, Any]) -> User:
         created_at=moment(item["created_at"]),
         token_version=int(item["token_version"]),
         phone=item.get("phone", ""),
+        language=item.get("language", "ko"),
+        must_change_password=bool(item.get("must_change_password", False)),
     )
 
 
@@ -60,7 +62,16 @@ class DynamoUserRepository:
         item = {"PK": key[0], "SK": key[1], "user_id": user_id}
         self._tx.put(item, condition=_ABSENT, refused=_email_taken)
 
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         if await self._tx.get(email_key(email)) is not None:
             raise _email_taken()
         user_id = await self._tx.next_ids("user")
@@ -77,6 +88,8 @@ class DynamoUserRepository:
             "role": role.value,
             "password_hash": password_hash,
             "phone": "",
+            "language": language,
+            "must_change_password": must_change_password,
             "token_version": 0,
             "created_at": now,
             "updated_at": now,
@@ -85,21 +98,35 @@ class DynamoUserRepository:
         self._claim_email(email, user_id)
         return _user(item)
 
-    async def _set(self, user_id: int, values: dict[str, Any], expression: str = "") -> bool:
+    async def _set(
+        self,
+        user_id: int,
+        values: dict[str, Any],
+        *,
+        new_password: bool = False,
+        if_token_version: int | None = None,
+    ) -> bool:
+        """SET `values`; a new password also raises the token version. With `if_token_version`,
+        only if the version is still that (as read, and at commit)."""
         before = await self._tx.get(user_key(user_id))
         if before is None:
             return False
+        version = int(before["token_version"])
+        if if_token_version is not None and version != if_token_version:
+            return False
         values = {**values, "updated_at": timestamp(datetime.now(UTC))}
-        after = {**before, **values}
-        if expression:
-            after["token_version"] = int(before["token_version"]) + 1
+        if new_password:
+            values["token_version"] = version + 1
+        condition, read = "attribute_exists(#PK)", None
+        if new_password or if_token_version is not None:
+            # The version this transaction read: a password changed meanwhile is run again.
+            condition, read = "#token_version = :read_version", {":read_version": version}
         self._tx.update(
             user_key(user_id),
             set_=values,
-            expression=expression,
-            condition="attribute_exists(#PK)",
-            values={":one": 1} if expression else None,
-            after=after,
+            condition=condition,
+            values=read,
+            after={**before, **values},
             refused=_changed,
         )
         if "email" in values and values["email"] != before["email"]:
@@ -111,15 +138,26 @@ class DynamoUserRepository:
         await self._set(user_id, dict(changes))
 
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         values: dict[str, Any] = {}
         if role is not None:
             values["role"] = role.value
-        if password_hash is None:
-            return await self._set(user_id, values)
-        values["password_hash"] = password_hash
-        return await self._set(user_id, values, "#token_version = #token_version + :one")
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+            values["must_change_password"] = must_change_password
+        return await self._set(
+            user_id,
+            values,
+            new_password=password_hash is not None,
+            if_token_version=if_token_version,
+        )
 
     async def count(self) -> int:
         return len(await self._tx.query(USERS, index="GSI1", count=True))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from cloudmall.domain.users import Role
 from cloudmall.services.commands import ChangePassword, ChangeRole
-from cloudmall.web.deps import AdminDep, PrincipalDep, ShopDep
+from cloudmall.web.deps import AdminDep, ChangingPasswordDep, ShopDep
 from cloudmall.web.fields import MAX_ID
 from cloudmall.web.routers.accounts import ClientDep, token_out
 from cloudmall.web.schemas import (
@@ -29,11 +29,12 @@ async def change_password(
     body: ChangePasswordIn,
     client: ClientDep,
     shop: ShopDep,
-    principal: PrincipalDep,
+    principal: ChangingPasswordDep,
     response: Response,
 ) -> TokenOut:
     """Change your password (403 if the current one is wrong). Every token and session issued
-    before, on any device, stops working; the answer carries a new one (and a new session)."""
+    before, on any device, stops working; the answer carries a new one (and a new session). The
+    one call an account with an initial password (`password_change_required`) may make."""
     change = ChangePassword(principal, body.current_password, body.new_password, client)
     return token_out(await shop.handle(change), response)
 

@@ -12,6 +12,7 @@ import * as admin from "./views/admin.js";
 import * as cart from "./views/cart.js";
 import * as legal from "./views/legal.js";
 import * as profile from "./views/profile.js";
+import * as password from "./views/password.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -26,6 +27,9 @@ const ROUTES = [
   [/^\/account$/, profile.accountPage],
   [/^\/terms$/, legal.terms],
   [/^\/privacy$/, legal.privacy],
+  [/^\/password$/, password.changePassword],
+  [/^\/forgot-password$/, password.forgotPassword],
+  [/^\/reset-password$/, password.resetPassword],
   [/^\/admin$/, admin.overview],
   [/^\/admin\/products$/, admin.products],
   [/^\/admin\/products\/(new|\d+)$/, admin.productForm],

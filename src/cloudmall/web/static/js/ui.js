@@ -34,6 +34,12 @@ export function describeError(error, { context } = {}) {
       return t("error.notFound");
     case "email_taken":
       return t("error.emailTaken");
+    case "password_change_required":
+      return t("password.changeRequired");
+    case "reset_link_invalid":
+    case "reset_link_expired":
+    case "reset_link_used":
+      return t(`password.${error.code}`);
     case "payment_declined": {
       const reason = error.details?.reason;
       const key = DECLINE_REASONS.includes(reason) ? reason : "other";

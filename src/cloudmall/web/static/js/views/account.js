@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
-import { dateTime, money, t } from "../i18n.js";
+import { dateTime, getLang, money, t } from "../i18n.js";
 import { go, handleAuthError, link, requireLogin } from "../router.js";
 import { setSession } from "../store.js";
 import {
@@ -68,10 +68,17 @@ function authForm(ctx, mode) {
                 password: password.value,
                 name: name.value.trim(),
                 consent: { privacy: consents.privacy.checked, terms: consents.terms.checked },
+                language: getLang(),
               }
             : { email: email.value.trim(), password: password.value };
           const { data } = await api("POST", signup ? "/api/auth/signup" : "/api/auth/login", { body });
           setSession(data);
+          if (data.password_change_required) {
+            // An initial password: nothing else works until it is changed.
+            notify(t("password.changeRequired"), "info");
+            go("/password", { required: 1, next: safeNext(query) });
+            return;
+          }
           notify(t("auth.welcome", { name: data.user.name }), "success");
           goNext(query);
         } catch (error) {
@@ -96,7 +103,7 @@ function authForm(ctx, mode) {
           consentField(consents.privacy, "privacy"),
           consentField(consents.terms, "terms"),
         )
-      : null,
+      : h("p", { class: "forgot-password" }, h("a", { href: link("/forgot-password") }, t("password.forgotLink"))),
     errors,
     submit,
     h(
