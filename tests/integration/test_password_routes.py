@@ -20,6 +20,7 @@ from cloudmall.config import Settings
 from cloudmall.services.commands import MakeAdmin
 from cloudmall.services.shop import Shop
 from cloudmall.web.app import create_app
+from tests.e2e.client import CONSENT
 
 PASSWORD = "a long enough passphrase"
 
@@ -50,7 +51,13 @@ def shop(client: TestClient) -> Shop:
 def sign_up(client: TestClient, email: str, language: str = "ko") -> dict[str, str]:
     answer = client.post(
         "/api/auth/signup",
-        json={"email": email, "password": PASSWORD, "name": "Kim", "language": language},
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "name": "Kim",
+            "language": language,
+            "consent": CONSENT,
+        },
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["user"]["language"] == language
