@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
     currency: str = "KRW"
     low_stock_threshold: int = Field(default=5, ge=0)
+    # How many demo products `cloudmall seed` adds, and `serve` puts into an empty shop.
+    demo_products: int = Field(default=120, ge=1, le=100_000)
 
     image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=40_000_000, gt=0)

@@ -69,7 +69,7 @@ def create_product(
             "name": name or f"Test product {secrets.token_hex(3)}",
             "price": price,
             "description": "made by a test",
-            "category": "tests",
+            "category": "general",
             "stock_quantity": stock,
         },
     )

@@ -25,7 +25,6 @@ from cloudmall.web.server import serve as run_server
 
 admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 
-DEMO_PRODUCTS = 120
 DEMO_ADMIN_EMAIL = "admin@cloudmall.example"
 
 
@@ -51,10 +50,20 @@ async def _migrate_and_seed(settings: Settings, count: int) -> int:
 
 
 def seed(
-    products: Annotated[int, typer.Option("--products", min=1, max=100_000, help="how many")] = 100,
+    products: Annotated[
+        int | None,
+        typer.Option(
+            "--products",
+            min=1,
+            max=100_000,
+            help="how many (default: CLOUDMALL_DEMO_PRODUCTS, as `serve` adds to an empty shop)",
+        ),
+    ] = None,
 ) -> None:
     """Add demo products with locally drawn pictures."""
-    console.print(f"added {run(_migrate_and_seed(load_settings(), products))} products")
+    settings = load_settings()
+    added = run(_migrate_and_seed(settings, products or settings.demo_products))
+    console.print(f"added {added} products")
 
 
 async def _make_admin(settings: Settings, command: MakeAdmin) -> None:
@@ -132,7 +141,7 @@ async def _prepare(settings: Settings, *, demo: bool) -> str | None:
     async with open_shop(settings) as shop:
         if not (demo and (await shop.handle(CountShop())).empty):
             return None
-        await _seed(shop, DEMO_PRODUCTS)
+        await _seed(shop, settings.demo_products)
         password = secrets.token_urlsafe(12)
         await shop.handle(MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자"))
         return password

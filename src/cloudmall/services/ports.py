@@ -13,7 +13,7 @@ from typing import Protocol, Self
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import Role, User
 
 
@@ -52,11 +52,18 @@ class NewProduct:
     description: str
     category: str
     stock_quantity: int
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProductChanges:
-    """A product's fields to change; None leaves a field as it is."""
+    """A product's fields to change; None leaves a field as it is.
+
+    An empty `name_en`/`description_en` removes the English text; a `list_price` of
+    NO_LIST_PRICE (0) ends a sale.
+    """
 
     name: str | None = None
     price: Decimal | None = None
@@ -64,6 +71,9 @@ class ProductChanges:
     category: str | None = None
     stock_quantity: int | None = None
     image_key: str | None = None
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
     def given(self) -> dict[str, object]:
         """The fields to change, by name."""
@@ -103,6 +113,21 @@ class NewIdempotencyRecord:
     response: str
 
 
+NO_LIST_PRICE = Decimal(0)
+
+
+class CategoryRepository(Protocol):
+    async def list(self) -> list[Category]:
+        """Every category, by slug, each with how many products on sale it holds."""
+        ...
+
+    async def get(self, category_id: int) -> Category | None: ...
+    async def by_slug(self, slug: str) -> Category | None: ...
+    async def add(self, slug: str, name: str, name_en: str) -> Category: ...
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None: ...
+    async def delete(self, category_id: int) -> bool: ...
+
+
 class ProductRepository(Protocol):
     async def get(self, product_id: int) -> Product | None: ...
     async def get_many(
@@ -113,7 +138,6 @@ class ProductRepository(Protocol):
 
     async def search(self, query: ProductQuery) -> list[Product]: ...
     async def count(self, query: ProductQuery) -> int: ...
-    async def categories(self) -> list[str]: ...
     async def low_stock(self, threshold: int) -> list[Product]: ...
     async def add(self, new: NewProduct) -> Product: ...
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
@@ -265,6 +289,7 @@ class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
@@ -324,7 +349,7 @@ class CatalogPresenter(Protocol):
 
     def products(self, products: Sequence[Product]) -> bytes: ...
     def product(self, product: Product) -> bytes: ...
-    def categories(self, names: Sequence[str]) -> bytes: ...
+    def categories(self, categories: Sequence[Category]) -> bytes: ...
 
 
 class TierProbe(Protocol):

@@ -21,7 +21,16 @@ from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.only_routes import OnlyRoutes
 from cloudmall.web.presentation import JsonCatalogPresenter
-from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
+from cloudmall.web.routers import (
+    accounts,
+    admin,
+    catalog,
+    categories,
+    credentials,
+    media,
+    ops,
+    orders,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -70,6 +79,7 @@ def create_app(
         accounts.router,
         credentials.router,
         catalog.router,
+        categories.router,
         orders.router,
         admin.router,
         ops.router,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.category_repository import SqlCategoryRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
@@ -20,6 +21,7 @@ from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    CategoryRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
     OrderRepository,
@@ -74,6 +76,7 @@ def translate(exc: BaseException) -> BaseException | None:
 
 class SqlUnitOfWork:
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
@@ -114,6 +117,7 @@ class SqlUnitOfWork:
             self._info[_ON_FIRST_ANSWER] = self._first_answer
         self._conn = conn
         self.products = SqlProductRepository(conn)
+        self.categories = SqlCategoryRepository(conn)
         self.users = SqlUserRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
