@@ -31,6 +31,25 @@ STATUS_BY_ERROR: list[tuple[type[errors.CloudmallError], int]] = [
 ]
 
 
+HTTP_CODES = {
+    400: "unreadable_body",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+#: The codes the web layer answers itself (besides the domain's): each has its storefront text.
+WEB_CODES = frozenset(
+    {
+        *HTTP_CODES.values(),
+        "http_error",
+        "invalid_request",
+        "database_unavailable",
+        "internal_error",
+        "bad_host",  # web.guards: a Host header the shop does not answer for
+    }
+)
+
+
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -127,17 +146,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "Request failed"
-    codes = {
-        400: "unreadable_body",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: "payload_too_large",
-    }
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request.app.router.routes, request.scope)
     return JSONResponse(
-        error_body(codes.get(exc.status_code, "http_error"), message),
+        error_body(HTTP_CODES.get(exc.status_code, "http_error"), message),
         status_code=exc.status_code,
         headers=headers,
     )

@@ -2,7 +2,7 @@
 
 import { mediaUrl } from "./api.js";
 import { h, mount } from "./dom.js";
-import { t } from "./i18n.js";
+import { hasText, t } from "./i18n.js";
 
 /** A message for everyone, screen-reader users included (the toast is an aria-live region). */
 let toastTimer = 0;
@@ -18,49 +18,45 @@ export function notify(message, kind = "info") {
 const DECLINE_REASONS = ["card_declined", "insufficient_funds", "expired_card", "invalid_number"];
 const PASSWORD_REASONS = ["too_short", "too_long", "only_spaces", "personal", "too_common"];
 
-/** An API error as a sentence for the shopper, in the current language. Never raw JSON. */
+/** A field the API named ("items.0.quantity") in the shopper's words: its last named part. */
+function fieldLabel(field) {
+  const name = String(field || "").split(".").filter((part) => !/^\d+$/.test(part)).pop() || "";
+  return hasText(`field.${name}`) ? t(`field.${name}`) : name;
+}
+
+/** One problem with a field (`{field, reason}`, both codes) as a sentence. */
+function problemText({ field, reason }) {
+  const key = hasText(`problem.${reason}`) ? `problem.${reason}` : "problem.invalid";
+  return t(key, { field: fieldLabel(field) });
+}
+
+/**
+ * An API error as a sentence for the shopper, in the current language: made from the error's
+ * codes only (`code`, `details.reason`, `details.problems`), never from the server's own text.
+ */
 export function describeError(error, { context } = {}) {
-  if (!error || typeof error !== "object" || !("code" in error)) return t("error.generic");
-  if (error.code === "network") return t("error.network");
+  if (!error || typeof error !== "object" || !("code" in error)) return t("api.error");
   if (error.sessionExpired) return t("error.sessionExpired");
+  const details = error.details || {};
   switch (error.code) {
     case "authentication_failed":
-      return context === "login" ? t("error.badLogin") : t("auth.needLogin");
-    case "permission_denied":
-      return t("error.forbidden");
-    case "not_found":
-      return t("error.notFound");
-    case "email_taken":
-      return t("error.emailTaken");
+      return context === "login" ? t("error.badLogin") : t("api.authentication_failed");
     case "payment_declined": {
-      const reason = error.details?.reason;
-      const key = DECLINE_REASONS.includes(reason) ? reason : "other";
+      const key = DECLINE_REASONS.includes(details.reason) ? details.reason : "other";
       return t("pay.declined", { reason: t(`pay.reason.${key}`) });
     }
-    case "out_of_stock":
-      return t("checkout.outOfStockShort");
-    case "password_rejected": {
-      const reason = error.details?.reason;
-      return t(`error.password.${PASSWORD_REASONS.includes(reason) ? reason : "too_common"}`);
+    case "password_rejected":
+      return t(`error.password.${PASSWORD_REASONS.includes(details.reason) ? details.reason : "too_common"}`);
+    case "invalid_request": {
+      const problems = Array.isArray(details.problems) ? details.problems.slice(0, 3) : [];
+      return [t("api.invalid_request"), ...problems.map(problemText)].join(" ");
     }
-    case "rate_limited":
-      return t("error.tooMany");
-    case "unsupported_media":
-      return t("error.media");
-    case "payload_too_large":
-      return t("error.tooLarge");
-    case "invalid_request":
     case "invalid_input":
-    case "order_limit":
-      return error.message ? `${t("error.invalid")} (${error.message})` : t("error.invalid");
-    case "invalid_transition":
-    case "conflict":
-    case "idempotency_key_reused":
-    case "payment_in_progress":
-      return t("error.conflict");
+      return details.reason ? problemText(details) : t("api.invalid_input");
     default:
-      if (error.status >= 500 || error.status === 0) return t("error.unavailable");
-      return t("error.generic");
+      if (hasText(`api.${error.code}`)) return t(`api.${error.code}`);
+      if (error.status >= 500 || error.status === 0) return t("api.unavailable");
+      return t("api.error");
   }
 }
 
