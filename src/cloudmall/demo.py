@@ -3,6 +3,7 @@ won prices, a few on sale and a few sold out, each with its own picture drawn lo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import random
@@ -552,6 +553,11 @@ async def add_demo_categories(shop: Shop) -> None:
             await shop.handle(AddCategory(name=category.name, name_en=category.name_en))
 
 
+# Pictures drawn and attached at once: drawing and the shop's image work (decode, thumbnail,
+# WebP) run in threads while the next products are written, so `serve` starts in seconds.
+PICTURES_AT_ONCE = 4
+
+
 async def load_demo_catalogue(
     shop: Shop,
     count: int,
@@ -561,19 +567,27 @@ async def load_demo_catalogue(
 ) -> int:
     """Create `count` demo products with pictures; returns how many were created."""
     await add_demo_categories(shop)
-    for product in demo_products(start + count - 1)[start - 1 :]:
-        created = await shop.handle(
-            CreateProduct(
-                name=product.name,
-                price=product.price,
-                description=product.description,
-                category=product.category,
-                stock_quantity=product.stock_quantity,
-                name_en=product.name_en,
-                description_en=product.description_en,
-                list_price=product.list_price,
-            )
-        )
-        await shop.handle(AttachImage(created.id, draw_picture(product)))
+    room = asyncio.Semaphore(PICTURES_AT_ONCE)
+
+    async def picture(product_id: int, product: DemoProduct) -> None:
+        async with room:
+            drawn = await asyncio.to_thread(draw_picture, product)
+            await shop.handle(AttachImage(product_id, drawn))
         on_progress()
+
+    async with asyncio.TaskGroup() as pictures:
+        for product in demo_products(start + count - 1)[start - 1 :]:
+            created = await shop.handle(
+                CreateProduct(
+                    name=product.name,
+                    price=product.price,
+                    description=product.description,
+                    category=product.category,
+                    stock_quantity=product.stock_quantity,
+                    name_en=product.name_en,
+                    description_en=product.description_en,
+                    list_price=product.list_price,
+                )
+            )
+            pictures.create_task(picture(created.id, product))
     return count

@@ -299,6 +299,9 @@ class FakeOrders:
         ]
         return len(live), sum((o.total_amount for o in live), Decimal("0.00"))
 
+    async def count_with_status(self, status: OrderStatus) -> int:
+        return sum(1 for o in self.data.orders.values() if o.status is status)
+
 
 class FakePayments:
     def __init__(self, data: FakeData) -> None:

@@ -192,6 +192,8 @@ class OrderRepository(Protocol):
         """How many orders were placed since `since` (not cancelled) and their total."""
         ...
 
+    async def count_with_status(self, status: OrderStatus) -> int: ...
+
 
 class PaymentRepository(Protocol):
     async def add(

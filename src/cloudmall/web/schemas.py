@@ -345,8 +345,9 @@ class LakeHeadlineOut(ApiModel):
 class OverviewOut(ApiModel):
     orders_today: int
     revenue_today: str
+    orders_to_ship: int = Field(description="paid orders not shipped yet")
     low_stock: list[ProductRow]
-    cache_hit_ratio: float | None
+    cache_hit_ratio: float | None = Field(description="operations: this process's catalogue cache")
     lake: LakeHeadlineOut | None = None
 
 

@@ -1,6 +1,7 @@
 // Korean and English labels (Korean first), locale-aware money and dates, the remembered choice.
 
 import config from "../config.js";
+import { formatMoney } from "./money.js";
 
 const LANG_KEY = "cloudmall.lang";
 export const LANGS = ["ko", "en"];
@@ -11,7 +12,7 @@ const ko = {
   "nav.main": "주요 메뉴",
   "nav.shop": "쇼핑",
   "nav.cart": "장바구니",
-  "nav.cartCount": "장바구니, {n}개 상품",
+  "nav.cartCount.other": "장바구니, {n}개 상품",
   "nav.orders": "내 주문",
   "nav.admin": "관리자",
   "nav.login": "로그인",
@@ -25,7 +26,7 @@ const ko = {
   "search.button": "검색",
   "home.title": "오늘의 상품",
   "home.resultsFor": "‘{q}’ 검색 결과",
-  "home.count": "상품 {n}개",
+  "home.count.other": "상품 {n}개",
   "home.empty": "조건에 맞는 상품이 없습니다.",
   "home.clear": "필터 지우기",
   "filter.categories": "카테고리",
@@ -101,7 +102,7 @@ const ko = {
   "order.back": "내 주문",
   "orders.title": "내 주문",
   "orders.empty": "아직 주문이 없습니다.",
-  "orders.summary": "{n}개 상품",
+  "orders.summary.other": "{n}개 상품",
   "orders.more": "주문 더 보기",
   "status.pending": "결제 대기",
   "status.paid": "결제 완료",
@@ -184,6 +185,31 @@ const ko = {
   "error.generic": "문제가 생겼습니다. 다시 시도해 주세요.",
   "error.retry": "다시 시도",
   "error.pageNotFound": "페이지를 찾을 수 없습니다.",
+  "stock.few": "품절 임박",
+  "price.off": "{n}% 할인",
+  "price.was": "할인 전 가격",
+  "admin.categories": "카테고리 관리",
+  "admin.categoryName": "한국어 이름",
+  "admin.categoryNameEn": "영어 이름",
+  "admin.categorySlug": "주소용 이름",
+  "admin.categoryProducts": "판매 중인 상품",
+  "admin.categoryCount.other": "{n}개",
+  "admin.newCategory": "카테고리 추가",
+  "admin.categoryAdded": "카테고리를 추가했습니다.",
+  "admin.categoryRenamed": "카테고리 이름을 바꿨습니다.",
+  "admin.categoryDeleted": "카테고리를 삭제했습니다.",
+  "admin.rename": "이름 바꾸기",
+  "admin.noCategories": "카테고리가 없습니다.",
+  "admin.categoryHint": "영어 이름이 주소용 이름(slug)이 됩니다. 나중에 이름을 바꿔도 주소는 그대로입니다.",
+  "admin.deleteWhenEmpty": "판매 중인 상품이 없는 카테고리만 삭제할 수 있습니다.",
+  "admin.chooseCategory": "카테고리를 고르세요",
+  "admin.nameEn": "영어 상품명 (선택)",
+  "admin.descriptionEn": "영어 설명 (선택)",
+  "admin.listPrice": "할인 전 가격 (원, 선택)",
+  "admin.listPriceHint": "할인 중일 때만 적습니다. 판매가보다 높아야 하고, 비우면 할인이 끝납니다.",
+  "admin.toShip": "발송할 주문",
+  "admin.operations": "운영 지표",
+  "admin.onSale": "할인 중",
   "api.error": "문제가 생겼습니다. 다시 시도해 주세요.",
   "api.network": "쇼핑몰 서버에 연결할 수 없습니다. 인터넷 연결을 확인하고 다시 시도해 주세요.",
   "api.invalid_input": "입력한 내용을 확인해 주세요.",
@@ -251,7 +277,8 @@ const en = {
   "nav.main": "Main menu",
   "nav.shop": "Shop",
   "nav.cart": "Cart",
-  "nav.cartCount": "Cart, {n} items",
+  "nav.cartCount.one": "Cart, {n} item",
+  "nav.cartCount.other": "Cart, {n} items",
   "nav.orders": "My orders",
   "nav.admin": "Admin",
   "nav.login": "Log in",
@@ -265,7 +292,8 @@ const en = {
   "search.button": "Search",
   "home.title": "Today's picks",
   "home.resultsFor": "Results for “{q}”",
-  "home.count": "{n} products",
+  "home.count.one": "{n} product",
+  "home.count.other": "{n} products",
   "home.empty": "No products match.",
   "home.clear": "Clear filters",
   "filter.categories": "Categories",
@@ -341,7 +369,8 @@ const en = {
   "order.back": "My orders",
   "orders.title": "My orders",
   "orders.empty": "You have no orders yet.",
-  "orders.summary": "{n} items",
+  "orders.summary.one": "{n} item",
+  "orders.summary.other": "{n} items",
   "orders.more": "More orders",
   "status.pending": "Awaiting payment",
   "status.paid": "Paid",
@@ -424,6 +453,32 @@ const en = {
   "error.generic": "Something went wrong. Please try again.",
   "error.retry": "Try again",
   "error.pageNotFound": "Page not found.",
+  "stock.few": "Only a few left",
+  "price.off": "{n}% off",
+  "price.was": "Was",
+  "admin.categories": "Categories",
+  "admin.categoryName": "Korean name",
+  "admin.categoryNameEn": "English name",
+  "admin.categorySlug": "Slug",
+  "admin.categoryProducts": "On sale",
+  "admin.categoryCount.one": "{n} product",
+  "admin.categoryCount.other": "{n} products",
+  "admin.newCategory": "Add category",
+  "admin.categoryAdded": "Category added.",
+  "admin.categoryRenamed": "Category renamed.",
+  "admin.categoryDeleted": "Category deleted.",
+  "admin.rename": "Rename",
+  "admin.noCategories": "No categories.",
+  "admin.categoryHint": "The English name becomes the slug used in links; renaming later keeps it.",
+  "admin.deleteWhenEmpty": "Only a category with no products on sale can be deleted.",
+  "admin.chooseCategory": "Choose a category",
+  "admin.nameEn": "English name (optional)",
+  "admin.descriptionEn": "English description (optional)",
+  "admin.listPrice": "Price before the sale (KRW, optional)",
+  "admin.listPriceHint": "Only while on sale: above the price; leave empty to end the sale.",
+  "admin.toShip": "Orders to ship",
+  "admin.operations": "Operations",
+  "admin.onSale": "On sale",
   "api.error": "Something went wrong. Please try again.",
   "api.network": "Cannot reach the shop. Check your connection and try again.",
   "api.invalid_input": "Please check what you entered.",
@@ -528,23 +583,31 @@ function locale() {
   return lang === "ko" ? "ko-KR" : "en-US";
 }
 
-const moneyFormats = new Map();
-
-/** A decimal string or number as money in the shop's currency, e.g. "₩12,900". */
+/** A decimal string or number as money in the shop's currency: "22,000원" / "₩22,000". */
 export function money(value) {
-  const key = locale();
-  if (!moneyFormats.has(key)) {
-    moneyFormats.set(
-      key,
-      new Intl.NumberFormat(key, {
-        style: "currency",
-        currency: config.currency || "KRW",
-        minimumFractionDigits: 0,
-        maximumFractionDigits: 2,
-      }),
-    );
-  }
-  return moneyFormats.get(key).format(Number(value));
+  return formatMoney(value, lang, config.currency || "KRW");
+}
+
+const pluralRules = new Map();
+
+/**
+ * The label for a count: `key.one`, `key.other`... as Intl.PluralRules picks for the language
+ * (Korean has only "other"), else `key`; `{n}` is the count.
+ */
+export function tn(key, n, vars = {}) {
+  const code = locale();
+  if (!pluralRules.has(code)) pluralRules.set(code, new Intl.PluralRules(code));
+  const form = `${key}.${pluralRules.get(code).select(n)}`;
+  const dict = DICTS[lang];
+  return t(form in dict ? form : `${key}.other` in dict ? `${key}.other` : key, { n, ...vars });
+}
+
+/** A text the API gives in two languages (`name`, `name_en`): English when shown in English and
+ * there is one, otherwise the Korean. */
+export function localized(row, field) {
+  if (!row) return "";
+  const english = row[`${field}_en`];
+  return lang === "en" && english ? english : (row[field] ?? "");
 }
 
 export function dateTime(value) {

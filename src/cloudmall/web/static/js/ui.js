@@ -2,14 +2,30 @@
 
 import { mediaUrl } from "./api.js";
 import { h, mount } from "./dom.js";
-import { hasText, t } from "./i18n.js";
+import { hasText, localized, money, t } from "./i18n.js";
+import { percentOff, toCents } from "./money.js";
 
 /** A message for everyone, screen-reader users included (the toast is an aria-live region). */
 let toastTimer = 0;
+let toastShownAt = 0;
+// A message raised just before the navigation it led to ("saved", then the saved product's page)
+// belongs to the new page; an older one belonged to the page being left.
+const NAVIGATION_GRACE_MS = 1500;
+
+/** Take the last page's message away when the shopper moves on. */
+export function clearNotice() {
+  const toast = document.getElementById("toast");
+  if (!toast || Date.now() - toastShownAt < NAVIGATION_GRACE_MS) return;
+  clearTimeout(toastTimer);
+  toast.classList.remove("is-visible");
+  toast.replaceChildren();
+}
+
 export function notify(message, kind = "info") {
   const toast = document.getElementById("toast");
   if (!toast) return;
   mount(toast, h("p", { class: `toast-message toast-${kind}` }, message));
+  toastShownAt = Date.now();
   toast.classList.add("is-visible");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => toast.classList.remove("is-visible"), 6000);
@@ -95,14 +111,14 @@ export function productImage(product, kind = "thumb") {
   if (!url) {
     return h(
       "div",
-      { class: `product-image placeholder ${kind}`, role: "img", "aria-label": `${product.name} – ${t("product.noImage")}` },
-      h("span", { "aria-hidden": "true" }, (product.name || "?").trim().charAt(0).toUpperCase()),
+      { class: `product-image placeholder ${kind}`, role: "img", "aria-label": `${localized(product, "name")} – ${t("product.noImage")}` },
+      h("span", { "aria-hidden": "true" }, (localized(product, "name") || "?").trim().charAt(0).toUpperCase()),
     );
   }
   return h("img", {
     class: `product-image ${kind}`,
     src: url,
-    alt: product.name,
+    alt: localized(product, "name"),
     width: kind === "thumb" ? 400 : 800,
     height: kind === "thumb" ? 400 : 800,
     loading: kind === "thumb" ? "lazy" : "eager",
@@ -110,10 +126,29 @@ export function productImage(product, kind = "thumb") {
   });
 }
 
-export function stockBadge(quantity) {
+/** Sold out, low (the exact count only where the row is fresh: `exact`), or in stock. */
+export function stockBadge(quantity, { exact = true } = {}) {
   if (quantity <= 0) return h("span", { class: "badge badge-out" }, t("stock.out"));
-  if (quantity <= 5) return h("span", { class: "badge badge-low" }, t("stock.low", { n: quantity }));
+  if (quantity <= 5) {
+    return h("span", { class: "badge badge-low" }, exact ? t("stock.low", { n: quantity }) : t("stock.few"));
+  }
   return h("span", { class: "badge badge-in" }, t("stock.in"));
+}
+
+/** The price; on sale, the list price struck through and the percent off beside it. */
+export function priceTag(product, { large = false } = {}) {
+  const onSale = product.list_price && toCents(product.list_price) > toCents(product.price);
+  return h(
+    "p",
+    { class: `price-tag${large ? " price-large" : ""}${onSale ? " on-sale" : ""}` },
+    onSale
+      ? [
+          h("span", { class: "price-off" }, t("price.off", { n: percentOff(product.price, product.list_price) })),
+          h("span", { class: "price" }, money(product.price)),
+          h("del", { class: "price-was" }, h("span", { class: "visually-hidden" }, t("price.was")), money(product.list_price)),
+        ]
+      : h("span", { class: "price" }, money(product.price)),
+  );
 }
 
 export function statusBadge(status) {
