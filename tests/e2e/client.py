@@ -35,6 +35,11 @@ class Shopper:
     def put(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.put(path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.delete(
+            path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs
+        )
+
 
 def client(server: LiveServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, timeout=30)
