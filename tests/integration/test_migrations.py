@@ -197,7 +197,6 @@ async def test_free_text_categories_become_rows_and_the_schema_matches_the_table
             )
         assert [tuple(row) for row in rows] == [
             ("clothing", "의류", "Clothing"),
-            ("general", "일반", "General"),
             ("outdoor", "outdoor", "outdoor"),  # unknown: its slug until staff rename it
         ]
         assert {tuple(row) for row in extra} == {(None, None, None)}

@@ -43,9 +43,7 @@ class FakeData:
 
     products: dict[int, Product] = field(default_factory=dict)
     inactive: set[int] = field(default_factory=set)
-    categories: dict[int, Category] = field(
-        default_factory=lambda: {0: Category(0, "general", "일반", "General")}
-    )
+    categories: dict[int, Category] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)

@@ -29,6 +29,7 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 1_000_000
 MAX_SEARCH_LENGTH = 100
 DEFAULT_CATEGORY = "general"
+DEFAULT_CATEGORY_NAMES = ("일반", "General")  # Korean, English: staff may rename it
 
 
 def make_query(
@@ -171,8 +172,14 @@ def _check_sale(price: Decimal, list_price: Decimal | None) -> None:
 
 
 async def _check_category(tx: UnitOfWork, slug: str | None) -> None:
-    if slug is not None and await tx.categories.by_slug(slug) is None:
-        raise InvalidInput(f"no category {slug!r}", field="category", reason="unknown_category")
+    """The category must exist; the shop's default one is made when a product first goes in it
+    (a new database holds no rows of its own: a backup may be restored into it)."""
+    if slug is None or await tx.categories.by_slug(slug) is not None:
+        return
+    if slug == DEFAULT_CATEGORY:
+        await tx.categories.add(DEFAULT_CATEGORY, *DEFAULT_CATEGORY_NAMES)
+        return
+    raise InvalidInput(f"no category {slug!r}", field="category", reason="unknown_category")
 
 
 async def create_product(

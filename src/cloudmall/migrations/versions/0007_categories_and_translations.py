@@ -3,6 +3,8 @@
 Today's free-text `products.category` values become rows of `categories` (their slug stays the
 product's `category`, so filters and the product JSON keep working); the demo's slugs get their
 Korean and English names, any other value starts with its slug as both names for staff to rename.
+A new, empty database gets no rows: a schema holds no data of its own (a backup restores into
+it), and the default category is made when a product first goes into it.
 
 Revision ID: 0007
 Revises: 0003
@@ -51,20 +53,21 @@ def upgrade() -> None:
     )
     used = op.get_bind().execute(sa.text("SELECT DISTINCT category FROM products")).scalars()
     now = datetime.now(UTC).replace(tzinfo=None)
-    slugs = sorted({"general", *used})
-    op.bulk_insert(
-        categories,
-        [
-            {
-                "slug": slug,
-                "name": KNOWN_NAMES.get(slug, (slug, slug))[0],
-                "name_en": KNOWN_NAMES.get(slug, (slug, slug))[1],
-                "created_at": now,
-                "updated_at": now,
-            }
-            for slug in slugs
-        ],
-    )
+    slugs = sorted(set(used))
+    if slugs:
+        op.bulk_insert(
+            categories,
+            [
+                {
+                    "slug": slug,
+                    "name": KNOWN_NAMES.get(slug, (slug, slug))[0],
+                    "name_en": KNOWN_NAMES.get(slug, (slug, slug))[1],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for slug in slugs
+            ],
+        )
     # batch mode: SQLite rebuilds the table; the others alter it in place.
     with op.batch_alter_table("products") as batch:
         batch.add_column(sa.Column("name_en", sa.String(length=255), nullable=True))
