@@ -113,6 +113,11 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     picture = tmp_path / "new-product.png"
     picture.write_bytes(png((236, 72, 153), "new"))
     name = f"관리자 등록 상품 {secrets.token_hex(3)}"
+    gifts = f"선물 {secrets.token_hex(2)}"
+    made = log_in_admin(shop).post(
+        "/api/admin/categories", json={"name": gifts, "name_en": f"Gifts {gifts[-4:]}"}
+    )
+    assert made.status_code == 201, made.text
 
     page.goto(f"{shop.url}/#/login")
     log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -127,7 +132,7 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     page.get_by_label("상품명", exact=True).fill(name)
     page.get_by_label("가격 (원)").fill("15900")
     page.get_by_label("재고", exact=True).fill("7")
-    page.get_by_label("카테고리").select_option(label="일반")
+    page.get_by_label("카테고리").select_option(label=gifts)
     page.get_by_label("설명", exact=True).fill("관리자가 브라우저에서 등록한 상품입니다.")
     page.get_by_label("상품 이미지").set_input_files(str(picture))
     preview = page.locator("#image-preview")
