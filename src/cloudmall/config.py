@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
     currency: str = "KRW"
     low_stock_threshold: int = Field(default=5, ge=0)
+    # How many demo products `cloudmall seed` adds, and `serve` puts into an empty shop.
+    demo_products: int = Field(default=120, ge=1, le=100_000)
 
     # The documents customers agree to at sign-up (the storefront's #/privacy and #/terms show
     # these versions; a new text needs a new version). Consents are stored with them.

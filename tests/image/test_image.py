@@ -139,7 +139,7 @@ def test_the_guides_calls_sign_up_list_order_pay(shop: Container) -> None:
                 "name": "컨테이너 머그컵",
                 "price": "15000.00",
                 "description": "made by the image test",
-                "category": "tests",
+                "category": "general",
                 "stock_quantity": 3,
             },
         )

@@ -16,10 +16,11 @@ from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInval
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
+    NO_LIST_PRICE,
     CacheUnavailable,
     IdempotencyRecord,
     Mail,
@@ -48,6 +49,7 @@ class FakeData:
 
     products: dict[int, Product] = field(default_factory=dict)
     inactive: set[int] = field(default_factory=set)
+    categories: dict[int, Category] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
@@ -79,7 +81,17 @@ class FakeProducts:
         return found
 
     async def get(self, product_id: int) -> Product | None:
-        return None if product_id in self.data.inactive else self.data.products.get(product_id)
+        if product_id in self.data.inactive or product_id not in self.data.products:
+            return None
+        product = self.data.products[product_id]
+        category = next(
+            (c for c in self.data.categories.values() if c.slug == product.category), None
+        )
+        return replace(
+            product,
+            category_name=category.name if category else None,
+            category_name_en=category.name_en if category else None,
+        )
 
     async def get_many(
         self, product_ids: Collection[int], *, lock: bool = False
@@ -93,9 +105,6 @@ class FakeProducts:
 
     async def count(self, query: ProductQuery) -> int:
         return len(self._matching(query))
-
-    async def categories(self) -> list[str]:
-        return sorted({p.category for p in self._active()})
 
     async def low_stock(self, threshold: int) -> list[Product]:
         return [p for p in self._active() if p.stock_quantity <= threshold]
@@ -111,17 +120,26 @@ class FakeProducts:
             image_key=None,
             created_at=now(),
             updated_at=now(),
+            name_en=new.name_en,
+            description_en=new.description_en,
+            list_price=new.list_price,
         )
         self.data.products[product.id] = product
-        return product
+        return await self.get(product.id) or product
 
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         product = await self.get(product_id)
         if product is None:
             return None
-        updated = replace(product, **changes.given(), updated_at=now())  # type: ignore[arg-type]
+        given = changes.given()
+        for text in ("name_en", "description_en"):
+            if given.get(text) == "":
+                given[text] = None
+        if given.get("list_price") == NO_LIST_PRICE:
+            given["list_price"] = None
+        updated = replace(product, **given, updated_at=now())  # type: ignore[arg-type]
         self.data.products[product_id] = updated
-        return updated
+        return await self.get(product_id)
 
     async def delete(self, product_id: int) -> bool:
         if await self.get(product_id) is None:
@@ -146,6 +164,51 @@ class FakeProducts:
 
     async def image_keys(self) -> set[str]:
         return {p.image_key for p in self.data.products.values() if p.image_key}
+
+
+class FakeCategories:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def _counted(self, category: Category) -> Category:
+        on_sale = [
+            p
+            for pid, p in self.data.products.items()
+            if p.category == category.slug and pid not in self.data.inactive
+        ]
+        return replace(category, products=len(on_sale))
+
+    async def list(self) -> list[Category]:
+        return sorted(
+            (self._counted(c) for c in self.data.categories.values()), key=lambda c: c.slug
+        )
+
+    async def get(self, category_id: int) -> Category | None:
+        found = self.data.categories.get(category_id)
+        return self._counted(found) if found else None
+
+    async def by_slug(self, slug: str) -> Category | None:
+        found = [c for c in self.data.categories.values() if c.slug == slug]
+        return self._counted(found[0]) if found else None
+
+    async def add(self, slug: str, name: str, name_en: str) -> Category:
+        category = Category(next(self.data.ids), slug, name, name_en)
+        self.data.categories[category.id] = category
+        return category
+
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None:
+        if category_id not in self.data.categories:
+            return None
+        renamed = replace(self.data.categories[category_id], name=name, name_en=name_en)
+        self.data.categories[category_id] = renamed
+        return await self.get(category_id)
+
+    async def delete(self, category_id: int) -> bool:
+        found = await self.get(category_id)
+        if found is None or found.products:
+            return False
+        del self.data.categories[category_id]
+        return True
 
 
 class FakeUsers:
@@ -262,6 +325,9 @@ class FakeOrders:
             if o.created_at >= since and o.status is not OrderStatus.CANCELLED
         ]
         return len(live), sum((o.total_amount for o in live), Decimal("0.00"))
+
+    async def count_with_status(self, status: OrderStatus) -> int:
+        return sum(1 for o in self.data.orders.values() if o.status is status)
 
 
 class FakePayments:
@@ -536,6 +602,7 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         self.working = copy.deepcopy(self.store.data)
         self.products = FakeProducts(self.working)
+        self.categories = FakeCategories(self.working)
         self.users = FakeUsers(self.working)
         self.orders = FakeOrders(self.working)
         self.payments = FakePayments(self.working)

@@ -17,7 +17,10 @@ CloudmallError
 │   ├── OrderLimitExceeded
 │   ├── InvalidTransition
 │   ├── EmailTaken
-│   └── IdempotencyKeyReused
+│   ├── IdempotencyKeyReused
+│   ├── PaymentInProgress
+│   ├── CategoryExists
+│   └── CategoryNotEmpty
 ├── PaymentDeclined         the gateway said no (402)
 ├── UnsupportedMedia        an upload that is not an accepted image (415)
 ├── PayloadTooLarge         an upload over the size or pixel cap (413)
@@ -41,7 +44,15 @@ class CloudmallError(Exception):
 
 
 class InvalidInput(CloudmallError):
+    """A rule of the shop broken; `field` and `reason` (stable words, e.g. "price",
+    "not_above_price") let the storefront say which, in the shopper's language."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 class PasswordRejected(InvalidInput):
@@ -50,8 +61,7 @@ class PasswordRejected(InvalidInput):
     code = "password_rejected"
 
     def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, field="password", reason=reason)
 
 
 class ConsentRequired(InvalidInput):
@@ -142,6 +152,16 @@ class IdempotencyKeyReused(Conflict):
 
 class PaymentInProgress(Conflict):
     code = "payment_in_progress"
+
+
+class CategoryExists(Conflict):
+    code = "category_exists"
+
+
+class CategoryNotEmpty(Conflict):
+    """Only a category without products on sale can be deleted."""
+
+    code = "category_not_empty"
 
 
 class PaymentDeclined(CloudmallError):

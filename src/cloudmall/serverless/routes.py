@@ -53,6 +53,9 @@ ORDERS: frozenset[Route] = frozenset(
         ("PATCH", "/api/products/{product_id}"),
         ("DELETE", "/api/products/{product_id}"),
         ("PUT", "/api/products/{product_id}/image"),
+        ("POST", "/api/admin/categories"),
+        ("PUT", "/api/admin/categories/{category_id}"),
+        ("DELETE", "/api/admin/categories/{category_id}"),
     }
 )
 

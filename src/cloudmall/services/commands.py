@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from cloudmall.domain.orders import Order, OrderStatus
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import Role, User
 from cloudmall.services.accounts import AdminAccount, Session
 from cloudmall.services.catalog_cache import CachedBody
@@ -190,6 +190,26 @@ class ListCategories(Command[CachedBody]):
 
 
 @dataclass(frozen=True, slots=True)
+class AddCategory(Command[Category]):
+    name: str  # Korean
+    name_en: str  # also gives the slug
+
+
+@dataclass(frozen=True, slots=True)
+class RenameCategory(Command[Category]):
+    category_id: int
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCategory(Command[None]):
+    """Only a category without products on sale."""
+
+    category_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class GetProduct(Command[CachedBody]):
     product_id: int
 
@@ -201,6 +221,9 @@ class CreateProduct(Command[Product]):
     description: str = ""
     category: str = "general"
     stock_quantity: int = 0
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | str | None = None  # the price before a sale: set to put it on sale
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from typing import Any
 
 from cloudmall.domain.errors import PermissionDenied
 from cloudmall.domain.orders import Order
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import User
 from cloudmall.services import (
     accounts,
     catalog,
+    categories,
     credentials,
     lake,
     mail,
@@ -301,7 +302,36 @@ async def create_product(
         description=command.description,
         category=command.category,
         stock_quantity=command.stock_quantity,
+        name_en=command.name_en,
+        description_en=command.description_en,
+        list_price=command.list_price,
     )
+
+
+async def add_category(
+    command: c.AddCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.add_category(
+        uow=uow, cache=cache, name=command.name, name_en=command.name_en
+    )
+
+
+async def rename_category(
+    command: c.RenameCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.rename_category(
+        uow=uow,
+        cache=cache,
+        category_id=command.category_id,
+        name=command.name,
+        name_en=command.name_en,
+    )
+
+
+async def delete_category(
+    command: c.DeleteCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> None:
+    await categories.delete_category(uow=uow, cache=cache, category_id=command.category_id)
 
 
 async def update_product(
@@ -478,6 +508,9 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,
     c.ListCategories: list_categories,
+    c.AddCategory: add_category,
+    c.RenameCategory: rename_category,
+    c.DeleteCategory: delete_category,
     c.GetProduct: get_product,
     c.CreateProduct: create_product,
     c.UpdateProduct: update_product,

@@ -14,7 +14,7 @@ from cloudmall.domain.consents import Consent
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 
@@ -54,11 +54,18 @@ class NewProduct:
     description: str
     category: str
     stock_quantity: int
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProductChanges:
-    """A product's fields to change; None leaves a field as it is."""
+    """A product's fields to change; None leaves a field as it is.
+
+    An empty `name_en`/`description_en` removes the English text; a `list_price` of
+    NO_LIST_PRICE (0) ends a sale.
+    """
 
     name: str | None = None
     price: Decimal | None = None
@@ -66,6 +73,9 @@ class ProductChanges:
     category: str | None = None
     stock_quantity: int | None = None
     image_key: str | None = None
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
     def given(self) -> dict[str, object]:
         """The fields to change, by name."""
@@ -105,6 +115,21 @@ class NewIdempotencyRecord:
     response: str
 
 
+NO_LIST_PRICE = Decimal(0)
+
+
+class CategoryRepository(Protocol):
+    async def list(self) -> list[Category]:
+        """Every category, by slug, each with how many products on sale it holds."""
+        ...
+
+    async def get(self, category_id: int) -> Category | None: ...
+    async def by_slug(self, slug: str) -> Category | None: ...
+    async def add(self, slug: str, name: str, name_en: str) -> Category: ...
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None: ...
+    async def delete(self, category_id: int) -> bool: ...
+
+
 class ProductRepository(Protocol):
     async def get(self, product_id: int) -> Product | None: ...
     async def get_many(
@@ -115,7 +140,6 @@ class ProductRepository(Protocol):
 
     async def search(self, query: ProductQuery) -> list[Product]: ...
     async def count(self, query: ProductQuery) -> int: ...
-    async def categories(self) -> list[str]: ...
     async def low_stock(self, threshold: int) -> list[Product]: ...
     async def add(self, new: NewProduct) -> Product: ...
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
@@ -219,6 +243,8 @@ class OrderRepository(Protocol):
     async def placed_since(self, since: datetime) -> tuple[int, Decimal]:
         """How many orders were placed since `since` (not cancelled) and their total."""
         ...
+
+    async def count_with_status(self, status: OrderStatus) -> int: ...
 
 
 class PaymentRepository(Protocol):
@@ -345,6 +371,7 @@ class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
@@ -407,7 +434,7 @@ class CatalogPresenter(Protocol):
 
     def products(self, products: Sequence[Product]) -> bytes: ...
     def product(self, product: Product) -> bytes: ...
-    def categories(self, names: Sequence[str]) -> bytes: ...
+    def categories(self, categories: Sequence[Category]) -> bytes: ...
 
 
 class TierProbe(Protocol):

@@ -50,10 +50,17 @@ NewPassword = Annotated[
 ]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), NUMBER_ONLY]
 #: More than 0, at most 9 999 999 999.99, at most two decimals: `"12900"`, `"4500.50"`, `"0.5"`.
+PRICE_PATTERN = r"[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?)"
 Price = Annotated[
     str,
-    StringConstraints(pattern=r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$"),
+    StringConstraints(pattern=f"^(?:{PRICE_PATTERN})$"),
     Field(description="an exact decimal string, more than 0", examples=["12900.00"]),
+]
+#: A new list price, or "0" to end the sale.
+ListPriceChange = Annotated[
+    str,
+    StringConstraints(pattern=f"^(?:0|{PRICE_PATTERN})$"),
+    Field(description='the price before a sale, above `price`; "0" ends the sale'),
 ]
 
 
@@ -257,6 +264,31 @@ class ProductRow(ApiModel):
     category: str
     created_at: datetime
     updated_at: datetime
+    name_en: str | None = Field(description="the English name; null: the storefront shows `name`")
+    description_en: str | None
+    list_price: str | None = Field(description="the price before a sale; null when not on sale")
+    category_name: str | None = Field(description="the category's Korean name")
+    category_name_en: str | None
+
+
+class CategoryOut(ApiModel):
+    """A category: `slug` is what products (`category`) and filters refer to."""
+
+    id: int
+    slug: str
+    name: str
+    name_en: str
+    products: int = Field(description="products on sale in it")
+
+
+CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE)]
+
+
+class CategoryIn(ApiModel):
+    """A Korean and an English name; the slug comes from the English one."""
+
+    name: CategoryName
+    name_en: CategoryName
 
 
 ProductName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=VISIBLE)]
@@ -264,12 +296,18 @@ Description = Annotated[str, StringConstraints(max_length=10_000)]
 Category = Annotated[str, StringConstraints(max_length=64)]
 
 
+EnglishName = Annotated[str, StringConstraints(max_length=255)]
+
+
 class ProductIn(ApiModel):
     name: ProductName
     price: Price
     description: Description = ""
-    category: Category = "general"
+    category: Category = Field(default="general", description="a category's slug")
     stock_quantity: Stock = 0
+    name_en: EnglishName | None = None
+    description_en: Description | None = None
+    list_price: Price | None = Field(default=None, description="the price before a sale")
 
 
 class ProductPatch(ApiModel):
@@ -280,6 +318,9 @@ class ProductPatch(ApiModel):
     description: Description | None = None
     category: Category | None = None
     stock_quantity: Stock | None = None
+    name_en: EnglishName | None = Field(default=None, description='"" removes it')
+    description_en: Description | None = Field(default=None, description='"" removes it')
+    list_price: ListPriceChange | None = None
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -431,8 +472,9 @@ class LakeHeadlineOut(ApiModel):
 class OverviewOut(ApiModel):
     orders_today: int
     revenue_today: str
+    orders_to_ship: int = Field(description="paid orders not shipped yet")
     low_stock: list[ProductRow]
-    cache_hit_ratio: float | None
+    cache_hit_ratio: float | None = Field(description="operations: this process's catalogue cache")
     lake: LakeHeadlineOut | None = None
 
 

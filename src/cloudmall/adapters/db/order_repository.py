@@ -171,3 +171,7 @@ class SqlOrderRepository:
             )
         ).one()
         return int(row[0]), cents(row[1])
+
+    async def count_with_status(self, status: OrderStatus) -> int:
+        statement = select(func.count()).where(orders.c.status == status.value)
+        return int((await self._conn.execute(statement)).scalar_one())

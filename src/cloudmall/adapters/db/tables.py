@@ -107,6 +107,18 @@ consents = Table(
     UniqueConstraint("user_id", "document", "version"),
 )
 
+# The categories staff manage; a product names one by its slug (checked by the catalogue service).
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),  # Korean
+    Column("name_en", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 products = Table(
     "products",
     metadata,
@@ -117,6 +129,9 @@ products = Table(
     Column("image_key", String(200)),
     Column("stock_quantity", Integer, nullable=False, server_default="0"),
     Column("category", String(64), nullable=False, server_default="general"),
+    Column("name_en", String(255)),
+    Column("description_en", Text),
+    Column("list_price", Money),  # the price before a sale; NULL when not on sale
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),

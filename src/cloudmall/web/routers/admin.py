@@ -50,12 +50,14 @@ async def deliver(order_id: OrderId, shop: ShopDep, admin: AdminDep) -> OrderOut
 
 @router.get("/overview", response_model=OverviewOut, responses=ERRORS)
 async def shop_overview(request: Request, shop: ShopDep, admin: AdminDep) -> OverviewOut:
-    """Orders and revenue today (UTC), low-stock products, this process's cache hit ratio, and
-    the data lake's headline over the last 30 days (null if the lake cannot be read)."""
+    """Orders and revenue today (UTC), paid orders to ship, low-stock products; for operations,
+    this process's cache hit ratio and the data lake's headline over the last 30 days (null if
+    the lake cannot be read)."""
     found = await shop.handle(c.ShopOverview(admin))
     return OverviewOut(
         orders_today=found.orders_today,
         revenue_today=str(found.revenue_today),
+        orders_to_ship=found.orders_to_ship,
         low_stock=[ProductRow.model_validate(product_out(request, p)) for p in found.low_stock],
         cache_hit_ratio=found.cache_hit_ratio,
         lake=lake_headline_out(found.lake),

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
-import { dateTime, getLang, money, t } from "../i18n.js";
+import { dateTime, getLang, money, t, tn } from "../i18n.js";
 import { go, handleAuthError, link, requireLogin } from "../router.js";
 import { setSession } from "../store.js";
 import {
@@ -143,7 +143,7 @@ export function signUp(ctx) {
 function orderSummary(order) {
   const count = order.lines.reduce((sum, line) => sum + line.quantity, 0);
   const first = order.lines[0]?.product_name ?? "";
-  return order.lines.length > 1 ? `${first} + ${order.lines.length - 1} · ${t("orders.summary", { n: count })}` : `${first} · ${t("orders.summary", { n: count })}`;
+  return order.lines.length > 1 ? `${first} + ${order.lines.length - 1} · ${tn("orders.summary", count)}` : `${first} · ${tn("orders.summary", count)}`;
 }
 
 export async function myOrders(ctx) {

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
-import { money, t } from "../i18n.js";
+import { localized, money, t } from "../i18n.js";
 import { totalOf, toCents } from "../money.js";
 import { go, handleAuthError, requireLogin } from "../router.js";
 import {
@@ -32,10 +32,23 @@ function emptyCart(main) {
 }
 
 function lineThumb(line) {
-  return productImage({ name: line.name, thumbnail_url: line.thumbnail, image_url: null }, "thumb");
+  return productImage({ name: line.name, name_en: line.name_en, thumbnail_url: line.thumbnail, image_url: null }, "thumb");
 }
 
+/** The cart as remembered, then again with each line's stock and price as the shop has them now. */
 export function cartPage(ctx) {
+  drawCart(ctx);
+  if (!getCart().length) return;
+  refreshCart()
+    .then((removed) => {
+      if (!ctx.isCurrent()) return;
+      drawCart(ctx);
+      if (removed.length) notify(t("cart.removed", { name: removed.join(", ") }), "info");
+    })
+    .catch(() => {}); // offline: the remembered lines stay, checkout checks again
+}
+
+function drawCart(ctx) {
   const { main } = ctx;
   const lines = getCart();
   if (!lines.length) return emptyCart(main);
@@ -52,7 +65,7 @@ export function cartPage(ctx) {
       onchange: () => {
         const n = Number.parseInt(quantity.value, 10);
         setCartQuantity(line.productId, Number.isInteger(n) && n > 0 ? n : 1);
-        cartPage(ctx);
+        drawCart(ctx);
         document.getElementById(inputId)?.focus();
       },
     });
@@ -63,7 +76,7 @@ export function cartPage(ctx) {
       h(
         "div",
         { class: "cart-line-info" },
-        h("a", { href: `#/product/${line.productId}`, class: "cart-line-name" }, line.name),
+        h("a", { href: `#/product/${line.productId}`, class: "cart-line-name" }, localized(line, "name")),
         h("p", { class: "muted" }, money(line.price)),
         line.stock !== undefined && line.quantity > line.stock
           ? h("p", { class: "warning" }, shortage(line.stock))
@@ -72,7 +85,7 @@ export function cartPage(ctx) {
       h(
         "div",
         { class: "cart-line-qty" },
-        h("label", { for: inputId, class: "visually-hidden" }, t("cart.quantityLabel", { name: line.name })),
+        h("label", { for: inputId, class: "visually-hidden" }, t("cart.quantityLabel", { name: localized(line, "name") })),
         quantity,
       ),
       h("p", { class: "cart-line-total" }, money(totalOf([line]))),
@@ -81,10 +94,10 @@ export function cartPage(ctx) {
         {
           type: "button",
           class: "btn btn-ghost btn-small",
-          "aria-label": t("cart.removeLabel", { name: line.name }),
+          "aria-label": t("cart.removeLabel", { name: localized(line, "name") }),
           onclick: () => {
             removeFromCart(line.productId);
-            cartPage(ctx);
+            drawCart(ctx);
             main.querySelector("h1")?.focus();
           },
         },
@@ -120,7 +133,7 @@ async function refreshCart() {
         refreshCartLine((await api("GET", `/api/products/${line.productId}`)).data);
       } catch (error) {
         if (error.code !== "not_found") throw error;
-        removed.push(line.name);
+        removed.push(localized(line, "name"));
         removeFromCart(line.productId);
       }
     }),
@@ -173,7 +186,7 @@ export async function checkout(ctx) {
             h(
               "tr",
               { class: line.productId === outOfStockId || line.quantity > line.stock ? "row-problem" : null },
-              h("td", {}, line.name, line.quantity > line.stock ? h("span", { class: "warning block" }, shortage(line.stock)) : null),
+              h("td", {}, localized(line, "name"), line.quantity > line.stock ? h("span", { class: "warning block" }, shortage(line.stock)) : null),
               h("td", { class: "num" }, line.quantity),
               h("td", { class: "num" }, money(totalOf([line]))),
             ),
@@ -235,12 +248,12 @@ export async function checkout(ctx) {
       const productId = Number(error.details?.productId);
       const available = Number(error.details?.available ?? 0);
       const line = getCart().find((l) => l.productId === productId);
-      if (line) refreshCartLine({ id: productId, name: line.name, price: line.price, thumbnail_url: line.thumbnail, stock_quantity: available });
+      if (line) refreshCartLine({ id: productId, name: line.name, name_en: line.name_en, price: line.price, thumbnail_url: line.thumbnail, stock_quantity: available });
       drawSummary(productId);
       mount(
         messages,
         alertBox(
-          line ? t("checkout.outOfStock", { name: line.name, n: available }) : t("checkout.outOfStockShort"),
+          line ? t("checkout.outOfStock", { name: localized(line, "name"), n: available }) : t("checkout.outOfStockShort"),
           h("a", { class: "btn btn-secondary", href: "#/cart" }, t("checkout.fixCart")),
         ),
       );
