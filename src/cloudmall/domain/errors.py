@@ -2,7 +2,8 @@
 
 CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
-│   └── PasswordRejected    a new password the password policy refuses (422)
+│   ├── PasswordRejected    a new password the password policy refuses (422)
+│   └── AddressRequired     paying or shipping an order whose address is pending (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
@@ -133,3 +134,9 @@ class RateLimited(CloudmallError):
 
 class DependencyUnavailable(CloudmallError):
     code = "dependency_unavailable"
+
+
+class AddressRequired(InvalidInput):
+    """An order without a delivery address cannot be paid or shipped."""
+
+    code = "address_required"

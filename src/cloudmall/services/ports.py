@@ -10,6 +10,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
+from cloudmall.domain.cards import Card
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
@@ -78,7 +80,10 @@ class ProductChanges:
 class NewOrder:
     user_id: int
     lines: tuple[OrderLine, ...]
-    total: Decimal
+    total: Decimal  # charged: subtotal + delivery_fee
+    subtotal: Decimal | None = None  # the goods (None: the whole total)
+    delivery_fee: Decimal = Decimal("0.00")
+    address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +173,42 @@ class OrderRepository(Protocol):
         """How many orders were placed since `since` (not cancelled) and their total."""
         ...
 
+    async def set_address(self, order_id: int, address: Address) -> None:
+        """Store a copy of the address on the order."""
+        ...
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None: ...
+
+
+class AddressRepository(Protocol):
+    """Customers' address books; every call is scoped to one user's own addresses."""
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        """The user's addresses, the default one first, then newest first."""
+        ...
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None: ...
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        """Add an address; `make_default` makes it the only default one."""
+        ...
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        """Delete one of the user's addresses; False if there is no such one."""
+        ...
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        """Make the address the user's only default one; False if there is no such one."""
+        ...
+
 
 class PaymentRepository(Protocol):
     async def add(
         self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
     ) -> Payment: ...
     async def for_order(self, order_id: int) -> list[Payment]: ...
+    async def mark_refunded(self, payment_id: int) -> bool:
+        """Move a captured payment to refunded; False if it was not captured (any more)."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -268,6 +303,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
 
@@ -446,8 +482,13 @@ class LakeQueryError(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
-    async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        """Charge the card, or decline it with a reason (a card it refuses on sight included)."""
+        ...
+
+    async def refund(self, *, reference: str, amount: Decimal) -> None:
+        """Give a charge back. Idempotent: refunding a reference again refunds nothing more."""
+        ...
 
 
 class PasswordHasher(Protocol):

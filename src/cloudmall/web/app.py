@@ -21,7 +21,17 @@ from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.only_routes import OnlyRoutes
 from cloudmall.web.presentation import JsonCatalogPresenter
-from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
+from cloudmall.web.routers import (
+    accounts,
+    addresses,
+    admin,
+    catalog,
+    credentials,
+    delivery,
+    media,
+    ops,
+    orders,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -69,8 +79,10 @@ def create_app(
     for router in (
         accounts.router,
         credentials.router,
+        addresses.router,
         catalog.router,
         orders.router,
+        delivery.router,
         admin.router,
         ops.router,
         media.router,

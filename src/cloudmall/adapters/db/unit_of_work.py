@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.address_repository import SqlAddressRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
@@ -20,6 +21,7 @@ from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    AddressRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
     OrderRepository,
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
 
@@ -117,6 +120,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
+        self.addresses = SqlAddressRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
         return self
