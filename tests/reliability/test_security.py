@@ -21,9 +21,11 @@ from PIL import Image
 from tests.conftest import TEST_SECRET_KEY, shop_env
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
+    ADDRESS,
     ADMIN_EMAIL,
     LiveServer,
     Service,
+    card,
     scratch_database,
     start_redis,
     start_server,
@@ -100,9 +102,8 @@ def test_another_users_order_looks_missing_on_every_route_with_its_id(
     assert len(id_routes) >= 3
     for method, template in id_routes:
         path = template.replace("{order_id}", str(order_id))
-        answer = bob.http.request(
-            method, path, headers=bob.headers, json={"cardNumber": "4242424242424242"}
-        )
+        body = {**card(), **ADDRESS}  # a valid body for each route (pay, address)
+        answer = bob.http.request(method, path, headers=bob.headers, json=body)
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "not_found"
     assert all(o["id"] != order_id for o in bob.get("/api/orders").json())

@@ -19,7 +19,7 @@ from tests.e2e.browser.flows import (
     log_in,
 )
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, card
 
 
 def png(color: tuple[int, int, int], label: str = "") -> bytes:
@@ -178,7 +178,7 @@ def test_admin_marks_an_order_shipped_and_the_customer_sees_it(
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["orderId"]
-    paid = customer.post(f"/api/orders/{order_id}/pay", json={"cardNumber": "4242424242424242"})
+    paid = customer.post(f"/api/orders/{order_id}/pay", json=card("4242424242424242"))
     assert paid.status_code == 200, paid.text
 
     shopper_page = new_page()

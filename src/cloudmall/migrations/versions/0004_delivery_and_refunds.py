@@ -64,9 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("addresses") as batch:
-        batch.drop_index(batch.f("ix_addresses_user_id"))
-    op.drop_table("addresses")
+    op.drop_table("addresses")  # its index with it (MariaDB refuses to drop the FK's index)
     with op.batch_alter_table("orders") as batch:
         for name, _ in reversed(SHIPPING_COLUMNS):
             batch.drop_column(name)
