@@ -8,6 +8,7 @@ import { notify } from "./ui.js";
 import * as account from "./views/account.js";
 import * as admin from "./views/admin.js";
 import * as cart from "./views/cart.js";
+import * as delivery from "./views/delivery.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/checkout$/, cart.checkout],
   [/^\/orders$/, account.myOrders],
   [/^\/orders\/(\d+)$/, account.orderPage],
+  [/^\/account\/addresses$/, delivery.addressBook],
   [/^\/login$/, account.logIn],
   [/^\/signup$/, account.signUp],
   [/^\/admin$/, admin.overview],
@@ -97,6 +99,7 @@ function renderHeader() {
       { "aria-label": count ? t("nav.cartCount", { n: count }) : t("nav.cart"), id: "cart-link" },
     ),
     user ? navLink("#/orders", t("nav.orders")) : null,
+    user ? navLink("#/account/addresses", t("nav.addresses")) : null,
     isAdmin() ? navLink("#/admin", t("nav.admin")) : null,
     user
       ? h(

@@ -15,7 +15,14 @@ export function notify(message, kind = "info") {
   toastTimer = setTimeout(() => toast.classList.remove("is-visible"), 6000);
 }
 
-const DECLINE_REASONS = ["card_declined", "insufficient_funds", "expired_card", "invalid_number"];
+const DECLINE_REASONS = [
+  "card_declined",
+  "insufficient_funds",
+  "expired_card",
+  "invalid_number",
+  "invalid_expiry",
+  "invalid_cvc",
+];
 const PASSWORD_REASONS = ["too_short", "too_long", "only_spaces", "personal", "too_common"];
 
 /** An API error as a sentence for the shopper, in the current language. Never raw JSON. */
@@ -39,6 +46,8 @@ export function describeError(error, { context } = {}) {
     }
     case "out_of_stock":
       return t("checkout.outOfStockShort");
+    case "address_required":
+      return t("address.neededToPay");
     case "password_rejected": {
       const reason = error.details?.reason;
       return t(`error.password.${PASSWORD_REASONS.includes(reason) ? reason : "too_common"}`);
