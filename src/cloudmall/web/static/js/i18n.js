@@ -239,6 +239,7 @@ const ko = {
   "admin.confirmRefund": "정말 환불",
   "admin.refunded": "주문 #{id}을(를) 환불했습니다.",
   "admin.close": "닫기",
+  "shipment.badTracking": "운송장 번호는 숫자, 영문, 하이픈(-)으로 6~32자입니다.",
 };
 
 const en = {
@@ -475,6 +476,7 @@ const en = {
   "admin.confirmRefund": "Really refund",
   "admin.refunded": "Order #{id} refunded.",
   "admin.close": "Close",
+  "shipment.badTracking": "A tracking number is 6 to 32 digits, letters or dashes.",
 };
 
 const DICTS = { ko, en };

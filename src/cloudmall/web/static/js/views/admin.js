@@ -19,6 +19,7 @@ import { carrierName } from "./delivery.js";
 
 const STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"];
 const ORDER_PAGE = 20;
+const TRACKING_NUMBER = /^[0-9A-Za-z-]{6,32}$/; // the API's rule (domain/delivery.py)
 const PRODUCT_PAGE = 20;
 
 /** Only staff may see these pages; everyone else gets a clear message. */
@@ -463,9 +464,15 @@ function shipDialog(order, carriers, done) {
         method: "dialog",
         onsubmit: async (event) => {
           event.preventDefault();
+          const number = tracking.value.trim();
+          if (!TRACKING_NUMBER.test(number)) {
+            mount(errors, alertBox(t("shipment.badTracking")));
+            tracking.focus();
+            return;
+          }
           submit.disabled = true;
           try {
-            const body = { carrier: carrier.value, trackingNumber: tracking.value.trim() };
+            const body = { carrier: carrier.value, trackingNumber: number };
             const updated = (await api("POST", `/api/admin/orders/${order.id}/ship`, { body })).data;
             dialog.close();
             dialog.remove();

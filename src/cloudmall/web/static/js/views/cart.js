@@ -284,7 +284,7 @@ export async function checkout(ctx) {
   mount(
     main,
     pageTitle(t("checkout.title")),
-    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary, h("h2", {}, t("address.title")), address.element), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
+    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary, address.element), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
   );
   if (toCents(attempt.total) <= 0) placeButton.disabled = true;
 }
