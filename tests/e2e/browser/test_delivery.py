@@ -9,7 +9,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser.conftest import ConsoleGuard, PageFactory, screenshot
+from tests.e2e.browser.conftest import PageFactory, screenshot
 from tests.e2e.browser.flows import PASSWORD, log_in, pay
 from tests.e2e.client import create_product, log_in_admin, sign_up
 from tests.support import ADDRESS, ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, card
@@ -136,7 +136,6 @@ def test_a_paid_order_is_cancelled_and_refunded_after_a_confirmation(
 def test_staff_ship_with_carrier_and_tracking_and_the_customer_sees_them(
     shop: LiveServer,
     new_page: PageFactory,
-    guard: ConsoleGuard,
     lang: str,
     viewport: dict[str, int],
 ) -> None:
