@@ -10,6 +10,7 @@ import pytest
 from cloudmall.domain.delivery import DeliveryFees, Shipment
 from cloudmall.domain.errors import (
     AddressRequired,
+    InvalidInput,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -162,12 +163,21 @@ async def test_a_shipped_order_is_neither_cancelled_nor_refunded(
     order = await place(store, catalog_cache, metrics, mug.id)
     gateway = FakeGateway()
     await pay(store, metrics, gateway, order.id)
+    for bad in (Shipment("dhl", "4123-5678-9012"), Shipment("hanjin", "12 34"), None):
+        with pytest.raises(InvalidInput):
+            await orders.advance_order(
+                uow=store,
+                principal=admin(),
+                order_id=order.id,
+                target=OrderStatus.SHIPPED,
+                shipment=bad,
+            )
     shipped = await orders.advance_order(
         uow=store,
         principal=admin(),
         order_id=order.id,
         target=OrderStatus.SHIPPED,
-        shipment=Shipment("hanjin", "4123-5678-9012"),
+        shipment=Shipment("hanjin", " 4123-5678-9012 "),
     )
     event = store.data.outbox[-1].event
     assert event.type == "order.shipped"

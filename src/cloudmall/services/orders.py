@@ -10,7 +10,15 @@ from decimal import Decimal
 from typing import Protocol
 
 from cloudmall.domain import events
-from cloudmall.domain.delivery import Address, DeliveryFees, Quote, Shipment, check_address, quote
+from cloudmall.domain.delivery import (
+    Address,
+    DeliveryFees,
+    Quote,
+    Shipment,
+    check_address,
+    check_shipment,
+    quote,
+)
 from cloudmall.domain.errors import (
     AddressRequired,
     CloudmallError,
@@ -438,8 +446,10 @@ async def advance_order(
     require_admin(principal)
     if target not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         raise InvalidInput("Staff can only mark orders shipped or delivered")
-    if target is OrderStatus.SHIPPED and shipment is None:
-        raise InvalidInput("Shipping an order needs its carrier and tracking number")
+    if target is OrderStatus.SHIPPED:
+        if shipment is None:
+            raise InvalidInput("Shipping an order needs its carrier and tracking number")
+        shipment = check_shipment(shipment.carrier, shipment.tracking_number)
 
     async def attempt() -> Order:
         async with uow(write=True) as tx:
