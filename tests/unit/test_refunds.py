@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from cloudmall.domain.delivery import DeliveryFees, Shipment
 from cloudmall.domain.errors import (
     AddressRequired,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -231,3 +233,27 @@ async def test_a_gateway_that_fails_to_refund_changes_nothing(
     assert store.data.products[mug.id].stock_quantity == 3
     [payment] = store.data.payments.values()
     assert payment.status is PaymentStatus.CAPTURED
+
+
+async def test_a_key_reused_for_another_address_is_refused(
+    store: FakeStore, catalog_cache: CatalogCache, metrics: FakeMetrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=5)
+    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=LIMITS)
+
+    def order(address):  # type: ignore[no-untyped-def]
+        return desk.place(
+            principal=customer(),
+            items=[(mug.id, 1)],
+            client_total=None,
+            idempotency_key="k1",
+            address=address,
+        )
+
+    first = await order(HOME)
+    assert (await order(HOME)).replayed
+    with pytest.raises(IdempotencyKeyReused):
+        await order(replace(HOME, address2="13층"))
+    with pytest.raises(IdempotencyKeyReused):
+        await order(None)
+    assert store.data.products[mug.id].stock_quantity == 4 and first.order.address == HOME

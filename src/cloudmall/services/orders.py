@@ -104,13 +104,13 @@ def order_request(
     key = check_key(idempotency_key)
     quantities = merge_items(items, max_lines=limits.max_lines, max_quantity=limits.max_quantity)
     address = check_address(address) if address is not None else None
-    request_print = fingerprint(
-        {
-            "items": sorted(quantities.items()),
-            "total": str(client_total) if client_total else None,
-            "address": list(astuple(address)) if address else None,
-        }
-    )
+    asked: dict[str, object] = {
+        "items": sorted(quantities.items()),
+        "total": str(client_total) if client_total else None,
+    }
+    if address is not None:  # (absent otherwise: keys stored before addresses keep their print)
+        asked["address"] = list(astuple(address))
+    request_print = fingerprint(asked)
     return OrderRequest(
         principal.user_id,
         quantities,
