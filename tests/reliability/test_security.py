@@ -143,11 +143,19 @@ def test_mass_assignment_changes_nothing(
             "total": "1",
             "id": 1,
             "orderId": 1,
+            "deliveryFee": "0",
+            "delivery_fee": "0",
+            "shipment": {"carrier": "cj", "tracking_number": "123456"},
         },
     )
     assert order.status_code == 201, order.text
     body = order.json()["order"]
-    assert body["status"] == "pending" and body["total_amount"] == "1000.00"
+    assert body["status"] == "pending" and body["shipment"] is None
+    assert (body["subtotal"], body["delivery_fee"], body["total_amount"]) == (
+        "1000.00",
+        "3000.00",  # the shop's fee, not the body's
+        "4000.00",
+    )
     assert body["user_id"] == alice.user["id"] and body["lines"][0]["unit_price"] == "1000.00"
     # The guide's userId names the caller; another user's id is refused.
     other = alice.post("/api/orders", json={"products": [product["id"]], "userId": bob.user["id"]})

@@ -206,11 +206,23 @@ async def test_staff_refund_paid_orders_only_and_shipping_needs_an_address(
         await refund(store, catalog_cache, metrics, gateway, pending.id, principal=customer())
     with pytest.raises(InvalidTransition, match="nothing to refund"):
         await refund(store, catalog_cache, metrics, gateway, pending.id)
-    with pytest.raises(AddressRequired):  # (a paid order always has one: a bare order here)
+    bare = await place(store, catalog_cache, metrics, mug.id, address=None)
+    ship = orders.advance_order(
+        uow=store,
+        principal=admin(),
+        order_id=bare.id,
+        target=OrderStatus.SHIPPED,
+        shipment=Shipment("cj", "6012-3456-7890"),
+    )
+    with pytest.raises(InvalidTransition):  # not paid comes first
+        await ship
+    # A paid order always has an address, but one paid before addresses existed has none.
+    store.data.orders[bare.id] = replace(bare, status=OrderStatus.PAID)
+    with pytest.raises(AddressRequired):
         await orders.advance_order(
             uow=store,
             principal=admin(),
-            order_id=(await place(store, catalog_cache, metrics, mug.id, address=None)).id,
+            order_id=bare.id,
             target=OrderStatus.SHIPPED,
             shipment=Shipment("cj", "6012-3456-7890"),
         )

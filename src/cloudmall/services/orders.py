@@ -455,6 +455,7 @@ async def advance_order(
         async with uow(write=True) as tx:
             if shipment is not None:
                 order = await visible_order(tx, principal, order_id)
+                check_transition(order.status, target)  # not paid: that first, then the address
                 if order.address is None:
                     raise AddressRequired("The order has no delivery address yet")
                 await tx.orders.set_shipment(order_id, shipment)
