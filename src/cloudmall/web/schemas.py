@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     Tag,
 )
@@ -200,7 +201,7 @@ class AddressIn(ApiModel):
 
 
 class NewAddressIn(AddressIn):
-    make_default: bool = Field(default=False, alias="makeDefault")
+    make_default: StrictBool = Field(default=False, alias="makeDefault")  # `0` is not `false`
 
 
 class AddressOut(ApiModel):

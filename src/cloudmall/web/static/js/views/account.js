@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
 import { dateTime, money, t } from "../i18n.js";
+import { toCents } from "../money.js";
 import { go, handleAuthError, link, requireLogin } from "../router.js";
 import { setSession } from "../store.js";
 import {
@@ -185,7 +186,7 @@ function linesTable(order) {
       "tfoot",
       {},
       h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("cart.subtotal")), h("td", { class: "hide-phone" }), h("td", { class: "num", id: "order-subtotal" }, money(order.subtotal))),
-      h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.deliveryFee")), h("td", { class: "hide-phone" }), h("td", { class: "num", id: "order-fee" }, money(order.delivery_fee))),
+      h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.deliveryFee")), h("td", { class: "hide-phone" }), h("td", { class: "num", id: "order-fee" }, toCents(order.delivery_fee) === 0 ? t("checkout.freeDelivery") : money(order.delivery_fee))),
       h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("order.total")), h("td", { class: "hide-phone" }), h("td", { class: "num total-cell", id: "order-total" }, money(order.total_amount))),
     ),
   );
