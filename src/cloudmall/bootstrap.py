@@ -41,6 +41,7 @@ from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
+from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
@@ -196,18 +197,22 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     )
 
 
+def order_limits(settings: Settings) -> OrderLimits:
+    return OrderLimits(
+        max_lines=settings.max_order_lines,
+        max_quantity=settings.max_line_quantity,
+        max_total=settings.max_order_total,
+        fees=DeliveryFees(fee=settings.delivery_fee, free_from=settings.free_delivery_from),
+    )
+
+
 def build_placer(
     profile: RuntimeProfile,
     uow: SqlUnitOfWorkFactory,
     cache: CatalogCache,
     metrics: Metrics,
-    settings: Settings,
+    limits: OrderLimits,
 ) -> OrderPlacer:
-    limits = OrderLimits(
-        max_lines=settings.max_order_lines,
-        max_quantity=settings.max_line_quantity,
-        max_total=settings.max_order_total,
-    )
     if profile.group_commit:
         return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits)
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
@@ -279,7 +284,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     store = CachedObjectStore(
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
-    placer = build_placer(profile, uow, catalog_cache, metrics, settings)
+    limits = order_limits(settings)
+    placer = build_placer(profile, uow, catalog_cache, metrics, limits)
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
     if profile.lake_engine:
@@ -307,6 +313,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "store": store,
         "metrics": metrics,
         "placer": placer,
+        "order_limits": limits,
         "gateway": SimulatedGateway(),
         "hasher": Argon2PasswordHasher(),
         "tokens": JwtTokenCodec(

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     max_order_lines: int = Field(default=MAX_LINES, gt=0, le=MAX_LINES)
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
+    # The delivery fee an order's goods under `free_delivery_from` pay (₩3,000; free from ₩50,000).
+    delivery_fee: Decimal = Field(default=Decimal("3000"), ge=0)
+    free_delivery_from: Decimal = Field(default=Decimal("50000"), ge=0)
 
     @field_validator(
         "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"

@@ -11,7 +11,9 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from cloudmall.domain.cards import Card
 from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
@@ -43,6 +45,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A delivery address for orders that need one (paying, shipping).
+HOME = Address("김민지", "010-1234-5678", "06236", "서울 강남구 테헤란로 152", "12층")
+
+
 @dataclass
 class FakeData:
     """The 'database': committed state shared by every unit of work."""
@@ -53,6 +59,7 @@ class FakeData:
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
+    addresses: dict[int, SavedAddress] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
@@ -292,6 +299,9 @@ class FakeOrders:
                 lines=order.lines,
                 created_at=now(),
                 updated_at=now(),
+                subtotal=order.subtotal,
+                delivery_fee=order.delivery_fee,
+                address=order.address,
             )
             for order in new
         ]
@@ -329,6 +339,52 @@ class FakeOrders:
     async def count_with_status(self, status: OrderStatus) -> int:
         return sum(1 for o in self.data.orders.values() if o.status is status)
 
+    async def set_address(self, order_id: int, address: Address) -> None:
+        order = self.data.orders[order_id]
+        self.data.orders[order_id] = replace(order, address=address, updated_at=now())
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None:
+        self.data.orders[order_id] = replace(self.data.orders[order_id], shipment=shipment)
+
+
+class FakeAddresses:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        mine = [a for a in reversed(self.data.addresses.values()) if a.user_id == user_id]
+        return sorted(mine, key=lambda a: not a.is_default)
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None:
+        found = self.data.addresses.get(address_id)
+        return found if found is not None and found.user_id == user_id else None
+
+    def _clear_default(self, user_id: int) -> None:
+        for saved in list(self.data.addresses.values()):
+            if saved.user_id == user_id and saved.is_default:
+                self.data.addresses[saved.id] = replace(saved, is_default=False)
+
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        if make_default:
+            self._clear_default(user_id)
+        saved = SavedAddress(next(self.data.ids), user_id, address, make_default)
+        self.data.addresses[saved.id] = saved
+        return saved
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        if await self.get(user_id, address_id) is None:
+            return False
+        del self.data.addresses[address_id]
+        return True
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        found = await self.get(user_id, address_id)
+        if found is None:
+            return False
+        self._clear_default(user_id)
+        self.data.addresses[address_id] = replace(found, is_default=True)
+        return True
+
 
 class FakePayments:
     def __init__(self, data: FakeData) -> None:
@@ -351,6 +407,13 @@ class FakePayments:
 
     async def for_order(self, order_id: int) -> list[Payment]:
         return [p for p in self.data.payments.values() if p.order_id == order_id]
+
+    async def mark_refunded(self, payment_id: int) -> bool:
+        payment = self.data.payments.get(payment_id)
+        if payment is None or payment.status is not PaymentStatus.CAPTURED:
+            return False
+        self.data.payments[payment_id] = replace(payment, status=PaymentStatus.REFUNDED)
+        return True
 
 
 class FakeIdempotency:
@@ -606,6 +669,7 @@ class FakeUnitOfWork:
         self.users = FakeUsers(self.working)
         self.orders = FakeOrders(self.working)
         self.payments = FakePayments(self.working)
+        self.addresses = FakeAddresses(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.outbox = FakeOutbox(self.working)
         self.refresh_tokens = FakeRefreshTokens(self.working)
@@ -729,8 +793,10 @@ class FakeGateway:
         self.approve = approve
         self.charges: list[Decimal] = []
         self.refunds: list[str] = []
+        self.cards: list[Card] = []
 
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        self.cards.append(card)
         if not self.approve:
             return ChargeResult(approved=False, reference="", decline_reason="card_declined")
         self.charges.append(amount)

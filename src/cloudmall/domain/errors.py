@@ -4,9 +4,10 @@ CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
 │   ├── PasswordRejected    a new password the password policy refuses (422)
 │   ├── ConsentRequired     a sign-up without the required agreements (422)
-│   └── ResetLinkInvalid    a password-reset link that is forged (422)
-│       ├── ResetLinkExpired
-│       └── ResetLinkUsed
+│   ├── ResetLinkInvalid    a password-reset link that is forged (422)
+│   │   ├── ResetLinkExpired
+│   │   └── ResetLinkUsed
+│   └── AddressRequired     paying or shipping an order whose address is pending (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
@@ -190,3 +191,9 @@ class RateLimited(CloudmallError):
 
 class DependencyUnavailable(CloudmallError):
     code = "dependency_unavailable"
+
+
+class AddressRequired(InvalidInput):
+    """An order without a delivery address cannot be paid or shipped."""
+
+    code = "address_required"

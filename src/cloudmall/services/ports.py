@@ -10,7 +10,9 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
+from cloudmall.domain.cards import Card
 from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
@@ -90,7 +92,10 @@ class ProductChanges:
 class NewOrder:
     user_id: int
     lines: tuple[OrderLine, ...]
-    total: Decimal
+    total: Decimal  # charged: subtotal + delivery_fee
+    subtotal: Decimal | None = None  # the goods (None: the whole total)
+    delivery_fee: Decimal = Decimal("0.00")
+    address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +250,32 @@ class OrderRepository(Protocol):
         ...
 
     async def count_with_status(self, status: OrderStatus) -> int: ...
+    async def set_address(self, order_id: int, address: Address) -> None:
+        """Store a copy of the address on the order."""
+        ...
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None: ...
+
+
+class AddressRepository(Protocol):
+    """Customers' address books; every call is scoped to one user's own addresses."""
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        """The user's addresses, the default one first, then newest first."""
+        ...
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None: ...
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        """Add an address; `make_default` makes it the only default one."""
+        ...
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        """Delete one of the user's addresses; False if there is no such one."""
+        ...
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        """Make the address the user's only default one; False if there is no such one."""
+        ...
 
 
 class PaymentRepository(Protocol):
@@ -252,6 +283,9 @@ class PaymentRepository(Protocol):
         self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
     ) -> Payment: ...
     async def for_order(self, order_id: int) -> list[Payment]: ...
+    async def mark_refunded(self, payment_id: int) -> bool:
+        """Move a captured payment to refunded; False if it was not captured (any more)."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -375,6 +409,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
@@ -556,8 +591,13 @@ class LakeQueryError(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
-    async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        """Charge the card, or decline it with a reason (a card it refuses on sight included)."""
+        ...
+
+    async def refund(self, *, reference: str, amount: Decimal) -> None:
+        """Give a charge back. Idempotent: refunding a reference again refunds nothing more."""
+        ...
 
 
 # --- mail -------------------------------------------------------------------------------------

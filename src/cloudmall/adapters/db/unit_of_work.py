@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.address_repository import SqlAddressRepository
 from cloudmall.adapters.db.category_repository import SqlCategoryRepository
 from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
@@ -24,6 +25,7 @@ from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    AddressRepository,
     CategoryRepository,
     ConsentRepository,
     DatabaseUnavailable,
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
@@ -130,6 +133,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
+        self.addresses = SqlAddressRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
         self.refresh_tokens = SqlRefreshTokenRepository(conn)

@@ -13,6 +13,7 @@ import * as cart from "./views/cart.js";
 import * as legal from "./views/legal.js";
 import * as profile from "./views/profile.js";
 import * as password from "./views/password.js";
+import * as delivery from "./views/delivery.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^\/checkout$/, cart.checkout],
   [/^\/orders$/, account.myOrders],
   [/^\/orders\/(\d+)$/, account.orderPage],
+  [/^\/account\/addresses$/, delivery.addressBook],
   [/^\/login$/, account.logIn],
   [/^\/signup$/, account.signUp],
   [/^\/account$/, profile.accountPage],
@@ -110,6 +112,7 @@ function renderHeader() {
     ),
     user ? navLink("#/orders", t("nav.orders")) : null,
     user ? navLink("#/account", t("nav.account")) : null,
+    user ? navLink("#/account/addresses", t("nav.addresses")) : null,
     isAdmin() ? navLink("#/admin", t("nav.admin")) : null,
     user
       ? h(

@@ -31,7 +31,14 @@ export function notify(message, kind = "info") {
   toastTimer = setTimeout(() => toast.classList.remove("is-visible"), 6000);
 }
 
-const DECLINE_REASONS = ["card_declined", "insufficient_funds", "expired_card", "invalid_number"];
+const DECLINE_REASONS = [
+  "card_declined",
+  "insufficient_funds",
+  "expired_card",
+  "invalid_number",
+  "invalid_expiry",
+  "invalid_cvc",
+];
 const PASSWORD_REASONS = ["too_short", "too_long", "only_spaces", "personal", "too_common"];
 
 /** A field the API named ("items.0.quantity") in the shopper's words: its last named part. */
@@ -63,6 +70,8 @@ export function describeError(error, { context } = {}) {
       const key = DECLINE_REASONS.includes(details.reason) ? details.reason : "other";
       return t("pay.declined", { reason: t(`pay.reason.${key}`) });
     }
+    case "out_of_stock":
+      return t("checkout.outOfStockShort");
     case "password_rejected":
       return t(`error.password.${PASSWORD_REASONS.includes(details.reason) ? details.reason : "too_common"}`);
     case "invalid_request": {

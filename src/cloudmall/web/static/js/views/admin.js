@@ -1,5 +1,5 @@
-// Staff pages: overview, products (create, edit, image, stock), categories, orders (ship, deliver).
-// Tables carry a data-label on each cell: at phone widths each row becomes a card (app.css).
+// Staff pages: overview, products (create, edit, image, stock), categories, orders (ship, deliver,
+// refund). Tables carry a data-label on each cell: at phone widths each row becomes a card (app.css).
 
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
@@ -17,9 +17,11 @@ import {
   productImage,
   statusBadge,
 } from "../ui.js";
+import { carrierName } from "./delivery.js";
 
 const STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"];
 const ORDER_PAGE = 20;
+const TRACKING_NUMBER = /^[0-9A-Za-z-]{6,32}$/; // the API's rule (domain/delivery.py)
 const PRODUCT_PAGE = 20;
 
 /** Only staff may see these pages; everyone else gets a clear message. */
@@ -424,8 +426,12 @@ export async function orders(ctx) {
   const page = Math.max(1, Number.parseInt(query.get("page") || "1", 10) || 1);
   if (!main.querySelector(".admin-orders")) mount(main, loadingState());
   let rows;
+  let carriers;
   try {
-    rows = (await api("GET", "/api/admin/orders", { query: { status, limit: ORDER_PAGE, offset: (page - 1) * ORDER_PAGE } })).data || [];
+    [rows, carriers] = await Promise.all([
+      api("GET", "/api/admin/orders", { query: { status, limit: ORDER_PAGE, offset: (page - 1) * ORDER_PAGE } }).then((answer) => answer.data || []),
+      api("GET", "/api/delivery/carriers").then((answer) => answer.data || []),
+    ]);
   } catch (error) {
     return failed(ctx, error, () => orders(ctx));
   }
@@ -463,7 +469,7 @@ export async function orders(ctx) {
                 h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("admin.actions"))),
               ),
             ),
-            h("tbody", {}, rows.map((order) => orderRow(ctx, order))),
+            h("tbody", {}, rows.map((order) => orderRow(ctx, order, carriers))),
           ),
         )
       : h("p", { class: "empty" }, t("admin.noOrders")),
@@ -478,35 +484,106 @@ export async function orders(ctx) {
   );
 }
 
-function orderRow(ctx, order) {
+/** The staff's ship dialog: a carrier from the shop's list and the tracking number. */
+function shipDialog(order, carriers, done) {
+  const errors = h("div", { class: "form-errors", "aria-live": "assertive" });
+  const carrier = h(
+    "select",
+    { id: "ship-carrier", name: "carrier", required: true },
+    carriers.map((c) => h("option", { value: c.code }, carrierName(c))),
+  );
+  const tracking = h("input", { type: "text", id: "ship-tracking", name: "trackingNumber", required: true, maxlength: 32, inputmode: "numeric", autocomplete: "off" });
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("admin.ship"));
+  const dialog = h(
+    "dialog",
+    { class: "ship-dialog", "aria-labelledby": "ship-title" },
+    h(
+      "form",
+      {
+        method: "dialog",
+        onsubmit: async (event) => {
+          event.preventDefault();
+          const number = tracking.value.trim();
+          if (!TRACKING_NUMBER.test(number)) {
+            mount(errors, alertBox(t("shipment.badTracking")));
+            tracking.focus();
+            return;
+          }
+          submit.disabled = true;
+          try {
+            const body = { carrier: carrier.value, trackingNumber: number };
+            const updated = (await api("POST", `/api/admin/orders/${order.id}/ship`, { body })).data;
+            dialog.close();
+            dialog.remove();
+            done(updated);
+          } catch (error) {
+            submit.disabled = false;
+            if (handleAuthError(error)) return;
+            mount(errors, alertBox(describeError(error)));
+            tracking.focus();
+          }
+        },
+      },
+      h("h2", { id: "ship-title" }, `${t("admin.ship")}: ${t("order.title", { id: order.id })}`),
+      h("div", { class: "field" }, h("label", { for: "ship-carrier" }, t("shipment.carrier")), carrier),
+      h("div", { class: "field" }, h("label", { for: "ship-tracking" }, t("shipment.tracking")), tracking),
+      errors,
+      h(
+        "div",
+        { class: "actions" },
+        submit,
+        h("button", { type: "button", class: "btn btn-ghost", onclick: () => { dialog.close(); dialog.remove(); } }, t("admin.close")),
+      ),
+    ),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  tracking.focus();
+}
+
+function orderRow(ctx, order, carriers) {
   const statusCell = h("td", { dataset: { label: t("order.status") } }, statusBadge(order.status));
   const actionCell = h("td", { class: "actions" });
   const draw = (current) => {
     mount(statusCell, statusBadge(current.status));
-    const action = current.status === "paid" ? "ship" : current.status === "shipped" ? "deliver" : null;
-    if (!action) return mount(actionCell);
-    const button = h(
-      "button",
-      {
-        type: "button",
-        class: "btn btn-secondary btn-small",
-        "aria-label": `${t(`admin.${action}`)}: ${t("order.title", { id: current.id })}`,
-        onclick: async () => {
-          button.disabled = true;
-          try {
-            const updated = (await api("POST", `/api/admin/orders/${current.id}/${action}`)).data;
-            notify(t(action === "ship" ? "admin.shipped" : "admin.delivered", { id: current.id }), "success");
-            draw(updated);
-            actionCell.querySelector("button")?.focus();
-          } catch (error) {
-            button.disabled = false;
-            if (!handleAuthError(error)) notify(describeError(error), "error");
-          }
-        },
-      },
-      t(`admin.${action}`),
-    );
-    mount(actionCell, button);
+    const label = (key) => `${t(key)}: ${t("order.title", { id: current.id })}`;
+    const after = (key) => (updated) => {
+      notify(t(key, { id: current.id }), "success");
+      draw(updated);
+      actionCell.querySelector("button")?.focus();
+    };
+    const post = (action, key) => async (event) => {
+      const button = event.currentTarget;
+      button.disabled = true;
+      try {
+        after(key)((await api("POST", `/api/admin/orders/${current.id}/${action}`)).data);
+      } catch (error) {
+        button.disabled = false;
+        if (!handleAuthError(error)) notify(describeError(error), "error");
+      }
+    };
+    if (current.status === "paid") {
+      const refund = h("button", { type: "button", class: "btn btn-ghost btn-small danger", "aria-label": label("admin.refund") }, t("admin.refund"));
+      let armed = false;
+      refund.addEventListener("click", (event) => {
+        if (!armed) {
+          armed = true;
+          refund.textContent = t("admin.confirmRefund");
+          refund.classList.add("is-armed");
+          return;
+        }
+        post("refund", "admin.refunded")(event);
+      });
+      return mount(
+        actionCell,
+        h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": label("admin.ship"), onclick: () => shipDialog(current, carriers, after("admin.shipped")) }, t("admin.ship")),
+        refund,
+      );
+    }
+    if (current.status === "shipped") {
+      return mount(actionCell, h("button", { type: "button", class: "btn btn-secondary btn-small", "aria-label": label("admin.deliver"), onclick: post("deliver", "admin.delivered") }, t("admin.deliver")));
+    }
+    mount(actionCell);
   };
   draw(order);
   const items = order.lines.map((line) => `${line.product_name} × ${line.quantity}`).join(", ");

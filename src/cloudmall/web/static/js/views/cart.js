@@ -13,6 +13,7 @@ import {
   setCartQuantity,
 } from "../store.js";
 import { alertBox, describeError, loadingState, notify, pageTitle, productImage } from "../ui.js";
+import { addressFields, defaultAddress } from "./delivery.js";
 
 function shortage(stock) {
   return stock > 0 ? t("cart.onlyLeft", { n: stock }) : t("stock.out");
@@ -123,6 +124,15 @@ function drawCart(ctx) {
   );
 }
 
+function cartItems() {
+  return getCart().map((line) => ({ productId: line.productId, quantity: line.quantity }));
+}
+
+/** What the server will charge for the cart: goods, delivery fee and total (its own rule). */
+async function quoteCart() {
+  return (await api("POST", "/api/delivery/quote", { body: { items: cartItems() } })).data;
+}
+
 /** Fresh product rows for the cart's lines; lines whose product is gone are dropped. */
 async function refreshCart() {
   const lines = getCart();
@@ -147,8 +157,11 @@ export async function checkout(ctx) {
   if (!getCart().length) return emptyCart(main);
   mount(main, loadingState());
   let removed;
+  let quote;
+  let prefill;
   try {
-    removed = await refreshCart();
+    [removed, prefill] = await Promise.all([refreshCart(), defaultAddress()]);
+    quote = getCart().length ? await quoteCart() : null;
   } catch (error) {
     if (!ctx.isCurrent()) return;
     mount(main, pageTitle(t("checkout.title")), alertBox(describeError(error), h("button", { type: "button", class: "btn", onclick: () => checkout(ctx) }, t("error.retry"))));
@@ -160,9 +173,11 @@ export async function checkout(ctx) {
 
   // One idempotency key per checkout attempt (the same lines at the same total): a double click
   // or a retry after a lost answer cannot order twice.
-  let attempt = { key: randomKey(), total: totalOf(getCart()) };
+  // `total` is the goods' total the shopper saw (the server adds the delivery fee).
+  let attempt = { key: randomKey(), total: totalOf(getCart()), address: "" };
   const messages = h("div", { class: "checkout-messages", "aria-live": "polite" });
   const summary = h("div", {});
+  const address = addressFields("ship", prefill, messages);
   const placeButton = h("button", { type: "button", class: "btn btn-primary btn-block btn-large", id: "place-order" });
 
   function drawSummary(outOfStockId = null) {
@@ -192,15 +207,29 @@ export async function checkout(ctx) {
             ),
           ),
         ),
-        h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.serverTotal")), h("td", { class: "num total-cell", id: "checkout-total" }, money(attempt.total)))),
+        h(
+          "tfoot",
+          {},
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("cart.subtotal")), h("td", { class: "num", id: "checkout-subtotal" }, money(quote?.subtotal ?? attempt.total))),
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.deliveryFee")), h("td", { class: "num", id: "checkout-fee" }, quote && toCents(quote.deliveryFee) === 0 ? t("checkout.freeDelivery") : money(quote?.deliveryFee ?? 0))),
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.serverTotal")), h("td", { class: "num total-cell", id: "checkout-total" }, money(quote?.total ?? attempt.total))),
+        ),
       ),
     );
-    placeButton.textContent = t("checkout.place", { total: money(attempt.total) });
+    placeButton.textContent = t("checkout.place", { total: money(quote?.total ?? attempt.total) });
     placeButton.disabled = short;
     if (short) mount(messages, alertBox(t("checkout.outOfStockShort"), h("a", { class: "btn btn-secondary", href: "#/cart" }, t("checkout.fixCart"))));
   }
 
   async function place(total, key) {
+    const where = address.value();
+    if (!where) return;
+    // The same goods to another address is another order: a new key, not a reused one.
+    if (attempt.address && attempt.address !== JSON.stringify(where)) {
+      attempt = { ...attempt, key: randomKey() };
+      key = attempt.key;
+    }
+    attempt.address = JSON.stringify(where);
     const label = placeButton.textContent;
     placeButton.hidden = false;
     placeButton.disabled = true;
@@ -208,9 +237,8 @@ export async function checkout(ctx) {
     placeButton.textContent = t("checkout.placing");
     mount(messages);
     try {
-      const items = getCart().map((line) => ({ productId: line.productId, quantity: line.quantity }));
       const { data } = await api("POST", "/api/orders", {
-        body: { items, totalAmount: total },
+        body: { items: cartItems(), totalAmount: total, address: where },
         headers: { "Idempotency-Key": key },
       });
       clearCart();
@@ -229,17 +257,18 @@ export async function checkout(ctx) {
       const current = error.details.currentTotal;
       try {
         await refreshCart();
+        quote = await quoteCart();
       } catch {
         // the alert below still tells the new total
       }
-      attempt = { key: randomKey(), total: current };
+      attempt = { key: randomKey(), total: current, address: "" };
       drawSummary();
       const confirm = h(
         "button",
         { type: "button", class: "btn btn-primary", id: "confirm-new-total", onclick: () => place(attempt.total, attempt.key) },
-        t("checkout.confirmNew", { total: money(current) }),
+        t("checkout.confirmNew", { total: money(quote?.total ?? current) }),
       );
-      mount(messages, alertBox(t("checkout.priceChanged", { total: money(current) }), confirm));
+      mount(messages, alertBox(t("checkout.priceChanged", { total: money(quote?.total ?? current) }), confirm));
       placeButton.hidden = true; // one way forward: the button that names the new total
       confirm.focus();
       return;
@@ -268,7 +297,7 @@ export async function checkout(ctx) {
   mount(
     main,
     pageTitle(t("checkout.title")),
-    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
+    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary, address.element), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
   );
   if (toCents(attempt.total) <= 0) placeButton.disabled = true;
 }
