@@ -45,6 +45,7 @@ from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
+from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
@@ -201,20 +202,24 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     )
 
 
+def order_limits(settings: Settings) -> OrderLimits:
+    return OrderLimits(
+        max_lines=settings.max_order_lines,
+        max_quantity=settings.max_line_quantity,
+        max_total=settings.max_order_total,
+        fees=DeliveryFees(fee=settings.delivery_fee, free_from=settings.free_delivery_from),
+    )
+
+
 def build_placer(
     profile: RuntimeProfile,
     uow: UnitOfWorkFactory,
     cache: CatalogCache,
     metrics: Metrics,
-    settings: Settings,
+    limits: OrderLimits,
     *,
     max_group: int = MAX_GROUP,
 ) -> OrderPlacer:
-    limits = OrderLimits(
-        max_lines=settings.max_order_lines,
-        max_quantity=settings.max_line_quantity,
-        max_total=settings.max_order_total,
-    )
     if profile.group_commit:
         return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits, max_group=max_group)
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
@@ -321,8 +326,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     store = CachedObjectStore(
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
+    limits = order_limits(settings)
     placer = build_placer(
-        profile, uow, catalog_cache, metrics, settings, max_group=database.max_group
+        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group
     )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
@@ -351,6 +357,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "store": store,
         "metrics": metrics,
         "placer": placer,
+        "order_limits": limits,
         "gateway": SimulatedGateway(),
         "hasher": Argon2PasswordHasher(),
         "tokens": JwtTokenCodec(

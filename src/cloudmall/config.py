@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
     currency: str = "KRW"
     low_stock_threshold: int = Field(default=5, ge=0)
+    # How many demo products `cloudmall seed` adds, and `serve` puts into an empty shop.
+    demo_products: int = Field(default=120, ge=1, le=100_000)
 
     # The documents customers agree to at sign-up (the storefront's #/privacy and #/terms show
     # these versions; a new text needs a new version). Consents are stored with them.
@@ -154,6 +156,9 @@ class Settings(BaseSettings):
     max_order_lines: int = Field(default=MAX_LINES, gt=0, le=MAX_LINES)
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
+    # The delivery fee an order's goods under `free_delivery_from` pay (₩3,000; free from ₩50,000).
+    delivery_fee: Decimal = Field(default=Decimal("3000"), ge=0)
+    free_delivery_from: Decimal = Field(default=Decimal("50000"), ge=0)
 
     @field_validator(
         "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"

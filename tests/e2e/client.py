@@ -38,6 +38,11 @@ class Shopper:
     def put(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.put(path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.delete(
+            path, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs
+        )
+
 
 def client(server: LiveServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, timeout=30)
@@ -77,7 +82,7 @@ def create_product(
             "name": name or f"Test product {secrets.token_hex(3)}",
             "price": price,
             "description": "made by a test",
-            "category": "tests",
+            "category": "general",
             "stock_quantity": stock,
         },
     )

@@ -21,9 +21,11 @@ from PIL import Image
 from tests.conftest import TEST_SECRET_KEY, shop_env
 from tests.e2e.client import CONSENT, Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
+    ADDRESS,
     ADMIN_EMAIL,
     LiveServer,
     Service,
+    card,
     scratch_database,
     start_redis,
     start_server,
@@ -100,9 +102,8 @@ def test_another_users_order_looks_missing_on_every_route_with_its_id(
     assert len(id_routes) >= 3
     for method, template in id_routes:
         path = template.replace("{order_id}", str(order_id))
-        answer = bob.http.request(
-            method, path, headers=bob.headers, json={"cardNumber": "4242424242424242"}
-        )
+        body = {**card(), **ADDRESS}  # a valid body for each route (pay, address)
+        answer = bob.http.request(method, path, headers=bob.headers, json=body)
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "not_found"
     assert all(o["id"] != order_id for o in bob.get("/api/orders").json())
@@ -143,11 +144,19 @@ def test_mass_assignment_changes_nothing(
             "total": "1",
             "id": 1,
             "orderId": 1,
+            "deliveryFee": "0",
+            "delivery_fee": "0",
+            "shipment": {"carrier": "cj", "tracking_number": "123456"},
         },
     )
     assert order.status_code == 201, order.text
     body = order.json()["order"]
-    assert body["status"] == "pending" and body["total_amount"] == "1000.00"
+    assert body["status"] == "pending" and body["shipment"] is None
+    assert (body["subtotal"], body["delivery_fee"], body["total_amount"]) == (
+        "1000.00",
+        "3000.00",  # the shop's fee, not the body's
+        "4000.00",
+    )
     assert body["user_id"] == alice.user["id"] and body["lines"][0]["unit_price"] == "1000.00"
     # The guide's userId names the caller; another user's id is refused.
     other = alice.post("/api/orders", json={"products": [product["id"]], "userId": bob.user["id"]})

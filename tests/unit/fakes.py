@@ -11,15 +11,18 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
+from cloudmall.domain.cards import Card
 from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
+    NO_LIST_PRICE,
     CacheUnavailable,
     IdempotencyRecord,
     Mail,
@@ -42,15 +45,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A delivery address for orders that need one (paying, shipping).
+HOME = Address("김민지", "010-1234-5678", "06236", "서울 강남구 테헤란로 152", "12층")
+
+
 @dataclass
 class FakeData:
     """The 'database': committed state shared by every unit of work."""
 
     products: dict[int, Product] = field(default_factory=dict)
     inactive: set[int] = field(default_factory=set)
+    categories: dict[int, Category] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
+    addresses: dict[int, SavedAddress] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
@@ -79,7 +88,17 @@ class FakeProducts:
         return found
 
     async def get(self, product_id: int) -> Product | None:
-        return None if product_id in self.data.inactive else self.data.products.get(product_id)
+        if product_id in self.data.inactive or product_id not in self.data.products:
+            return None
+        product = self.data.products[product_id]
+        category = next(
+            (c for c in self.data.categories.values() if c.slug == product.category), None
+        )
+        return replace(
+            product,
+            category_name=category.name if category else None,
+            category_name_en=category.name_en if category else None,
+        )
 
     async def get_many(
         self, product_ids: Collection[int], *, lock: bool = False
@@ -93,9 +112,6 @@ class FakeProducts:
 
     async def count(self, query: ProductQuery) -> int:
         return len(self._matching(query))
-
-    async def categories(self) -> list[str]:
-        return sorted({p.category for p in self._active()})
 
     async def low_stock(self, threshold: int) -> list[Product]:
         return [p for p in self._active() if p.stock_quantity <= threshold]
@@ -111,17 +127,26 @@ class FakeProducts:
             image_key=None,
             created_at=now(),
             updated_at=now(),
+            name_en=new.name_en,
+            description_en=new.description_en,
+            list_price=new.list_price,
         )
         self.data.products[product.id] = product
-        return product
+        return await self.get(product.id) or product
 
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         product = await self.get(product_id)
         if product is None:
             return None
-        updated = replace(product, **changes.given(), updated_at=now())  # type: ignore[arg-type]
+        given = changes.given()
+        for text in ("name_en", "description_en"):
+            if given.get(text) == "":
+                given[text] = None
+        if given.get("list_price") == NO_LIST_PRICE:
+            given["list_price"] = None
+        updated = replace(product, **given, updated_at=now())  # type: ignore[arg-type]
         self.data.products[product_id] = updated
-        return updated
+        return await self.get(product_id)
 
     async def delete(self, product_id: int) -> bool:
         if await self.get(product_id) is None:
@@ -146,6 +171,51 @@ class FakeProducts:
 
     async def image_keys(self) -> set[str]:
         return {p.image_key for p in self.data.products.values() if p.image_key}
+
+
+class FakeCategories:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def _counted(self, category: Category) -> Category:
+        on_sale = [
+            p
+            for pid, p in self.data.products.items()
+            if p.category == category.slug and pid not in self.data.inactive
+        ]
+        return replace(category, products=len(on_sale))
+
+    async def list(self) -> list[Category]:
+        return sorted(
+            (self._counted(c) for c in self.data.categories.values()), key=lambda c: c.slug
+        )
+
+    async def get(self, category_id: int) -> Category | None:
+        found = self.data.categories.get(category_id)
+        return self._counted(found) if found else None
+
+    async def by_slug(self, slug: str) -> Category | None:
+        found = [c for c in self.data.categories.values() if c.slug == slug]
+        return self._counted(found[0]) if found else None
+
+    async def add(self, slug: str, name: str, name_en: str) -> Category:
+        category = Category(next(self.data.ids), slug, name, name_en)
+        self.data.categories[category.id] = category
+        return category
+
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None:
+        if category_id not in self.data.categories:
+            return None
+        renamed = replace(self.data.categories[category_id], name=name, name_en=name_en)
+        self.data.categories[category_id] = renamed
+        return await self.get(category_id)
+
+    async def delete(self, category_id: int) -> bool:
+        found = await self.get(category_id)
+        if found is None or found.products:
+            return False
+        del self.data.categories[category_id]
+        return True
 
 
 class FakeUsers:
@@ -229,6 +299,9 @@ class FakeOrders:
                 lines=order.lines,
                 created_at=now(),
                 updated_at=now(),
+                subtotal=order.subtotal,
+                delivery_fee=order.delivery_fee,
+                address=order.address,
             )
             for order in new
         ]
@@ -263,6 +336,55 @@ class FakeOrders:
         ]
         return len(live), sum((o.total_amount for o in live), Decimal("0.00"))
 
+    async def count_with_status(self, status: OrderStatus) -> int:
+        return sum(1 for o in self.data.orders.values() if o.status is status)
+
+    async def set_address(self, order_id: int, address: Address) -> None:
+        order = self.data.orders[order_id]
+        self.data.orders[order_id] = replace(order, address=address, updated_at=now())
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None:
+        self.data.orders[order_id] = replace(self.data.orders[order_id], shipment=shipment)
+
+
+class FakeAddresses:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        mine = [a for a in reversed(self.data.addresses.values()) if a.user_id == user_id]
+        return sorted(mine, key=lambda a: not a.is_default)
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None:
+        found = self.data.addresses.get(address_id)
+        return found if found is not None and found.user_id == user_id else None
+
+    def _clear_default(self, user_id: int) -> None:
+        for saved in list(self.data.addresses.values()):
+            if saved.user_id == user_id and saved.is_default:
+                self.data.addresses[saved.id] = replace(saved, is_default=False)
+
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        if make_default:
+            self._clear_default(user_id)
+        saved = SavedAddress(next(self.data.ids), user_id, address, make_default)
+        self.data.addresses[saved.id] = saved
+        return saved
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        if await self.get(user_id, address_id) is None:
+            return False
+        del self.data.addresses[address_id]
+        return True
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        found = await self.get(user_id, address_id)
+        if found is None:
+            return False
+        self._clear_default(user_id)
+        self.data.addresses[address_id] = replace(found, is_default=True)
+        return True
+
 
 class FakePayments:
     def __init__(self, data: FakeData) -> None:
@@ -285,6 +407,13 @@ class FakePayments:
 
     async def for_order(self, order_id: int) -> list[Payment]:
         return [p for p in self.data.payments.values() if p.order_id == order_id]
+
+    async def mark_refunded(self, payment_id: int) -> bool:
+        payment = self.data.payments.get(payment_id)
+        if payment is None or payment.status is not PaymentStatus.CAPTURED:
+            return False
+        self.data.payments[payment_id] = replace(payment, status=PaymentStatus.REFUNDED)
+        return True
 
 
 class FakeIdempotency:
@@ -536,9 +665,11 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         self.working = copy.deepcopy(self.store.data)
         self.products = FakeProducts(self.working)
+        self.categories = FakeCategories(self.working)
         self.users = FakeUsers(self.working)
         self.orders = FakeOrders(self.working)
         self.payments = FakePayments(self.working)
+        self.addresses = FakeAddresses(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.outbox = FakeOutbox(self.working)
         self.refresh_tokens = FakeRefreshTokens(self.working)
@@ -662,8 +793,10 @@ class FakeGateway:
         self.approve = approve
         self.charges: list[Decimal] = []
         self.refunds: list[str] = []
+        self.cards: list[Card] = []
 
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        self.cards.append(card)
         if not self.approve:
             return ChargeResult(approved=False, reference="", decline_reason="card_declined")
         self.charges.append(amount)

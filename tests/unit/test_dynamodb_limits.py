@@ -13,11 +13,11 @@ from cloudmall.adapters.dynamodb.transaction import MAX_ITEMS, MAX_ORDERS_PER_TR
 from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 from cloudmall.domain.users import Role
-from cloudmall.services import orders
+from cloudmall.services import cancellation, orders
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import MAX_GROUP
 from cloudmall.services.ports import Principal
-from tests.unit.fakes import FakeCache, FakeMetrics
+from tests.unit.fakes import FakeCache, FakeGateway, FakeMetrics
 
 pytestmark = pytest.mark.anyio
 
@@ -98,7 +98,14 @@ async def test_the_largest_order_and_its_cancel_each_fit_one_transaction() -> No
     )
     # A stock decrement per line, the order (its lines inside), the key's answer, the outbox.
     assert len(table.transactions[-1]) == MAX_LINES + 3 == 53 <= MAX_ITEMS
-    await orders.cancel_order(uow=uow, cache=cache, principal=principal, order_id=placed.order.id)
+    await cancellation.cancel_order(
+        uow=uow,
+        cache=cache,
+        gateway=FakeGateway(),
+        metrics=FakeMetrics(),
+        principal=principal,
+        order_id=placed.order.id,
+    )
     # The order's move, the stock back per line, the outbox.
     assert len(table.transactions[-1]) == MAX_LINES + 2 <= MAX_ITEMS
 

@@ -24,7 +24,15 @@ from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttle
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Shop
 from cloudmall.web.presentation import JsonCatalogPresenter
-from tests.unit.fakes import FakeCache, FakeGateway, FakeHasher, FakeMetrics, FakeStore, customer
+from tests.unit.fakes import (
+    HOME,
+    FakeCache,
+    FakeGateway,
+    FakeHasher,
+    FakeMetrics,
+    FakeStore,
+    customer,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -100,8 +108,8 @@ async def test_a_customer_journey_through_commands_alone(
         c.SignUp("kim@example.com", "a long passphrase", "Kim", "1.2.3.4", agreed)
     )
     me = await shop.handle(c.Authenticate(session.access_token))
-    placed = await shop.handle(c.PlaceOrder(me, items=[(mug.id, 2)]))
-    paid = await shop.handle(c.PayOrder(me, placed.order.id, "4242 4242 4242 4242"))
+    placed = await shop.handle(c.PlaceOrder(me, items=[(mug.id, 2)], address=HOME))
+    paid = await shop.handle(c.PayOrder(me, placed.order.id, "4242 4242 4242 4242", "12/49", "123"))
     assert paid.order.status is OrderStatus.PAID
     assert [o.id for o in await shop.handle(c.ListMyOrders(me))] == [placed.order.id]
     page = await shop.handle(c.GetProduct(mug.id))

@@ -32,7 +32,6 @@ from cloudmall.web.server import serve as run_server
 
 admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 
-DEMO_PRODUCTS = 120
 DEMO_ADMIN_EMAIL = "admin@cloudmall.example"
 
 
@@ -59,12 +58,19 @@ async def _migrate_and_seed(settings: Settings, count: int) -> int:
 
 def seed(
     products: Annotated[
-        int,
-        typer.Option("--products", min=1, max=100_000, help="how many to add"),
-    ] = 100,
+        int | None,
+        typer.Option(
+            "--products",
+            min=1,
+            max=100_000,
+            help="how many (default: CLOUDMALL_DEMO_PRODUCTS, as `serve` adds to an empty shop)",
+        ),
+    ] = None,
 ) -> None:
     """Add demo products with locally drawn pictures."""
-    console.print(f"added {run(_migrate_and_seed(load_settings(), products))} products")
+    settings = load_settings()
+    added = run(_migrate_and_seed(settings, products or settings.demo_products))
+    console.print(f"added {added} products")
 
 
 EmailArgument = Annotated[str, typer.Argument(help="the account's email")]
@@ -179,7 +185,7 @@ async def _prepare(settings: Settings, *, demo: bool) -> str | None:
     async with open_shop(settings) as shop:
         if not (demo and (await shop.handle(CountShop())).empty):
             return None
-        await _seed(shop, DEMO_PRODUCTS)
+        await _seed(shop, settings.demo_products)
         password = one_time_password()
         await shop.handle(
             MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자", temporary=True)

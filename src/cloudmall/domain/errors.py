@@ -4,9 +4,10 @@ CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
 │   ├── PasswordRejected    a new password the password policy refuses (422)
 │   ├── ConsentRequired     a sign-up without the required agreements (422)
-│   └── ResetLinkInvalid    a password-reset link that is forged (422)
-│       ├── ResetLinkExpired
-│       └── ResetLinkUsed
+│   ├── ResetLinkInvalid    a password-reset link that is forged (422)
+│   │   ├── ResetLinkExpired
+│   │   └── ResetLinkUsed
+│   └── AddressRequired     paying or shipping an order whose address is pending (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
@@ -17,7 +18,10 @@ CloudmallError
 │   ├── OrderLimitExceeded
 │   ├── InvalidTransition
 │   ├── EmailTaken
-│   └── IdempotencyKeyReused
+│   ├── IdempotencyKeyReused
+│   ├── PaymentInProgress
+│   ├── CategoryExists
+│   └── CategoryNotEmpty
 ├── PaymentDeclined         the gateway said no (402)
 ├── UnsupportedMedia        an upload that is not an accepted image (415)
 ├── PayloadTooLarge         an upload over the size or pixel cap (413)
@@ -41,7 +45,15 @@ class CloudmallError(Exception):
 
 
 class InvalidInput(CloudmallError):
+    """A rule of the shop broken; `field` and `reason` (stable words, e.g. "price",
+    "not_above_price") let the storefront say which, in the shopper's language."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 class PasswordRejected(InvalidInput):
@@ -50,8 +62,7 @@ class PasswordRejected(InvalidInput):
     code = "password_rejected"
 
     def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, field="password", reason=reason)
 
 
 class ConsentRequired(InvalidInput):
@@ -144,6 +155,16 @@ class PaymentInProgress(Conflict):
     code = "payment_in_progress"
 
 
+class CategoryExists(Conflict):
+    code = "category_exists"
+
+
+class CategoryNotEmpty(Conflict):
+    """Only a category without products on sale can be deleted."""
+
+    code = "category_not_empty"
+
+
 class PaymentDeclined(CloudmallError):
     code = "payment_declined"
 
@@ -170,3 +191,9 @@ class RateLimited(CloudmallError):
 
 class DependencyUnavailable(CloudmallError):
     code = "dependency_unavailable"
+
+
+class AddressRequired(InvalidInput):
+    """An order without a delivery address cannot be paid or shipped."""
+
+    code = "address_required"

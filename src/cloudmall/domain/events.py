@@ -185,6 +185,8 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
             "order_id": order.id,
             "user_id": order.user_id,
             "amount": _amount(order.total_amount),
+            "subtotal": _amount(order.goods_total),
+            "delivery_fee": _amount(order.delivery_fee),
             "lines": [
                 {
                     "product_id": line.product_id,
@@ -201,11 +203,20 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
 
 
 def order_moved(order: Order, *, request_id: str | None = None) -> Event:
-    """The event of an order's move to its (new) status."""
+    """The event of an order's move to its (new) status; a shipment names its carrier and
+    tracking number."""
+    payload: dict[str, Any] = {
+        "order_id": order.id,
+        "user_id": order.user_id,
+        "amount": _amount(order.total_amount),
+    }
+    if order.status is OrderStatus.SHIPPED and order.shipment is not None:
+        payload["carrier"] = order.shipment.carrier
+        payload["tracking_number"] = order.shipment.tracking_number
     return new_event(
         STATUS_EVENTS[order.status],
         order.id,
-        {"order_id": order.id, "user_id": order.user_id, "amount": _amount(order.total_amount)},
+        payload,
         request_id=request_id,
         occurred_at=order.updated_at,
     )

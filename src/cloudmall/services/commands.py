@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from cloudmall.domain.delivery import Address, Quote, SavedAddress, Shipment
 from cloudmall.domain.orders import Order, OrderStatus
-from cloudmall.domain.products import Product
+from cloudmall.domain.payments import Payment
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import Role, User
 from cloudmall.services.accounts import AdminAccount, Session
 from cloudmall.services.catalog_cache import CachedBody
@@ -190,6 +192,26 @@ class ListCategories(Command[CachedBody]):
 
 
 @dataclass(frozen=True, slots=True)
+class AddCategory(Command[Category]):
+    name: str  # Korean
+    name_en: str  # also gives the slug
+
+
+@dataclass(frozen=True, slots=True)
+class RenameCategory(Command[Category]):
+    category_id: int
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCategory(Command[None]):
+    """Only a category without products on sale."""
+
+    category_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class GetProduct(Command[CachedBody]):
     product_id: int
 
@@ -201,6 +223,9 @@ class CreateProduct(Command[Product]):
     description: str = ""
     category: str = "general"
     stock_quantity: int = 0
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | str | None = None  # the price before a sale: set to put it on sale
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +255,36 @@ class ReadMedia(Command[StoredObject]):
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder(Command[PlacedOrder]):
-    """`claimed_user_id`, if sent, must be the caller's own id."""
+    """`claimed_user_id`, if sent, must be the caller's own id. The order goes to `address`, or
+    a copy of the caller's saved `address_id`; with neither, its address is pending."""
 
     principal: Principal
     items: Sequence[tuple[int, int]]
     client_total: Decimal | None = None
     idempotency_key: str | None = None
     claimed_user_id: int | None = None
+    address: Address | None = None
+    address_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteOrder(Command[Quote]):
+    """What the items cost today: goods, delivery fee, total."""
+
+    items: Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class SetOrderAddress(Command[Order]):
+    principal: Principal
+    order_id: int
+    address: Address
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrderPayments(Command[list[Payment]]):
+    principal: Principal
+    order_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +313,8 @@ class PayOrder(Command[PaidOrder]):
     principal: Principal
     order_id: int
     card_number: str = field(repr=False)
+    expiry: str = field(repr=False, default="")
+    cvc: str = field(repr=False, default="")
     idempotency_key: str | None = None
 
 
@@ -275,12 +325,48 @@ class CancelOrder(Command[Order]):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundOrder(Command[Order]):
+    """Staff refunds a paid order not shipped yet (cancelled, units back to stock)."""
+
+    principal: Principal
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class AdvanceOrder(Command[Order]):
-    """Staff moves: paid → shipped, shipped → delivered."""
+    """Staff moves: paid → shipped (with a `shipment`), shipped → delivered."""
 
     principal: Principal
     order_id: int
     target: OrderStatus
+    shipment: Shipment | None = None
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ListAddresses(Command[list[SavedAddress]]):
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class AddAddress(Command[SavedAddress]):
+    principal: Principal
+    address: Address
+    make_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAddress(Command[None]):
+    principal: Principal
+    address_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MakeDefaultAddress(Command[SavedAddress]):
+    principal: Principal
+    address_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from cloudmall.domain.delivery import Quote, SavedAddress
 from cloudmall.domain.errors import PermissionDenied
 from cloudmall.domain.orders import Order
-from cloudmall.domain.products import Product
+from cloudmall.domain.payments import Payment
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import User
 from cloudmall.services import (
     accounts,
+    cancellation,
     catalog,
+    categories,
     credentials,
+    delivery,
     lake,
     mail,
     media,
@@ -301,7 +306,36 @@ async def create_product(
         description=command.description,
         category=command.category,
         stock_quantity=command.stock_quantity,
+        name_en=command.name_en,
+        description_en=command.description_en,
+        list_price=command.list_price,
     )
+
+
+async def add_category(
+    command: c.AddCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.add_category(
+        uow=uow, cache=cache, name=command.name, name_en=command.name_en
+    )
+
+
+async def rename_category(
+    command: c.RenameCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.rename_category(
+        uow=uow,
+        cache=cache,
+        category_id=command.category_id,
+        name=command.name,
+        name_en=command.name_en,
+    )
+
+
+async def delete_category(
+    command: c.DeleteCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> None:
+    await categories.delete_category(uow=uow, cache=cache, category_id=command.category_id)
 
 
 async def update_product(
@@ -343,15 +377,43 @@ async def read_media(command: c.ReadMedia, *, store: ObjectStore) -> StoredObjec
 # --- orders and payments ----------------------------------------------------------------------
 
 
-async def place_order(command: c.PlaceOrder, *, placer: orders.OrderPlacer) -> orders.PlacedOrder:
+async def place_order(
+    command: c.PlaceOrder, *, placer: orders.OrderPlacer, uow: UnitOfWorkFactory
+) -> orders.PlacedOrder:
     principal = command.principal
     if command.claimed_user_id is not None and command.claimed_user_id != principal.user_id:
         raise PermissionDenied("userId does not match the signed-in account")
+    address = command.address
+    if address is None and command.address_id is not None:
+        address = await delivery.saved_address(
+            uow=uow, principal=principal, address_id=command.address_id
+        )
     return await placer.place(
         principal=principal,
         items=command.items,
         client_total=command.client_total,
         idempotency_key=command.idempotency_key,
+        address=address,
+    )
+
+
+async def quote_order(
+    command: c.QuoteOrder, *, uow: UnitOfWorkFactory, order_limits: orders.OrderLimits
+) -> Quote:
+    return await delivery.quote_items(uow=uow, items=command.items, limits=order_limits)
+
+
+async def set_order_address(command: c.SetOrderAddress, *, uow: UnitOfWorkFactory) -> Order:
+    return await orders.set_order_address(
+        uow=uow, principal=command.principal, order_id=command.order_id, address=command.address
+    )
+
+
+async def list_order_payments(
+    command: c.ListOrderPayments, *, uow: UnitOfWorkFactory
+) -> list[Payment]:
+    return await payments.order_payments(
+        uow=uow, principal=command.principal, order_id=command.order_id
     )
 
 
@@ -390,22 +452,86 @@ async def pay_order(
         principal=command.principal,
         order_id=command.order_id,
         card_number=command.card_number,
+        expiry=command.expiry,
+        cvc=command.cvc,
         currency=currency,
         idempotency_key=command.idempotency_key,
     )
 
 
 async def cancel_order(
-    command: c.CancelOrder, *, uow: UnitOfWorkFactory, cache: CatalogCache
+    command: c.CancelOrder,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    gateway: PaymentGateway,
+    metrics: Metrics,
 ) -> Order:
-    return await orders.cancel_order(
-        uow=uow, cache=cache, principal=command.principal, order_id=command.order_id
+    return await cancellation.cancel_order(
+        uow=uow,
+        cache=cache,
+        gateway=gateway,
+        metrics=metrics,
+        principal=command.principal,
+        order_id=command.order_id,
+    )
+
+
+async def refund_order(
+    command: c.RefundOrder,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    gateway: PaymentGateway,
+    metrics: Metrics,
+) -> Order:
+    return await cancellation.refund_order(
+        uow=uow,
+        cache=cache,
+        gateway=gateway,
+        metrics=metrics,
+        principal=command.principal,
+        order_id=command.order_id,
     )
 
 
 async def advance_order(command: c.AdvanceOrder, *, uow: UnitOfWorkFactory) -> Order:
     return await orders.advance_order(
-        uow=uow, principal=command.principal, order_id=command.order_id, target=command.target
+        uow=uow,
+        principal=command.principal,
+        order_id=command.order_id,
+        target=command.target,
+        shipment=command.shipment,
+    )
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+async def list_addresses(command: c.ListAddresses, *, uow: UnitOfWorkFactory) -> list[SavedAddress]:
+    return await delivery.list_addresses(uow=uow, principal=command.principal)
+
+
+async def add_address(command: c.AddAddress, *, uow: UnitOfWorkFactory) -> SavedAddress:
+    return await delivery.add_address(
+        uow=uow,
+        principal=command.principal,
+        address=command.address,
+        make_default=command.make_default,
+    )
+
+
+async def delete_address(command: c.DeleteAddress, *, uow: UnitOfWorkFactory) -> None:
+    await delivery.delete_address(
+        uow=uow, principal=command.principal, address_id=command.address_id
+    )
+
+
+async def make_default_address(
+    command: c.MakeDefaultAddress, *, uow: UnitOfWorkFactory
+) -> SavedAddress:
+    return await delivery.make_default(
+        uow=uow, principal=command.principal, address_id=command.address_id
     )
 
 
@@ -478,6 +604,9 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,
     c.ListCategories: list_categories,
+    c.AddCategory: add_category,
+    c.RenameCategory: rename_category,
+    c.DeleteCategory: delete_category,
     c.GetProduct: get_product,
     c.CreateProduct: create_product,
     c.UpdateProduct: update_product,
@@ -490,7 +619,15 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.ListAllOrders: list_all_orders,
     c.PayOrder: pay_order,
     c.CancelOrder: cancel_order,
+    c.RefundOrder: refund_order,
     c.AdvanceOrder: advance_order,
+    c.QuoteOrder: quote_order,
+    c.SetOrderAddress: set_order_address,
+    c.ListOrderPayments: list_order_payments,
+    c.ListAddresses: list_addresses,
+    c.AddAddress: add_address,
+    c.DeleteAddress: delete_address,
+    c.MakeDefaultAddress: make_default_address,
     c.ShopOverview: shop_overview,
     c.ExportEvents: export_events,
     c.SendMail: send_mail,

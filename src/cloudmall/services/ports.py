@@ -10,11 +10,13 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
+from cloudmall.domain.cards import Card
 from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 
@@ -54,11 +56,18 @@ class NewProduct:
     description: str
     category: str
     stock_quantity: int
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProductChanges:
-    """A product's fields to change; None leaves a field as it is."""
+    """A product's fields to change; None leaves a field as it is.
+
+    An empty `name_en`/`description_en` removes the English text; a `list_price` of
+    NO_LIST_PRICE (0) ends a sale.
+    """
 
     name: str | None = None
     price: Decimal | None = None
@@ -66,6 +75,9 @@ class ProductChanges:
     category: str | None = None
     stock_quantity: int | None = None
     image_key: str | None = None
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
     def given(self) -> dict[str, object]:
         """The fields to change, by name."""
@@ -80,7 +92,10 @@ class ProductChanges:
 class NewOrder:
     user_id: int
     lines: tuple[OrderLine, ...]
-    total: Decimal
+    total: Decimal  # charged: subtotal + delivery_fee
+    subtotal: Decimal | None = None  # the goods (None: the whole total)
+    delivery_fee: Decimal = Decimal("0.00")
+    address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +120,21 @@ class NewIdempotencyRecord:
     response: str
 
 
+NO_LIST_PRICE = Decimal(0)
+
+
+class CategoryRepository(Protocol):
+    async def list(self) -> list[Category]:
+        """Every category, by slug, each with how many products on sale it holds."""
+        ...
+
+    async def get(self, category_id: int) -> Category | None: ...
+    async def by_slug(self, slug: str) -> Category | None: ...
+    async def add(self, slug: str, name: str, name_en: str) -> Category: ...
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None: ...
+    async def delete(self, category_id: int) -> bool: ...
+
+
 class ProductRepository(Protocol):
     async def get(self, product_id: int) -> Product | None: ...
     async def get_many(
@@ -115,7 +145,6 @@ class ProductRepository(Protocol):
 
     async def search(self, query: ProductQuery) -> list[Product]: ...
     async def count(self, query: ProductQuery) -> int: ...
-    async def categories(self) -> list[str]: ...
     async def low_stock(self, threshold: int) -> list[Product]: ...
     async def add(self, new: NewProduct) -> Product: ...
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
@@ -220,12 +249,43 @@ class OrderRepository(Protocol):
         """How many orders were placed since `since` (not cancelled) and their total."""
         ...
 
+    async def count_with_status(self, status: OrderStatus) -> int: ...
+    async def set_address(self, order_id: int, address: Address) -> None:
+        """Store a copy of the address on the order."""
+        ...
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None: ...
+
+
+class AddressRepository(Protocol):
+    """Customers' address books; every call is scoped to one user's own addresses."""
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        """The user's addresses, the default one first, then newest first."""
+        ...
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None: ...
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        """Add an address; `make_default` makes it the only default one."""
+        ...
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        """Delete one of the user's addresses; False if there is no such one."""
+        ...
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        """Make the address the user's only default one; False if there is no such one."""
+        ...
+
 
 class PaymentRepository(Protocol):
     async def add(
         self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
     ) -> Payment: ...
     async def for_order(self, order_id: int) -> list[Payment]: ...
+    async def mark_refunded(self, payment_id: int) -> bool:
+        """Move a captured payment to refunded; False if it was not captured (any more)."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -345,9 +405,11 @@ class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
@@ -407,7 +469,7 @@ class CatalogPresenter(Protocol):
 
     def products(self, products: Sequence[Product]) -> bytes: ...
     def product(self, product: Product) -> bytes: ...
-    def categories(self, names: Sequence[str]) -> bytes: ...
+    def categories(self, categories: Sequence[Category]) -> bytes: ...
 
 
 class TierProbe(Protocol):
@@ -529,8 +591,13 @@ class LakeQueryError(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
-    async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        """Charge the card, or decline it with a reason (a card it refuses on sight included)."""
+        ...
+
+    async def refund(self, *, reference: str, amount: Decimal) -> None:
+        """Give a charge back. Idempotent: refunding a reference again refunds nothing more."""
+        ...
 
 
 # --- mail -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import shop_env
 from tests.e2e.browser.conftest import DESKTOP, ConsoleGuard, PageFactory, screenshot
+from tests.e2e.client import CONSENT
 from tests.mail_server import MailServer, mail_server
 from tests.support import LiveServer, cli, free_port, scratch_database, start_server, stop_server
 
@@ -86,7 +87,13 @@ def sign_up(shop: MailedShop, language: str) -> str:
     email = f"reset-{language}-{secrets.token_hex(4)}@example.com"
     answer = httpx.post(
         f"{shop.server.url}/api/auth/signup",
-        json={"email": email, "password": OLD_PASSWORD, "name": "Kim", "language": language},
+        json={
+            "email": email,
+            "password": OLD_PASSWORD,
+            "name": "Kim",
+            "language": language,
+            "consent": CONSENT,
+        },
         timeout=30,
     )
     assert answer.status_code == 201, answer.text

@@ -107,6 +107,18 @@ consents = Table(
     UniqueConstraint("user_id", "document", "version"),
 )
 
+# The categories staff manage; a product names one by its slug (checked by the catalogue service).
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),  # Korean
+    Column("name_en", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 products = Table(
     "products",
     metadata,
@@ -117,6 +129,9 @@ products = Table(
     Column("image_key", String(200)),
     Column("stock_quantity", Integer, nullable=False, server_default="0"),
     Column("category", String(64), nullable=False, server_default="general"),
+    Column("name_en", String(255)),
+    Column("description_en", Text),
+    Column("list_price", Money),  # the price before a sale; NULL when not on sale
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
@@ -133,10 +148,21 @@ orders = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("user_id", Id, ForeignKey("users.id"), nullable=False),
-    Column("total_amount", Money, nullable=False),
+    Column("total_amount", Money, nullable=False),  # charged: goods and delivery fee
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("subtotal", Money),  # the goods; null on orders from before delivery fees
+    Column("delivery_fee", Money, nullable=False, server_default="0"),
+    # A copy of where the order goes (not a reference: the address book may change); null
+    # while the address is pending.
+    Column("ship_recipient", String(50)),
+    Column("ship_phone", String(20)),
+    Column("ship_postal_code", String(5)),
+    Column("ship_address1", String(200)),
+    Column("ship_address2", String(200)),
+    Column("carrier", String(16)),
+    Column("tracking_number", String(32)),
     CheckConstraint(
         "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name="status"
     ),
@@ -166,6 +192,21 @@ payments = Table(
     Column("status", String(16), nullable=False),
     Column("provider_reference", String(64), nullable=False),
     Column("card_last4", String(4), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Customers' address books (배송지): the order copies the one it is sent to.
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("recipient", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("postal_code", String(5), nullable=False),
+    Column("address1", String(200), nullable=False),
+    Column("address2", String(200), nullable=False, server_default=""),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 

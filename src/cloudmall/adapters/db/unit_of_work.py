@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.address_repository import SqlAddressRepository
+from cloudmall.adapters.db.category_repository import SqlCategoryRepository
 from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
@@ -23,6 +25,8 @@ from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    AddressRepository,
+    CategoryRepository,
     ConsentRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
@@ -80,9 +84,11 @@ def translate(exc: BaseException) -> BaseException | None:
 
 class SqlUnitOfWork:
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
@@ -123,9 +129,11 @@ class SqlUnitOfWork:
             self._info[_ON_FIRST_ANSWER] = self._first_answer
         self._conn = conn
         self.products = SqlProductRepository(conn)
+        self.categories = SqlCategoryRepository(conn)
         self.users = SqlUserRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
+        self.addresses = SqlAddressRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
         self.refresh_tokens = SqlRefreshTokenRepository(conn)

@@ -1,5 +1,6 @@
 """Products as items: one per product; the ones on sale also in the catalogue index (GSI1, by
-name) and their category's (GSI2, by name)."""
+name) and their category's (GSI2, by name). A product's category names are read from the
+category's item (one BatchGetItem for a page's categories), as SQL reads them by a subquery."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from cloudmall.adapters.dynamodb.table import (
     CATALOG,
+    category_key,
     category_partition,
     moment,
     money,
@@ -18,7 +20,13 @@ from cloudmall.adapters.dynamodb.table import (
 )
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.domain.products import Product
-from cloudmall.services.ports import NewProduct, ProductChanges, ProductQuery, RetryableConflict
+from cloudmall.services.ports import (
+    NO_LIST_PRICE,
+    NewProduct,
+    ProductChanges,
+    ProductQuery,
+    RetryableConflict,
+)
 
 _ON_SALE_INDEXES = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 _FIELDS = {  # port field → attribute
@@ -28,6 +36,9 @@ _FIELDS = {  # port field → attribute
     "category": "category",
     "stock_quantity": "stock",
     "image_key": "image_key",
+    "name_en": "name_en",
+    "description_en": "description_en",
+    "list_price": "list_price",
 }
 _SORTS: dict[str, Any] = {
     "id": lambda p: (p.id,),
@@ -38,7 +49,9 @@ _SORTS: dict[str, Any] = {
 }
 
 
-def _product(item: dict[str, Any]) -> Product:
+def _product(item: dict[str, Any], names: dict[str, Any] | None = None) -> Product:
+    """`names`: the product's category's item (None if it has none)."""
+    list_price = item.get("list_price")
     return Product(
         id=int(item["id"]),
         name=item["name"],
@@ -49,7 +62,20 @@ def _product(item: dict[str, Any]) -> Product:
         image_key=item.get("image_key"),
         created_at=moment(item["created_at"]),
         updated_at=moment(item["updated_at"]),
+        name_en=item.get("name_en"),
+        description_en=item.get("description_en"),
+        list_price=None if list_price is None else money(list_price),
+        category_name=names["name"] if names else None,
+        category_name_en=names["name_en"] if names else None,
     )
+
+
+def _cleared(values: dict[str, Any]) -> set[str]:
+    """The attributes a change removes: an empty English text, a list price of 0."""
+    gone = {name for name in ("name_en", "description_en") if values.get(name) == ""}
+    if "list_price" in values and values["list_price"] == NO_LIST_PRICE:
+        gone.add("list_price")
+    return gone
 
 
 def _on_sale(item: dict[str, Any]) -> dict[str, Any]:
@@ -75,9 +101,16 @@ class DynamoProductRepository:
         item = await self._tx.get(product_key(product_id))
         return item if item is not None and item["active"] else None
 
+    async def _products(self, items: list[dict[str, Any]]) -> list[Product]:
+        """Products with their categories' names (one BatchGetItem of the categories)."""
+        found = await self._tx.get_many(
+            category_key(slug) for slug in {i["category"] for i in items}
+        )
+        return [_product(item, found.get(category_key(item["category"]))) for item in items]
+
     async def get(self, product_id: int) -> Product | None:
         item = await self._on_sale_item(product_id)
-        return _product(item) if item else None
+        return (await self._products([item]))[0] if item else None
 
     async def get_many(
         self, product_ids: Collection[int], *, lock: bool = False
@@ -85,7 +118,8 @@ class DynamoProductRepository:
         # No locks in DynamoDB: what `lock` promises is kept by the conditions the writes carry
         # (stock >= n on every decrement, the count read on a staff edit).
         items = await self._tx.get_many(product_key(pid) for pid in sorted(product_ids))
-        return {int(i["id"]): _product(i) for i in items.values() if i["active"]}
+        products = await self._products([item for item in items.values() if item["active"]])
+        return {product.id: product for product in products}
 
     async def _catalogue(self, category: str | None) -> list[Product]:
         """Products on sale, by name: one Query of an index partition, never a scan."""
@@ -93,13 +127,17 @@ class DynamoProductRepository:
             items = await self._tx.query(category_partition(category), index="GSI2")
         else:
             items = await self._tx.query(CATALOG, index="GSI1")
-        return [_product(item) for item in items]
+        return await self._products(items)
 
     async def _matching(self, query: ProductQuery) -> list[Product]:
         found = await self._catalogue(query.category)
         if query.search:
             text = query.search.lower()
-            found = [p for p in found if text in p.name.lower() or text in p.description.lower()]
+            found = [
+                p
+                for p in found
+                if any(text in field.lower() for field in (p.name, p.description, p.name_en or ""))
+            ]
         return found
 
     async def search(self, query: ProductQuery) -> list[Product]:
@@ -109,9 +147,6 @@ class DynamoProductRepository:
 
     async def count(self, query: ProductQuery) -> int:
         return len(await self._matching(query))
-
-    async def categories(self) -> list[str]:
-        return sorted({product.category for product in await self._catalogue(None)})
 
     async def low_stock(self, threshold: int) -> list[Product]:
         low = [p for p in await self._catalogue(None) if p.stock_quantity <= threshold]
@@ -130,20 +165,26 @@ class DynamoProductRepository:
             "description": new.description,
             "category": new.category,
             "stock": new.stock_quantity,
+            "name_en": new.name_en,
+            "description_en": new.description_en,
+            "list_price": new.list_price,
             "active": True,
             "created_at": now,
             "updated_at": now,
         }
         item.update(_on_sale(item))
         self._tx.put(item, condition="attribute_not_exists(#PK)", refused=_refused)
-        return _product(item)
+        return (await self._products([{k: v for k, v in item.items() if v is not None}]))[0]
 
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         before = await self._on_sale_item(product_id)
         if before is None:
             return None
         given = {_FIELDS[name]: value for name, value in changes.given().items()}
+        gone = _cleared(given)
+        given = {name: value for name, value in given.items() if name not in gone}
         after = {**before, **given, "updated_at": timestamp(datetime.now(UTC))}
+        after = {name: value for name, value in after.items() if name not in gone}
         after.update(_on_sale(after))
         changed = {name: after[name] for name in (*given, "updated_at", *_ON_SALE_INDEXES)}
         condition, values = "#active = :true", {":true": True}
@@ -153,12 +194,13 @@ class DynamoProductRepository:
         self._tx.update(
             product_key(product_id),
             set_=changed,
+            remove=sorted(gone),
             condition=condition,
             values=values,
             after=after,
             refused=_refused,
         )
-        return _product(after)
+        return (await self._products([after]))[0]
 
     async def delete(self, product_id: int) -> bool:
         before = await self._on_sale_item(product_id)

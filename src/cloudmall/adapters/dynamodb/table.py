@@ -24,9 +24,11 @@ USERS = "USERS"  # GSI1: every account, by id
 ORDERS = "ORDERS"  # GSI3: every order, newest first
 OUTBOX = "OUTBOX"  # base table: outbox records, by position
 MAILS = "MAILS"  # GSI1: mail delivery records, by when they last changed
+CATEGORIES = "CATEGORIES"  # GSI1: the staff's categories, by slug
 #: Sort-key prefixes of the items in an account's partition (`USER#<id>`) besides the user.
 SESSION = "REFRESH#"
 CONSENT = "CONSENT#"
+ADDRESS = "ADDRESS#"
 #: The table's time-to-live attribute (epoch seconds): items past it are deleted by DynamoDB.
 TTL = "expires"
 
@@ -83,6 +85,20 @@ def consent_key(user_id: int, consent_id: int) -> Key:
 def epoch_seconds(moment: datetime) -> int:
     """The TTL attribute's value: DynamoDB deletes the item some time after it."""
     return int(moment.timestamp())
+
+
+def category_key(slug: str) -> Key:
+    """A category by its slug (what products refer to), with its names."""
+    return (f"CATEGORY#{slug}", "CATEGORY")
+
+
+def category_id_key(category_id: int) -> Key:
+    """A category's id → its slug."""
+    return (f"CATEGORYID#{category_id}", "CATEGORYID")
+
+
+def address_key(user_id: int, address_id: int) -> Key:
+    return (user_key(user_id)[0], f"{ADDRESS}{sortable_id(address_id)}")
 
 
 def mail_key(event_id: str) -> Key:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from cloudmall.adapters.dynamodb.address_repository import DynamoAddressRepository
+from cloudmall.adapters.dynamodb.category_repository import DynamoCategoryRepository
 from cloudmall.adapters.dynamodb.client import DynamoClient
 from cloudmall.adapters.dynamodb.consent_repository import DynamoConsentRepository
 from cloudmall.adapters.dynamodb.idempotency_repository import DynamoIdempotencyRepository
@@ -17,6 +19,8 @@ from cloudmall.adapters.dynamodb.refresh_token_repository import DynamoRefreshTo
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.adapters.dynamodb.user_repository import DynamoUserRepository
 from cloudmall.services.ports import (
+    AddressRepository,
+    CategoryRepository,
     ConsentRepository,
     IdempotencyRepository,
     MailDeliveries,
@@ -35,9 +39,11 @@ class DynamoUnitOfWork:
     sends nothing: there is nothing to roll back."""
 
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
     refresh_tokens: RefreshTokenRepository
@@ -51,6 +57,8 @@ class DynamoUnitOfWork:
     async def __aenter__(self) -> Self:
         tx = self._tx = DynamoTransaction(self._client)
         self.products = DynamoProductRepository(tx)
+        self.categories = DynamoCategoryRepository(tx)
+        self.addresses = DynamoAddressRepository(tx)
         self.users = DynamoUserRepository(tx)
         self.orders = DynamoOrderRepository(tx)
         self.payments = DynamoPaymentRepository(tx)

@@ -114,6 +114,7 @@ export function refreshCartLine(product) {
 function snapshot(product) {
   return {
     name: product.name,
+    name_en: product.name_en || null,
     price: product.price,
     stock: product.stock_quantity,
     thumbnail: product.thumbnail_url,
