@@ -120,7 +120,7 @@ synth: $(STAMP) $(LAMBDA_ZIP)
 ## lambda-package: the functions' deployment zip (manylinux wheels for Python 3.12 arm64); prints its size
 lambda-package: $(LAMBDA_ZIP)
 
-$(LAMBDA_ZIP): $(STAMP) pyproject.toml $(shell find src/cloudmall -name '*.py' -o -name '*.mako' 2>/dev/null)
+$(LAMBDA_ZIP): $(STAMP) pyproject.toml infra/cloudmall_infra/lambda_package.py $(shell find src/cloudmall -name '*.py' -o -name '*.mako' 2>/dev/null)
 	cd infra && ../$(BIN)/python -m cloudmall_infra.lambda_package
 
 ## audit: the guide's security checklist on every synthesized stack (docs/security.md)

@@ -163,7 +163,14 @@ def prepare(database_url: str, var_dir: Path) -> dict[str, Any]:
         shop.shop.handle(CreateProduct(name="컵", price="1000.00", stock_quantity=1000))
     )
     login = {"email": f"bench{time.time_ns()}@example.com", "password": "a long enough phrase"}
-    signed = shop(event("POST", "/api/auth/signup", body={**login, "name": "Kim"}), None)
+    signed = shop(
+        event(
+            "POST",
+            "/api/auth/signup",
+            body={**login, "name": "Kim", "consent": {"privacy": True, "terms": True}},
+        ),
+        None,
+    )
     token = answer_json(signed)["access_token"]
     order = shop(
         event(

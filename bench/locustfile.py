@@ -29,7 +29,14 @@ if os.environ.get("BENCH_LOCUST_DATA"):
         DATA = json.load(data_file)
 _accounts = itertools.count()
 
-TEST_CARD = "4242424242424242"
+TEST_CARD = {"cardNumber": "4242424242424242", "expiry": "12/49", "cvc": "123"}
+#: Where a benchmark customer's orders go (paying needs an address).
+ADDRESS = {
+    "recipient": "김부하",
+    "phone": "010-0000-0000",
+    "postalCode": "06236",
+    "address1": "서울 강남구 테헤란로 152",
+}
 # Think time between two actions of one shopper, in seconds (a page every 2–6 s).
 THINK_MIN, THINK_MAX = 2.0, 6.0
 
@@ -140,7 +147,7 @@ class Shopper(FastHttpUser):
         auth = {"Authorization": f"Bearer {self.token}"}
         with self.client.post(
             "/api/orders",
-            json={"items": items},
+            json={"items": items, "address": ADDRESS},
             headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
             name="/api/orders",
             catch_response=True,
@@ -153,7 +160,7 @@ class Shopper(FastHttpUser):
         self.cart = {}
         with self.client.post(
             f"/api/orders/{order_id}/pay",
-            json={"cardNumber": TEST_CARD},
+            json=TEST_CARD,
             headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
             name="/api/orders/[id]/pay",
             catch_response=True,

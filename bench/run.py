@@ -371,7 +371,8 @@ class Run:
             for word in re.split(r"\s+", product["name"]):
                 if word and not word.startswith("#") and word not in words:
                     words.append(word)
-        categories = json.loads(services.http("GET", f"{shop.url}/api/categories").body)
+        listed = json.loads(services.http("GET", f"{shop.url}/api/categories").body)
+        categories = [category["slug"] for category in listed if category["products"]]
         data = {
             "tokens": self.tokens,
             "search_terms": words[:30],

@@ -338,7 +338,8 @@ class Shop:
             email = f"bench-{run_id}-{i:04d}@example.com"
             answer = http(
                 "POST", f"{self.url}/api/auth/signup",
-                body={"email": email, "password": USER_PASSWORD, "name": f"Bench user {i}"},
+                body={"email": email, "password": USER_PASSWORD, "name": f"Bench user {i}",
+                      "consent": {"privacy": True, "terms": True}},
                 timeout=60,
             )  # fmt: skip
             return str(expect(answer, 201, what=f"sign-up {email}").json()["access_token"])

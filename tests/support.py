@@ -30,6 +30,21 @@ POSTGRES_URL = os.environ.get(
 # Which backends the integration and e2e suites run on; all three unless narrowed on purpose.
 BACKENDS = os.environ.get("CLOUDMALL_TEST_BACKENDS", "sqlite,mariadb,postgresql").split(",")
 
+#: A delivery address as the API takes it, for the orders tests pay for (paying needs one).
+ADDRESS = {
+    "recipient": "김민지",
+    "phone": "010-1234-5678",
+    "postalCode": "06236",
+    "address1": "서울 강남구 테헤란로 152",
+    "address2": "12층",
+}
+SHIPMENT = {"carrier": "cj", "trackingNumber": "6012-3456-7890"}
+
+
+def card(number: str = "4242 4242 4242 4242") -> dict[str, str]:
+    """A pay body: the card number, with an expiry years ahead and a CVC."""
+    return {"cardNumber": number, "expiry": "12/49", "cvc": "123"}
+
 
 REDIS_URL = os.environ.get("CLOUDMALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 S3_ENV = {

@@ -99,6 +99,9 @@ class DeploymentConfig:
     # DNS names an operator points at a load balancer clients reach directly (ContainerShop,
     # the intranet ALB): the app answers them besides the ALB's own name
     alb_domain_names: tuple[str, ...] = ()
+    # Lambda SnapStart on the serverless functions (cold starts resume an initialized snapshot);
+    # `-c snap_start=false` where a region does not offer it for Python
+    snap_start: bool = True
 
     @property
     def certificate_is_placeholder(self) -> bool:
@@ -168,4 +171,5 @@ class DeploymentConfig:
             internal_alb=_as_bool(_context(scope, "internal_alb", False)),
             intranet_cidr=_context(scope, "intranet_cidr"),
             alb_domain_names=tuple(_as_list(_context(scope, "alb_domain_names") or [])),
+            snap_start=_as_bool(_context(scope, "snap_start", True)),
         )

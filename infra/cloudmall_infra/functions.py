@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, triggers
+from aws_cdk import Annotations, Duration, RemovalPolicy, triggers
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -72,6 +72,7 @@ class ShopFunctions(Construct):
         media_prefix: str,
         signing_key: secretsmanager.ISecret,
         environment: str,
+        snap_start: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if not (code_dir / "cloudmall").is_dir():
@@ -103,6 +104,9 @@ class ShopFunctions(Construct):
             "CLOUDMALL_CATALOG_CACHE_TTL_SECONDS": "30",
         }
         self.functions: dict[str, lambda_.Function] = {}
+        #: What API Gateway invokes: with SnapStart, the "live" alias of the newest published
+        #: version (snapshots exist only for versions); without, the function itself.
+        self.entrypoints: dict[str, lambda_.IFunction] = {}
         for name, spec in FUNCTIONS.items():
             function = self._function(
                 name,
@@ -112,11 +116,22 @@ class ShopFunctions(Construct):
                 vpc=vpc,
                 subnets=subnets,
                 reserved_concurrency=spec.reserved_concurrency,
+                snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
             )
             database.grant_connect(function)
             signing_key.grant_read(function)
             self._grant_media(function, spec.media, media_bucket, media_prefix)
             self.functions[name] = function
+            self.entrypoints[name] = function
+            if snap_start:
+                self.entrypoints[name] = lambda_.Alias(
+                    self, f"{name}-live", alias_name="live", version=function.current_version
+                )
+                Annotations.of(function).acknowledge_warning(
+                    "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                    "Each deploy publishes a version (current_version) and the API invokes it "
+                    "through the live alias.",
+                )
         self.migrate = self._migration(vpc, subnets, database)
 
     @staticmethod

@@ -14,14 +14,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.cache.memory import MemoryCache
-from cloudmall.adapters.cache.redis import RedisCache
 from cloudmall.adapters.db.engine import PasswordSource, create_engine
 from cloudmall.adapters.db.iam_auth import RdsIamTokens
 from cloudmall.adapters.db.migrations import upgrade
@@ -30,19 +29,26 @@ from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
+from cloudmall.adapters.mail.files import FolderMailSender
+from cloudmall.adapters.mail.smtp import SmtpMailSender, SmtpServer
 from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
+from cloudmall.adapters.security.reset_tokens import JwtPasswordResetTokens
 from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
+from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
+from cloudmall.services.mail import MAIL_CONSUMER, MailLoop, MailReader
+from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
@@ -53,13 +59,20 @@ from cloudmall.services.ports import (
     DatabaseUnavailable,
     EventLake,
     LakeQueries,
+    MailSender,
     Metrics,
     ObjectStore,
+    PasswordResetTokens,
     StorageUnavailable,
     TierProbe,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
-from cloudmall.services.shop import BoundHandler, Shop
+from cloudmall.services.sessions import RefreshSessions
+from cloudmall.services.shop import Background, BoundHandler, Shop
+from cloudmall.services.shop_info import BusinessDetails, ShopInfo
+
+if TYPE_CHECKING:
+    from cloudmall.adapters.cache.redis import RedisCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +86,24 @@ class RuntimeProfile:
     metrics: Literal["prometheus", "cloudwatch"]
     db_pool_size: int  # connections kept per process (a function serves one request at a time)
     lake_engine: bool  # pyarrow + DuckDB in the process (a function's package leaves them out)
+    # The outbox's mail reader runs in the background (a frozen function cannot keep a loop:
+    # there `cloudmall mail send` runs on a schedule).
+    mail_loop: bool
 
 
 PROFILES: Mapping[Runtime, RuntimeProfile] = {
-    Runtime.SERVER: RuntimeProfile(Runtime.SERVER, True, True, True, "prometheus", 10, True),
+    Runtime.SERVER: RuntimeProfile(
+        Runtime.SERVER, True, True, True, "prometheus", 10, True, mail_loop=True
+    ),
     # One service of several (EKS): long-lived like a server, scraped by Prometheus.
-    Runtime.SERVICE: RuntimeProfile(Runtime.SERVICE, True, True, True, "prometheus", 10, True),
+    Runtime.SERVICE: RuntimeProfile(
+        Runtime.SERVICE, True, True, True, "prometheus", 10, True, mail_loop=True
+    ),
     # One request per instance, frozen in between: no group to gather, no watcher to feed,
     # no scrape target; metrics leave as CloudWatch embedded-metric-format lines.
-    Runtime.FUNCTION: RuntimeProfile(Runtime.FUNCTION, False, False, False, "cloudwatch", 1, False),
+    Runtime.FUNCTION: RuntimeProfile(
+        Runtime.FUNCTION, False, False, False, "cloudwatch", 1, False, mail_loop=False
+    ),
 }
 
 
@@ -99,6 +121,9 @@ def build_cache(url: str) -> MemoryCache | RedisCache:
     if scheme == "memory":
         return MemoryCache()
     if scheme in ("redis", "rediss"):
+        # Imported here: redis-py costs a function's cold start ~0.2 s where no Redis is used.
+        from cloudmall.adapters.cache.redis import RedisCache
+
         return RedisCache(url)
     raise ValueError(
         f"unsupported CLOUDMALL_CACHE_URL scheme {scheme!r}: use memory:// or redis://"
@@ -116,6 +141,29 @@ def build_store(url: str) -> ObjectStore:
     )
 
 
+def build_mail_sender(settings: Settings) -> MailSender:
+    """SMTP when `CLOUDMALL_SMTP_URL` is set, else .eml files in `CLOUDMALL_MAIL_DIR`."""
+    smtp_url = settings.smtp_url.get_secret_value()
+    if smtp_url:
+        return SmtpMailSender(SmtpServer.from_url(smtp_url), sender=settings.mail_from)
+    assert settings.mail_dir is not None  # filled in by the settings
+    return FolderMailSender(settings.mail_dir, sender=settings.mail_from)
+
+
+def build_mail_reader(
+    settings: Settings, uow: SqlUnitOfWorkFactory, reset_tokens: PasswordResetTokens
+) -> MailReader:
+    return MailReader(
+        uow=uow,
+        sender=build_mail_sender(settings),
+        reset_tokens=reset_tokens,
+        texts=MailTexts(public_url=settings.public_url, currency=settings.currency),
+        reset_valid_minutes=settings.password_reset_ttl_seconds // 60,
+        batch_size=settings.mail_batch_size,
+        consumers=tuple(settings.outbox_consumers),
+    )
+
+
 def build_metrics(profile: RuntimeProfile) -> Metrics:
     if profile.metrics == "cloudwatch":
         # Imported here: aws-lambda-powertools costs a server ~0.2 s of start-up for nothing.
@@ -127,6 +175,7 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
 
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     window = settings.login_window_seconds
+    reset_window = settings.password_reset_window_seconds
     return Throttles(
         limiter=RateLimiter(counter),
         login_per_account_and_client=Limit(
@@ -141,6 +190,19 @@ def build_throttles(settings: Settings, counter: Counter) -> Throttles:
         signup_per_client=Limit(
             "signup-client", settings.signups_per_client, settings.signup_window_seconds
         ),
+        reset_per_client=Limit("reset-client", settings.password_resets_per_client, reset_window),
+        reset_per_account=Limit(
+            "reset-account", settings.password_resets_per_account, reset_window
+        ),
+    )
+
+
+def order_limits(settings: Settings) -> OrderLimits:
+    return OrderLimits(
+        max_lines=settings.max_order_lines,
+        max_quantity=settings.max_line_quantity,
+        max_total=settings.max_order_total,
+        fees=DeliveryFees(fee=settings.delivery_fee, free_from=settings.free_delivery_from),
     )
 
 
@@ -149,13 +211,8 @@ def build_placer(
     uow: SqlUnitOfWorkFactory,
     cache: CatalogCache,
     metrics: Metrics,
-    settings: Settings,
+    limits: OrderLimits,
 ) -> OrderPlacer:
-    limits = OrderLimits(
-        max_lines=settings.max_order_lines,
-        max_quantity=settings.max_line_quantity,
-        max_total=settings.max_order_total,
-    )
     if profile.group_commit:
         return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits)
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
@@ -170,6 +227,25 @@ def build_probes(
         CacheProbe(cache, urlsplit(settings.cache_url).scheme, lambda: catalog.listening),
         StoreProbe(store, urlsplit(settings.storage_url).scheme),
     ]
+
+
+def build_shop_info(settings: Settings) -> ShopInfo:
+    return ShopInfo(
+        business=BusinessDetails(
+            name=settings.business_name,
+            representative=settings.business_representative,
+            registration_number=settings.business_registration_number,
+            mail_order_number=settings.mail_order_registration_number,
+            address=settings.business_address,
+            phone=settings.customer_service_phone,
+            email=settings.customer_service_email,
+        ),
+        legal=legal_versions(settings),
+    )
+
+
+def legal_versions(settings: Settings) -> LegalVersions:
+    return LegalVersions(privacy=settings.privacy_policy_version, terms=settings.terms_version)
 
 
 def inject_dependencies(handler: Handler, dependencies: Mapping[str, object]) -> BoundHandler:
@@ -208,18 +284,36 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     store = CachedObjectStore(
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
-    placer = build_placer(profile, uow, catalog_cache, metrics, settings)
+    limits = order_limits(settings)
+    placer = build_placer(profile, uow, catalog_cache, metrics, limits)
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
     if profile.lake_engine:
         lake_queries = LakeQueriesOnDemand(settings.lake_url)
         event_lake = EventLakeOnDemand(build_store(settings.lake_url))
+    reset_tokens = JwtPasswordResetTokens(
+        secret=settings.secret_key.get_secret_value(),
+        issuer=settings.token_issuer,
+        audience=f"{settings.token_audience}:password-reset",
+        ttl_seconds=settings.password_reset_ttl_seconds,
+    )
+    mailer = build_mail_reader(settings, uow, reset_tokens)
+    background: list[Background] = []
+    if profile.mail_loop and MAIL_CONSUMER in settings.outbox_consumers:
+        background.append(
+            MailLoop(
+                mailer,
+                interval=settings.mail_poll_seconds,
+                max_delay=settings.mail_retry_max_seconds,
+            )
+        )
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
         "store": store,
         "metrics": metrics,
         "placer": placer,
+        "order_limits": limits,
         "gateway": SimulatedGateway(),
         "hasher": Argon2PasswordHasher(),
         "tokens": JwtTokenCodec(
@@ -235,6 +329,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         ),
         "throttles": build_throttles(settings, cache),
         "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
+        "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
+        "legal": legal_versions(settings),
+        "shop_info": build_shop_info(settings),
         "probes": build_probes(settings, engine, cache, catalog_cache, store),
         "exporter": Exporter(
             uow=uow,
@@ -243,6 +340,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             consumers=tuple(settings.outbox_consumers),
         ),
         "lake_queries": lake_queries,
+        "mailer": mailer,
+        "reset_tokens": reset_tokens,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }
@@ -255,6 +354,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         catalog_cache=catalog_cache,
         watch_catalog=profile.local_cache,
         closers=[placer.aclose, engine.dispose, cache.aclose],
+        releasers=[engine.dispose],  # the engine stays usable: a new pool opens on demand
+        background=background,
     )
 
 

@@ -71,7 +71,29 @@ class Settings(BaseSettings):
     lake_url: str = ""
     lake_batch_size: int = Field(default=20_000, ge=1, le=100_000)
     # The outbox's readers: an event every one of them has finished is deleted from the outbox.
-    outbox_consumers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["lake"])
+    # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
+    # `cloudmall lake export`.
+    outbox_consumers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["lake", "mail"]
+    )
+
+    # Mail (docs/mail.md): through an SMTP server when set (smtp://user:password@host:587?
+    # starttls=true, smtps://…; on AWS, SES's SMTP endpoint), else .eml files in `mail_dir`.
+    smtp_url: SecretStr = SecretStr("")
+    mail_dir: Path | None = None  # default var/mail
+    mail_from: str = "cloudmall <no-reply@cloudmall.example>"
+    # Events per batch: a process that dies mid-batch repeats at most this many mails.
+    mail_batch_size: int = Field(default=20, ge=1, le=1_000)
+    mail_poll_seconds: float = Field(default=2.0, gt=0)  # how often a server looks for mail
+    mail_retry_max_seconds: float = Field(default=300.0, gt=0)  # the longest wait after failures
+    # Where customers reach the storefront: the links in mails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # Reset mails: refused (429) past a number per client address; past a number per account,
+    # silently not sent (the answer never says whether an account exists).
+    password_resets_per_client: int = Field(default=10, ge=1)
+    password_resets_per_account: int = Field(default=3, ge=1)
+    password_reset_window_seconds: int = Field(default=3600, ge=1)
     cdn_base_url: str = ""
     secret_key: SecretStr = SecretStr("")
     # Credentials apart from the URLs: a container platform injects each secret into its own
@@ -93,6 +115,9 @@ class Settings(BaseSettings):
     client_address_header: str | None = None
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
+    # How long a log-in lasts on its device, refreshed with a rotating HttpOnly cookie: counted
+    # from the log-in (each refresh keeps the session's end), ended by log-out or a new password.
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
     # How long a process may reuse what it read of an account (role, token version) for the
     # requests of its tokens; its own changes apply at once, other processes' within this.
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=5)
@@ -101,6 +126,23 @@ class Settings(BaseSettings):
     catalog_cache_ttl_seconds: int = Field(default=300, gt=0)
     currency: str = "KRW"
     low_stock_threshold: int = Field(default=5, ge=0)
+    # How many demo products `cloudmall seed` adds, and `serve` puts into an empty shop.
+    demo_products: int = Field(default=120, ge=1, le=100_000)
+
+    # The documents customers agree to at sign-up (the storefront's #/privacy and #/terms show
+    # these versions; a new text needs a new version). Consents are stored with them.
+    privacy_policy_version: str = Field(default="2026-12-01", min_length=1, max_length=32)
+    terms_version: str = Field(default="2026-12-01", min_length=1, max_length=32)
+
+    # The business details every page's footer shows (전자상거래법). The defaults are examples
+    # that say so: a real shop sets its own.
+    business_name: str = "클라우드몰 예시 주식회사 (Example Co.)"
+    business_representative: str = "홍길동 (예시)"
+    business_registration_number: str = "000-00-00000"
+    mail_order_registration_number: str = "제0000-서울예시-0000호"
+    business_address: str = "서울특별시 예시구 예시로 00 (example address)"
+    customer_service_phone: str = "02-0000-0000"
+    customer_service_email: str = "help@example.com"
 
     image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=40_000_000, gt=0)
@@ -122,6 +164,9 @@ class Settings(BaseSettings):
     max_order_lines: int = Field(default=MAX_LINES, gt=0, le=MAX_LINES)
     max_line_quantity: int = Field(default=MAX_LINE_QUANTITY, gt=0, le=MAX_LINE_QUANTITY)
     max_order_total: Decimal = Decimal("100000000")
+    # The delivery fee an order's goods under `free_delivery_from` pay (₩3,000; free from ₩50,000).
+    delivery_fee: Decimal = Field(default=Decimal("3000"), ge=0)
+    free_delivery_from: Decimal = Field(default=Decimal("50000"), ge=0)
 
     @field_validator(
         "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"
@@ -149,6 +194,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'cloudmall.db').as_posix()}"
         if not self.storage_url:
             self.storage_url = f"file://{(self.var_dir / 'media').resolve().as_posix()}"
+        if self.mail_dir is None:
+            self.mail_dir = self.var_dir / "mail"
         if not self.lake_url:
             self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
         if not self.secret_key.get_secret_value():

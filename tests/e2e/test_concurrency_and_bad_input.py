@@ -13,7 +13,13 @@ from PIL import Image
 
 from tests.conftest import shop_env
 from tests.e2e.client import create_product, log_in_admin, sign_up
-from tests.support import LiveServer, scratch_database, start_server, stop_server
+from tests.support import (
+    LiveServer,
+    card,
+    scratch_database,
+    start_server,
+    stop_server,
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +107,7 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
     assert error_of(other.post(f"/api/orders/{mine['orderId']}/cancel"), 404) == "not_found"
     assert (
         error_of(
-            other.post(
-                f"/api/orders/{mine['orderId']}/pay", json={"cardNumber": "4242424242424242"}
-            ),
+            other.post(f"/api/orders/{mine['orderId']}/pay", json=card("4242424242424242")),
             404,
         )
         == "not_found"
@@ -141,6 +145,7 @@ def test_bad_input_gets_4xx_with_a_message(sqlite_server: LiveServer) -> None:
             "email": shopper.user["email"].upper(),
             "password": "another passphrase",
             "name": "x",
+            "consent": {"privacy": True, "terms": True},
         },
     )
     assert error_of(duplicate, 409) == "email_taken"

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from tests.conftest import shop_env
 from tests.e2e.client import create_product, log_in_admin, sign_up
-from tests.support import cli, free_port, scratch_database, start_server, stop_server
+from tests.support import (
+    ADDRESS,
+    card,
+    cli,
+    free_port,
+    scratch_database,
+    start_server,
+    stop_server,
+)
 
 
 def test_the_overview_shows_the_lake_after_an_export(tmp_path: Path) -> None:
@@ -21,20 +29,17 @@ def test_the_overview_shows_the_lake_after_an_export(tmp_path: Path) -> None:
             shopper = sign_up(server)
             orders = [
                 shopper.post(
-                    "/api/orders", json={"items": [{"productId": mug["id"], "quantity": q}]}
+                    "/api/orders",
+                    json={"items": [{"productId": mug["id"], "quantity": q}], "address": ADDRESS},
                 )
                 for q in (1, 2, 3)
             ]
             assert all(o.status_code == 201 for o in orders), [o.text for o in orders]
             first, second, third = (o.json()["orderId"] for o in orders)
             for order_id in (first, second):
-                paid = shopper.post(
-                    f"/api/orders/{order_id}/pay", json={"cardNumber": "4242424242424242"}
-                )
+                paid = shopper.post(f"/api/orders/{order_id}/pay", json=card("4242424242424242"))
                 assert paid.status_code == 200, paid.text
-            declined = shopper.post(
-                f"/api/orders/{third}/pay", json={"cardNumber": "4000000000000002"}
-            )
+            declined = shopper.post(f"/api/orders/{third}/pay", json=card("4000000000000002"))
             assert declined.status_code == 402
             assert shopper.post(f"/api/orders/{third}/cancel").status_code == 200
 
@@ -46,8 +51,9 @@ def test_the_overview_shows_the_lake_after_an_export(tmp_path: Path) -> None:
             lake = admin.get("/api/admin/overview").json()["lake"]
             assert lake["orders"] == 3
             assert lake["paid_orders"] == 2
-            assert Decimal(lake["revenue"]) == Decimal("12.34") * 3
-            assert Decimal(lake["average_order_value"]) == Decimal("18.51")
+            # What was charged: the goods and a ₩3,000 delivery fee each.
+            assert Decimal(lake["revenue"]) == Decimal("12.34") * 3 + 2 * 3000
+            assert Decimal(lake["average_order_value"]) == Decimal("3018.51")
             assert lake["cancellation_rate"] == 1 / 3
             assert lake["payment_decline_rate"] == 1 / 3
         finally:

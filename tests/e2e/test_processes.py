@@ -100,7 +100,8 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int, se
                 email = f"{secrets.token_hex(4)}@b.co"
                 yield f'{{"email": "{email}", '.encode()
                 await release.wait()  # the server is now mid-request, and told to stop
-                yield b'"password": "a long passphrase", "name": "A"}'
+                yield b'"password": "a long passphrase", "name": "A", '
+                yield b'"consent": {"privacy": true, "terms": true}}'
 
             limits = httpx.Limits(max_connections=12, max_keepalive_connections=12)
             async with httpx.AsyncClient(base_url=live.url, timeout=30, limits=limits) as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from tests.e2e.client import create_product, log_in_admin, sign_up
-from tests.support import LiveServer
+from tests.support import ADDRESS, SHIPMENT, LiveServer, card
 
 
 def stock_of(server_client: object, product_id: int) -> int:
@@ -38,13 +38,17 @@ def test_sign_up_order_retry_pay_ship_deliver_and_cancel(live_server: LiveServer
         "items": [
             {"productId": first["id"], "quantity": 2},
             {"productId": second["id"], "quantity": 1},
-        ]
+        ],
+        "address": ADDRESS,
     }
     placed = shopper.post("/api/orders", json=body, headers={"Idempotency-Key": key})
     assert placed.status_code == 201, placed.text
     answer = placed.json()
     assert answer["success"] is True and answer["orderId"] == answer["order"]["id"]
-    assert answer["order"]["total_amount"] == "30300.50"  # 2 × 12900.00 + 4500.50
+    assert answer["order"]["subtotal"] == "30300.50"  # 2 × 12900.00 + 4500.50
+    assert answer["order"]["delivery_fee"] == "3000.00"  # under ₩50,000 of goods
+    assert answer["order"]["total_amount"] == "33300.50"
+    assert answer["order"]["address"]["postal_code"] == "06236"
     assert answer["order"]["status"] == "pending"
 
     retried = shopper.post("/api/orders", json=body, headers={"Idempotency-Key": key})
@@ -63,25 +67,24 @@ def test_sign_up_order_retry_pay_ship_deliver_and_cancel(live_server: LiveServer
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
 
     order_id = answer["orderId"]
-    declined = shopper.post(
-        f"/api/orders/{order_id}/pay", json={"cardNumber": "4000 0000 0000 0002"}
-    )
+    declined = shopper.post(f"/api/orders/{order_id}/pay", json=card("4000 0000 0000 0002"))
     assert declined.status_code == 402
     assert declined.json()["error"]["details"]["reason"] == "card_declined"
-    paid = shopper.post(f"/api/orders/{order_id}/pay", json={"cardNumber": "4242 4242 4242 4242"})
+    paid = shopper.post(f"/api/orders/{order_id}/pay", json=card())
     assert paid.status_code == 200, paid.text
     assert paid.json()["order"]["status"] == "paid"
     assert paid.json()["payment"]["card_last4"] == "4242"
-    again = shopper.post(f"/api/orders/{order_id}/pay", json={"cardNumber": "4242424242424242"})
+    assert paid.json()["payment"]["amount"] == "33300.50"
+    again = shopper.post(f"/api/orders/{order_id}/pay", json=card("4242424242424242"))
     assert again.status_code == 409
 
-    assert shopper.post(f"/api/admin/orders/{order_id}/ship").status_code == 403
-    shipped = admin.post(f"/api/admin/orders/{order_id}/ship")
+    assert shopper.post(f"/api/admin/orders/{order_id}/ship", json=SHIPMENT).status_code == 403
+    shipped = admin.post(f"/api/admin/orders/{order_id}/ship", json=SHIPMENT)
     assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
     delivered = admin.post(f"/api/admin/orders/{order_id}/deliver")
     assert delivered.status_code == 200 and delivered.json()["status"] == "delivered"
     assert shopper.get(f"/api/orders/{order_id}").json()["status"] == "delivered"
-    assert admin.post(f"/api/admin/orders/{order_id}/ship").status_code == 409
+    assert admin.post(f"/api/admin/orders/{order_id}/ship", json=SHIPMENT).status_code == 409
 
     mine = shopper.get("/api/orders")
     assert [order["id"] for order in mine.json()] == [order_id]
@@ -96,8 +99,8 @@ def test_sign_up_order_retry_pay_ship_deliver_and_cancel(live_server: LiveServer
     cancelled = shopper.post(f"/api/orders/{cancel_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert stock_of(shopper, first["id"]) == 3
-    twice = shopper.post(f"/api/orders/{cancel_id}/cancel")
-    assert twice.status_code == 409
+    twice = shopper.post(f"/api/orders/{cancel_id}/cancel")  # answered as it is, once
+    assert twice.status_code == 200 and twice.json() == cancelled.json()
     assert stock_of(shopper, first["id"]) == 3
 
 
@@ -127,6 +130,14 @@ def test_the_guides_order_body_and_product_list_shape(live_server: LiveServer) -
     assert placed.status_code == 201, placed.text
     assert placed.json()["success"] is True
     assert placed.json()["order"]["lines"][0]["quantity"] == 2
+    # Its totalAmount is the goods'; the order adds the fee and waits for its address.
+    order = placed.json()["order"]
+    assert (order["subtotal"], order["delivery_fee"], order["total_amount"]) == (
+        "10.50",
+        "3000.00",
+        "3010.50",
+    )
+    assert order["address"] is None and order["status"] == "pending"
 
     wrong_total = shopper.post("/api/orders", json={**guide_body, "totalAmount": 9.99})
     assert wrong_total.status_code == 409

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port, redis_url, scratch_database
+from tests.support import ADDRESS, card, free_port, redis_url, scratch_database
 
 IMAGE = os.environ.get("CLOUDMALL_IMAGE", "")
 ADMIN_EMAIL = "image-admin@cloudmall.test"
@@ -139,7 +139,7 @@ def test_the_guides_calls_sign_up_list_order_pay(shop: Container) -> None:
                 "name": "컨테이너 머그컵",
                 "price": "15000.00",
                 "description": "made by the image test",
-                "category": "tests",
+                "category": "general",
                 "stock_quantity": 3,
             },
         )
@@ -152,6 +152,7 @@ def test_the_guides_calls_sign_up_list_order_pay(shop: Container) -> None:
                 "email": f"shopper-{secrets.token_hex(4)}@example.com",
                 "password": "a long enough passphrase",
                 "name": "김철수",
+                "consent": {"privacy": True, "terms": True},
             },
         )
         assert signed_up.status_code == 201, signed_up.text
@@ -164,15 +165,15 @@ def test_the_guides_calls_sign_up_list_order_pay(shop: Container) -> None:
         order = http.post(
             "/api/orders",
             headers={**shopper, "Idempotency-Key": secrets.token_hex(8)},
-            json={"items": [{"productId": product_id, "quantity": 2}]},
+            json={"items": [{"productId": product_id, "quantity": 2}], "address": ADDRESS},
         )
         assert order.status_code == 201, order.text
-        assert order.json()["order"]["total_amount"] == "30000.00"
+        assert order.json()["order"]["total_amount"] == "33000.00"  # and the delivery fee
 
         paid = http.post(
             f"/api/orders/{order.json()['orderId']}/pay",
             headers=shopper,
-            json={"cardNumber": "4242 4242 4242 4242"},
+            json=card("4242 4242 4242 4242"),
         )
         assert paid.status_code == 200, paid.text
         assert paid.json()["order"]["status"] == "paid"

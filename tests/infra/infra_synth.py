@@ -48,7 +48,9 @@ PRODUCTION_CONTEXT: dict[str, Any] = {
     "alb_domain_names": "shop.example.com",
 }
 # The guide's intranet pattern: an internal ALB, CloudFront only for media and storefront.
-INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True}
+# The intranet variant, in a region without Lambda SnapStart for Python (the functions then serve
+# API Gateway themselves, not through a "live" alias).
+INTERNAL_CONTEXT: dict[str, Any] = {**PRODUCTION_CONTEXT, "internal_alb": True, "snap_start": False}
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from infra_synth import Synth, host_names, rendered
 
 from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
@@ -56,24 +57,67 @@ def test_three_functions_from_one_package_with_their_sizes(production: Synth) ->
     assert "ReservedConcurrentExecutions" not in found["catalogue"]
 
 
-def test_every_route_goes_to_its_function(production: Synth) -> None:
+def invoked_function(synth: Synth, integration_uri: dict[str, Any]) -> str:
+    """The function an integration invokes: itself (its ARN), or through an alias (its Ref)."""
+    if "Fn::GetAtt" in integration_uri:
+        return str(integration_uri["Fn::GetAtt"][0])
+    alias = synth.resources(STACK, "AWS::Lambda::Alias")[integration_uri["Ref"]]
+    return str(alias["Properties"]["FunctionName"]["Ref"])
+
+
+@pytest.mark.parametrize("variant", ["production", "internal"])
+def test_every_route_goes_to_its_function(variant: str, all_synths: dict[str, Synth]) -> None:
+    synth = all_synths[variant]
     integrations = {
-        logical_id: resource["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
-        for logical_id, resource in production.resources(
-            STACK, "AWS::ApiGatewayV2::Integration"
-        ).items()
+        logical_id: invoked_function(synth, resource["Properties"]["IntegrationUri"])
+        for logical_id, resource in synth.resources(STACK, "AWS::ApiGatewayV2::Integration").items()
     }
     routes = {}
-    for resource in production.resources(STACK, "AWS::ApiGatewayV2::Route").values():
+    for resource in synth.resources(STACK, "AWS::ApiGatewayV2::Route").values():
         props = resource["Properties"]
         target = props["Target"]["Fn::Join"][1][1]["Ref"]
         routes[props["RouteKey"]] = integrations[target]
     expected = {
-        f"{method} {api_gateway_path(template)}": logical_id_of(production, name)
+        f"{method} {api_gateway_path(template)}": logical_id_of(synth, name)
         for name, route_set in FUNCTIONS.items()
         for method, template in route_set
     }
     assert routes == expected
+
+
+def test_snapstart_serves_the_api_from_each_functions_published_version(
+    production: Synth,
+) -> None:
+    found = functions(production)
+    for name in FUNCTIONS:
+        assert found[name]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+    assert "SnapStart" not in found["migrate"]  # run once per deploy: nothing to resume
+    aliases = production.resources(STACK, "AWS::Lambda::Alias")
+    versions = production.resources(STACK, "AWS::Lambda::Version")
+    live = {
+        alias["Properties"]["FunctionName"]["Ref"]: alias["Properties"]
+        for alias in aliases.values()
+    }
+    assert set(live) == {logical_id_of(production, name) for name in FUNCTIONS}
+    for function_id, alias in live.items():
+        assert alias["Name"] == "live"
+        version = versions[alias["FunctionVersion"]["Fn::GetAtt"][0]]
+        assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    # API Gateway may invoke the aliases (a snapshot exists only for a version), not $LATEST.
+    permitted = {
+        permission["Properties"]["FunctionName"]["Ref"]
+        for permission in production.resources(STACK, "AWS::Lambda::Permission").values()
+        if permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    }
+    assert permitted == set(aliases)
+
+
+def test_without_snapstart_no_alias_stands_between_the_api_and_the_functions(
+    internal: Synth,
+) -> None:
+    found = functions(internal)
+    assert not any("SnapStart" in props for props in found.values())
+    assert internal.resources(STACK, "AWS::Lambda::Alias") == {}
 
 
 def test_the_api_is_throttled_and_logged(production: Synth) -> None:

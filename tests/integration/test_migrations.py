@@ -150,3 +150,59 @@ async def test_token_versions_arrive_on_existing_users_and_match_the_tables(
         await anyio.to_thread.run_sync(command.upgrade, config, "head")
     finally:
         await engine.dispose()
+
+
+async def test_free_text_categories_become_rows_and_the_schema_matches_the_tables(
+    database_url: str,
+) -> None:
+    """Up to 0007 with products already there: each category text becomes a row (known slugs
+    named in both languages), products gain their English texts and list price (empty), the
+    migrated schema is the one the code's tables describe, and it goes down and up again."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from cloudmall.adapters.db.migrations import alembic_config
+    from cloudmall.adapters.db.tables import metadata
+
+    config = alembic_config(database_url)
+    migration = ScriptDirectory.from_config(config).get_revision("0007")
+    assert migration is not None and isinstance(migration.down_revision, str)
+    before = migration.down_revision
+    await anyio.to_thread.run_sync(command.upgrade, config, before)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for name, category in (("셔츠", "clothing"), ("의자", "outdoor"), ("책", "clothing")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO products (name, price, description, stock_quantity, "
+                        "category, is_active, created_at, updated_at) "
+                        "VALUES (:name, 1000, '', 1, :category, :active, :t, :t)"
+                    ),
+                    {"name": name, "category": category, "active": True, "t": datetime(2026, 1, 1)},
+                )
+        await anyio.to_thread.run_sync(command.upgrade, config, "0007")
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT slug, name, name_en FROM categories ORDER BY slug"))
+            ).all()
+            extra = (
+                await conn.execute(text("SELECT name_en, description_en, list_price FROM products"))
+            ).all()
+            differences = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+        assert [tuple(row) for row in rows] == [
+            ("clothing", "의류", "Clothing"),
+            ("outdoor", "outdoor", "outdoor"),  # unknown: its slug until staff rename it
+        ]
+        assert {tuple(row) for row in extra} == {(None, None, None)}
+        mine = ("categories", "name_en", "description_en", "list_price")
+        assert not [d for d in differences if any(word in repr(d) for word in mine)], differences
+        await anyio.to_thread.run_sync(command.downgrade, config, before)
+        await anyio.to_thread.run_sync(command.upgrade, config, "head")
+    finally:
+        await engine.dispose()

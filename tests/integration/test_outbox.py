@@ -13,11 +13,11 @@ from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.users import Role
-from cloudmall.services import accounts, catalog, orders, payments
+from cloudmall.services import accounts, cancellation, catalog, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.ports import Principal, ProductChanges, RetryableConflict
 from tests.integration.test_sql_adapters import order_desk
-from tests.unit.fakes import FakeGateway, FakeHasher, FakeMetrics
+from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics
 
 pytestmark = pytest.mark.anyio
 
@@ -125,24 +125,41 @@ async def test_each_change_records_its_events(uow: SqlUnitOfWorkFactory) -> None
     desk = order_desk(uow)
     placed = [
         await desk.place(
-            principal=principal, items=[(product.id, 2)], client_total=None, idempotency_key=None
+            principal=principal,
+            items=[(product.id, 2)],
+            client_total=None,
+            idempotency_key=None,
+            address=HOME,
         )
         for _ in range(2)
     ]
-    await orders.cancel_order(
-        uow=uow, cache=cache(), principal=principal, order_id=placed[0].order.id
-    )
+    gateway = FakeGateway()
+
+    async def cancel(order_id: int) -> None:
+        await cancellation.cancel_order(
+            uow=uow,
+            cache=cache(),
+            gateway=gateway,
+            metrics=FakeMetrics(),
+            principal=principal,
+            order_id=order_id,
+        )
+
+    await cancel(placed[0].order.id)
     paid = await payments.pay_order(
         uow=uow,
-        gateway=FakeGateway(),
+        gateway=gateway,
         metrics=FakeMetrics(),
         principal=principal,
         order_id=placed[1].order.id,
         card_number="4242 4242 4242 4242",
+        expiry="12/49",
+        cvc="123",
         currency="USD",
         idempotency_key=None,
     )
     assert paid.order.status is OrderStatus.PAID
+    await cancel(placed[1].order.id)  # paid, not shipped: refunded
     recorded = [
         (e.type, e.payload.get("delta"), e.payload.get("stock")) for e in await all_events(uow)
     ]
@@ -159,4 +176,11 @@ async def test_each_change_records_its_events(uow: SqlUnitOfWorkFactory) -> None
         ("product.stock_changed", 2, 7),
         ("order.paid", None, None),
         ("payment.captured", None, None),
+        ("order.cancelled", None, None),
+        ("payment.refunded", None, None),
+        ("product.stock_changed", 2, 9),
     ]
+    reasons = [
+        e.payload["reason"] for e in await all_events(uow, "reasons") if "reason" in e.payload
+    ]
+    assert reasons[-2:] == ["requested", "refund"]

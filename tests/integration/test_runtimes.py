@@ -91,7 +91,8 @@ def test_an_order_goes_through_under_each_runtime(
     session = portal.call(shop.handle, LogIn("buyer@example.com", PASSWORD, "test"))
     buyer = Principal(session.user.id, Role.ADMIN)
     placed = portal.call(shop.handle, PlaceOrder(buyer, [(product.id, 2)]))
-    assert placed.order.total_amount == Decimal("2000.00")
+    assert placed.order.subtotal == Decimal("2000.00")
+    assert placed.order.total_amount == Decimal("5000.00")  # and the default delivery fee
     assert client.get(f"/api/products/{product.id}").json()["stock_quantity"] == 1
     printed = capsys.readouterr().out
     emf = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]

@@ -10,17 +10,19 @@ import pytest
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from cloudmall.domain.errors import EmailTaken, OutOfStock
+from cloudmall.domain.errors import CategoryNotEmpty, EmailTaken, OutOfStock
 from cloudmall.domain.orders import OrderLine, OrderStatus
 from cloudmall.domain.users import Role
-from cloudmall.services import catalog, orders
+from cloudmall.services import catalog, categories, orders
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.ports import (
+    NO_LIST_PRICE,
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
     Principal,
+    ProductChanges,
     ProductQuery,
     RetryableConflict,
 )
@@ -325,11 +327,33 @@ async def test_refusals_in_a_group_leave_the_others_placed(uow: SqlUnitOfWorkFac
 
 async def test_catalogue_service_on_a_real_database(uow: SqlUnitOfWorkFactory) -> None:
     cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
+    living = await categories.add_category(uow=uow, cache=cache, name="리빙", name_en="Living")
     made = await catalog.create_product(
-        uow=uow, cache=cache, name="Lamp", price="10", category="Living"
+        uow=uow,
+        cache=cache,
+        name="Lamp",
+        price="10",
+        category="Living",
+        name_en="Lamp",
+        list_price="12.50",
     )
-    assert made.category == "living"
+    assert made.category == "living" and made.list_price == Decimal("12.50")
+    assert (made.category_name, made.category_name_en) == ("리빙", "Living")
+    with pytest.raises(CategoryNotEmpty):
+        await categories.delete_category(uow=uow, cache=cache, category_id=living.id)
+    renamed = await categories.rename_category(
+        uow=uow, cache=cache, category_id=living.id, name="생활", name_en="Home"
+    )
+    assert renamed.slug == "living" and renamed.products == 1
+    ended = await catalog.update_product(
+        uow=uow,
+        cache=cache,
+        product_id=made.id,
+        changes=ProductChanges(list_price=NO_LIST_PRICE, name_en=""),
+    )
+    assert (ended.list_price, ended.name_en, ended.category_name_en) == (None, None, "Home")
     await catalog.delete_product(uow=uow, cache=cache, product_id=made.id)
+    await categories.delete_category(uow=uow, cache=cache, category_id=living.id)
     async with uow() as tx:
         assert await tx.products.get(made.id) is None
-        assert await tx.products.categories() == []
+        assert await tx.categories.list() == []

@@ -19,11 +19,13 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TEST_SECRET_KEY, shop_env
-from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
+from tests.e2e.client import CONSENT, Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
+    ADDRESS,
     ADMIN_EMAIL,
     LiveServer,
     Service,
+    card,
     scratch_database,
     start_redis,
     start_server,
@@ -100,9 +102,8 @@ def test_another_users_order_looks_missing_on_every_route_with_its_id(
     assert len(id_routes) >= 3
     for method, template in id_routes:
         path = template.replace("{order_id}", str(order_id))
-        answer = bob.http.request(
-            method, path, headers=bob.headers, json={"cardNumber": "4242424242424242"}
-        )
+        body = {**card(), **ADDRESS}  # a valid body for each route (pay, address)
+        answer = bob.http.request(method, path, headers=bob.headers, json=body)
         assert answer.status_code == 404, (method, path, answer.text)
         assert answer.json()["error"]["code"] == "not_found"
     assert all(o["id"] != order_id for o in bob.get("/api/orders").json())
@@ -121,6 +122,7 @@ def test_mass_assignment_changes_nothing(
             "email": email,
             "password": "a long enough passphrase",
             "name": "M",
+            "consent": {"privacy": True, "terms": True},
             "role": "admin",
             "id": 1,
             "is_admin": True,
@@ -142,11 +144,19 @@ def test_mass_assignment_changes_nothing(
             "total": "1",
             "id": 1,
             "orderId": 1,
+            "deliveryFee": "0",
+            "delivery_fee": "0",
+            "shipment": {"carrier": "cj", "tracking_number": "123456"},
         },
     )
     assert order.status_code == 201, order.text
     body = order.json()["order"]
-    assert body["status"] == "pending" and body["total_amount"] == "1000.00"
+    assert body["status"] == "pending" and body["shipment"] is None
+    assert (body["subtotal"], body["delivery_fee"], body["total_amount"]) == (
+        "1000.00",
+        "3000.00",  # the shop's fee, not the body's
+        "4000.00",
+    )
     assert body["user_id"] == alice.user["id"] and body["lines"][0]["unit_price"] == "1000.00"
     # The guide's userId names the caller; another user's id is refused.
     other = alice.post("/api/orders", json={"products": [product["id"]], "userId": bob.user["id"]})
@@ -213,7 +223,10 @@ def test_passwords_argon2id_passphrases_and_common_ones(server: LiveServer) -> N
     http = httpx.Client(base_url=server.url, timeout=30)
     passphrase = "correct horse battery staple " * 30  # 870 characters
     email = f"long-{secrets.token_hex(4)}@example.com"
-    made = http.post("/api/auth/signup", json={"email": email, "password": passphrase, "name": "L"})
+    made = http.post(
+        "/api/auth/signup",
+        json={"email": email, "password": passphrase, "name": "L", "consent": CONSENT},
+    )
     assert made.status_code == 201, made.text
     logged = http.post("/api/auth/login", json={"email": email, "password": passphrase})
     assert logged.status_code == 200
@@ -221,7 +234,8 @@ def test_passwords_argon2id_passphrases_and_common_ones(server: LiveServer) -> N
         other = f"c-{secrets.token_hex(4)}@example.com"
         password = other if common == "same" else common  # the account's own email, too
         refused = http.post(
-            "/api/auth/signup", json={"email": other, "password": password, "name": "C"}
+            "/api/auth/signup",
+            json={"email": other, "password": password, "name": "C", "consent": CONSENT},
         )
         assert refused.status_code == 422, (common, refused.text)
     with database(server.env["CLOUDMALL_DATABASE_URL"]) as engine, engine.connect() as conn:
@@ -417,6 +431,7 @@ def check_shared_limits(a: LiveServer, b: LiveServer) -> None:
                 "email": f"s{i}-{secrets.token_hex(3)}@example.com",
                 "password": "a long enough passphrase",
                 "name": "S",
+                "consent": CONSENT,
             },
             headers={"X-Forwarded-For": "198.51.100.5"},
         )

@@ -31,6 +31,8 @@ from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.payments.simulated import SimulatedGateway
+from cloudmall.domain.cards import Card
+from cloudmall.domain.delivery import Shipment
 from cloudmall.domain.errors import (
     InvalidTransition,
     NotFound,
@@ -40,13 +42,13 @@ from cloudmall.domain.errors import (
 from cloudmall.domain.orders import ALLOWED_TRANSITIONS, LIVE_STATUSES, OrderStatus
 from cloudmall.domain.payments import ChargeResult
 from cloudmall.domain.users import Role
-from cloudmall.services import accounts, catalog, orders, payments
+from cloudmall.services import accounts, cancellation, catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, ProductChanges
 from tests.reliability.conftest import rounds
-from tests.unit.fakes import FakeHasher, FakeMetrics
+from tests.unit.fakes import HOME, FakeHasher, FakeMetrics
 
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
 _template: Path | None = None
@@ -68,8 +70,8 @@ class RecordingGateway(SimulatedGateway):
         self.charged = Decimal(0)
         self.refunded = Decimal(0)
 
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
-        result = await super().charge(amount=amount, currency=currency, card_number=card_number)
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        result = await super().charge(amount=amount, currency=currency, card=card)
         if result.approved:
             self.charged += amount
         return result
@@ -185,6 +187,7 @@ class Shop(RuleBasedStateMachine):
                     items=[(ids[i % len(ids)], q) for i, q in items],
                     client_total=None,
                     idempotency_key=None,
+                    address=HOME,
                 )
             )
         except OutOfStock:
@@ -211,6 +214,8 @@ class Shop(RuleBasedStateMachine):
                     principal=principal,
                     order_id=order_id,
                     card_number=GOOD_CARD if good_card else DECLINED_CARD,
+                    expiry="12/49",
+                    cvc="123",
                     currency="KRW",
                     idempotency_key=None,
                 )
@@ -235,17 +240,24 @@ class Shop(RuleBasedStateMachine):
         principal = self.actor(order, who)
         try:
             self.run(
-                orders.cancel_order(
-                    uow=self.uow, cache=self.cache, principal=principal, order_id=order_id
+                cancellation.cancel_order(
+                    uow=self.uow,
+                    cache=self.cache,
+                    gateway=self.gateway,
+                    metrics=FakeMetrics(),
+                    principal=principal,
+                    order_id=order_id,
                 )
             )
         except NotFound:
             assert principal.user_id != order.owner and not principal.is_admin
             return
-        except InvalidTransition:
-            assert order.status is not OrderStatus.PENDING
+        except InvalidTransition:  # on its way: neither cancelled nor refunded
+            assert order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
             return
-        assert order.status is OrderStatus.PENDING
+        if order.status is OrderStatus.CANCELLED:
+            return  # cancelled already: the answer as it is, nothing given back twice
+        assert order.status in (OrderStatus.PENDING, OrderStatus.PAID)
         order.status = OrderStatus.CANCELLED
         for pid, qty in order.lines.items():
             self.model.stock[pid] += qty
@@ -259,7 +271,11 @@ class Shop(RuleBasedStateMachine):
         try:
             self.run(
                 orders.advance_order(
-                    uow=self.uow, principal=self.admin, order_id=order_id, target=target
+                    uow=self.uow,
+                    principal=self.admin,
+                    order_id=order_id,
+                    target=target,
+                    shipment=None if deliver else Shipment("cj", "6012-3456-7890"),
                 )
             )
         except InvalidTransition:

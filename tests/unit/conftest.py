@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.services import catalog
 from cloudmall.services.catalog_cache import CatalogCache
 from tests.unit.fakes import FakeCache, FakeMetrics, FakeStore
@@ -37,6 +37,9 @@ def add_product(store: FakeStore, catalog_cache: CatalogCache):  # type: ignore[
     async def add(
         stock: int = 10, price: str = "1000.00", name: str = "Mug", category: str = "kitchen"
     ) -> Product:
+        known = {c.slug for c in store.data.categories.values()}
+        if category not in known:  # staff would have added it first
+            store.data.categories[-len(known)] = Category(-len(known), category, category, category)
         return await catalog.create_product(
             uow=store,
             cache=catalog_cache,

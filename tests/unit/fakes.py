@@ -11,15 +11,24 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from cloudmall.domain.errors import EmailTaken
+from cloudmall.domain.cards import Card
+from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
+from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
+from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
+    NO_LIST_PRICE,
     CacheUnavailable,
     IdempotencyRecord,
+    Mail,
+    MailRejected,
+    MailState,
+    MailUnavailable,
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
@@ -36,18 +45,27 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: A delivery address for orders that need one (paying, shipping).
+HOME = Address("김민지", "010-1234-5678", "06236", "서울 강남구 테헤란로 152", "12층")
+
+
 @dataclass
 class FakeData:
     """The 'database': committed state shared by every unit of work."""
 
     products: dict[int, Product] = field(default_factory=dict)
     inactive: set[int] = field(default_factory=set)
+    categories: dict[int, Category] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
+    addresses: dict[int, SavedAddress] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
     claims: dict[tuple[str, int], tuple[str, bool]] = field(default_factory=dict)
+    refresh_tokens: dict[int, RefreshToken] = field(default_factory=dict)
+    consents: dict[int, list[Consent]] = field(default_factory=dict)
+    mail: dict[str, tuple[bool, datetime]] = field(default_factory=dict)  # event id → (sent, at)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -70,7 +88,17 @@ class FakeProducts:
         return found
 
     async def get(self, product_id: int) -> Product | None:
-        return None if product_id in self.data.inactive else self.data.products.get(product_id)
+        if product_id in self.data.inactive or product_id not in self.data.products:
+            return None
+        product = self.data.products[product_id]
+        category = next(
+            (c for c in self.data.categories.values() if c.slug == product.category), None
+        )
+        return replace(
+            product,
+            category_name=category.name if category else None,
+            category_name_en=category.name_en if category else None,
+        )
 
     async def get_many(
         self, product_ids: Collection[int], *, lock: bool = False
@@ -84,9 +112,6 @@ class FakeProducts:
 
     async def count(self, query: ProductQuery) -> int:
         return len(self._matching(query))
-
-    async def categories(self) -> list[str]:
-        return sorted({p.category for p in self._active()})
 
     async def low_stock(self, threshold: int) -> list[Product]:
         return [p for p in self._active() if p.stock_quantity <= threshold]
@@ -102,17 +127,26 @@ class FakeProducts:
             image_key=None,
             created_at=now(),
             updated_at=now(),
+            name_en=new.name_en,
+            description_en=new.description_en,
+            list_price=new.list_price,
         )
         self.data.products[product.id] = product
-        return product
+        return await self.get(product.id) or product
 
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
         product = await self.get(product_id)
         if product is None:
             return None
-        updated = replace(product, **changes.given(), updated_at=now())  # type: ignore[arg-type]
+        given = changes.given()
+        for text in ("name_en", "description_en"):
+            if given.get(text) == "":
+                given[text] = None
+        if given.get("list_price") == NO_LIST_PRICE:
+            given["list_price"] = None
+        updated = replace(product, **given, updated_at=now())  # type: ignore[arg-type]
         self.data.products[product_id] = updated
-        return updated
+        return await self.get(product_id)
 
     async def delete(self, product_id: int) -> bool:
         if await self.get(product_id) is None:
@@ -139,6 +173,51 @@ class FakeProducts:
         return {p.image_key for p in self.data.products.values() if p.image_key}
 
 
+class FakeCategories:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    def _counted(self, category: Category) -> Category:
+        on_sale = [
+            p
+            for pid, p in self.data.products.items()
+            if p.category == category.slug and pid not in self.data.inactive
+        ]
+        return replace(category, products=len(on_sale))
+
+    async def list(self) -> list[Category]:
+        return sorted(
+            (self._counted(c) for c in self.data.categories.values()), key=lambda c: c.slug
+        )
+
+    async def get(self, category_id: int) -> Category | None:
+        found = self.data.categories.get(category_id)
+        return self._counted(found) if found else None
+
+    async def by_slug(self, slug: str) -> Category | None:
+        found = [c for c in self.data.categories.values() if c.slug == slug]
+        return self._counted(found[0]) if found else None
+
+    async def add(self, slug: str, name: str, name_en: str) -> Category:
+        category = Category(next(self.data.ids), slug, name, name_en)
+        self.data.categories[category.id] = category
+        return category
+
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None:
+        if category_id not in self.data.categories:
+            return None
+        renamed = replace(self.data.categories[category_id], name=name, name_en=name_en)
+        self.data.categories[category_id] = renamed
+        return await self.get(category_id)
+
+    async def delete(self, category_id: int) -> bool:
+        found = await self.get(category_id)
+        if found is None or found.products:
+            return False
+        del self.data.categories[category_id]
+        return True
+
+
 class FakeUsers:
     def __init__(self, data: FakeData) -> None:
         self.data = data
@@ -149,7 +228,16 @@ class FakeUsers:
     async def get_by_email(self, email: str) -> User | None:
         return next((u for u in self.data.users.values() if u.email == email), None)
 
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         if await self.get_by_email(email):
             raise EmailTaken("An account with this email already exists")
         user = User(
@@ -159,6 +247,8 @@ class FakeUsers:
             role=role,
             password_hash=password_hash,
             created_at=now(),
+            language=language,
+            must_change_password=must_change_password,
         )
         self.data.users[user.id] = user
         return user
@@ -169,16 +259,25 @@ class FakeUsers:
         self.data.users[user_id] = replace(user, **values)  # type: ignore[arg-type]
 
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         user = self.data.users.get(user_id)
-        if user is None:
+        if user is None or if_token_version not in (None, user.token_version):
             return False
         self.data.users[user_id] = replace(
             user,
             role=role or user.role,
             password_hash=password_hash or user.password_hash,
             token_version=user.token_version + (password_hash is not None),
+            must_change_password=(
+                must_change_password if password_hash is not None else user.must_change_password
+            ),
         )
         return True
 
@@ -200,6 +299,9 @@ class FakeOrders:
                 lines=order.lines,
                 created_at=now(),
                 updated_at=now(),
+                subtotal=order.subtotal,
+                delivery_fee=order.delivery_fee,
+                address=order.address,
             )
             for order in new
         ]
@@ -234,6 +336,55 @@ class FakeOrders:
         ]
         return len(live), sum((o.total_amount for o in live), Decimal("0.00"))
 
+    async def count_with_status(self, status: OrderStatus) -> int:
+        return sum(1 for o in self.data.orders.values() if o.status is status)
+
+    async def set_address(self, order_id: int, address: Address) -> None:
+        order = self.data.orders[order_id]
+        self.data.orders[order_id] = replace(order, address=address, updated_at=now())
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None:
+        self.data.orders[order_id] = replace(self.data.orders[order_id], shipment=shipment)
+
+
+class FakeAddresses:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        mine = [a for a in reversed(self.data.addresses.values()) if a.user_id == user_id]
+        return sorted(mine, key=lambda a: not a.is_default)
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None:
+        found = self.data.addresses.get(address_id)
+        return found if found is not None and found.user_id == user_id else None
+
+    def _clear_default(self, user_id: int) -> None:
+        for saved in list(self.data.addresses.values()):
+            if saved.user_id == user_id and saved.is_default:
+                self.data.addresses[saved.id] = replace(saved, is_default=False)
+
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        if make_default:
+            self._clear_default(user_id)
+        saved = SavedAddress(next(self.data.ids), user_id, address, make_default)
+        self.data.addresses[saved.id] = saved
+        return saved
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        if await self.get(user_id, address_id) is None:
+            return False
+        del self.data.addresses[address_id]
+        return True
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        found = await self.get(user_id, address_id)
+        if found is None:
+            return False
+        self._clear_default(user_id)
+        self.data.addresses[address_id] = replace(found, is_default=True)
+        return True
+
 
 class FakePayments:
     def __init__(self, data: FakeData) -> None:
@@ -256,6 +407,13 @@ class FakePayments:
 
     async def for_order(self, order_id: int) -> list[Payment]:
         return [p for p in self.data.payments.values() if p.order_id == order_id]
+
+    async def mark_refunded(self, payment_id: int) -> bool:
+        payment = self.data.payments.get(payment_id)
+        if payment is None or payment.status is not PaymentStatus.CAPTURED:
+            return False
+        self.data.payments[payment_id] = replace(payment, status=PaymentStatus.REFUNDED)
+        return True
 
 
 class FakeIdempotency:
@@ -367,6 +525,136 @@ class FakeOutbox:
         )
 
 
+class FakeRefreshTokens:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(self, new: NewRefreshToken) -> RefreshToken:
+        token = RefreshToken(id=next(self.data.ids), **vars_of(new))
+        self.data.refresh_tokens[token.id] = token
+        return token
+
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        found = (t for t in self.data.refresh_tokens.values() if t.token_hash == token_hash)
+        return next(found, None)
+
+    async def rotate(self, token_id: int, at: datetime) -> bool:
+        token = self.data.refresh_tokens[token_id]
+        if token.rotated_at is not None or token.revoked_at is not None:
+            return False
+        self.data.refresh_tokens[token_id] = replace(token, rotated_at=at)
+        return True
+
+    async def _revoke(self, at: datetime, **match: object) -> int:
+        chosen = [
+            t
+            for t in self.data.refresh_tokens.values()
+            if t.revoked_at is None and all(getattr(t, k) == v for k, v in match.items())
+        ]
+        for token in chosen:
+            self.data.refresh_tokens[token.id] = replace(token, revoked_at=at)
+        return len(chosen)
+
+    async def revoke_family(self, family: str, at: datetime) -> int:
+        return await self._revoke(at, family=family)
+
+    async def revoke_user(self, user_id: int, at: datetime) -> int:
+        return await self._revoke(at, user_id=user_id)
+
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        gone = [
+            t.id
+            for t in self.data.refresh_tokens.values()
+            if t.user_id == user_id and t.expires_at <= now
+        ]
+        for token_id in gone:
+            del self.data.refresh_tokens[token_id]
+        return len(gone)
+
+
+def vars_of(new: NewRefreshToken) -> dict[str, Any]:
+    return {name: getattr(new, name) for name in new.__dataclass_fields__}
+
+
+class FakeConsents:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add(self, user_id: int, consents: Sequence[Consent]) -> None:
+        self.data.consents.setdefault(user_id, []).extend(consents)
+
+    async def for_user(self, user_id: int) -> list[Consent]:
+        return list(self.data.consents.get(user_id, []))
+
+
+class FakeMailDeliveries:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def take(
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        states: dict[str, MailState] = {}
+        for event_id in event_ids:
+            record = self.data.mail.get(event_id)
+            if record is not None and record[0]:
+                states[event_id] = "sent"
+            elif record is not None and record[1] >= stale_before:
+                states[event_id] = "busy"
+            else:
+                self.data.mail[event_id] = (False, now())
+                states[event_id] = "taken"
+        return states
+
+    async def mark_sent(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            self.data.mail[event_id] = (True, now())
+
+    async def release(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            if not self.data.mail.get(event_id, (True, now()))[0]:
+                del self.data.mail[event_id]
+
+    async def forget(self, sent_before: datetime) -> int:
+        old = [key for key, (_, at) in self.data.mail.items() if at < sent_before]
+        for key in old:
+            del self.data.mail[key]
+        return len(old)
+
+
+class FakeMailSender:
+    """Keeps what it was given; `fail` makes the next sends raise MailUnavailable."""
+
+    def __init__(self) -> None:
+        self.sent: list[Mail] = []
+        self.fail = False
+        self.rejected: set[str] = set()  # recipients the "server" refuses for good
+
+    async def send(self, mail: Mail) -> None:
+        if self.fail:
+            raise MailUnavailable("the fake mail server is down")
+        if mail.to in self.rejected:
+            raise MailRejected(f"the fake mail server refused {mail.to}")
+        self.sent.append(mail)
+
+
+class FakeResetTokens:
+    """Unsigned "user:version:expired" tokens: the service's rules, not the signature."""
+
+    def issue(self, user: User) -> str:
+        return f"{user.id}:{user.token_version}:ok"
+
+    def read(self, token: str) -> tuple[int, int]:
+        try:
+            user_id, version, state = token.split(":")
+            parsed = int(user_id), int(version)
+        except ValueError as exc:
+            raise ResetLinkInvalid("This password reset link is not valid") from exc
+        if state == "expired":
+            raise ResetLinkExpired("This password reset link has expired")
+        return parsed
+
+
 class FakeUnitOfWork:
     """Works on a copy of the committed data; commit publishes it, anything else discards it."""
 
@@ -377,11 +665,16 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         self.working = copy.deepcopy(self.store.data)
         self.products = FakeProducts(self.working)
+        self.categories = FakeCategories(self.working)
         self.users = FakeUsers(self.working)
         self.orders = FakeOrders(self.working)
         self.payments = FakePayments(self.working)
+        self.addresses = FakeAddresses(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.outbox = FakeOutbox(self.working)
+        self.refresh_tokens = FakeRefreshTokens(self.working)
+        self.consents = FakeConsents(self.working)
+        self.mail = FakeMailDeliveries(self.working)
         return self
 
     async def __aexit__(
@@ -500,8 +793,10 @@ class FakeGateway:
         self.approve = approve
         self.charges: list[Decimal] = []
         self.refunds: list[str] = []
+        self.cards: list[Card] = []
 
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        self.cards.append(card)
         if not self.approve:
             return ChargeResult(approved=False, reference="", decline_reason="card_declined")
         self.charges.append(amount)

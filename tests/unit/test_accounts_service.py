@@ -69,4 +69,6 @@ async def test_make_admin_promotes_an_existing_account(store: FakeStore) -> None
     promoted = await accounts.make_admin(
         uow=store, hasher=FakeHasher(), email="A@b.co", password="ignored passphrase", name="A"
     )
-    assert promoted.id == user.id and promoted.role is Role.ADMIN
+    assert promoted.user.id == user.id and promoted.user.role is Role.ADMIN
+    assert not promoted.created
+    assert promoted.user.password_hash == user.password_hash  # the password stays

@@ -34,6 +34,7 @@ def product(pid: int, price: str, stock: int = 5) -> Product:
         (OrderStatus.PAID, OrderStatus.SHIPPED),
         (OrderStatus.SHIPPED, OrderStatus.DELIVERED),
         (OrderStatus.PENDING, OrderStatus.CANCELLED),
+        (OrderStatus.PAID, OrderStatus.CANCELLED),  # cancelled before shipping: refunded
     ],
 )
 def test_the_allowed_edges(source: OrderStatus, target: OrderStatus) -> None:
@@ -42,7 +43,8 @@ def test_the_allowed_edges(source: OrderStatus, target: OrderStatus) -> None:
 
 def test_every_other_move_is_refused() -> None:
     allowed = {(s, t) for s, targets in ALLOWED_TRANSITIONS.items() for t in targets}
-    assert len(allowed) == 4
+    assert len(allowed) == 5
+    assert (OrderStatus.SHIPPED, OrderStatus.CANCELLED) not in allowed  # on its way: no refund
     for source in OrderStatus:
         for target in OrderStatus:
             if (source, target) not in allowed:

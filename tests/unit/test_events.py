@@ -8,11 +8,11 @@ import pytest
 
 from cloudmall.domain import events
 from cloudmall.domain.errors import InvalidTransition, OutOfStock, PaymentDeclined
-from cloudmall.services import orders, payments
+from cloudmall.services import cancellation, payments
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.request_context import current_request_id
-from tests.unit.fakes import FakeGateway, FakeStore, customer
+from tests.unit.fakes import HOME, FakeGateway, FakeStore, customer
 
 pytestmark = pytest.mark.anyio
 
@@ -28,12 +28,13 @@ async def place(store, catalog_cache, metrics, product_id, quantity=1):  # type:
         items=[(product_id, quantity)],
         client_total=None,
         idempotency_key=None,
+        address=HOME,
     )
     return placed.order
 
 
 def test_every_event_type_is_named_once_with_a_version() -> None:
-    assert len(events.EVENT_TYPES) == 12
+    assert len(events.EVENT_TYPES) == 13
     assert all(kind.version >= 1 for kind in events.EVENT_TYPES.values())
     assert {kind.aggregate for kind in events.EVENT_TYPES.values()} == {
         "user",
@@ -88,6 +89,8 @@ async def test_a_declined_charge_is_recorded_and_the_order_stays_pending(
             principal=customer(),
             order_id=order.id,
             card_number="4000 0000 0000 0002",
+            expiry="12/49",
+            cvc="123",
             currency="KRW",
             idempotency_key=None,
         )
@@ -115,8 +118,13 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_and_recorde
     order = await place(store, catalog_cache, metrics, mug.id)
 
     async def cancel() -> None:
-        await orders.cancel_order(
-            uow=store, cache=catalog_cache, principal=customer(), order_id=order.id
+        await cancellation.cancel_order(
+            uow=store,
+            cache=catalog_cache,
+            gateway=FakeGateway(),
+            metrics=metrics,
+            principal=customer(),
+            order_id=order.id,
         )
 
     gateway = CancellingGateway(cancel)
@@ -128,6 +136,8 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_and_recorde
             principal=customer(),
             order_id=order.id,
             card_number="4242 4242 4242 4242",
+            expiry="12/49",
+            cvc="123",
             currency="KRW",
             idempotency_key=None,
         )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from cloudmall.domain.delivery import Shipment
 from cloudmall.domain.errors import (
     IdempotencyKeyReused,
     InvalidTransition,
@@ -19,12 +20,12 @@ from cloudmall.domain.errors import (
 )
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.products import LOW_STOCK
-from cloudmall.services import catalog, orders, payments
+from cloudmall.services import cancellation, catalog, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.web.presentation import JsonCatalogPresenter
-from tests.unit.fakes import FakeGateway, FakeMetrics, FakeStore, admin, customer
+from tests.unit.fakes import HOME, FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
 LINKS = MediaLinks("https://cdn.example.com")
@@ -33,7 +34,12 @@ LIMITS = orders.OrderLimits(max_lines=5, max_quantity=10, max_total=Decimal("100
 
 
 async def place(store: FakeStore, cache: CatalogCache, metrics: FakeMetrics, items, **kwargs):  # type: ignore[no-untyped-def]
-    options = {"principal": customer(), "client_total": None, "idempotency_key": None}
+    options = {
+        "principal": customer(),
+        "client_total": None,
+        "idempotency_key": None,
+        "address": HOME,
+    }
     options.update(kwargs)
     desk = OrderDesk(uow=store, cache=cache, metrics=metrics, limits=LIMITS)
     return await desk.place(items=items, **options)
@@ -137,20 +143,27 @@ async def test_a_sale_refreshes_a_product_page_only_when_few_units_are_left(
     assert json.loads(shown.body)["stock_quantity"] == LOW_STOCK
 
 
-async def test_cancel_restocks_once_and_only_pending(
+async def cancel(store, cache, metrics, order_id, principal=None, gateway=None):  # type: ignore[no-untyped-def]
+    return await cancellation.cancel_order(
+        uow=store,
+        cache=cache,
+        gateway=gateway or FakeGateway(),
+        metrics=metrics,
+        principal=principal or customer(),
+        order_id=order_id,
+    )
+
+
+async def test_cancel_restocks_once_and_answers_again_as_it_is(
     store, catalog_cache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=3)
     placed = await place(store, catalog_cache, metrics, [(mug.id, 3)])
-    cancelled = await orders.cancel_order(
-        uow=store, cache=catalog_cache, principal=customer(), order_id=placed.order.id
-    )
+    cancelled = await cancel(store, catalog_cache, metrics, placed.order.id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert store.data.products[mug.id].stock_quantity == 3
-    with pytest.raises(InvalidTransition):
-        await orders.cancel_order(
-            uow=store, cache=catalog_cache, principal=customer(), order_id=placed.order.id
-        )
+    again = await cancel(store, catalog_cache, metrics, placed.order.id)
+    assert again == cancelled
     assert store.data.products[mug.id].stock_quantity == 3
 
 
@@ -162,16 +175,22 @@ async def test_others_orders_look_missing_and_staff_moves_need_admin(
     with pytest.raises(NotFound):
         await orders.get_order(uow=store, principal=customer(2000), order_id=placed.order.id)
     with pytest.raises(NotFound):
-        await orders.cancel_order(
-            uow=store, cache=catalog_cache, principal=customer(2000), order_id=placed.order.id
-        )
+        await cancel(store, catalog_cache, metrics, placed.order.id, customer(2000))
     with pytest.raises(PermissionDenied):
         await orders.advance_order(
-            uow=store, principal=customer(), order_id=placed.order.id, target=OrderStatus.SHIPPED
+            uow=store,
+            principal=customer(),
+            order_id=placed.order.id,
+            target=OrderStatus.SHIPPED,
+            shipment=Shipment("cj", "6012-3456-7890"),
         )
     with pytest.raises(InvalidTransition):  # not paid yet
         await orders.advance_order(
-            uow=store, principal=admin(), order_id=placed.order.id, target=OrderStatus.SHIPPED
+            uow=store,
+            principal=admin(),
+            order_id=placed.order.id,
+            target=OrderStatus.SHIPPED,
+            shipment=Shipment("cj", "6012-3456-7890"),
         )
     assert await orders.list_my_orders(uow=store, principal=customer(2000)) == []
     assert len(await orders.list_all_orders(uow=store, principal=admin())) == 1
@@ -185,6 +204,8 @@ async def pay(store, metrics, gateway, order_id, key=None, principal=None):  # t
         principal=principal or customer(),
         order_id=order_id,
         card_number="4242 4242 4242 4242",
+        expiry="12/49",
+        cvc="123",
         currency="KRW",
         idempotency_key=key,
     )
@@ -201,11 +222,17 @@ async def test_pay_then_ship_then_deliver(store, catalog_cache, metrics, add_pro
     assert gateway.charges == [Decimal("5000.00")]  # charged once
     with pytest.raises(InvalidTransition):
         await pay(store, metrics, gateway, placed.order.id)
+    shipment = Shipment("cj", "6012-3456-7890")
     for target in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         moved = await orders.advance_order(
-            uow=store, principal=admin(), order_id=placed.order.id, target=target
+            uow=store,
+            principal=admin(),
+            order_id=placed.order.id,
+            target=target,
+            shipment=shipment if target is OrderStatus.SHIPPED else None,
         )
         assert moved.status is target
+        assert moved.shipment == shipment
 
 
 async def test_a_declined_card_changes_nothing(store, catalog_cache, metrics, add_product) -> None:  # type: ignore[no-untyped-def]
@@ -226,9 +253,7 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded(
     class CancelWhileCharging(FakeGateway):
         async def charge(self, **kwargs):  # type: ignore[no-untyped-def]
             result = await super().charge(**kwargs)
-            await orders.cancel_order(
-                uow=store, cache=catalog_cache, principal=customer(), order_id=placed.order.id
-            )
+            await cancel(store, catalog_cache, metrics, placed.order.id)
             return result
 
     gateway = CancelWhileCharging()

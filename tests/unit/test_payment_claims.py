@@ -14,7 +14,7 @@ from cloudmall.services import payments
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import IdempotencyRecord
-from tests.unit.fakes import FakeGateway, customer, now
+from tests.unit.fakes import HOME, FakeGateway, customer, now
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,11 @@ async def order_id(store, catalog_cache, metrics, add_product) -> int:  # type: 
     mug = await add_product(stock=5, price="2500")
     desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits())
     placed = await desk.place(
-        principal=customer(), items=[(mug.id, 2)], client_total=None, idempotency_key=None
+        principal=customer(),
+        items=[(mug.id, 2)],
+        client_total=None,
+        idempotency_key=None,
+        address=HOME,
     )
     return placed.order.id
 
@@ -49,6 +53,8 @@ async def pay(store, metrics, gateway, order_id, key, card="4242 4242 4242 4242"
         principal=customer(),
         order_id=order_id,
         card_number=card,
+        expiry="12/49",
+        cvc="123",
         currency="KRW",
         idempotency_key=key,
     )

@@ -16,13 +16,23 @@ from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
+from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Shop
 from cloudmall.web.presentation import JsonCatalogPresenter
-from tests.unit.fakes import FakeCache, FakeGateway, FakeHasher, FakeMetrics, FakeStore, customer
+from tests.unit.fakes import (
+    HOME,
+    FakeCache,
+    FakeGateway,
+    FakeHasher,
+    FakeMetrics,
+    FakeStore,
+    customer,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -46,6 +56,8 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
             signup_per_client=Limit("signup-client", 10, 60),
         ),
         "access": AccessCheck(store),
+        "sessions": RefreshSessions(lifetime_seconds=3600),
+        "legal": LegalVersions(privacy="p1", terms="t1"),
         "store": None,
         "images": None,
         "probes": [],
@@ -91,10 +103,13 @@ async def test_a_customer_journey_through_commands_alone(
     tiers["present"] = JsonCatalogPresenter(MediaLinks())
     shop = _shop(tiers)
     mug = await shop.handle(c.CreateProduct("Mug", Decimal("1000.00"), stock_quantity=5))
-    session = await shop.handle(c.SignUp("kim@example.com", "a long passphrase", "Kim", "1.2.3.4"))
+    agreed = frozenset({"privacy", "terms"})
+    session = await shop.handle(
+        c.SignUp("kim@example.com", "a long passphrase", "Kim", "1.2.3.4", agreed)
+    )
     me = await shop.handle(c.Authenticate(session.access_token))
-    placed = await shop.handle(c.PlaceOrder(me, items=[(mug.id, 2)]))
-    paid = await shop.handle(c.PayOrder(me, placed.order.id, "4242 4242 4242 4242"))
+    placed = await shop.handle(c.PlaceOrder(me, items=[(mug.id, 2)], address=HOME))
+    paid = await shop.handle(c.PayOrder(me, placed.order.id, "4242 4242 4242 4242", "12/49", "123"))
     assert paid.order.status is OrderStatus.PAID
     assert [o.id for o in await shop.handle(c.ListMyOrders(me))] == [placed.order.id]
     page = await shop.handle(c.GetProduct(mug.id))
@@ -108,6 +123,11 @@ async def test_a_customer_journey_through_commands_alone(
     with pytest.raises(AuthenticationFailed):  # tokens from before the change stop working
         await shop.handle(c.Authenticate(session.access_token))
     assert (await shop.handle(c.Authenticate(renewed.access_token))).user_id == me.user_id
+    assert session.refresh is not None and renewed.refresh is not None
+    with pytest.raises(AuthenticationFailed):  # so do the sessions started before it
+        await shop.handle(c.RefreshSession(session.refresh.token))
+    refreshed = await shop.handle(c.RefreshSession(renewed.refresh.token))
+    assert (await shop.handle(c.Authenticate(refreshed.access_token))).user_id == me.user_id
 
 
 async def test_an_entrypoint_without_a_presenter_gets_no_catalogue_reads(

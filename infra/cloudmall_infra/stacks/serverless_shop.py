@@ -87,8 +87,9 @@ class ServerlessShopStack(Stack):
             media_prefix=MEDIA_PREFIX,
             signing_key=signing_key,
             environment=config.environment,
+            snap_start=config.snap_start,
         )
-        api = ShopApi(self, "Api", functions=dict(functions.functions))
+        api = ShopApi(self, "Api", functions=dict(functions.entrypoints))
         # CloudFront forwards every viewer header but Host, so the API's own name reaches the app.
         for function in functions.functions.values():
             function.add_environment("CLOUDMALL_ALLOWED_HOSTS", api.domain)

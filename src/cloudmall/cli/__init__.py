@@ -1,4 +1,4 @@
-"""The `cloudmall` command: serve, migrate, seed, admin, check, backup, cost, lake, audit.
+"""The `cloudmall` command: serve, migrate, seed, check, admin, mail, backup, cost, lake, audit.
 
 Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
 """
@@ -8,14 +8,17 @@ from __future__ import annotations
 import typer
 
 from cloudmall.audit import cli as audit_cli
-from cloudmall.cli import backup, cost, lake, shop
+from cloudmall.cli import backup, cost, lake, mail, shop
+from cloudmall.cli.help import hide_parameter_types
 
+hide_parameter_types()
 app = typer.Typer(help="cloudmall: the guide's online shopping mall.", no_args_is_help=True)
+app.command()(shop.serve)  # first: what most people run
 app.command()(shop.migrate)
 app.command()(shop.seed)
 app.command()(shop.check)
-app.command()(shop.serve)
 app.add_typer(shop.admin_app, name="admin")
+app.add_typer(mail.mail_app, name="mail")
 app.add_typer(cost.app, name="cost")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(lake.lake_app, name="lake")

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -89,7 +89,11 @@ HoursOpt = Annotated[
         parser=_decimal, metavar="HOURS", help="Hours in a month (the guide: 24 × 30 = 720)."
     ),
 ]
-AmountOpt = Annotated[Decimal, typer.Option(parser=_decimal, metavar="N")]
+
+
+def amount(metavar: str, help: str) -> Any:
+    """A decimal option: `metavar` names its unit (GB, TB, MS), `help` says what it counts."""
+    return typer.Option(parser=_decimal, metavar=metavar, help=help)
 
 
 def _one_line_errors() -> AbstractContextManager[None]:
@@ -246,24 +250,36 @@ def template_command(
     stack: Annotated[
         str | None, typer.Option(help="Stack to price when cdk.out holds several.")
     ] = None,
-    s3_gb: AmountOpt = Decimal(0),
-    cdn_tb: AmountOpt = Decimal(0),
-    internet_tb: AmountOpt = Decimal(0),
+    s3_gb: Annotated[Decimal, amount("GB", "S3 Standard GB stored.")] = Decimal(0),
+    cdn_tb: Annotated[Decimal, amount("TB", "CloudFront TB out.")] = Decimal(0),
+    internet_tb: Annotated[Decimal, amount("TB", "Internet TB out, not via CloudFront.")] = Decimal(
+        0
+    ),
     requests: Annotated[
         int, typer.Option(min=0, help="HTTP requests a month (CloudFront, WAF).")
     ] = 0,
-    lcu: AmountOpt = Decimal(1),
-    nat_gb: AmountOpt = Decimal(0),
-    log_gb: AmountOpt = Decimal(0),
-    db_storage_gb: AmountOpt = Decimal(0),
-    lambda_requests: Annotated[int, typer.Option(min=0)] = 0,
-    lambda_duration_ms: AmountOpt = Decimal(100),
-    athena_gb: AmountOpt = Decimal(0),
+    lcu: Annotated[
+        Decimal, amount("N", "Load balancer capacity units (LCU), on average.")
+    ] = Decimal(1),
+    nat_gb: Annotated[Decimal, amount("GB", "GB through NAT gateways a month.")] = Decimal(0),
+    log_gb: Annotated[Decimal, amount("GB", "CloudWatch Logs GB ingested a month.")] = Decimal(0),
+    db_storage_gb: Annotated[Decimal, amount("GB", "Database storage GB.")] = Decimal(0),
+    lambda_requests: Annotated[int, typer.Option(min=0, help="Lambda invocations a month.")] = 0,
+    lambda_duration_ms: Annotated[
+        Decimal, amount("MS", "Average Lambda duration in milliseconds.")
+    ] = Decimal(100),
+    athena_gb: Annotated[Decimal, amount("GB", "GB Athena scans a month.")] = Decimal(0),
     glue_requests: Annotated[
         int, typer.Option(min=0, help="Glue Data Catalog requests a month.")
     ] = 0,
     api_requests: Annotated[
         int, typer.Option(min=0, help="HTTP API requests a month (shared by its functions).")
+    ] = 0,
+    snapstart_restores: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Containers resumed from a snapshot a month, per SnapStart function."
+        ),
     ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail if any resource cannot be priced.")
@@ -297,6 +313,7 @@ def template_command(
             athena_scanned_gb=athena_gb,
             glue_catalog_requests=glue_requests,
             api_requests=api_requests,
+            snapstart_restores=snapstart_restores,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)

@@ -1,4 +1,4 @@
-"""The shop's own commands: serve, migrate, seed, admin create, check."""
+"""The shop's own commands: serve, migrate, seed, admin create | reset-password | demote, check."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, r
 from cloudmall.config import HttpServer, Runtime, Settings
 from cloudmall.demo import load_demo_catalogue
 from cloudmall.domain.users import Role
-from cloudmall.services.commands import ChangeRoleByEmail, CheckTiers, CountShop, MakeAdmin
+from cloudmall.services.accounts import AdminAccount
+from cloudmall.services.commands import (
+    ChangeRoleByEmail,
+    CheckTiers,
+    CountShop,
+    MakeAdmin,
+    SetInitialPassword,
+)
 from cloudmall.services.health import TierStatus
 from cloudmall.services.shop import Shop
 from cloudmall.web.server import APP, FUNCTION_APP
@@ -25,7 +32,6 @@ from cloudmall.web.server import serve as run_server
 
 admin_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 
-DEMO_PRODUCTS = 120
 DEMO_ADMIN_EMAIL = "admin@cloudmall.example"
 
 
@@ -51,33 +57,79 @@ async def _migrate_and_seed(settings: Settings, count: int) -> int:
 
 
 def seed(
-    products: Annotated[int, typer.Option("--products", min=1, max=100_000, help="how many")] = 100,
+    products: Annotated[
+        int | None,
+        typer.Option(
+            "--products",
+            min=1,
+            max=100_000,
+            help="how many (default: CLOUDMALL_DEMO_PRODUCTS, as `serve` adds to an empty shop)",
+        ),
+    ] = None,
 ) -> None:
     """Add demo products with locally drawn pictures."""
-    console.print(f"added {run(_migrate_and_seed(load_settings(), products))} products")
+    settings = load_settings()
+    added = run(_migrate_and_seed(settings, products or settings.demo_products))
+    console.print(f"added {added} products")
 
 
-async def _make_admin(settings: Settings, command: MakeAdmin) -> None:
+EmailArgument = Annotated[str, typer.Argument(help="the account's email")]
+
+
+def one_time_password() -> str:
+    """A password the shop makes up and prints once: it must be changed at the first log-in."""
+    return secrets.token_urlsafe(12)
+
+
+async def _make_admin(settings: Settings, command: MakeAdmin) -> AdminAccount:
     await migrate_database(settings)
     async with open_shop(settings) as shop:
-        await shop.handle(command)
+        return await shop.handle(command)
 
 
 @admin_app.command("create")
 def admin_create(
-    email: str,
+    email: EmailArgument,
     name: Annotated[str, typer.Option(help="display name")] = "Shop admin",
     password: Annotated[
         str | None,
-        typer.Option(help="default: a random one, printed once", envvar="CLOUDMALL_ADMIN_PASSWORD"),
+        typer.Option(
+            help="the password (kept as given); default: a one-time password, printed once, "
+            "to be changed at the first log-in",
+            envvar="CLOUDMALL_ADMIN_PASSWORD",
+        ),
     ] = None,
 ) -> None:
-    """Create a staff account (or promote an existing account to staff)."""
-    chosen = password or secrets.token_urlsafe(12)
-    run(_make_admin(load_settings(), MakeAdmin(email=email, password=chosen, name=name)))
+    """Create a staff account (or promote an existing account to staff, its password unchanged)."""
+    chosen = password or one_time_password()
+    command = MakeAdmin(email=email, password=chosen, name=name, temporary=password is None)
+    account = run(_make_admin(load_settings(), command))
+    if not account.created:
+        console.print(f"{email} is staff now; its password is unchanged")
+        console.print(f"a new one-time password: cloudmall admin reset-password {email}")
+        return
     console.print(f"admin account ready: {email}")
     if password is None:
-        console.print(f"one-time password (shown only now): [bold]{chosen}[/]")
+        console.print(
+            f"one-time password (shown only now, change it at the first log-in): [bold]{chosen}[/]"
+        )
+
+
+async def _set_initial_password(settings: Settings, command: SetInitialPassword) -> None:
+    async with open_shop(settings) as shop:
+        await shop.handle(command)
+
+
+@admin_app.command("reset-password")
+def admin_reset_password(email: EmailArgument) -> None:
+    """Give an account a new one-time password (printed once): its sessions end, and it must be
+    changed at the next log-in."""
+    chosen = one_time_password()
+    run(_set_initial_password(load_settings(), SetInitialPassword(email=email, password=chosen)))
+    console.print(
+        f"one-time password for {email} (shown only now, change it at the next "
+        f"log-in): [bold]{chosen}[/]"
+    )
 
 
 async def _demote(settings: Settings, email: str) -> None:
@@ -86,7 +138,7 @@ async def _demote(settings: Settings, email: str) -> None:
 
 
 @admin_app.command("demote")
-def admin_demote(email: str) -> None:
+def admin_demote(email: EmailArgument) -> None:
     """Make a staff account a customer again; its tokens lose staff rights at once."""
     run(_demote(load_settings(), email))
     console.print(f"{email} is a customer now")
@@ -127,14 +179,17 @@ def _port_free(host: str, port: int) -> bool:
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> str | None:
-    """Migrate; an empty shop gets the demo catalogue and an admin, whose password is returned."""
+    """Migrate; an empty shop gets the demo catalogue and an admin, whose one-time password is
+    returned."""
     await migrate_database(settings)
     async with open_shop(settings) as shop:
         if not (demo and (await shop.handle(CountShop())).empty):
             return None
-        await _seed(shop, DEMO_PRODUCTS)
-        password = secrets.token_urlsafe(12)
-        await shop.handle(MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자"))
+        await _seed(shop, settings.demo_products)
+        password = one_time_password()
+        await shop.handle(
+            MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자", temporary=True)
+        )
         return password
 
 
@@ -151,9 +206,13 @@ def serve(
     host: Annotated[
         str, typer.Option(envvar="CLOUDMALL_HOST", help="address to listen on")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="CLOUDMALL_PORT", min=1, max=65535)] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(envvar="CLOUDMALL_PORT", min=1, max=65535, help="port to listen on"),
+    ] = 8000,
     workers: Annotated[
-        int, typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes")
+        int,
+        typer.Option(envvar="CLOUDMALL_WORKERS", min=1, max=64, help="worker processes"),
     ] = 1,
     demo: Annotated[bool, typer.Option(help="load demo data into an empty shop")] = True,
     runtime: Annotated[
@@ -179,13 +238,23 @@ def serve(
         os.environ["CLOUDMALL_RUNTIME"] = runtime.value  # the workers read their settings anew
     if server is not None:
         os.environ["CLOUDMALL_SERVER"] = server.value
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    # Links in mails point here unless the storefront's address is set (the workers read it).
+    os.environ.setdefault("CLOUDMALL_PUBLIC_URL", f"http://{shown_host}:{port}")
     settings = load_settings()
     password = run(_prepare(settings, demo=demo))
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     console.print(f"\n[bold green]cloudmall[/] is running at [bold]http://{shown_host}:{port}/[/]")
     console.print(f"API docs: http://{shown_host}:{port}/docs")
     if password:
-        console.print(f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/]")
+        console.print(
+            f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/] "
+            "(change it at the first log-in)"
+        )
+    elif demo:
+        console.print(
+            f"admin: {DEMO_ADMIN_EMAIL} (its one-time password was shown at the first run; a "
+            f"new one: cloudmall admin reset-password {DEMO_ADMIN_EMAIL})"
+        )
     sys.stdout.flush()
     if workers > 1:
         _share_metrics_between_workers(settings)

@@ -60,6 +60,8 @@ class Assumptions:
     lambda_requests: int = 0
     """Invocations a month per Lambda function."""
     lambda_duration_ms: Decimal = Decimal(100)
+    snapstart_restores: int = 0
+    """Containers resumed from a SnapStart snapshot a month, per function using SnapStart."""
     ecr_storage_gb: Decimal = Decimal(5)
     """Image storage per ECR repository: a ~0.5 GB image plus changed layers of the kept images."""
     codebuild_minutes: Decimal = Decimal(400)
@@ -92,6 +94,7 @@ class Assumptions:
                 "Lambda invocations per function",
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
             ),
+            ("SnapStart restores per function", _n(self.snapstart_restores)),
             ("ECR image storage per repository", f"{_n(self.ecr_storage_gb)} GB"),
             ("CodeBuild minutes per project", _n(self.codebuild_minutes)),
             ("CodePipeline V2 action minutes per pipeline", _n(self.pipeline_action_minutes)),
@@ -820,8 +823,43 @@ def _api_targets(ctx: _Context) -> set[str]:
         if isinstance(resource, dict) and resource.get("Type") == "AWS::ApiGatewayV2::Integration":
             target = ctx.resolver.target((resource.get("Properties") or {}).get("IntegrationUri"))
             if target is not None:
-                targets.add(target)
+                targets.add(_through_alias(ctx, target))
     return targets
+
+
+def _through_alias(ctx: _Context, logical_id: str) -> str:
+    """The function a Lambda alias points at (an API may invoke a function through one)."""
+    rtype, props = ctx.resolver.resource(logical_id)
+    if rtype == "AWS::Lambda::Alias":
+        return ctx.resolver.target(props.get("FunctionName")) or logical_id
+    return logical_id
+
+
+def _snapstart_lines(ctx: _Context, logical_id: str, rtype: str, memory_mb: int) -> list[UsageLine]:
+    """SnapStart (Python): the live version's snapshot cached all month, and each restore."""
+    gb = Decimal(memory_mb) / 1024
+    cached = gb * ctx.assumptions.hours_per_month * 3600
+    restored = gb * ctx.assumptions.snapstart_restores
+    return [
+        _line(
+            logical_id,
+            rtype,
+            f"SnapStart cache ({_n(cached)} GB-s: {memory_mb} MB all month)",
+            "Lambda",
+            "lambda",
+            "snapstart-cache",
+            cached,
+        ),
+        _line(
+            logical_id,
+            rtype,
+            f"SnapStart restores ({_n(ctx.assumptions.snapstart_restores)} × {memory_mb} MB)",
+            "Lambda",
+            "lambda",
+            "snapstart-restore",
+            restored,
+        ),
+    ]
 
 
 def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
@@ -842,6 +880,10 @@ def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, An
         resource_type=rtype,
         compute_sku="gb-second/arm64" if arm else "gb-second",
     )
+    snap_start = (ctx.resolver.resolve(p.get("SnapStart")) or {}).get("ApplyOn")
+    if snap_start == "PublishedVersions":
+        lines += _snapstart_lines(ctx, logical_id, rtype, memory)
+        source += ", SnapStart"
     return _Outcome("priced", f"{memory} MB{', arm64' if arm else ''}, {source}", lines)
 
 
@@ -1221,6 +1263,7 @@ FREE: dict[str, str] = {
     "AWS::Lambda::Permission": "no charge",
     "AWS::Lambda::EventSourceMapping": "no charge",
     "AWS::Lambda::Version": "no charge",
+    "AWS::Lambda::Alias": "no charge",
     "AWS::ApiGatewayV2::Stage": "no charge (priced through its API's requests)",
     "AWS::ApiGatewayV2::Route": "no charge",
     "AWS::ApiGatewayV2::Integration": "no charge",

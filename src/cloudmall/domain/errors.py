@@ -2,17 +2,26 @@
 
 CloudmallError
 ├── InvalidInput            a request that breaks a rule of the shop (400/422)
-│   └── PasswordRejected    a new password the password policy refuses (422)
+│   ├── PasswordRejected    a new password the password policy refuses (422)
+│   ├── ConsentRequired     a sign-up without the required agreements (422)
+│   ├── ResetLinkInvalid    a password-reset link that is forged (422)
+│   │   ├── ResetLinkExpired
+│   │   └── ResetLinkUsed
+│   └── AddressRequired     paying or shipping an order whose address is pending (422)
 ├── NotFound                no such thing, or not yours to see (404)
 ├── AuthenticationFailed    unknown credentials or a bad token (401)
 ├── PermissionDenied        signed in, but not allowed (403)
+│   └── PasswordChangeRequired  an initial password not changed yet (403)
 ├── Conflict                the request collides with the current state (409)
 │   ├── OutOfStock
 │   ├── TotalMismatch
 │   ├── OrderLimitExceeded
 │   ├── InvalidTransition
 │   ├── EmailTaken
-│   └── IdempotencyKeyReused
+│   ├── IdempotencyKeyReused
+│   ├── PaymentInProgress
+│   ├── CategoryExists
+│   └── CategoryNotEmpty
 ├── PaymentDeclined         the gateway said no (402)
 ├── UnsupportedMedia        an upload that is not an accepted image (415)
 ├── PayloadTooLarge         an upload over the size or pixel cap (413)
@@ -36,7 +45,15 @@ class CloudmallError(Exception):
 
 
 class InvalidInput(CloudmallError):
+    """A rule of the shop broken; `field` and `reason` (stable words, e.g. "price",
+    "not_above_price") let the storefront say which, in the shopper's language."""
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
 
 
 class PasswordRejected(InvalidInput):
@@ -45,8 +62,33 @@ class PasswordRejected(InvalidInput):
     code = "password_rejected"
 
     def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, field="password", reason=reason)
+
+
+class ConsentRequired(InvalidInput):
+    """A sign-up that did not agree to every required document; `missing` names them."""
+
+    code = "consent_required"
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"Agree to the required documents first: {', '.join(missing)}")
+        self.missing = missing
+
+
+class ResetLinkInvalid(InvalidInput):
+    """A password-reset token that cannot be used; `code` says why, for a message per language."""
+
+    code = "reset_link_invalid"  # forged or garbled
+
+
+class ResetLinkExpired(ResetLinkInvalid):
+    code = "reset_link_expired"
+
+
+class ResetLinkUsed(ResetLinkInvalid):
+    """The password changed since the link was sent (by this link or otherwise)."""
+
+    code = "reset_link_used"
 
 
 class NotFound(CloudmallError):
@@ -59,6 +101,12 @@ class AuthenticationFailed(CloudmallError):
 
 class PermissionDenied(CloudmallError):
     code = "permission_denied"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The account still has the initial password the shop printed: only changing it is allowed."""
+
+    code = "password_change_required"
 
 
 class Conflict(CloudmallError):
@@ -107,6 +155,16 @@ class PaymentInProgress(Conflict):
     code = "payment_in_progress"
 
 
+class CategoryExists(Conflict):
+    code = "category_exists"
+
+
+class CategoryNotEmpty(Conflict):
+    """Only a category without products on sale can be deleted."""
+
+    code = "category_not_empty"
+
+
 class PaymentDeclined(CloudmallError):
     code = "payment_declined"
 
@@ -133,3 +191,9 @@ class RateLimited(CloudmallError):
 
 class DependencyUnavailable(CloudmallError):
     code = "dependency_unavailable"
+
+
+class AddressRequired(InvalidInput):
+    """An order without a delivery address cannot be paid or shipped."""
+
+    code = "address_required"

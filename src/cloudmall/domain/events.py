@@ -31,6 +31,9 @@ class EventType:
 
 
 USER_SIGNED_UP = EventType("user.signed_up", "user")
+# Carries the account's id alone: the mail reader mints the link when it sends the mail, so no
+# token ever lands in the outbox, the lake or a log.
+PASSWORD_RESET_REQUESTED = EventType("user.password_reset_requested", "user")
 PRODUCT_CREATED = EventType("product.created", "product")
 PRODUCT_PRICE_CHANGED = EventType("product.price_changed", "product")
 PRODUCT_STOCK_CHANGED = EventType("product.stock_changed", "product")
@@ -49,6 +52,7 @@ EVENT_TYPES: Mapping[str, EventType] = {
     kind.name: kind
     for kind in (
         USER_SIGNED_UP,
+        PASSWORD_RESET_REQUESTED,
         PRODUCT_CREATED,
         PRODUCT_PRICE_CHANGED,
         PRODUCT_STOCK_CHANGED,
@@ -116,6 +120,10 @@ def user_signed_up(user: User, *, request_id: str | None = None) -> Event:
     )
 
 
+def password_reset_requested(user_id: int, *, request_id: str | None = None) -> Event:
+    return new_event(PASSWORD_RESET_REQUESTED, user_id, {"user_id": user_id}, request_id=request_id)
+
+
 def product_created(product: Product, *, request_id: str | None = None) -> Event:
     return new_event(
         PRODUCT_CREATED,
@@ -177,6 +185,8 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
             "order_id": order.id,
             "user_id": order.user_id,
             "amount": _amount(order.total_amount),
+            "subtotal": _amount(order.goods_total),
+            "delivery_fee": _amount(order.delivery_fee),
             "lines": [
                 {
                     "product_id": line.product_id,
@@ -193,11 +203,20 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
 
 
 def order_moved(order: Order, *, request_id: str | None = None) -> Event:
-    """The event of an order's move to its (new) status."""
+    """The event of an order's move to its (new) status; a shipment names its carrier and
+    tracking number."""
+    payload: dict[str, Any] = {
+        "order_id": order.id,
+        "user_id": order.user_id,
+        "amount": _amount(order.total_amount),
+    }
+    if order.status is OrderStatus.SHIPPED and order.shipment is not None:
+        payload["carrier"] = order.shipment.carrier
+        payload["tracking_number"] = order.shipment.tracking_number
     return new_event(
         STATUS_EVENTS[order.status],
         order.id,
-        {"order_id": order.id, "user_id": order.user_id, "amount": _amount(order.total_amount)},
+        payload,
         request_id=request_id,
         occurred_at=order.updated_at,
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.errors import InvalidInput, InvalidTransition, NotFound, OrderLimitExceeded
 from cloudmall.domain.money import to_money
 from cloudmall.domain.products import Product
@@ -28,7 +29,8 @@ class OrderStatus(StrEnum):
 
 ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
-    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED}),
+    # paid → cancelled: cancelled before shipping, its charge refunded.
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
@@ -63,10 +65,18 @@ class Order:
     id: int
     user_id: int
     status: OrderStatus
-    total_amount: Decimal
+    total_amount: Decimal  # charged: the goods and the delivery fee
     lines: tuple[OrderLine, ...]
     created_at: datetime
     updated_at: datetime
+    subtotal: Decimal | None = None  # the goods (None: the same as the total)
+    delivery_fee: Decimal = Decimal("0.00")
+    address: Address | None = None  # a copy, taken when given; None while pending
+    shipment: Shipment | None = None
+
+    @property
+    def goods_total(self) -> Decimal:
+        return self.total_amount if self.subtotal is None else self.subtotal
 
 
 def merge_items(

@@ -1,4 +1,4 @@
-"""The catalogue: products with price, stock and an image."""
+"""The catalogue: products with price, stock and an image, in categories the staff name."""
 
 from __future__ import annotations
 
@@ -12,6 +12,17 @@ LOW_STOCK = 10
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """A category the staff manage: its slug (what a product refers to) and its two names."""
+
+    id: int
+    slug: str
+    name: str  # Korean
+    name_en: str
+    products: int = 0  # products on sale in it
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     id: int
     name: str
@@ -22,6 +33,16 @@ class Product:
     image_key: str | None
     created_at: datetime
     updated_at: datetime
+    name_en: str | None = None
+    description_en: str | None = None
+    # The price before a sale; set (and above `price`) only while the product is on sale.
+    list_price: Decimal | None = None
+    category_name: str | None = None  # the category's names, None if it has none (yet)
+    category_name_en: str | None = None
+
+    @property
+    def on_sale(self) -> bool:
+        return self.list_price is not None and self.list_price > self.price
 
     @property
     def in_stock(self) -> bool:

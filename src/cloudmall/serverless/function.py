@@ -5,6 +5,8 @@ the app, Mangum, and a first round trip to each tier. Each invocation is then on
 same event loop (Mangum's), so the engine's pool is reused; a connection that died while the
 container was frozen is pinged before use and replaced within the request (adapters.db.engine).
 Mangum's lifespan is off: with it on, Mangum starts and stops the app on every invocation.
+With SnapStart, that init runs once per published version and containers resume its snapshot
+(serverless.snapshot holds the hooks that keep this safe).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mangum import Mangum
 
 from cloudmall.config import Runtime, Settings
 from cloudmall.serverless.routes import ALL, FUNCTIONS
+from cloudmall.serverless.snapshot import register_hooks
 from cloudmall.services.commands import CheckTiers
 from cloudmall.services.shop import Shop
 from cloudmall.web.app import build_web_shop, create_app
@@ -38,6 +41,7 @@ class Function:
         self.shop.start()
         self._adapter = Mangum(app, lifespan="off")
         self._warm_up()
+        register_hooks(self.shop, asyncio.get_event_loop())
 
     def _warm_up(self) -> None:
         """The first connection to each tier, made at init rather than in the first request."""

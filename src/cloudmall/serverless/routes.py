@@ -19,6 +19,16 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/auth/login"),
         ("GET", "/api/auth/me"),
         ("POST", "/api/auth/password"),
+        ("POST", "/api/auth/refresh"),
+        ("POST", "/api/auth/logout"),
+        ("GET", "/api/account/profile"),
+        ("PATCH", "/api/account/profile"),
+        ("POST", "/api/auth/password-reset"),
+        ("POST", "/api/auth/password-reset/confirm"),
+        ("GET", "/api/account/addresses"),
+        ("POST", "/api/account/addresses"),
+        ("DELETE", "/api/account/addresses/{address_id}"),
+        ("PUT", "/api/account/addresses/{address_id}/default"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(
@@ -26,6 +36,7 @@ CATALOGUE: frozenset[Route] = frozenset(
         ("GET", "/api/products"),
         ("GET", "/api/products/{product_id}"),
         ("GET", "/api/categories"),
+        ("GET", "/api/shop/info"),
         ("GET", "/media/{key:path}"),
     }
 )
@@ -37,15 +48,23 @@ ORDERS: frozenset[Route] = frozenset(
         ("GET", "/api/orders/{order_id}"),
         ("POST", "/api/orders/{order_id}/pay"),
         ("POST", "/api/orders/{order_id}/cancel"),
+        ("PUT", "/api/orders/{order_id}/address"),
+        ("GET", "/api/orders/{order_id}/payments"),
+        ("POST", "/api/delivery/quote"),
+        ("GET", "/api/delivery/carriers"),
         ("GET", "/api/admin/orders"),
         ("POST", "/api/admin/orders/{order_id}/ship"),
         ("POST", "/api/admin/orders/{order_id}/deliver"),
+        ("POST", "/api/admin/orders/{order_id}/refund"),
         ("GET", "/api/admin/overview"),
         ("PUT", "/api/admin/users/{user_id}/role"),
         ("POST", "/api/products"),
         ("PATCH", "/api/products/{product_id}"),
         ("DELETE", "/api/products/{product_id}"),
         ("PUT", "/api/products/{product_id}/image"),
+        ("POST", "/api/admin/categories"),
+        ("PUT", "/api/admin/categories/{category_id}"),
+        ("DELETE", "/api/admin/categories/{category_id}"),
     }
 )
 

@@ -1,7 +1,8 @@
 """Each authenticated request is checked against the account as it is now, not as it was when
 its token was issued: the user still exists, the token's version is the current one (a password
 change raises it: older tokens get 401), and the role is the database's, not the token's claim
-(a demoted staff member's next staff request gets 403).
+(a demoted staff member's next staff request gets 403), and an account that must still change
+its initial password may do nothing else (403 `password_change_required`).
 
 The answer is remembered per process for at most `ttl_seconds` (default 2 s, so a burst of
 requests costs one read) and forgotten at once when this process changes the account; another
@@ -15,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from cloudmall.domain.errors import AuthenticationFailed
+from cloudmall.domain.errors import AuthenticationFailed, PasswordChangeRequired
 from cloudmall.domain.users import Role
 from cloudmall.services.ports import Principal, UnitOfWorkFactory
 
@@ -27,6 +28,7 @@ class _Seen:
     at: float
     role: Role | None  # None: no such account
     token_version: int
+    must_change_password: bool = False
 
 
 class AccessCheck:
@@ -46,12 +48,15 @@ class AccessCheck:
         self._clock = clock
         self._seen: OrderedDict[int, _Seen] = OrderedDict()
 
-    async def current(self, principal: Principal) -> Principal:
+    async def current(self, principal: Principal, *, changing_password: bool = False) -> Principal:
         """`principal` with the account's current role; AuthenticationFailed (401) if the account
-        is gone or the token predates its last role or password change."""
+        is gone or the token predates its last role or password change; PasswordChangeRequired
+        (403) while the account has an initial password, unless `changing_password` it."""
         seen = await self._look_up(principal.user_id)
         if seen.role is None or seen.token_version != principal.token_version:
             raise AuthenticationFailed("Your session has ended; please log in again")
+        if seen.must_change_password and not changing_password:
+            raise PasswordChangeRequired("Change the initial password first")
         return principal if seen.role is principal.role else replace(principal, role=seen.role)
 
     def forget(self, user_id: int) -> None:
@@ -65,7 +70,11 @@ class AccessCheck:
             return seen
         async with self._uow() as tx:
             user = await tx.users.get(user_id)
-        seen = _Seen(now, user.role, user.token_version) if user else _Seen(now, None, -1)
+        seen = (
+            _Seen(now, user.role, user.token_version, user.must_change_password)
+            if user
+            else _Seen(now, None, -1)
+        )
         if self._ttl > 0:
             self._seen[user_id] = seen
             self._seen.move_to_end(user_id)

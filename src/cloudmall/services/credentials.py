@@ -2,14 +2,16 @@
 
 Both apply to the very next request (services/access.py checks each one against the account):
 a new role because the role is read from the account, not the token; a new password because it
-raises the account's token version, so every token issued before stops working (the caller gets a
-fresh one).
+raises the account's token version, so every token issued before stops working, and revokes every
+refresh session of the account in the same transaction (the caller gets a fresh one).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cloudmall.domain.errors import NotFound, PermissionDenied
-from cloudmall.domain.users import Role, User
+from cloudmall.domain.users import Role, User, normalize_email
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.accounts import verify_password
 from cloudmall.services.password_policy import check_password, normalize_password
@@ -45,6 +47,29 @@ async def change_password(
     )
 
 
+async def set_initial_password(
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    access: AccessCheck,
+    email: str,
+    password: str,
+) -> User:
+    """An operator's new one-time password for an account (`cloudmall admin reset-password`):
+    every session ends, and the password must be changed at the next log-in."""
+    async with uow() as tx:
+        user = await tx.users.get_by_email(normalize_email(email))
+    if user is None:
+        raise NotFound(f"No account with the email {email}")
+    return await _change(
+        uow,
+        access,
+        user.id,
+        password_hash=await hasher.hash(normalize_password(password)),
+        must_change_password=True,
+    )
+
+
 async def change_role(
     *, uow: UnitOfWorkFactory, access: AccessCheck, user_id: int, role: Role
 ) -> User:
@@ -55,7 +80,7 @@ async def change_role_by_email(
     *, uow: UnitOfWorkFactory, access: AccessCheck, email: str, role: Role
 ) -> User:
     async with uow() as tx:
-        user = await tx.users.get_by_email(email.strip().lower())
+        user = await tx.users.get_by_email(normalize_email(email))
     if user is None:
         raise NotFound(f"No account with the email {email}")
     return await change_role(uow=uow, access=access, user_id=user.id, role=role)
@@ -68,10 +93,19 @@ async def _change(
     *,
     role: Role | None = None,
     password_hash: str | None = None,
+    must_change_password: bool = False,
 ) -> User:
     async with uow(write=True) as tx:
-        if not await tx.users.change_credentials(user_id, role=role, password_hash=password_hash):
+        found = await tx.users.change_credentials(
+            user_id,
+            role=role,
+            password_hash=password_hash,
+            must_change_password=must_change_password,
+        )
+        if not found:
             raise NotFound("This account no longer exists")
+        if password_hash is not None:
+            await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
         await tx.commit()
         changed = await tx.users.get(user_id)
     access.forget(user_id)

@@ -9,23 +9,32 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from cloudmall.domain.delivery import Quote, SavedAddress
 from cloudmall.domain.errors import PermissionDenied
 from cloudmall.domain.orders import Order
-from cloudmall.domain.products import Product
+from cloudmall.domain.payments import Payment
+from cloudmall.domain.products import Category, Product
 from cloudmall.domain.users import User
 from cloudmall.services import (
     accounts,
+    cancellation,
     catalog,
+    categories,
     credentials,
+    delivery,
     lake,
+    mail,
     media,
     orders,
     overview,
+    password_reset,
     payments,
+    profile,
 )
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
     CatalogPresenter,
@@ -34,6 +43,7 @@ from cloudmall.services.ports import (
     Metrics,
     ObjectStore,
     PasswordHasher,
+    PasswordResetTokens,
     PaymentGateway,
     Principal,
     QueryResult,
@@ -43,8 +53,19 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Throttles
+from cloudmall.services.sessions import RefreshSessions, utc_now
+from cloudmall.services.shop_info import ShopInfo
 
 # --- accounts ---------------------------------------------------------------------------------
+
+
+async def _logged_in(
+    user: User, *, uow: UnitOfWorkFactory, tokens: TokenCodec, sessions: RefreshSessions
+) -> accounts.Session:
+    """An access token and a new refresh session for the account."""
+    token, expires_in = tokens.issue(user)
+    refresh = await sessions.start(uow, user.id)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
 
 
 async def sign_up(
@@ -54,7 +75,10 @@ async def sign_up(
     hasher: PasswordHasher,
     tokens: TokenCodec,
     throttles: Throttles,
+    sessions: RefreshSessions,
+    legal: LegalVersions,
 ) -> accounts.Session:
+    consents = required_consents(command.consents, versions=legal, at=utc_now())
     user = await accounts.sign_up(
         uow=uow,
         hasher=hasher,
@@ -63,9 +87,10 @@ async def sign_up(
         name=command.name,
         throttles=throttles,
         client=command.client,
+        consents=consents,
+        language=command.language,
     )
-    token, expires_in = tokens.issue(user)
-    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
 
 
 async def log_in(
@@ -75,8 +100,9 @@ async def log_in(
     hasher: PasswordHasher,
     tokens: TokenCodec,
     throttles: Throttles,
+    sessions: RefreshSessions,
 ) -> accounts.Session:
-    return await accounts.log_in(
+    session = await accounts.log_in(
         uow=uow,
         hasher=hasher,
         tokens=tokens,
@@ -85,13 +111,33 @@ async def log_in(
         throttles=throttles,
         client=command.client,
     )
+    return replace(session, refresh=await sessions.start(uow, session.user.id))
+
+
+async def refresh_session(
+    command: c.RefreshSession,
+    *,
+    uow: UnitOfWorkFactory,
+    tokens: TokenCodec,
+    sessions: RefreshSessions,
+    access: AccessCheck,
+) -> accounts.Session:
+    user, refresh = await sessions.rotate(uow, command.refresh_token)
+    access.forget(user.id)  # the new access token is checked against the account as it is now
+    token, expires_in = tokens.issue(user)
+    return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
+
+
+async def log_out(command: c.LogOut, *, uow: UnitOfWorkFactory, sessions: RefreshSessions) -> None:
+    await sessions.end(uow, command.refresh_token)
 
 
 async def authenticate(
     command: c.Authenticate, *, tokens: TokenCodec, access: AccessCheck
 ) -> Principal:
     claimed = tokens.decode(command.token)
-    return await access.current(claimed)  # the account as it is now
+    # the account as it is now
+    return await access.current(claimed, changing_password=command.changing_password)
 
 
 async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> User:
@@ -100,10 +146,57 @@ async def current_user(command: c.CurrentUser, *, uow: UnitOfWorkFactory) -> Use
 
 async def make_admin(
     command: c.MakeAdmin, *, uow: UnitOfWorkFactory, hasher: PasswordHasher
-) -> User:
+) -> accounts.AdminAccount:
     return await accounts.make_admin(
-        uow=uow, hasher=hasher, email=command.email, password=command.password, name=command.name
+        uow=uow,
+        hasher=hasher,
+        email=command.email,
+        password=command.password,
+        name=command.name,
+        temporary=command.temporary,
     )
+
+
+async def set_initial_password(
+    command: c.SetInitialPassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    access: AccessCheck,
+) -> User:
+    return await credentials.set_initial_password(
+        uow=uow, hasher=hasher, access=access, email=command.email, password=command.password
+    )
+
+
+async def request_password_reset(
+    command: c.RequestPasswordReset, *, uow: UnitOfWorkFactory, throttles: Throttles
+) -> None:
+    await password_reset.request_reset(
+        uow=uow, throttles=throttles, email=command.email, client=command.client
+    )
+
+
+async def reset_password(
+    command: c.ResetPassword,
+    *,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    tokens: TokenCodec,
+    access: AccessCheck,
+    reset_tokens: PasswordResetTokens,
+    sessions: RefreshSessions,
+) -> accounts.Session:
+    user = await password_reset.reset_password(
+        uow=uow,
+        hasher=hasher,
+        access=access,
+        reset_tokens=reset_tokens,
+        token=command.token,
+        new_password=command.new_password,
+    )
+    # Every session of the account ended with the reset; this device starts a new one.
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
 
 
 async def change_password(
@@ -114,6 +207,7 @@ async def change_password(
     tokens: TokenCodec,
     access: AccessCheck,
     throttles: Throttles,
+    sessions: RefreshSessions,
 ) -> accounts.Session:
     user = await credentials.change_password(
         uow=uow,
@@ -125,8 +219,22 @@ async def change_password(
         throttles=throttles,
         client=command.client,
     )
-    token, expires_in = tokens.issue(user)
-    return accounts.Session(user=user, access_token=token, expires_in=expires_in)
+    # Every session of the account ended with the change; this device starts a new one.
+    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
+
+
+async def get_profile(command: c.GetProfile, *, uow: UnitOfWorkFactory) -> profile.Profile:
+    return await profile.get_profile(uow=uow, principal=command.principal)
+
+
+async def update_profile(command: c.UpdateProfile, *, uow: UnitOfWorkFactory) -> profile.Profile:
+    return await profile.update_profile(
+        uow=uow, principal=command.principal, name=command.name, phone=command.phone
+    )
+
+
+async def get_shop_info(command: c.GetShopInfo, *, shop_info: ShopInfo) -> ShopInfo:
+    return shop_info
 
 
 async def change_role(
@@ -198,7 +306,36 @@ async def create_product(
         description=command.description,
         category=command.category,
         stock_quantity=command.stock_quantity,
+        name_en=command.name_en,
+        description_en=command.description_en,
+        list_price=command.list_price,
     )
+
+
+async def add_category(
+    command: c.AddCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.add_category(
+        uow=uow, cache=cache, name=command.name, name_en=command.name_en
+    )
+
+
+async def rename_category(
+    command: c.RenameCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> Category:
+    return await categories.rename_category(
+        uow=uow,
+        cache=cache,
+        category_id=command.category_id,
+        name=command.name,
+        name_en=command.name_en,
+    )
+
+
+async def delete_category(
+    command: c.DeleteCategory, *, uow: UnitOfWorkFactory, cache: CatalogCache
+) -> None:
+    await categories.delete_category(uow=uow, cache=cache, category_id=command.category_id)
 
 
 async def update_product(
@@ -240,15 +377,43 @@ async def read_media(command: c.ReadMedia, *, store: ObjectStore) -> StoredObjec
 # --- orders and payments ----------------------------------------------------------------------
 
 
-async def place_order(command: c.PlaceOrder, *, placer: orders.OrderPlacer) -> orders.PlacedOrder:
+async def place_order(
+    command: c.PlaceOrder, *, placer: orders.OrderPlacer, uow: UnitOfWorkFactory
+) -> orders.PlacedOrder:
     principal = command.principal
     if command.claimed_user_id is not None and command.claimed_user_id != principal.user_id:
         raise PermissionDenied("userId does not match the signed-in account")
+    address = command.address
+    if address is None and command.address_id is not None:
+        address = await delivery.saved_address(
+            uow=uow, principal=principal, address_id=command.address_id
+        )
     return await placer.place(
         principal=principal,
         items=command.items,
         client_total=command.client_total,
         idempotency_key=command.idempotency_key,
+        address=address,
+    )
+
+
+async def quote_order(
+    command: c.QuoteOrder, *, uow: UnitOfWorkFactory, order_limits: orders.OrderLimits
+) -> Quote:
+    return await delivery.quote_items(uow=uow, items=command.items, limits=order_limits)
+
+
+async def set_order_address(command: c.SetOrderAddress, *, uow: UnitOfWorkFactory) -> Order:
+    return await orders.set_order_address(
+        uow=uow, principal=command.principal, order_id=command.order_id, address=command.address
+    )
+
+
+async def list_order_payments(
+    command: c.ListOrderPayments, *, uow: UnitOfWorkFactory
+) -> list[Payment]:
+    return await payments.order_payments(
+        uow=uow, principal=command.principal, order_id=command.order_id
     )
 
 
@@ -287,22 +452,86 @@ async def pay_order(
         principal=command.principal,
         order_id=command.order_id,
         card_number=command.card_number,
+        expiry=command.expiry,
+        cvc=command.cvc,
         currency=currency,
         idempotency_key=command.idempotency_key,
     )
 
 
 async def cancel_order(
-    command: c.CancelOrder, *, uow: UnitOfWorkFactory, cache: CatalogCache
+    command: c.CancelOrder,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    gateway: PaymentGateway,
+    metrics: Metrics,
 ) -> Order:
-    return await orders.cancel_order(
-        uow=uow, cache=cache, principal=command.principal, order_id=command.order_id
+    return await cancellation.cancel_order(
+        uow=uow,
+        cache=cache,
+        gateway=gateway,
+        metrics=metrics,
+        principal=command.principal,
+        order_id=command.order_id,
+    )
+
+
+async def refund_order(
+    command: c.RefundOrder,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    gateway: PaymentGateway,
+    metrics: Metrics,
+) -> Order:
+    return await cancellation.refund_order(
+        uow=uow,
+        cache=cache,
+        gateway=gateway,
+        metrics=metrics,
+        principal=command.principal,
+        order_id=command.order_id,
     )
 
 
 async def advance_order(command: c.AdvanceOrder, *, uow: UnitOfWorkFactory) -> Order:
     return await orders.advance_order(
-        uow=uow, principal=command.principal, order_id=command.order_id, target=command.target
+        uow=uow,
+        principal=command.principal,
+        order_id=command.order_id,
+        target=command.target,
+        shipment=command.shipment,
+    )
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+async def list_addresses(command: c.ListAddresses, *, uow: UnitOfWorkFactory) -> list[SavedAddress]:
+    return await delivery.list_addresses(uow=uow, principal=command.principal)
+
+
+async def add_address(command: c.AddAddress, *, uow: UnitOfWorkFactory) -> SavedAddress:
+    return await delivery.add_address(
+        uow=uow,
+        principal=command.principal,
+        address=command.address,
+        make_default=command.make_default,
+    )
+
+
+async def delete_address(command: c.DeleteAddress, *, uow: UnitOfWorkFactory) -> None:
+    await delivery.delete_address(
+        uow=uow, principal=command.principal, address_id=command.address_id
+    )
+
+
+async def make_default_address(
+    command: c.MakeDefaultAddress, *, uow: UnitOfWorkFactory
+) -> SavedAddress:
+    return await delivery.make_default(
+        uow=uow, principal=command.principal, address_id=command.address_id
     )
 
 
@@ -326,6 +555,10 @@ async def shop_overview(
 
 async def export_events(command: c.ExportEvents, *, exporter: lake.Exporter) -> lake.ExportResult:
     return await exporter.run_once()
+
+
+async def send_mail(command: c.SendMail, *, mailer: mail.MailReader) -> mail.MailRunResult:
+    return await mailer.run_once()
 
 
 async def report_from_lake(
@@ -355,14 +588,25 @@ Handler = Callable[..., Awaitable[Any]]
 HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.SignUp: sign_up,
     c.LogIn: log_in,
+    c.RefreshSession: refresh_session,
+    c.LogOut: log_out,
     c.Authenticate: authenticate,
     c.CurrentUser: current_user,
     c.MakeAdmin: make_admin,
+    c.SetInitialPassword: set_initial_password,
+    c.RequestPasswordReset: request_password_reset,
+    c.ResetPassword: reset_password,
     c.ChangePassword: change_password,
+    c.GetProfile: get_profile,
+    c.UpdateProfile: update_profile,
+    c.GetShopInfo: get_shop_info,
     c.ChangeRole: change_role,
     c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,
     c.ListCategories: list_categories,
+    c.AddCategory: add_category,
+    c.RenameCategory: rename_category,
+    c.DeleteCategory: delete_category,
     c.GetProduct: get_product,
     c.CreateProduct: create_product,
     c.UpdateProduct: update_product,
@@ -375,9 +619,18 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.ListAllOrders: list_all_orders,
     c.PayOrder: pay_order,
     c.CancelOrder: cancel_order,
+    c.RefundOrder: refund_order,
     c.AdvanceOrder: advance_order,
+    c.QuoteOrder: quote_order,
+    c.SetOrderAddress: set_order_address,
+    c.ListOrderPayments: list_order_payments,
+    c.ListAddresses: list_addresses,
+    c.AddAddress: add_address,
+    c.DeleteAddress: delete_address,
+    c.MakeDefaultAddress: make_default_address,
     c.ShopOverview: shop_overview,
     c.ExportEvents: export_events,
+    c.SendMail: send_mail,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,
     c.CountShop: count_shop,

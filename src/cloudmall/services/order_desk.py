@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from cloudmall.domain.delivery import Address
 from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
 from cloudmall.domain.orders import Order
 from cloudmall.services.catalog_cache import CatalogCache
@@ -89,6 +90,7 @@ class OrderDesk:
         items: Sequence[tuple[int, int]],
         client_total: Decimal | None,
         idempotency_key: str | None,
+        address: Address | None = None,
     ) -> PlacedOrder:
         request = order_request(
             principal=principal,
@@ -96,6 +98,7 @@ class OrderDesk:
             client_total=client_total,
             idempotency_key=idempotency_key,
             limits=self._limits,
+            address=address,
         )
         waiting = _Waiting(request, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)

@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from cloudmall.domain import events
+from cloudmall.domain.delivery import (
+    Address,
+    DeliveryFees,
+    Quote,
+    Shipment,
+    check_address,
+    check_shipment,
+    quote,
+)
 from cloudmall.domain.errors import (
+    AddressRequired,
     CloudmallError,
     IdempotencyKeyReused,
     InvalidInput,
@@ -50,11 +60,17 @@ MAX_PAGE = 100
 ORDER_KEY_SCOPE = "order"
 
 
+NO_FEE = DeliveryFees()
+
+
 @dataclass(frozen=True, slots=True)
 class OrderLimits:
+    """The shop's rules for one order: its limits, and the delivery fee it adds."""
+
     max_lines: int = MAX_LINES
     max_quantity: int = MAX_LINE_QUANTITY
-    max_total: Decimal = Decimal("100000000")
+    max_total: Decimal = Decimal("100000000")  # of the goods
+    fees: DeliveryFees = NO_FEE
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +85,11 @@ class OrderRequest:
 
     user_id: int
     quantities: Mapping[int, int]
-    client_total: Decimal | None
+    client_total: Decimal | None  # of the goods, as the client saw them
     key: str | None
     fingerprint: str
     request_id: str | None = None  # the HTTP request's, carried by the order's events
+    address: Address | None = None  # None: to be given before paying
 
 
 def order_request(
@@ -82,14 +99,26 @@ def order_request(
     client_total: Decimal | None,
     idempotency_key: str | None,
     limits: OrderLimits,
+    address: Address | None = None,
 ) -> OrderRequest:
     key = check_key(idempotency_key)
     quantities = merge_items(items, max_lines=limits.max_lines, max_quantity=limits.max_quantity)
-    request_print = fingerprint(
-        {"items": sorted(quantities.items()), "total": str(client_total) if client_total else None}
-    )
+    address = check_address(address) if address is not None else None
+    asked: dict[str, object] = {
+        "items": sorted(quantities.items()),
+        "total": str(client_total) if client_total else None,
+    }
+    if address is not None:  # (absent otherwise: keys stored before addresses keep their print)
+        asked["address"] = list(astuple(address))
+    request_print = fingerprint(asked)
     return OrderRequest(
-        principal.user_id, quantities, client_total, key, request_print, current_request_id.get()
+        principal.user_id,
+        quantities,
+        client_total,
+        key,
+        request_print,
+        current_request_id.get(),
+        address,
     )
 
 
@@ -106,17 +135,19 @@ def _priced(
     products: Mapping[int, Product],
     left: Mapping[int, int],
     limits: OrderLimits,
-) -> tuple[tuple[OrderLine, ...], Decimal]:
-    """The order's lines and total, if the stock `left` and the limits allow it."""
-    lines, total = price_lines(request.quantities, products)
-    if total > limits.max_total:
+) -> tuple[tuple[OrderLine, ...], Quote]:
+    """The order's lines and what it costs, if the stock `left` and the limits allow it.
+
+    The client's total is compared with the goods' (the fee is the server's to add)."""
+    lines, subtotal = price_lines(request.quantities, products)
+    if subtotal > limits.max_total:
         raise OrderLimitExceeded(f"An order's total can be at most {limits.max_total}")
-    if request.client_total is not None and request.client_total != total:
-        raise TotalMismatch(sent=request.client_total, current=total)
+    if request.client_total is not None and request.client_total != subtotal:
+        raise TotalMismatch(sent=request.client_total, current=subtotal)
     for line in lines:
         if left[line.product_id] < line.quantity:
             raise OutOfStock(line.product_id, line.product_name, left[line.product_id])
-    return lines, total
+    return lines, quote(subtotal, limits.fees)
 
 
 async def record_orders(
@@ -137,14 +168,16 @@ async def record_orders(
     taken: Counter[int] = Counter()
     for index, request in enumerate(requests):
         try:
-            lines, total = _priced(request, products, left, limits)
+            lines, cost = _priced(request, products, left, limits)
         except CloudmallError as refusal:
             refused[index] = refusal
             continue
         for line in lines:
             left[line.product_id] -= line.quantity
             taken[line.product_id] += line.quantity
-        accepted[index] = NewOrder(request.user_id, lines, total)
+        accepted[index] = NewOrder(
+            request.user_id, lines, cost.total, cost.subtotal, cost.delivery_fee, request.address
+        )
     placed: dict[int, Order] = {}
     if accepted:
         await tx.products.take_locked_stock(taken)
@@ -292,6 +325,7 @@ class OrderPlacer(Protocol):
         items: Sequence[tuple[int, int]],
         client_total: Decimal | None,
         idempotency_key: str | None,
+        address: Address | None = None,
     ) -> PlacedOrder: ...
 
     async def aclose(self) -> None:
@@ -316,6 +350,7 @@ class OrderPerTransaction:
         items: Sequence[tuple[int, int]],
         client_total: Decimal | None,
         idempotency_key: str | None,
+        address: Address | None = None,
     ) -> PlacedOrder:
         request = order_request(
             principal=principal,
@@ -323,6 +358,7 @@ class OrderPerTransaction:
             client_total=client_total,
             idempotency_key=idempotency_key,
             limits=self.limits,
+            address=address,
         )
         return await place_order(
             uow=self.uow,
@@ -336,7 +372,7 @@ class OrderPerTransaction:
         """Nothing runs between requests."""
 
 
-async def _visible_order(tx: UnitOfWork, principal: Principal, order_id: int) -> Order:
+async def visible_order(tx: UnitOfWork, principal: Principal, order_id: int) -> Order:
     """The order if the caller may see it; others' orders look like missing ones."""
     order = await tx.orders.get(order_id)
     if order is None or (order.user_id != principal.user_id and not principal.is_admin):
@@ -346,7 +382,7 @@ async def _visible_order(tx: UnitOfWork, principal: Principal, order_id: int) ->
 
 async def get_order(*, uow: UnitOfWorkFactory, principal: Principal, order_id: int) -> Order:
     async with uow() as tx:
-        return await _visible_order(tx, principal, order_id)
+        return await visible_order(tx, principal, order_id)
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -385,7 +421,7 @@ async def move_order(
     tx: UnitOfWork, principal: Principal, order_id: int, target: OrderStatus
 ) -> Order:
     """Move an order along one edge of the state machine, in the caller's transaction."""
-    order = await _visible_order(tx, principal, order_id)
+    order = await visible_order(tx, principal, order_id)
     check_transition(order.status, target)
     if not await tx.orders.transition(order_id, order.status, target):
         current = await tx.orders.get(order_id)
@@ -397,64 +433,56 @@ async def move_order(
     return moved
 
 
-async def cancel_order(
-    *, uow: UnitOfWorkFactory, cache: CatalogCache, principal: Principal, order_id: int
+async def advance_order(
+    *,
+    uow: UnitOfWorkFactory,
+    principal: Principal,
+    order_id: int,
+    target: OrderStatus,
+    shipment: Shipment | None = None,
 ) -> Order:
-    """Cancel a pending order and give its units back to stock, exactly once."""
+    """Staff moves: paid → shipped (with its carrier and tracking number, to its address),
+    shipped → delivered."""
+    require_admin(principal)
+    if target not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise InvalidInput("Staff can only mark orders shipped or delivered")
+    if target is OrderStatus.SHIPPED:
+        if shipment is None:
+            raise InvalidInput("Shipping an order needs its carrier and tracking number")
+        shipment = check_shipment(shipment.carrier, shipment.tracking_number)
 
     async def attempt() -> Order:
         async with uow(write=True) as tx:
-            order = await move_order(tx, principal, order_id, OrderStatus.CANCELLED)
-            product_ids = sorted(line.product_id for line in order.lines)
-            before = await tx.products.get_many(product_ids, lock=True)
-            for line in sorted(order.lines, key=lambda line: line.product_id):
-                await tx.products.return_stock(line.product_id, line.quantity)
-            await tx.outbox.add(await _returned_events(tx, order, before))
+            if shipment is not None:
+                order = await visible_order(tx, principal, order_id)
+                check_transition(order.status, target)  # not paid: that first, then the address
+                if order.address is None:
+                    raise AddressRequired("The order has no delivery address yet")
+                await tx.orders.set_shipment(order_id, shipment)
+            order = await move_order(tx, principal, order_id, target)
             await tx.commit()
-        back_in_stock = any(product.stock_quantity == 0 for product in before.values())
-        await cache.invalidate_stock(product_ids, availability_changed=back_in_stock)
-        return order
+            return order
 
     return await with_retries(attempt)
 
 
-async def _returned_events(
-    tx: UnitOfWork, order: Order, before: Mapping[int, Product]
-) -> list[events.Event]:
-    """The units a cancelled order gave back, product by product."""
-    stock = {product_id: product.stock_quantity for product_id, product in before.items()}
-    returned: list[events.Event] = []
-    for line in sorted(order.lines, key=lambda line: line.product_id):
-        if line.product_id in stock:
-            stock[line.product_id] += line.quantity
-        else:  # taken off sale since (not locked, not in `before`): its count as it is now
-            product = await tx.products.get(line.product_id)
-            stock[line.product_id] = product.stock_quantity if product else line.quantity
-        returned.append(
-            events.stock_changed(
-                line.product_id,
-                delta=line.quantity,
-                stock=stock[line.product_id],
-                reason="cancel",
-                order_id=order.id,
-                request_id=current_request_id.get(),
-            )
-        )
-    return returned
-
-
-async def advance_order(
-    *, uow: UnitOfWorkFactory, principal: Principal, order_id: int, target: OrderStatus
+async def set_order_address(
+    *, uow: UnitOfWorkFactory, principal: Principal, order_id: int, address: Address
 ) -> Order:
-    """Staff moves: paid → shipped, shipped → delivered."""
-    require_admin(principal)
-    if target not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        raise InvalidInput("Staff can only mark orders shipped or delivered")
+    """Give (or change) the address of one's own order, until it is shipped."""
+    address = check_address(address)
 
     async def attempt() -> Order:
         async with uow(write=True) as tx:
-            order = await move_order(tx, principal, order_id, target)
+            order = await visible_order(tx, principal, order_id)
+            if order.user_id != principal.user_id:
+                raise NotFound(f"Order {order_id} does not exist")
+            if order.status not in (OrderStatus.PENDING, OrderStatus.PAID):
+                raise InvalidTransition(f"The address of an order that is {order.status} is fixed")
+            await tx.orders.set_address(order_id, address)
+            changed = await tx.orders.get(order_id)
+            assert changed is not None
             await tx.commit()
-            return order
+            return changed
 
     return await with_retries(attempt)

@@ -1,4 +1,5 @@
-"""The staff's overview: today's orders and revenue, products running low."""
+"""The staff's overview: today's orders and revenue, orders to ship, products running low; and
+the operations figures (this process's cache, the data lake's headline)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.products import Product
 from cloudmall.services.lake import LakeSummary
 from cloudmall.services.orders import require_admin
@@ -17,6 +19,7 @@ class Overview:
     orders_today: int
     revenue_today: Decimal
     low_stock: list[Product]
+    orders_to_ship: int = 0  # paid, not yet shipped
     cache_hit_ratio: float | None = None  # this process's catalogue cache, None before a lookup
     lake: LakeSummary | None = None  # the lake's report headline; None if the lake cannot answer
 
@@ -33,7 +36,10 @@ async def overview(
     async with uow() as tx:
         count, revenue = await tx.orders.placed_since(midnight)
         low = await tx.products.low_stock(low_stock_threshold)
-    return Overview(orders_today=count, revenue_today=revenue, low_stock=low)
+        to_ship = await tx.orders.count_with_status(OrderStatus.PAID)
+    return Overview(
+        orders_today=count, revenue_today=revenue, low_stock=low, orders_to_ship=to_ship
+    )
 
 
 @dataclass(frozen=True, slots=True)

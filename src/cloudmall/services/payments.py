@@ -11,11 +11,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloudmall.domain import events
-from cloudmall.domain.errors import InvalidInput, PaymentDeclined, PaymentInProgress
+from cloudmall.domain.cards import Card
+from cloudmall.domain.errors import (
+    AddressRequired,
+    InvalidInput,
+    PaymentDeclined,
+    PaymentInProgress,
+)
 from cloudmall.domain.orders import Order, OrderStatus, check_transition
 from cloudmall.domain.payments import Payment
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
-from cloudmall.services.orders import get_order, move_order
+from cloudmall.services.orders import get_order, move_order, visible_order
 from cloudmall.services.ports import (
     Metrics,
     PaymentGateway,
@@ -64,10 +70,15 @@ async def pay_order(
     principal: Principal,
     order_id: int,
     card_number: str,
+    expiry: str,
+    cvc: str,
     currency: str,
     idempotency_key: str | None,
 ) -> PaidOrder:
-    """Charge the card for a pending order's total and mark it paid.
+    """Charge the card for a pending order's total (goods and delivery fee) and mark it paid.
+
+    An order whose address is pending is not charged (AddressRequired). The gateway checks the
+    card (number, expiry, CVC) and declines one it refuses with its reason.
 
     The charge happens outside the database transaction; the order then moves pending → paid
     only if it is still pending. If it is not (cancelled meanwhile, or paid by a concurrent
@@ -83,7 +94,7 @@ async def pay_order(
         metrics=metrics,
         principal=principal,
         order_id=order_id,
-        digits=digits,
+        card=Card(digits, expiry.strip(), cvc.strip()),
         currency=currency,
         key=key,
         scope=f"payment:{order_id}",
@@ -101,7 +112,7 @@ class _Payment:
     metrics: Metrics
     principal: Principal
     order_id: int
-    digits: str
+    card: Card
     currency: str
     key: str | None
     scope: str
@@ -177,8 +188,10 @@ class _Payment:
     async def charge_and_record(self) -> PaidOrder:
         order = await get_order(uow=self.uow, principal=self.principal, order_id=self.order_id)
         check_transition(order.status, OrderStatus.PAID)
+        if order.address is None:
+            raise AddressRequired("Add the order's delivery address before paying")
         result = await self.gateway.charge(
-            amount=order.total_amount, currency=self.currency, card_number=self.digits
+            amount=order.total_amount, currency=self.currency, card=self.card
         )
         if not result.approved:
             self.metrics.payment("declined")
@@ -226,7 +239,7 @@ class _Payment:
                 order_id=self.order_id,
                 amount=order.total_amount,
                 reference=reference,
-                card_last4=self.digits[-4:],
+                card_last4=self.card.last4,
             )
             await tx.outbox.add(
                 [events.payment_captured(payment, request_id=current_request_id.get())]
@@ -241,6 +254,15 @@ class _Payment:
                 )
             await tx.commit()
         return PaidOrder(paid, payment, False)
+
+
+async def order_payments(
+    *, uow: UnitOfWorkFactory, principal: Principal, order_id: int
+) -> list[Payment]:
+    """The payments of an order the caller may see (captured or refunded)."""
+    async with uow() as tx:
+        await visible_order(tx, principal, order_id)
+        return await tx.payments.for_order(order_id)
 
 
 def _replayed(answer: dict[str, Any]) -> PaidOrder:

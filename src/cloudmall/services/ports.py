@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
+from cloudmall.domain.cards import Card
+from cloudmall.domain.consents import Consent
+from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
+from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 
 
@@ -52,11 +56,18 @@ class NewProduct:
     description: str
     category: str
     stock_quantity: int
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProductChanges:
-    """A product's fields to change; None leaves a field as it is."""
+    """A product's fields to change; None leaves a field as it is.
+
+    An empty `name_en`/`description_en` removes the English text; a `list_price` of
+    NO_LIST_PRICE (0) ends a sale.
+    """
 
     name: str | None = None
     price: Decimal | None = None
@@ -64,6 +75,9 @@ class ProductChanges:
     category: str | None = None
     stock_quantity: int | None = None
     image_key: str | None = None
+    name_en: str | None = None
+    description_en: str | None = None
+    list_price: Decimal | None = None
 
     def given(self) -> dict[str, object]:
         """The fields to change, by name."""
@@ -78,7 +92,10 @@ class ProductChanges:
 class NewOrder:
     user_id: int
     lines: tuple[OrderLine, ...]
-    total: Decimal
+    total: Decimal  # charged: subtotal + delivery_fee
+    subtotal: Decimal | None = None  # the goods (None: the whole total)
+    delivery_fee: Decimal = Decimal("0.00")
+    address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +120,21 @@ class NewIdempotencyRecord:
     response: str
 
 
+NO_LIST_PRICE = Decimal(0)
+
+
+class CategoryRepository(Protocol):
+    async def list(self) -> list[Category]:
+        """Every category, by slug, each with how many products on sale it holds."""
+        ...
+
+    async def get(self, category_id: int) -> Category | None: ...
+    async def by_slug(self, slug: str) -> Category | None: ...
+    async def add(self, slug: str, name: str, name_en: str) -> Category: ...
+    async def rename(self, category_id: int, name: str, name_en: str) -> Category | None: ...
+    async def delete(self, category_id: int) -> bool: ...
+
+
 class ProductRepository(Protocol):
     async def get(self, product_id: int) -> Product | None: ...
     async def get_many(
@@ -113,7 +145,6 @@ class ProductRepository(Protocol):
 
     async def search(self, query: ProductQuery) -> list[Product]: ...
     async def count(self, query: ProductQuery) -> int: ...
-    async def categories(self) -> list[str]: ...
     async def low_stock(self, threshold: int) -> list[Product]: ...
     async def add(self, new: NewProduct) -> Product: ...
     async def update(self, product_id: int, changes: ProductChanges) -> Product | None:
@@ -135,19 +166,69 @@ class ProductRepository(Protocol):
 class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         """Insert a user; raises EmailTaken if the (normalised) email exists."""
         ...
 
     async def update(self, user_id: int, changes: Mapping[str, object]) -> None: ...
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         """Set the role and/or the password hash in one statement; a new password also raises
-        the token version by one (tokens issued before stop working). False if no such user."""
+        the token version by one (tokens issued before stop working) and sets whether it must be
+        changed at the next log-in (`must_change_password`). With `if_token_version`, only if
+        the token version is still that. False if no such user (or the version moved on)."""
         ...
 
     async def count(self) -> int: ...
+
+
+class RefreshTokenRepository(Protocol):
+    """Refresh tokens by their hash; `rotate`, `revoke_family` and `revoke_user` stamp rows."""
+
+    async def add(self, new: NewRefreshToken) -> RefreshToken: ...
+    async def by_hash(self, token_hash: str) -> RefreshToken | None:
+        """The token with this hash, its row locked until the transaction ends (two refreshes
+        with one token: the second waits, then sees it rotated)."""
+        ...
+
+    async def rotate(self, token_id: int, at: datetime) -> bool:
+        """Mark a token used, only if it is neither used nor revoked; True if it was marked."""
+        ...
+
+    async def revoke_family(self, family: str, at: datetime) -> int:
+        """Revoke every token of the family not revoked yet; how many."""
+        ...
+
+    async def revoke_user(self, user_id: int, at: datetime) -> int:
+        """Revoke every token of the account not revoked yet (all its sessions); how many."""
+        ...
+
+    async def delete_expired(self, user_id: int, now: datetime) -> int:
+        """Delete the account's tokens whose session ended before `now`; how many."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    async def add(self, user_id: int, consents: Sequence[Consent]) -> None: ...
+    async def for_user(self, user_id: int) -> list[Consent]:
+        """The account's consents, oldest first."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -168,12 +249,43 @@ class OrderRepository(Protocol):
         """How many orders were placed since `since` (not cancelled) and their total."""
         ...
 
+    async def count_with_status(self, status: OrderStatus) -> int: ...
+    async def set_address(self, order_id: int, address: Address) -> None:
+        """Store a copy of the address on the order."""
+        ...
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None: ...
+
+
+class AddressRepository(Protocol):
+    """Customers' address books; every call is scoped to one user's own addresses."""
+
+    async def list_for_user(self, user_id: int) -> list[SavedAddress]:
+        """The user's addresses, the default one first, then newest first."""
+        ...
+
+    async def get(self, user_id: int, address_id: int) -> SavedAddress | None: ...
+    async def add(self, user_id: int, address: Address, *, make_default: bool) -> SavedAddress:
+        """Add an address; `make_default` makes it the only default one."""
+        ...
+
+    async def delete(self, user_id: int, address_id: int) -> bool:
+        """Delete one of the user's addresses; False if there is no such one."""
+        ...
+
+    async def set_default(self, user_id: int, address_id: int) -> bool:
+        """Make the address the user's only default one; False if there is no such one."""
+        ...
+
 
 class PaymentRepository(Protocol):
     async def add(
         self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
     ) -> Payment: ...
     async def for_order(self, order_id: int) -> list[Payment]: ...
+    async def mark_refunded(self, payment_id: int) -> bool:
+        """Move a captured payment to refunded; False if it was not captured (any more)."""
+        ...
 
 
 class IdempotencyRepository(Protocol):
@@ -261,15 +373,48 @@ class Outbox(Protocol):
         ...
 
 
+#: A mail's state for the process that wants to send it.
+MailState = Literal["taken", "sent", "busy"]
+
+
+class MailDeliveries(Protocol):
+    """The mail reader's record per event: which mails a process has taken to send, which are
+    sent. It keeps two processes from sending one mail together, and a batch handed out again
+    from sending what went out already."""
+
+    async def take(
+        self, event_ids: Sequence[str], *, stale_before: datetime
+    ) -> dict[str, MailState]:
+        """Take the events' mails to send (kept once this transaction commits). Each is "taken";
+        "sent" if it was sent already; "busy" if another process took it at or after
+        `stale_before` (still at work; one taken before that died mid-way and is taken over).
+        RetryableConflict if another process took one meanwhile."""
+        ...
+
+    async def mark_sent(self, event_ids: Sequence[str]) -> None: ...
+    async def release(self, event_ids: Sequence[str]) -> None:
+        """Give back mails taken but not sent: the next attempt (any process's) takes them."""
+        ...
+
+    async def forget(self, sent_before: datetime) -> int:
+        """Delete records older than `sent_before` (their events left the outbox long ago)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction and the repositories that work inside it."""
 
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
+    consents: ConsentRepository
+    mail: MailDeliveries
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -324,7 +469,7 @@ class CatalogPresenter(Protocol):
 
     def products(self, products: Sequence[Product]) -> bytes: ...
     def product(self, product: Product) -> bytes: ...
-    def categories(self, names: Sequence[str]) -> bytes: ...
+    def categories(self, categories: Sequence[Category]) -> bytes: ...
 
 
 class TierProbe(Protocol):
@@ -446,8 +591,57 @@ class LakeQueryError(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult: ...
-    async def refund(self, *, reference: str, amount: Decimal) -> None: ...
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        """Charge the card, or decline it with a reason (a card it refuses on sight included)."""
+        ...
+
+    async def refund(self, *, reference: str, amount: Decimal) -> None:
+        """Give a charge back. Idempotent: refunding a reference again refunds nothing more."""
+        ...
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One plain-text mail to one recipient."""
+
+    to: str
+    subject: str
+    text: str
+    message_id: str  # stable per mail (the event's id): a receiver can spot a duplicate
+
+
+class MailUnavailable(Exception):
+    """The mail could not be handed over now (server down, refused, timed out): try again later."""
+
+
+class MailRejected(Exception):
+    """The mail server refused this mail for good (no such recipient): sending it again will not
+    help."""
+
+
+class MailSender(Protocol):
+    """Outgoing mail. `send` returns once the mail is handed over for delivery (an SMTP server
+    accepted it; the local folder has its .eml file) and raises MailUnavailable if it was not, in
+    which case nothing was delivered as far as the sender knows and the caller retries later,
+    or MailRejected if the server refused this very mail for good (the caller gives it up).
+    A sender logs at most the recipient and the subject: never the body (it may hold a link that
+    works as a password)."""
+
+    async def send(self, mail: Mail) -> None: ...
+
+
+class PasswordResetTokens(Protocol):
+    """Signed, expiring password-reset tokens bound to the account's token version: once the
+    password changes (by the reset or otherwise) every token issued before is dead."""
+
+    def issue(self, user: User) -> str: ...
+    def read(self, token: str) -> tuple[int, int]:
+        """The (user id, token version) a token was issued for. Raises ResetLinkExpired for an
+        expired token and ResetLinkInvalid for a forged or garbled one."""
+        ...
 
 
 class PasswordHasher(Protocol):

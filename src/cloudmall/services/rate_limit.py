@@ -112,7 +112,7 @@ class SlowDown:
 @dataclass(frozen=True, slots=True)
 class Throttles:
     """The shop's limits: failed log-ins per (account, client), per client, and per account (a
-    slow-down); sign-ups per client."""
+    slow-down); sign-ups per client; password-reset mails per client and per account."""
 
     limiter: RateLimiter
     login_per_account_and_client: Limit
@@ -120,6 +120,8 @@ class Throttles:
     login_per_account: Limit  # counts failures for `slow_down`; never refuses
     slow_down: SlowDown
     signup_per_client: Limit
+    reset_per_client: Limit = Limit("reset-client", 10, 3600)
+    reset_per_account: Limit = Limit("reset-account", 3, 3600)
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
     async def login_attempt(self, *, account: str, client: str) -> list[Hit | None]:
@@ -145,3 +147,10 @@ class Throttles:
 
     async def signup(self, *, client: str) -> None:
         await self.limiter.hit(self.signup_per_client, client)
+
+    async def password_reset(self, *, account: str, client: str) -> bool:
+        """Count a reset request: 429 past the client's limit; False (send nothing, say nothing)
+        past the account's, so nobody can flood an inbox or learn whether the account exists."""
+        await self.limiter.hit(self.reset_per_client, client)
+        _, count = await self.limiter.count(self.reset_per_account, account)
+        return count <= self.reset_per_account.max_hits

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.commands import Command
@@ -11,6 +11,13 @@ from cloudmall.services.ports import Metrics
 
 R = TypeVar("R")
 BoundHandler = Callable[[Any], Awaitable[Any]]
+
+
+class Background(Protocol):
+    """Work a long-lived process keeps doing between requests (the mail reader)."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class Shop:
@@ -26,6 +33,8 @@ class Shop:
         catalog_cache: CatalogCache,
         watch_catalog: bool,
         closers: Sequence[Callable[[], Awaitable[None]]],
+        releasers: Sequence[Callable[[], Awaitable[None]]] = (),
+        background: Sequence[Background] = (),
     ) -> None:
         self._handlers = handlers
         self.tiers = tiers  # what the handlers were bound to, by name (for tools and tests)
@@ -33,6 +42,8 @@ class Shop:
         self._catalog_cache = catalog_cache
         self._watch_catalog = watch_catalog
         self._closers = closers
+        self._releasers = releasers
+        self._background = background
 
     async def handle(self, command: Command[R]) -> R:
         handler = self._handlers.get(type(command))
@@ -45,12 +56,23 @@ class Shop:
         return self._catalog_cache.peek(key)
 
     def start(self) -> None:
-        """Start the background work the runtime keeps (the catalogue's invalidation watcher)."""
+        """Start the background work the runtime keeps (the catalogue's invalidation watcher,
+        the mail reader)."""
         if self._watch_catalog:
             self._catalog_cache.start()
+        for work in self._background:
+            work.start()
 
     async def stop(self) -> None:
+        for work in self._background:
+            await work.stop()
         await self._catalog_cache.stop()
+
+    async def release_connections(self) -> None:
+        """Close the pooled connections, which reopen on next use: before the process is frozen
+        into a snapshot, whose sockets would be dead in every process restored from it."""
+        for release in self._releasers:
+            await release()
 
     async def aclose(self) -> None:
         """Let work under way finish, then let go of every tier's connections."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import Payment, PaymentStatus
 
@@ -27,6 +29,10 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         ],
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
+        "subtotal": None if order.subtotal is None else str(order.subtotal),
+        "delivery_fee": str(order.delivery_fee),
+        "address": asdict(order.address) if order.address else None,
+        "shipment": asdict(order.shipment) if order.shipment else None,
     }
 
 
@@ -47,6 +53,11 @@ def order_from_dict(data: dict[str, Any]) -> Order:
         ),
         created_at=datetime.fromisoformat(data["created_at"]),
         updated_at=datetime.fromisoformat(data["updated_at"]),
+        # Answers stored before delivery fees have none of these.
+        subtotal=Decimal(data["subtotal"]) if data.get("subtotal") else None,
+        delivery_fee=Decimal(data.get("delivery_fee", "0.00")),
+        address=Address(**data["address"]) if data.get("address") else None,
+        shipment=Shipment(**data["shipment"]) if data.get("shipment") else None,
     )
 
 

@@ -21,7 +21,20 @@ from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.only_routes import OnlyRoutes
 from cloudmall.web.presentation import JsonCatalogPresenter
-from cloudmall.web.routers import accounts, admin, catalog, credentials, media, ops, orders
+from cloudmall.web.routers import (
+    accounts,
+    addresses,
+    admin,
+    catalog,
+    categories,
+    credentials,
+    delivery,
+    media,
+    ops,
+    orders,
+    profile,
+    shop_info,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
@@ -69,8 +82,13 @@ def create_app(
     for router in (
         accounts.router,
         credentials.router,
+        profile.router,
+        addresses.router,
         catalog.router,
+        shop_info.router,
+        categories.router,
         orders.router,
+        delivery.router,
         admin.router,
         ops.router,
         media.router,
@@ -115,6 +133,8 @@ def _add_middleware(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
+            # the storefront on another origin of the same site sends the refresh cookie
+            allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
             expose_headers=["ETag", "X-Total-Count", "X-Request-ID", "Idempotent-Replayed"],

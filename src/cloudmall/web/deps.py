@@ -30,14 +30,29 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, changing_password: bool
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationFailed("Log in first: send 'Authorization: Bearer <token>'")
     shop: Shop = request.app.state.shop
-    return await shop.handle(Authenticate(credentials.credentials))
+    return await shop.handle(Authenticate(credentials.credentials, changing_password))
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller; 403 `password_change_required` while its account has an initial password."""
+    return await _authenticate(request, credentials, changing_password=False)
+
+
+async def get_principal_changing_password(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller of the password change: the one call an initial password is allowed."""
+    return await _authenticate(request, credentials, changing_password=True)
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -49,4 +64,5 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 ShopDep = Annotated[Shop, Depends(get_shop)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ChangingPasswordDep = Annotated[Principal, Depends(get_principal_changing_password)]
 AdminDep = Annotated[Principal, Depends(get_admin)]

@@ -26,9 +26,25 @@ _ALWAYS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 _PAGE = [(b"content-security-policy", PAGE_CSP.encode()), (b"x-frame-options", b"DENY")]
-# Request ids: a random per-process prefix and a counter (unique, and far cheaper than uuid4).
-_ID_PREFIX = secrets.token_hex(4)
-_ID_COUNTER = itertools.count(1)
+
+
+class RequestIds:
+    """Request ids: a random per-process prefix and a counter (unique, and far cheaper than
+    uuid4). `renew` draws a new prefix: processes restored from one snapshot (Lambda SnapStart)
+    would otherwise all number their requests from the same prefix and count."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._counter):x}"
+
+
+REQUEST_IDS = RequestIds()
 
 
 def _route_label(scope: Scope) -> str:
@@ -53,7 +69,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+        request_id = _incoming_request_id(scope) or REQUEST_IDS.next()
         scope.setdefault("state", {})["request_id"] = request_id
         authenticated = any(name == b"authorization" for name, _ in scope["headers"])
         status = 500

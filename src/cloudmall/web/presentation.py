@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from cloudmall.domain.products import Product
+from cloudmall.domain.products import Category, Product
 from cloudmall.services.media_links import MediaLinks
 
 
@@ -30,6 +30,21 @@ def product_row(product: Product, links: MediaLinks) -> dict[str, Any]:
         "category": product.category,
         "created_at": _timestamp(product.created_at),
         "updated_at": _timestamp(product.updated_at),
+        "name_en": product.name_en,
+        "description_en": product.description_en,
+        "list_price": None if product.list_price is None else str(product.list_price),
+        "category_name": product.category_name,
+        "category_name_en": product.category_name_en,
+    }
+
+
+def category_row(category: Category) -> dict[str, Any]:
+    return {
+        "id": category.id,
+        "slug": category.slug,
+        "name": category.name,
+        "name_en": category.name_en,
+        "products": category.products,
     }
 
 
@@ -48,5 +63,5 @@ class JsonCatalogPresenter:
     def product(self, product: Product) -> bytes:
         return orjson.dumps(product_row(product, self.links))
 
-    def categories(self, names: Sequence[str]) -> bytes:
-        return orjson.dumps(list(names))
+    def categories(self, categories: Sequence[Category]) -> bytes:
+        return orjson.dumps([category_row(category) for category in categories])

@@ -13,6 +13,7 @@ the sockets, the signals and the metrics clean-up are this module's for both.
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -21,9 +22,11 @@ import socket
 import threading
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from prometheus_client import multiprocess
+from uvicorn.config import LOGGING_CONFIG
 
 from cloudmall.config import HttpServer
 
@@ -36,11 +39,24 @@ GRACE_SECONDS = 20
 BACKLOG = 4096
 
 
+#: The mail adapters' logger: one line per mail (recipient and subject), shown by the server.
+MAIL_LOGGER = "cloudmall.adapters.mail"
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging, plus a line per mail sent: on one machine, where mail goes to
+    var/mail, that line is how a developer notices one."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"][MAIL_LOGGER] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def _config(host: str, port: int, app: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        log_config=_log_config(),
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=GRACE_SECONDS,

@@ -34,8 +34,15 @@ def sign_up_from_login(page: Page, name: str = "브라우저 고객") -> str:
     page.get_by_label("이름").fill(name)
     page.get_by_label("이메일").fill(email)
     page.get_by_label("비밀번호", exact=True).fill(PASSWORD)
+    agree_to_both(page)
     page.get_by_role("button", name="가입하기").click()
     return email
+
+
+def agree_to_both(page: Page) -> None:
+    """Tick the sign-up's two required agreements (privacy policy, terms of use)."""
+    page.locator("#consent-privacy").check()
+    page.locator("#consent-terms").check()
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
@@ -52,8 +59,19 @@ def go_to_checkout(page: Page) -> None:
     page.get_by_role("button", name="주문하기", exact=True).click()
 
 
-def pay(page: Page, card_number: str) -> None:
-    page.get_by_label("카드 번호").fill(card_number)
+def fill_address(page: Page) -> None:
+    """Type the delivery address into the form on screen (Korean or English labels alike)."""
+    page.locator("#ship-recipient").fill("김민지")
+    page.locator("#ship-phone").fill("010-1234-5678")
+    page.locator("#ship-postal").fill("06236")
+    page.locator("#ship-address1").fill("서울 강남구 테헤란로 152")
+    page.locator("#ship-address2").fill("12층")
+
+
+def pay(page: Page, card_number: str, expiry: str = "12/49", cvc: str = "123") -> None:
+    page.locator("#card-number").fill(card_number)
+    page.locator("#card-expiry").fill(expiry)
+    page.locator("#card-cvc").fill(cvc)
     page.locator("#pay-button").click()
 
 
@@ -67,7 +85,8 @@ def order_id_from_url(page: Page) -> int:
 def buy_two_products(
     page: Page, base_url: str, first: dict[str, Any], second: dict[str, Any], total: str
 ) -> int:
-    """A new visitor buys 2 × first and 1 × second, signing up at checkout; returns the order id.
+    """A new visitor buys 2 × first and 1 × second, signing up at checkout and giving the
+    delivery address there; returns the order id. `total` is what is charged (with delivery).
 
     A declined card comes first: the page must say why, and the order stays payable.
     """
@@ -79,6 +98,7 @@ def buy_two_products(
 
     expect(page.get_by_role("heading", name="주문 확인", level=1)).to_be_visible()
     expect(page.locator("#checkout-total")).to_have_text(total)
+    fill_address(page)
     page.locator("#place-order").click()
 
     order_id = order_id_from_url(page)

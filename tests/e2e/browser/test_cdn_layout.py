@@ -84,7 +84,7 @@ def test_purchase_with_pages_from_another_origin(
 
     api_calls: list[str] = []
     page.on("request", lambda request: api_calls.append(request.url))
-    buy_two_products(page, cdn.static_url, first, second, total="₩30,300")
+    buy_two_products(page, cdn.static_url, first, second, total="33,300원")  # 3,000원 delivery
     screenshot(page, "cdn-layout-my-orders")
 
     assert page.url.startswith(cdn.static_url)

@@ -7,6 +7,7 @@ import secrets
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.conftest import ConsoleGuard
+from tests.e2e.browser.flows import agree_to_both
 from tests.support import LiveServer
 
 
@@ -14,6 +15,7 @@ def try_sign_up(page: Page, *, name: str, email: str, password: str, label: str)
     page.get_by_label(name).fill("Kim")
     page.get_by_label(email).fill(f"pw-{secrets.token_hex(4)}@example.com")
     page.get_by_label(password, exact=True).fill("aaaaaaaaaaaa")
+    agree_to_both(page)
     page.get_by_role("main").get_by_role("button", name=label).click()
 
 

@@ -15,11 +15,12 @@ from tests.e2e.browser.conftest import PHONE, ConsoleGuard, PageFactory, screens
 from tests.e2e.browser.flows import (
     add_to_cart,
     buy_two_products,
+    fill_address,
     go_to_checkout,
     log_in,
 )
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
+from tests.support import ADDRESS, ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer, card
 
 
 def png(color: tuple[int, int, int], label: str = "") -> bytes:
@@ -67,7 +68,7 @@ def test_buy_two_products_as_a_new_user(shop: LiveServer, page: Page, guard: Con
     second = create_product(admin, stock=3, price="4500.00", name=f"텀블러 {tag}")
     attach_image(admin, first, (99, 102, 241))
 
-    buy_two_products(page, shop.url, first, second, total="₩30,300")
+    buy_two_products(page, shop.url, first, second, total="33,300원")  # 30,300원 + 3,000원
     screenshot(page, "purchase-my-orders")
     assert admin.get(f"/api/products/{first['id']}").json()["stock_quantity"] == 3
 
@@ -85,7 +86,8 @@ def test_out_of_stock_when_another_buyer_takes_the_last_unit(
     add_to_cart(page, shop.url, last)
     go_to_checkout(page)
     log_in(page, shopper.user["email"])
-    expect(page.locator("#checkout-total")).to_have_text("₩9,900")
+    expect(page.locator("#checkout-total")).to_have_text("12,900원")  # and 3,000원 delivery
+    fill_address(page)
 
     rival = sign_up(shop, name="빠른 고객")
     taken = rival.post("/api/orders", json={"items": [{"productId": last["id"], "quantity": 1}]})
@@ -113,6 +115,11 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     picture = tmp_path / "new-product.png"
     picture.write_bytes(png((236, 72, 153), "new"))
     name = f"관리자 등록 상품 {secrets.token_hex(3)}"
+    gifts = f"선물 {secrets.token_hex(2)}"
+    made = log_in_admin(shop).post(
+        "/api/admin/categories", json={"name": gifts, "name_en": f"Gifts {gifts[-4:]}"}
+    )
+    assert made.status_code == 201, made.text
 
     page.goto(f"{shop.url}/#/login")
     log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -124,11 +131,11 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     page.get_by_role("link", name="상품 등록").click()
 
     expect(page.get_by_role("heading", name="상품 등록", level=1)).to_be_visible()
-    page.get_by_label("상품명").fill(name)
+    page.get_by_label("상품명", exact=True).fill(name)
     page.get_by_label("가격 (원)").fill("15900")
     page.get_by_label("재고", exact=True).fill("7")
-    page.get_by_label("카테고리").fill("gifts")
-    page.get_by_label("설명").fill("관리자가 브라우저에서 등록한 상품입니다.")
+    page.get_by_label("카테고리").select_option(label=gifts)
+    page.get_by_label("설명", exact=True).fill("관리자가 브라우저에서 등록한 상품입니다.")
     page.get_by_label("상품 이미지").set_input_files(str(picture))
     preview = page.locator("#image-preview")
     expect(preview).to_be_visible()
@@ -153,7 +160,7 @@ def test_admin_creates_a_product_with_an_image_and_shoppers_see_it(
     page.keyboard.press("Enter")
     card = page.locator(f'li.card[data-product-id="{product_id}"]')
     expect(card).to_contain_text(name)
-    expect(card).to_contain_text("₩15,900")
+    expect(card).to_contain_text("15,900원")
     thumbnail = card.get_by_role("img", name=name)
     expect(thumbnail).to_have_attribute("src", re.compile(r"/media/thumbs/"))
     expect(thumbnail).to_have_attribute("loading", "lazy")
@@ -174,11 +181,12 @@ def test_admin_marks_an_order_shipped_and_the_customer_sees_it(
     )
     customer = sign_up(shop, name="배송 고객")
     placed = customer.post(
-        "/api/orders", json={"items": [{"productId": item["id"], "quantity": 1}]}
+        "/api/orders",
+        json={"items": [{"productId": item["id"], "quantity": 1}], "address": ADDRESS},
     )
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["orderId"]
-    paid = customer.post(f"/api/orders/{order_id}/pay", json={"cardNumber": "4242424242424242"})
+    paid = customer.post(f"/api/orders/{order_id}/pay", json=card("4242424242424242"))
     assert paid.status_code == 200, paid.text
 
     shopper_page = new_page()
@@ -198,6 +206,12 @@ def test_admin_marks_an_order_shipped_and_the_customer_sees_it(
     row = paid_orders.locator(f'tr[data-order-id="{order_id}"]')
     expect(row.locator(".status")).to_have_text("결제 완료")
     row.get_by_role("button", name="발송 처리").click()
+    dialog = admin_page.get_by_role("dialog")
+    dialog.get_by_label("택배사").select_option(label="한진택배")
+    dialog.get_by_label("운송장 번호").fill("4123-5678-9012")
+    screenshot(admin_page, "admin-ship-dialog")
+    dialog.get_by_role("button", name="발송 처리").click()
+    expect(dialog).to_be_hidden()
     expect(row.locator(".status")).to_have_text("배송 중")
     expect(row.get_by_role("button", name="배송 완료 처리")).to_be_visible()
     expect(admin_page.locator("#toast")).to_contain_text(f"주문 #{order_id}")
@@ -209,7 +223,14 @@ def test_admin_marks_an_order_shipped_and_the_customer_sees_it(
     expect(mine).to_have_text("배송 중")
     shopper_page.locator(f'li[data-order-id="{order_id}"]').get_by_role("link").first.click()
     expect(shopper_page.locator("#order-status")).to_have_text("배송 중")
+    expect(shopper_page.locator("#order-carrier")).to_have_text("한진택배")
+    expect(shopper_page.locator("#order-tracking")).to_have_text("4123-5678-9012")
+    expect(shopper_page.locator("#order-address")).to_contain_text(
+        "(06236) 서울 강남구 테헤란로 152"
+    )
     screenshot(shopper_page, "customer-sees-shipped")
+    seen = customer.get(f"/api/orders/{order_id}").json()["shipment"]
+    assert (seen["carrier"]["code"], seen["tracking_number"]) == ("hanjin", "4123-5678-9012")
 
 
 def test_switch_language_and_remember_it(shop: LiveServer, page: Page) -> None:
@@ -245,7 +266,12 @@ def test_home_page_grid_filters_and_pages_at_phone_and_desktop_widths(
     shop: LiveServer, new_page: PageFactory
 ) -> None:
     admin = log_in_admin(shop)
-    category = f"home{secrets.token_hex(2)}"
+    tag = secrets.token_hex(2)
+    made_category = admin.post(
+        "/api/admin/categories", json={"name": f"홈 {tag}", "name_en": f"Home {tag}"}
+    )
+    assert made_category.status_code == 201, made_category.text
+    category = made_category.json()["slug"]
     palette = [(99, 102, 241), (236, 72, 153), (16, 185, 129), (245, 158, 11), (59, 130, 246)]
     for number in range(14):
         made = product_in(
@@ -259,7 +285,8 @@ def test_home_page_grid_filters_and_pages_at_phone_and_desktop_widths(
 
     desktop = new_page()
     desktop.goto(f"{shop.url}/")
-    desktop.get_by_role("navigation", name="카테고리").get_by_role("link", name=category).click()
+    chips = desktop.get_by_role("navigation", name="카테고리")
+    chips.get_by_role("link", name=f"홈 {tag}").click()
     expect(desktop.locator("#result-count")).to_have_text("상품 14개")
     cards = desktop.locator("li.card")
     expect(cards).to_have_count(12)
@@ -287,7 +314,7 @@ def test_home_page_grid_filters_and_pages_at_phone_and_desktop_widths(
 def test_an_expired_session_asks_to_log_in_again(
     shop: LiveServer, page: Page, guard: ConsoleGuard
 ) -> None:
-    guard.allow_status(401)  # the refused token, turned into "log in again"
+    guard.allow_status(401)  # the refused token and refresh, turned into "log in again"
     customer = sign_up(shop, name="만료 고객")
     page.goto(f"{shop.url}/#/login?next=/orders")
     log_in(page, customer.user["email"])
@@ -299,6 +326,7 @@ def test_an_expired_session_asks_to_log_in_again(
             localStorage.setItem("cloudmall.session", JSON.stringify(session));
         }"""
     )
+    page.context.clear_cookies()  # the session's refresh cookie is gone too: nothing renews it
     page.reload()
     expect(page.get_by_role("heading", name="로그인", level=1)).to_be_visible()
     expect(page.locator("#toast")).to_contain_text("세션이 만료되었습니다")
@@ -320,21 +348,22 @@ def test_a_price_change_shows_the_new_total_and_asks_to_confirm(
     add_to_cart(page, shop.url, item, quantity=2)
     go_to_checkout(page)
     log_in(page, shopper.user["email"])
-    expect(page.locator("#checkout-total")).to_have_text("₩20,000")
+    expect(page.locator("#checkout-total")).to_have_text("23,000원")  # 20,000원 + 3,000원
+    fill_address(page)
 
     changed = admin.patch(f"/api/products/{item['id']}", json={"price": "12500.00"})
     assert changed.status_code == 200, changed.text
     page.locator("#place-order").click()
-    expect(page.get_by_role("alert")).to_contain_text("가격이 바뀌었습니다. 새 합계는 ₩25,000")
-    expect(page.locator("#checkout-total")).to_have_text("₩25,000")
+    expect(page.get_by_role("alert")).to_contain_text("가격이 바뀌었습니다. 새 합계는 28,000원")
+    expect(page.locator("#checkout-total")).to_have_text("28,000원")
     expect(page.locator("#place-order")).to_be_hidden()
     screenshot(page, "price-changed")
-    page.get_by_role("button", name="₩25,000로 주문하기").click()
+    page.get_by_role("button", name="28,000원으로 주문하기").click()
 
     expect(page.get_by_text("주문이 접수되었습니다")).to_be_visible()
-    expect(page.locator("#order-total")).to_have_text("₩25,000")
+    expect(page.locator("#order-total")).to_have_text("28,000원")
     orders = shopper.get("/api/orders").json()
-    assert [order["total_amount"] for order in orders] == ["25000.00"]
+    assert [order["total_amount"] for order in orders] == ["28000.00"]
 
 
 def test_network_down_is_explained_and_retry_recovers(

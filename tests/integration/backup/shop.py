@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.tables import (
+    categories,
     idempotency_keys,
     order_lines,
     orders,
@@ -27,6 +28,7 @@ from cloudmall.adapters.db.tables import (
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
 
 CUSTOMER_PASSWORD = "a restored customer's passphrase"
+CATEGORY_SLUGS = ["books", "food", "fashion", "전자제품"]
 CUSTOMER_EMAIL = "customer-1@cloudmall.test"
 CHUNK = 2_000
 
@@ -71,6 +73,17 @@ async def fill_shop(
         }
         for i in range(1, n_users + 1)
     ]
+    category_rows: list[dict[str, Any]] = [
+        {
+            "id": i,
+            "slug": slug,
+            "name": f"{slug} 카테고리",
+            "name_en": f"{slug.title()} — “quoted”",
+            "created_at": moment(i),
+            "updated_at": moment(i),
+        }
+        for i, slug in enumerate(CATEGORY_SLUGS, start=1)
+    ]
     product_rows: list[dict[str, Any]] = [
         {
             "id": i,
@@ -79,7 +92,11 @@ async def fill_shop(
             "description": "line one\nline two\ttabbed, ünïcødé" if i % 2 else "",
             "image_key": f"images/{i:064x}.png" if i % 3 == 0 else None,
             "stock_quantity": 1_000_000,
-            "category": rng.choice(["books", "food", "fashion", "전자제품"]),
+            "category": rng.choice(CATEGORY_SLUGS),
+            "name_en": f"Product {i}" if i % 2 else None,
+            "list_price": Decimal(rng.randrange(5_000_001, 6_000_000)) / 100
+            if i % 5 == 0
+            else None,
             "is_active": i % 7 != 0,
             "created_at": moment(i),
             "updated_at": moment(i + 1),
@@ -148,6 +165,7 @@ async def fill_shop(
     try:
         for table, rows in (
             (users, user_rows),
+            (categories, category_rows),
             (products, product_rows),
             (orders, order_rows),
             (order_lines, line_rows),
@@ -157,7 +175,15 @@ async def fill_shop(
             await _insert(engine, table, rows)
         if engine.dialect.name == "postgresql":  # the bulk insert gave explicit ids
             async with engine.begin() as conn:
-                for table in (users, products, orders, order_lines, payments, idempotency_keys):
+                for table in (
+                    users,
+                    categories,
+                    products,
+                    orders,
+                    order_lines,
+                    payments,
+                    idempotency_keys,
+                ):
                     await conn.execute(
                         select(
                             func.setval(
@@ -181,7 +207,7 @@ async def fill_shop(
 async def max_ids_of(engine: AsyncEngine) -> dict[str, int]:
     found = {}
     async with engine.connect() as conn:
-        for table in (users, products, orders, order_lines, payments, idempotency_keys):
+        for table in (users, categories, products, orders, order_lines, payments, idempotency_keys):
             value = await conn.scalar(select(func.coalesce(func.max(table.c.id), 0)))
             found[table.name] = int(value or 0)
     return found

@@ -14,7 +14,16 @@ import pytest
 from tests.conftest import shop_env
 from tests.e2e.client import log_in_admin
 from tests.integration.backup.shop import CUSTOMER_EMAIL, CUSTOMER_PASSWORD, fill
-from tests.support import BACKENDS, cli, scratch_database, start_server, stop_server
+from tests.support import (
+    ADDRESS,
+    BACKENDS,
+    SHIPMENT,
+    card,
+    cli,
+    scratch_database,
+    start_server,
+    stop_server,
+)
 
 TARGETS = [backend for backend in ("mariadb", "postgresql") if backend in BACKENDS]
 
@@ -64,7 +73,7 @@ def test_sqlite_backup_serves_from_another_backend(target: str, tmp_path: Path) 
 
             placed = http.post(
                 "/api/orders",
-                json={"items": [{"productId": 1, "quantity": 2}]},
+                json={"items": [{"productId": 1, "quantity": 2}], "address": ADDRESS},
                 headers={**auth, "Idempotency-Key": secrets.token_hex(8)},
             )
             assert placed.status_code == 201, placed.text
@@ -72,11 +81,13 @@ def test_sqlite_backup_serves_from_another_backend(target: str, tmp_path: Path) 
 
             admin = log_in_admin(server)
             assert admin.user["id"] == facts.max_ids["users"] + 1
-            shipped = admin.post(f"/api/admin/orders/{placed.json()['orderId']}/ship")
+            shipped = admin.post(
+                f"/api/admin/orders/{placed.json()['orderId']}/ship", json=SHIPMENT
+            )
             assert shipped.status_code == 409  # pending orders are paid before they ship
             paid = http.post(
                 f"/api/orders/{placed.json()['orderId']}/pay",
-                json={"cardNumber": "4242 4242 4242 4242"},
+                json=card("4242 4242 4242 4242"),
                 headers=auth,
             )
             assert paid.status_code == 200, paid.text

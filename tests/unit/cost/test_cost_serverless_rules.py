@@ -86,3 +86,42 @@ def test_the_month_prices_every_line() -> None:
     by_sku = {line.usage.sku: line.cost for line in month.lines}
     assert by_sku["http-api/requests"] == Decimal("3.87")  # 3 × $1.29 in Seoul
     assert by_sku["vcpu-hour"] == USAGE.hours_per_month * 8 * Decimal("0.018")
+
+
+def test_a_snapstart_function_behind_an_alias_pays_its_cache_and_restores() -> None:
+    snapped = function(1024, arm=True)
+    snapped["Properties"]["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+    template = {
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
+            "Orders": snapped,
+            "OrdersVersion": {
+                "Type": "AWS::Lambda::Version",
+                "Properties": {"FunctionName": {"Ref": "Orders"}},
+            },
+            "OrdersLive": {
+                "Type": "AWS::Lambda::Alias",
+                "Properties": {"FunctionName": {"Ref": "Orders"}, "Name": "live"},
+            },
+            "OrdersIntegration": {
+                "Type": "AWS::ApiGatewayV2::Integration",
+                "Properties": {"IntegrationUri": {"Ref": "OrdersLive"}},
+            },
+        }
+    }
+    usage = Assumptions(api_requests=3_000_000, snapstart_restores=20_000)
+    inventory = template_inventory(LoadedTemplate("t", Path("t.json"), template), usage)
+    assert inventory.unpriced == []
+    lines = {
+        f"{line.service}/{line.sku}": line.quantity
+        for line in inventory.usage
+        if line.logical_id == "Orders"
+    }
+    assert lines["lambda/requests"] == 3_000_000  # the API's share, through the alias
+    assert lines["lambda/snapstart-cache"] == usage.hours_per_month * 3600  # 1 GB all month
+    assert lines["lambda/snapstart-restore"] == 20_000  # × 1 GB
+    month = estimate(inventory.usage, load_price_book(), region="ap-northeast-2", title="t")
+    by_sku = {line.usage.sku: line.cost for line in month.lines}
+    # 720 h × 3,600 s × 1 GB × $0.0000015046 ≈ $3.90 a month to keep the snapshot
+    assert by_sku["snapstart-cache"] == usage.hours_per_month * 3600 * Decimal("0.0000015046")
+    assert by_sku["snapstart-restore"] == 20_000 * Decimal("0.0001397998")

@@ -18,6 +18,7 @@ from cloudmall.adapters.db.tables import (
     orders,
     utcnow,
 )
+from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.services.ports import (
     NewOrder,
@@ -40,6 +41,40 @@ _TRANSITION = (
     .where(orders.c.id == bindparam("order_id"), orders.c.status == bindparam("source"))
     .values(status=bindparam("target"), updated_at=bindparam("now"))
 )
+
+
+_ADDRESS_COLUMNS = (
+    "ship_recipient",
+    "ship_phone",
+    "ship_postal_code",
+    "ship_address1",
+    "ship_address2",
+)
+
+
+def _address(row: Row[Any]) -> Address | None:
+    if row.ship_recipient is None:
+        return None
+    return Address(
+        recipient=row.ship_recipient,
+        phone=row.ship_phone,
+        postal_code=row.ship_postal_code,
+        address1=row.ship_address1,
+        address2=row.ship_address2 or "",
+    )
+
+
+def _address_columns(address: Address | None) -> dict[str, str | None]:
+    """The order's address columns; all null while its address is pending."""
+    if address is None:
+        return dict.fromkeys(_ADDRESS_COLUMNS)
+    return {
+        "ship_recipient": address.recipient,
+        "ship_phone": address.phone,
+        "ship_postal_code": address.postal_code,
+        "ship_address1": address.address1,
+        "ship_address2": address.address2,
+    }
 
 
 class SqlOrderRepository:
@@ -69,6 +104,12 @@ class SqlOrderRepository:
                 lines=tuple(lines[row.id]),
                 created_at=row.created_at,
                 updated_at=row.updated_at,
+                subtotal=None if row.subtotal is None else cents(row.subtotal),
+                delivery_fee=cents(row.delivery_fee),
+                address=_address(row),
+                shipment=(
+                    Shipment(row.carrier, row.tracking_number) if row.carrier is not None else None
+                ),
             )
             for row in rows
         ]
@@ -93,6 +134,9 @@ class SqlOrderRepository:
                     "status": status.value,
                     "created_at": now,
                     "updated_at": now,
+                    "subtotal": order.subtotal,
+                    "delivery_fee": order.delivery_fee,
+                    **_address_columns(order.address),
                 }
                 for order in new
             ]
@@ -120,6 +164,9 @@ class SqlOrderRepository:
                 lines=order.lines,
                 created_at=now,
                 updated_at=now,
+                subtotal=order.subtotal,
+                delivery_fee=order.delivery_fee,
+                address=order.address,
             )
             for order_id, order in zip(ids, new, strict=True)
         ]
@@ -171,3 +218,21 @@ class SqlOrderRepository:
             )
         ).one()
         return int(row[0]), cents(row[1])
+
+    async def count_with_status(self, status: OrderStatus) -> int:
+        statement = select(func.count()).where(orders.c.status == status.value)
+        return int((await self._conn.execute(statement)).scalar_one())
+
+    async def set_address(self, order_id: int, address: Address) -> None:
+        await self._conn.execute(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(**_address_columns(address), updated_at=utcnow())
+        )
+
+    async def set_shipment(self, order_id: int, shipment: Shipment) -> None:
+        await self._conn.execute(
+            update(orders)
+            .where(orders.c.id == order_id)
+            .values(carrier=shipment.carrier, tracking_number=shipment.tracking_number)
+        )

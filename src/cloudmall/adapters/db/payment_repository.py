@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.db.rows import cents
@@ -59,3 +59,14 @@ class SqlPaymentRepository:
             )
             for row in rows
         ]
+
+    async def mark_refunded(self, payment_id: int) -> bool:
+        result = await self._conn.execute(
+            update(payments)
+            .where(
+                payments.c.id == payment_id,
+                payments.c.status == PaymentStatus.CAPTURED.value,
+            )
+            .values(status=PaymentStatus.REFUNDED.value)
+        )
+        return result.rowcount == 1

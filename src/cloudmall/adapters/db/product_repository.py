@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.db.rows import cents, check_failed
 from cloudmall.adapters.db.tables import (
+    categories,
     products,
     utcnow,
 )
 from cloudmall.domain.products import Product
 from cloudmall.services.ports import (
+    NO_LIST_PRICE,
     NewProduct,
     ProductChanges,
     ProductQuery,
@@ -32,15 +34,28 @@ _SORTS = {
 }
 
 
+def _category_name(column: Any) -> Any:
+    """The product's category's name as a column: a scalar subquery, not a join, so a locking
+    read (FOR UPDATE) locks the product rows only."""
+    return (
+        select(column)
+        .where(categories.c.slug == products.c.category)
+        .scalar_subquery()
+        .label(f"category_{column.name}")
+    )
+
+
+_PRODUCTS = select(
+    products, _category_name(categories.c.name), _category_name(categories.c.name_en)
+)
+
 # Statements on the order path are built once: SQLAlchemy then reuses their compiled form
 # without rebuilding the expression or its cache key on every request.
-_PRODUCT_BY_ID = select(products).where(
+_PRODUCT_BY_ID = _PRODUCTS.where(
     products.c.id == bindparam("product_id"), products.c.is_active.is_(True)
 )
-_PRODUCTS_BY_IDS = (
-    select(products)
-    .where(products.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(products.c.id)
+_PRODUCTS_BY_IDS = _PRODUCTS.where(products.c.id.in_(bindparam("ids", expanding=True))).order_by(
+    products.c.id
 )
 _PRODUCTS_BY_IDS_LOCKED = _PRODUCTS_BY_IDS.with_for_update()
 # No "enough left" condition: the rows are locked and already checked; should a count still
@@ -69,7 +84,23 @@ def _product(row: Row[Any]) -> Product:
         image_key=row.image_key,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        name_en=row.name_en,
+        description_en=row.description_en,
+        list_price=None if row.list_price is None else cents(row.list_price),
+        category_name=row.category_name,
+        category_name_en=row.category_name_en,
     )
+
+
+def _columns(changes: ProductChanges) -> dict[str, object]:
+    """The changed columns: an empty English text, or a list price of 0, is stored as NULL."""
+    values = changes.given()
+    for field in ("name_en", "description_en"):
+        if values.get(field) == "":
+            values[field] = None
+    if values.get("list_price") == NO_LIST_PRICE:
+        values["list_price"] = None
+    return values
 
 
 def _escape_like(text: str) -> str:
@@ -90,6 +121,7 @@ class SqlProductRepository:
                 or_(
                     func.lower(products.c.name).like(pattern, escape="\\"),
                     func.lower(products.c.description).like(pattern, escape="\\"),
+                    func.lower(products.c.name_en).like(pattern, escape="\\"),
                 )
             )
         return statement
@@ -110,7 +142,7 @@ class SqlProductRepository:
         return {row.id: _product(row) for row in rows if row.is_active}
 
     async def search(self, query: ProductQuery) -> list[Product]:
-        statement = self._filtered(select(products), query).order_by(*_SORTS[query.sort])
+        statement = self._filtered(_PRODUCTS, query).order_by(*_SORTS[query.sort])
         statement = statement.limit(query.limit).offset(query.offset)
         return [_product(row) for row in await self._conn.execute(statement)]
 
@@ -118,19 +150,9 @@ class SqlProductRepository:
         statement = self._filtered(select(func.count()).select_from(products), query)
         return int((await self._conn.execute(statement)).scalar_one())
 
-    async def categories(self) -> list[str]:
-        rows = await self._conn.execute(
-            select(products.c.category)
-            .where(products.c.is_active.is_(True))
-            .distinct()
-            .order_by(products.c.category)
-        )
-        return [row.category for row in rows]
-
     async def low_stock(self, threshold: int) -> list[Product]:
         rows = await self._conn.execute(
-            select(products)
-            .where(products.c.is_active.is_(True), products.c.stock_quantity <= threshold)
+            _PRODUCTS.where(products.c.is_active.is_(True), products.c.stock_quantity <= threshold)
             .order_by(products.c.stock_quantity, products.c.id)
             .limit(50)
         )
@@ -145,6 +167,9 @@ class SqlProductRepository:
                 description=new.description,
                 category=new.category,
                 stock_quantity=new.stock_quantity,
+                name_en=new.name_en,
+                description_en=new.description_en,
+                list_price=new.list_price,
                 is_active=True,
                 created_at=now,
                 updated_at=now,
@@ -159,7 +184,7 @@ class SqlProductRepository:
         result = await self._conn.execute(
             update(products)
             .where(products.c.id == product_id, products.c.is_active.is_(True))
-            .values(**changes.given(), updated_at=utcnow())
+            .values(**_columns(changes), updated_at=utcnow())
         )
         if result.rowcount == 0:
             return None

@@ -72,9 +72,51 @@ users = Table(
     Column("role", String(16), nullable=False, server_default="customer"),
     # Raised on every password change: tokens carrying an older version are refused.
     Column("token_version", Integer, nullable=False, server_default="0"),
+    Column("phone", String(32), nullable=False, server_default=""),
+    Column("language", String(8), nullable=False, server_default="ko"),  # its mails' language
+    # An initial password the shop printed: every call but the password change answers 403.
+    Column("must_change_password", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint("role IN ('customer', 'admin')", name="role"),
+)
+
+# Refresh tokens by their SHA-256 (never the token itself); a family is one log-in's chain.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("family", String(32), nullable=False, index=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    Column("rotated_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# What each account agreed to at sign-up (privacy policy, terms of use), at which version, when.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("document", String(16), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("agreed_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "document", "version"),
+)
+
+# The categories staff manage; a product names one by its slug (checked by the catalogue service).
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),  # Korean
+    Column("name_en", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 products = Table(
@@ -87,6 +129,9 @@ products = Table(
     Column("image_key", String(200)),
     Column("stock_quantity", Integer, nullable=False, server_default="0"),
     Column("category", String(64), nullable=False, server_default="general"),
+    Column("name_en", String(255)),
+    Column("description_en", Text),
+    Column("list_price", Money),  # the price before a sale; NULL when not on sale
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
@@ -103,10 +148,21 @@ orders = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("user_id", Id, ForeignKey("users.id"), nullable=False),
-    Column("total_amount", Money, nullable=False),
+    Column("total_amount", Money, nullable=False),  # charged: goods and delivery fee
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("subtotal", Money),  # the goods; null on orders from before delivery fees
+    Column("delivery_fee", Money, nullable=False, server_default="0"),
+    # A copy of where the order goes (not a reference: the address book may change); null
+    # while the address is pending.
+    Column("ship_recipient", String(50)),
+    Column("ship_phone", String(20)),
+    Column("ship_postal_code", String(5)),
+    Column("ship_address1", String(200)),
+    Column("ship_address2", String(200)),
+    Column("carrier", String(16)),
+    Column("tracking_number", String(32)),
     CheckConstraint(
         "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name="status"
     ),
@@ -136,6 +192,21 @@ payments = Table(
     Column("status", String(16), nullable=False),
     Column("provider_reference", String(64), nullable=False),
     Column("card_last4", String(4), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Customers' address books (배송지): the order copies the one it is sent to.
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("recipient", String(50), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("postal_code", String(5), nullable=False),
+    Column("address1", String(200), nullable=False),
+    Column("address2", String(200), nullable=False, server_default=""),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
@@ -184,4 +255,15 @@ outbox_claims = Table(
     Column("finished", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("consumer", "outbox_id"),
     Index("ix_outbox_claims_consumer_batch", "consumer", "batch"),
+)
+
+# The mail reader's record of each event's mail: taken (a process is sending it) or sent. It keeps
+# two processes from sending one event's mail together and a re-handed batch from sending again.
+mail_deliveries = Table(
+    "mail_deliveries",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("sent", Boolean, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime(), nullable=False, index=True),
 )

@@ -12,20 +12,30 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from cloudmall.adapters.db.address_repository import SqlAddressRepository
+from cloudmall.adapters.db.category_repository import SqlCategoryRepository
+from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
+from cloudmall.adapters.db.mail_repository import SqlMailDeliveries
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
 from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
+from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    AddressRepository,
+    CategoryRepository,
+    ConsentRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
+    MailDeliveries,
     OrderRepository,
     Outbox,
     PaymentRepository,
     ProductRepository,
+    RefreshTokenRepository,
     RetryableConflict,
     UserRepository,
 )
@@ -74,11 +84,16 @@ def translate(exc: BaseException) -> BaseException | None:
 
 class SqlUnitOfWork:
     products: ProductRepository
+    categories: CategoryRepository
     users: UserRepository
     orders: OrderRepository
     payments: PaymentRepository
+    addresses: AddressRepository
     idempotency: IdempotencyRepository
     outbox: Outbox
+    refresh_tokens: RefreshTokenRepository
+    consents: ConsentRepository
+    mail: MailDeliveries
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -114,11 +129,16 @@ class SqlUnitOfWork:
             self._info[_ON_FIRST_ANSWER] = self._first_answer
         self._conn = conn
         self.products = SqlProductRepository(conn)
+        self.categories = SqlCategoryRepository(conn)
         self.users = SqlUserRepository(conn)
         self.orders = SqlOrderRepository(conn)
         self.payments = SqlPaymentRepository(conn)
+        self.addresses = SqlAddressRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
         self.outbox = SqlOutbox(conn)
+        self.refresh_tokens = SqlRefreshTokenRepository(conn)
+        self.consents = SqlConsentRepository(conn)
+        self.mail = SqlMailDeliveries(conn)
         return self
 
     def _first_answer(self) -> None:

@@ -27,6 +27,9 @@ def _user(row: Row[Any]) -> User:
         password_hash=row.password_hash,
         created_at=row.created_at,
         token_version=row.token_version,
+        phone=row.phone,
+        language=row.language,
+        must_change_password=bool(row.must_change_password),
     )
 
 
@@ -42,7 +45,16 @@ class SqlUserRepository:
         row = (await self._conn.execute(select(users).where(users.c.email == email))).first()
         return _user(row) if row else None
 
-    async def add(self, *, email: str, name: str, role: Role, password_hash: str) -> User:
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        language: str = "ko",
+        must_change_password: bool = False,
+    ) -> User:
         now = utcnow()
         try:
             result = await self._conn.execute(
@@ -51,6 +63,8 @@ class SqlUserRepository:
                     name=name,
                     role=role.value,
                     password_hash=password_hash,
+                    language=language,
+                    must_change_password=must_change_password,
                     created_at=now,
                     updated_at=now,
                 )
@@ -67,7 +81,13 @@ class SqlUserRepository:
         )
 
     async def change_credentials(
-        self, user_id: int, *, role: Role | None = None, password_hash: str | None = None
+        self,
+        user_id: int,
+        *,
+        role: Role | None = None,
+        password_hash: str | None = None,
+        must_change_password: bool = False,
+        if_token_version: int | None = None,
     ) -> bool:
         values: dict[str, object] = {}
         if role is not None:
@@ -75,9 +95,11 @@ class SqlUserRepository:
         if password_hash is not None:
             values["password_hash"] = password_hash
             values["token_version"] = users.c.token_version + 1
-        result = await self._conn.execute(
-            update(users).where(users.c.id == user_id).values(**values, updated_at=utcnow())
-        )
+            values["must_change_password"] = must_change_password
+        statement = update(users).where(users.c.id == user_id)
+        if if_token_version is not None:
+            statement = statement.where(users.c.token_version == if_token_version)
+        result = await self._conn.execute(statement.values(**values, updated_at=utcnow()))
         return bool(result.rowcount)
 
     async def count(self) -> int:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from cloudmall.domain.cards import Card, card_refusal
 from cloudmall.domain.payments import ChargeResult
 
 log = logging.getLogger(__name__)
@@ -18,28 +20,22 @@ DECLINED_CARDS = {
 }
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 class SimulatedGateway:
-    """Approves 4242 4242 4242 4242 (and any other Luhn-valid number); declines the test cards."""
+    """Approves 4242 4242 4242 4242 (and any other Luhn-valid number with a future expiry and a
+    3–4 digit CVC); declines the test cards, and refuses a card that fails those checks."""
 
-    async def charge(self, *, amount: Decimal, currency: str, card_number: str) -> ChargeResult:
-        if not luhn_valid(card_number):
-            return ChargeResult(approved=False, reference="", decline_reason="invalid_number")
-        reason = DECLINED_CARDS.get(card_number)
+    def __init__(self) -> None:
+        self.refunded: set[str] = set()  # references refunded so far
+
+    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+        reason = card_refusal(card, datetime.now(UTC).date()) or DECLINED_CARDS.get(card.number)
         if reason:
             return ChargeResult(approved=False, reference="", decline_reason=reason)
         return ChargeResult(approved=True, reference=f"sim_{secrets.token_hex(12)}")
 
     async def refund(self, *, reference: str, amount: Decimal) -> None:
+        if reference in self.refunded:
+            log.info("simulated refund of %s: already refunded", reference)
+            return
+        self.refunded.add(reference)
         log.info("simulated refund of %s for %s", amount, reference)

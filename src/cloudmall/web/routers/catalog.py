@@ -14,6 +14,7 @@ from cloudmall.web.fields import MAX_ID
 from cloudmall.web.routers.responses import cached_json, product_out
 from cloudmall.web.schemas import (
     UNREADABLE_BODY,
+    CategoryOut,
     ErrorOut,
     ProductIn,
     ProductPatch,
@@ -55,8 +56,9 @@ async def list_products(
     return cached_json(request, await shop.handle(query))
 
 
-@router.get("/categories", response_class=Response, responses={200: {"model": list[str]}})
+@router.get("/categories", response_class=Response, responses={200: {"model": list[CategoryOut]}})
 async def list_categories(request: Request, shop: ShopDep) -> Response:
+    """Every category the staff manage, by slug, with how many products on sale it holds."""
     return cached_json(request, await shop.handle(c.ListCategories()))
 
 

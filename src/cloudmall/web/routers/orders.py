@@ -13,6 +13,7 @@ from cloudmall.web.deps import PrincipalDep, ShopDep
 from cloudmall.web.fields import MAX_ID
 from cloudmall.web.schemas import (
     UNREADABLE_BODY,
+    AddressIn,
     OrderOut,
     PayIn,
     PaymentOut,
@@ -49,13 +50,17 @@ async def place_order(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Place an order. Prices and the total are the server's; a different `totalAmount` gets 409."""
+    """Place an order. Prices and the total are the server's: a `totalAmount` other than the
+    goods' total gets 409; the delivery fee is added to what is charged. Without `address` or
+    `addressId` the order's address is pending (`address: null`): PUT it before paying."""
     order = c.PlaceOrder(
         principal,
         items=body.pairs(),
         client_total=body.total_amount,
         idempotency_key=idempotency_key,
         claimed_user_id=body.user_id,
+        address=body.delivery_address(),
+        address_id=body.address_id,
     )
     placed = await shop.handle(order)
     answer = PlaceOrderOut(
@@ -97,11 +102,19 @@ async def pay(
     idempotency_key: IdempotencyKey = None,
 ) -> PayOut:
     """Pay (simulated gateway): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 declines.
+    An order whose address is pending is refused (422 `address_required`).
 
     With an `Idempotency-Key` the card is charged once: a request sent again while the first is
     still at work waits for its answer (409 `payment_in_progress` if it takes over 10 s).
     """
-    payment = c.PayOrder(principal, order_id, body.card_number, idempotency_key=idempotency_key)
+    payment = c.PayOrder(
+        principal,
+        order_id,
+        body.card_number,
+        body.expiry,
+        body.cvc,
+        idempotency_key=idempotency_key,
+    )
     paid = await shop.handle(payment)
     _replay_header(response, paid.replayed)
     return PayOut(order=OrderOut.of(paid.order), payment=PaymentOut.of(paid.payment))
@@ -109,5 +122,22 @@ async def pay(
 
 @router.post("/{order_id}/cancel", response_model=OrderOut, responses=ERRORS)
 async def cancel(order_id: OrderId, shop: ShopDep, principal: PrincipalDep) -> OrderOut:
-    """Cancel a pending order; its units go back to stock once."""
+    """Cancel a pending order, or a paid one not yet shipped (its charge is refunded). Its units
+    go back to stock, and a charge is refunded, once: cancelling again answers the order as is."""
     return OrderOut.of(await shop.handle(c.CancelOrder(principal, order_id)))
+
+
+@router.put("/{order_id}/address", response_model=OrderOut, responses=BODY_ERRORS)
+async def set_address(
+    order_id: OrderId, body: AddressIn, shop: ShopDep, principal: PrincipalDep
+) -> OrderOut:
+    """Give (or change) your order's delivery address, until it is shipped; the order keeps
+    its own copy."""
+    return OrderOut.of(await shop.handle(c.SetOrderAddress(principal, order_id, body.address())))
+
+
+@router.get("/{order_id}/payments", response_model=list[PaymentOut], responses=ERRORS)
+async def payments(order_id: OrderId, shop: ShopDep, principal: PrincipalDep) -> list[PaymentOut]:
+    """The order's payments: `captured`, or `refunded` once cancelled after paying."""
+    found = await shop.handle(c.ListOrderPayments(principal, order_id))
+    return [PaymentOut.of(payment) for payment in found]

@@ -1,13 +1,19 @@
 // The storefront's entry point: header, footer, language toggle and the hash router.
 
 import { h, mount } from "./dom.js";
-import { getLang, setLang, t } from "./i18n.js";
+import { getLang, setLang, t, tn } from "./i18n.js";
+import { logOut } from "./api.js";
+import { renderFooter as drawFooter } from "./footer.js";
 import { currentRoute, go, link, rerender } from "./router.js";
-import { cartCount, changes, clearSession, currentUser, isAdmin } from "./store.js";
-import { notify } from "./ui.js";
+import { cartCount, changes, currentUser, isAdmin } from "./store.js";
+import { clearNotice, notify } from "./ui.js";
 import * as account from "./views/account.js";
 import * as admin from "./views/admin.js";
 import * as cart from "./views/cart.js";
+import * as legal from "./views/legal.js";
+import * as profile from "./views/profile.js";
+import * as password from "./views/password.js";
+import * as delivery from "./views/delivery.js";
 import * as shop from "./views/shop.js";
 
 const ROUTES = [
@@ -17,12 +23,20 @@ const ROUTES = [
   [/^\/checkout$/, cart.checkout],
   [/^\/orders$/, account.myOrders],
   [/^\/orders\/(\d+)$/, account.orderPage],
+  [/^\/account\/addresses$/, delivery.addressBook],
   [/^\/login$/, account.logIn],
   [/^\/signup$/, account.signUp],
+  [/^\/account$/, profile.accountPage],
+  [/^\/terms$/, legal.terms],
+  [/^\/privacy$/, legal.privacy],
+  [/^\/password$/, password.changePassword],
+  [/^\/forgot-password$/, password.forgotPassword],
+  [/^\/reset-password$/, password.resetPassword],
   [/^\/admin$/, admin.overview],
   [/^\/admin\/products$/, admin.products],
   [/^\/admin\/products\/(new|\d+)$/, admin.productForm],
   [/^\/admin\/orders$/, admin.orders],
+  [/^\/admin\/categories$/, admin.categories],
 ];
 
 const main = document.getElementById("main");
@@ -94,9 +108,11 @@ function renderHeader() {
         h("span", { class: "nav-label" }, t("nav.cart")),
         count ? h("span", { class: "cart-count", "aria-hidden": "true" }, count) : null,
       ],
-      { "aria-label": count ? t("nav.cartCount", { n: count }) : t("nav.cart"), id: "cart-link" },
+      { "aria-label": count ? tn("nav.cartCount", count) : t("nav.cart"), id: "cart-link" },
     ),
     user ? navLink("#/orders", t("nav.orders")) : null,
+    user ? navLink("#/account", t("nav.account")) : null,
+    user ? navLink("#/account/addresses", t("nav.addresses")) : null,
     isAdmin() ? navLink("#/admin", t("nav.admin")) : null,
     user
       ? h(
@@ -104,8 +120,8 @@ function renderHeader() {
           {
             type: "button",
             class: "nav-link nav-button",
-            onclick: () => {
-              clearSession();
+            onclick: async () => {
+              await logOut();
               notify(t("auth.loggedOut"));
               go("/");
             },
@@ -133,15 +149,7 @@ function renderHeader() {
 }
 
 function renderFooter() {
-  mount(
-    footer,
-    h(
-      "div",
-      { class: "container footer-inner" },
-      h("p", {}, t("footer.note")),
-      currentUser() ? h("p", { class: "muted" }, t("nav.hello", { name: currentUser().name })) : null,
-    ),
-  );
+  drawFooter(footer, currentUser());
 }
 
 function renderChrome() {
@@ -156,6 +164,7 @@ async function render({ keepFocus = false } = {}) {
   const token = ++renderCount;
   const pathChanged = lastPath !== null && lastPath !== route.path;
   lastPath = route.path;
+  if (pathChanged) clearNotice();
   renderHeader();
   let view = null;
   let params = [];

@@ -48,6 +48,12 @@ export function handleAuthError(error) {
     goLogIn(t("auth.needLogin"));
     return true;
   }
+  if (error?.code === "password_change_required") {
+    const here = currentRoute();
+    if (here.path !== "/password") go("/password", { required: 1, next: here.raw });
+    notify(t("password.changeRequired"), "info");
+    return true;
+  }
   return false;
 }
 

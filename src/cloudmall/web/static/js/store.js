@@ -23,19 +23,21 @@ function write(key, value) {
 }
 
 // --- session ------------------------------------------------------------------------------
+// The access token lives here; the session behind it lives in an HttpOnly refresh cookie the
+// page cannot read. An expired access token is kept until api.js has renewed or dropped it.
 
 let expiredNotice = false;
 
-/** The current session `{token, user, expiresAt}` or null (an expired one is dropped). */
+/** The current session `{token, user, expiresAt}` or null. */
 export function getSession() {
   const session = read(SESSION_KEY, null);
   if (!session || !session.token || !session.user) return null;
-  if (session.expiresAt && Date.now() > session.expiresAt) {
-    write(SESSION_KEY, null);
-    expiredNotice = true;
-    return null;
-  }
   return session;
+}
+
+/** True when the session's access token has run out (or will within a few seconds). */
+export function accessExpired(session) {
+  return Boolean(session?.expiresAt) && Date.now() > session.expiresAt - 5000;
 }
 
 /** True once after a session was dropped for being too old: "log in again", not "log in". */
@@ -54,10 +56,11 @@ export function setSession(tokenAnswer) {
   changes.dispatchEvent(new Event("session"));
 }
 
-export function clearSession() {
-  expiredNotice = false;
+export function clearSession({ expired = false } = {}) {
+  const had = getSession() !== null;
+  expiredNotice = expired && had;
   write(SESSION_KEY, null);
-  changes.dispatchEvent(new Event("session"));
+  if (had) changes.dispatchEvent(new Event("session"));
 }
 
 export function currentUser() {
@@ -111,6 +114,7 @@ export function refreshCartLine(product) {
 function snapshot(product) {
   return {
     name: product.name,
+    name_en: product.name_en || null,
     price: product.price,
     stock: product.stock_quantity,
     thumbnail: product.thumbnail_url,

@@ -2,7 +2,8 @@
 
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
-import { dateTime, money, t } from "../i18n.js";
+import { dateTime, getLang, money, t, tn } from "../i18n.js";
+import { toCents } from "../money.js";
 import { go, handleAuthError, link, requireLogin } from "../router.js";
 import { setSession } from "../store.js";
 import {
@@ -14,6 +15,7 @@ import {
   pageTitle,
   statusBadge,
 } from "../ui.js";
+import { addressFields, defaultAddress, deliveryFacts } from "./delivery.js";
 
 function field(id, label, input, hint) {
   return h(
@@ -49,6 +51,8 @@ function authForm(ctx, mode) {
     "aria-describedby": signup ? "password-hint" : null,
   });
   const name = signup ? h("input", { type: "text", id: "name", name: "name", autocomplete: "name", required: true, maxlength: 100 }) : null;
+  // Left to the server to refuse (422 consent_required), so the message is the API's, in words.
+  const consents = signup ? { privacy: consentBox("privacy"), terms: consentBox("terms") } : null;
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, signup ? t("auth.signupButton") : t("auth.loginButton"));
   const form = h(
     "form",
@@ -61,15 +65,30 @@ function authForm(ctx, mode) {
         submit.disabled = true;
         try {
           const body = signup
-            ? { email: email.value.trim(), password: password.value, name: name.value.trim() }
+            ? {
+                email: email.value.trim(),
+                password: password.value,
+                name: name.value.trim(),
+                consent: { privacy: consents.privacy.checked, terms: consents.terms.checked },
+                language: getLang(),
+              }
             : { email: email.value.trim(), password: password.value };
           const { data } = await api("POST", signup ? "/api/auth/signup" : "/api/auth/login", { body });
           setSession(data);
+          if (data.password_change_required) {
+            // An initial password: nothing else works until it is changed.
+            notify(t("password.changeRequired"), "info");
+            go("/password", { required: 1, next: safeNext(query) });
+            return;
+          }
           notify(t("auth.welcome", { name: data.user.name }), "success");
           goNext(query);
         } catch (error) {
           mount(errors, alertBox(describeError(error, { context: "login" })));
-          (signup && error.code === "email_taken" ? email : password).focus();
+          if (error.code === "consent_required") {
+            const missing = error.details?.missing?.[0];
+            (consents[missing] || consents.privacy).focus();
+          } else (signup && error.code === "email_taken" ? email : password).focus();
         } finally {
           submit.disabled = false;
         }
@@ -78,6 +97,15 @@ function authForm(ctx, mode) {
     signup ? field("name", t("auth.name"), name) : null,
     field("email", t("auth.email"), email),
     field("password", t("auth.password"), password, signup ? t("auth.passwordHint") : null),
+    signup
+      ? h(
+          "fieldset",
+          { class: "consents" },
+          h("legend", {}, t("consent.legend")),
+          consentField(consents.privacy, "privacy"),
+          consentField(consents.terms, "terms"),
+        )
+      : h("p", { class: "forgot-password" }, h("a", { href: link("/forgot-password") }, t("password.forgotLink"))),
     errors,
     submit,
     h(
@@ -91,6 +119,21 @@ function authForm(ctx, mode) {
   mount(main, h("div", { class: "auth-page" }, pageTitle(signup ? t("auth.signupTitle") : t("auth.loginTitle")), form));
 }
 
+function consentBox(document) {
+  return h("input", { type: "checkbox", id: `consent-${document}`, name: `consent-${document}` });
+}
+
+function consentField(box, document) {
+  return h(
+    "div",
+    { class: "check-field" },
+    box,
+    h("label", { for: box.id }, t(`consent.${document}`)),
+    " ",
+    h("a", { href: `#/${document}`, target: "_blank", rel: "noopener" }, t("consent.read")),
+  );
+}
+
 export function logIn(ctx) {
   authForm(ctx, "login");
 }
@@ -102,7 +145,7 @@ export function signUp(ctx) {
 function orderSummary(order) {
   const count = order.lines.reduce((sum, line) => sum + line.quantity, 0);
   const first = order.lines[0]?.product_name ?? "";
-  return order.lines.length > 1 ? `${first} + ${order.lines.length - 1} · ${t("orders.summary", { n: count })}` : `${first} · ${t("orders.summary", { n: count })}`;
+  return order.lines.length > 1 ? `${first} + ${order.lines.length - 1} · ${tn("orders.summary", count)}` : `${first} · ${tn("orders.summary", count)}`;
 }
 
 export async function myOrders(ctx) {
@@ -183,6 +226,8 @@ function linesTable(order) {
     h(
       "tfoot",
       {},
+      h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("cart.subtotal")), h("td", { class: "hide-phone" }), h("td", { class: "num", id: "order-subtotal" }, money(order.subtotal))),
+      h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.deliveryFee")), h("td", { class: "hide-phone" }), h("td", { class: "num", id: "order-fee" }, toCents(order.delivery_fee) === 0 ? t("checkout.freeDelivery") : money(order.delivery_fee))),
       h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("order.total")), h("td", { class: "hide-phone" }), h("td", { class: "num total-cell", id: "order-total" }, money(order.total_amount))),
     ),
   );
@@ -200,6 +245,8 @@ export async function orderPage(ctx) {
     if (!ctx.isCurrent() || handleAuthError(error)) return;
     return errorPage(main, error, () => orderPage(ctx));
   }
+  if (!ctx.isCurrent()) return;
+  const prefill = order.status === "pending" && !order.address ? await defaultAddress().catch(() => null) : null;
   if (!ctx.isCurrent()) return;
 
   let banner = null;
@@ -219,12 +266,89 @@ export async function orderPage(ctx) {
       h(
         "section",
         { class: "panel" },
-        h("dl", { class: "facts" }, h("dt", {}, t("order.date")), h("dd", {}, dateTime(order.created_at)), h("dt", {}, t("order.status")), h("dd", { id: "order-status" }, statusBadge(order.status))),
+        h(
+          "dl",
+          { class: "facts" },
+          h("dt", {}, t("order.date")),
+          h("dd", {}, dateTime(order.created_at)),
+          h("dt", {}, t("order.status")),
+          h("dd", { id: "order-status" }, statusBadge(order.status)),
+          deliveryFacts(order),
+        ),
         linesTable(order),
       ),
-      order.status === "pending" ? paymentPanel(ctx, order) : null,
+      order.status === "pending" ? (order.address ? paymentPanel(ctx, order) : addressPanel(ctx, order, prefill)) : null,
+      order.status === "paid" ? h("aside", { class: "summary" }, cancelButton(ctx, order, h("div", { class: "form-errors", "aria-live": "assertive" }))) : null,
     ),
   );
+}
+
+/** The address of an order placed without one: given here before paying. */
+function addressPanel(ctx, order, prefill) {
+  const errors = h("div", { class: "form-errors", "aria-live": "assertive" });
+  const fields = addressFields("ship", prefill, errors);
+  const save = h("button", { type: "submit", class: "btn btn-primary btn-block", id: "save-address" }, t("address.useForOrder"));
+  return h(
+    "form",
+    {
+      class: "summary pay-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const body = fields.value();
+        if (!body) return;
+        save.disabled = true;
+        try {
+          await api("PUT", `/api/orders/${order.id}/address`, { body });
+          go(`/orders/${order.id}`);
+        } catch (error) {
+          save.disabled = false;
+          if (!ctx.isCurrent() || handleAuthError(error)) return;
+          mount(errors, alertBox(describeError(error)));
+        }
+      },
+    },
+    h("h2", {}, t("address.title")),
+    h("p", { class: "hint" }, t("address.neededToPay")),
+    fields.element,
+    errors,
+    save,
+    cancelButton(ctx, order, errors),
+  );
+}
+
+/** Cancel the order, after a confirmation step (a paid one is refunded). */
+function cancelButton(ctx, order, errors) {
+  const paid = order.status === "paid";
+  let confirming = false;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-ghost btn-block",
+      id: "cancel-order",
+      onclick: async () => {
+        if (!confirming) {
+          confirming = true;
+          button.textContent = t(paid ? "order.confirmRefund" : "order.confirmCancel");
+          button.classList.add("danger", "is-armed");
+          mount(errors, h("p", { class: "warning", role: "status" }, t(paid ? "order.refundWarning" : "order.cancelWarning")));
+          return;
+        }
+        button.disabled = true;
+        try {
+          await api("POST", `/api/orders/${order.id}/cancel`);
+          notify(t(paid ? "order.refunded" : "order.cancelled"));
+          go(`/orders/${order.id}`);
+        } catch (error) {
+          button.disabled = false;
+          if (!ctx.isCurrent() || handleAuthError(error)) return;
+          mount(errors, alertBox(describeError(error)));
+        }
+      },
+    },
+    t(paid ? "order.cancelAndRefund" : "order.cancel"),
+  );
+  return h("div", {}, errors, button);
 }
 
 function paymentPanel(ctx, order) {
@@ -240,8 +364,10 @@ function paymentPanel(ctx, order) {
     placeholder: "4242 4242 4242 4242",
     "aria-describedby": "card-number-hint",
   });
+  const expiry = h("input", { type: "text", id: "card-expiry", name: "expiry", inputmode: "numeric", autocomplete: "cc-exp", required: true, maxlength: 5, placeholder: "MM/YY" });
+  const cvc = h("input", { type: "text", id: "card-cvc", name: "cvc", inputmode: "numeric", autocomplete: "cc-csc", required: true, maxlength: 4, placeholder: "123" });
   const payButton = h("button", { type: "submit", class: "btn btn-primary btn-block btn-large", id: "pay-button" }, t("pay.button", { total: money(order.total_amount) }));
-  // One idempotency key per card number tried: a double click or a retry cannot charge twice.
+  // One idempotency key per card tried: a double click or a retry cannot charge twice.
   const keys = new Map();
   const form = h(
     "form",
@@ -255,15 +381,17 @@ function paymentPanel(ctx, order) {
           card.focus();
           return;
         }
-        if (!keys.has(number)) keys.set(number, randomKey());
+        const body = { cardNumber: number, expiry: expiry.value.trim(), cvc: cvc.value.trim() };
+        const tried = JSON.stringify(body);
+        if (!keys.has(tried)) keys.set(tried, randomKey());
         mount(errors);
         const label = payButton.textContent;
         payButton.disabled = true;
         payButton.textContent = t("pay.paying");
         try {
           await api("POST", `/api/orders/${order.id}/pay`, {
-            body: { cardNumber: number },
-            headers: { "Idempotency-Key": keys.get(number) },
+            body,
+            headers: { "Idempotency-Key": keys.get(tried) },
           });
           go(`/orders/${order.id}`, { paid: 1 });
         } catch (error) {
@@ -271,35 +399,22 @@ function paymentPanel(ctx, order) {
           payButton.textContent = label;
           if (!ctx.isCurrent() || handleAuthError(error)) return;
           mount(errors, alertBox(describeError(error)));
-          card.focus();
+          const reason = error.details?.reason;
+          (reason === "invalid_cvc" ? cvc : reason === "invalid_expiry" || reason === "expired_card" ? expiry : card).focus();
         }
       },
     },
     h("h2", {}, t("pay.title")),
     h("div", { class: "field" }, h("label", { for: "card-number" }, t("pay.card")), card, h("p", { class: "hint", id: "card-number-hint" }, t("pay.cardHint"))),
+    h(
+      "div",
+      { class: "field-row" },
+      h("div", { class: "field" }, h("label", { for: "card-expiry" }, t("pay.expiry")), expiry),
+      h("div", { class: "field" }, h("label", { for: "card-cvc" }, t("pay.cvc")), cvc),
+    ),
     errors,
     payButton,
-    h(
-      "button",
-      {
-        type: "button",
-        class: "btn btn-ghost btn-block",
-        onclick: async (event) => {
-          const button = event.currentTarget;
-          button.disabled = true;
-          try {
-            await api("POST", `/api/orders/${order.id}/cancel`);
-            notify(t("order.cancelled"));
-            go(`/orders/${order.id}`);
-          } catch (error) {
-            button.disabled = false;
-            if (!ctx.isCurrent() || handleAuthError(error)) return;
-            mount(errors, alertBox(describeError(error)));
-          }
-        },
-      },
-      t("order.cancel"),
-    ),
+    cancelButton(ctx, order, h("div", { class: "form-errors", "aria-live": "assertive" })),
   );
   return form;
 }

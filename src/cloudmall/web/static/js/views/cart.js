@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { h, mount, randomKey } from "../dom.js";
-import { money, t } from "../i18n.js";
+import { localized, money, t } from "../i18n.js";
 import { totalOf, toCents } from "../money.js";
 import { go, handleAuthError, requireLogin } from "../router.js";
 import {
@@ -13,6 +13,7 @@ import {
   setCartQuantity,
 } from "../store.js";
 import { alertBox, describeError, loadingState, notify, pageTitle, productImage } from "../ui.js";
+import { addressFields, defaultAddress } from "./delivery.js";
 
 function shortage(stock) {
   return stock > 0 ? t("cart.onlyLeft", { n: stock }) : t("stock.out");
@@ -32,10 +33,23 @@ function emptyCart(main) {
 }
 
 function lineThumb(line) {
-  return productImage({ name: line.name, thumbnail_url: line.thumbnail, image_url: null }, "thumb");
+  return productImage({ name: line.name, name_en: line.name_en, thumbnail_url: line.thumbnail, image_url: null }, "thumb");
 }
 
+/** The cart as remembered, then again with each line's stock and price as the shop has them now. */
 export function cartPage(ctx) {
+  drawCart(ctx);
+  if (!getCart().length) return;
+  refreshCart()
+    .then((removed) => {
+      if (!ctx.isCurrent()) return;
+      drawCart(ctx);
+      if (removed.length) notify(t("cart.removed", { name: removed.join(", ") }), "info");
+    })
+    .catch(() => {}); // offline: the remembered lines stay, checkout checks again
+}
+
+function drawCart(ctx) {
   const { main } = ctx;
   const lines = getCart();
   if (!lines.length) return emptyCart(main);
@@ -52,7 +66,7 @@ export function cartPage(ctx) {
       onchange: () => {
         const n = Number.parseInt(quantity.value, 10);
         setCartQuantity(line.productId, Number.isInteger(n) && n > 0 ? n : 1);
-        cartPage(ctx);
+        drawCart(ctx);
         document.getElementById(inputId)?.focus();
       },
     });
@@ -63,7 +77,7 @@ export function cartPage(ctx) {
       h(
         "div",
         { class: "cart-line-info" },
-        h("a", { href: `#/product/${line.productId}`, class: "cart-line-name" }, line.name),
+        h("a", { href: `#/product/${line.productId}`, class: "cart-line-name" }, localized(line, "name")),
         h("p", { class: "muted" }, money(line.price)),
         line.stock !== undefined && line.quantity > line.stock
           ? h("p", { class: "warning" }, shortage(line.stock))
@@ -72,7 +86,7 @@ export function cartPage(ctx) {
       h(
         "div",
         { class: "cart-line-qty" },
-        h("label", { for: inputId, class: "visually-hidden" }, t("cart.quantityLabel", { name: line.name })),
+        h("label", { for: inputId, class: "visually-hidden" }, t("cart.quantityLabel", { name: localized(line, "name") })),
         quantity,
       ),
       h("p", { class: "cart-line-total" }, money(totalOf([line]))),
@@ -81,10 +95,10 @@ export function cartPage(ctx) {
         {
           type: "button",
           class: "btn btn-ghost btn-small",
-          "aria-label": t("cart.removeLabel", { name: line.name }),
+          "aria-label": t("cart.removeLabel", { name: localized(line, "name") }),
           onclick: () => {
             removeFromCart(line.productId);
-            cartPage(ctx);
+            drawCart(ctx);
             main.querySelector("h1")?.focus();
           },
         },
@@ -110,6 +124,15 @@ export function cartPage(ctx) {
   );
 }
 
+function cartItems() {
+  return getCart().map((line) => ({ productId: line.productId, quantity: line.quantity }));
+}
+
+/** What the server will charge for the cart: goods, delivery fee and total (its own rule). */
+async function quoteCart() {
+  return (await api("POST", "/api/delivery/quote", { body: { items: cartItems() } })).data;
+}
+
 /** Fresh product rows for the cart's lines; lines whose product is gone are dropped. */
 async function refreshCart() {
   const lines = getCart();
@@ -120,7 +143,7 @@ async function refreshCart() {
         refreshCartLine((await api("GET", `/api/products/${line.productId}`)).data);
       } catch (error) {
         if (error.code !== "not_found") throw error;
-        removed.push(line.name);
+        removed.push(localized(line, "name"));
         removeFromCart(line.productId);
       }
     }),
@@ -134,8 +157,11 @@ export async function checkout(ctx) {
   if (!getCart().length) return emptyCart(main);
   mount(main, loadingState());
   let removed;
+  let quote;
+  let prefill;
   try {
-    removed = await refreshCart();
+    [removed, prefill] = await Promise.all([refreshCart(), defaultAddress()]);
+    quote = getCart().length ? await quoteCart() : null;
   } catch (error) {
     if (!ctx.isCurrent()) return;
     mount(main, pageTitle(t("checkout.title")), alertBox(describeError(error), h("button", { type: "button", class: "btn", onclick: () => checkout(ctx) }, t("error.retry"))));
@@ -147,9 +173,11 @@ export async function checkout(ctx) {
 
   // One idempotency key per checkout attempt (the same lines at the same total): a double click
   // or a retry after a lost answer cannot order twice.
-  let attempt = { key: randomKey(), total: totalOf(getCart()) };
+  // `total` is the goods' total the shopper saw (the server adds the delivery fee).
+  let attempt = { key: randomKey(), total: totalOf(getCart()), address: "" };
   const messages = h("div", { class: "checkout-messages", "aria-live": "polite" });
   const summary = h("div", {});
+  const address = addressFields("ship", prefill, messages);
   const placeButton = h("button", { type: "button", class: "btn btn-primary btn-block btn-large", id: "place-order" });
 
   function drawSummary(outOfStockId = null) {
@@ -173,21 +201,35 @@ export async function checkout(ctx) {
             h(
               "tr",
               { class: line.productId === outOfStockId || line.quantity > line.stock ? "row-problem" : null },
-              h("td", {}, line.name, line.quantity > line.stock ? h("span", { class: "warning block" }, shortage(line.stock)) : null),
+              h("td", {}, localized(line, "name"), line.quantity > line.stock ? h("span", { class: "warning block" }, shortage(line.stock)) : null),
               h("td", { class: "num" }, line.quantity),
               h("td", { class: "num" }, money(totalOf([line]))),
             ),
           ),
         ),
-        h("tfoot", {}, h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.serverTotal")), h("td", { class: "num total-cell", id: "checkout-total" }, money(attempt.total)))),
+        h(
+          "tfoot",
+          {},
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("cart.subtotal")), h("td", { class: "num", id: "checkout-subtotal" }, money(quote?.subtotal ?? attempt.total))),
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.deliveryFee")), h("td", { class: "num", id: "checkout-fee" }, quote && toCents(quote.deliveryFee) === 0 ? t("checkout.freeDelivery") : money(quote?.deliveryFee ?? 0))),
+          h("tr", {}, h("th", { scope: "row", colspan: 2 }, t("checkout.serverTotal")), h("td", { class: "num total-cell", id: "checkout-total" }, money(quote?.total ?? attempt.total))),
+        ),
       ),
     );
-    placeButton.textContent = t("checkout.place", { total: money(attempt.total) });
+    placeButton.textContent = t("checkout.place", { total: money(quote?.total ?? attempt.total) });
     placeButton.disabled = short;
     if (short) mount(messages, alertBox(t("checkout.outOfStockShort"), h("a", { class: "btn btn-secondary", href: "#/cart" }, t("checkout.fixCart"))));
   }
 
   async function place(total, key) {
+    const where = address.value();
+    if (!where) return;
+    // The same goods to another address is another order: a new key, not a reused one.
+    if (attempt.address && attempt.address !== JSON.stringify(where)) {
+      attempt = { ...attempt, key: randomKey() };
+      key = attempt.key;
+    }
+    attempt.address = JSON.stringify(where);
     const label = placeButton.textContent;
     placeButton.hidden = false;
     placeButton.disabled = true;
@@ -195,9 +237,8 @@ export async function checkout(ctx) {
     placeButton.textContent = t("checkout.placing");
     mount(messages);
     try {
-      const items = getCart().map((line) => ({ productId: line.productId, quantity: line.quantity }));
       const { data } = await api("POST", "/api/orders", {
-        body: { items, totalAmount: total },
+        body: { items: cartItems(), totalAmount: total, address: where },
         headers: { "Idempotency-Key": key },
       });
       clearCart();
@@ -216,17 +257,18 @@ export async function checkout(ctx) {
       const current = error.details.currentTotal;
       try {
         await refreshCart();
+        quote = await quoteCart();
       } catch {
         // the alert below still tells the new total
       }
-      attempt = { key: randomKey(), total: current };
+      attempt = { key: randomKey(), total: current, address: "" };
       drawSummary();
       const confirm = h(
         "button",
         { type: "button", class: "btn btn-primary", id: "confirm-new-total", onclick: () => place(attempt.total, attempt.key) },
-        t("checkout.confirmNew", { total: money(current) }),
+        t("checkout.confirmNew", { total: money(quote?.total ?? current) }),
       );
-      mount(messages, alertBox(t("checkout.priceChanged", { total: money(current) }), confirm));
+      mount(messages, alertBox(t("checkout.priceChanged", { total: money(quote?.total ?? current) }), confirm));
       placeButton.hidden = true; // one way forward: the button that names the new total
       confirm.focus();
       return;
@@ -235,12 +277,12 @@ export async function checkout(ctx) {
       const productId = Number(error.details?.productId);
       const available = Number(error.details?.available ?? 0);
       const line = getCart().find((l) => l.productId === productId);
-      if (line) refreshCartLine({ id: productId, name: line.name, price: line.price, thumbnail_url: line.thumbnail, stock_quantity: available });
+      if (line) refreshCartLine({ id: productId, name: line.name, name_en: line.name_en, price: line.price, thumbnail_url: line.thumbnail, stock_quantity: available });
       drawSummary(productId);
       mount(
         messages,
         alertBox(
-          line ? t("checkout.outOfStock", { name: line.name, n: available }) : t("checkout.outOfStockShort"),
+          line ? t("checkout.outOfStock", { name: localized(line, "name"), n: available }) : t("checkout.outOfStockShort"),
           h("a", { class: "btn btn-secondary", href: "#/cart" }, t("checkout.fixCart")),
         ),
       );
@@ -255,7 +297,7 @@ export async function checkout(ctx) {
   mount(
     main,
     pageTitle(t("checkout.title")),
-    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
+    h("div", { class: "checkout-layout" }, h("section", { class: "panel" }, summary, address.element), h("aside", { class: "summary" }, messages, placeButton, h("a", { class: "btn btn-ghost btn-block", href: "#/cart" }, t("checkout.fixCart")))),
   );
   if (toCents(attempt.total) <= 0) placeButton.disabled = true;
 }

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
-import { money, t } from "../i18n.js";
+import { localized, t, tn } from "../i18n.js";
 import { go, link } from "../router.js";
 import { addToCart, getCart, refreshCartLine } from "../store.js";
 import {
@@ -11,6 +11,7 @@ import {
   loadingState,
   notify,
   pageTitle,
+  priceTag,
   productImage,
   stockBadge,
 } from "../ui.js";
@@ -42,15 +43,21 @@ function addOne(product, quantity = 1) {
     return false;
   }
   addToCart(product, quantity);
-  notify(t("product.added", { name: product.name }), "success");
+  notify(t("product.added", { name: localized(product, "name") }), "success");
   return true;
+}
+
+/** The category's name in the shopper's language (its slug if it has no names yet). */
+function categoryName(product) {
+  return localized({ name: product.category_name, name_en: product.category_name_en }, "name") || product.category;
 }
 
 function productCard(product) {
   const soldOut = product.stock_quantity <= 0;
+  const name = localized(product, "name");
   return h(
     "li",
-    { class: "card", dataset: { productId: product.id } },
+    { class: `card${soldOut ? " is-sold-out" : ""}`, dataset: { productId: product.id } },
     h(
       "a",
       { href: `#/product/${product.id}`, class: "card-link" },
@@ -58,13 +65,14 @@ function productCard(product) {
       h(
         "div",
         { class: "card-body" },
-        h("p", { class: "card-category" }, product.category),
-        h("h2", { class: "card-title" }, product.name),
+        h("p", { class: "card-category" }, categoryName(product)),
+        h("h2", { class: "card-title" }, name),
         h(
-          "p",
+          "div",
           { class: "card-meta" },
-          h("span", { class: "price" }, money(product.price)),
-          stockBadge(product.stock_quantity),
+          priceTag(product),
+          // The list is cached and stock moves: the grid says "few left", the product page the count.
+          stockBadge(product.stock_quantity, { exact: false }),
         ),
       ),
     ),
@@ -74,7 +82,7 @@ function productCard(product) {
         type: "button",
         class: "btn btn-secondary btn-small card-add",
         disabled: soldOut,
-        "aria-label": `${t("product.addToCart")}: ${product.name}`,
+        "aria-label": `${t("product.addToCart")}: ${name}`,
         onclick: () => addOne(product),
       },
       soldOut ? t("stock.out") : t("product.addToCart"),
@@ -110,11 +118,13 @@ export async function home(ctx) {
   if (!ctx.isCurrent()) return;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const filtered = q || category;
+  const shown = categories.filter((c) => c.products > 0 || c.slug === category);
+  const current = categories.find((c) => c.slug === category);
 
   const chips = h(
     "ul",
     { class: "chips" },
-    ["", ...categories].map((name) =>
+    [null, ...shown].map((c) =>
       h(
         "li",
         {},
@@ -122,10 +132,10 @@ export async function home(ctx) {
           "a",
           {
             class: "chip",
-            href: link("/", { ...state, category: name, page: "" }),
-            "aria-current": name === category ? "true" : null,
+            href: link("/", { ...state, category: c ? c.slug : "", page: "" }),
+            "aria-current": (c ? c.slug : "") === category ? "true" : null,
           },
-          name || t("filter.all"),
+          c ? localized(c, "name") : t("filter.all"),
         ),
       ),
     ),
@@ -147,8 +157,8 @@ export async function home(ctx) {
         )
       : null,
     pageTitle(
-      q ? t("home.resultsFor", { q }) : category || t("home.title"),
-      h("p", { class: "muted", id: "result-count", "aria-live": "polite" }, t("home.count", { n: total })),
+      q ? t("home.resultsFor", { q }) : current ? localized(current, "name") : category || t("home.title"),
+      h("p", { class: "muted", id: "result-count", "aria-live": "polite" }, tn("home.count", total)),
     ),
     h(
       "div",
@@ -268,11 +278,11 @@ export async function product(ctx) {
       h(
         "div",
         { class: "product-detail-info" },
-        h("p", { class: "card-category" }, item.category),
-        h("h1", { tabindex: "-1" }, item.name),
-        h("p", { class: "price price-large" }, money(item.price)),
+        h("p", { class: "card-category" }, h("a", { href: link("/", { category: item.category }) }, categoryName(item))),
+        h("h1", { tabindex: "-1" }, localized(item, "name")),
+        priceTag(item, { large: true }),
         h("p", { class: "stock-line" }, stockBadge(item.stock_quantity)),
-        h("p", { class: "description" }, item.description),
+        h("p", { class: "description" }, localized(item, "description")),
         form,
       ),
     ),

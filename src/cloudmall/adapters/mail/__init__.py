@@ -1,0 +1,1 @@
+"""Outgoing mail: an SMTP server (SES's SMTP endpoint on AWS) or .eml files in a folder."""

@@ -1,0 +1,90 @@
+"""Mail through an SMTP server (stdlib smtplib, in a thread): `CLOUDMALL_SMTP_URL`.
+
+`smtp://user:password@host:587?starttls=true` (STARTTLS, the usual submission port),
+`smtps://user:password@host:465` (TLS from the start) or `smtp://host:25` (no TLS, no log-in: a
+local relay or a test server). Optional `timeout` (seconds, default 10). On AWS: Amazon SES's
+SMTP endpoint, `smtp://<SMTP user>:<SMTP password>@email-smtp.<region>.amazonaws.com:587?
+starttls=true` (docs/deploy-aws.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cloudmall.adapters.mail.message import message_of
+from cloudmall.services.ports import Mail, MailRejected, MailUnavailable
+
+log = logging.getLogger(__name__)
+
+TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    host: str
+    port: int
+    tls: bool  # TLS from the first byte (smtps)
+    starttls: bool
+    username: str | None
+    password: str | None
+    timeout: float
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "CLOUDMALL_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…"
+            )
+        query = parse_qs(parts.query)
+        tls = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if tls else 25),
+            tls=tls,
+            starttls=query.get("starttls", ["false"])[0].lower() in TRUE,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=float(query.get("timeout", ["10"])[0]),
+        )
+
+
+class SmtpMailSender:
+    """One connection per mail (mail is rare; a kept connection would time out in between)."""
+
+    def __init__(self, server: SmtpServer, *, sender: str) -> None:
+        self._server = server
+        self._sender = sender
+
+    async def send(self, mail: Mail) -> None:
+        try:
+            await asyncio.to_thread(self._send, mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            if all(500 <= code < 600 for code, _ in exc.recipients.values()):
+                raise MailRejected(f"the mail server refused the recipient {mail.to}") from exc
+            raise MailUnavailable(f"the mail server deferred the recipient {mail.to}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailUnavailable(f"cannot send through {self._server.host}: {exc}") from exc
+        log.info("mail to %s: %s (via %s)", mail.to, mail.subject, self._server.host)
+
+    def _send(self, mail: Mail) -> None:
+        server = self._server
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if server.tls:
+            client = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=server.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        with client:
+            if server.starttls:
+                client.starttls(context=context)
+            if server.username:
+                client.login(server.username, server.password or "")
+            client.send_message(message_of(mail, sender=self._sender))

@@ -1,0 +1,261 @@
+"""Mail from the outbox: after a change commits, its event becomes a mail to the customer.
+
+The reader (`MailReader`, outbox consumer `mail`) claims a batch of events, writes the mail each
+one calls for (welcome, order confirmation, shipped, refund, password reset) in the account's
+language, and sends it through the MailSender port; it finishes the batch once every mail of it
+is sent. Nothing is sent inside the transaction of the change: a mail server that is down delays
+mail, never an order, and the events wait in the outbox until the mail goes out.
+
+Delivery is at least once. A batch's mails are taken (records in the database, one transaction)
+before they are sent, and marked sent, with the batch finished, once the server accepted them
+(one more), so a batch handed out again, or read by two processes at once, sends nothing twice.
+A mail goes out twice only if its process dies (or loses the database) after sending and before
+that mark: then another process takes the batch's mails over once their take is `lease_seconds`
+old, so a crash repeats at most one batch's mails (`batch_size`). A failed send marks what went
+out, gives back the rest and ends the run; the caller tries again later, with a growing delay
+(`follow`). A mail the server
+refuses for good (no such recipient) is given up and logged, so it cannot hold back later ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from cloudmall.domain import events
+from cloudmall.domain.events import Event
+from cloudmall.domain.users import Role, User
+from cloudmall.services.idempotency import with_retries
+from cloudmall.services.mail_texts import MailTexts
+from cloudmall.services.ports import (
+    Mail,
+    MailRejected,
+    MailSender,
+    MailState,
+    MailUnavailable,
+    OutboxBatch,
+    PasswordResetTokens,
+    UnitOfWorkFactory,
+)
+
+log = logging.getLogger(__name__)
+
+#: The outbox consumer mail is.
+MAIL_CONSUMER = "mail"
+#: The events that call for a mail to their customer.
+MAILED = frozenset(
+    kind.name
+    for kind in (
+        events.USER_SIGNED_UP,
+        events.PASSWORD_RESET_REQUESTED,
+        events.ORDER_PLACED,
+        events.ORDER_SHIPPED,
+        events.PAYMENT_REFUNDED,
+    )
+)
+#: Delivery records are kept this long after their mail, then forgotten.
+KEEP_RECORDS = timedelta(days=7)
+
+
+class MailBusy(Exception):
+    """Another process is sending one of this batch's mails: the batch is finished later."""
+
+
+@dataclass(frozen=True, slots=True)
+class MailRunResult:
+    sent: int
+    batches: int
+
+
+@dataclass(frozen=True, slots=True)
+class MailReader:
+    uow: UnitOfWorkFactory
+    sender: MailSender
+    reset_tokens: PasswordResetTokens
+    texts: MailTexts
+    reset_valid_minutes: int
+    batch_size: int
+    consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
+    lease_seconds: float = 300.0
+
+    async def run_once(self) -> MailRunResult:
+        """Send the mail of every event waiting now. Raises MailUnavailable (the sender failed)
+        or MailBusy (another process holds one of the mails): what was sent stays sent."""
+        sent = batches = 0
+        while (batch := await with_retries(self._claim)) is not None:
+            sent += await self._deliver(batch)
+            batches += 1
+        return MailRunResult(sent, batches)
+
+    async def follow(
+        self,
+        *,
+        interval: float,
+        max_delay: float,
+        stop: asyncio.Event,
+        report: Callable[[MailRunResult], None] = lambda result: None,
+    ) -> None:
+        """Send, then again every `interval` seconds until `stop` is set; after a failure wait
+        twice as long as the last time (up to `max_delay`) before the next attempt."""
+        delay = interval
+        while not stop.is_set():
+            try:
+                result = await self.run_once()
+            except (MailUnavailable, MailBusy) as exc:
+                delay = min(max_delay, delay * 2)
+                log.warning("mail: %s; next attempt in %.0f s", exc, delay)
+            except Exception:  # the database may be away for a while: keep the loop alive
+                delay = min(max_delay, delay * 2)
+                log.exception("mail: the run failed; next attempt in %.0f s", delay)
+            else:
+                delay = interval
+                if result.sent:
+                    report(result)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                continue
+
+    async def _claim(self) -> OutboxBatch | None:
+        async with self.uow(write=True) as tx:
+            batch = await tx.outbox.claim(MAIL_CONSUMER, self.batch_size)
+            await tx.commit()
+        return batch
+
+    async def _deliver(self, batch: OutboxBatch) -> int:
+        """Send the batch's mails not sent yet and finish it; how many were sent now. The mails
+        are taken in one transaction and marked sent, with the batch finished, in another."""
+        mails = [mail for entry in batch.entries if (mail := await self.compose(entry.event))]
+        ids = [mail.message_id for mail in mails]
+        states = await with_retries(lambda: self._take(ids))
+        taken = [mail for mail in mails if states[mail.message_id] == "taken"]
+        done: list[str] = []  # sent, or refused for good: settled either way
+        given_up = 0
+        for mail in taken:
+            try:
+                await self.sender.send(mail)
+            except MailUnavailable:
+                left = [m.message_id for m in taken if m.message_id not in done]
+                await with_retries(partial(self._settle, done, left, None))
+                raise
+            except MailRejected as exc:  # a bad address must not hold every later mail back
+                log.warning("mail: %s; given up", exc)
+                given_up += 1
+            done.append(mail.message_id)
+        if "busy" in states.values():
+            await with_retries(lambda: self._settle(done, [], None))
+            raise MailBusy("another process is sending some of this batch's mails")
+        await with_retries(lambda: self._settle(done, [], batch))
+        return len(done) - given_up
+
+    async def _take(self, event_ids: Sequence[str]) -> dict[str, MailState]:
+        stale_before = datetime.now(UTC) - timedelta(seconds=self.lease_seconds)
+        async with self.uow(write=True) as tx:
+            states = await tx.mail.take(event_ids, stale_before=stale_before)
+            await tx.commit()
+        return states
+
+    async def _settle(
+        self, sent: Sequence[str], released: Sequence[str], finished: OutboxBatch | None
+    ) -> None:
+        """Mark mails sent, give back the ones not sent, and finish the batch if it is done."""
+        async with self.uow(write=True) as tx:
+            await tx.mail.mark_sent(sent)
+            await tx.mail.release(released)
+            if finished is not None:
+                await tx.outbox.finish(MAIL_CONSUMER, finished.name)
+                await tx.outbox.purge(self.consumers, len(finished.entries))
+                await tx.mail.forget(datetime.now(UTC) - KEEP_RECORDS)
+            await tx.commit()
+
+    async def compose(self, event: Event) -> Mail | None:
+        """The mail an event calls for, as of now (the account's current address, name and
+        language; a reset link minted now), or None."""
+        payload = event.payload
+        if event.type == events.USER_SIGNED_UP.name and payload.get("role") != Role.CUSTOMER:
+            return None  # staff accounts are made by an operator, who has the password
+        if event.type not in MAILED:
+            return None
+        if event.type == events.PAYMENT_REFUNDED.name:
+            user = await self._buyer(int(payload["order_id"]))
+        else:
+            user = await self._user(int(payload["user_id"]))
+        if user is None:
+            return None  # the account is gone
+        subject, text = self._write(event, user)
+        return Mail(to=user.email, subject=subject, text=text, message_id=event.id)
+
+    def _write(self, event: Event, user: User) -> tuple[str, str]:
+        payload, texts, language = event.payload, self.texts, user.language
+        if event.type == events.USER_SIGNED_UP.name:
+            return texts.welcome(language, name=user.name)
+        if event.type == events.PASSWORD_RESET_REQUESTED.name:
+            return texts.password_reset(
+                language,
+                name=user.name,
+                token=self.reset_tokens.issue(user),
+                valid_minutes=self.reset_valid_minutes,
+            )
+        order_id = int(payload["order_id"])
+        if event.type == events.ORDER_PLACED.name:
+            return texts.order_placed(
+                language,
+                name=user.name,
+                order_id=order_id,
+                amount=payload["amount"],
+                lines=payload["lines"],
+            )
+        if event.type == events.ORDER_SHIPPED.name:
+            return texts.order_shipped(
+                language,
+                name=user.name,
+                order_id=order_id,
+                carrier=payload.get("carrier") or None,
+                tracking=payload.get("tracking_number") or payload.get("tracking") or None,
+            )
+        return texts.refunded(language, name=user.name, order_id=order_id, amount=payload["amount"])
+
+    async def _user(self, user_id: int) -> User | None:
+        async with self.uow() as tx:
+            return await tx.users.get(int(user_id))
+
+    async def _buyer(self, order_id: int) -> User | None:
+        async with self.uow() as tx:
+            order = await tx.orders.get(order_id)
+            return await tx.users.get(order.user_id) if order else None
+
+
+class MailLoop:
+    """The reader in the background of a long-lived process (`Shop.start` / `Shop.stop`)."""
+
+    def __init__(self, reader: MailReader, *, interval: float, max_delay: float) -> None:
+        self._reader = reader
+        self._interval = interval
+        self._max_delay = max_delay
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            follow = self._reader.follow(
+                interval=self._interval, max_delay=self._max_delay, stop=self._stop
+            )
+            self._task = asyncio.get_running_loop().create_task(follow)
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the batch being sent finish for up to `grace_seconds`, then cut it off (its mails
+        not marked sent go out again later, from this process or another)."""
+        if self._task is not None:
+            self._stop.set()
+            _, running = await asyncio.wait({self._task}, timeout=grace_seconds)
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._task = None
