@@ -153,6 +153,7 @@ def test_staff_ship_with_carrier_and_tracking_and_the_customer_sees_them(
     staff = open_in(new_page, shop.url, lang, viewport)
     log_in_as(staff, shop.url, ADMIN_EMAIL, "/admin/orders?status=paid", ADMIN_PASSWORD)
     row = staff.locator(f'tr[data-order-id="{order_id}"]')
+    expect(row).to_contain_text(ADDRESS["recipient"])  # whom it goes to, not an account number
     row.locator("button").first.click()
     dialog = staff.get_by_role("dialog")
     dialog.locator("#ship-carrier").select_option("cj")
