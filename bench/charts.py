@@ -7,11 +7,13 @@ from typing import Any
 
 import matplotlib
 
+from bench import report
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = {"cloudmall": "#2b6cb0", "express": "#c05621"}
-NAMES = {"cloudmall": "cloudmall", "express": "Express peer"}
+COLOURS = {"cloudmall-uvicorn": "#2b6cb0", "cloudmall-granian": "#2f855a", "express": "#c05621"}
+NAMES = report.SERVER_NAMES
 VARIANTS = {"list": "GET list", "etag": "GET, ETag 304", "order": "POST order"}
 
 
@@ -46,13 +48,11 @@ def _wrk_chart(rows: list[dict[str, Any]], title: str, path: Path) -> None:
         {(r["variant"], r["conns"]) for r in rows}, key=lambda g: (order.index(g[0]), g[1])
     )
     labels = [f"{VARIANTS[variant]}\n{conns:,} conns" for variant, conns in groups]
-    servers = [s for s in ("cloudmall", "express") if any(r["server"] == s for r in rows)]
+    servers = [s for s in COLOURS if any(r["server"] == s for r in rows)]
 
     def value(server: str, group: tuple[str, int], key: str) -> float | None:
-        for r in rows:
-            if r["server"] == server and (r["variant"], r["conns"]) == group:
-                return r["wrk"][key]
-        return None
+        row = report.median_row(rows, server=server, variant=group[0], conns=group[1])
+        return None if row is None else row["wrk"][key]
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     _bars(left, labels, {s: [value(s, g, "rps") for g in groups] for s in servers}, "requests/s")
@@ -74,7 +74,11 @@ def _wrk_chart(rows: list[dict[str, Any]], title: str, path: Path) -> None:
 
 
 def _latency_colours(servers: list[str]) -> list[str]:
-    shades = {"cloudmall": ("#63b3ed", "#2c5282"), "express": ("#f6ad55", "#9c4221")}
+    shades = {
+        "cloudmall-uvicorn": ("#63b3ed", "#2c5282"),
+        "cloudmall-granian": ("#68d391", "#276749"),
+        "express": ("#f6ad55", "#9c4221"),
+    }
     out: list[str] = []
     for s in servers:
         out += list(shades.get(s, ("#999999", "#555555")))
@@ -113,7 +117,7 @@ def _users_chart(users: dict[str, Any], path: Path) -> None:
 def _scaling_chart(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     labels = [f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}" for r in rows]
-    _bars(ax, labels, {"cloudmall": [r["wrk"]["rps"] for r in rows]}, "requests/s")
+    _bars(ax, labels, {"cloudmall-uvicorn": [r["wrk"]["rps"] for r in rows]}, "requests/s")
     ax.set_title("catalogue, 100 connections: workers")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -28,21 +28,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import charts, loadgen, report, services, system
 from bench.loadgen import WrkMethod
 from bench.services import Peer, Shop, log
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PEER = Path("/work/shared/peers/seed-express")
 SCENARIOS = ("catalogue", "order", "users", "scaling")
+#: `cloudmall serve --server` choices, each measured side by side; the first is serve's default
+#: and the one the users and scaling scenarios run.
+HTTP_SERVERS = ("uvicorn", "granian")
 
 
 @dataclass(frozen=True)
 class Plan:
     quick: bool
     wrk: WrkMethod
+    rounds: int = 3  # alternating rounds of every server per wrk scenario (the median is judged)
     conns: tuple[int, ...] = (100, 1000)
     order_conns: int = 100
     order_tokens: int = 50
@@ -55,13 +60,14 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(quick=False, wrk=WrkMethod())
+        return cls(quick=False, wrk=WrkMethod(duration="10s", warmup="3s", pause=2))
 
     @classmethod
     def quick_plan(cls) -> Plan:
         return cls(
             quick=True,
             wrk=WrkMethod(duration="5s", warmup="2s", pause=2),
+            rounds=1,
             accounts=50,
             order_tokens=25,
             users=200,
@@ -92,7 +98,8 @@ class Run:
             "quiet": {},
         }
         self.commands: list[str] = []
-        self.shop: Shop | None = None
+        self.shop: Shop | None = None  # serve's default server; the others are its twins
+        self.twins: list[Shop] = []
         self.peer: Peer | None = None
         self.tokens: list[str] = []
         self.products: list[dict[str, Any]] = []
@@ -155,7 +162,7 @@ class Run:
             "shop": {},
             "peer": {"description": "not run"},
         }
-        self.shop = Shop(self.workdir / "shop", self.reaper)
+        self.shop = Shop(self.workdir / "shop", self.reaper, server=HTTP_SERVERS[0])
         env = self.shop.env
         self.commands += [
             "# cloudmall (cwd: a scratch folder; CLOUDMALL_SECRET_KEY: random per run)",
@@ -177,7 +184,11 @@ class Run:
             "cloudmall migrate",
             "cloudmall seed --products 100",
             f"cloudmall admin create {services.ADMIN_EMAIL} --password …",
-            "cloudmall serve --host 127.0.0.1 --port PORT --workers 2 --no-demo",
+            *(
+                f"cloudmall serve --host 127.0.0.1 --port PORT --workers 2 --server {server} "
+                "--no-demo"
+                for server in HTTP_SERVERS
+            ),
             f"# then, over HTTP as the admin: PATCH /api/products/ID "
             f'{{"stock_quantity": {services.INITIAL_STOCK}}} for each of the 100 products; '
             f"POST /api/auth/signup × {self.plan.accounts} customers (their tokens are used below)",
@@ -205,6 +216,9 @@ class Run:
         shop = self.shop
         shop.prepare(products=100)
         shop.start(workers=2)
+        self.twins = [shop.twin(server) for server in HTTP_SERVERS if server != shop.server]
+        for twin in self.twins:
+            twin.start(workers=2)
         count = shop.set_stock(services.INITIAL_STOCK)
         self.products = shop.products()
         if count != 100 or len(self.products) != 100:
@@ -221,7 +235,9 @@ class Run:
         log(f"{len(self.tokens)} customers in {signup_s:.1f} s")
         listed = services.http("GET", f"{shop.url}/api/products")
         self.results["meta"]["shop"] = {
-            "description": f"cloudmall `serve --workers 2` on MariaDB (`{services.BENCH_DB}`, "
+            "description": f"cloudmall `serve --workers 2`, once per HTTP server "
+            f"({', '.join(HTTP_SERVERS)}: two processes of the same shop, each measured while "
+            f"the other idles), on MariaDB (`{services.BENCH_DB}`, "
             f"fresh each run), Redis (`{services.BENCH_CACHE_URL}`), media in a local folder; "
             f"100 products from `cloudmall seed`, stock {services.INITIAL_STOCK:,} each; "
             f"{self.plan.accounts} customers signed up through the API "
@@ -239,92 +255,113 @@ class Run:
     def note_command(self, measured: dict[str, Any]) -> None:
         self.commands.append(report.display_command(measured["command"], str(REPO)))
 
+    def servers(self) -> list[Shop]:
+        return [self.shop_or_fail(), *self.twins]
+
+    def rotated(self, entries: list[T], round_index: int) -> list[T]:
+        """`entries` in the order of this round: each goes first in turn."""
+        shift = round_index % len(entries)
+        return entries[shift:] + entries[:shift]
+
     def catalogue(self) -> None:
-        shop = self.shop_or_fail()
         w = self.plan.wrk
         self.commands.append(
-            f"# catalogue; each measured run below follows a warm-up (the same command with "
-            f"-d{w.warmup}, no --latency) and a {w.pause:g} s pause"
+            f"# catalogue, {self.plan.rounds} alternating round(s); each measured run below "
+            f"follows a warm-up (the same command with -d{w.warmup}, no --latency) and a "
+            f"{w.pause:g} s pause"
         )
         for conns in self.plan.conns:
-            services.expect(services.http("GET", f"{shop.url}/api/products"), 200, what="warm")
-            row = loadgen.measure(
-                self.plan.wrk, f"{shop.url}/api/products", conns,
-                server_pids=shop.all_pids, rss_pids=shop.worker_pids,
-                raw_dir=self.raw_dir, name=f"catalogue-cloudmall-c{conns}",
-            )  # fmt: skip
-            self.results["catalogue"].append(self._row("cloudmall", "list", "list", row))
-            if self.peer:
-                self.peer.prime_cache()
-                row = loadgen.measure(
-                    self.plan.wrk, f"{self.peer.url}/api/products", conns,
-                    server_pids=self.peer.pids, raw_dir=self.raw_dir,
-                    name=f"catalogue-express-c{conns}",
-                )  # fmt: skip
-                self.results["catalogue"].append(self._row("express", "list", "list", row))
-        # ETag revalidation: If-None-Match with the current ETag, 100 connections
-        for server, url in (
-            ("cloudmall", shop.url),
-            ("express", self.peer.url if self.peer else ""),
-        ):
-            if not url:
-                continue
-            if server == "express" and self.peer:
-                self.peer.prime_cache()
-            first = services.expect(services.http("GET", f"{url}/api/products"), 200, what="list")
-            etag = first.headers.get("etag")
-            if not etag:
-                self.results["notes"].append(f"{server}: no ETag on GET /api/products")
-                continue
-            again = services.http("GET", f"{url}/api/products", headers={"If-None-Match": etag})
-            if again.status != 304:
-                self.results["notes"].append(
-                    f"{server}: If-None-Match with the ETag answered {again.status}, not 304"
-                )
-            pids = (
-                shop.all_pids if server == "cloudmall" else (self.peer.pids if self.peer else list)
+            for round_index in range(self.plan.rounds):
+                entries: list[Shop | Peer] = [*self.servers(), *([self.peer] if self.peer else [])]
+                for entry in self.rotated(entries, round_index):
+                    self._catalogue_run(entry, conns, round_index)
+        # ETag revalidation: If-None-Match with the current ETag, 100 connections, one round
+        for entry in [*self.servers(), *([self.peer] if self.peer else [])]:
+            self._etag_run(entry)
+
+    def _catalogue_run(self, entry: Shop | Peer, conns: int, round_index: int) -> None:
+        name = entry.name if isinstance(entry, Shop) else "express"
+        if isinstance(entry, Peer):
+            entry.prime_cache()
+            pids, rss = entry.pids, None
+        else:
+            services.expect(services.http("GET", f"{entry.url}/api/products"), 200, what="warm")
+            pids, rss = entry.all_pids, entry.worker_pids
+        row = loadgen.measure(
+            self.plan.wrk, f"{entry.url}/api/products", conns, server_pids=pids, rss_pids=rss,
+            raw_dir=self.raw_dir, name=f"catalogue-{name}-c{conns}-r{round_index + 1}",
+        )  # fmt: skip
+        row["round"] = round_index + 1
+        self.results["catalogue"].append(self._row(name, "list", "list", row))
+
+    def _etag_run(self, entry: Shop | Peer) -> None:
+        name = entry.name if isinstance(entry, Shop) else "express"
+        if isinstance(entry, Peer):
+            entry.prime_cache()
+        url = entry.url
+        first = services.expect(services.http("GET", f"{url}/api/products"), 200, what="list")
+        etag = first.headers.get("etag")
+        if not etag:
+            self.results["notes"].append(f"{name}: no ETag on GET /api/products")
+            return
+        again = services.http("GET", f"{url}/api/products", headers={"If-None-Match": etag})
+        if again.status != 304:
+            self.results["notes"].append(
+                f"{name}: If-None-Match with the ETag answered {again.status}, not 304"
             )
-            row = loadgen.measure(
-                self.plan.wrk, f"{url}/api/products", 100,
-                lua=loadgen.LUA_DIR / "etag.lua", lua_args=lambda _tag, e=etag: [e],
-                server_pids=pids, rss_pids=shop.worker_pids if server == "cloudmall" else None,
-                raw_dir=self.raw_dir, name=f"catalogue-etag-{server}-c100",
-            )  # fmt: skip
-            self.results["catalogue"].append(self._row(server, "etag", "ETag 304", row))
+        pids = entry.pids if isinstance(entry, Peer) else entry.all_pids
+        row = loadgen.measure(
+            self.plan.wrk, f"{url}/api/products", 100,
+            lua=loadgen.LUA_DIR / "etag.lua", lua_args=lambda _tag, e=etag: [e],
+            server_pids=pids, rss_pids=None if isinstance(entry, Peer) else entry.worker_pids,
+            raw_dir=self.raw_dir, name=f"catalogue-etag-{name}-c100",
+        )  # fmt: skip
+        row["round"] = 1
+        self.results["catalogue"].append(self._row(name, "etag", "ETag 304", row))
 
     def order(self) -> None:
-        shop = self.shop_or_fail()
         before = services.conservation()
         if before["orders"] or before["units_out"]:
             raise RuntimeError(f"the shop is not fresh before the order run: {before}")
         self.commands.append(
-            f"# order ({self.plan.order_tokens} customers' tokens, one per line; the product ids)"
+            f"# order, {self.plan.rounds} alternating round(s) "
+            f"({self.plan.order_tokens} customers' tokens, one per line; the product ids)"
         )
         tokens_file = self.workdir / "order-tokens.txt"
         tokens_file.write_text("\n".join(self.tokens[: self.plan.order_tokens]) + "\n")
         ids = ",".join(str(p["id"]) for p in self.products)
-        row = loadgen.measure(
-            self.plan.wrk, f"{shop.url}/api/orders", self.plan.order_conns,
-            lua=loadgen.LUA_DIR / "order.lua",
-            lua_args=lambda tag: [str(tokens_file), ids, f"{self.run_id}-{tag}"],
-            server_pids=shop.all_pids, rss_pids=shop.worker_pids,
-            raw_dir=self.raw_dir, name=f"order-cloudmall-c{self.plan.order_conns}",
-        )  # fmt: skip
-        cons = services.conservation()
-        row["conservation"] = cons
-        log(f"conservation: {cons}")
-        self.results["order"].append(
-            self._row("cloudmall", "order", f"real order ({self.plan.order_tokens} customers)", row)
-        )
-        if self.peer:
-            row = loadgen.measure(
-                self.plan.wrk, f"{self.peer.url}/api/orders", self.plan.order_conns,
-                lua=self.peer.lua("post_order.lua"), server_pids=self.peer.pids,
-                raw_dir=self.raw_dir, name=f"order-express-c{self.plan.order_conns}",
-            )  # fmt: skip
-            self.results["order"].append(
-                self._row("express", "order", "insert only (post_order.lua)", row)
-            )
+        conns = self.plan.order_conns
+        for round_index in range(self.plan.rounds):
+            entries: list[Shop | Peer] = [*self.servers(), *([self.peer] if self.peer else [])]
+            for entry in self.rotated(entries, round_index):
+                if isinstance(entry, Peer):
+                    row = loadgen.measure(
+                        self.plan.wrk, f"{entry.url}/api/orders", conns,
+                        lua=entry.lua("post_order.lua"), server_pids=entry.pids,
+                        raw_dir=self.raw_dir, name=f"order-express-c{conns}-r{round_index + 1}",
+                    )  # fmt: skip
+                    row["round"] = round_index + 1
+                    self.results["order"].append(
+                        self._row("express", "order", "insert only (post_order.lua)", row)
+                    )
+                    continue
+                tag = f"{self.run_id}-{entry.server}-r{round_index + 1}"
+                row = loadgen.measure(
+                    self.plan.wrk, f"{entry.url}/api/orders", conns,
+                    lua=loadgen.LUA_DIR / "order.lua",
+                    lua_args=lambda phase, t=tag: [str(tokens_file), ids, f"{t}-{phase}"],
+                    server_pids=entry.all_pids, rss_pids=entry.worker_pids,
+                    raw_dir=self.raw_dir, name=f"order-{entry.name}-c{conns}-r{round_index + 1}",
+                )  # fmt: skip
+                cons = services.conservation()
+                row["conservation"] = cons
+                row["round"] = round_index + 1
+                log(f"conservation: {cons}")
+                self.results["order"].append(
+                    self._row(
+                        entry.name, "order", f"real order ({self.plan.order_tokens} customers)", row
+                    )
+                )
 
     def users(self) -> None:
         shop = self.shop_or_fail()
@@ -449,6 +486,8 @@ class Run:
             "# scaling: the server restarted with --workers 1, then --workers 2 "
             f"(runs of {self.plan.scaling.duration} after a {self.plan.scaling.warmup} warm-up)"
         )
+        for twin in self.twins:  # idle, but out of the way
+            twin.stop()
         for workers in (1, 2):
             shop.stop()
             shop.start(workers=workers)

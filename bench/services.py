@@ -177,6 +177,7 @@ class Shop:
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
     admin_token: str = ""
+    server: str = "uvicorn"  # `cloudmall serve --server`
 
     @property
     def url(self) -> str:
@@ -189,6 +190,8 @@ class Shop:
                 raise RuntimeError("the `cloudmall` command is not installed in this environment")
             self.cli = Path(found)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.env:  # a twin: the same shop's settings
+            return
         self.env = {
             **os.environ,
             "CLOUDMALL_DATABASE_URL": f"mysql://root@127.0.0.1:3306/{BENCH_DB}",
@@ -201,6 +204,18 @@ class Shop:
             "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
+
+    @property
+    def name(self) -> str:
+        """The row label: cloudmall and its HTTP server."""
+        return f"cloudmall-{self.server}"
+
+    def twin(self, server: str) -> Shop:
+        """Another `cloudmall serve` of the same shop (database, cache, key) on `server`, with a
+        var folder of its own: `serve` empties its metrics folder on start."""
+        var = (self.workdir / f"var-{server}").resolve()
+        env = {**self.env, "CLOUDMALL_VAR_DIR": str(var)}
+        return Shop(self.workdir, self.reaper, cli=self.cli, env=env, server=server)
 
     def command(self, *args: str) -> list[str]:
         return [str(self.cli), *args]
@@ -236,7 +251,7 @@ class Shop:
         log_path = self.workdir / f"serve-{self.port}.log"
         cmd = self.command(
             "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-            "--no-demo",
+            "--server", self.server, "--no-demo",
         )  # fmt: skip
         with log_path.open("wb") as out:
             self.process = subprocess.Popen(
@@ -244,7 +259,7 @@ class Shop:
                 start_new_session=True,
             )  # fmt: skip
         process = self.process
-        self.reaper.add("cloudmall", lambda: stop_group(process))
+        self.reaper.add(self.name, lambda: stop_group(process))
         try:
             wait_ready(f"{self.url}/readyz", self.process)
         except RuntimeError as exc:
@@ -253,7 +268,10 @@ class Shop:
         deadline = time.monotonic() + 60
         while len(self.worker_pids()) < workers and time.monotonic() < deadline:
             time.sleep(0.2)
-        log(f"cloudmall serve --workers {workers} on {self.url} (pids {self.worker_pids()})")
+        log(
+            f"cloudmall serve --workers {workers} --server {self.server} on {self.url} "
+            f"(pids {self.worker_pids()})"
+        )
         login = expect(
             http("POST", f"{self.url}/api/auth/login",
                  body={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
@@ -264,11 +282,11 @@ class Shop:
     def stop(self) -> None:
         if self.process is not None:
             stop_group(self.process)
-            self.reaper.remove("cloudmall")
+            self.reaper.remove(self.name)
             self.process = None
 
     def worker_pids(self) -> list[int]:
-        """The uvicorn worker processes (the server itself when it runs one worker)."""
+        """The worker processes (the server itself when it runs one worker)."""
         if self.process is None or self.process.poll() is not None:
             return []
         try:

@@ -219,6 +219,8 @@ STARTED: list[LiveServer] = []
 #: How the API runs under test: `server` (uvicorn, the app) or `function` (the local API Gateway
 #: invoking the Lambda handler in-process, one event at a time per worker).
 RUNTIMES = ("server", "function")
+#: `cloudmall serve --server` choices: the process tests run on each.
+HTTP_SERVERS = ("uvicorn", "granian")
 
 
 def start_server(
@@ -228,9 +230,10 @@ def start_server(
     workers: int = 1,
     port: int | None = None,
     runtime: str = "server",
+    server: str | None = None,
 ) -> LiveServer:
-    """`cloudmall serve` as a real process (on a free port unless `port` is given); returns when
-    /readyz answers 200."""
+    """`cloudmall serve` as a real process (on a free port unless `port` is given; on `server`,
+    else serve's default HTTP server); returns when /readyz answers 200."""
     made = cli(env, tmp_path, "admin", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
     if made.returncode != 0:
         raise RuntimeError(f"cannot create the admin account: {made.stderr}")
@@ -250,6 +253,7 @@ def start_server(
                 str(workers),
                 "--runtime",
                 runtime,
+                *(["--server", server] if server else []),
                 *([] if env.get("CLOUDMALL_TEST_DEMO") else ["--no-demo"]),
             ],
             stdout=log,

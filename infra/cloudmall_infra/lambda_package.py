@@ -26,6 +26,7 @@ PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 #: Dependencies the functions never import, left out of the artifact (name → why).
 NOT_IN_LAMBDA = {
     "uvicorn": "API Gateway and the Lambda runtime serve HTTP",
+    "granian": "API Gateway and the Lambda runtime serve HTTP",
     "typer": "the command line is not deployed",
     "rich": "the command line is not deployed",
     "matplotlib": "charts are drawn by `cloudmall cost`, not by the shop",

@@ -43,6 +43,13 @@ class Runtime(StrEnum):
     SERVICE = "service"
 
 
+class HttpServer(StrEnum):
+    """The HTTP server in each worker of `cloudmall serve` (docs/benchmarks.md compares them)."""
+
+    UVICORN = "uvicorn"
+    GRANIAN = "granian"
+
+
 class Settings(BaseSettings):
     """All of cloudmall's settings; the defaults run the whole shop on one machine under ./var."""
 
@@ -50,6 +57,7 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     runtime: Runtime = Runtime.SERVER
+    server: HttpServer = HttpServer.UVICORN
     # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
     function: Literal["all", "accounts", "catalogue", "orders"] = "all"
     var_dir: Path = Path("var")

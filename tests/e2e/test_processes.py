@@ -1,4 +1,4 @@
-"""Process behaviour: several workers, and graceful shutdown on SIGTERM."""
+"""Process behaviour: several workers, and graceful shutdown on SIGTERM, on either HTTP server."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ import psutil
 import pytest
 
 from tests.conftest import shop_env
-from tests.support import cli, scratch_database, start_server, stop_server
+from tests.support import HTTP_SERVERS, cli, scratch_database, start_server, stop_server
+
+on_each_server = pytest.mark.parametrize("server", HTTP_SERVERS)
 
 
 def live_workers(parent_pid: int) -> set[int]:
@@ -29,33 +31,35 @@ def live_workers(parent_pid: int) -> set[int]:
     return found
 
 
-def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+@on_each_server
+def test_a_worker_that_dies_is_replaced(tmp_path: Path, server: str) -> None:
     with scratch_database("sqlite", tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path, workers=2)
+        live = start_server(shop_env(url, tmp_path), tmp_path, workers=2, server=server)
         try:
-            first = live_workers(server.process.pid)
+            first = live_workers(live.process.pid)
             assert len(first) == 2
             victim = min(first)
             psutil.Process(victim).kill()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                now = live_workers(server.process.pid)
+                now = live_workers(live.process.pid)
                 if len(now) == 2 and victim not in now:
                     break
                 time.sleep(0.2)
             else:
                 raise AssertionError("the dead worker was not replaced")
-            with httpx.Client(base_url=server.url) as http:
+            with httpx.Client(base_url=live.url) as http:
                 assert all(http.get("/livez").status_code == 200 for _ in range(20))
         finally:
-            stop_server(server)
+            stop_server(live)
 
 
-def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
+@on_each_server
+def test_workers_share_the_port_and_the_metrics(tmp_path: Path, server: str) -> None:
     with scratch_database("sqlite", tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path, workers=2)
+        live = start_server(shop_env(url, tmp_path), tmp_path, workers=2, server=server)
         try:
-            with httpx.Client(base_url=server.url) as http:
+            with httpx.Client(base_url=live.url) as http:
                 for _ in range(20):
                     assert http.get("/api/products").status_code == 200
                 metrics = http.get("/metrics").text
@@ -68,7 +72,7 @@ def test_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
             assert served >= 20  # summed over both workers' files
             assert (tmp_path / "var" / "prometheus").is_dir()
         finally:
-            stop_server(server)
+            stop_server(live)
 
 
 JSON = {"content-type": "application/json"}
@@ -83,10 +87,11 @@ async def in_progress(http: httpx.AsyncClient) -> float:
     )
 
 
+@on_each_server
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) -> None:
+def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int, server: str) -> None:
     with scratch_database("sqlite", tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path, workers=workers)
+        live = start_server(shop_env(url, tmp_path), tmp_path, workers=workers, server=server)
 
         async def sign_ups_then_sigterm() -> list[int]:
             release = asyncio.Event()
@@ -99,18 +104,18 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) ->
                 yield b'"consent": {"privacy": true, "terms": true}}'
 
             limits = httpx.Limits(max_connections=12, max_keepalive_connections=12)
-            async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+            async with httpx.AsyncClient(base_url=live.url, timeout=30, limits=limits) as http:
                 pending = [
                     asyncio.create_task(
                         http.post("/api/auth/signup", content=body_in_two_parts(), headers=JSON)
                     )
                     for _ in range(12)
                 ]
-                async with httpx.AsyncClient(base_url=server.url, timeout=30) as watcher:
+                async with httpx.AsyncClient(base_url=live.url, timeout=30) as watcher:
                     # Polling a gauge in another process: there is no event to wait on.
                     while await in_progress(watcher) < 12 + 1:  # noqa: ASYNC110 (+ /metrics itself)
                         await asyncio.sleep(0.01)
-                server.process.send_signal(signal.SIGTERM)
+                live.process.send_signal(signal.SIGTERM)
                 await asyncio.sleep(1)
                 release.set()
                 return [answer.status_code for answer in await asyncio.gather(*pending)]
@@ -118,22 +123,23 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, workers: int) ->
         try:
             started = time.monotonic()
             statuses = asyncio.run(sign_ups_then_sigterm())
-            code = server.process.wait(timeout=25)
+            code = live.process.wait(timeout=25)
             assert statuses == [201] * 12
             # uvicorn re-raises the signal once it has drained: the exit status may say SIGTERM.
             assert code in (0, -signal.SIGTERM) and time.monotonic() - started < 25
-            assert "Traceback" not in server.log()
+            assert "Traceback" not in live.log()
         finally:
-            stop_server(server)
+            stop_server(live)
 
 
+@on_each_server
 @pytest.mark.parametrize("workers", [1, 2])
-def test_serve_restarts_on_the_same_port_at_once(tmp_path: Path, workers: int) -> None:
+def test_serve_restarts_on_the_same_port_at_once(tmp_path: Path, workers: int, server: str) -> None:
     """A supervisor's restart right after a stop: the stopped server's closed connections
     (TIME_WAIT on its port) must not make `serve` think the port is taken."""
     with scratch_database("sqlite", tmp_path) as url:
         env = shop_env(url, tmp_path)
-        first = start_server(env, tmp_path, workers=workers)
+        first = start_server(env, tmp_path, workers=workers, server=server)
         port = int(first.url.rsplit(":", 1)[1])
         try:
             for _ in range(20):  # the server closes each connection: TIME_WAIT on its side
@@ -148,7 +154,7 @@ def test_serve_restarts_on_the_same_port_at_once(tmp_path: Path, workers: int) -
             if c.status == psutil.CONN_TIME_WAIT and c.laddr and c.laddr.port == port
         ]
         assert waiting, "no TIME_WAIT connection on the port: the test would prove nothing"
-        second = start_server(env, tmp_path, workers=workers, port=port)
+        second = start_server(env, tmp_path, workers=workers, port=port, server=server)
         try:
             assert httpx.get(f"{second.url}/api/products").status_code == 200
             assert "already in use" not in second.log()
@@ -160,3 +166,24 @@ def test_serve_restarts_on_the_same_port_at_once(tmp_path: Path, workers: int) -
             busy.listen()
             taken = cli(env, tmp_path, "serve", "--port", str(busy.getsockname()[1]), "--no-demo")
         assert taken.returncode == 1 and "already in use" in taken.stderr
+
+
+@on_each_server
+def test_proxy_headers_count_from_trusted_addresses_only(tmp_path: Path, server: str) -> None:
+    """X-Forwarded-For names the client only when the connection comes from FORWARDED_ALLOW_IPS
+    (127.0.0.1 by default); /metrics answers loopback clients only, so it shows whose it was."""
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with scratch_database("sqlite", tmp_path) as url:
+        trusted = start_server(shop_env(url, tmp_path), tmp_path, workers=2, server=server)
+        try:
+            assert httpx.get(f"{trusted.url}/metrics").status_code == 200
+            assert httpx.get(f"{trusted.url}/metrics", headers=forwarded).status_code == 404
+        finally:
+            stop_server(trusted)
+        env = shop_env(url, tmp_path, FORWARDED_ALLOW_IPS="192.0.2.1")  # a proxy elsewhere
+        untrusted = start_server(env, tmp_path, workers=2, server=server)
+        try:
+            # The connection is not the trusted proxy's: its header is the client's own claim.
+            assert httpx.get(f"{untrusted.url}/metrics", headers=forwarded).status_code == 200
+        finally:
+            stop_server(untrusted)

@@ -14,7 +14,7 @@ from rich.progress import Progress
 
 from cloudmall.bootstrap import migrate as migrate_database
 from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
-from cloudmall.config import Runtime, Settings
+from cloudmall.config import HttpServer, Runtime, Settings
 from cloudmall.demo import load_demo_catalogue
 from cloudmall.domain.users import Role
 from cloudmall.services.accounts import AdminAccount
@@ -223,12 +223,21 @@ def serve(
             envvar="CLOUDMALL_RUNTIME",
         ),
     ] = None,
+    server: Annotated[
+        HttpServer | None,
+        typer.Option(
+            help="the HTTP server in each worker (default: uvicorn; docs/benchmarks.md)",
+            envvar="CLOUDMALL_SERVER",
+        ),
+    ] = None,
 ) -> None:
     """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
     if not _port_free(host, port):
         raise fail(f"port {port} on {host} is already in use: choose another with --port")
     if runtime is not None:
         os.environ["CLOUDMALL_RUNTIME"] = runtime.value  # the workers read their settings anew
+    if server is not None:
+        os.environ["CLOUDMALL_SERVER"] = server.value
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     # Links in mails point here unless the storefront's address is set (the workers read it).
     os.environ.setdefault("CLOUDMALL_PUBLIC_URL", f"http://{shown_host}:{port}")
@@ -250,4 +259,4 @@ def serve(
     if workers > 1:
         _share_metrics_between_workers(settings)
     function = settings.runtime is Runtime.FUNCTION
-    run_server(host, port, workers, FUNCTION_APP if function else APP)
+    run_server(host, port, workers, FUNCTION_APP if function else APP, settings.server)

@@ -1,4 +1,4 @@
-"""Serving the app: uvicorn workers, each with its own listening socket on the same port.
+"""Serving the app: uvicorn or granian workers, each with its own listening socket on one port.
 
 uvicorn's own multi-worker mode shares one listening socket, and whichever worker accepts first
 takes a burst of new connections: with keep-alive clients (a load balancer, a load generator) one
@@ -6,6 +6,9 @@ worker can end up holding nearly all of them while the other idles. Here every w
 own socket with SO_REUSEPORT, so the kernel spreads connections evenly over the workers. The
 parent only supervises: it restarts a worker that dies, and on SIGTERM or SIGINT passes SIGTERM
 on, so each worker stops accepting, finishes its requests in flight and exits.
+
+Which HTTP server runs inside a worker (`HttpServer`) changes nothing of that: the supervision,
+the sockets, the signals and the metrics clean-up are this module's for both.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import uvicorn
 from prometheus_client import multiprocess
 from uvicorn.config import LOGGING_CONFIG
+
+from cloudmall.config import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +76,39 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(host: str, port: int, app: str, sock: socket.socket) -> None:
+def _run_worker(
+    host: str, port: int, app: str, sock: socket.socket, server: HttpServer = HttpServer.UVICORN
+) -> None:
+    if server is HttpServer.GRANIAN:
+        # Imported here: a uvicorn worker never loads granian.
+        from cloudmall.web import granian_worker
+
+        granian_worker.run(app, sock, BACKLOG)
+        return
     uvicorn.Server(_config(host, port, app)).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int, app: str = APP) -> None:
-    """Serve `app` (an import string) with `workers` processes."""
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    app: str = APP,
+    server: HttpServer = HttpServer.UVICORN,
+) -> None:
+    """Serve `app` (an import string) with `workers` processes of `server`."""
     if workers == 1:
-        uvicorn.Server(_config(host, port, app)).run()
+        if server is HttpServer.GRANIAN:
+            _run_worker(host, port, app, _listen(host, port), server)
+        else:
+            uvicorn.Server(_config(host, port, app)).run()
         return
     context = multiprocessing.get_context("spawn")
     sockets = [_listen(host, port) for _ in range(workers)]
 
     def start(sock: socket.socket) -> BaseProcess:
-        process = context.Process(target=_run_worker, args=(host, port, app, sock), daemon=False)
+        process = context.Process(
+            target=_run_worker, args=(host, port, app, sock, server), daemon=False
+        )
         process.start()
         return process
 

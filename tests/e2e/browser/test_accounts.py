@@ -113,7 +113,7 @@ def test_a_session_outlives_its_access_token_and_a_reload(
     expect(page.locator("#toast")).to_contain_text("저장했습니다")
     page.reload()
     expect(page.locator("#profile-phone")).to_have_value("010-1234-5678")
-    expect(page.locator("section#address-book")).to_have_count(1)  # the address book's place
+    expect(page.locator("section#address-book a")).to_have_attribute("href", "#/account/addresses")
     screenshot(page, "account-page")
 
     page.get_by_role("button", name="로그아웃").click()

@@ -25,6 +25,7 @@ WORDS = {
         "cancelled": "취소됨",
         "carrier": "CJ대한통운",
         "free": "무료",
+        "won": "{:,}원",
     },
     "en": {
         "checkout": "Review your order",
@@ -32,6 +33,7 @@ WORDS = {
         "cancelled": "Cancelled",
         "carrier": "CJ Logistics",
         "free": "Free",
+        "won": "₩{:,}",
     },
 }
 
@@ -80,14 +82,14 @@ def test_checkout_prefills_the_default_address_and_shows_the_fee_before_paying(
     expect(page.get_by_role("heading", level=1)).to_have_text(WORDS[lang]["checkout"])
     expect(page.locator("#ship-address1")).to_have_value("서울 중구 세종대로 110")
     expect(page.locator("#ship-address2")).to_have_value("3층")
-    expect(page.locator("#checkout-subtotal")).to_have_text("₩24,000")
-    expect(page.locator("#checkout-fee")).to_have_text("₩3,000")
-    expect(page.locator("#checkout-total")).to_have_text("₩27,000")
+    expect(page.locator("#checkout-subtotal")).to_have_text(WORDS[lang]["won"].format(24000))
+    expect(page.locator("#checkout-fee")).to_have_text(WORDS[lang]["won"].format(3000))
+    expect(page.locator("#checkout-total")).to_have_text(WORDS[lang]["won"].format(27000))
     screenshot(page, f"checkout-delivery-{lang}-{viewport['width']}")
     page.locator("#place-order").click()
 
-    expect(page.locator("#order-total")).to_have_text("₩27,000")
-    expect(page.locator("#order-fee")).to_have_text("₩3,000")
+    expect(page.locator("#order-total")).to_have_text(WORDS[lang]["won"].format(27000))
+    expect(page.locator("#order-fee")).to_have_text(WORDS[lang]["won"].format(3000))
     pay(page, "4242 4242 4242 4242")
     expect(page.locator("#order-status")).to_have_text(WORDS[lang]["paid"])
     expect(page.locator("#order-address")).to_contain_text("(06236) 서울 중구 세종대로 110 3층")
@@ -151,6 +153,7 @@ def test_staff_ship_with_carrier_and_tracking_and_the_customer_sees_them(
     staff = open_in(new_page, shop.url, lang, viewport)
     log_in_as(staff, shop.url, ADMIN_EMAIL, "/admin/orders?status=paid", ADMIN_PASSWORD)
     row = staff.locator(f'tr[data-order-id="{order_id}"]')
+    expect(row).to_contain_text(ADDRESS["recipient"])  # whom it goes to, not an account number
     row.locator("button").first.click()
     dialog = staff.get_by_role("dialog")
     dialog.locator("#ship-carrier").select_option("cj")

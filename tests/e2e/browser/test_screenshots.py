@@ -17,9 +17,11 @@ from tests.conftest import shop_env
 from tests.e2e.browser.flows import log_in
 from tests.e2e.client import log_in_admin, sign_up
 from tests.support import (
+    ADDRESS,
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     LiveServer,
+    card,
     cli,
     scratch_database,
     start_server,
@@ -89,9 +91,9 @@ def test_screenshots_of_the_main_pages(demo_shop: LiveServer, browser: Browser) 
     customer = sign_up(demo_shop, name="김하늘")
     order = customer.post(
         "/api/orders",
-        json={"items": [{"productId": in_stock[0]["id"], "quantity": 1}]},
+        json={"items": [{"productId": in_stock[0]["id"], "quantity": 1}], "address": ADDRESS},
     ).json()
-    paid = customer.post(f"/api/orders/{order['orderId']}/pay", json={"cardNumber": "4242" * 4})
+    paid = customer.post(f"/api/orders/{order['orderId']}/pay", json=card())
     assert paid.status_code == 200, paid.text
 
     taken: list[str] = []

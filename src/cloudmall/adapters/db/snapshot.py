@@ -256,7 +256,7 @@ class SqlBackupDatabase:
         async with self.engine.connect() as conn:
             existing = await self._existing(conn)
             for spec in self.tables():
-                if spec.name not in existing:
+                if spec.name not in existing or not _numbered(spec):
                     continue
                 name, key = spec.name, spec.primary_key
                 if conn.dialect.name == "postgresql":
@@ -273,6 +273,12 @@ class SqlBackupDatabase:
                     await conn.exec_driver_sql(f"ALTER TABLE {name} AUTO_INCREMENT = {following}")
                 # SQLite: an INTEGER PRIMARY KEY (no AUTOINCREMENT) takes max(rowid) + 1 itself.
             await conn.commit()
+
+
+def _numbered(spec: TableSpec) -> bool:
+    """The table's key is a number the database hands out (a sequence or AUTO_INCREMENT), not a
+    value the rows bring (an event id)."""
+    return metadata.tables[spec.name].c[spec.primary_key].type.python_type is int
 
 
 def backup_database(database_url: str) -> SqlBackupDatabase:

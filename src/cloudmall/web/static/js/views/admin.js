@@ -592,7 +592,8 @@ function orderRow(ctx, order, carriers) {
     { dataset: { orderId: order.id } },
     h("td", { class: "cell-name" }, `#${order.id}`),
     h("td", { class: "hide-phone", dataset: { label: t("order.date") } }, dateTime(order.created_at)),
-    h("td", { class: "hide-phone", dataset: { label: t("admin.customer") } }, `#${order.user_id}`),
+    // Whom it goes to (the order's own copy of the address); the account number until there is one.
+    h("td", { dataset: { label: t("admin.customer") } }, order.address ? `${order.address.recipient} · ${order.address.address1}` : `#${order.user_id}`),
     h("td", { class: "cell-items", dataset: { label: t("order.items") } }, items),
     h("td", { class: "num", dataset: { label: t("order.total") } }, money(order.total_amount)),
     statusCell,

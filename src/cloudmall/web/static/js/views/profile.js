@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { dateTime, t } from "../i18n.js";
-import { handleAuthError, requireLogin } from "../router.js";
+import { handleAuthError, link, requireLogin } from "../router.js";
 import { setSession } from "../store.js";
 import { alertBox, describeError, errorPage, loadingState, notify, pageTitle } from "../ui.js";
 
@@ -145,8 +145,12 @@ export async function accountPage(ctx) {
       { class: "account-layout" },
       profileForm(ctx, profile),
       passwordForm(ctx),
-      // The address book (delivery addresses) is drawn here by its own module.
-      h("section", { class: "panel", id: "address-book", hidden: true }),
+      h(
+        "section",
+        { class: "panel", id: "address-book" },
+        h("h2", {}, t("address.book")),
+        h("p", {}, h("a", { href: link("/account/addresses") }, t("address.book"))),
+      ),
       consentList(profile),
     ),
   );

@@ -1,0 +1,73 @@
+"""One worker process served by granian (a Rust HTTP server for ASGI) on a socket we bound.
+
+granian's own process manager is not used: `web/server.py` supervises every worker the same way
+for either server (one SO_REUSEPORT socket per worker, kept by the parent across a restart;
+restarts; SIGTERM passed on; a dead worker's Prometheus files forgotten). Inside the worker runs
+granian's embedded server, handed our socket instead of binding one, with uvicorn's own
+X-Forwarded-For middleware in front of the app so that proxy headers count from exactly the same
+trusted addresses (`FORWARDED_ALLOW_IPS`, 127.0.0.1 by default) under either server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from typing import Any
+
+import uvloop
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.net import SocketHolder  # type: ignore[attr-defined]
+from granian.server.embed import Server
+from uvicorn.importer import import_from_string
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+
+class _ServerOnOurSocket(Server):
+    """granian's embedded server listening on a socket it is given (`sock`)."""
+
+    def __init__(self, target: Any, sock: socket.socket, **options: Any) -> None:
+        super().__init__(target, **options)
+        self._our_socket = sock
+
+    def _init_shared_socket(self) -> None:
+        # What granian does with a socket it built itself on other platforms: hold its fd.
+        # (granian's stub lists SocketHolder without a constructor; the binary takes these.)
+        fd = self._our_socket.fileno()
+        self._ssp = None
+        self._shd = SocketHolder(fd, False, self.backlog)  # type: ignore[call-arg,assignment]
+        self._sfd = fd  # type: ignore[assignment]
+
+
+def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
+    """`app` behind uvicorn's proxy-header rule, with uvicorn's default trusted addresses."""
+    return ProxyHeadersMiddleware(
+        app, trusted_hosts=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    )
+
+
+async def _serve(app: str, sock: socket.socket, backlog: int) -> None:
+    server = _ServerOnOurSocket(
+        trusting_proxies(import_from_string(app)),
+        sock,
+        address=sock.getsockname()[0],
+        port=sock.getsockname()[1],
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=backlog,
+        log_level=LogLevels.warning,
+        log_access=False,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # granian stops accepting, finishes the requests in flight, then runs the app's shutdown
+        loop.add_signal_handler(signum, server.stop)
+    await server.serve()
+
+
+def run(app: str, sock: socket.socket, backlog: int) -> None:
+    """Serve `app` (an import string) on `sock` until SIGTERM or SIGINT."""
+    uvloop.run(_serve(app, sock, backlog))
