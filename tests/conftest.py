@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support import (
     LiveServer,
     Service,
     new_bucket,
+    new_table_url,
     redis_url,
     scratch_database,
     start_moto,
@@ -34,6 +36,16 @@ def no_server_outlives_the_tests() -> Iterator[None]:
 def moto() -> Iterator[Service]:
     """moto's S3 server, shared by the whole session."""
     service = start_moto()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[Service]:
+    """moto's server as the local DynamoDB (one request at a time), shared by the session."""
+    service = start_moto(serial=True)
     try:
         yield service
     finally:
@@ -72,31 +84,48 @@ def real_tiers_env(moto: Service) -> dict[str, str]:
     return {"CLOUDMALL_CACHE_URL": redis_url(), "CLOUDMALL_STORAGE_URL": new_bucket(moto), **S3_ENV}
 
 
-#: (backend, runtime) pairs the API suite runs on: the server on every backend, and the Lambda
-#: handler (the local function runtime) on MariaDB, the engine the serverless stack runs.
-LIVE_SERVERS = [(backend, "server") for backend in BACKENDS] + (
-    [("mariadb", "function")] if "mariadb" in BACKENDS else []
+#: (backend, runtime) pairs the API suite runs on: the server on every backend and on DynamoDB
+#: (moto's server), and the Lambda handler (the local function runtime) on MariaDB, the engine
+#: the serverless stack runs, and on DynamoDB (pattern 6: API Gateway, Lambda, DynamoDB).
+LIVE_SERVERS = (
+    [(backend, "server") for backend in BACKENDS]
+    + [("dynamodb", "server")]
+    + ([("mariadb", "function")] if "mariadb" in BACKENDS else [])
+    + [("dynamodb", "function")]
 )
 
 
 @pytest.fixture(scope="module", params=LIVE_SERVERS, ids=[f"{b}-{r}" for b, r in LIVE_SERVERS])
 def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, moto: Service
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    moto: Service,
+    dynamodb: Service,
 ) -> Iterator[LiveServer]:
     """A real `cloudmall serve` process per backend and runtime, shared by a module's tests.
 
-    On SQLite it runs on the embedded defaults (in-process cache, local folder); on MariaDB and
-    PostgreSQL with the real tiers (Redis, S3).
+    On SQLite it runs on the embedded defaults (in-process cache, local folder); on MariaDB,
+    PostgreSQL and DynamoDB with the real tiers (Redis, S3).
     """
     backend, runtime = request.param
     tmp_path = tmp_path_factory.mktemp(f"server-{backend}-{runtime}")
-    with scratch_database(backend, tmp_path) as url:
+    with database_for(backend, tmp_path, dynamodb) as url:
         extra = {} if backend == "sqlite" else real_tiers_env(moto)
         server = start_server(shop_env(url, tmp_path, **extra), tmp_path, runtime=runtime)
         try:
             yield server
         finally:
             stop_server(server)
+
+
+@contextmanager
+def database_for(backend: str, tmp_path: Path, dynamodb: Service) -> Iterator[str]:
+    """A scratch SQL database, or a new table on the local DynamoDB (made by the migrate)."""
+    if backend == "dynamodb":
+        yield new_table_url(dynamodb)
+        return
+    with scratch_database(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

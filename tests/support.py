@@ -87,11 +87,15 @@ class Service:
             self.process.wait()
 
 
-def start_moto() -> Service:
-    """moto's S3 server on 127.0.0.1, the local stand-in for S3."""
+def start_moto(*, serial: bool = False) -> Service:
+    """moto's server on 127.0.0.1, the local stand-in for S3; `serial` answers one request at a
+    time, the local DynamoDB (tests/moto_serial.py says why)."""
     port = free_port()
+    command = ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    if serial:
+        command = ["-m", "tests.moto_serial", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **S3_ENV},
@@ -114,6 +118,13 @@ def new_bucket(moto: Service) -> str:
         aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
     ).create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
     return f"s3://{name}?region=ap-northeast-2&endpoint_url={endpoint}"
+
+
+def new_table_url(dynamodb: Service) -> str:
+    """The cloudmall database URL of a new table name on the local DynamoDB (made on migrate)."""
+    endpoint = f"http://127.0.0.1:{dynamodb.port}"
+    region = S3_ENV["AWS_DEFAULT_REGION"]
+    return f"dynamodb://cm-{secrets.token_hex(5)}?region={region}&endpoint_url={endpoint}"
 
 
 def start_redis(port: int | None = None) -> Service:

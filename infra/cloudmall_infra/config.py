@@ -65,6 +65,13 @@ def _as_list(value: Any) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _serverless_database(value: Any) -> str:
+    choice = str(value).strip().lower()
+    if choice not in ("rds", "dynamodb"):
+        raise ValueError(f"-c database is rds or dynamodb, not {value!r}")
+    return choice
+
+
 def _as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -102,6 +109,9 @@ class DeploymentConfig:
     # Lambda SnapStart on the serverless functions (cold starts resume an initialized snapshot);
     # `-c snap_start=false` where a region does not offer it for Python
     snap_start: bool = True
+    # The serverless stack's database: "rds" (RDS MySQL behind RDS Proxy) or "dynamodb" (one
+    # on-demand table: docs/dynamodb.md); `-c database=dynamodb`
+    serverless_database: str = "rds"
 
     @property
     def certificate_is_placeholder(self) -> bool:
@@ -172,4 +182,5 @@ class DeploymentConfig:
             intranet_cidr=_context(scope, "intranet_cidr"),
             alb_domain_names=tuple(_as_list(_context(scope, "alb_domain_names") or [])),
             snap_start=_as_bool(_context(scope, "snap_start", True)),
+            serverless_database=_serverless_database(_context(scope, "database", "rds")),
         )

@@ -20,6 +20,7 @@ from constructs import Construct
 
 from cloudmall_infra.nag import acknowledge, logical_id
 from cloudmall_infra.serverless_database import ProxiedDatabase
+from cloudmall_infra.serverless_table import ShopTable
 
 HANDLER = "cloudmall.serverless.handler"
 MIGRATE_HANDLER = "cloudmall.serverless.migrate.handler"
@@ -67,7 +68,7 @@ class ShopFunctions(Construct):
         code_dir: Path,
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
-        database: ProxiedDatabase,
+        database: ProxiedDatabase | ShopTable,
         media_bucket: s3.IBucket,
         media_prefix: str,
         signing_key: secretsmanager.ISecret,
@@ -84,7 +85,7 @@ class ShopFunctions(Construct):
             self,
             "SecurityGroup",
             vpc=vpc,
-            description="cloudmall functions: out to RDS Proxy and AWS endpoints only",
+            description="cloudmall functions: out to the database and AWS endpoints only",
             allow_all_outbound=True,
         )
         database.allow_from(self.security_group)
@@ -93,7 +94,8 @@ class ShopFunctions(Construct):
             "CLOUDMALL_ENVIRONMENT": environment,
             "CLOUDMALL_RUNTIME": "function",
             "CLOUDMALL_DATABASE_URL": database.url,
-            "CLOUDMALL_DATABASE_IAM_AUTH": "true",
+            # RDS Proxy: IAM tokens; a table: the function's role signs every request.
+            "CLOUDMALL_DATABASE_IAM_AUTH": str(isinstance(database, ProxiedDatabase)).lower(),
             "CLOUDMALL_STORAGE_URL": (
                 f"s3://{media_bucket.bucket_name}/{media_prefix}?region={region}"
             ),
@@ -132,7 +134,10 @@ class ShopFunctions(Construct):
                     "Each deploy publishes a version (current_version) and the API invokes it "
                     "through the live alias.",
                 )
-        self.migrate = self._migration(vpc, subnets, database)
+        # A table is the stack's own, indexes and all: nothing to migrate.
+        self.migrate: lambda_.Function | None = None
+        if isinstance(database, ProxiedDatabase):
+            self.migrate = self._migration(vpc, subnets, database)
 
     @staticmethod
     def _grant_media(

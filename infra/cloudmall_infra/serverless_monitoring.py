@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cloudmall_infra.serverless_database import ProxiedDatabase
+from cloudmall_infra.serverless_table import ShopTable
 
 PERIOD = Duration.minutes(5)
 P99_OF_TIMEOUT = 0.8  # alarm when the slowest 1% take 80% of the timeout
@@ -24,7 +25,7 @@ class ServerlessAlarms(Construct):
         construct_id: str,
         *,
         functions: dict[str, lambda_.Function],
-        database: ProxiedDatabase,
+        database: ProxiedDatabase | ShopTable,
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -49,12 +50,20 @@ class ServerlessAlarms(Construct):
                 threshold=timeout_ms * P99_OF_TIMEOUT,
                 description=f"{name}: p99 duration near the timeout",
             )
-        self._alarm(
-            "proxy-connections",
-            database.metric_proxy_connections(),
-            threshold=PROXY_CONNECTIONS,
-            description="RDS Proxy: database connections near the ceiling (clients will wait)",
-        )
+        if isinstance(database, ProxiedDatabase):
+            self._alarm(
+                "proxy-connections",
+                database.metric_proxy_connections(),
+                threshold=PROXY_CONNECTIONS,
+                description="RDS Proxy: database connections near the ceiling (clients will wait)",
+            )
+        else:
+            self._alarm(
+                "table-throttles",
+                database.metric_throttles(),
+                threshold=1,
+                description="DynamoDB: requests throttled (a burst beyond on-demand's headroom)",
+            )
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
 

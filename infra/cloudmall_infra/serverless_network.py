@@ -1,7 +1,8 @@
 """The serverless shop's network: isolated subnets only, no NAT gateway.
 
-The functions reach RDS Proxy inside the VPC, S3 through a gateway endpoint (free) and Secrets
-Manager through an interface endpoint; IAM tokens for the database are signed locally, and logs,
+The functions reach RDS Proxy inside the VPC (or, on the DynamoDB variant, the table through a
+gateway endpoint, free), S3 through a gateway endpoint (free) and Secrets Manager through an
+interface endpoint; IAM tokens for the database are signed locally, and logs,
 metrics (EMF) and traces leave through the Lambda service, not the functions' network.
 """
 
@@ -19,9 +20,21 @@ ISOLATED = "isolated"
 
 class ServerlessNetwork(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, availability_zones: list[str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        availability_zones: list[str],
+        dynamodb: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        gateways = {
+            "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+        }
+        if dynamodb:
+            gateways["DynamoDB"] = ec2.GatewayVpcEndpointOptions(
+                service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+            )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -33,9 +46,7 @@ class ServerlessNetwork(Construct):
                     name=ISOLATED, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
                 )
             ],
-            gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
-            },
+            gateway_endpoints=gateways,
         )
         self.secrets_endpoint = self.vpc.add_interface_endpoint(
             "SecretsManager",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.db.engine import PasswordSource, create_engine
@@ -26,6 +25,11 @@ from cloudmall.adapters.db.iam_auth import RdsIamTokens
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress, is_dynamodb
+from cloudmall.adapters.dynamodb.probe import TableProbe
+from cloudmall.adapters.dynamodb.table import create_table
+from cloudmall.adapters.dynamodb.transaction import MAX_ORDERS_PER_TRANSACTION
+from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
@@ -49,7 +53,7 @@ from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.mail import MAIL_CONSUMER, MailLoop, MailReader
 from cloudmall.services.mail_texts import MailTexts
-from cloudmall.services.order_desk import OrderDesk
+from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
     BackupDatabase,
@@ -65,6 +69,7 @@ from cloudmall.services.ports import (
     PasswordResetTokens,
     StorageUnavailable,
     TierProbe,
+    UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.sessions import RefreshSessions
@@ -151,7 +156,7 @@ def build_mail_sender(settings: Settings) -> MailSender:
 
 
 def build_mail_reader(
-    settings: Settings, uow: SqlUnitOfWorkFactory, reset_tokens: PasswordResetTokens
+    settings: Settings, uow: UnitOfWorkFactory, reset_tokens: PasswordResetTokens
 ) -> MailReader:
     return MailReader(
         uow=uow,
@@ -208,22 +213,27 @@ def order_limits(settings: Settings) -> OrderLimits:
 
 def build_placer(
     profile: RuntimeProfile,
-    uow: SqlUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
     cache: CatalogCache,
     metrics: Metrics,
     limits: OrderLimits,
+    *,
+    max_group: int = MAX_GROUP,
 ) -> OrderPlacer:
     if profile.group_commit:
-        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits)
+        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits, max_group=max_group)
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
 
 
 def build_probes(
-    settings: Settings, engine: AsyncEngine, cache: Cache, catalog: CatalogCache, store: ObjectStore
+    settings: Settings,
+    database: list[TierProbe],
+    cache: Cache,
+    catalog: CatalogCache,
+    store: ObjectStore,
 ) -> list[TierProbe]:
     return [
-        DatabaseProbe(engine),
-        MigrationsProbe(engine),
+        *database,
         CacheProbe(cache, urlsplit(settings.cache_url).scheme, lambda: catalog.listening),
         StoreProbe(store, urlsplit(settings.storage_url).scheme),
     ]
@@ -248,6 +258,42 @@ def legal_versions(settings: Settings) -> LegalVersions:
     return LegalVersions(privacy=settings.privacy_policy_version, terms=settings.terms_version)
 
 
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The database tier as the shop uses it: units of work, health probes, how to let go."""
+
+    uow: UnitOfWorkFactory
+    probes: list[TierProbe]
+    close: Callable[[], Awaitable[None]]
+    max_group: int = MAX_GROUP  # orders one transaction may take together
+    # Closes pooled connections before a SnapStart snapshot; none for DynamoDB, whose HTTP
+    # client (botocore) retries a request that meets a dead pooled connection.
+    release: Callable[[], Awaitable[None]] | None = None
+
+
+def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
+    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`."""
+    if is_dynamodb(settings.database_url):
+        client = DynamoClient(TableAddress.parse(settings.database_url))
+        return Database(
+            DynamoUnitOfWorkFactory(client),
+            [TableProbe(client)],
+            client.aclose,
+            max_group=MAX_ORDERS_PER_TRANSACTION,
+        )
+    engine = create_engine(
+        settings.database_url,
+        pool_size=profile.db_pool_size,
+        password_source=database_password_source(settings),
+    )
+    return Database(
+        SqlUnitOfWorkFactory(engine),
+        [DatabaseProbe(engine), MigrationsProbe(engine)],
+        engine.dispose,
+        release=engine.dispose,  # the engine stays usable: a new pool opens on demand
+    )
+
+
 def inject_dependencies(handler: Handler, dependencies: Mapping[str, object]) -> BoundHandler:
     """The handler with every tier it names after the command bound, so it takes the command
     alone. Raises KeyError naming a tier the dependencies lack."""
@@ -269,12 +315,8 @@ def bind_handlers(dependencies: Mapping[str, object]) -> dict[type[Any], BoundHa
 def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -> Shop:
     """The shop for this process and runtime; `present` writes catalogue answers (web's JSON)."""
     profile = runtime_profile(settings)
-    engine = create_engine(
-        settings.database_url,
-        pool_size=profile.db_pool_size,
-        password_source=database_password_source(settings),
-    )
-    uow = SqlUnitOfWorkFactory(engine)
+    database = build_database(settings, profile)
+    uow = database.uow
     metrics = build_metrics(profile)
     cache = build_cache(settings.cache_url)
     catalog_cache = CatalogCache(
@@ -285,7 +327,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     limits = order_limits(settings)
-    placer = build_placer(profile, uow, catalog_cache, metrics, limits)
+    placer = build_placer(
+        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group
+    )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
     if profile.lake_engine:
@@ -332,7 +376,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
         "legal": legal_versions(settings),
         "shop_info": build_shop_info(settings),
-        "probes": build_probes(settings, engine, cache, catalog_cache, store),
+        "probes": build_probes(settings, database.probes, cache, catalog_cache, store),
         "exporter": Exporter(
             uow=uow,
             lake=event_lake,
@@ -353,20 +397,33 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         metrics=metrics,
         catalog_cache=catalog_cache,
         watch_catalog=profile.local_cache,
-        closers=[placer.aclose, engine.dispose, cache.aclose],
-        releasers=[engine.dispose],  # the engine stays usable: a new pool opens on demand
+        closers=[placer.aclose, database.close, cache.aclose],
+        releasers=[database.release] if database.release else [],
         background=background,
     )
 
 
 async def migrate(settings: Settings) -> None:
-    """Bring the database to the newest schema (creates it on an empty database)."""
+    """Bring the database to the newest schema (creates it on an empty database); a DynamoDB
+    table is created with its indexes if it does not exist."""
+    if is_dynamodb(settings.database_url):
+        client = DynamoClient(TableAddress.parse(settings.database_url))
+        try:
+            await create_table(client)
+        finally:
+            await client.aclose()
+        return
     await upgrade(settings.database_url, password_source=database_password_source(settings))
 
 
 @asynccontextmanager
 async def open_backup_database(database_url: str) -> AsyncIterator[BackupDatabase]:
     """The database as backup and restore see it, its connections closed afterwards."""
+    if is_dynamodb(database_url):
+        raise ValueError(
+            "cloudmall backup reads and restores SQL databases; a DynamoDB table is backed up by "
+            "its point-in-time recovery (docs/dynamodb.md)"
+        )
     database = backup_database(database_url)
     try:
         yield database

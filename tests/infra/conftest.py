@@ -29,7 +29,20 @@ def internal(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 @pytest.fixture(scope="session")
+def on_dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The serverless shop on a DynamoDB table (`-c database=dynamodb`)."""
+    context = {**PRODUCTION_CONTEXT, "database": "dynamodb"}
+    return synthesize(tmp_path_factory.mktemp("cdk-dynamodb"), context)
+
+
+@pytest.fixture(scope="session")
 def all_synths(
-    production: Synth, aurora: Synth, defaults: Synth, internal: Synth
+    production: Synth, aurora: Synth, defaults: Synth, internal: Synth, on_dynamodb: Synth
 ) -> dict[str, Synth]:
-    return {"production": production, "aurora": aurora, "defaults": defaults, "internal": internal}
+    return {
+        "production": production,
+        "aurora": aurora,
+        "defaults": defaults,
+        "internal": internal,
+        "dynamodb": on_dynamodb,
+    }

@@ -109,7 +109,7 @@ def _quantities(lines: list[UsageLine]) -> Counter[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["production", "aurora", "defaults", "internal"])
+@pytest.mark.parametrize("name", ["production", "aurora", "defaults", "internal", "dynamodb"])
 @pytest.mark.parametrize("stack", STACKS)
 def test_cost_template_strict_prices_every_synthesized_template(
     all_synths: dict[str, Synth], name: str, stack: str
@@ -139,6 +139,41 @@ def test_the_aurora_variant_prices_its_database(aurora: Synth) -> None:
     assert result.by_category()["RDS"] == sum(
         (line.cost for line in result.lines if line.usage.category == "RDS"), Decimal(0)
     )
+
+
+def test_the_dynamodb_variant_prices_its_table_instead_of_rds(
+    production: Synth, on_dynamodb: Synth
+) -> None:
+    """At the guide's 3M API calls: the table's request units and GB instead of the RDS floor."""
+    usage = Assumptions(api_requests=3_000_000, db_storage_gb=Decimal(5))
+    totals, services = {}, {}
+    for name, synth in (("rds", production), ("dynamodb", on_dynamodb)):
+        loaded = load_template(synth.outdir, "ServerlessShop")
+        inventory = template_inventory(loaded, usage)
+        result = estimate(
+            inventory.usage, load_price_book(), region="ap-northeast-2", title=loaded.name,
+            strict=True, unpriced=inventory.unpriced, resources=inventory.resources,
+        )  # fmt: skip
+        totals[name] = result.total
+        services[name] = {line.usage.service for line in result.lines}
+    assert "dynamodb" in services["dynamodb"] and "dynamodb" not in services["rds"]
+    assert not {s for s in services["dynamodb"] if s.startswith("rds")}
+    table = {
+        line.usage.sku: line.cost
+        for line in estimate(
+            template_inventory(load_template(on_dynamodb.outdir, "ServerlessShop"), usage).usage,
+            load_price_book(), region="ap-northeast-2", title="t",
+        ).lines
+        if line.usage.service == "dynamodb"
+    }  # fmt: skip
+    # 12M reads, 6M writes, 5 GB stored and under point-in-time recovery
+    assert table == {
+        "on-demand/read": Decimal("1.50"),
+        "on-demand/write": Decimal("3.75"),
+        "storage": Decimal("1.25"),
+        "pitr": Decimal("1.00"),
+    }
+    assert totals["rds"] - totals["dynamodb"] > 90  # the instance, the proxy, their storage
 
 
 def test_the_shipped_seoul_profile_agrees_with_the_template(production: Synth) -> None:

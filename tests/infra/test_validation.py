@@ -10,7 +10,7 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file
 from infra_synth import Synth
 
-CONFIGURATIONS = ("production", "aurora", "defaults", "internal")
+CONFIGURATIONS = ("production", "aurora", "defaults", "internal", "dynamodb")
 STACKS = (
     "ShoppingMall",
     "SingleServer",

@@ -1,5 +1,6 @@
-"""The transactional outbox on each real backend: events commit (or not) with their change, and
-each consumer gets every event once, in stable batches, however often it asks."""
+"""The transactional outbox on each real store (SQL backends, DynamoDB): events commit (or not)
+with their change, and each consumer gets every event once, in stable batches, however often it
+asks."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from decimal import Decimal
 import pytest
 
 from cloudmall.adapters.cache.memory import MemoryCache
-from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.users import Role
 from cloudmall.services import accounts, cancellation, catalog, payments
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.ports import Principal, ProductChanges, RetryableConflict
+from cloudmall.services.ports import (
+    Principal,
+    ProductChanges,
+    RetryableConflict,
+    UnitOfWorkFactory,
+)
 from tests.integration.test_sql_adapters import order_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics
 
@@ -26,7 +31,7 @@ def cache() -> CatalogCache:
     return CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
 
 
-async def all_events(uow: SqlUnitOfWorkFactory, consumer: str = "probe") -> list[events.Event]:
+async def all_events(uow: UnitOfWorkFactory, consumer: str = "probe") -> list[events.Event]:
     """Every event in the outbox, through a consumer that claims them all."""
     async with uow(write=True) as tx:
         batch = await tx.outbox.claim(consumer, 1_000_000)
@@ -34,7 +39,7 @@ async def all_events(uow: SqlUnitOfWorkFactory, consumer: str = "probe") -> list
     return [entry.event for entry in batch.entries] if batch else []
 
 
-async def test_events_round_trip_with_their_envelope(uow: SqlUnitOfWorkFactory) -> None:
+async def test_events_round_trip_with_their_envelope(uow: UnitOfWorkFactory) -> None:
     event = events.new_event(
         events.ORDER_PLACED, 7, {"amount": "12.30", "lines": [{"q": 1}]}, request_id="req-1"
     )
@@ -45,14 +50,14 @@ async def test_events_round_trip_with_their_envelope(uow: SqlUnitOfWorkFactory) 
     assert back == event
 
 
-async def test_events_are_rolled_back_with_their_change(uow: SqlUnitOfWorkFactory) -> None:
+async def test_events_are_rolled_back_with_their_change(uow: UnitOfWorkFactory) -> None:
     async with uow(write=True) as tx:
         await tx.outbox.add([events.new_event(events.ORDER_PAID, 1, {})])
         # no commit
     assert await all_events(uow) == []
 
 
-async def test_a_batch_is_handed_out_again_until_finished(uow: SqlUnitOfWorkFactory) -> None:
+async def test_a_batch_is_handed_out_again_until_finished(uow: UnitOfWorkFactory) -> None:
     async with uow(write=True) as tx:
         await tx.outbox.add([events.new_event(events.ORDER_PAID, i, {}) for i in range(5)])
         await tx.commit()
@@ -83,7 +88,7 @@ async def test_a_batch_is_handed_out_again_until_finished(uow: SqlUnitOfWorkFact
 
 
 async def test_two_runs_of_one_consumer_never_claim_the_same_events(
-    uow: SqlUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
 ) -> None:
     async with uow(write=True) as tx:
         await tx.outbox.add([events.new_event(events.ORDER_PAID, i, {}) for i in range(20)])
@@ -108,7 +113,7 @@ async def test_two_runs_of_one_consumer_never_claim_the_same_events(
     assert len(handled) == 20 and len(set(handled)) == 20
 
 
-async def test_each_change_records_its_events(uow: SqlUnitOfWorkFactory) -> None:
+async def test_each_change_records_its_events(uow: UnitOfWorkFactory) -> None:
     user = await accounts.sign_up(
         uow=uow, hasher=FakeHasher(), email="e@x.co", password="a long pass phrase 1", name="E"
     )

@@ -1,7 +1,7 @@
-"""The password routes through the real app on SQLite: a reset request never tells who has an
-account, a reset link's token works once with a clear code for every refusal, an initial
-password locks the account out of everything but its change, and the server's own mail reader
-writes the mails into var/mail."""
+"""The password routes through the real app on SQLite and on DynamoDB: a reset request never
+tells who has an account, a reset link's token works once with a clear code for every refusal,
+an initial password locks the account out of everything but its change, and the server's own
+mail reader writes the mails into var/mail."""
 
 from __future__ import annotations
 
@@ -21,13 +21,25 @@ from cloudmall.services.commands import MakeAdmin
 from cloudmall.services.shop import Shop
 from cloudmall.web.app import create_app
 from tests.e2e.client import CONSENT
+from tests.support import S3_ENV, Service, new_table_url
 
 PASSWORD = "a long enough passphrase"
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    dynamodb: Service,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    database: dict[str, str] = {}
+    if request.param == "dynamodb":
+        for name, value in S3_ENV.items():
+            monkeypatch.setenv(name, value)
+        database["database_url"] = new_table_url(dynamodb)
     return Settings(
+        **database,
         environment="test",
         var_dir=tmp_path,
         secret_key="routes-" + "0123456789abcdef" * 4,

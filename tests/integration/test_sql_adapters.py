@@ -1,4 +1,5 @@
-"""The SQL adapters on each real backend: conditional updates, constraints, concurrency."""
+"""The database adapters on each real store (every SQL backend, and DynamoDB on the moto
+server): conditional updates, constraints, concurrency."""
 
 from __future__ import annotations
 
@@ -25,32 +26,33 @@ from cloudmall.services.ports import (
     ProductChanges,
     ProductQuery,
     RetryableConflict,
+    UnitOfWorkFactory,
 )
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
 
 
-async def new_user(uow: SqlUnitOfWorkFactory, email: str = "a@b.co") -> int:
+async def new_user(uow: UnitOfWorkFactory, email: str = "a@b.co") -> int:
     async with uow(write=True) as tx:
         user = await tx.users.add(email=email, name="A", role=Role.CUSTOMER, password_hash="h")
         await tx.commit()
     return user.id
 
 
-async def new_product(uow: SqlUnitOfWorkFactory, stock: int, price: str = "1234.50") -> int:
+async def new_product(uow: UnitOfWorkFactory, stock: int, price: str = "1234.50") -> int:
     async with uow(write=True) as tx:
         product = await tx.products.add(NewProduct("Mug", Decimal(price), "d", "kitchen", stock))
         await tx.commit()
     return product.id
 
 
-def order_desk(uow: SqlUnitOfWorkFactory) -> OrderDesk:
+def order_desk(uow: UnitOfWorkFactory) -> OrderDesk:
     cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
     return OrderDesk(uow=uow, cache=cache, metrics=FakeMetrics(), limits=orders.OrderLimits())
 
 
-async def test_products_round_trip_with_exact_prices(uow: SqlUnitOfWorkFactory) -> None:
+async def test_products_round_trip_with_exact_prices(uow: UnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 3, "99999999.99")
     async with uow() as tx:
         product = await tx.products.get(product_id)
@@ -61,7 +63,7 @@ async def test_products_round_trip_with_exact_prices(uow: SqlUnitOfWorkFactory) 
         assert await tx.products.search(ProductQuery(search="100%", limit=10)) == []
 
 
-async def test_locked_stock_never_goes_below_zero(uow: SqlUnitOfWorkFactory) -> None:
+async def test_locked_stock_never_goes_below_zero(uow: UnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 2)
     with pytest.raises(RetryableConflict):
         async with uow(write=True) as tx:
@@ -76,7 +78,7 @@ async def test_locked_stock_never_goes_below_zero(uow: SqlUnitOfWorkFactory) -> 
         assert product is not None and product.stock_quantity == 0
 
 
-async def test_uncommitted_work_is_rolled_back(uow: SqlUnitOfWorkFactory) -> None:
+async def test_uncommitted_work_is_rolled_back(uow: UnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 2)
     async with uow(write=True) as tx:
         await tx.products.take_locked_stock({product_id: 2})
@@ -85,13 +87,13 @@ async def test_uncommitted_work_is_rolled_back(uow: SqlUnitOfWorkFactory) -> Non
         assert product is not None and product.stock_quantity == 2
 
 
-async def test_emails_are_unique(uow: SqlUnitOfWorkFactory) -> None:
+async def test_emails_are_unique(uow: UnitOfWorkFactory) -> None:
     await new_user(uow, "kim@example.com")
     with pytest.raises(EmailTaken):
         await new_user(uow, "kim@example.com")
 
 
-async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFactory) -> None:
+async def test_orders_transitions_and_idempotency_records(uow: UnitOfWorkFactory) -> None:
     user_id = await new_user(uow)
     product_id = await new_product(uow, 5)
     line = OrderLine(product_id, "Mug", 2, Decimal("1234.50"))
@@ -114,7 +116,7 @@ async def test_orders_transitions_and_idempotency_records(uow: SqlUnitOfWorkFact
 
 
 async def test_a_claimed_key_is_completed_released_or_taken_over_once(
-    uow: SqlUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
 ) -> None:
     user_id = await new_user(uow)
     key = {"user_id": user_id, "scope": "payment:1", "key": "k"}
@@ -149,7 +151,7 @@ async def test_a_claimed_key_is_completed_released_or_taken_over_once(
     assert record is not None and record.response == '{"ok": 1}' and record.fingerprint == "g"
 
 
-async def test_fifty_concurrent_orders_for_ten_units(uow: SqlUnitOfWorkFactory) -> None:
+async def test_fifty_concurrent_orders_for_ten_units(uow: UnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 10, "100")
     users = [await new_user(uow, f"u{i}@b.co") for i in range(50)]
     desk = order_desk(uow)
@@ -173,7 +175,7 @@ async def test_fifty_concurrent_orders_for_ten_units(uow: SqlUnitOfWorkFactory) 
         assert product is not None and product.stock_quantity == 0
 
 
-async def test_opposite_order_carts_do_not_deadlock(uow: SqlUnitOfWorkFactory) -> None:
+async def test_opposite_order_carts_do_not_deadlock(uow: UnitOfWorkFactory) -> None:
     a, b = await new_product(uow, 1000, "1"), await new_product(uow, 1000, "1")
     user_id = await new_user(uow)
     desk = order_desk(uow)
@@ -194,9 +196,11 @@ async def test_opposite_order_carts_do_not_deadlock(uow: SqlUnitOfWorkFactory) -
 
 @pytest.mark.parametrize("returning", [True, False], ids=["returning", "mysql-8-no-returning"])
 async def test_orders_inserted_together_keep_their_own_ids_and_lines(
-    uow: SqlUnitOfWorkFactory, returning: bool, monkeypatch: pytest.MonkeyPatch
+    sql_uow: SqlUnitOfWorkFactory, returning: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # MySQL 8 has no INSERT … RETURNING: there the orders go in one INSERT each.
+    # SQL only: MySQL 8 has no INSERT … RETURNING, there the orders go in one INSERT each.
+    # (DynamoDB's add_many is covered by the group tests below.)
+    uow = sql_uow
     dialect = uow.engine.dialect
     monkeypatch.setattr(dialect, "insert_executemany_returning_sort_by_parameter_order", returning)
     user_id = await new_user(uow)
@@ -221,7 +225,7 @@ async def test_orders_inserted_together_keep_their_own_ids_and_lines(
             assert (stored.lines, stored.total_amount) == (new.lines, new.total)
 
 
-async def test_a_taken_key_refuses_every_record_saved_with_it(uow: SqlUnitOfWorkFactory) -> None:
+async def test_a_taken_key_refuses_every_record_saved_with_it(uow: UnitOfWorkFactory) -> None:
     user_id = await new_user(uow)
 
     def record(key: str) -> NewIdempotencyRecord:
@@ -242,7 +246,7 @@ async def test_a_taken_key_refuses_every_record_saved_with_it(uow: SqlUnitOfWork
 
 
 async def test_concurrent_orders_share_one_transaction_and_replay_alone(
-    uow: SqlUnitOfWorkFactory,
+    uow: UnitOfWorkFactory,
 ) -> None:
     products = [await new_product(uow, 100, "10") for _ in range(3)]
     users = [await new_user(uow, f"g{i}@b.co") for i in range(30)]
@@ -283,7 +287,7 @@ async def test_concurrent_orders_share_one_transaction_and_replay_alone(
     assert sum(100 - product.stock_quantity for product in left.values()) == taken
 
 
-async def test_refusals_in_a_group_leave_the_others_placed(uow: SqlUnitOfWorkFactory) -> None:
+async def test_refusals_in_a_group_leave_the_others_placed(uow: UnitOfWorkFactory) -> None:
     scarce = await new_product(uow, 3, "10")
     plenty = await new_product(uow, 100, "10")
     user_id = await new_user(uow)
@@ -325,7 +329,7 @@ async def test_refusals_in_a_group_leave_the_others_placed(uow: SqlUnitOfWorkFac
         assert replay is not None and replay.lines == earlier.order.lines
 
 
-async def test_catalogue_service_on_a_real_database(uow: SqlUnitOfWorkFactory) -> None:
+async def test_catalogue_service_on_a_real_database(uow: UnitOfWorkFactory) -> None:
     cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
     living = await categories.add_category(uow=uow, cache=cache, name="리빙", name_en="Living")
     made = await catalog.create_product(

@@ -1,4 +1,5 @@
-"""Concurrency and money over HTTP, against a real server process on SQLite, MariaDB, PostgreSQL.
+"""Concurrency and money over HTTP, against a real server process on SQLite, MariaDB, PostgreSQL
+and DynamoDB (moto's server).
 
 Every burst is released together: each request waits on one asyncio.Event, set once all of them
 are ready, so they reach the server within the same few milliseconds.
@@ -16,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
-from tests.reliability.conftest import database, rounds, stock_ledger
+from tests.reliability.conftest import rounds
+from tests.reliability.ledger import books
 from tests.support import ADDRESS, LiveServer, card, emf_total
 
 CARD = "4242424242424242"
@@ -79,12 +80,12 @@ def test_last_unit_goes_to_exactly_one_of_fifty(
 
             return await together([buy(i) for i in range(50)])
 
-    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
+    with books(live_server.env["CLOUDMALL_DATABASE_URL"]) as ledger:
         for _ in range(n_rounds):
             product = create_product(admin, stock=1)
             statuses = asyncio.run(storm(product["id"]))
             assert Counter(statuses) == {201: 1, 409: 49}, Counter(statuses)
-            assert stock_ledger(engine, [product["id"]]) == {product["id"]: (0, 1)}
+            assert ledger.stock([product["id"]]) == {product["id"]: (0, 1)}
 
 
 def test_stock_is_conserved_under_mixed_load(
@@ -136,28 +137,11 @@ def test_stock_is_conserved_under_mixed_load(
     statuses = asyncio.run(load())
     assert not [status for status in statuses if status >= 500], statuses
     assert statuses[201] > 0
-    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
-        ledger = stock_ledger(engine, ids)
-        for pid, (stock, sold) in ledger.items():
+    with books(live_server.env["CLOUDMALL_DATABASE_URL"]) as ledger:
+        for pid, (stock, sold) in ledger.stock(ids).items():
             assert stock >= 0
             assert stock + sold == initial[pid], (pid, stock, sold)
-        check_payments_match_statuses(engine, ids)
-
-
-def check_payments_match_statuses(engine: Any, product_ids: list[int]) -> None:
-    """Paid/shipped/delivered orders have one captured payment; pending and cancelled none."""
-    ids = ",".join(str(pid) for pid in product_ids)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT o.id, o.status, (SELECT COUNT(*) FROM payments p "  # noqa: S608
-                "WHERE p.order_id = o.id AND p.status = 'captured') FROM orders o "
-                f"WHERE o.id IN (SELECT order_id FROM order_lines WHERE product_id IN ({ids}))"
-            )
-        ).all()
-    for order_id, status, captured in rows:
-        expected = 1 if status in ("paid", "shipped", "delivered") else 0
-        assert captured == expected, (order_id, status, captured)
+        ledger.check_payments_match_statuses(ids)
 
 
 def test_opposite_order_carts_never_deadlock_into_5xx(
@@ -189,8 +173,8 @@ def test_opposite_order_carts_never_deadlock_into_5xx(
 
     statuses = asyncio.run(storm())
     assert Counter(statuses) == {201: 2 * pairs}, Counter(statuses)
-    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
-        assert stock_ledger(engine, [a, b]) == {
+    with books(live_server.env["CLOUDMALL_DATABASE_URL"]) as ledger:
+        assert ledger.stock([a, b]) == {
             a: (10 * pairs - 2 * pairs, 2 * pairs),
             b: (10 * pairs - 4 * pairs, 4 * pairs),
         }
@@ -255,14 +239,10 @@ def test_idempotency_key_gives_one_order_and_one_payment(
     )
     assert replay.status_code == 200 and replay.json() == paid[0].json()
 
-    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
-        with engine.connect() as conn:
-            payments = conn.execute(
-                text("SELECT COUNT(*) FROM payments WHERE order_id = :id"), {"id": order_id}
-            ).scalar_one()
-        assert payments == 1
+    with books(live_server.env["CLOUDMALL_DATABASE_URL"]) as ledger:
+        assert ledger.payments(order_id) == 1
         # 2 units each: the sequential order, Bob's, and the burst's single order.
-        assert stock_ledger(engine, [product]) == {product: (100 - 6, 6)}
+        assert ledger.stock([product]) == {product: (100 - 6, 6)}
 
 
 def test_pay_and_cancel_race_ends_cancelled_and_never_charged_for_nothing(
@@ -303,25 +283,14 @@ def test_pay_and_cancel_race_ends_cancelled_and_never_charged_for_nothing(
     # refunded) or after it (the paid order is cancelled and its charge refunded).
     assert all(cancel == 200 and pay in (200, 409) for pay, cancel in outcomes), outcomes
     paid = sum(1 for pay, _ in outcomes if pay == 200)
-    with database(live_server.env["CLOUDMALL_DATABASE_URL"]) as engine:
-        with engine.connect() as conn:
-            ids = ",".join(map(str, placed))
-            statuses = Counter(
-                status
-                for (status,) in conn.execute(
-                    text(f"SELECT status FROM orders WHERE id IN ({ids})")  # noqa: S608
-                )
-            )
-        assert statuses == Counter({"cancelled": n_orders})
+    with books(live_server.env["CLOUDMALL_DATABASE_URL"]) as ledger:
+        assert ledger.statuses(placed) == Counter({"cancelled": n_orders})
         # Each cancel gave its unit back once.
-        stock, sold = stock_ledger(engine, [product])[product]
+        stock, sold = ledger.stock([product])[product]
         assert (stock, sold) == (n_orders, 0)
-        check_payments_match_statuses(engine, [product])
-        with engine.connect() as conn:
-            refunded = conn.execute(
-                text(f"SELECT COUNT(*) FROM payments WHERE order_id IN ({ids})")  # noqa: S608
-            ).scalar_one()
-        assert refunded == paid  # each paid one recorded once, then refunded (none captured)
+        ledger.check_payments_match_statuses([product])
+        # Each paid one recorded once, then refunded (none captured).
+        assert sum(ledger.payments(order_id) for order_id in placed) == paid
     assert payments_metric(live_server, "captured") - captured_before == paid
 
 

@@ -22,6 +22,7 @@ from cloudmall_infra.serverless_cdn import MEDIA_PREFIX, ServerlessCdn, shop_buc
 from cloudmall_infra.serverless_database import ProxiedDatabase
 from cloudmall_infra.serverless_monitoring import ServerlessAlarms
 from cloudmall_infra.serverless_network import ServerlessNetwork
+from cloudmall_infra.serverless_table import ShopTable
 
 
 class ServerlessShopStack(Stack):
@@ -40,25 +41,37 @@ class ServerlessShopStack(Stack):
         untaggable = ["AWS::RDS::DBProxyTargetGroup"]
         Tags.of(self).add("project", "cloudmall", exclude_resource_types=untaggable)
         Tags.of(self).add("pattern", "serverless", exclude_resource_types=untaggable)
-        network = ServerlessNetwork(self, "Network", availability_zones=config.availability_zones)
+        on_dynamodb = config.serverless_database == "dynamodb"
+        network = ServerlessNetwork(
+            self, "Network", availability_zones=config.availability_zones, dynamodb=on_dynamodb
+        )
         log_bucket = LogBucket(self, "AccessLogs").bucket
-        database = ProxiedDatabase(
-            self,
-            "Database",
-            vpc=network.vpc,
-            subnets=network.subnets,
-            # RDS MySQL whatever the 3-tier stack's engine: an Aurora size is not an RDS one.
-            instance_type=(
-                DEFAULT_DB_INSTANCE_TYPES["mysql"] if config.is_aurora else config.db_instance_type
-            ),
-        )
-        # AWS Backup with restore tests, as for the 3-tier database.
-        Backups(
-            self,
-            "Backups",
-            access_logs=log_bucket,
-            database_resource=backup.BackupResource.from_rds_database_instance(database.instance),
-        )
+        database: ProxiedDatabase | ShopTable
+        if on_dynamodb:
+            # Point-in-time recovery is the table's backup (35 days, to the second).
+            database = ShopTable(self, "Table")
+        else:
+            database = ProxiedDatabase(
+                self,
+                "Database",
+                vpc=network.vpc,
+                subnets=network.subnets,
+                # RDS MySQL whatever the 3-tier stack's engine: an Aurora size is not an RDS one.
+                instance_type=(
+                    DEFAULT_DB_INSTANCE_TYPES["mysql"]
+                    if config.is_aurora
+                    else config.db_instance_type
+                ),
+            )
+            # AWS Backup with restore tests, as for the 3-tier database.
+            Backups(
+                self,
+                "Backups",
+                access_logs=log_bucket,
+                database_resource=backup.BackupResource.from_rds_database_instance(
+                    database.instance
+                ),
+            )
         signing_key = secretsmanager.Secret(
             self,
             "SigningKey",
@@ -93,8 +106,9 @@ class ServerlessShopStack(Stack):
         # CloudFront forwards every viewer header but Host, so the API's own name reaches the app.
         for function in functions.functions.values():
             function.add_environment("CLOUDMALL_ALLOWED_HOSTS", api.domain)
-        for function in functions.functions.values():
-            function.node.add_dependency(functions.migrate)  # the schema before the traffic
+        if functions.migrate is not None:
+            for function in functions.functions.values():
+                function.node.add_dependency(functions.migrate)  # the schema before the traffic
         cdn = ServerlessCdn(
             self,
             "Cdn",

@@ -263,7 +263,15 @@ def template_command(
     ] = Decimal(1),
     nat_gb: Annotated[Decimal, amount("GB", "GB through NAT gateways a month.")] = Decimal(0),
     log_gb: Annotated[Decimal, amount("GB", "CloudWatch Logs GB ingested a month.")] = Decimal(0),
-    db_storage_gb: Annotated[Decimal, amount("GB", "Database storage GB.")] = Decimal(0),
+    db_storage_gb: Annotated[
+        Decimal, amount("GB", "Database storage GB (Aurora, a DynamoDB table).")
+    ] = Decimal(0),
+    dynamodb_reads_per_call: Annotated[
+        Decimal, amount("N", "DynamoDB read request units per API call (on demand).")
+    ] = Assumptions.dynamodb_reads_per_call,
+    dynamodb_writes_per_call: Annotated[
+        Decimal, amount("N", "DynamoDB write request units per API call (on demand).")
+    ] = Assumptions.dynamodb_writes_per_call,
     lambda_requests: Annotated[int, typer.Option(min=0, help="Lambda invocations a month.")] = 0,
     lambda_duration_ms: Annotated[
         Decimal, amount("MS", "Average Lambda duration in milliseconds.")
@@ -314,6 +322,8 @@ def template_command(
             glue_catalog_requests=glue_requests,
             api_requests=api_requests,
             snapstart_restores=snapstart_restores,
+            dynamodb_reads_per_call=dynamodb_reads_per_call,
+            dynamodb_writes_per_call=dynamodb_writes_per_call,
         )
         loaded = load_template(path, stack)
         inventory = template_inventory(loaded, assumptions)

@@ -56,7 +56,8 @@ class Assumptions:
     log_ingest_gb: Decimal = Decimal(0)
     """GB ingested into CloudWatch Logs, across all log groups."""
     db_storage_gb: Decimal = Decimal(0)
-    """Aurora cluster storage per cluster (RDS instances use their AllocatedStorage)."""
+    """Aurora cluster storage per cluster, DynamoDB table size per table (RDS instances use
+    their AllocatedStorage)."""
     lambda_requests: int = 0
     """Invocations a month per Lambda function."""
     lambda_duration_ms: Decimal = Decimal(100)
@@ -75,6 +76,13 @@ class Assumptions:
     api_requests: int = 0
     """API Gateway HTTP API requests a month, across all HTTP APIs; the functions an API invokes
     share them evenly (a template holds no route mix) instead of taking `lambda_requests`."""
+    dynamodb_reads_per_call: Decimal = Decimal(4)
+    """Read request units per API call on an on-demand table: most calls are reads served from
+    the functions' catalogue caches plus a consistent read or two (the account, an order: 1 unit
+    each up to 4 KB); a cache miss queries the catalogue partition (~125+ units) now and then."""
+    dynamodb_writes_per_call: Decimal = Decimal(2)
+    """Write request units per API call: reads write nothing; an order is one transaction of
+    (lines + 3) items at 2 units each (~10 units), a payment 4 items (8 units)."""
     on: date = field(default_factory=date.today)
     """The month priced: RDS Extended Support applies from the day a major version leaves
     standard support."""
@@ -89,7 +97,7 @@ class Assumptions:
             ("LCUs per load balancer", _n(self.lcu_per_load_balancer)),
             ("NAT gateway data processed (all)", f"{_n(self.nat_processed_gb)} GB"),
             ("CloudWatch Logs ingested (all log groups)", f"{_n(self.log_ingest_gb)} GB"),
-            ("Aurora storage per cluster", f"{_n(self.db_storage_gb)} GB"),
+            ("Aurora storage per cluster, DynamoDB per table", f"{_n(self.db_storage_gb)} GB"),
             (
                 "Lambda invocations per function",
                 f"{_n(self.lambda_requests)} × {_n(self.lambda_duration_ms)} ms",
@@ -101,6 +109,11 @@ class Assumptions:
             ("Athena data scanned (all workgroups)", f"{_n(self.athena_scanned_gb)} GB"),
             ("Glue Data Catalog requests (all databases)", _n(self.glue_catalog_requests)),
             ("HTTP API requests (shared by the functions behind it)", _n(self.api_requests)),
+            (
+                "DynamoDB request units per API call (on demand)",
+                f"{_n(self.dynamodb_reads_per_call)} read, "
+                f"{_n(self.dynamodb_writes_per_call)} write",
+            ),
             ("priced as of", self.on.isoformat()),
         ]
 
@@ -794,6 +807,48 @@ def _log_group(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) ->
     return _Outcome("priced", "ingestion (archive storage not modelled)", [line])
 
 
+def _dynamodb_table(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    """On demand: request units from the API's calls (split across tables), storage and, when
+    on, point-in-time recovery of the same GB."""
+    if ctx.resolver.text(p.get("BillingMode")) != "PAY_PER_REQUEST":
+        return _Outcome("unpriced", "provisioned capacity is not modelled (on demand only)")
+    calls = ctx.share(Decimal(ctx.assumptions.api_requests), rtype)
+    reads = calls * ctx.assumptions.dynamodb_reads_per_call
+    writes = calls * ctx.assumptions.dynamodb_writes_per_call
+    gb = ctx.assumptions.db_storage_gb
+    lines = [
+        _line(
+            logical_id,
+            rtype,
+            f"DynamoDB {_n(reads)} read units",
+            "Database",
+            "dynamodb",
+            "on-demand/read",
+            reads,
+        ),
+        _line(
+            logical_id,
+            rtype,
+            f"DynamoDB {_n(writes)} write units",
+            "Database",
+            "dynamodb",
+            "on-demand/write",
+            writes,
+        ),
+        _line(logical_id, rtype, f"DynamoDB {gb} GB", "Database", "dynamodb", "storage", gb),
+    ]
+    recovery = ctx.resolver.resolve(p.get("PointInTimeRecoverySpecification")) or {}
+    if ctx.resolver.flag(recovery.get("PointInTimeRecoveryEnabled")):
+        lines.append(
+            _line(logical_id, rtype, f"DynamoDB PITR {gb} GB", "Backup", "dynamodb", "pitr", gb)
+        )
+    detail = (
+        f"on demand: {ctx.assumptions.dynamodb_reads_per_call} read and "
+        f"{ctx.assumptions.dynamodb_writes_per_call} write units per API call"
+    )
+    return _Outcome("priced", detail, lines)
+
+
 def _vpc_endpoint(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
     kind = ctx.resolver.text(p.get("VpcEndpointType")) or "Gateway"
     if kind == "Gateway":
@@ -1147,6 +1202,7 @@ RULES: dict[str, _Rule] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::EC2::VPCEndpoint": _vpc_endpoint,
     "AWS::Lambda::Function": _lambda_function,
+    "AWS::DynamoDB::Table": _dynamodb_table,
     "AWS::ECS::Service": _ecs_service,
     "AWS::ECR::Repository": _ecr_repository,
     "AWS::CodeBuild::Project": _codebuild_project,
@@ -1311,7 +1367,6 @@ FREE: dict[str, str] = {
 
 UNPRICED: dict[str, str] = {
     "AWS::Route53::HostedZone": "no price in the book ($0.50 per hosted zone-month)",
-    "AWS::DynamoDB::Table": "usage-based: no DynamoDB prices in the book",
 }
 
 

@@ -11,6 +11,7 @@ from cloudmall.domain.errors import InvalidInput, NotFound
 from cloudmall.domain.money import to_money
 from cloudmall.domain.products import Product
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
+from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import (
     NO_LIST_PRICE,
     CatalogPresenter,
@@ -224,19 +225,25 @@ async def update_product(
     *, uow: UnitOfWorkFactory, cache: CatalogCache, product_id: int, changes: ProductChanges
 ) -> Product:
     checked = ProductChanges(**_check_fields(changes.given()))
-    async with uow(write=True) as tx:
-        # Locked: the values before the change are exact (orders take stock concurrently).
-        before = (await tx.products.get_many([product_id], lock=True)).get(product_id)
-        if before is None:
-            raise NotFound(f"Product {product_id} does not exist")
-        await _check_category(tx, checked.category)
-        list_price = before.list_price if checked.list_price is None else checked.list_price
-        _check_sale(checked.price or before.price, list_price)
-        product = await tx.products.update(product_id, checked)
-        if product is None:
-            raise NotFound(f"Product {product_id} does not exist")
-        await tx.outbox.add(_change_events(before, product))
-        await tx.commit()
+
+    async def attempt() -> Product:
+        async with uow(write=True) as tx:
+            # Locked: the values before the change are exact (orders take stock concurrently;
+            # where there are no locks, DynamoDB, a count changed meanwhile means another try).
+            before = (await tx.products.get_many([product_id], lock=True)).get(product_id)
+            if before is None:
+                raise NotFound(f"Product {product_id} does not exist")
+            await _check_category(tx, checked.category)
+            list_price = before.list_price if checked.list_price is None else checked.list_price
+            _check_sale(checked.price or before.price, list_price)
+            product = await tx.products.update(product_id, checked)
+            if product is None:
+                raise NotFound(f"Product {product_id} does not exist")
+            await tx.outbox.add(_change_events(before, product))
+            await tx.commit()
+        return product
+
+    product = await with_retries(attempt)
     await cache.invalidate()
     return product
 

@@ -14,6 +14,7 @@ from cloudmall.domain.errors import NotFound, PermissionDenied
 from cloudmall.domain.users import Role, User, normalize_email
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.accounts import verify_password
+from cloudmall.services.idempotency import with_retries
 from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
@@ -95,19 +96,24 @@ async def _change(
     password_hash: str | None = None,
     must_change_password: bool = False,
 ) -> User:
-    async with uow(write=True) as tx:
-        found = await tx.users.change_credentials(
-            user_id,
-            role=role,
-            password_hash=password_hash,
-            must_change_password=must_change_password,
-        )
-        if not found:
-            raise NotFound("This account no longer exists")
-        if password_hash is not None:
-            await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
-        await tx.commit()
-        changed = await tx.users.get(user_id)
+    async def attempt() -> User:
+        async with uow(write=True) as tx:
+            found = await tx.users.change_credentials(
+                user_id,
+                role=role,
+                password_hash=password_hash,
+                must_change_password=must_change_password,
+            )
+            if not found:
+                raise NotFound("This account no longer exists")
+            if password_hash is not None:
+                await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
+            await tx.commit()
+            changed = await tx.users.get(user_id)
+        assert changed is not None
+        return changed
+
+    # Again if a session of the account changed meanwhile (DynamoDB refuses the revocation).
+    changed = await with_retries(attempt)
     access.forget(user_id)
-    assert changed is not None
     return changed

@@ -2,6 +2,10 @@
 
 A refresh token is 256 random bits; the database keeps only its SHA-256 (a slow hash buys
 nothing against a secret that cannot be guessed), so a leaked table lets no one in.
+
+Each use case runs again when the database asks (`with_retries`): on DynamoDB two refreshes
+with one token both read it unused, and the second's conditional write is refused; run again,
+it sees the token used (a replay) and ends the family, as the SQL row lock makes it do.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from cloudmall.domain.errors import AuthenticationFailed
 from cloudmall.domain.sessions import NewRefreshToken
 from cloudmall.domain.users import User
+from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -49,12 +54,17 @@ class RefreshSessions:
     async def start(self, uow: UnitOfWorkFactory, user_id: int) -> IssuedRefresh:
         """A new family for a log-in; the account's sessions that have ended are cleared away
         (kept until then: a rotated token must be recognised for as long as its family lives)."""
-        async with uow(write=True) as tx:
-            now = self._clock()
-            await tx.refresh_tokens.delete_expired(user_id, now)
-            issued = await self._issue(tx, secrets.token_hex(16), user_id, now + self._lifetime)
-            await tx.commit()
-        return issued
+
+        async def attempt() -> IssuedRefresh:
+            async with uow(write=True) as tx:
+                now = self._clock()
+                await tx.refresh_tokens.delete_expired(user_id, now)
+                family = secrets.token_hex(16)
+                issued = await self._issue(tx, family, user_id, now + self._lifetime)
+                await tx.commit()
+            return issued
+
+        return await with_retries(attempt)
 
     async def rotate(self, uow: UnitOfWorkFactory, presented: str) -> tuple[User, IssuedRefresh]:
         """Retire `presented` and issue its family's next token, for the account as it is now.
@@ -62,6 +72,9 @@ class RefreshSessions:
         AuthenticationFailed if it is unknown, expired or revoked; if it was already rotated
         (a replay), its whole family is revoked first.
         """
+        return await with_retries(lambda: self._rotate(uow, presented))
+
+    async def _rotate(self, uow: UnitOfWorkFactory, presented: str) -> tuple[User, IssuedRefresh]:
         async with uow(write=True) as tx:
             now = self._clock()
             found = await tx.refresh_tokens.by_hash(token_hash(presented))
@@ -87,11 +100,15 @@ class RefreshSessions:
 
     async def end(self, uow: UnitOfWorkFactory, presented: str) -> None:
         """Log-out: revoke the family of `presented` (an unknown token: nothing to do)."""
-        async with uow(write=True) as tx:
-            found = await tx.refresh_tokens.by_hash(token_hash(presented))
-            if found is not None:
-                await tx.refresh_tokens.revoke_family(found.family, self._clock())
-                await tx.commit()
+
+        async def attempt() -> None:
+            async with uow(write=True) as tx:
+                found = await tx.refresh_tokens.by_hash(token_hash(presented))
+                if found is not None:
+                    await tx.refresh_tokens.revoke_family(found.family, self._clock())
+                    await tx.commit()
+
+        await with_retries(attempt)
 
     async def _issue(
         self, tx: UnitOfWork, family: str, user_id: int, expires_at: datetime

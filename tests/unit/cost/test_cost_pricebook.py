@@ -136,8 +136,8 @@ def test_missing_price_says_what_and_where(tmp_path: Path) -> None:
 
 
 def test_service_without_prices_is_named() -> None:
-    with pytest.raises(MissingPriceError, match=r"has no dynamodb prices"):
-        load_price_book().price("us-east-1", "dynamodb", "on-demand")
+    with pytest.raises(MissingPriceError, match=r"has no opensearch prices"):
+        load_price_book().price("us-east-1", "opensearch", "t3.small.search")
 
 
 def _builtin_raw() -> dict[str, object]:

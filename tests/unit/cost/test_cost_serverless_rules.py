@@ -125,3 +125,29 @@ def test_a_snapstart_function_behind_an_alias_pays_its_cache_and_restores() -> N
     # 720 h × 3,600 s × 1 GB × $0.0000015046 ≈ $3.90 a month to keep the snapshot
     assert by_sku["snapstart-cache"] == usage.hours_per_month * 3600 * Decimal("0.0000015046")
     assert by_sku["snapstart-restore"] == 20_000 * Decimal("0.0001397998")
+
+
+def table(billing: str, recovery: bool = True) -> dict[str, Any]:
+    props: dict[str, Any] = {"BillingMode": billing}
+    if recovery:
+        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    return {"Type": "AWS::DynamoDB::Table", "Properties": props}
+
+
+def test_an_on_demand_table_is_priced_by_the_apis_calls_and_its_size() -> None:
+    template = {"Resources": {"Shop": table("PAY_PER_REQUEST"), "Old": table("PROVISIONED")}}
+    usage = Assumptions(api_requests=3_000_000, db_storage_gb=Decimal(2))
+    inventory = template_inventory(LoadedTemplate("t", Path("t.json"), template), usage)
+    lines = {f"{line.sku}": line.quantity for line in inventory.usage if line.logical_id == "Shop"}
+    # the calls are split across the two tables; 4 read and 2 write units per call by default
+    assert lines == {
+        "on-demand/read": Decimal(1_500_000 * 4),
+        "on-demand/write": Decimal(1_500_000 * 2),
+        "storage": Decimal(2),
+        "pitr": Decimal(2),
+    }
+    outcomes = {finding.logical_id: finding.status for finding in inventory.resources}
+    assert outcomes["Old"] == "unpriced"  # provisioned capacity is not modelled
+    result = estimate(inventory.usage, load_price_book(), region="ap-northeast-2", title="t")
+    # 6M × $0.125/M + 3M × $0.625/M + 2 GB × ($0.25 + $0.20)
+    assert result.total == Decimal("0.75") + Decimal("1.875") + Decimal("0.90")

@@ -1,0 +1,138 @@
+"""The shop's books read straight from its database, past the adapters: SQL by SQL, a DynamoDB
+table by a Scan of its items (a test's read, never the shop's)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from sqlalchemy import Engine, text
+
+from cloudmall.adapters.dynamodb.client import TableAddress, is_dynamodb
+from tests.reliability.conftest import LIVE, database, stock_ledger
+from tests.support import S3_ENV
+
+
+class Books(Protocol):
+    def stock(self, product_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """For each product: (stock now, units in live orders)."""
+        ...
+
+    def payments(self, order_id: int) -> int: ...
+    def statuses(self, order_ids: list[int]) -> Counter[str]: ...
+    def check_payments_match_statuses(self, product_ids: list[int]) -> None:
+        """Paid/shipped/delivered orders have one captured payment; pending and cancelled none."""
+        ...
+
+
+def _expected_payments(status: str) -> int:
+    return 1 if status in ("paid", "shipped", "delivered") else 0
+
+
+class SqlBooks:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def stock(self, product_ids: list[int]) -> dict[int, tuple[int, int]]:
+        return stock_ledger(self.engine, product_ids)
+
+    def payments(self, order_id: int) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT COUNT(*) FROM payments WHERE order_id = :id"), {"id": order_id}
+                ).scalar_one()
+            )
+
+    def statuses(self, order_ids: list[int]) -> Counter[str]:
+        ids = ",".join(str(int(order_id)) for order_id in order_ids)
+        with self.engine.connect() as conn:
+            return Counter(
+                status
+                for (status,) in conn.execute(
+                    text(f"SELECT status FROM orders WHERE id IN ({ids})")  # noqa: S608
+                )
+            )
+
+    def check_payments_match_statuses(self, product_ids: list[int]) -> None:
+        ids = ",".join(str(int(pid)) for pid in product_ids)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT o.id, o.status, (SELECT COUNT(*) FROM payments p "  # noqa: S608
+                    "WHERE p.order_id = o.id AND p.status = 'captured') FROM orders o "
+                    f"WHERE o.id IN (SELECT order_id FROM order_lines WHERE product_id IN ({ids}))"
+                )
+            ).all()
+        for order_id, status, captured in rows:
+            assert captured == _expected_payments(status), (order_id, status, captured)
+
+
+class DynamoBooks:
+    """Each question scans the whole table once (consistent reads)."""
+
+    def __init__(self, database_url: str) -> None:
+        address = TableAddress.parse(database_url)
+        self.table = address.table
+        self.client = boto3.client(
+            "dynamodb",
+            region_name=address.region,
+            endpoint_url=address.endpoint_url,
+            aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _items(self) -> list[dict[str, Any]]:
+        deserialize = TypeDeserializer().deserialize
+        items: list[dict[str, Any]] = []
+        for page in self.client.get_paginator("scan").paginate(
+            TableName=self.table, ConsistentRead=True
+        ):
+            items += [{k: deserialize(v) for k, v in raw.items()} for raw in page["Items"]]
+        return items
+
+    def _orders(self) -> list[dict[str, Any]]:
+        return [i for i in self._items() if i["SK"] == "ORDER"]
+
+    def stock(self, product_ids: list[int]) -> dict[int, tuple[int, int]]:
+        items = self._items()
+        stock = {int(i["id"]): int(i["stock"]) for i in items if i["SK"] == "PRODUCT"}
+        sold: Counter[int] = Counter()
+        for order in (i for i in items if i["SK"] == "ORDER" and i["status"] in LIVE):
+            for line in order["lines"]:
+                sold[int(line["product_id"])] += int(line["quantity"])
+        return {pid: (stock[pid], sold[pid]) for pid in product_ids}
+
+    def payments(self, order_id: int) -> int:
+        return sum(
+            1 for i in self._items() if i["PK"] == f"ORDER#{order_id}" and i["SK"] != "ORDER"
+        )
+
+    def statuses(self, order_ids: list[int]) -> Counter[str]:
+        return Counter(o["status"] for o in self._orders() if int(o["id"]) in order_ids)
+
+    def check_payments_match_statuses(self, product_ids: list[int]) -> None:
+        items = self._items()
+        captured = Counter(
+            int(i["order_id"])
+            for i in items
+            if i["SK"].startswith("PAYMENT#") and i["status"] == "captured"
+        )
+        for order in (i for i in items if i["SK"] == "ORDER"):
+            if any(int(line["product_id"]) in product_ids for line in order["lines"]):
+                order_id = int(order["id"])
+                expected = _expected_payments(order["status"])
+                assert captured[order_id] == expected, (order_id, order["status"], captured)
+
+
+@contextmanager
+def books(database_url: str) -> Iterator[Books]:
+    if is_dynamodb(database_url):
+        yield DynamoBooks(database_url)
+        return
+    with database(database_url) as engine:
+        yield SqlBooks(engine)
