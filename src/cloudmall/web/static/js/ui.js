@@ -70,8 +70,6 @@ export function describeError(error, { context } = {}) {
       const key = DECLINE_REASONS.includes(details.reason) ? details.reason : "other";
       return t("pay.declined", { reason: t(`pay.reason.${key}`) });
     }
-    case "out_of_stock":
-      return t("checkout.outOfStockShort");
     case "password_rejected":
       return t(`error.password.${PASSWORD_REASONS.includes(details.reason) ? details.reason : "too_common"}`);
     case "invalid_request": {
