@@ -36,10 +36,11 @@ WRITABLE = {
 }
 # The database URL names the RDS CA bundle (TLS, verified): fetched before migrating, so the app
 # container, which starts only after this one succeeded, finds it.
-MIGRATE_COMMAND = (
+FETCH_CA_BUNDLE = (
     'python -c "import urllib.request as u; '
-    f"u.urlretrieve('{RDS_CA_BUNDLE_URL}', '{RDS_CA_BUNDLE}')\" && exec cloudmall migrate"
+    f"u.urlretrieve('{RDS_CA_BUNDLE_URL}', '{RDS_CA_BUNDLE}')\""
 )
+MIGRATE_COMMAND = f"{FETCH_CA_BUNDLE} && exec cloudmall migrate"
 HEALTH_COMMAND = (
     "import os, urllib.request; "
     "urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['CLOUDMALL_PORT'], timeout=4)"

@@ -56,8 +56,16 @@ def projection(table: LakeTable, bucket: s3.IBucket) -> dict[str, str]:
 class DataLake(Construct):
     """The lake's bucket, Glue database and tables, Athena workgroup and named queries."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, access_logs: s3.IBucket) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        access_logs: s3.IBucket,
+        database_name: str = DATABASE_NAME,  # one per account and region: stages need their own
+    ) -> None:
         super().__init__(scope, construct_id)
+        self.database_name = database_name
         self.bucket = private_bucket(
             self,
             "Bucket",
@@ -98,7 +106,7 @@ class DataLake(Construct):
             "Database",
             catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=DATABASE_NAME, description="cloudmall's events, exported from the outbox"
+                name=database_name, description="cloudmall's events, exported from the outbox"
             ),
         )
         self.tables = {name: self._table(table) for name, table in TABLES.items()}
@@ -130,7 +138,7 @@ class DataLake(Construct):
             self,
             f"Table{table.name.title().replace('_', '')}",
             catalog_id=Aws.ACCOUNT_ID,
-            database_name=DATABASE_NAME,
+            database_name=self.database_name,
             table_input=glue.CfnTable.TableInputProperty(
                 name=table.name,
                 table_type="EXTERNAL_TABLE",
@@ -165,7 +173,7 @@ class DataLake(Construct):
                 f"cloudmall lake report: {name} (two parameters: first and last day, "
                 "YYYY-MM-DD, as execution parameters)"
             ),
-            database=DATABASE_NAME,
+            database=self.database_name,
             work_group=self.workgroup.ref,
             query_string=sql.strip(),
         )

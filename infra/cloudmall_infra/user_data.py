@@ -138,6 +138,46 @@ WantedBy=multi-user.target
     }
 
 
+#: How often the app instances export the outbox's events to the data lake (docs/lake.md).
+LAKE_EXPORT_CALENDAR = "minutely"
+
+
+def lake_export_units() -> dict[str, str]:
+    """`cloudmall lake export` every minute, as the app's user with its env file. A run still
+    going when the next minute comes is not started twice (systemd starts an active unit once);
+    the instances of a group export side by side, since one run never claims another's events."""
+    service = f"""[Unit]
+Description=cloudmall: export the outbox's events to the data lake
+Requires=cloudmall-env.service docker.service
+After=cloudmall-env.service docker.service network-online.target
+
+[Service]
+Type=oneshot
+User={APP_USER}
+Group={APP_USER}
+EnvironmentFile={ENV_FILE}
+WorkingDirectory={STATE_DIR}
+ExecStart={CLOUDMALL_BIN} lake export
+TimeoutStartSec=30min
+StandardOutput=append:{APP_LOG}
+StandardError=append:{APP_LOG}
+"""
+    timer = f"""[Unit]
+Description=cloudmall: export to the data lake every minute
+
+[Timer]
+OnCalendar={LAKE_EXPORT_CALENDAR}
+AccuracySec=5s
+
+[Install]
+WantedBy=timers.target
+"""
+    return {
+        "/etc/systemd/system/cloudmall-lake-export.service": service,
+        "/etc/systemd/system/cloudmall-lake-export.timer": timer,
+    }
+
+
 def cloudwatch_agent_config(log_group_name: str, *, in_auto_scaling_group: bool) -> str:
     """mem_used_percent (and disk) in the CWAgent namespace, aggregated per ASG, plus app logs."""
     dimensions = {"InstanceId": "${aws:InstanceId}"}
@@ -208,6 +248,7 @@ class AppUserDataOptions:
     downloads: dict[str, str] = field(default_factory=dict)  # path -> https URL (CA bundles)
     ready_timeout_seconds: int = 600
     extra_packages: list[str] = field(default_factory=list)
+    lake_export: bool = False  # export the outbox to the data lake every minute (a timer)
 
 
 def build_user_data(
@@ -275,6 +316,8 @@ def build_user_data(
         trusted_proxies=options.trusted_proxies,
         read_only_files=mounts,
     )
+    if options.lake_export:
+        units.update(lake_export_units())
     for path, content in units.items():
         user_data.add_commands(*_heredoc(path, content))
     wrapper = (
@@ -301,6 +344,8 @@ def build_user_data(
         # later (time for cfn-signal, on exit), which terminates it (its shutdown behaviour).
         user_data.add_commands("shutdown -h +1 'cloudmall: migration done'", "exit 0")
         return user_data
+    if options.lake_export:
+        user_data.add_commands("systemctl enable --now cloudmall-lake-export.timer")
     user_data.add_commands(
         "systemctl enable --now cloudmall.service",
         f"for _ in $(seq 1 {options.ready_timeout_seconds // 5}); do",
@@ -361,9 +406,10 @@ def app_instance_user_data(
     downloads: dict[str, str] | None = None,
     into: ec2.UserData | None = None,
     migrator: ec2.UserData | None = None,
+    lake_export: bool = False,
 ) -> ec2.UserData:
     """What every cloudmall instance boots with: its log group, the image it may pull, and the
-    user data that pulls and starts it.
+    user data that pulls and starts it (and, with ``lake_export``, exports to the data lake).
 
     With ``migrator`` (a UserData to fill), the instances never migrate at boot: ``migrator``
     becomes the deploy's one-off migrator's boot script (same image, settings and logs).
@@ -392,8 +438,15 @@ def app_instance_user_data(
         launch_hook_name=launch_hook_name,
         downloads=downloads or {},
         migrate="at-boot" if migrator is None else "never",
+        lake_export=lake_export,
     )
     if migrator is not None:
-        only = replace(options, migrate="only", in_auto_scaling_group=False, launch_hook_name=None)
+        only = replace(
+            options,
+            migrate="only",
+            in_auto_scaling_group=False,
+            launch_hook_name=None,
+            lake_export=False,
+        )
         build_user_data(scope, image, only, migrator)
     return build_user_data(scope, image, options, into)

@@ -383,6 +383,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             batch_size=settings.lake_batch_size,
             consumers=tuple(settings.outbox_consumers),
         ),
+        "event_lake": event_lake,
         "lake_queries": lake_queries,
         "mailer": mailer,
         "reset_tokens": reset_tokens,

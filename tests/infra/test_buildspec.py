@@ -63,7 +63,11 @@ def test_image_definitions_name_the_ecs_tasks_containers(production: Synth, tmp_
     assert [d["imageUri"] for d in definitions] == [uri, uri]
     assert definitions[0]["name"] == "shopping-mall-app"  # the guide's container name
     for stack in ("ContainerShop", "ContainerShopStaging"):
-        (task,) = production.resources(stack, "AWS::ECS::TaskDefinition").values()
+        (task,) = [
+            t
+            for lid, t in production.resources(stack, "AWS::ECS::TaskDefinition").items()
+            if lid.startswith("ShopTask")  # the service's (the lake export has its own)
+        ]
         in_task = task["Properties"]["ContainerDefinitions"]
         (essential,) = [c["Name"] for c in in_task if c.get("Essential", True)]
         assert essential == definitions[0]["name"]

@@ -19,8 +19,21 @@ def one(synth: Synth, stack: str, type_: str) -> dict[str, Any]:
 
 
 def containers(synth: Synth, stack: str) -> dict[str, dict[str, Any]]:
-    task = one(synth, stack, "AWS::ECS::TaskDefinition")
+    """The service's task's containers (the lake export has a task of its own)."""
+    (task,) = [
+        r["Properties"]
+        for lid, r in synth.resources(stack, "AWS::ECS::TaskDefinition").items()
+        if lid.startswith("ShopTask")
+    ]
     return {c["Name"]: c for c in task["ContainerDefinitions"]}
+
+
+def every_container(synth: Synth, stack: str) -> list[dict[str, Any]]:
+    return [
+        container
+        for task in synth.resources(stack, "AWS::ECS::TaskDefinition").values()
+        for container in task["Properties"]["ContainerDefinitions"]
+    ]
 
 
 def test_the_image_repository_scans_on_push_keeps_tags_and_expires_old_images(
@@ -86,7 +99,9 @@ def test_containers_run_read_only_as_the_images_user_with_logs_kept_a_month(
     production: Synth,
 ) -> None:
     groups = production.resources(PRODUCTION, "AWS::Logs::LogGroup")
-    for container in containers(production, PRODUCTION).values():
+    found = every_container(production, PRODUCTION)
+    assert len(found) == 3  # migrate and the app; the lake export
+    for container in found:
         group = container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
         assert groups[group]["Properties"]["RetentionInDays"] == 30
         assert container["ReadonlyRootFilesystem"] is True

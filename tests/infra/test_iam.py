@@ -22,7 +22,13 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
     **{
         (prefix, frozenset({"ecr:GetAuthorizationToken"})): "docker login to ECR: the action "
         "has no resource-level permissions; pulls and pushes are granted on one repository."
-        for prefix in ("AppRole", "ServerRole", "ShopTaskExecutionRole", "BuildRole")
+        for prefix in (
+            "AppRole",
+            "ServerRole",
+            "ShopTaskExecutionRole",
+            "LakeExportTaskExecutionRole",
+            "BuildRole",
+        )
     },
     **{
         (prefix, frozenset(ECS_DEPLOY_ACTIONS)): "The pipeline's ECS deploy roles: registering "

@@ -1,5 +1,6 @@
 """The data lake in the 3-tier stack: bucket, Glue tables with partition projection, the Athena
-workgroup and its named queries, and the app role's grant — from the app's own schema and SQL."""
+workgroup and its named queries, and the app role's grant — from the app's own schema and SQL;
+the exporter on the 3-tier instances (a timer) and in the container stacks (a scheduled task)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Any
 
 from infra_synth import Synth
+from test_shopping_mall import user_data_text
 
 from cloudmall.domain.events import EVENT_TYPES
 from cloudmall.services.lake_schema import TABLES
@@ -19,13 +21,30 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
     return resource["Properties"]
 
 
-def lake_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
+def lake_bucket(synth: Synth, stack: str = STACK) -> tuple[str, dict[str, Any]]:
     (found,) = [
         (lid, props(r))
-        for lid, r in synth.resources(STACK, "AWS::S3::Bucket").items()
+        for lid, r in synth.resources(stack, "AWS::S3::Bucket").items()
         if lid.startswith("LakeBucket")
     ]
     return found
+
+
+def task_definition(synth: Synth, prefix: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (lid, props(r))
+        for lid, r in synth.resources("ContainerShop", "AWS::ECS::TaskDefinition").items()
+        if lid.startswith(prefix)
+    ]
+    return found
+
+
+def shop_task(synth: Synth) -> tuple[str, dict[str, Any]]:
+    return task_definition(synth, "ShopTask")
+
+
+def export_task(synth: Synth) -> tuple[str, dict[str, Any]]:
+    return task_definition(synth, "LakeExportTask")
 
 
 def test_the_lake_bucket_is_private_encrypted_and_moves_to_cheaper_classes(
@@ -127,3 +146,147 @@ def test_the_app_is_told_where_the_lake_is(production: Synth) -> None:
     ]
     bucket_id, _ = lake_bucket(production)
     assert json.dumps(parameter["Value"]).count(bucket_id) == 1
+
+
+# ---- the exporter, on the 3-tier stack's instances and as the container stack's task ----
+
+CONTAINERS = "ContainerShop"
+STAGING = "ContainerShopStaging"
+
+
+def test_the_app_instances_export_to_the_lake_every_minute(production: Synth) -> None:
+    text = user_data_text(production)
+    assert "cat > /etc/systemd/system/cloudmall-lake-export.timer" in text
+    assert "OnCalendar=minutely" in text
+    service = text[text.index("cat > /etc/systemd/system/cloudmall-lake-export.service") :]
+    service = service[service.index("\n") : service.index("\nCLOUDMALL_EOF")] + "\n"
+    for line in (
+        "Type=oneshot",  # a run still going is not started again
+        "User=cloudmall",
+        "EnvironmentFile=/etc/cloudmall/cloudmall.env",
+        "ExecStart=/usr/local/bin/cloudmall lake export",
+        "StandardOutput=append:/var/log/cloudmall/app.log",  # shipped to the app's log group
+    ):
+        assert f"\n{line}\n" in service, line
+    assert "systemctl enable --now cloudmall-lake-export.timer" in text
+    # the deploy's one-off migrator does not export
+    (migrator,) = [
+        json.dumps(props(i)["UserData"])
+        for i in production.resources(STACK, "AWS::EC2::Instance").values()
+        if "cloudmall migrate" in json.dumps(props(i).get("UserData"))
+    ]
+    assert "lake export" not in migrator
+
+
+def test_each_container_stage_has_its_own_lake(production: Synth) -> None:
+    names = {
+        stack: [
+            props(d)["DatabaseInput"]["Name"]
+            for d in production.resources(stack, "AWS::Glue::Database").values()
+        ]
+        for stack in (STACK, CONTAINERS, STAGING)
+    }
+    assert names == {
+        STACK: ["cloudmall_lake"],
+        CONTAINERS: ["cloudmall_lake_production"],
+        STAGING: ["cloudmall_lake_staging"],
+    }
+    bucket_id, _ = lake_bucket(production, CONTAINERS)
+    for task_id in (shop_task(production)[0], export_task(production)[0]):
+        (container,) = [
+            c
+            for c in props(production.templates[CONTAINERS]["Resources"][task_id])[
+                "ContainerDefinitions"
+            ]
+            if c["Name"] != "migrate"
+        ]
+        environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert bucket_id in json.dumps(environment["CLOUDMALL_LAKE_URL"])
+
+
+def test_a_scheduled_fargate_task_exports_to_the_lake(production: Synth) -> None:
+    task_id, task = export_task(production)
+    (container,) = task["ContainerDefinitions"]
+    shell, flag, script = container["Command"]
+    assert (shell, flag) == ("sh", "-c") and script.endswith("&& exec cloudmall lake export")
+    assert "truststore.pki.rds.amazonaws.com" in script  # the database URL's CA bundle first
+    (app,) = [c for c in shop_task(production)[1]["ContainerDefinitions"] if c["Name"] != "migrate"]
+    assert container["Image"] == app["Image"]
+    # the database and the lake: no cache, no media bucket
+    assert {s["Name"] for s in container["Secrets"]} == {
+        "CLOUDMALL_SECRET_KEY",
+        "CLOUDMALL_DATABASE_USERNAME",
+        "CLOUDMALL_DATABASE_PASSWORD",
+    }
+    assert {e["Name"] for e in container["Environment"]} == {
+        "CLOUDMALL_ENVIRONMENT",
+        "CLOUDMALL_DATABASE_URL",
+        "CLOUDMALL_LAKE_URL",
+    }
+    assert container["ReadonlyRootFilesystem"] is True and container["User"] == "10001:10001"
+    groups = production.resources(CONTAINERS, "AWS::Logs::LogGroup")
+    group = container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
+    assert groups[group]["Properties"]["RetentionInDays"] == 30
+
+    (schedule,) = [
+        props(s) for s in production.resources(CONTAINERS, "AWS::Scheduler::Schedule").values()
+    ]
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["State"] == "ENABLED"
+    target = schedule["Target"]
+    assert target["Arn"]["Fn::GetAtt"][0].startswith("ShopCluster")
+    ecs_parameters = target["EcsParameters"]
+    assert ecs_parameters["TaskDefinitionArn"] == {"Ref": task_id}
+    assert ecs_parameters["LaunchType"] == "FARGATE"
+    network = ecs_parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    service = next(iter(production.resources(CONTAINERS, "AWS::ECS::Service").values()))
+    shop_network = props(service)["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["Subnets"] == shop_network["Subnets"]  # the app subnets
+    # the scheduler may run this task and pass its two roles, nothing else
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for lid, policy in production.resources(CONTAINERS, "AWS::IAM::Policy").items()
+        if {"Ref": role_id} in props(policy)["Roles"]
+        for statement in props(policy)["PolicyDocument"]["Statement"]
+    ]
+    by_action = {json.dumps(s["Action"]): s for s in statements}
+    assert set(by_action) == {'"ecs:RunTask"', '"iam:PassRole"'}
+    assert task_id in json.dumps(by_action['"ecs:RunTask"']["Resource"])
+    passed = json.dumps(by_action['"iam:PassRole"']["Resource"])
+    assert task["TaskRoleArn"]["Fn::GetAtt"][0] in passed
+    assert task["ExecutionRoleArn"]["Fn::GetAtt"][0] in passed
+
+
+def test_the_export_task_reaches_the_database_and_the_lake_prefixes_only(
+    production: Synth,
+) -> None:
+    _, task = export_task(production)
+    role_id = task["TaskRoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in production.resources(CONTAINERS, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in props(policy)["Roles"]
+        for statement in props(policy)["PolicyDocument"]["Statement"]
+    ]
+    bucket_id, _ = lake_bucket(production, CONTAINERS)
+    assert {s["Sid"] for s in statements} == {"LakeObjects", "LakeList"}
+    assert all(bucket_id in json.dumps(s["Resource"]) for s in statements)
+    objects = next(s for s in statements if s["Sid"] == "LakeObjects")
+    suffixes = sorted(resource["Fn::Join"][1][-1] for resource in objects["Resource"])
+    assert suffixes == ["/events/*", "/order_lines/*"]
+
+    groups = production.resources(CONTAINERS, "AWS::EC2::SecurityGroup")
+    (group_id,) = [
+        lid
+        for lid, g in groups.items()
+        if props(g)["GroupDescription"].startswith("cloudmall lake")
+    ]
+    assert "SecurityGroupIngress" not in props(groups[group_id])
+    ingress = [
+        props(rule)
+        for rule in production.resources(CONTAINERS, "AWS::EC2::SecurityGroupIngress").values()
+        if props(rule).get("SourceSecurityGroupId", {}).get("Fn::GetAtt", [None])[0] == group_id
+    ]
+    assert [(rule["FromPort"], rule["ToPort"]) for rule in ingress] == [(3306, 3306)]

@@ -61,7 +61,7 @@ def moved(kind: events.EventType, order_id: int, when: datetime, **extra: object
 
 def shop_history() -> list[Event]:
     """Three orders on day 1 (one paid then shipped, one cancelled, one pending), one paid on
-    day 2; a declined and two captured payments; stock out and back."""
+    day 2; a declined and two captured payments, a charge refunded; stock out and back."""
     return [
         placed(1, DAY1, (10, 2, "20.00"), (11, 1, "5.00")),
         moved(events.PAYMENT_DECLINED, 1, DAY1, amount="45.00", reason="card_declined"),
@@ -70,6 +70,7 @@ def shop_history() -> list[Event]:
         moved(events.ORDER_SHIPPED, 1, DAY2, amount="45.00"),
         placed(2, DAY1, (10, 1, "20.00")),
         moved(events.ORDER_CANCELLED, 2, DAY2, amount="20.00"),
+        moved(events.PAYMENT_REFUNDED, 2, DAY2, amount="20.00", reason="order_not_pending"),
         placed(3, DAY1, (11, 4, "5.01")),
         placed(4, DAY2, (11, 10, "5.01")),
         moved(events.PAYMENT_CAPTURED, 4, DAY2, amount="50.10"),
@@ -109,7 +110,7 @@ async def check_report(queries: DuckDbLakeQueries) -> None:
         (10, "P10", 2, Decimal("40.00")),
     ]
     assert [row[0] for row in rows(sections["top_by_revenue"])] == [11, 10]
-    assert rows(sections["payments"]) == [(2, 1, 0, 1 / 3)]
+    assert rows(sections["payments"]) == [(2, 1, 1, Decimal("20.00"), 1 / 3)]
     assert rows(sections["stock_movements"]) == [
         ("2026-11-30", "order", 1, 0, 3),
         ("2026-12-01", "cancel", 1, 1, 0),

@@ -87,17 +87,30 @@ class Mix:
                 return  # gave up: stays pending
         paid = await http.post(f"{order}/pay", json=card(GOOD_CARD), headers=headers)
         assert paid.status_code == 200, paid.text
-        if draw.random() < 0.3:
-            admin = self.admin.headers
-            shipped = await http.post(
-                f"/api/admin{order.removeprefix('/api')}/ship", json=SHIPMENT, headers=admin
-            )
+        staff = f"/api/admin{order.removeprefix('/api')}"
+        admin = self.admin.headers
+        then = draw.random()
+        if then < 0.3:
+            shipped = await http.post(f"{staff}/ship", json=SHIPMENT, headers=admin)
             assert shipped.status_code == 200, shipped.text
             if draw.random() < 0.5:
-                done = await http.post(
-                    f"/api/admin{order.removeprefix('/api')}/deliver", headers=admin
-                )
+                done = await http.post(f"{staff}/deliver", headers=admin)
                 assert done.status_code == 200, done.text
+        elif then < 0.4:  # the customer cancels the paid order: refunded
+            cancelled = await http.post(f"{order}/cancel", headers=headers)
+            assert cancelled.status_code == 200, cancelled.text
+            self.outcomes["paid, cancelled"] += 1
+        elif then < 0.45:  # staff refunds it
+            refunded = await http.post(f"{staff}/refund", headers=admin)
+            assert refunded.status_code == 200, refunded.text
+            self.outcomes["paid, refunded"] += 1
+        elif then < 0.5:  # staff refunds as the customer cancels: refunded once
+            answers = await asyncio.gather(
+                http.post(f"{staff}/refund", headers=admin),
+                http.post(f"{order}/cancel", headers=headers),
+            )
+            assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+            self.outcomes["paid, refunded as cancelled"] += 1
 
     async def run(self, count: int, products: list[int]) -> None:
         limit = asyncio.Semaphore(16)
@@ -130,6 +143,29 @@ def database_truth(url: str) -> tuple[dict[str, dict[str, Any]], dict[str, tuple
         count, amount = statuses.get(status, (0, Decimal("0.00")))
         statuses[status] = (count + 1, amount + total)
     return dict(daily), statuses
+
+
+def database_refunds(url: str) -> dict[int, Decimal]:
+    """The refunded payments' amounts by order (an order is paid, so refunded, once at most)."""
+    with database(url) as engine, engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT order_id, amount FROM payments WHERE status = 'refunded'")
+        ).all()
+    refunds = {int(order_id): amount for order_id, amount in rows}
+    assert len(refunds) == len(rows)
+    return refunds
+
+
+def lake_refunds(env: dict[str, str], tmp_path: Path, reason: str) -> dict[int, Decimal]:
+    """The lake's refunds for `reason` by order; an order refunded twice would fail."""
+    sql = (
+        "SELECT order_id, amount FROM events"  # noqa: S608 (the test's own constant)
+        f" WHERE type = 'payment.refunded' AND reason = '{reason}'"
+    )
+    rows = lake_json(env, tmp_path, "query", sql, "--format", "json")
+    refunds = {int(row["order_id"]): Decimal(row["amount"]) for row in rows}
+    assert len(refunds) == len(rows)
+    return refunds
 
 
 def count_rows(url: str, table: str) -> int:
@@ -237,10 +273,26 @@ def test_lake_equals_the_database_and_exports_each_event_once(
         (payments,) = report["payments"]
         assert payments["captured"] == count_rows(url, "payments")
         assert payments["declined"] == mix.outcomes["declined"]
+        # Refunds: a paid order cancelled by its customer or refunded by staff (or both at once)
+        # has its payment refunded once, in the database and in the lake alike. A charge that
+        # came back because the order was cancelled as it was paid (the race) has no payment
+        # row: the lake alone records it, as a refund for `order_not_pending`.
+        refunds = database_refunds(url)
+        asked = sum(v for k, v in mix.outcomes.items() if k.startswith("paid, "))
+        assert len(refunds) >= asked > 0
+        assert lake_refunds(env, tmp_path, "requested") == refunds
+        late = lake_refunds(env, tmp_path, "order_not_pending")
+        assert not late.keys() & refunds.keys()
+        assert len(late) <= sum(v for k, v in mix.outcomes.items() if k.startswith("race"))
+        assert (payments["refunded"], Decimal(payments["refunded_amount"])) == (
+            len(refunds) + len(late),
+            sum(refunds.values(), Decimal("0.00")) + sum(late.values(), Decimal("0.00")),
+        )
         (headline,) = report["headline"]
         assert headline["orders"] == n_orders
         assert Decimal(headline["revenue"]) == sum(day["revenue"] for day in daily.values())
 
+        print(f"\nlake: {n_orders} orders, {produced} events; {dict(sorted(mix.outcomes.items()))}")
         again = cli(env, tmp_path, "lake", "export")
         assert again.returncode == 0 and again.stdout.startswith("exported 0 events"), again
         assert lake_counts(env, tmp_path) == counts

@@ -28,6 +28,8 @@ from cloudmall_infra.container_config import ContainerConfig
 from cloudmall_infra.container_service import FargateShop
 from cloudmall_infra.data import Database
 from cloudmall_infra.image import AppImage, ImageRepository, app_image
+from cloudmall_infra.lake import DataLake
+from cloudmall_infra.lake_export import ScheduledLakeExport
 from cloudmall_infra.monitoring import AlarmTopic
 from cloudmall_infra.nag import acknowledge, logical_id
 from cloudmall_infra.network import Network
@@ -94,6 +96,9 @@ class ContainerShopStack(Stack):
             access_logs=log_bucket,
             database_resource=database.backup_resource(),
         )
+        lake = DataLake(
+            self, "Lake", access_logs=log_bucket, database_name=f"cloudmall_lake_{stage}"
+        )
         secret_key = secretsmanager.Secret(
             self,
             "SecretKey",
@@ -110,6 +115,31 @@ class ContainerShopStack(Stack):
             "deployment of the service), see docs/deploy-aws.md.",
         )
 
+        # What the lake export needs (the database and the lake); the shop needs more.
+        export_environment = {
+            "CLOUDMALL_ENVIRONMENT": config.environment,
+            "CLOUDMALL_DATABASE_URL": database.url_without_credentials,
+            "CLOUDMALL_LAKE_URL": f"s3://{lake.bucket.bucket_name}?region={self.region}",
+        }
+        export_secrets = {
+            "CLOUDMALL_SECRET_KEY": ecs.Secret.from_secrets_manager(secret_key),
+            "CLOUDMALL_DATABASE_USERNAME": ecs.Secret.from_secrets_manager(
+                database.secret, "username"
+            ),
+            "CLOUDMALL_DATABASE_PASSWORD": ecs.Secret.from_secrets_manager(
+                database.secret, "password"
+            ),
+        }
+        environment = {
+            **export_environment,
+            "CLOUDMALL_CACHE_URL": cache.url_without_credentials,
+            "CLOUDMALL_STORAGE_URL": f"s3://{media.bucket_name}?region={self.region}",
+            "CLOUDMALL_CORS_ORIGINS": json.dumps(config.cors_origins, separators=(",", ":")),
+        }
+        secrets = {
+            **export_secrets,
+            "CLOUDMALL_CACHE_PASSWORD": ecs.Secret.from_secrets_manager(cache.auth_token),
+        }
         self.shop = FargateShop(
             self,
             "Shop",
@@ -121,24 +151,11 @@ class ContainerShopStack(Stack):
             name=f"cloudmall-{stage}",
             image=image,
             environment={
-                "CLOUDMALL_ENVIRONMENT": config.environment,
-                "CLOUDMALL_DATABASE_URL": database.url_without_credentials,
-                "CLOUDMALL_CACHE_URL": cache.url_without_credentials,
-                "CLOUDMALL_STORAGE_URL": f"s3://{media.bucket_name}?region={self.region}",
-                "CLOUDMALL_CORS_ORIGINS": json.dumps(config.cors_origins, separators=(",", ":")),
+                **environment,
                 # The ALB's nodes live in the VPC; only they reach the tasks.
                 "FORWARDED_ALLOW_IPS": network.vpc.vpc_cidr_block,
             },
-            secrets={
-                "CLOUDMALL_SECRET_KEY": ecs.Secret.from_secrets_manager(secret_key),
-                "CLOUDMALL_DATABASE_USERNAME": ecs.Secret.from_secrets_manager(
-                    database.secret, "username"
-                ),
-                "CLOUDMALL_DATABASE_PASSWORD": ecs.Secret.from_secrets_manager(
-                    database.secret, "password"
-                ),
-                "CLOUDMALL_CACHE_PASSWORD": ecs.Secret.from_secrets_manager(cache.auth_token),
-            },
+            secrets=secrets,
             min_capacity=min_capacity,
             max_capacity=max_capacity,
         )
@@ -150,10 +167,30 @@ class ContainerShopStack(Stack):
         task_role = self.shop.task_definition.task_role
         self._grant_objects(task_role, media, "Media")
         self._grant_objects(task_role, backups.bucket, "Backups")  # `cloudmall backup` in a task
+        lake.grant_export(task_role)  # the staff overview reads the lake's headline
         database.allow_from(self.shop.task_security_group, "MySQL from the Fargate tasks")
         cache.allow_from(self.shop.task_security_group, "Redis (TLS) from the Fargate tasks")
         acknowledge(
             self.shop.task_definition,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, which the execution role needs to pull the image, has "
+            "no resource-level permissions; the pull itself is granted on one repository.",
+        )
+
+        self.lake_export = ScheduledLakeExport(
+            self,
+            "LakeExport",
+            cluster=self.shop.cluster,
+            subnets=network.app_subnets,
+            image=image,
+            environment=export_environment,
+            secrets=export_secrets,
+            lake=lake,
+            family=f"cloudmall-{stage}-lake-export",
+        )
+        database.allow_from(self.lake_export.security_group, "MySQL from the lake export tasks")
+        acknowledge(
+            self.lake_export.task_definition,
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken, which the execution role needs to pull the image, has "
             "no resource-level permissions; the pull itself is granted on one repository.",
@@ -174,6 +211,8 @@ class ContainerShopStack(Stack):
         CfnOutput(self, "ImageRepositoryUri", value=self.repository.repository_uri)
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
         CfnOutput(self, "BackupsBucket", value=backups.bucket.bucket_name)
+        CfnOutput(self, "LakeBucket", value=lake.bucket.bucket_name)
+        CfnOutput(self, "LakeWorkGroup", value=lake.workgroup.ref)
 
     def _grant_objects(self, role: iam.IRole, bucket: s3.IBucket, sid: str) -> None:
         role.add_to_principal_policy(

@@ -162,6 +162,7 @@ class ShoppingMallStack(Stack):
             downloads={RDS_CA_BUNDLE: RDS_CA_BUNDLE_URL},  # the database URL's ssl_ca
             into=user_data,
             migrator=migrator_user_data,  # the instances never migrate: once per deployment
+            lake_export=True,
         )
         migration = SchemaMigration(
             self,

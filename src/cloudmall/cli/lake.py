@@ -17,7 +17,7 @@ from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, r
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.services import commands as c
 from cloudmall.services.lake import Exporter, ExportResult, LakeReport, ReportSpan
-from cloudmall.services.ports import QueryResult
+from cloudmall.services.ports import Compaction, QueryResult
 
 lake_app = typer.Typer(
     help="The data lake: export the outbox's events as Parquet, query and report with DuckDB.",
@@ -71,6 +71,25 @@ def export(
         run(_follow(interval))
         return
     console.print(_said(run(_export_once())))
+
+
+async def _compact(day: date) -> Compaction:
+    async with open_shop(load_settings()) as shop:
+        return await shop.handle(c.CompactLake(day))
+
+
+@lake_app.command("compact")
+def compact(
+    day: Annotated[str, typer.Option("--day", help="the day whose files to merge (YYYY-MM-DD)")],
+) -> None:
+    """Merge a day's small files (one per export batch) into one file per partition; safe to
+    rerun, and to stop part-way."""
+    the_day = _day(day, "--day")
+    assert the_day is not None
+    done = run(_compact(the_day))
+    console.print(
+        f"merged {done.parts} files into {done.partitions} ({done.rows} rows) for {the_day}"
+    )
 
 
 async def _query(sql: str) -> QueryResult:

@@ -1329,6 +1329,10 @@ FREE: dict[str, str] = {
     "AWS::CertificateManager::Certificate": "public certificates: no charge",
     "AWS::Athena::NamedQuery": "no charge (a query is billed by the data it scans)",
     "AWS::Events::Rule": "scheduled rules and rules on AWS service events: no charge",
+    "AWS::Scheduler::Schedule": (
+        "14 million invocations a month free, then $1.00 per million (every 5 minutes is "
+        "8,640 a month); the Fargate tasks it starts are not priced"
+    ),
     "AWS::Lambda::LayerVersion": "no charge (counts against the account's Lambda code storage)",
     "AWS::EC2::EIPAssociation": "no charge (the address is priced as its AWS::EC2::EIP)",
     "AWS::EC2::VolumeAttachment": "no charge (the volume is priced as its AWS::EC2::Volume)",

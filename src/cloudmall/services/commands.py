@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar
 
@@ -25,7 +26,13 @@ from cloudmall.services.mail import MailRunResult
 from cloudmall.services.orders import PlacedOrder
 from cloudmall.services.overview import Overview, ShopSize
 from cloudmall.services.payments import PaidOrder
-from cloudmall.services.ports import Principal, ProductChanges, QueryResult, StoredObject
+from cloudmall.services.ports import (
+    Compaction,
+    Principal,
+    ProductChanges,
+    QueryResult,
+    StoredObject,
+)
 from cloudmall.services.profile import Profile
 from cloudmall.services.shop_info import ShopInfo
 
@@ -395,6 +402,13 @@ class CheckTiers(Command[list[TierStatus]]):
 @dataclass(frozen=True, slots=True)
 class ExportEvents(Command[ExportResult]):
     """Move every event waiting in the outbox to the lake."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompactLake(Command[Compaction]):
+    """Merge the lake's files of one day into one file per partition."""
+
+    day: date
 
 
 # --- mail -------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
     CatalogPresenter,
+    Compaction,
+    EventLake,
     ImageProcessor,
     LakeQueries,
     Metrics,
@@ -557,6 +559,10 @@ async def export_events(command: c.ExportEvents, *, exporter: lake.Exporter) -> 
     return await exporter.run_once()
 
 
+async def compact_lake(command: c.CompactLake, *, event_lake: EventLake) -> Compaction:
+    return await event_lake.compact(command.day)
+
+
 async def send_mail(command: c.SendMail, *, mailer: mail.MailReader) -> mail.MailRunResult:
     return await mailer.run_once()
 
@@ -630,6 +636,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.MakeDefaultAddress: make_default_address,
     c.ShopOverview: shop_overview,
     c.ExportEvents: export_events,
+    c.CompactLake: compact_lake,
     c.SendMail: send_mail,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,

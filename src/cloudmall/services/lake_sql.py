@@ -140,13 +140,14 @@ LIMIT 10
 """
 )
 
-#: Charges captured, declined and refunded in the days, and the decline rate.
+#: Charges captured, declined and refunded in the days (refunds also as an amount), and the
+#: decline rate.
 PAYMENTS = """
 WITH span AS (
     SELECT CAST(? AS VARCHAR) AS first_day, CAST(? AS VARCHAR) AS last_day
 ),
 outcomes AS (
-    SELECT DISTINCT e.event_id, e.type
+    SELECT DISTINCT e.event_id, e.type, e.amount
     FROM events e
     CROSS JOIN span s
     WHERE e.type IN ('payment.captured', 'payment.declined', 'payment.refunded')
@@ -155,6 +156,8 @@ outcomes AS (
 SELECT coalesce(sum(CASE WHEN type = 'payment.captured' THEN 1 ELSE 0 END), 0) AS captured,
        coalesce(sum(CASE WHEN type = 'payment.declined' THEN 1 ELSE 0 END), 0) AS declined,
        coalesce(sum(CASE WHEN type = 'payment.refunded' THEN 1 ELSE 0 END), 0) AS refunded,
+       coalesce(sum(CASE WHEN type = 'payment.refunded' THEN amount END),
+                CAST(0 AS DECIMAL(12, 2))) AS refunded_amount,
        CAST(sum(CASE WHEN type = 'payment.declined' THEN 1 ELSE 0 END) AS DOUBLE)
            / nullif(sum(CASE WHEN type IN ('payment.captured', 'payment.declined')
                              THEN 1 ELSE 0 END), 0) AS decline_rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Literal, Protocol, Self
@@ -556,12 +556,27 @@ class ObjectStore(Protocol):
     async def ping(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """What a compaction of one day did: partitions merged, the files they had, rows kept."""
+
+    partitions: int
+    parts: int
+    rows: int
+
+
 class EventLake(Protocol):
     """Where exported events go: Parquet files in the lake's object store, Hive-partitioned."""
 
     async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
         """Write the events as files named after `batch` (one per table, type and day) and
         return their keys. Writing a batch again replaces its files with the same content."""
+        ...
+
+    async def compact(self, day: date) -> Compaction:
+        """Merge each partition of `day` that has several files into one, each row once. The
+        merged file is written before its parts are deleted: a run stopped in between leaves
+        rows twice (the report counts each event once) and the next run merges them again."""
         ...
 
 

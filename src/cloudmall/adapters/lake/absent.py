@@ -4,9 +4,10 @@ left out of its package, and Athena queries the lake on AWS)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from cloudmall.domain.events import Event
-from cloudmall.services.ports import LakeQueryError, QueryResult
+from cloudmall.services.ports import Compaction, LakeQueryError, QueryResult
 
 WHY = (
     "this runtime has no lake engine: query the lake with Athena or `cloudmall lake` (docs/lake.md)"
@@ -26,4 +27,7 @@ class NoLakeEngine:
         raise LakeQueryError(WHY)
 
     async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
+        raise LakeQueryError(WHY)
+
+    async def compact(self, day: date) -> Compaction:
         raise LakeQueryError(WHY)

@@ -4,9 +4,10 @@ process that never touches the lake (a function answering the API) should not pa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from cloudmall.domain.events import Event
-from cloudmall.services.ports import EventLake, LakeQueries, ObjectStore, QueryResult
+from cloudmall.services.ports import Compaction, EventLake, LakeQueries, ObjectStore, QueryResult
 
 
 class LakeQueriesOnDemand:
@@ -33,15 +34,21 @@ class LakeQueriesOnDemand:
 
 
 class EventLakeOnDemand:
-    """ParquetEventLake on `store`, built at the first write."""
+    """ParquetEventLake on `store`, built at the first write or compaction."""
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._lake: EventLake | None = None
 
-    async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
+    def _loaded(self) -> EventLake:
         if self._lake is None:
             from cloudmall.adapters.lake.parquet import ParquetEventLake
 
             self._lake = ParquetEventLake(self._store)
-        return await self._lake.write(batch, events)
+        return self._lake
+
+    async def write(self, batch: str, events: Sequence[Event]) -> list[str]:
+        return await self._loaded().write(batch, events)
+
+    async def compact(self, day: date) -> Compaction:
+        return await self._loaded().compact(day)

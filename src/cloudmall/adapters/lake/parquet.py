@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,13 +14,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cloudmall.adapters.lake.arrow_schema import file_schema
+from cloudmall.adapters.lake.compaction import compact_day
 from cloudmall.domain.events import ORDER_PLACED, Event
-from cloudmall.services.lake_schema import EVENTS, ORDER_LINES
-from cloudmall.services.ports import ObjectStore
+from cloudmall.services.lake_schema import EVENTS, ORDER_LINES, LakeTable
+from cloudmall.services.ports import Compaction, ObjectStore
 
 PARQUET = "application/vnd.apache.parquet"
 _EVENTS_SCHEMA = file_schema(EVENTS)
 _LINES_SCHEMA = file_schema(ORDER_LINES)
+_SCHEMAS = {EVENTS.name: _EVENTS_SCHEMA, ORDER_LINES.name: _LINES_SCHEMA}
 
 
 def _day(event: Event) -> str:
@@ -103,3 +106,10 @@ class ParquetEventLake:
         for key, data in files.items():
             await self._store.put(key, data, content_type=PARQUET, cache_control="no-store")
         return list(files)
+
+    async def compact(self, day: date) -> Compaction:
+        return await compact_day(self._store, day, self._save)
+
+    async def _save(self, key: str, rows: list[dict[str, Any]], table: LakeTable) -> None:
+        data = parquet_bytes(rows, _SCHEMAS[table.name])
+        await self._store.put(key, data, content_type=PARQUET, cache_control="no-store")

@@ -1,0 +1,120 @@
+"""`cloudmall lake export` as a scheduled Fargate task (docs/lake.md): EventBridge Scheduler runs
+the shop's image every few minutes with the shop's settings; the task moves the outbox's
+waiting events to the lake and ends.
+
+Two runs at once (a slow one still going when the next starts) are safe: an event claimed by one
+run is refused to the other (the outbox's unique claim per consumer and event), and a batch left
+unfinished is written again under the same names with the same bytes.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from constructs import Construct
+
+from cloudmall_infra.container_service import FETCH_CA_BUNDLE, WRITABLE
+from cloudmall_infra.image import IMAGE_UID, AppImage
+from cloudmall_infra.lake import DataLake
+from cloudmall_infra.nag import acknowledge
+
+#: A Fargate task takes about a minute to pull and start, and is billed a minute at least: a
+#: few minutes apart keeps the lake minutes behind the shop for a few dollars a month.
+EXPORT_EVERY = Duration.minutes(5)
+EXPORT_CONTAINER = "lake-export"
+EXPORT_COMMAND = f"{FETCH_CA_BUNDLE} && exec cloudmall lake export"
+
+
+class ScheduledLakeExport(Construct):
+    """A one-container task definition running `cloudmall lake export`, its own security group
+    (no ingress; the caller lets it reach the database), logs kept a month, and the schedule."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        subnets: ec2.SubnetSelection,
+        image: AppImage,
+        environment: dict[str, str],
+        secrets: dict[str, ecs.Secret],
+        lake: DataLake,
+        family: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            family=family,
+            cpu=512,
+            memory_limit_mib=1024,  # a batch of 20,000 events as Arrow tables
+            runtime_platform=ecs.RuntimePlatform(
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+                cpu_architecture=ecs.CpuArchitecture.X86_64,
+            ),
+        )
+        # /tmp, the var dir and the CA bundle's dir are the writable paths of a read-only task.
+        for volume in WRITABLE:
+            self.task_definition.add_volume(name=volume)
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The plain settings (URLs without credentials, environment name) are environment "
+            "variables on purpose: they are not secret. Every credential is an ECS secret from "
+            "Secrets Manager.",
+        )
+        image.grant_pull(self.task_definition.obtain_execution_role())
+        self.container = self.task_definition.add_container(
+            EXPORT_CONTAINER,
+            container_name=EXPORT_CONTAINER,
+            image=ecs.ContainerImage.from_registry(image.uri),
+            command=["sh", "-c", EXPORT_COMMAND],
+            environment=environment,
+            secrets=secrets,
+            readonly_root_filesystem=True,
+            user=f"{IMAGE_UID}:{IMAGE_UID}",
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix=EXPORT_CONTAINER, log_group=self.log_group
+            ),
+        )
+        self.container.add_mount_points(
+            *(
+                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
+                for volume, path in WRITABLE.items()
+            )
+        )
+        lake.grant_export(self.task_definition.task_role)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=cluster.vpc,
+            description="cloudmall lake export tasks: no ingress",
+            allow_all_outbound=True,
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            description="cloudmall lake export: the outbox's events to the data lake",
+            schedule=scheduler.ScheduleExpression.rate(EXPORT_EVERY),
+            target=scheduler_targets.EcsRunFargateTask(
+                cluster,
+                task_definition=self.task_definition,
+                vpc_subnets=subnets,
+                security_groups=[self.security_group],
+                assign_public_ip=False,
+                # a run that could not start is not worth retrying once the next one is due
+                max_event_age=EXPORT_EVERY,
+                retry_attempts=3,
+            ),
+        )
