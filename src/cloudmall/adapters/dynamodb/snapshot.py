@@ -78,7 +78,7 @@ def _typed_rows(spec: TableSpec, rows: Sequence[Row]) -> list[tuple[object, ...]
     readers = _convert(spec, _reader)
     typed = [
         tuple(
-            None if (value := row.get(name)) is None else read(value)
+            None if (value := row[name]) is None else read(value)
             for name, read in zip(spec.columns, readers, strict=True)
         )
         for row in rows
@@ -161,7 +161,7 @@ class DynamoBackupDatabase:
     async def _items(self) -> list[dict[str, Any]]:
         """Every item: a consistent Scan, page by page (backup only, never a request)."""
         request: dict[str, Any] = {"TableName": self.client.table, "ConsistentRead": True}
-        items = []
+        items: list[dict[str, Any]] = []
         while True:
             answer = await self.client.call("scan", **request)
             items.extend(from_item(raw) for raw in answer["Items"])
