@@ -136,3 +136,11 @@ def test_what_a_table_cannot_hold_is_refused() -> None:
         list(items_of(rows))
     with pytest.raises(Unrepresentable, match="no known kind"):
         rows_of([{"PK": "SOMETHING#1", "SK": "ELSE"}])
+
+
+def test_claims_of_purged_events_are_gone_as_on_sql() -> None:
+    batch = {"PK": "OUTBOX#lake", "SK": "BATCH#b1", "positions": [Decimal(1), Decimal(19)],
+             "claims": [Decimal(1), Decimal(2)], "finished": True}  # fmt: skip
+    record = next(i for i in items_of(_rows()) if i["PK"] == "OUTBOX")  # position 19 only
+    claims = rows_of([record, batch])["outbox_claims"]
+    assert [(claim["id"], claim["outbox_id"]) for claim in claims] == [(2, 19)]

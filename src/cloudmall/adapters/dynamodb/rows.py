@@ -147,6 +147,9 @@ def rows_of(items: Iterable[Item]) -> dict[str, list[Row]]:
         rows["idempotency_keys"].append(_pick(item, columns))
     for item in by_kind["outbox_events"]:
         rows["outbox_events"].extend(_event_rows(item))
+    # A purge deletes records whole but a batch only once none of its events is left: the
+    # claims of purged events are gone, as SQL deletes them with the events.
+    left = {row["id"] for row in rows["outbox_events"]}
     for item in by_kind["outbox_claims"]:
         consumer, batch = item["PK"].removeprefix("OUTBOX#"), item["SK"].removeprefix("BATCH#")
         rows["outbox_claims"].extend(
@@ -158,6 +161,7 @@ def rows_of(items: Iterable[Item]) -> dict[str, list[Row]]:
                 "finished": item["finished"],
             }
             for claim, position in zip(item["claims"], item["positions"], strict=True)
+            if position in left
         )
     for item in by_kind["mail_deliveries"]:
         rows["mail_deliveries"].append(_pick(item, "event_id sent attempts updated_at"))
