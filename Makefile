@@ -145,7 +145,7 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
 
-## bench-dynamodb: one server on MariaDB and on DynamoDB (moto), catalogue and orders (~6 min) -> var/bench-dynamodb/
+## bench-dynamodb: one server on MariaDB and on DynamoDB (moto), catalogue and orders (~10 min) -> var/bench-dynamodb/
 bench-dynamodb: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.dynamodb
 

@@ -1,6 +1,6 @@
 """The same cloudmall server on MariaDB and on DynamoDB (moto's server), side by side.
 
-    python -m bench.dynamodb     # ~6 min -> var/bench-dynamodb/report.md and results.json
+    python -m bench.dynamodb     # ~10 min -> var/bench-dynamodb/report.md and results.json
 
 One run starts a local DynamoDB (moto's server, one request at a time: `tests/moto_serial.py`),
 then two shops, each `cloudmall serve --workers 2` with Redis as the cache: one on a fresh
@@ -8,8 +8,10 @@ MariaDB database, one on a fresh table. Each gets 100 products (`cloudmall seed`
 stock and 50 customers signed up through the API. Then, in alternating rounds (each backend goes
 first in turn), wrk measures the catalogue from the cache (GET /api/products), the catalogue
 past the cache (a search term no request used before: every request reads the database) and
-the real order (POST /api/orders, order.lua). Everything on 127.0.0.1; everything started is
-stopped at the end, on failure and on Ctrl-C; the run is cut off after 15 minutes.
+the real order (POST /api/orders, order.lua); then each scenario's requests one after another,
+to time one request and count the DynamoDB requests it makes (moto's log). Everything on
+127.0.0.1; everything started is stopped at the end, on failure and on Ctrl-C; the run is cut
+off after 15 minutes.
 
 moto is a functional stand-in, not DynamoDB: a single-threaded Python process answering one
 request at a time. Its figures bound what this machine does through moto, not what DynamoDB
@@ -44,9 +46,11 @@ CACHE_PREFIX = "bench-dynamo-"
 PRODUCTS = 100
 CUSTOMERS = 50
 MAX_MINUTES = 15
-#: wrk connections per scenario, the same on both backends: moto answers one request at a time,
-#: so more connections past the cache only queue there (and time out).
-CONNECTIONS = {"cached": 50, "uncached": 10, "order": 10}
+#: wrk connections per scenario, the same on both backends: moto answers one request at a time
+#: (a catalogue Query of 100 items takes it ~0.4 s), so past the cache one connection per worker.
+CONNECTIONS = {"cached": 50, "uncached": 2, "order": 2}
+#: Requests sent one after another per scenario, to time one request and count moto's requests.
+SEQUENTIAL = 20
 #: Moto's AWS settings: fixed local credentials, not secrets.
 AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -141,6 +145,58 @@ def measure_all(
     return rows
 
 
+def _moto_requests(log_file: Path) -> int:
+    return sum(1 for line in log_file.read_text(errors="replace").splitlines() if '"POST /' in line)
+
+
+def one_at_a_time(
+    shops: dict[str, Shop], tokens: dict[str, Path], moto_log: Path
+) -> list[dict[str, Any]]:
+    """Each scenario's requests one after another: the median time of one request and, on
+    DynamoDB, how many requests moto answered per request (its background rate subtracted: the
+    mail reader polls the outbox)."""
+    rows = []
+    for backend, served in shops.items():
+        token = tokens[backend].read_text().split()[0]
+        product = served.products()[0]["id"]
+        before, started = _moto_requests(moto_log), time.monotonic()
+        time.sleep(5)
+        background = (_moto_requests(moto_log) - before) / (time.monotonic() - started)
+        for scenario in ("cached", "uncached", "order"):
+            if scenario == "cached":
+                services.expect(
+                    services.http("GET", f"{served.url}/api/products"), 200, what="warm"
+                )
+            took = []
+            before, started = _moto_requests(moto_log), time.monotonic()
+            for _ in range(SEQUENTIAL):
+                begun = time.perf_counter()
+                if scenario == "order":
+                    answer = services.http(
+                        "POST", f"{served.url}/api/orders", token=token,
+                        body={"items": [{"productId": product, "quantity": 1}]},
+                        headers={"Idempotency-Key": f"one-{secrets.token_hex(8)}"},
+                    )  # fmt: skip
+                    services.expect(answer, 201, what="order")
+                else:
+                    query = f"?q=zz{secrets.token_hex(6)}" if scenario == "uncached" else ""
+                    services.expect(
+                        services.http("GET", f"{served.url}/api/products{query}"), 200, what="list"
+                    )
+                took.append((time.perf_counter() - begun) * 1000)
+            calls = _moto_requests(moto_log) - before - background * (time.monotonic() - started)
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "backend": backend,
+                    "median_ms": statistics.median(took),
+                    "moto_requests": max(calls, 0) / SEQUENTIAL if backend == "dynamodb" else None,
+                }
+            )
+            log(f"one at a time, {scenario} on {backend}: {rows[-1]}")
+    return rows
+
+
 def _errors(wrk: dict[str, Any]) -> int:
     kinds = ("timeouts", "non_2xx_3xx", "connect_errors", "read_errors", "write_errors")
     return sum(int(wrk[kind]) for kind in kinds)
@@ -175,7 +231,7 @@ LABELS = {
 }
 
 
-def markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], single: list[dict[str, Any]]) -> str:
     lines = [
         f"Measured {meta['date']} with `{meta['command']}` (load average before "
         f"{meta['load_before']}, after {meta['load_after']}; {meta['machine']['nproc']} × "
@@ -192,6 +248,19 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             f"{row['rps']:,.0f} | "
             f"{row['p50_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | "
             f"{', '.join(f'{r:,}' for r in row['rounds'])} |"
+        )
+    lines += [
+        "",
+        f"One request at a time ({SEQUENTIAL} each, after the runs above):",
+        "",
+        "| scenario | backend | median | moto's requests per request |",
+        "|---|---|---:|---:|",
+    ]
+    for row in single:
+        calls = row["moto_requests"]
+        lines.append(
+            f"| {LABELS[row['scenario']]} | {row['backend']} | {row['median_ms']:.1f} ms | "
+            f"{'—' if calls is None else f'{calls:.1f}'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -238,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             signed = served.create_users(CUSTOMERS, run_id=f"{backend}-{secrets.token_hex(3)}")
             tokens[backend].write_text("\n".join(signed) + "\n")
         rows = measure_all(shops, tokens, args.rounds, method, raw)
+        single = one_at_a_time(shops, tokens, workdir / "moto.log")
         conserved = services.conservation(DATABASE)
     except KeyboardInterrupt as exc:
         log(f"interrupted ({exc or 'Ctrl-C'}): no report written")
@@ -252,9 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     medians = summary(rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
-        json.dumps({"meta": meta, "summary": medians, "runs": rows}, indent=1) + "\n"
+        json.dumps(
+            {"meta": meta, "summary": medians, "one_at_a_time": single, "runs": rows}, indent=1
+        )
+        + "\n"
     )
-    text = markdown(meta, medians)
+    text = markdown(meta, medians, single)
     (out / "report.md").write_text(text)
     print(text)
     log(f"MariaDB stock conservation: {conserved}")
