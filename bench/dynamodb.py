@@ -218,10 +218,14 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "p50_ms": statistics.median(r["wrk"]["p50_ms"] or 0 for r in mine),
                     "p99_ms": statistics.median(r["wrk"]["p99_ms"] or 0 for r in mine),
                     "errors": sum(_errors(r["wrk"]) for r in mine),
-                    "rounds": [round(r["wrk"]["rps"]) for r in mine],
+                    "rounds": [r["wrk"]["rps"] for r in mine],
                 }
             )
     return found
+
+
+def _rate(rps: float) -> str:
+    return f"{rps:,.1f}" if rps < 10 else f"{rps:,.0f}"
 
 
 LABELS = {
@@ -245,9 +249,9 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], single: list[dict
     for row in rows:
         lines.append(
             f"| {LABELS[row['scenario']]} | {CONNECTIONS[row['scenario']]} | {row['backend']} | "
-            f"{row['rps']:,.0f} | "
+            f"{_rate(row['rps'])} | "
             f"{row['p50_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | "
-            f"{', '.join(f'{r:,}' for r in row['rounds'])} |"
+            f"{', '.join(_rate(r) for r in row['rounds'])} |"
         )
     lines += [
         "",
