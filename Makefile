@@ -10,7 +10,7 @@ LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
 .PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
 	bench-quick bench-profile lock scan image image-test bench-lake \
-	lambda-package bench-lambda
+	lambda-package bench-lambda bench-dynamodb
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -144,6 +144,10 @@ bench: $(BENCH_STAMP)
 ## bench-quick: short runs for iterating (~3 min) -> var/bench-quick/benchmarks.md
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+## bench-dynamodb: one server on MariaDB and on DynamoDB (moto), catalogue and orders (~10 min) -> var/bench-dynamodb/
+bench-dynamodb: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python -m bench.dynamodb
 
 ## bench-lake: the data lake: export events/s, a report over 1,000,000 events, Parquet size (~5 min)
 bench-lake: $(STAMP)

@@ -27,6 +27,7 @@ from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress, is_dynamodb
 from cloudmall.adapters.dynamodb.probe import TableProbe
+from cloudmall.adapters.dynamodb.snapshot import dynamo_backup_database
 from cloudmall.adapters.dynamodb.table import create_table
 from cloudmall.adapters.dynamodb.transaction import MAX_ORDERS_PER_TRANSACTION
 from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
@@ -421,10 +422,10 @@ async def migrate(settings: Settings) -> None:
 async def open_backup_database(database_url: str) -> AsyncIterator[BackupDatabase]:
     """The database as backup and restore see it, its connections closed afterwards."""
     if is_dynamodb(database_url):
-        raise ValueError(
-            "cloudmall backup reads and restores SQL databases; a DynamoDB table is backed up by "
-            "its point-in-time recovery (docs/dynamodb.md)"
-        )
+        client = DynamoClient(TableAddress.parse(database_url))
+        async with dynamo_backup_database(client) as table:
+            yield table
+        return
     database = backup_database(database_url)
     try:
         yield database

@@ -11,18 +11,24 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.migrations import upgrade
 from cloudmall.adapters.db.tables import (
+    addresses,
     categories,
+    consents,
     idempotency_keys,
+    mail_deliveries,
     order_lines,
     orders,
+    outbox_claims,
+    outbox_events,
     payments,
     products,
+    refresh_tokens,
     users,
 )
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
@@ -215,3 +221,180 @@ async def max_ids_of(engine: AsyncEngine) -> dict[str, int]:
 
 def fill(database_url: str, **sizes: int) -> ShopFacts:
     return asyncio.run(fill_shop(database_url, **sizes))
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    """A payload as the SQL outbox writes it."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
+    """What `fill_shop` leaves empty, on a filled shop: profiles, address books and delivery
+    addresses, shipments, refunds, an in-progress Idempotency-Key, consents, sessions (rotated
+    and revoked families), outbox events with finished and unfinished claims, mail records."""
+    rng = random.Random(20261202)
+    start = datetime(2025, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(users)
+                .where(users.c.id == 2)
+                .values(phone="010-9876-5432", language="en", must_change_password=True)
+            )
+            await conn.execute(update(users).where(users.c.id == 3).values(role="admin"))
+            await conn.execute(
+                update(orders)
+                .where(orders.c.status.in_(["paid", "shipped", "delivered"]))
+                .values(
+                    subtotal=orders.c.total_amount - 3000,
+                    delivery_fee=Decimal("3000.00"),
+                    ship_recipient="김민지",
+                    ship_phone="010-1234-5678",
+                    ship_postal_code="06236",
+                    ship_address1="서울 강남구 테헤란로 152",
+                    ship_address2="",
+                )
+            )
+            await conn.execute(
+                update(orders)
+                .where(orders.c.status.in_(["shipped", "delivered"]))
+                .values(carrier="cj", tracking_number="6012-3456-7890")
+            )
+            cancelled = (
+                await conn.execute(
+                    select(orders.c.id, orders.c.total_amount)
+                    .where(orders.c.status == "cancelled")
+                    .order_by(orders.c.id)
+                    .limit(20)
+                )
+            ).all()
+        first_payment = facts.max_ids["payments"] + 1
+        refunds = [
+            {
+                "id": first_payment + i,
+                "order_id": order_id,
+                "amount": total,
+                "status": "refunded",
+                "provider_reference": f"sim_refund_{order_id:08d}",
+                "card_last4": "0005",
+                "created_at": start + timedelta(hours=i),
+            }
+            for i, (order_id, total) in enumerate(cancelled)
+        ]
+        address_rows = [
+            {
+                "id": i,
+                "user_id": 1 + i // 2,
+                "recipient": "Ana O'Neil" if i % 2 else "김민지",
+                "phone": "010-1234-5678",
+                "postal_code": f"{6000 + i:05d}",
+                "address1": "서울 강남구 테헤란로 152",
+                "address2": "" if i % 3 else '12층 "B"',
+                "is_default": i % 2 == 1,
+                "created_at": start + timedelta(minutes=i, microseconds=i),
+            }
+            for i in range(1, 11)
+        ]
+        consent_rows = [
+            {
+                "id": i,
+                "user_id": 1 + (i - 1) // 2,
+                "document": "privacy" if i % 2 else "terms",
+                "version": "2025-01-01",
+                "agreed_at": start + timedelta(seconds=i),
+            }
+            for i in range(1, 21)
+        ]
+        later = datetime.now(UTC).replace(microsecond=654321) + timedelta(days=30)
+        token_rows = []
+        for i in range(1, 9):
+            family = f"family{(i + 1) // 2:026d}"  # two tokens per family
+            token_rows.append(
+                {
+                    "id": i,
+                    "family": family,
+                    "user_id": 1 + (i - 1) // 4,
+                    "token_hash": f"{i:064x}",
+                    "created_at": start + timedelta(hours=i),
+                    "expires_at": later + timedelta(hours=i),
+                    "rotated_at": start + timedelta(hours=i + 1) if i % 2 else None,
+                    "revoked_at": start + timedelta(days=2) if family.endswith("2") else None,
+                }
+            )
+        event_ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 13)]
+        event_rows = [
+            {
+                "id": i,
+                "event_id": event_ids[i - 1],
+                "event_type": "order.placed",
+                "event_version": 1,
+                "occurred_at": start + timedelta(seconds=i, microseconds=rng.randrange(10**6)),
+                "aggregate_type": "order",
+                "aggregate_id": str(i),
+                "payload": _canonical(
+                    {"order_id": i, "total": f"{i}000.00", "lines": [{"q": 2}], "note": "ü\n"}
+                ),
+                "request_id": f"req-{i}" if i % 2 else None,
+            }
+            for i in range(1, 13)
+        ]
+        claim_rows = [  # the lake finished 1-4, then holds 5-8; the mail reader finished 1-2
+            {"id": n, "consumer": consumer, "outbox_id": position, "batch": batch, "finished": done}
+            for n, (consumer, position, batch, done) in enumerate(
+                [("lake", p, "000000000001-aaaa", True) for p in range(1, 5)]
+                + [("lake", p, "000000000005-bbbb", False) for p in range(5, 9)]
+                + [("mail", p, "000000000001-cccc", True) for p in range(1, 3)],
+                start=1,
+            )
+        ]
+        mail_rows = [
+            {
+                "event_id": event_ids[i],
+                "sent": i < 2,
+                "attempts": 1 + i,
+                "updated_at": start + timedelta(minutes=i),
+            }
+            for i in range(3)
+        ]
+        in_progress = {
+            "id": facts.max_ids["idempotency_keys"] + 1,
+            "user_id": 1,
+            "scope": "pay#1",
+            "idem_key": "a key # with hashes",
+            "fingerprint": "f" * 64,
+            "response": "",
+            "created_at": start,
+        }
+        for table, rows in (
+            (payments, refunds),
+            (addresses, address_rows),
+            (consents, consent_rows),
+            (refresh_tokens, token_rows),
+            (outbox_events, event_rows),
+            (outbox_claims, claim_rows),
+            (mail_deliveries, mail_rows),
+            (idempotency_keys, [in_progress]),
+        ):
+            await _insert(engine, table, rows)
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as conn:
+                for table in (
+                    payments,
+                    addresses,
+                    consents,
+                    refresh_tokens,
+                    outbox_events,
+                    outbox_claims,
+                    idempotency_keys,
+                ):
+                    await conn.execute(
+                        select(
+                            func.setval(
+                                func.pg_get_serial_sequence(table.name, "id"),
+                                select(func.max(table.c.id)).scalar_subquery(),
+                            )
+                        )
+                    )
+    finally:
+        await engine.dispose()

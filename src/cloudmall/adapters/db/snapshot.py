@@ -100,6 +100,20 @@ def _decoder(kind: TypeEngine[Any]) -> Callable[[Any], Any]:
     return lambda value: value
 
 
+def table_specs() -> tuple[TableSpec, ...]:
+    """The shop's tables as a backup has them (every backend's), parents before children."""
+    return tuple(_spec(t) for t in metadata.sorted_tables)
+
+
+def known_revision(revision: str) -> bool:
+    """False for a schema revision this code has never heard of (made by a newer version)."""
+    scripts = ScriptDirectory.from_config(alembic_config(""))
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 class SqlSnapshot:
     def __init__(self, conn: AsyncConnection, revision: str | None) -> None:
         self._conn = conn
@@ -170,17 +184,13 @@ class SqlBackupDatabase:
         return _backend(self.engine)
 
     def tables(self) -> tuple[TableSpec, ...]:
-        return tuple(_spec(t) for t in metadata.sorted_tables)
+        return table_specs()
 
     def code_revision(self) -> str | None:
         return head_revision()
 
     def knows_revision(self, revision: str) -> bool:
-        scripts = ScriptDirectory.from_config(alembic_config(""))
-        try:
-            return scripts.get_revision(revision) is not None
-        except CommandError:
-            return False
+        return known_revision(revision)
 
     async def _existing(self, conn: AsyncConnection) -> set[str]:
         names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from cloudmall.adapters.dynamodb.table import ADDRESS, address_key, user_key
+from cloudmall.adapters.dynamodb.table import ADDRESS, address_key, timestamp, user_key
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.domain.delivery import Address, SavedAddress
 from cloudmall.services.ports import RetryableConflict
@@ -67,6 +68,7 @@ class DynamoAddressRepository:
             "user_id": user_id,
             **{field: getattr(address, field) for field in _FIELDS},
             "is_default": make_default,
+            "created_at": timestamp(datetime.now(UTC)),
         }
         self._tx.put(item, condition="attribute_not_exists(#PK)", refused=_changed)
         return _saved(item)

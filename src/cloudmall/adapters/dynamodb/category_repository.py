@@ -5,6 +5,7 @@ counted from the catalogue's index partition (one Query), like the catalogue's o
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from cloudmall.adapters.dynamodb.table import (
@@ -13,6 +14,7 @@ from cloudmall.adapters.dynamodb.table import (
     category_id_key,
     category_key,
     category_partition,
+    timestamp,
 )
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.domain.errors import CategoryExists
@@ -68,6 +70,7 @@ class DynamoCategoryRepository:
     async def add(self, slug: str, name: str, name_en: str) -> Category:
         category_id = await self._tx.next_ids("category")
         key, pointer = category_key(slug), category_id_key(category_id)
+        now = timestamp(datetime.now(UTC))
         item = {
             "PK": key[0],
             "SK": key[1],
@@ -77,6 +80,8 @@ class DynamoCategoryRepository:
             "slug": slug,
             "name": name,
             "name_en": name_en,
+            "created_at": now,
+            "updated_at": now,
         }
         self._tx.put(item, condition=_ABSENT, refused=_taken)
         self._tx.put(
@@ -88,7 +93,7 @@ class DynamoCategoryRepository:
         item = await self._item(category_id)
         if item is None:
             return None
-        names = {"name": name, "name_en": name_en}
+        names = {"name": name, "name_en": name_en, "updated_at": timestamp(datetime.now(UTC))}
         self._tx.update(
             category_key(item["slug"]),
             set_=names,

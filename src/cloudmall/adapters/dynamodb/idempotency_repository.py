@@ -91,12 +91,20 @@ class DynamoIdempotencyRepository:
         keys = [idempotency_key(r.user_id, r.scope, r.key) for r in records]
         if await self._tx.get_many(keys):  # (read already when the caller looked them up)
             raise _taken()
+        if not records:
+            return
+        # An id of its own and its parts as attributes, as SQL's row has (for backups).
+        first = await self._tx.next_ids("idempotency", len(records))
         now = timestamp(datetime.now(UTC))
-        for record in records:
+        for record_id, record in enumerate(records, start=first):
             item_key = idempotency_key(record.user_id, record.scope, record.key)
             item = {
                 "PK": item_key[0],
                 "SK": item_key[1],
+                "id": record_id,
+                "user_id": record.user_id,
+                "scope": record.scope,
+                "idem_key": record.key,
                 "fingerprint": record.fingerprint,
                 "response": record.response,
                 "created_at": now,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import count
 from typing import Any
 
 from cloudmall.adapters.dynamodb.table import (
@@ -62,8 +63,17 @@ def _order(item: dict[str, Any]) -> Order:
     )
 
 
-def _newest_first(created_at: str, order_id: int) -> str:
-    return f"{created_at}#{sortable_id(order_id)}"
+def order_index_keys(order_id: int, user_id: int, status: str, created_at: str) -> dict[str, str]:
+    """An order in its user's list (GSI1), its status's (GSI2) and all orders (GSI3)."""
+    newest_first = f"{created_at}#{sortable_id(order_id)}"
+    return {
+        "GSI1PK": user_orders_partition(user_id),
+        "GSI1SK": newest_first,
+        "GSI2PK": status_partition(status),
+        "GSI2SK": newest_first,
+        "GSI3PK": ORDERS,
+        "GSI3SK": newest_first,
+    }
 
 
 def _refused() -> Exception:
@@ -78,20 +88,17 @@ class DynamoOrderRepository:
 
     async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
         first = await self._tx.next_ids("order", len(new))
+        # Lines have ids of their own, as SQL's rows do (a backup restores them either way).
+        line_ids = count(await self._tx.next_ids("order_line", sum(len(o.lines) for o in new)))
         now = timestamp(datetime.now(UTC))
         status = OrderStatus.PENDING.value
         added = []
         for order_id, order in enumerate(new, start=first):
-            key, sort = order_key(order_id), _newest_first(now, order_id)
+            key = order_key(order_id)
             item = {
                 "PK": key[0],
                 "SK": key[1],
-                "GSI1PK": user_orders_partition(order.user_id),
-                "GSI1SK": sort,
-                "GSI2PK": status_partition(status),
-                "GSI2SK": sort,
-                "GSI3PK": ORDERS,
-                "GSI3SK": sort,
+                **order_index_keys(order_id, order.user_id, status, now),
                 "id": order_id,
                 "user_id": order.user_id,
                 "status": status,
@@ -101,6 +108,7 @@ class DynamoOrderRepository:
                 "address": _address_value(order.address),
                 "lines": [
                     {
+                        "id": next(line_ids),
                         "product_id": line.product_id,
                         "product_name": line.product_name,
                         "quantity": line.quantity,

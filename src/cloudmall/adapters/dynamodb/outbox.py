@@ -26,7 +26,7 @@ from cloudmall.services.ports import OutboxBatch, OutboxEntry, RetryableConflict
 PURGE_WRITES = 90
 
 
-def _encoded(event: Event) -> str:
+def encode_event(event: Event) -> str:
     return json.dumps(
         {
             "id": event.id,
@@ -43,14 +43,14 @@ def _encoded(event: Event) -> str:
     )
 
 
-def _decoded(text: str) -> Event:
+def decode_event(text: str) -> Event:
     fields = json.loads(text)
     return Event(**{**fields, "occurred_at": datetime.fromisoformat(fields["occurred_at"])})
 
 
 def _entries(record: dict[str, Any]) -> list[OutboxEntry]:
     first = int(record["first"])
-    return [OutboxEntry(first + i, _decoded(text)) for i, text in enumerate(record["events"])]
+    return [OutboxEntry(first + i, decode_event(text)) for i, text in enumerate(record["events"])]
 
 
 def _consumer(consumer: str) -> str:
@@ -81,7 +81,7 @@ class DynamoOutbox:
                 "PK": OUTBOX,
                 "SK": sortable_id(first),
                 "first": first,
-                "events": [_encoded(event) for event in self._events],
+                "events": [encode_event(event) for event in self._events],
             },
             condition="attribute_not_exists(#PK)",
             refused=_claimed_meanwhile,
@@ -109,11 +109,13 @@ class DynamoOutbox:
             return None
         name = batch_name(fresh)
         partition = _consumer(consumer)
+        first = await self._tx.next_ids("outbox_claim", len(fresh))  # SQL's claim rows' ids
         self._put_batch(
             {
                 "PK": partition,
                 "SK": f"BATCH#{name}",
                 "positions": [e.position for e in fresh],
+                "claims": list(range(first, first + len(fresh))),
                 "finished": False,
             }
         )

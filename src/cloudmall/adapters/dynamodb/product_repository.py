@@ -78,7 +78,7 @@ def _cleared(values: dict[str, Any]) -> set[str]:
     return gone
 
 
-def _on_sale(item: dict[str, Any]) -> dict[str, Any]:
+def on_sale_keys(item: dict[str, Any]) -> dict[str, Any]:
     """The index keys of a product on sale (deleted ones leave both indexes)."""
     by_name = f"{item['name']}#{sortable_id(int(item['id']))}"
     return {
@@ -172,7 +172,7 @@ class DynamoProductRepository:
             "created_at": now,
             "updated_at": now,
         }
-        item.update(_on_sale(item))
+        item.update(on_sale_keys(item))
         self._tx.put(item, condition="attribute_not_exists(#PK)", refused=_refused)
         return (await self._products([{k: v for k, v in item.items() if v is not None}]))[0]
 
@@ -185,7 +185,7 @@ class DynamoProductRepository:
         given = {name: value for name, value in given.items() if name not in gone}
         after = {**before, **given, "updated_at": timestamp(datetime.now(UTC))}
         after = {name: value for name, value in after.items() if name not in gone}
-        after.update(_on_sale(after))
+        after.update(on_sale_keys(after))
         changed = {name: after[name] for name in (*given, "updated_at", *_ON_SALE_INDEXES)}
         condition, values = "#active = :true", {":true": True}
         if "stock" in given:  # the count it replaces is the one read (a restock's delta is exact)
