@@ -79,7 +79,6 @@ class RequestGuard:
 
         await self.app(scope, receive, send_relative_redirects)
 
-
     def _from_origin(self, scope: Scope) -> bool:
         """The request carries CloudFront's secret; compared in constant time, so the answer's
         timing tells nothing of how much of a guess was right."""
