@@ -1,4 +1,5 @@
-"""The guide's three Lambda functions from one package, plus the migration run once per deploy.
+"""The guide's three Lambda functions from one package, plus the migration run once per deploy
+and the mail function run every minute.
 
 Each function is the same artifact (`make lambda-package`) and handler; CLOUDMALL_FUNCTION picks
 its routes (cloudmall.serverless.routes). Each has its own role, log group, security group.
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from aws_cdk import Annotations, Duration, RemovalPolicy, triggers
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -24,6 +27,17 @@ from cloudmall_infra.serverless_table import ShopTable
 
 HANDLER = "cloudmall.serverless.handler"
 MIGRATE_HANDLER = "cloudmall.serverless.migrate.handler"
+MAIL_HANDLER = "cloudmall.serverless.scheduled.send_mail"
+MAIL_SCHEDULE = Duration.minutes(1)
+MAIL_MEMORY_MB = 256  # no web app, no Argon2, no Pillow: the shop's tiers and an SMTP client
+# Under the schedule's minute, so runs seldom overlap (when they do, the outbox's mail records
+# send each mail once: services/mail.py).
+MAIL_TIMEOUT = Duration.seconds(50)
+#: The outbox's readers in this stack: mail (the mail function). The lake's exporter does not run
+#: here (docs/serverless.md), so `lake` is not a consumer: events are deleted once mailed.
+OUTBOX_CONSUMERS = "mail"
+#: The header CloudFront adds with the viewer's "ip:port"; believed only with the origin secret.
+VIEWER_ADDRESS_HEADER = "CloudFront-Viewer-Address"
 TIMEOUT = Duration.seconds(15)  # under API Gateway's 30 s; the app's statements stop at 15 s
 
 
@@ -72,6 +86,7 @@ class ShopFunctions(Construct):
         media_bucket: s3.IBucket,
         media_prefix: str,
         signing_key: secretsmanager.ISecret,
+        origin_verify: secretsmanager.ISecret,
         environment: str,
         snap_start: bool = True,
     ) -> None:
@@ -104,7 +119,10 @@ class ShopFunctions(Construct):
             # No shared cache in this stack: each container keeps its own catalogue answers,
             # so they live 30 s, not the default 300 s, after a staff edit elsewhere.
             "CLOUDMALL_CATALOG_CACHE_TTL_SECONDS": "30",
+            "CLOUDMALL_OUTBOX_CONSUMERS": OUTBOX_CONSUMERS,
         }
+        self._vpc, self._subnets, self._database = vpc, subnets, database
+        self._signing_key = signing_key
         self.functions: dict[str, lambda_.Function] = {}
         #: What API Gateway invokes: with SnapStart, the "live" alias of the newest published
         #: version (snapshots exist only for versions); without, the function itself.
@@ -114,7 +132,14 @@ class ShopFunctions(Construct):
                 name,
                 handler=HANDLER,
                 memory_mb=spec.memory_mb,
-                environment={**self.common_environment, "CLOUDMALL_FUNCTION": name},
+                environment={
+                    **self.common_environment,
+                    "CLOUDMALL_FUNCTION": name,
+                    # Requests without CloudFront's secret header are refused, so the viewer
+                    # address CloudFront adds is the client's (sourceIp is CloudFront's edge).
+                    "CLOUDMALL_ORIGIN_VERIFY_SECRET_ARN": origin_verify.secret_arn,
+                    "CLOUDMALL_CLIENT_ADDRESS_HEADER": VIEWER_ADDRESS_HEADER,
+                },
                 vpc=vpc,
                 subnets=subnets,
                 reserved_concurrency=spec.reserved_concurrency,
@@ -122,6 +147,7 @@ class ShopFunctions(Construct):
             )
             database.grant_connect(function)
             signing_key.grant_read(function)
+            origin_verify.grant_read(function)
             self._grant_media(function, spec.media, media_bucket, media_prefix)
             self.functions[name] = function
             self.entrypoints[name] = function
@@ -138,6 +164,38 @@ class ShopFunctions(Construct):
         self.migrate: lambda_.Function | None = None
         if isinstance(database, ProxiedDatabase):
             self.migrate = self._migration(vpc, subnets, database)
+
+    def add_mailer(self, *, smtp_url: secretsmanager.ISecret, public_url: str) -> lambda_.Function:
+        """The outbox's mail, sent by `cloudmall.serverless.scheduled.send_mail` every minute
+        (EventBridge), through the SMTP server whose URL (with its log-in) is in `smtp_url`."""
+        function = self._function(
+            "mail",
+            handler=MAIL_HANDLER,
+            memory_mb=MAIL_MEMORY_MB,
+            environment={
+                **self.common_environment,
+                "CLOUDMALL_SMTP_URL_SECRET_ARN": smtp_url.secret_arn,
+                "CLOUDMALL_PUBLIC_URL": public_url,  # the links in the mails
+            },
+            vpc=self._vpc,
+            subnets=self._subnets,
+            timeout=MAIL_TIMEOUT,
+        )
+        self._database.grant_connect(function)
+        self._signing_key.grant_read(function)  # password-reset links are signed with it
+        smtp_url.grant_read(function)
+        events.Rule(
+            self,
+            "mail-schedule",
+            description="cloudmall: send the outbox's mail",
+            schedule=events.Schedule.rate(MAIL_SCHEDULE),
+            # No retry: the next minute's run sends whatever this one could not.
+            targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
+        if self.migrate is not None:
+            function.node.add_dependency(self.migrate)  # the schema before the first run
+        self.functions["mail"] = function
+        return function
 
     @staticmethod
     def _grant_media(

@@ -1,5 +1,11 @@
 """CloudFront for the serverless shop: the storefront and media from S3 (origin access control),
-`/api/*` to the HTTP API; one domain, so the storefront calls the API on its own origin."""
+`/api/*` to the HTTP API; one domain, so the storefront calls the API on its own origin.
+
+CloudFront proves itself to the functions with a secret origin header (`X-Origin-Verify`, the
+value of a generated Secrets Manager secret, put in the template as a dynamic reference that
+CloudFormation resolves at deploy); the functions refuse /api requests without it and then take
+the client's address from `CloudFront-Viewer-Address`, which the managed AllViewerExceptHostHeader
+policy forwards with the other CloudFront headers."""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cloudmall_infra.buckets import private_bucket
+from cloudmall_infra.cdn import ORIGIN_VERIFY_HEADER
 from cloudmall_infra.nag import acknowledge
 
 SITE_PREFIX = "site"
@@ -26,6 +34,26 @@ def shop_bucket(scope: Construct, access_logs: s3.IBucket) -> s3.Bucket:
     )
 
 
+def api_origin_secret(scope: Construct) -> secretsmanager.Secret:
+    """The value of the X-Origin-Verify header CloudFront adds to its requests to the API."""
+    secret = secretsmanager.Secret(
+        scope,
+        "OriginVerify",
+        description=f"cloudmall: the {ORIGIN_VERIFY_HEADER} header CloudFront sends the API",
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            exclude_punctuation=True, password_length=48
+        ),
+    )
+    acknowledge(
+        secret,
+        "AwsSolutions-SMG4",
+        "CloudFront's origin header is set from it when CloudFormation updates the distribution, "
+        "and the functions read it at init: rotating it is a new value and a deploy that "
+        "updates both (docs/serverless.md), not a schedule.",
+    )
+    return secret
+
+
 class ServerlessCdn(Construct):
     def __init__(
         self,
@@ -36,6 +64,7 @@ class ServerlessCdn(Construct):
         access_logs: s3.IBucket,
         static_dir: Path,
         api_domain: str,
+        origin_verify: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = bucket
@@ -45,7 +74,10 @@ class ServerlessCdn(Construct):
         )
         media = origins.S3BucketOrigin.with_origin_access_control(self.bucket)
         api = origins.HttpOrigin(
-            api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+            api_domain,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            # A {{resolve:secretsmanager:…}} reference: the value is in no template or asset.
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.secret_value.unsafe_unwrap()},
         )
         self.distribution = cloudfront.Distribution(
             self,
@@ -71,6 +103,8 @@ class ServerlessCdn(Construct):
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                     cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                    # Every viewer header but Host, and CloudFront's own, among them
+                    # CloudFront-Viewer-Address: the client the functions' limits count.
                     origin_request_policy=(
                         cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
                     ),

@@ -1,9 +1,10 @@
 """The serverless shop's network: isolated subnets only, no NAT gateway.
 
 The functions reach RDS Proxy inside the VPC (or, on the DynamoDB variant, the table through a
-gateway endpoint, free), S3 through a gateway endpoint (free) and Secrets Manager through an
-interface endpoint; IAM tokens for the database are signed locally, and logs,
-metrics (EMF) and traces leave through the Lambda service, not the functions' network.
+gateway endpoint, free), S3 through a gateway endpoint (free), Secrets Manager through an
+interface endpoint and SES's SMTP service (the mail function) through another; IAM tokens for
+the database are signed locally, and logs, metrics (EMF) and traces leave through the Lambda
+service, not the functions' network.
 """
 
 from __future__ import annotations
@@ -58,6 +59,19 @@ class ServerlessNetwork(Construct):
             self.secrets_endpoint,
             "AwsSolutions-EC23",
             "The endpoint's security group admits HTTPS from the VPC's own CIDR block (CDK's "
+            "default, an intrinsic cdk-nag cannot read): only the functions live in this VPC.",
+        )
+        # Port 587 (STARTTLS): what SES's SMTP endpoint answers inside a VPC.
+        self.smtp_endpoint = self.vpc.add_interface_endpoint(
+            "SesSmtp",
+            service=ec2.InterfaceVpcEndpointAwsService.EMAIL_SMTP,
+            subnets=self.subnets,
+            private_dns_enabled=True,
+        )
+        acknowledge(
+            self.smtp_endpoint,
+            "AwsSolutions-EC23",
+            "The endpoint's security group admits SMTP from the VPC's own CIDR block (CDK's "
             "default, an intrinsic cdk-nag cannot read): only the functions live in this VPC.",
         )
         flow_logs = logs.LogGroup(

@@ -21,22 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.db.engine import PasswordSource, create_engine
-from cloudmall.adapters.db.iam_auth import RdsIamTokens
-from cloudmall.adapters.db.migrations import upgrade
-from cloudmall.adapters.db.snapshot import backup_database, scratch_sqlite
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress, is_dynamodb
-from cloudmall.adapters.dynamodb.probe import TableProbe
-from cloudmall.adapters.dynamodb.snapshot import dynamo_backup_database
-from cloudmall.adapters.dynamodb.table import create_table
-from cloudmall.adapters.dynamodb.transaction import MAX_ORDERS_PER_TRANSACTION
-from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.adapters.images.pillow import PillowImageProcessor
 from cloudmall.adapters.lake.absent import NoLakeEngine
 from cloudmall.adapters.lake.on_demand import EventLakeOnDemand, LakeQueriesOnDemand
 from cloudmall.adapters.mail.files import FolderMailSender
-from cloudmall.adapters.mail.smtp import SmtpMailSender, SmtpServer
-from cloudmall.adapters.metrics import PrometheusMetrics
 from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
@@ -44,7 +33,6 @@ from cloudmall.adapters.security.reset_tokens import JwtPasswordResetTokens
 from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
-from cloudmall.adapters.storage.s3 import S3ObjectStore
 from cloudmall.config import Runtime, Settings
 from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
@@ -77,6 +65,9 @@ from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 
+# Adapters that some processes never use are imported where they are built: a function's cold
+# start pays each import (boto3 ~0.2 s, Alembic ~0.35 s, prometheus-client ~0.1 s of CPU), and
+# a function with no S3, no IAM database log-in, no SMTP and no DynamoDB needs none of them.
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
 
@@ -119,7 +110,11 @@ def runtime_profile(settings: Settings) -> RuntimeProfile:
 
 def database_password_source(settings: Settings) -> PasswordSource | None:
     """IAM tokens per new connection with `CLOUDMALL_DATABASE_IAM_AUTH`; else the URL's password."""
-    return RdsIamTokens() if settings.database_iam_auth else None
+    if not settings.database_iam_auth:
+        return None
+    from cloudmall.adapters.db.iam_auth import RdsIamTokens  # boto3: see the imports above
+
+    return RdsIamTokens()
 
 
 def build_cache(url: str) -> MemoryCache | RedisCache:
@@ -141,6 +136,8 @@ def build_store(url: str) -> ObjectStore:
     if parts.scheme == "file":
         return LocalObjectStore(Path(parts.path))
     if parts.scheme == "s3":
+        from cloudmall.adapters.storage.s3 import S3ObjectStore  # boto3: see the imports above
+
         return S3ObjectStore(url)
     raise ValueError(
         f"unsupported CLOUDMALL_STORAGE_URL scheme {parts.scheme!r}: use file:// or s3://"
@@ -151,6 +148,8 @@ def build_mail_sender(settings: Settings) -> MailSender:
     """SMTP when `CLOUDMALL_SMTP_URL` is set, else .eml files in `CLOUDMALL_MAIL_DIR`."""
     smtp_url = settings.smtp_url.get_secret_value()
     if smtp_url:
+        from cloudmall.adapters.mail.smtp import SmtpMailSender, SmtpServer  # mail senders only
+
         return SmtpMailSender(SmtpServer.from_url(smtp_url), sender=settings.mail_from)
     assert settings.mail_dir is not None  # filled in by the settings
     return FolderMailSender(settings.mail_dir, sender=settings.mail_from)
@@ -176,6 +175,8 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
         from cloudmall.adapters.metrics_emf import CloudWatchMetrics
 
         return CloudWatchMetrics()
+    from cloudmall.adapters.metrics import PrometheusMetrics  # servers only (see above)
+
     return PrometheusMetrics()
 
 
@@ -272,9 +273,20 @@ class Database:
     release: Callable[[], Awaitable[None]] | None = None
 
 
+def is_dynamodb(database_url: str) -> bool:
+    """A `dynamodb://TABLE` URL; told by its scheme here, like the cache's and the store's, so
+    that SQL shops never import the DynamoDB adapters (and boto3)."""
+    return urlsplit(database_url).scheme == "dynamodb"
+
+
 def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
     """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`."""
     if is_dynamodb(settings.database_url):
+        from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
+        from cloudmall.adapters.dynamodb.probe import TableProbe
+        from cloudmall.adapters.dynamodb.transaction import MAX_ORDERS_PER_TRANSACTION
+        from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
+
         client = DynamoClient(TableAddress.parse(settings.database_url))
         return Database(
             DynamoUnitOfWorkFactory(client),
@@ -409,12 +421,17 @@ async def migrate(settings: Settings) -> None:
     """Bring the database to the newest schema (creates it on an empty database); a DynamoDB
     table is created with its indexes if it does not exist."""
     if is_dynamodb(settings.database_url):
+        from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
+        from cloudmall.adapters.dynamodb.table import create_table
+
         client = DynamoClient(TableAddress.parse(settings.database_url))
         try:
             await create_table(client)
         finally:
             await client.aclose()
         return
+    from cloudmall.adapters.db.migrations import upgrade  # Alembic: see the imports above
+
     await upgrade(settings.database_url, password_source=database_password_source(settings))
 
 
@@ -422,10 +439,15 @@ async def migrate(settings: Settings) -> None:
 async def open_backup_database(database_url: str) -> AsyncIterator[BackupDatabase]:
     """The database as backup and restore see it, its connections closed afterwards."""
     if is_dynamodb(database_url):
+        from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
+        from cloudmall.adapters.dynamodb.snapshot import dynamo_backup_database
+
         client = DynamoClient(TableAddress.parse(database_url))
         async with dynamo_backup_database(client) as table:
             yield table
         return
+    from cloudmall.adapters.db.snapshot import backup_database  # Alembic: see the imports above
+
     database = backup_database(database_url)
     try:
         yield database
@@ -435,6 +457,8 @@ async def open_backup_database(database_url: str) -> AsyncIterator[BackupDatabas
 
 def scratch_backup_database() -> AbstractAsyncContextManager[BackupDatabase]:
     """A new, empty SQLite database in a temporary folder (trial restores), removed afterwards."""
+    from cloudmall.adapters.db.snapshot import scratch_sqlite  # Alembic: see the imports above
+
     return scratch_sqlite()
 
 

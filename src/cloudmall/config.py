@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     # "ip:port"). Only where nothing else can reach the app: the CDK stack's ALB refuses requests
     # without CloudFront's secret header. Unset: the connection's (or uvicorn's forwarded) address.
     client_address_header: str | None = None
+    # The value of the X-Origin-Verify header CloudFront adds to the requests it sends to a
+    # function's API (on Lambda read from Secrets Manager, CLOUDMALL_ORIGIN_VERIFY_SECRET_ARN):
+    # when set, an /api request without it is refused (403), so client_address_header can be
+    # believed. Unset (a local run): every request is served, as it comes.
+    origin_verify_secret: SecretStr = SecretStr("")
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
     # How long a log-in lasts on its device, refreshed with a rotating HttpOnly cookie: counted
@@ -198,6 +203,16 @@ class Settings(BaseSettings):
             self.mail_dir = self.var_dir / "mail"
         if not self.lake_url:
             self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
+        if (
+            self.runtime is Runtime.FUNCTION
+            and self.client_address_header
+            and not self.origin_verify_secret.get_secret_value()
+        ):
+            # API Gateway is public: without CloudFront's proof, anyone could send the header.
+            raise ValueError(
+                "under the function runtime CLOUDMALL_CLIENT_ADDRESS_HEADER needs "
+                "CLOUDMALL_ORIGIN_VERIFY_SECRET (the header CloudFront proves itself with)"
+            )
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(

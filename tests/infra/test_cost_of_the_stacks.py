@@ -204,3 +204,23 @@ def _usage(key: tuple[str, str]) -> bool:
         ("athena", "scanned"),
         ("glue", "catalog/requests"),
     }
+
+
+def test_the_mail_function_is_priced_by_its_schedule(production: Synth) -> None:
+    """Its EventBridge rule runs it every minute: 43,200 invocations in a 720-hour month,
+    whatever the API's traffic; the API's functions share the API's requests."""
+    usage = Assumptions(api_requests=3_000_000)
+    inventory = template_inventory(load_template(production.outdir, "ServerlessShop"), usage)
+    requests = {
+        line.logical_id: line.quantity
+        for line in inventory.usage
+        if line.service == "lambda" and line.sku == "requests"
+    }
+    mail = [logical_id for logical_id in requests if "mail" in logical_id.lower()]
+    assert len(mail) == 1 and requests[mail[0]] == 43_200
+    api_functions = [
+        logical_id
+        for logical_id, quantity in requests.items()
+        if logical_id not in mail and quantity > 0
+    ]
+    assert len(api_functions) == 3 and {requests[f] for f in api_functions} == {1_000_000}

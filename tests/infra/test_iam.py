@@ -37,7 +37,7 @@ UNSCOPED_RESOURCE_ALLOW_LIST: dict[tuple[str, frozenset[str]], str] = {
     },
     **{
         (f"Functions{name}role", frozenset(actions)): reason
-        for name in ("accounts", "catalogue", "orders", "migrate")
+        for name in ("accounts", "catalogue", "orders", "migrate", "mail")
         for actions, reason in (
             (
                 {

@@ -11,18 +11,22 @@ from infra_synth import Synth, host_names, rendered
 
 from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
 from cloudmall_infra.functions import FUNCTIONS as SIZES
+from cloudmall_infra.functions import MAIL_HANDLER
 
 STACK = "ServerlessShop"
 
 
 def functions(synth: Synth) -> dict[str, dict[str, Any]]:
-    """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate")."""
+    """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate", the mail
+    function under "mail")."""
     found = {}
     for resource in synth.resources(STACK, "AWS::Lambda::Function").values():
         props = resource["Properties"]
         env = props.get("Environment", {}).get("Variables", {})
         if props.get("Handler") == "cloudmall.serverless.migrate.handler":
             found["migrate"] = props
+        elif props.get("Handler") == MAIL_HANDLER:
+            found["mail"] = props
         elif "CLOUDMALL_FUNCTION" in env:
             found[env["CLOUDMALL_FUNCTION"]] = props
     return found
@@ -38,7 +42,7 @@ def logical_id_of(synth: Synth, name: str) -> str:
 
 def test_three_functions_from_one_package_with_their_sizes(production: Synth) -> None:
     found = functions(production)
-    assert set(found) == {"accounts", "catalogue", "orders", "migrate"}
+    assert set(found) == {"accounts", "catalogue", "orders", "migrate", "mail"}
     codes = {json.dumps(props["Code"], sort_keys=True) for props in found.values()}
     assert len(codes) == 1  # one artifact
     for name, props in found.items():
@@ -49,7 +53,8 @@ def test_three_functions_from_one_package_with_their_sizes(production: Synth) ->
         assert env["CLOUDMALL_RUNTIME"] == "function"
         assert env["CLOUDMALL_DATABASE_IAM_AUTH"] == "true"
         assert "CLOUDMALL_SECRET_KEY" not in env  # read from Secrets Manager at init
-        if name != "migrate":
+        assert env["CLOUDMALL_OUTBOX_CONSUMERS"] == "mail"  # the one reader in this stack
+        if name in FUNCTIONS:
             assert props["Handler"] == "cloudmall.serverless.handler"
             assert props["MemorySize"] == SIZES[name].memory_mb
             assert "CLOUDMALL_SECRET_KEY_SECRET_ARN" in env
@@ -150,7 +155,7 @@ def test_each_function_may_connect_as_the_shop_user_through_the_proxy(
             if statement["Action"] == "rds-db:connect":
                 role = resource["Properties"]["Roles"][0]["Ref"]
                 roles[role] = json.dumps(statement["Resource"])
-    assert len(roles) == 4  # three functions and the migration
+    assert len(roles) == 5  # three functions, the migration and the mail function
     assert all("dbuser:" in resource and "/cloudmall" in resource for resource in roles.values())
 
 
@@ -168,9 +173,9 @@ def test_alarms_for_errors_throttles_p99_and_proxy_connections(production: Synth
         (alarm["Properties"].get("MetricName"), alarm["Properties"].get("ExtendedStatistic"))
         for alarm in alarms
     )
-    assert kinds.count(("Errors", None)) == 3
-    assert kinds.count(("Throttles", None)) == 3
-    assert kinds.count(("Duration", "p99")) == 3
+    assert kinds.count(("Errors", None)) == 4  # the three and the mail function
+    assert kinds.count(("Throttles", None)) == 4
+    assert kinds.count(("Duration", "p99")) == 4
     assert ("DatabaseConnections", None) in kinds
     assert all(alarm["Properties"]["AlarmActions"] for alarm in alarms)
 
@@ -199,7 +204,13 @@ def test_cloudfront_sends_api_calls_to_the_api_and_the_rest_to_s3(production: Sy
 def test_no_nat_gateway(production: Synth) -> None:
     assert production.resources(STACK, "AWS::EC2::NatGateway") == {}
     endpoints = production.resources(STACK, "AWS::EC2::VPCEndpoint").values()
-    assert len(endpoints) == 2  # S3 (gateway) and Secrets Manager (interface)
+    services = sorted(rendered(e["Properties"]["ServiceName"]) for e in endpoints)
+    # S3 (gateway), Secrets Manager and SES's SMTP (interface)
+    assert sorted(name.rsplit(".", 1)[-1] for name in services) == [
+        "email-smtp",
+        "s3",
+        "secretsmanager",
+    ]
 
 
 def test_the_functions_answer_the_host_cloudfront_sends_them(production: Synth) -> None:
@@ -213,8 +224,61 @@ def test_the_functions_answer_the_host_cloudfront_sends_them(production: Synth) 
     api_domain = rendered(origins[api_behavior["TargetOriginId"]]["DomainName"])
     (api_id,) = production.resources(STACK, "AWS::ApiGatewayV2::Api")
     assert api_domain == f"<{api_id}>.execute-api.ap-northeast-2.amazonaws.com"
-    shop_functions = {k: v for k, v in functions(production).items() if k != "migrate"}
+    shop_functions = {k: v for k, v in functions(production).items() if k in FUNCTIONS}
     assert set(shop_functions) == set(FUNCTIONS)
     for props in shop_functions.values():
         hosts = props["Environment"]["Variables"]["CLOUDMALL_ALLOWED_HOSTS"]
         assert host_names(hosts) == [api_domain]
+
+
+def secret_of(synth: Synth, description_part: str) -> str:
+    for logical_id, secret in synth.resources(STACK, "AWS::SecretsManager::Secret").items():
+        if description_part in secret["Properties"].get("Description", ""):
+            return logical_id
+    raise KeyError(description_part)
+
+
+def test_cloudfront_proves_itself_to_the_api_with_a_secret_header(production: Synth) -> None:
+    (distribution,) = production.resources(STACK, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    (api_behavior,) = (b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*")
+    headers = {
+        h["HeaderName"]: rendered(h["HeaderValue"])
+        for h in origins[api_behavior["TargetOriginId"]]["CustomOriginConfig"].get(
+            "OriginCustomHeaders", []
+        )
+        or origins[api_behavior["TargetOriginId"]].get("OriginCustomHeaders", [])
+    }
+    secret = secret_of(production, "X-Origin-Verify")
+    # A dynamic reference CloudFormation resolves at deploy: the value is in no template.
+    assert headers == {
+        "X-Origin-Verify": f"{{{{resolve:secretsmanager:<{secret}>:SecretString:::}}}}"
+    }
+    for name, props in functions(production).items():
+        env = props["Environment"]["Variables"]
+        if name in FUNCTIONS:
+            assert rendered(env["CLOUDMALL_ORIGIN_VERIFY_SECRET_ARN"]) == f"<{secret}>"
+            assert env["CLOUDMALL_CLIENT_ADDRESS_HEADER"] == "CloudFront-Viewer-Address"
+        else:  # not behind the API: no header to check, no address to take
+            assert "CLOUDMALL_CLIENT_ADDRESS_HEADER" not in env
+
+
+def test_the_mail_function_runs_every_minute_with_smtp_from_a_secret(production: Synth) -> None:
+    mail = functions(production)["mail"]
+    env = mail["Environment"]["Variables"]
+    assert "CLOUDMALL_SMTP_URL" not in env  # the URL (and its password) only in the secret
+    assert rendered(env["CLOUDMALL_SMTP_URL_SECRET_ARN"]) == f"<{secret_of(production, 'SMTP')}>"
+    (distribution,) = production.resources(STACK, "AWS::CloudFront::Distribution")
+    assert rendered(env["CLOUDMALL_PUBLIC_URL"]) == f"https://<{distribution}.DomainName>"
+    assert mail["VpcConfig"]["SubnetIds"] and mail["MemorySize"] == 256
+    (rule,) = production.resources(STACK, "AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    (target,) = rule["Properties"]["Targets"]
+    mail_id = next(
+        logical_id
+        for logical_id, resource in production.resources(STACK, "AWS::Lambda::Function").items()
+        if resource["Properties"].get("Handler") == MAIL_HANDLER
+    )
+    assert rendered(target["Arn"]) == f"<{mail_id}.Arn>"
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0

@@ -13,7 +13,8 @@ import pytest
 from alembic import command
 
 from cloudmall.adapters.db.engine import create_engine
-from cloudmall.adapters.db.migrations import alembic_config, current_revision, head_revision
+from cloudmall.adapters.db.migrations import alembic_config
+from cloudmall.adapters.db.schema_version import current_revision, head_revision
 from tests.integration.migration_step import MigrationStep, revisions_oldest_first
 
 pytestmark = pytest.mark.anyio
@@ -92,6 +93,19 @@ async def test_mysql_migration_lock_is_per_database(tmp_path: Path) -> None:
             await this.dispose()
 
 
+def test_the_readiness_checks_view_of_the_revisions_is_alembics() -> None:
+    """schema_version reads revisions from the scripts' file names (no Alembic at a function's
+    cold start): the same set and the same head as Alembic's own reading of the scripts."""
+    from alembic.script import ScriptDirectory
+
+    from cloudmall.adapters.db.migrations import alembic_config
+    from cloudmall.adapters.db.schema_version import known_revisions
+
+    scripts = ScriptDirectory.from_config(alembic_config(""))
+    assert known_revisions() == {script.revision for script in scripts.walk_revisions()}
+    assert head_revision() == scripts.get_current_head()
+
+
 async def test_an_older_release_runs_on_a_schema_a_newer_one_migrated(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -99,7 +113,8 @@ async def test_an_older_release_runs_on_a_schema_a_newer_one_migrated(
     readiness check accepts it, so the previous release's instances boot and serve."""
     from sqlalchemy import text
 
-    from cloudmall.adapters.db.migrations import schema_is_ahead, upgrade
+    from cloudmall.adapters.db.migrations import upgrade
+    from cloudmall.adapters.db.schema_version import schema_is_ahead
 
     await upgrade(database_url)
     engine = create_engine(database_url)

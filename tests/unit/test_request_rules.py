@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from cloudmall.web.fields import VISIBLE, any_of_in_any_case
+from cloudmall.web.fields import SPACES, VISIBLE, any_of_in_any_case
 from cloudmall.web.schemas import GuideOrderIn, ItemsOrderIn, PayIn, PlaceOrderIn, ProductIn
 
 ORDER: TypeAdapter[ItemsOrderIn | GuideOrderIn] = TypeAdapter(PlaceOrderIn)
@@ -19,6 +20,11 @@ ORDER: TypeAdapter[ItemsOrderIn | GuideOrderIn] = TypeAdapter(PlaceOrderIn)
 @given(st.text())
 def test_visible_text_is_what_strip_leaves_something_of(text: str) -> None:
     assert (re.search(VISIBLE, text) is not None) == bool(text.strip())
+
+
+def test_the_written_out_spaces_are_every_character_python_calls_space() -> None:
+    """fields.SPACES is a constant (no scan at a cold start): the same as scanning them all."""
+    assert list(SPACES) == [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
 
 
 def test_an_any_of_pattern_ignores_letter_case() -> None:

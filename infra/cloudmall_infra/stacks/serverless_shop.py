@@ -18,7 +18,12 @@ from cloudmall_infra.functions import ShopFunctions
 from cloudmall_infra.http_api import ShopApi
 from cloudmall_infra.monitoring import AlarmTopic
 from cloudmall_infra.nag import acknowledge, logical_id
-from cloudmall_infra.serverless_cdn import MEDIA_PREFIX, ServerlessCdn, shop_bucket
+from cloudmall_infra.serverless_cdn import (
+    MEDIA_PREFIX,
+    ServerlessCdn,
+    api_origin_secret,
+    shop_bucket,
+)
 from cloudmall_infra.serverless_database import ProxiedDatabase
 from cloudmall_infra.serverless_monitoring import ServerlessAlarms
 from cloudmall_infra.serverless_network import ServerlessNetwork
@@ -86,6 +91,21 @@ class ServerlessShopStack(Stack):
             "Rotating the token signing key logs every customer out; it is rotated by an "
             "operator (put a new value, redeploy) when needed, not on a schedule.",
         )
+        origin_verify = api_origin_secret(self)
+        smtp_url = secretsmanager.Secret(
+            self,
+            "SmtpUrl",
+            description="cloudmall: the mail function's SMTP URL with its log-in "
+            "(smtp://USER:PASSWORD@email-smtp.REGION.amazonaws.com:587?starttls=true); "
+            "generated as a placeholder, put the real one after the first deploy",
+        )
+        acknowledge(
+            smtp_url,
+            "AwsSolutions-SMG4",
+            "The SMTP log-in is SES's SMTP credentials (an IAM user's derived password), "
+            "issued and rotated by an operator who then puts the new URL here; Secrets "
+            "Manager cannot rotate them.",
+        )
         # The bucket first: its name goes into the functions' settings; CloudFront comes after
         # the API, whose domain is its /api/* origin.
         bucket = shop_bucket(self, log_bucket)
@@ -99,6 +119,7 @@ class ServerlessShopStack(Stack):
             media_bucket=bucket,
             media_prefix=MEDIA_PREFIX,
             signing_key=signing_key,
+            origin_verify=origin_verify,
             environment=config.environment,
             snap_start=config.snap_start,
         )
@@ -116,6 +137,11 @@ class ServerlessShopStack(Stack):
             static_dir=static_dir,
             api_domain=api.domain,
             access_logs=log_bucket,
+            origin_verify=origin_verify,
+        )
+        # After CloudFront: the mails' links start with its address.
+        functions.add_mailer(
+            smtp_url=smtp_url, public_url=f"https://{cdn.distribution.domain_name}"
         )
         self._acknowledge_storefront_deployment(cdn, logical_id(bucket))
         topic = AlarmTopic(self, "Alarms", email=config.alarm_email)

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudmall.adapters.db.migrations import current_revision, head_revision, schema_is_ahead
+from cloudmall.adapters.db.schema_version import current_revision, head_revision, schema_is_ahead
 from cloudmall.services.ports import Cache, ObjectStore
 
 

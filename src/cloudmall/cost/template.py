@@ -10,6 +10,7 @@ Usage-driven charges (GB stored, TB out, requests, LCUs, NAT GB) come from :clas
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -882,6 +883,29 @@ def _api_targets(ctx: _Context) -> set[str]:
     return targets
 
 
+_RATE = re.compile(r"rate\((\d+) (minute|hour|day)s?\)")
+_RATE_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
+
+
+def _scheduled_targets(ctx: _Context) -> dict[str, Decimal]:
+    """Invocations a month of the functions EventBridge rules invoke on a `rate(…)` schedule."""
+    runs: dict[str, Decimal] = {}
+    for resource in ctx.resolver.resources.values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Events::Rule":
+            continue
+        props = resource.get("Properties") or {}
+        rate = _RATE.fullmatch(str(props.get("ScheduleExpression", "")))
+        if rate is None:
+            continue
+        period = int(rate.group(1)) * _RATE_SECONDS[rate.group(2)]
+        for target in props.get("Targets") or []:
+            function = ctx.resolver.target(target.get("Arn"))
+            if function is not None:
+                function = _through_alias(ctx, function)
+                runs[function] = runs.get(function, Decimal(0)) + ctx.hours * 3600 / period
+    return runs
+
+
 def _through_alias(ctx: _Context, logical_id: str) -> str:
     """The function a Lambda alias points at (an API may invoke a function through one)."""
     rtype, props = ctx.resolver.resource(logical_id)
@@ -921,9 +945,13 @@ def _lambda_function(ctx: _Context, logical_id: str, rtype: str, p: dict[str, An
     memory = int(ctx.resolver.number(p.get("MemorySize")) or 128)
     arm = p.get("Architectures") == ["arm64"]
     behind_api = _api_targets(ctx)
+    scheduled = _scheduled_targets(ctx)
     if logical_id in behind_api:
         requests = ctx.assumptions.api_requests // len(behind_api)
         source = f"1/{len(behind_api)} of the HTTP API's requests"
+    elif logical_id in scheduled:
+        requests = int(scheduled[logical_id])
+        source = f"{_n(scheduled[logical_id])} scheduled runs (EventBridge rate)"
     else:
         requests, source = ctx.assumptions.lambda_requests, "usage from assumptions"
     lines = lambda_usage(

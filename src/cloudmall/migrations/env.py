@@ -12,8 +12,8 @@ from cloudmall.adapters.db.migrations import (
     LOCK_TIMEOUT_SECONDS,
     MIGRATION_LOCK,
     MigrationLockTimeout,
-    schema_is_ahead,
 )
+from cloudmall.adapters.db.schema_version import schema_is_ahead
 from cloudmall.adapters.db.tables import metadata
 
 config = context.config

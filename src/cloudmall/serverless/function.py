@@ -18,7 +18,7 @@ from typing import Any
 from mangum import Mangum
 
 from cloudmall.config import Runtime, Settings
-from cloudmall.serverless.routes import ALL, FUNCTIONS
+from cloudmall.serverless.routes import ALL, FUNCTIONS, ROUTERS
 from cloudmall.serverless.snapshot import register_hooks
 from cloudmall.services.commands import CheckTiers
 from cloudmall.services.shop import Shop
@@ -35,8 +35,15 @@ class Function:
             raise ValueError("the Lambda handler runs under CLOUDMALL_RUNTIME=function")
         self.settings = settings
         self.shop: Shop = build_web_shop(settings)
-        routes = None if settings.function == ALL else FUNCTIONS[settings.function]
-        app = create_app(settings, shop=self.shop, only_routes=routes)
+        if settings.function == ALL:
+            app = create_app(settings, shop=self.shop)
+        else:
+            app = create_app(
+                settings,
+                shop=self.shop,
+                only_routes=FUNCTIONS[settings.function],
+                routers=ROUTERS[settings.function],
+            )
         app.state.shop = self.shop  # what the lifespan would do, once, not per invocation
         self.shop.start()
         self._adapter = Mangum(app, lifespan="off")

@@ -74,6 +74,15 @@ FUNCTIONS: Mapping[str, frozenset[Route]] = MappingProxyType(
     {"accounts": ACCOUNTS, "catalogue": CATALOGUE, "orders": ORDERS}
 )
 ALL = "all"
+#: function name → the modules of cloudmall.web.routers that hold its routes: its app includes
+#: these alone (building the others' routes would only lengthen its cold start).
+ROUTERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "accounts": ("accounts", "credentials", "profile", "addresses"),
+        "catalogue": ("catalog", "shop_info", "media"),
+        "orders": ("credentials", "catalog", "categories", "orders", "delivery", "admin"),
+    }
+)
 
 _PATH_PARAMETER = re.compile(r"\{(\w+):path\}")
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from zxcvbn import zxcvbn
-
 from cloudmall.domain.errors import PasswordRejected
 
 MIN_LENGTH = 8
@@ -59,6 +57,10 @@ def rejection_reason(password: str, *, email: str) -> str | None:
     known = _known_to_attackers(email)
     if password.casefold() in known:
         return "personal"
+    # Imported on first use: its dictionaries cost the cold start of functions that never
+    # check a new password (catalogue, orders).
+    from zxcvbn import zxcvbn
+
     estimate = zxcvbn(password[:ESTIMATED_PREFIX], user_inputs=sorted(known))
     if float(estimate["guesses_log10"]) < MIN_GUESSES_LOG10:
         return "too_common"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+import importlib
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -21,23 +22,26 @@ from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.only_routes import OnlyRoutes
 from cloudmall.web.presentation import JsonCatalogPresenter
-from cloudmall.web.routers import (
-    accounts,
-    addresses,
-    admin,
-    catalog,
-    categories,
-    credentials,
-    delivery,
-    media,
-    ops,
-    orders,
-    profile,
-    shop_info,
-)
 
 STATIC_DIR = Path(__file__).parent / "static"
 BODY_LIMIT_SLACK = 64 * 1024  # multipart framing around the largest accepted image
+#: The modules of cloudmall.web.routers, in the order the app includes them. A function's app
+#: imports only those holding its routes (serverless.routes.ROUTERS): importing and including
+#: a router builds its routes, a cost paid at every cold start.
+ROUTERS = (
+    "accounts",
+    "credentials",
+    "profile",
+    "addresses",
+    "catalog",
+    "shop_info",
+    "categories",
+    "orders",
+    "delivery",
+    "admin",
+    "ops",
+    "media",
+)
 
 
 def presenter_for(settings: Settings) -> JsonCatalogPresenter:
@@ -54,9 +58,11 @@ def create_app(
     *,
     shop: Shop | None = None,
     only_routes: Iterable[tuple[str, str]] | None = None,
+    routers: Collection[str] = ROUTERS,
 ) -> FastAPI:
     """The shop as an ASGI app; pass a shop (built with `settings`) to reuse it (tests, tools),
-    and `only_routes` ((method, path template) pairs) to answer those alone (a function's share).
+    and `only_routes` ((method, path template) pairs) to answer those alone (a function's share)
+    with `routers`, the names of the router modules that hold them.
 
     The shop is built once per process, when the app starts (a function's cold start), not per
     request.
@@ -79,21 +85,9 @@ def create_app(
     app.state.presenter = presenter
     install_error_handlers(app)
     install_api_docs(app)
-    for router in (
-        accounts.router,
-        credentials.router,
-        profile.router,
-        addresses.router,
-        catalog.router,
-        shop_info.router,
-        categories.router,
-        orders.router,
-        delivery.router,
-        admin.router,
-        ops.router,
-        media.router,
-    ):
-        app.include_router(router)
+    for name in ROUTERS:
+        if name in routers:
+            app.include_router(importlib.import_module(f"cloudmall.web.routers.{name}").router)
     _add_middleware(app, settings, only_routes)
     # The storefront's files only answer paths no API route claims: an undeclared method on an API
     # path gets that path's 405, not the file server's.
@@ -142,6 +136,9 @@ def _add_middleware(
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.image_max_bytes + BODY_LIMIT_SLACK)
     app.add_middleware(
-        RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
+        RequestGuard,
+        allowed_hosts=settings.allowed_hosts,
+        metrics_allow=settings.metrics_allow,
+        origin_verify=settings.origin_verify_secret.get_secret_value(),
     )
     app.add_middleware(RequestContextMiddleware)

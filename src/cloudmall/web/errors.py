@@ -46,6 +46,7 @@ WEB_CODES = frozenset(
         "database_unavailable",
         "internal_error",
         "bad_host",  # web.guards: a Host header the shop does not answer for
+        "origin_not_verified",  # web.guards: an API request that did not come through CloudFront
     }
 )
 

@@ -7,10 +7,15 @@
 - Redirects the app makes (trailing slashes) carry a relative Location: a forged Host header is
   never reflected into an answer a cache in front could keep.
 - `/metrics` answers only clients in `CLOUDMALL_METRICS_ALLOW`; anyone else gets 404.
+- With an origin-verify secret (`CLOUDMALL_ORIGIN_VERIFY_SECRET`: a function behind CloudFront),
+  an `/api/` request without CloudFront's `X-Origin-Verify` header of that value is refused with
+  403 `origin_not_verified`: only CloudFront's requests reach the routes, so the viewer address
+  it adds (`CLOUDMALL_CLIENT_ADDRESS_HEADER`) can be believed.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -23,6 +28,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 HEALTH_PATHS = frozenset({"/livez", "/readyz"})
 METRICS_PATH = "/metrics"
+API_PREFIX = "/api/"
+ORIGIN_VERIFY_HEADER = b"x-origin-verify"
 # Control characters, and U+FFFD: what percent-decoding leaves of bytes that are not UTF-8.
 _BAD_PATH = re.compile(r"[\x00-\x1f\x7f\ufffd]")
 
@@ -31,11 +38,17 @@ class RequestGuard:
     """Pure ASGI: refuses bad paths, foreign hosts, outside metrics scrapers; relative redirects."""
 
     def __init__(
-        self, app: ASGIApp, *, allowed_hosts: Sequence[str], metrics_allow: Sequence[Network]
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Sequence[str],
+        metrics_allow: Sequence[Network],
+        origin_verify: str = "",
     ) -> None:
         self.app = app
         self.allowed_hosts = [host.lower() for host in allowed_hosts]
         self.metrics_allow = list(metrics_allow)
+        self.origin_verify = origin_verify.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,6 +65,9 @@ class RequestGuard:
         if path == METRICS_PATH and not client_allowed(scope.get("client"), self.metrics_allow):
             await _refuse(send, 404, "not_found", "Not Found")
             return
+        if self.origin_verify and path.startswith(API_PREFIX) and not self._from_origin(scope):
+            await _refuse(send, 403, "origin_not_verified", "Reach the shop through its address")
+            return
 
         async def send_relative_redirects(message: Message) -> None:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
@@ -62,6 +78,12 @@ class RequestGuard:
             await send(message)
 
         await self.app(scope, receive, send_relative_redirects)
+
+    def _from_origin(self, scope: Scope) -> bool:
+        """The request carries CloudFront's secret; compared in constant time, so the answer's
+        timing tells nothing of how much of a guess was right."""
+        sent = _header(scope, ORIGIN_VERIFY_HEADER).encode("latin-1")
+        return hmac.compare_digest(sent, self.origin_verify)
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:

@@ -151,3 +151,39 @@ def test_an_on_demand_table_is_priced_by_the_apis_calls_and_its_size() -> None:
     result = estimate(inventory.usage, load_price_book(), region="ap-northeast-2", title="t")
     # 6M × $0.125/M + 3M × $0.625/M + 2 GB × ($0.25 + $0.20)
     assert result.total == Decimal("0.75") + Decimal("1.875") + Decimal("0.90")
+
+
+def scheduled(rate: str, target: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "ScheduleExpression": rate,
+            "Targets": [{"Id": "t", "Arn": {"Fn::GetAtt": [target, "Arn"]}}],
+        },
+    }
+
+
+def requests_of(resources: dict[str, Any], logical_id: str) -> Decimal:
+    loaded = LoadedTemplate("t", Path("t.json"), {"Resources": resources})
+    (line,) = (
+        line
+        for line in template_inventory(loaded, USAGE).usage
+        if line.logical_id == logical_id and line.sku == "requests"
+    )
+    return line.quantity
+
+
+def test_a_scheduled_function_is_priced_by_its_rate() -> None:
+    """A 720-hour month: every minute is 43,200 runs, every 5 minutes 8,640, hourly 720."""
+    for rate, runs in (
+        ("rate(1 minute)", 43_200),
+        ("rate(5 minutes)", 8_640),
+        ("rate(1 hour)", 720),
+    ):
+        resources = {"Mail": function(256, arm=True), "Schedule": scheduled(rate, "Mail")}
+        assert requests_of(resources, "Mail") == runs
+
+
+def test_a_cron_schedule_falls_back_to_the_assumed_calls() -> None:
+    resources = {"Mail": function(256), "Schedule": scheduled("cron(0 3 * * ? *)", "Mail")}
+    assert requests_of(resources, "Mail") == USAGE.lambda_requests

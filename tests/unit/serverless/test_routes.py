@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloudmall.config import Settings
-from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
+from cloudmall.serverless.routes import FUNCTIONS, ROUTERS, api_gateway_path
 from cloudmall.web.app import create_app
 from cloudmall.web.only_routes import OnlyRoutes
 
@@ -52,3 +52,18 @@ def test_only_routes_matches_method_and_whole_path() -> None:
     assert not guard.answers("POST", "/api/products")
     assert not guard.answers("GET", "/api/products/12/image")
     assert not guard.answers("GET", "/api/orders")
+
+
+def test_each_functions_routers_hold_all_its_routes(tmp_path: Path) -> None:
+    """A function's app includes only its routers (serverless.routes.ROUTERS): none of its
+    routes may be left without one."""
+    settings = Settings(environment="test", var_dir=tmp_path, secret_key="k" * 64)
+    for name, routes in FUNCTIONS.items():
+        app = create_app(settings, routers=ROUTERS[name])
+        declared = {
+            (method.upper(), path)
+            for path, operations in app.openapi()["paths"].items()
+            for method in operations
+        }
+        as_in_schema = {(method, path.replace(":path}", "}")) for method, path in routes}
+        assert as_in_schema <= declared, (name, as_in_schema - declared)

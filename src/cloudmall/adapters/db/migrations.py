@@ -1,4 +1,5 @@
-"""Applying and inspecting Alembic migrations from code (the CLI and the readiness check)."""
+"""Applying Alembic migrations from code (`cloudmall migrate`); the readiness check reads the
+revision without Alembic (adapters.db.schema_version)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,6 @@ import asyncio
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.db.engine import PasswordSource
 
@@ -38,25 +35,6 @@ def alembic_config(
     return config
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
-
-
-def schema_is_ahead(current: str | None) -> bool:
-    """The database is at a revision this code does not know: a newer release migrated it.
-
-    Migrations are expand/contract (docs/deploy-aws.md), so the previous release keeps running
-    on the newer schema: during a rolling deploy, and after a rollback of the code.
-    """
-    if current is None:
-        return False
-    try:
-        ScriptDirectory.from_config(alembic_config("")).get_revision(current)
-    except CommandError:
-        return True
-    return False
-
-
 async def upgrade(
     database_url: str,
     *,
@@ -72,10 +50,3 @@ async def upgrade(
         database_url, lock_timeout_seconds=lock_timeout_seconds, password_source=password_source
     )
     await asyncio.to_thread(command.upgrade, config, "head")
-
-
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )

@@ -39,7 +39,8 @@ from sqlalchemy.types import (
 )
 
 from cloudmall.adapters.db.engine import WRITE_OPTION, create_engine
-from cloudmall.adapters.db.migrations import alembic_config, head_revision
+from cloudmall.adapters.db.migrations import alembic_config
+from cloudmall.adapters.db.schema_version import head_revision
 from cloudmall.adapters.db.tables import metadata, products
 from cloudmall.services.ports import TableSpec
 

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from sqlalchemy.types import Boolean, DateTime, Integer, Numeric, TypeDecorator, TypeEngine
 
-from cloudmall.adapters.db.migrations import head_revision
+from cloudmall.adapters.db.schema_version import head_revision
 from cloudmall.adapters.db.snapshot import known_revision, table_specs
 from cloudmall.adapters.db.tables import metadata
 from cloudmall.adapters.dynamodb.client import DynamoClient, error_code

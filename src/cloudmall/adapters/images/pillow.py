@@ -1,27 +1,17 @@
 """Uploads checked by content with Pillow: PNG/JPEG/WebP only, bounded in bytes and pixels.
 
-What is stored and served is re-encoded from the pixels (adapters/images/clean.py): upright, and
-with none of the upload's metadata.
+What is stored and served is re-encoded from the pixels (adapters/images/rebuild.py and
+clean.py): upright, and with none of the upload's metadata.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import warnings
+import functools
 
 import anyio
-from PIL import Image, UnidentifiedImageError
 
-from cloudmall.adapters.images.clean import encode, pixels_only
 from cloudmall.domain.errors import PayloadTooLarge, UnsupportedMedia
 from cloudmall.services.ports import ProcessedImage
-
-FORMATS = {
-    "PNG": ("png", "image/png"),
-    "JPEG": ("jpg", "image/jpeg"),
-    "WEBP": ("webp", "image/webp"),
-}
 
 
 class PillowImageProcessor:
@@ -36,44 +26,11 @@ class PillowImageProcessor:
             raise UnsupportedMedia("The file is empty")
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(f"Images can be at most {self.max_bytes // (1024 * 1024)} MB")
-        return await anyio.to_thread.run_sync(self._process, data, limiter=self._limiter)
+        # Imported on the first upload: Pillow would cost the cold start of every function,
+        # and only the staff's uploads (the orders function) use it.
+        from cloudmall.adapters.images.rebuild import rebuild
 
-    def _process(self, data: bytes) -> ProcessedImage:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                # Only the header is read here: format and size are known before any decoding.
-                image = Image.open(io.BytesIO(data), formats=list(FORMATS))
-                width, height = image.size
-                if width * height > self.max_pixels:
-                    raise PayloadTooLarge(
-                        f"Images can be at most {self.max_pixels:,} pixels; this one is "
-                        f"{width}×{height}"
-                    )
-                image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            # Pillow's own guard fires (from the header alone) above ~90 M pixels: same answer.
-            raise PayloadTooLarge(f"Images can be at most {self.max_pixels:,} pixels") from exc
-        except UnidentifiedImageError as exc:
-            raise UnsupportedMedia("Upload a PNG, JPEG or WebP image") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise UnsupportedMedia("The image is damaged or truncated") from exc
-        image_format = str(image.format)
-        extension, content_type = FORMATS[image_format]
-        clean = pixels_only(image)
-        original = encode(clean, image_format)
-        thumbnail = clean.copy()
-        thumbnail.thumbnail((self.thumbnail_size, self.thumbnail_size))
-        if thumbnail.mode not in ("RGB", "RGBA"):
-            thumbnail = thumbnail.convert("RGBA" if "A" in thumbnail.getbands() else "RGB")
-        buffer = io.BytesIO()
-        thumbnail.save(buffer, format="WEBP", quality=80)
-        return ProcessedImage(
-            digest=hashlib.sha256(original).hexdigest(),
-            extension=extension,
-            content_type=content_type,
-            width=clean.width,
-            height=clean.height,
-            original=original,
-            thumbnail=buffer.getvalue(),
+        work = functools.partial(
+            rebuild, max_pixels=self.max_pixels, thumbnail_size=self.thumbnail_size
         )
+        return await anyio.to_thread.run_sync(work, data, limiter=self._limiter)

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import anyio
-from argon2 import PasswordHasher as Argon2Hasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher as Argon2Hasher
 
 
 class Argon2PasswordHasher:
     """Argon2id with argon2-cffi's RFC 9106 low-memory profile defaults (t=3, m=64 MiB, p=4)."""
 
     def __init__(self, hasher: Argon2Hasher | None = None) -> None:
-        self._hasher = hasher or Argon2Hasher()
+        self._given = hasher
         self._limiter = anyio.CapacityLimiter(4)  # bound memory: 64 MiB per hash in flight
+
+    @functools.cached_property
+    def _hasher(self) -> Argon2Hasher:
+        """argon2-cffi, imported on first use: the functions that never hash (catalogue,
+        orders) skip its import at cold start."""
+        from argon2 import PasswordHasher
+
+        return self._given or PasswordHasher()
 
     @functools.cached_property
     def _dummy_hash(self) -> str:
@@ -24,12 +34,17 @@ class Argon2PasswordHasher:
         return self._hasher.hash("cloudmall-dummy-password")
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._limiter)
+        hasher = self._hasher
+        return await anyio.to_thread.run_sync(hasher.hash, password, limiter=self._limiter)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+        hasher = self._hasher  # built here, on the event loop's thread, not in two workers
+
         def check() -> bool:
             try:
-                return self._hasher.verify(password_hash or self._dummy_hash, password) and (
+                return hasher.verify(password_hash or self._dummy_hash, password) and (
                     password_hash is not None
                 )
             except (VerifyMismatchError, VerificationError, InvalidHashError):
