@@ -29,6 +29,7 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/account/addresses"),
         ("DELETE", "/api/account/addresses/{address_id}"),
         ("PUT", "/api/account/addresses/{address_id}/default"),
+        ("GET", "/.well-known/jwks.json"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(

@@ -34,6 +34,7 @@ from cloudmall.web.routers import (
     orders,
     profile,
     shop_info,
+    token_keys,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -86,6 +87,7 @@ def create_app(
         addresses.router,
         catalog.router,
         shop_info.router,
+        token_keys.router,
         categories.router,
         orders.router,
         delivery.router,
