@@ -49,6 +49,7 @@ def test_three_functions_from_one_package_with_their_sizes(production: Synth) ->
         assert env["CLOUDMALL_RUNTIME"] == "function"
         assert env["CLOUDMALL_DATABASE_IAM_AUTH"] == "true"
         assert "CLOUDMALL_SECRET_KEY" not in env  # read from Secrets Manager at init
+        assert env["CLOUDMALL_TOKEN_ALGORITHM"] == "HS256"  # signed with it (docs/security.md)
         if name != "migrate":
             assert props["Handler"] == "cloudmall.serverless.handler"
             assert props["MemorySize"] == SIZES[name].memory_mb

@@ -122,6 +122,8 @@ class ContainerShopStack(Stack):
             image=image,
             environment={
                 "CLOUDMALL_ENVIRONMENT": config.environment,
+                # Access tokens signed with the secret key until an Ed25519 pair is deployed
+                "CLOUDMALL_TOKEN_ALGORITHM": "HS256",
                 "CLOUDMALL_DATABASE_URL": database.url_without_credentials,
                 "CLOUDMALL_CACHE_URL": cache.url_without_credentials,
                 "CLOUDMALL_STORAGE_URL": f"s3://{media.bucket_name}?region={self.region}",
