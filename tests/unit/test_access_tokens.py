@@ -200,3 +200,15 @@ def test_pem_keys_load_one_or_several_and_refuse_anything_else() -> None:
         with pytest.raises(ValueError, match="CLOUDMALL_TOKEN_SIGNING_KEY") as refused:
             load_private_key(text)
         assert text not in str(refused.value)
+
+
+def test_a_pem_that_lost_its_line_breaks_still_loads() -> None:
+    """An env file holds one line: the breaks become spaces, or `\\n` written out."""
+    private_pem = generate_private_pem()
+    public_pem = PublicKey.of(load_private_key(private_pem).public_key()).pem()
+    expected = thumbprint(load_private_key(private_pem).public_key())
+    for flatten in (lambda pem: pem.replace("\n", " "), lambda pem: pem.replace("\n", "\\n")):
+        assert thumbprint(load_private_key(flatten(private_pem)).public_key()) == expected
+        assert [k.kid for k in load_public_keys(flatten(public_pem) * 2)] == [expected] * 2
+    with pytest.raises(ValueError, match="holds no PEM public key"):
+        load_public_keys(private_pem)  # a private key where public ones belong: named, not shown

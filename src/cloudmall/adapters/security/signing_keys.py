@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-_PUBLIC_PEM = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +64,25 @@ def generate_private_pem() -> str:
     )
 
 
+def _pem_blocks(text: str, label: str) -> list[bytes]:
+    """The PEM blocks labelled `label`, their bodies wrapped anew: a value that lost its line
+    breaks on the way (an env file holds one line: spaces, or `\\n` written out) still loads."""
+    blocks: list[bytes] = []
+    for found, body in _PEM.findall(text.replace("\\n", "\n")):
+        if found == label:
+            wrapped = "\n".join(textwrap.wrap("".join(body.split()), 64))
+            blocks.append(f"-----BEGIN {label}-----\n{wrapped}\n-----END {label}-----\n".encode())
+    return blocks
+
+
 def load_private_key(
     pem: str, *, setting: str = "CLOUDMALL_TOKEN_SIGNING_KEY"
 ) -> Ed25519PrivateKey:
     """The Ed25519 private key in `pem`; ValueError naming the setting otherwise (never the
     key's text)."""
+    blocks = _pem_blocks(pem, "PRIVATE KEY")  # PKCS#8, unencrypted
     try:
-        key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
+        key = serialization.load_pem_private_key(blocks[0], password=None) if blocks else None
     except (ValueError, TypeError, UnsupportedAlgorithm):
         key = None
     if not isinstance(key, Ed25519PrivateKey):
@@ -83,13 +96,13 @@ def load_private_key(
 def load_public_keys(text: str, *, setting: str = "CLOUDMALL_TOKEN_VERIFY_KEYS") -> list[PublicKey]:
     """Every Ed25519 public key in `text` (PEM blocks one after another); ValueError if a block
     is not one, or if there is text but no block."""
-    blocks = _PUBLIC_PEM.findall(text)
+    blocks = _pem_blocks(text, "PUBLIC KEY")
     if text.strip() and not blocks:
         raise ValueError(f"{setting} holds no PEM public key (-----BEGIN PUBLIC KEY-----)")
     keys = []
     for number, block in enumerate(blocks, start=1):
         try:
-            key = serialization.load_pem_public_key(block.encode())
+            key = serialization.load_pem_public_key(block)
         except (ValueError, UnsupportedAlgorithm):
             key = None
         if not isinstance(key, Ed25519PublicKey):
