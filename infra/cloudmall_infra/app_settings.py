@@ -59,6 +59,8 @@ class AppSettings(Construct):
             "operator (new secret value, then an instance refresh), see docs/deploy-aws.md.",
         )
         self.add_secret("CLOUDMALL_SECRET_KEY", self.secret_key)
+        # Access tokens signed with that key until an Ed25519 pair is deployed (docs/security.md)
+        self.add_parameter("CLOUDMALL_TOKEN_ALGORITHM", "HS256")
         self.add_parameter("CLOUDMALL_ENVIRONMENT", environment)
 
     def add_parameter(self, env_var: str, value: str) -> ssm.StringParameter:

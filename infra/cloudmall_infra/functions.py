@@ -115,6 +115,9 @@ class ShopFunctions(Construct):
                 f"s3://{media_bucket.bucket_name}/{media_prefix}?region={region}"
             ),
             "CLOUDMALL_SECRET_KEY_SECRET_ARN": signing_key.secret_arn,
+            # Access tokens signed with that key until an Ed25519 pair is deployed
+            # (docs/security.md)
+            "CLOUDMALL_TOKEN_ALGORITHM": "HS256",
             "POWERTOOLS_SERVICE_NAME": "cloudmall",
             # No shared cache in this stack: each container keeps its own catalogue answers,
             # so they live 30 s, not the default 300 s, after a staff edit elsewhere.

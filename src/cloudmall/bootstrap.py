@@ -30,10 +30,16 @@ from cloudmall.adapters.payments.simulated import SimulatedGateway
 from cloudmall.adapters.probes import CacheProbe, DatabaseProbe, MigrationsProbe, StoreProbe
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
 from cloudmall.adapters.security.reset_tokens import JwtPasswordResetTokens
-from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.security.signing_keys import (
+    PublicKey,
+    generate_private_pem,
+    load_private_key,
+    load_public_keys,
+)
+from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
-from cloudmall.config import Runtime, Settings
+from cloudmall.config import Runtime, Settings, TokenAlgorithm
 from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
@@ -58,6 +64,8 @@ from cloudmall.services.ports import (
     PasswordResetTokens,
     StorageUnavailable,
     TierProbe,
+    TokenIssuer,
+    TokenVerifier,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
@@ -167,6 +175,41 @@ def build_mail_reader(
         batch_size=settings.mail_batch_size,
         consumers=tuple(settings.outbox_consumers),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokens:
+    """The access-token tiers: a verifier always, an issuer only with the signing key."""
+
+    verifier: TokenVerifier
+    issuer: TokenIssuer | None
+
+
+def build_access_tokens(settings: Settings) -> AccessTokens:
+    """EdDSA: the signing key's public key and `CLOUDMALL_TOKEN_VERIFY_KEYS` verify, and only
+    a process with the private key issues; HS256: the shared secret does both."""
+    issuer, audience = settings.token_issuer, settings.token_audience
+    ttl = settings.token_ttl_seconds
+    if settings.token_algorithm is TokenAlgorithm.HS256:
+        secret = settings.secret_key.get_secret_value()
+        return AccessTokens(
+            JwtTokenVerifier.hs256(secret, issuer=issuer, audience=audience),
+            JwtTokenIssuer.hs256(secret, issuer=issuer, audience=audience, ttl_seconds=ttl),
+        )
+    keys = load_public_keys(settings.token_verify_keys)
+    signer = None
+    if pem := settings.token_signing_key.get_secret_value():
+        private = load_private_key(pem)
+        keys.insert(0, PublicKey.of(private.public_key()))
+        signer = JwtTokenIssuer.ed25519(private, issuer=issuer, audience=audience, ttl_seconds=ttl)
+    unique = list({key.kid: key for key in keys}.values())  # the signing key may be listed too
+    return AccessTokens(JwtTokenVerifier.ed25519(unique, issuer=issuer, audience=audience), signer)
+
+
+def new_signing_key() -> tuple[str, PublicKey]:
+    """A new Ed25519 private key (PEM) and its public key, for `cloudmall keys generate`."""
+    pem = generate_private_pem()
+    return pem, PublicKey.of(load_private_key(pem).public_key())
 
 
 def build_metrics(profile: RuntimeProfile) -> Metrics:
@@ -355,6 +398,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         ttl_seconds=settings.password_reset_ttl_seconds,
     )
     mailer = build_mail_reader(settings, uow, reset_tokens)
+    tokens = build_access_tokens(settings)
     background: list[Background] = []
     if profile.mail_loop and MAIL_CONSUMER in settings.outbox_consumers:
         background.append(
@@ -373,12 +417,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "order_limits": limits,
         "gateway": SimulatedGateway(),
         "hasher": Argon2PasswordHasher(),
-        "tokens": JwtTokenCodec(
-            secret=settings.secret_key.get_secret_value(),
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            ttl_seconds=settings.token_ttl_seconds,
-        ),
+        "token_verifier": tokens.verifier,
         "images": PillowImageProcessor(
             max_bytes=settings.image_max_bytes,
             max_pixels=settings.image_max_pixels,
@@ -403,6 +442,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }
+    if tokens.issuer is not None:  # else log-in, sign-up and refresh are not wired here
+        dependencies["token_issuer"] = tokens.issuer
     if present is not None:
         dependencies["present"] = present
     return Shop(

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
@@ -16,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cloudmall.adapters.security.signing_keys import generate_private_pem
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
@@ -41,6 +43,13 @@ class Runtime(StrEnum):
     SERVER = "server"
     FUNCTION = "function"
     SERVICE = "service"
+
+
+class TokenAlgorithm(StrEnum):
+    """How access tokens are signed (docs/security.md, Access tokens)."""
+
+    EDDSA = "EdDSA"  # an Ed25519 key pair: only the holder of the private key mints
+    HS256 = "HS256"  # CLOUDMALL_SECRET_KEY: whoever verifies can mint too
 
 
 class HttpServer(StrEnum):
@@ -120,6 +129,15 @@ class Settings(BaseSettings):
     origin_verify_secret: SecretStr = SecretStr("")
 
     token_ttl_seconds: int = Field(default=3600, gt=0)
+    # Access tokens (docs/security.md, Access tokens): EdDSA with an Ed25519 key pair, or HS256
+    # with CLOUDMALL_SECRET_KEY, kept for deployments that have not moved to a key pair yet.
+    token_algorithm: TokenAlgorithm = TokenAlgorithm.EDDSA
+    # The Ed25519 private key (PEM) of a process that issues tokens; without it a process only
+    # verifies them (with CLOUDMALL_TOKEN_VERIFY_KEYS) and cannot mint any.
+    token_signing_key: SecretStr = SecretStr("")
+    # Public keys (PEM blocks one after another) accepted besides the signing key's own: the
+    # previous key during a rotation, or the issuer's in a process that only verifies.
+    token_verify_keys: str = ""
     # How long a log-in lasts on its device, refreshed with a rotating HttpOnly cookie: counted
     # from the log-in (each refresh keeps the session's end), ended by log-out or a new password.
     refresh_token_days: int = Field(default=30, ge=1, le=365)
@@ -225,6 +243,17 @@ class Settings(BaseSettings):
                 f"CLOUDMALL_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
                 "(e.g. `openssl rand -hex 48`)"
             )
+        if self.token_algorithm is TokenAlgorithm.EDDSA and not (
+            self.token_signing_key.get_secret_value() or self.token_verify_keys.strip()
+        ):
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError(
+                    "CLOUDMALL_TOKEN_SIGNING_KEY must be set in production (an Ed25519 private "
+                    "key in PEM: `cloudmall keys generate`), or CLOUDMALL_TOKEN_VERIFY_KEYS in a "
+                    "process that only verifies tokens; CLOUDMALL_TOKEN_ALGORITHM=HS256 keeps "
+                    "signing them with CLOUDMALL_SECRET_KEY"
+                )
+            self.token_signing_key = SecretStr(_local_signing_key(self.var_dir))
         return self
 
 
@@ -245,11 +274,21 @@ def _local_secret(var_dir: Path) -> str:
     path = var_dir / "secret.key"
     if path.exists() and len(path.read_bytes().strip()) < MIN_SECRET_KEY_BYTES:
         path.unlink(missing_ok=True)
+    return _kept(path, lambda: secrets.token_urlsafe(MIN_SECRET_KEY_BYTES))  # 86 characters
+
+
+def _local_signing_key(var_dir: Path) -> str:
+    """A per-machine Ed25519 private key (PEM) kept in var/token-signing-key.pem."""
+    return _kept(var_dir / "token-signing-key.pem", generate_private_pem)
+
+
+def _kept(path: Path, make: Callable[[], str]) -> str:
+    """The text of `path`, first written (mode 0600) with what `make` returns."""
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        tmp = var_dir / f".secret.{secrets.token_hex(8)}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}"
         tmp.touch(mode=0o600)
-        tmp.write_text(secrets.token_urlsafe(MIN_SECRET_KEY_BYTES))  # 86 characters
+        tmp.write_text(make())
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)  # atomic create-if-absent: concurrent workers agree on one key
         tmp.unlink()

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cloudmall.adapters.security.signing_keys import generate_private_pem
 from tests.support import ADDRESS, card, free_port, redis_url, scratch_database
 
 IMAGE = os.environ.get("CLOUDMALL_IMAGE", "")
@@ -69,6 +70,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
         env = {
             "CLOUDMALL_ENVIRONMENT": "production",
             "CLOUDMALL_SECRET_KEY": secrets.token_urlsafe(48),
+            "CLOUDMALL_TOKEN_SIGNING_KEY": generate_private_pem(),  # production requires one
             "CLOUDMALL_DATABASE_URL": database_url,
             "CLOUDMALL_CACHE_URL": redis_url(),
             "CLOUDMALL_PORT": str(port),

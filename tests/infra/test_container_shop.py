@@ -131,6 +131,7 @@ def test_credentials_are_ecs_secrets_never_environment_values(production: Synth)
     url = json.dumps(environment["CLOUDMALL_DATABASE_URL"])
     assert url.startswith('{"Fn::Join": ["", ["mysql+asyncmy://"') and "@" not in url
     assert environment["CLOUDMALL_WORKERS"] == "2"
+    assert environment["CLOUDMALL_TOKEN_ALGORITHM"] == "HS256"  # docs/security.md
 
 
 def test_the_load_balancer_checks_liveness_on_the_tasks(production: Synth) -> None:

@@ -54,6 +54,7 @@ def test_three_functions_from_one_package_with_their_sizes(production: Synth) ->
         assert env["CLOUDMALL_DATABASE_IAM_AUTH"] == "true"
         assert "CLOUDMALL_SECRET_KEY" not in env  # read from Secrets Manager at init
         assert env["CLOUDMALL_OUTBOX_CONSUMERS"] == "mail"  # the one reader in this stack
+        assert env["CLOUDMALL_TOKEN_ALGORITHM"] == "HS256"  # signed with it (docs/security.md)
         if name in FUNCTIONS:
             assert props["Handler"] == "cloudmall.serverless.handler"
             assert props["MemorySize"] == SIZES[name].memory_mb

@@ -420,8 +420,10 @@ def test_settings_are_ssm_parameters_under_one_path(production: Synth) -> None:
         "cors-origins",
         "lake-url",
         "allowed-hosts",
+        "token-algorithm",
     }
     assert parameters["environment"]["Value"] == "production"
+    assert parameters["token-algorithm"]["Value"] == "HS256"  # docs/security.md, Access tokens
     # behind CloudFront the per-client limits count the viewer, not the edge server
     assert parameters["client-address-header"]["Value"] == "CloudFront-Viewer-Address"
     assert literal_text(parameters["database-url"]["Value"]).startswith("mysql+asyncmy://")

@@ -46,7 +46,7 @@ def test_runs_on_embedded_defaults_with_only_a_secret_key(production: Synth) -> 
     parameters = production.resources(STACK, "AWS::SSM::Parameter")
     names = {p["Properties"]["Name"].rsplit("/", 1)[1] for p in parameters.values()}
     # no database, cache or storage URL: SQLite + local folder
-    assert names == {"environment", "allowed-hosts"}
+    assert names == {"environment", "allowed-hosts", "token-algorithm"}
     assert len(production.resources(STACK, "AWS::SecretsManager::Secret")) == 1
     _, instance = _one(production, "AWS::EC2::Instance")
     user_data = str(instance["Properties"]["UserData"])

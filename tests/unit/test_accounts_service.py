@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.domain.errors import AuthenticationFailed, EmailTaken, InvalidInput
 from cloudmall.domain.users import Role
 from cloudmall.services import accounts
 from tests.unit.fakes import FakeHasher, FakeStore
 
 pytestmark = pytest.mark.anyio
-TOKENS = JwtTokenCodec(
-    secret="s" * 64, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60
+TOKENS = JwtTokenIssuer.hs256(
+    "s" * 64, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60
 )
+VERIFIER = JwtTokenVerifier.hs256("s" * 64, issuer="cloudmall", audience="cloudmall-api")
 
 
 async def test_sign_up_then_log_in_case_insensitively(store: FakeStore) -> None:
@@ -28,11 +29,11 @@ async def test_sign_up_then_log_in_case_insensitively(store: FakeStore) -> None:
     session = await accounts.log_in(
         uow=store,
         hasher=FakeHasher(),
-        tokens=TOKENS,
+        token_issuer=TOKENS,
         email="KIM@example.COM",
         password="a long passphrase",
     )
-    assert TOKENS.decode(session.access_token).user_id == user.id
+    assert VERIFIER.decode(session.access_token).user_id == user.id
     with pytest.raises(EmailTaken):
         await accounts.sign_up(
             uow=store,
@@ -50,7 +51,7 @@ async def test_wrong_password_and_unknown_email_look_the_same(store: FakeStore) 
     for email, password in (("a@b.co", "wrong password"), ("nobody@b.co", "a long passphrase")):
         with pytest.raises(AuthenticationFailed, match="Wrong email or password"):
             await accounts.log_in(
-                uow=store, hasher=FakeHasher(), tokens=TOKENS, email=email, password=password
+                uow=store, hasher=FakeHasher(), token_issuer=TOKENS, email=email, password=password
             )
 
 

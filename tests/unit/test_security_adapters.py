@@ -1,4 +1,5 @@
-"""Tokens and passwords: the adapters' own rules (pure computation, no I/O)."""
+"""HS256 tokens and passwords: the adapters' own rules (pure computation, no I/O). EdDSA
+tokens: test_access_tokens.py."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import jwt
 import pytest
 
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
-from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.domain.errors import AuthenticationFailed
 from cloudmall.domain.users import Role, User
 
 SECRET = "k" * 64
-CODEC = JwtTokenCodec(secret=SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60)
+ISSUER = JwtTokenIssuer.hs256(SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=60)
+VERIFIER = JwtTokenVerifier.hs256(SECRET, issuer="cloudmall", audience="cloudmall-api")
 USER = User(7, "a@b.co", "A", Role.ADMIN, "x", datetime.now(UTC))
 
 
@@ -33,8 +35,8 @@ def claims(**overrides: object) -> dict[str, object]:
 
 
 def test_a_fresh_token_names_the_user_and_role() -> None:
-    token, ttl = CODEC.issue(USER)
-    principal = CODEC.decode(token)
+    token, ttl = ISSUER.issue(USER)
+    principal = VERIFIER.decode(token)
     assert (principal.user_id, principal.role, ttl) == (7, Role.ADMIN, 60)
 
 
@@ -54,22 +56,22 @@ def test_a_fresh_token_names_the_user_and_role() -> None:
 )
 def test_bad_tokens_are_refused(token: str) -> None:
     with pytest.raises(AuthenticationFailed):
-        CODEC.decode(token)
+        VERIFIER.decode(token)
 
 
 def test_a_tampered_token_is_refused() -> None:
-    token, _ = CODEC.issue(USER)
+    token, _ = ISSUER.issue(USER)
     header, _, signature = token.split(".")
     forged = jwt.encode(
         claims(sub="1"), "a-guessed-key-that-is-long-enough-to-sign", algorithm="HS256"
     ).split(".")[1]
     with pytest.raises(AuthenticationFailed):
-        CODEC.decode(f"{header}.{forged}.{signature}")
+        VERIFIER.decode(f"{header}.{forged}.{signature}")
 
 
 def test_expired_tokens_say_the_session_expired() -> None:
     with pytest.raises(AuthenticationFailed, match="expired"):
-        CODEC.decode(jwt.encode(claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256"))
+        VERIFIER.decode(jwt.encode(claims(exp=int(time.time()) - 10), SECRET, algorithm="HS256"))
 
 
 @pytest.mark.anyio
@@ -84,12 +86,13 @@ async def test_argon2id_hashes_verify_and_refuse() -> None:
 
 
 def test_a_remembered_token_still_expires() -> None:
-    codec = JwtTokenCodec(
-        secret=SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=1
+    issuer = JwtTokenIssuer.hs256(
+        SECRET, issuer="cloudmall", audience="cloudmall-api", ttl_seconds=1
     )
-    token, _ = codec.issue(USER)
-    assert codec.decode(token).user_id == 7
-    assert codec.decode(token).user_id == 7  # from memory
+    verifier = JwtTokenVerifier.hs256(SECRET, issuer="cloudmall", audience="cloudmall-api")
+    token, _ = issuer.issue(USER)
+    assert verifier.decode(token).user_id == 7
+    assert verifier.decode(token).user_id == 7  # from memory
     time.sleep(2.05)  # exp is whole seconds: past it for sure
     with pytest.raises(AuthenticationFailed, match="expired"):
-        codec.decode(token)
+        verifier.decode(token)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from cloudmall.adapters.cache.memory import MemoryCache
-from cloudmall.adapters.security.tokens import JwtTokenCodec
+from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.bootstrap import bind_handlers, inject_dependencies
 from cloudmall.domain.errors import AuthenticationFailed, NotFound, PermissionDenied
 from cloudmall.domain.orders import OrderStatus
@@ -46,7 +46,8 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
         "placer": OrderPerTransaction(store, catalog_cache, metrics, OrderLimits()),  # type: ignore[arg-type]
         "gateway": FakeGateway(),
         "hasher": FakeHasher(),
-        "tokens": JwtTokenCodec(secret="s" * 64, issuer="i", audience="a", ttl_seconds=60),
+        "token_issuer": JwtTokenIssuer.hs256("s" * 64, issuer="i", audience="a", ttl_seconds=60),
+        "token_verifier": JwtTokenVerifier.hs256("s" * 64, issuer="i", audience="a"),
         "throttles": Throttles(
             limiter=RateLimiter(MemoryCache()),
             login_per_account_and_client=Limit("login-account-client", 10, 60),
@@ -138,3 +139,27 @@ async def test_an_entrypoint_without_a_presenter_gets_no_catalogue_reads(
     with pytest.raises(LookupError, match="GetProduct is not wired"):
         await shop.handle(c.GetProduct(mug.id))
     assert (await shop.handle(c.CountShop())).products == 1
+
+
+async def test_an_entrypoint_with_only_a_verifier_checks_tokens_but_mints_none(
+    store: FakeStore, cache: FakeCache, metrics: FakeMetrics
+) -> None:
+    tiers = _tiers(store, cache, metrics)
+    session = await _shop(tiers).handle(
+        c.SignUp(
+            "kim@example.com",
+            "a long passphrase",
+            "Kim",
+            "1.2.3.4",
+            frozenset({"privacy", "terms"}),
+        )
+    )
+    del tiers["token_issuer"]  # a service that only verifies (docs/security.md)
+    verifying = _shop(tiers)
+    assert (await verifying.handle(c.Authenticate(session.access_token))).user_id == session.user.id
+    for minting in (
+        c.LogIn("kim@example.com", "a long passphrase", "1.2.3.4"),
+        c.RefreshSession("any"),
+    ):
+        with pytest.raises(LookupError, match="is not wired"):
+            await verifying.handle(minting)

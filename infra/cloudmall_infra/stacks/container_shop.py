@@ -118,6 +118,8 @@ class ContainerShopStack(Stack):
         # What the lake export needs (the database and the lake); the shop needs more.
         export_environment = {
             "CLOUDMALL_ENVIRONMENT": config.environment,
+            # Access tokens signed with the secret key until an Ed25519 pair is deployed
+            "CLOUDMALL_TOKEN_ALGORITHM": "HS256",
             "CLOUDMALL_DATABASE_URL": database.url_without_credentials,
             "CLOUDMALL_LAKE_URL": f"s3://{lake.bucket.bucket_name}?region={self.region}",
         }

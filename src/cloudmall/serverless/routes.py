@@ -29,6 +29,7 @@ ACCOUNTS: frozenset[Route] = frozenset(
         ("POST", "/api/account/addresses"),
         ("DELETE", "/api/account/addresses/{address_id}"),
         ("PUT", "/api/account/addresses/{address_id}/default"),
+        ("GET", "/.well-known/jwks.json"),
     }
 )
 CATALOGUE: frozenset[Route] = frozenset(
@@ -78,7 +79,7 @@ ALL = "all"
 #: these alone (building the others' routes would only lengthen its cold start).
 ROUTERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "accounts": ("accounts", "credentials", "profile", "addresses"),
+        "accounts": ("accounts", "credentials", "profile", "addresses", "token_keys"),
         "catalogue": ("catalog", "shop_info", "media"),
         "orders": ("credentials", "catalog", "categories", "orders", "delivery", "admin"),
     }

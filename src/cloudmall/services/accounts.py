@@ -10,7 +10,7 @@ from cloudmall.domain.consents import Consent
 from cloudmall.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from cloudmall.domain.users import Role, User, normalize_email, normalize_language
 from cloudmall.services.password_policy import check_password, normalize_password
-from cloudmall.services.ports import PasswordHasher, Principal, TokenCodec, UnitOfWorkFactory
+from cloudmall.services.ports import PasswordHasher, Principal, TokenIssuer, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
 from cloudmall.services.request_context import current_request_id
 from cloudmall.services.sessions import IssuedRefresh
@@ -84,7 +84,7 @@ async def log_in(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     email: str,
     password: str,
     throttles: Throttles | None = None,
@@ -101,7 +101,7 @@ async def log_in(
         raise AuthenticationFailed("Wrong email or password")
     if throttles is not None:
         await throttles.login_succeeded(hits)
-    token, expires_in = tokens.issue(user)
+    token, expires_in = token_issuer.issue(user)
     return Session(user=user, access_token=token, expires_in=expires_in)
 
 

@@ -7,7 +7,7 @@ Lambda handler or a queue consumer) only build commands and present results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -165,6 +165,11 @@ class UpdateProfile(Command[Profile]):
 @dataclass(frozen=True, slots=True)
 class GetShopInfo(Command[ShopInfo]):
     """The business details and legal document versions the storefront shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetTokenKeys(Command[Mapping[str, object]]):
+    """The public keys access tokens are verified with, as a JWK Set."""
 
 
 @dataclass(frozen=True, slots=True)

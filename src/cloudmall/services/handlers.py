@@ -51,7 +51,8 @@ from cloudmall.services.ports import (
     QueryResult,
     StoredObject,
     TierProbe,
-    TokenCodec,
+    TokenIssuer,
+    TokenVerifier,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Throttles
@@ -62,10 +63,10 @@ from cloudmall.services.shop_info import ShopInfo
 
 
 async def _logged_in(
-    user: User, *, uow: UnitOfWorkFactory, tokens: TokenCodec, sessions: RefreshSessions
+    user: User, *, uow: UnitOfWorkFactory, token_issuer: TokenIssuer, sessions: RefreshSessions
 ) -> accounts.Session:
     """An access token and a new refresh session for the account."""
-    token, expires_in = tokens.issue(user)
+    token, expires_in = token_issuer.issue(user)
     refresh = await sessions.start(uow, user.id)
     return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
 
@@ -75,7 +76,7 @@ async def sign_up(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     throttles: Throttles,
     sessions: RefreshSessions,
     legal: LegalVersions,
@@ -92,7 +93,7 @@ async def sign_up(
         consents=consents,
         language=command.language,
     )
-    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
+    return await _logged_in(user, uow=uow, token_issuer=token_issuer, sessions=sessions)
 
 
 async def log_in(
@@ -100,14 +101,14 @@ async def log_in(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     throttles: Throttles,
     sessions: RefreshSessions,
 ) -> accounts.Session:
     session = await accounts.log_in(
         uow=uow,
         hasher=hasher,
-        tokens=tokens,
+        token_issuer=token_issuer,
         email=command.email,
         password=command.password,
         throttles=throttles,
@@ -120,13 +121,13 @@ async def refresh_session(
     command: c.RefreshSession,
     *,
     uow: UnitOfWorkFactory,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     sessions: RefreshSessions,
     access: AccessCheck,
 ) -> accounts.Session:
     user, refresh = await sessions.rotate(uow, command.refresh_token)
     access.forget(user.id)  # the new access token is checked against the account as it is now
-    token, expires_in = tokens.issue(user)
+    token, expires_in = token_issuer.issue(user)
     return accounts.Session(user=user, access_token=token, expires_in=expires_in, refresh=refresh)
 
 
@@ -135,9 +136,9 @@ async def log_out(command: c.LogOut, *, uow: UnitOfWorkFactory, sessions: Refres
 
 
 async def authenticate(
-    command: c.Authenticate, *, tokens: TokenCodec, access: AccessCheck
+    command: c.Authenticate, *, token_verifier: TokenVerifier, access: AccessCheck
 ) -> Principal:
-    claimed = tokens.decode(command.token)
+    claimed = token_verifier.decode(command.token)
     # the account as it is now
     return await access.current(claimed, changing_password=command.changing_password)
 
@@ -184,7 +185,7 @@ async def reset_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     access: AccessCheck,
     reset_tokens: PasswordResetTokens,
     sessions: RefreshSessions,
@@ -198,7 +199,7 @@ async def reset_password(
         new_password=command.new_password,
     )
     # Every session of the account ended with the reset; this device starts a new one.
-    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
+    return await _logged_in(user, uow=uow, token_issuer=token_issuer, sessions=sessions)
 
 
 async def change_password(
@@ -206,7 +207,7 @@ async def change_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    tokens: TokenCodec,
+    token_issuer: TokenIssuer,
     access: AccessCheck,
     throttles: Throttles,
     sessions: RefreshSessions,
@@ -222,7 +223,7 @@ async def change_password(
         client=command.client,
     )
     # Every session of the account ended with the change; this device starts a new one.
-    return await _logged_in(user, uow=uow, tokens=tokens, sessions=sessions)
+    return await _logged_in(user, uow=uow, token_issuer=token_issuer, sessions=sessions)
 
 
 async def get_profile(command: c.GetProfile, *, uow: UnitOfWorkFactory) -> profile.Profile:
@@ -237,6 +238,12 @@ async def update_profile(command: c.UpdateProfile, *, uow: UnitOfWorkFactory) ->
 
 async def get_shop_info(command: c.GetShopInfo, *, shop_info: ShopInfo) -> ShopInfo:
     return shop_info
+
+
+async def get_token_keys(
+    command: c.GetTokenKeys, *, token_verifier: TokenVerifier
+) -> Mapping[str, object]:
+    return token_verifier.key_set()
 
 
 async def change_role(
@@ -606,6 +613,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.GetProfile: get_profile,
     c.UpdateProfile: update_profile,
     c.GetShopInfo: get_shop_info,
+    c.GetTokenKeys: get_token_keys,
     c.ChangeRole: change_role,
     c.ChangeRoleByEmail: change_role_by_email,
     c.ListProducts: list_products,

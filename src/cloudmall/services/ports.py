@@ -679,13 +679,24 @@ class Principal:
         return self.role is Role.ADMIN
 
 
-class TokenCodec(Protocol):
+class TokenIssuer(Protocol):
+    """Mints access tokens: only a process holding the signing key has one."""
+
     def issue(self, user: User) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         ...
 
+
+class TokenVerifier(Protocol):
+    """Checks access tokens; it holds only what verifies (public keys), so it cannot mint."""
+
     def decode(self, token: str) -> Principal:
         """The principal in a valid token; raises AuthenticationFailed otherwise."""
+        ...
+
+    def key_set(self) -> Mapping[str, object]:
+        """The public keys it accepts as a JWK Set (RFC 7517), for other verifiers; no keys
+        when tokens are signed with a shared secret."""
         ...
 
 

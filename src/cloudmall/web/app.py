@@ -35,6 +35,7 @@ ROUTERS = (
     "addresses",
     "catalog",
     "shop_info",
+    "token_keys",
     "categories",
     "orders",
     "delivery",

@@ -21,6 +21,7 @@ def test_the_signing_key_is_read_from_secrets_manager(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("CLOUDMALL_ENVIRONMENT", "production")
+    monkeypatch.setenv("CLOUDMALL_TOKEN_ALGORITHM", "HS256")  # as the serverless stack sets
     monkeypatch.delenv("CLOUDMALL_SECRET_KEY", raising=False)
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(Name="key", SecretString=KEY)["ARN"]
