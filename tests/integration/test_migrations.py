@@ -206,3 +206,45 @@ async def test_free_text_categories_become_rows_and_the_schema_matches_the_table
         await anyio.to_thread.run_sync(command.upgrade, config, "head")
     finally:
         await engine.dispose()
+
+
+async def test_the_inbox_arrives_goes_and_matches_the_tables(database_url: str) -> None:
+    """0007 → 0008 and back: the inbox table with its unique (consumer, event id), as the code's
+    tables describe it."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    from cloudmall.adapters.db.migrations import alembic_config
+    from cloudmall.adapters.db.tables import metadata
+
+    config = alembic_config(database_url)
+    await anyio.to_thread.run_sync(command.upgrade, config, "0007")
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "inbox_events" not in tables
+        await anyio.to_thread.run_sync(command.upgrade, config, "0008")
+        insert = text(
+            "INSERT INTO inbox_events (consumer, event_id, handled_at) VALUES ('c', 'e', :t)"
+        )
+        async with engine.begin() as conn:
+            await conn.execute(insert, {"t": datetime(2026, 12, 2)})
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(insert, {"t": datetime(2026, 12, 2)})
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+        assert not [d for d in differences if "inbox_events" in repr(d)], differences
+        await anyio.to_thread.run_sync(command.downgrade, config, "0007")
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "inbox_events" not in tables
+        await anyio.to_thread.run_sync(command.upgrade, config, "head")
+    finally:
+        await engine.dispose()
