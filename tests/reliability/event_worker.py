@@ -4,12 +4,12 @@ unique key: an event handled twice shows as two rows), in the unit of work of th
 
     python -m tests.reliability.event_worker DATABASE_URL BROKER_URL STREAM GROUP MEMBER
         [--kill-before-ack] [--poison EVENT_ID] [--max-deliveries N] [--visibility S]
-        [--start-at EPOCH] [--idle S]
+        [--barrier DIR --members N] [--handle-seconds S] [--idle S]
 
 It handles messages until none came for `--idle` seconds, then prints its counts as JSON.
 `--kill-before-ack` SIGKILLs the process at its first acknowledgement (after the commit);
-`--poison` makes the handler fail for that event; `--start-at` waits until then (two workers
-start together).
+`--poison` makes the handler fail for that event; `--barrier` waits until `--members` workers
+reached it (they start reading together); `--handle-seconds` makes each event take that long.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -42,6 +43,13 @@ class KillAtAck(RedisStreamsBroker):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def meet(barrier: Path, member: str, members: int) -> None:
+    """Wait until `members` workers (this one included) have reached the barrier folder."""
+    (barrier / member).touch()
+    while len(list(barrier.iterdir())) < members:
+        time.sleep(0.01)
+
+
 async def main(args: argparse.Namespace) -> ConsumeResult:
     engine = create_engine(args.database_url)
     broker_type = KillAtAck if args.kill_before_ack else RedisStreamsBroker
@@ -50,6 +58,7 @@ async def main(args: argparse.Namespace) -> ConsumeResult:
     async def record(event: Event, tx: UnitOfWork) -> None:
         if event.id == args.poison:
             raise ValueError("this test's poison event")
+        await asyncio.sleep(args.handle_seconds)
         assert isinstance(tx, SqlUnitOfWork)
         await tx._conn.execute(  # a test's own table, beside the inbox
             text("INSERT INTO test_handled (event_id, member) VALUES (:e, :m)"),
@@ -68,7 +77,6 @@ async def main(args: argparse.Namespace) -> ConsumeResult:
         batch_size=10,
     )
     total = ConsumeResult()
-    await asyncio.sleep(max(0.0, args.start_at - time.time()))
     quiet_since = time.monotonic()
     try:
         while time.monotonic() - quiet_since < args.idle:
@@ -91,6 +99,11 @@ if __name__ == "__main__":
     parser.add_argument("--poison", default="")
     parser.add_argument("--max-deliveries", type=int, default=5)
     parser.add_argument("--visibility", type=float, default=30.0)
-    parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--barrier", default="")
+    parser.add_argument("--members", type=int, default=1)
+    parser.add_argument("--handle-seconds", type=float, default=0.0)
     parser.add_argument("--idle", type=float, default=2.0)
-    print(json.dumps(dataclasses.asdict(asyncio.run(main(parser.parse_args())))))
+    arguments = parser.parse_args()
+    if arguments.barrier:
+        meet(Path(arguments.barrier), arguments.member, arguments.members)
+    print(json.dumps(dataclasses.asdict(asyncio.run(main(arguments)))))

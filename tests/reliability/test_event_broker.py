@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,8 +166,10 @@ def test_two_members_of_a_group_share_the_events_and_handle_each_once(
 ) -> None:
     ids = outbox_ids(shop)
     assert cli(shop, tmp_path, "events", "relay").returncode == 0
-    start = f"{time.time() + 4:.3f}"  # both processes import before either reads
-    members = [worker(shop, name, "--start-at", start) for name in ("a", "b")]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    together = ["--barrier", str(barrier), "--members", "2", "--handle-seconds", "0.05"]
+    members = [worker(shop, name, *together) for name in ("a", "b")]
     counts = [finished(member) for member in members]
     assert sum(c["handled"] for c in counts) == EVENTS
     assert all(c["handled"] > 0 for c in counts), counts
