@@ -6,7 +6,8 @@ the figure is the relay's: claim a batch (one transaction), publish it (one pipe
 trip of XADDs), finish it and purge (another transaction). The outbox is filled first (not timed)
 in a scratch database (SQLite under var/bench-broker/ unless --database-url names an empty one),
 the stream is a fresh key on CLOUDMALL_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0),
-deleted afterwards.
+deleted afterwards. `--publish-only` times the adapter's publish alone (no database), for
+comparison.
 """
 
 from __future__ import annotations
@@ -42,6 +43,32 @@ async def fill(uow: SqlUnitOfWorkFactory, count: int) -> None:
         async with uow(write=True) as tx:
             await tx.outbox.add(made)
             await tx.commit()
+
+
+async def publish_only(count: int, batch: int) -> None:
+    redis_url = os.environ.get("CLOUDMALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"bench-{secrets.token_hex(4)}:"
+    broker = RedisStreamsBroker(f"{redis_url}?prefix={prefix}", max_len=max(count, 1_000))
+    made = [
+        events.new_event(
+            events.ORDER_PAID, i, {"order_id": i, "user_id": i % 5000, "amount": "12000.00"}
+        )
+        for i in range(count)
+    ]
+    try:
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            await broker.publish("events", made[start : start + batch])
+        seconds = time.perf_counter() - started
+    finally:
+        client = Redis.from_url(redis_url)
+        await client.delete(prefix + "events")
+        await client.aclose()
+        await broker.aclose()
+    print(
+        f"publish only (batches of {batch}): {count} events, {seconds:.2f} s = "
+        f"{count / seconds:,.0f} events/s"
+    )
 
 
 def scratch_sqlite() -> str:
@@ -88,5 +115,9 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--publish-only", action="store_true")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments, arguments.database_url or scratch_sqlite()))
+    if arguments.publish_only:
+        asyncio.run(publish_only(arguments.events, arguments.batch))
+    else:
+        asyncio.run(main(arguments, arguments.database_url or scratch_sqlite()))

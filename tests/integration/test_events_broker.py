@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cloudmall.adapters.broker.redis_streams import RedisStreamsBroker
+from cloudmall.adapters.db.snapshot import backup_database
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
@@ -164,3 +165,13 @@ async def test_of_two_transactions_recording_one_event_the_second_learns_it_was_
         assert not racing.done()
         await first.commit()
     assert await racing is False
+
+
+async def test_backups_carry_the_inbox(database_url: str) -> None:
+    """A restore without it would hand consumers their handled events as new ones."""
+    database = backup_database(database_url)
+    try:
+        spec = next(table for table in database.tables() if table.name == "inbox_events")
+        assert spec.columns == ("id", "consumer", "event_id", "handled_at")
+    finally:
+        await database.engine.dispose()
