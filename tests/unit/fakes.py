@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
@@ -700,6 +701,8 @@ class FakeBroker:
         if taken:
             return taken
         fresh = self.streams.get(stream, [])[self.groups[key] :][:count]
+        if not fresh:
+            await asyncio.sleep(block_seconds)  # as a blocking read waits (and yields)
         self.groups[key] += len(fresh)
         for message_id, _ in fresh:
             pending[message_id] = FakePending(member, 1, self.clock)

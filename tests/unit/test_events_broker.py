@@ -4,6 +4,7 @@ once (the inbox), leave a failure pending, and park it after the last delivery."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -13,7 +14,7 @@ from cloudmall.domain import events
 from cloudmall.domain.events import Event
 from cloudmall.services.event_consumer import EventConsumer
 from cloudmall.services.ports import BrokerUnavailable, UnitOfWork
-from cloudmall.services.relay import BROKER_CONSUMER, Relay
+from cloudmall.services.relay import BROKER_CONSUMER, Relay, RelayLoop
 from tests.unit.fakes import FakeBroker, FakeStore
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +202,58 @@ async def test_a_message_delivered_past_the_limit_is_parked_without_running_the_
     assert result.parked == 1
     assert broker.dead[STREAM][0][1] == "delivered 4 times"
     assert ids[0] not in handler.counts
+
+
+async def test_the_relay_loop_publishes_in_the_background_until_stopped(store: FakeStore) -> None:
+    broker = FakeBroker()
+    loop = RelayLoop(relay(store, broker), interval=0.01, max_delay=0.05)
+    loop.start()
+    try:
+        ids = await add_events(store, 3)
+        for _ in range(200):
+            if published(broker) == ids:
+                break
+            await asyncio.sleep(0.01)
+        assert published(broker) == ids
+    finally:
+        await loop.stop()
+    await add_events(store, 1)
+    await asyncio.sleep(0.05)
+    assert len(published(broker)) == 3  # stopped: nothing more
+
+
+async def test_the_relay_keeps_following_through_a_broker_outage(store: FakeStore) -> None:
+    ids = await add_events(store, 2)
+    broker = FakeBroker()
+    broker.down = True
+    stop = asyncio.Event()
+    following = asyncio.create_task(
+        relay(store, broker).follow(interval=0.01, max_delay=0.02, stop=stop)
+    )
+    await asyncio.sleep(0.05)
+    broker.down = False
+    for _ in range(200):
+        if published(broker) == ids:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await following
+    assert published(broker) == ids
+
+
+async def test_a_following_consumer_handles_messages_as_they_come(store: FakeStore) -> None:
+    broker = FakeBroker()
+    handler = Handled()
+    stop = asyncio.Event()
+    following = asyncio.create_task(
+        consumer(store, broker, handler).follow(stop=stop, block_seconds=0.01)
+    )
+    ids = await add_events(store, 3)
+    await relay(store, broker).run_once()
+    for _ in range(200):
+        if len(handler.counts) == 3:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await following
+    assert handler.counts == dict.fromkeys(ids, 1)
