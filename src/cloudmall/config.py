@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
+#: The outbox's readers this code has (each finishes its own batches): a name not among them
+#: would never finish any, and hold every event in the outbox for good.
+OUTBOX_CONSUMERS = ("lake", "mail", "broker")
+
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
 
@@ -210,7 +214,7 @@ class Settings(BaseSettings):
             self.mail_dir = self.var_dir / "mail"
         if not self.lake_url:
             self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
-        self._check_broker()
+        self._check_outbox_consumers()
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(
@@ -225,8 +229,15 @@ class Settings(BaseSettings):
             )
         return self
 
-    def _check_broker(self) -> None:
-        """The `broker` reader needs a broker, and the inbox its consumers need (SQL)."""
+    def _check_outbox_consumers(self) -> None:
+        """Known readers only; the `broker` reader needs a broker, and the inbox its consumers
+        need (SQL)."""
+        unknown = [name for name in self.outbox_consumers if name not in OUTBOX_CONSUMERS]
+        if unknown:
+            raise ValueError(
+                f"CLOUDMALL_OUTBOX_CONSUMERS: unknown reader {unknown[0]!r} "
+                f"(the readers are {', '.join(OUTBOX_CONSUMERS)})"
+            )
         if "broker" not in self.outbox_consumers:
             return
         if not self.broker_url.get_secret_value():

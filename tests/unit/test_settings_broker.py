@@ -3,11 +3,13 @@ there); with both it is built (and started by a server process), without it ther
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from cloudmall.adapters.dynamodb.inbox import NoInbox
 from cloudmall.bootstrap import build_broker, build_relay, build_shop
 from cloudmall.config import Settings
 from cloudmall.services.relay import Relay, RelayLoop
@@ -18,6 +20,17 @@ pytestmark = pytest.mark.anyio
 def test_the_broker_reader_without_a_broker_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="CLOUDMALL_BROKER_URL is not set"):
         Settings(var_dir=tmp_path, outbox_consumers="lake,mail,broker")
+
+
+def test_an_unknown_outbox_reader_is_refused(tmp_path: Path) -> None:
+    """A misspelt reader would never finish a batch: the outbox would keep every event."""
+    with pytest.raises(ValidationError, match="unknown reader 'brokr'"):
+        Settings(var_dir=tmp_path, outbox_consumers="lake,brokr")
+
+
+def test_the_dynamodb_inbox_refuses_to_record() -> None:
+    with pytest.raises(NotImplementedError, match="needs a SQL database"):
+        asyncio.run(NoInbox().first_time("orders", "e-1"))
 
 
 def test_the_broker_reader_on_dynamodb_is_refused(tmp_path: Path) -> None:
