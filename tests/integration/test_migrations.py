@@ -10,9 +10,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+from alembic import command
 
 from cloudmall.adapters.db.engine import create_engine
-from cloudmall.adapters.db.migrations import current_revision, head_revision
+from cloudmall.adapters.db.migrations import alembic_config, current_revision, head_revision
+from tests.integration.migration_step import MigrationStep, revisions_oldest_first
 
 pytestmark = pytest.mark.anyio
 
@@ -113,138 +115,91 @@ async def test_an_older_release_runs_on_a_schema_a_newer_one_migrated(
         await engine.dispose()
 
 
-async def test_token_versions_arrive_on_existing_users_and_match_the_tables(
-    database_url: str,
-) -> None:
-    """0001 → 0002 with a user already there: the user gets version 0; the migrated schema is
-    the one the code's tables describe (no difference left for autogenerate to find)."""
-    from alembic import command
+async def test_the_migrated_schema_is_the_one_the_tables_describe(database_url: str) -> None:
+    """At head, autogenerate finds no difference between the database and the code's tables:
+    no migration forgot a column, an index, a constraint or a type the code declares."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import text
 
-    from cloudmall.adapters.db.migrations import alembic_config
+    from cloudmall.adapters.db.migrations import upgrade
     from cloudmall.adapters.db.tables import metadata
 
-    config = alembic_config(database_url)
-    await anyio.to_thread.run_sync(command.upgrade, config, "0001")
+    await upgrade(database_url)
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO users (email, password_hash, name, role, created_at, updated_at) "
-                    "VALUES ('old@example.com', 'x', 'Old', 'admin', :t, :t)"
-                ),
-                {"t": datetime(2026, 1, 1)},
-            )
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
         async with engine.connect() as conn:
-            version = (await conn.execute(text("SELECT token_version FROM users"))).scalar_one()
             differences = await conn.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
             )
-        assert version == 0
-        assert not [d for d in differences if "token_version" in repr(d)], differences
-        await anyio.to_thread.run_sync(command.downgrade, config, "0001")
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_every_migration_goes_down_and_up_again(database_url: str) -> None:
+    """The stairway: each revision in turn is applied, undone and applied again, so every
+    downgrade works on the schema its upgrade made (a rollback path that was never run is none)."""
+    for revision, before in revisions_oldest_first(database_url):
+        config = alembic_config(database_url)
+        await anyio.to_thread.run_sync(command.upgrade, config, revision)
+        await anyio.to_thread.run_sync(command.downgrade, config, before or "base")
+        await anyio.to_thread.run_sync(command.upgrade, config, revision)
+    engine = create_engine(database_url)
+    try:
+        assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
 
 
-async def test_free_text_categories_become_rows_and_the_schema_matches_the_tables(
-    database_url: str,
-) -> None:
-    """Up to 0007 with products already there: each category text becomes a row (known slugs
-    named in both languages), products gain their English texts and list price (empty), the
-    migrated schema is the one the code's tables describe, and it goes down and up again."""
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import text
+async def test_token_versions_arrive_on_existing_users(database_url: str) -> None:
+    """0002 with a user already there: the user gets token version 0."""
+    async with MigrationStep(database_url, "0002") as step:
+        await step.execute(
+            "INSERT INTO users (email, password_hash, name, role, created_at, updated_at) "
+            "VALUES ('old@example.com', 'x', 'Old', 'admin', :t, :t)",
+            t=datetime(2026, 1, 1),
+        )
+        await step.apply()
+        assert await step.rows("SELECT token_version FROM users") == [(0,)]
 
-    from cloudmall.adapters.db.migrations import alembic_config
-    from cloudmall.adapters.db.tables import metadata
 
-    config = alembic_config(database_url)
-    migration = ScriptDirectory.from_config(config).get_revision("0007")
-    assert migration is not None and isinstance(migration.down_revision, str)
-    before = migration.down_revision
-    await anyio.to_thread.run_sync(command.upgrade, config, before)
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            for name, category in (("셔츠", "clothing"), ("의자", "outdoor"), ("책", "clothing")):
-                await conn.execute(
-                    text(
-                        "INSERT INTO products (name, price, description, stock_quantity, "
-                        "category, is_active, created_at, updated_at) "
-                        "VALUES (:name, 1000, '', 1, :category, :active, :t, :t)"
-                    ),
-                    {"name": name, "category": category, "active": True, "t": datetime(2026, 1, 1)},
-                )
-        await anyio.to_thread.run_sync(command.upgrade, config, "0007")
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(text("SELECT slug, name, name_en FROM categories ORDER BY slug"))
-            ).all()
-            extra = (
-                await conn.execute(text("SELECT name_en, description_en, list_price FROM products"))
-            ).all()
-            differences = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+async def test_free_text_categories_become_rows(database_url: str) -> None:
+    """0007 with products already there: each category text becomes a row (known slugs named in
+    both languages), products gain their English texts and list price (empty)."""
+    async with MigrationStep(database_url, "0007") as step:
+        for name, category in (("셔츠", "clothing"), ("의자", "outdoor"), ("책", "clothing")):
+            await step.execute(
+                "INSERT INTO products (name, price, description, stock_quantity, "
+                "category, is_active, created_at, updated_at) "
+                "VALUES (:name, 1000, '', 1, :category, :active, :t, :t)",
+                name=name,
+                category=category,
+                active=True,
+                t=datetime(2026, 1, 1),
             )
-        assert [tuple(row) for row in rows] == [
+        await step.apply()
+        assert await step.rows("SELECT slug, name, name_en FROM categories ORDER BY slug") == [
             ("clothing", "의류", "Clothing"),
             ("outdoor", "outdoor", "outdoor"),  # unknown: its slug until staff rename it
         ]
-        assert {tuple(row) for row in extra} == {(None, None, None)}
-        mine = ("categories", "name_en", "description_en", "list_price")
-        assert not [d for d in differences if any(word in repr(d) for word in mine)], differences
-        await anyio.to_thread.run_sync(command.downgrade, config, before)
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
-    finally:
-        await engine.dispose()
+        products = await step.rows("SELECT name_en, description_en, list_price FROM products")
+        assert set(products) == {(None, None, None)}
 
 
-async def test_the_inbox_arrives_goes_and_matches_the_tables(database_url: str) -> None:
-    """0007 → 0008 and back: the inbox table with its unique (consumer, event id), as the code's
-    tables describe it."""
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import inspect, text
+async def test_the_inbox_records_an_event_once_per_consumer(database_url: str) -> None:
+    """0008: the inbox table, whose unique (consumer, event id) refuses a second record."""
     from sqlalchemy.exc import IntegrityError
 
-    from cloudmall.adapters.db.migrations import alembic_config
-    from cloudmall.adapters.db.tables import metadata
-
-    config = alembic_config(database_url)
-    await anyio.to_thread.run_sync(command.upgrade, config, "0007")
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-        assert "inbox_events" not in tables
-        await anyio.to_thread.run_sync(command.upgrade, config, "0008")
-        insert = text(
-            "INSERT INTO inbox_events (consumer, event_id, handled_at) VALUES ('c', 'e', :t)"
-        )
-        async with engine.begin() as conn:
-            await conn.execute(insert, {"t": datetime(2026, 12, 2)})
+    record = (
+        "INSERT INTO inbox_events (consumer, event_id, handled_at) VALUES (:consumer, 'e-1', :t)"
+    )
+    async with MigrationStep(database_url, "0008") as step:
+        await step.apply()
+        await step.execute(record, consumer="orders", t=datetime(2026, 12, 2))
+        await step.execute(record, consumer="payments", t=datetime(2026, 12, 2))
         with pytest.raises(IntegrityError):
-            async with engine.begin() as conn:
-                await conn.execute(insert, {"t": datetime(2026, 12, 2)})
-        async with engine.connect() as conn:
-            differences = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
-        assert not [d for d in differences if "inbox_events" in repr(d)], differences
-        await anyio.to_thread.run_sync(command.downgrade, config, "0007")
-        async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-        assert "inbox_events" not in tables
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
-    finally:
-        await engine.dispose()
+            await step.execute(record, consumer="orders", t=datetime(2026, 12, 2))
+        assert await step.rows("SELECT consumer FROM inbox_events ORDER BY consumer") == [
+            ("orders",),
+            ("payments",),
+        ]

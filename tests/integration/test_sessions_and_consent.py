@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import anyio
 import pytest
 
-from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.domain.consents import Consent, Document
 from cloudmall.domain.errors import AuthenticationFailed
 from cloudmall.domain.sessions import NewRefreshToken
 from cloudmall.services import profile
 from cloudmall.services.sessions import RefreshSessions, token_hash
+from tests.integration.migration_step import MigrationStep
 from tests.integration.test_sql_adapters import new_user
 from tests.unit.fakes import customer
 
@@ -87,39 +86,13 @@ async def test_consents_and_phone_are_stored(uow: SqlUnitOfWorkFactory) -> None:
         assert stored is None
 
 
-async def test_the_migration_adds_an_empty_phone_and_matches_the_tables(
-    database_url: str,
-) -> None:
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import text
-
-    from cloudmall.adapters.db.migrations import alembic_config
-    from cloudmall.adapters.db.tables import metadata
-
-    config = alembic_config(database_url)
-    await anyio.to_thread.run_sync(command.upgrade, config, "0003")
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO users (email, password_hash, name, role, created_at, updated_at) "
-                    "VALUES ('old@example.com', 'x', 'Old', 'customer', :t, :t)"
-                ),
-                {"t": datetime(2026, 1, 1)},
-            )
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
-        async with engine.connect() as conn:
-            phone = (await conn.execute(text("SELECT phone FROM users"))).scalar_one()
-            differences = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
-        assert phone == ""
-        mine = ("refresh_tokens", "consents", "phone")
-        assert not [d for d in differences if any(name in repr(d) for name in mine)], differences
-        await anyio.to_thread.run_sync(command.downgrade, config, "0003")
-        await anyio.to_thread.run_sync(command.upgrade, config, "head")
-    finally:
-        await engine.dispose()
+async def test_the_migration_adds_an_empty_phone(database_url: str) -> None:
+    """0005 with an account already there: it gets an empty phone."""
+    async with MigrationStep(database_url, "0005") as step:
+        await step.execute(
+            "INSERT INTO users (email, password_hash, name, role, created_at, updated_at) "
+            "VALUES ('old@example.com', 'x', 'Old', 'customer', :t, :t)",
+            t=datetime(2026, 1, 1),
+        )
+        await step.apply()
+        assert await step.rows("SELECT phone FROM users") == [("",)]

@@ -179,30 +179,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_payments_order_id"))
-
-    op.drop_table("payments")
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_order_lines_product_id"))
-        batch_op.drop_index(batch_op.f("ix_order_lines_order_id"))
-
-    op.drop_table("order_lines")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_user_created")
-        batch_op.drop_index("ix_orders_status_created")
-        batch_op.drop_index("ix_orders_created")
-
-    op.drop_table("orders")
-    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
-
-    op.drop_table("idempotency_keys")
-    op.drop_table("users")
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.drop_index("ix_products_active_stock")
-        batch_op.drop_index("ix_products_active_price")
-        batch_op.drop_index("ix_products_active_created")
-        batch_op.drop_index("ix_products_active_category")
-
-    op.drop_table("products")
+    # Dropping a table drops its indexes; dropping them first fails on MySQL/MariaDB, which
+    # refuses to drop an index a foreign key needs (1553).
+    for table in ("payments", "order_lines", "orders", "idempotency_keys", "users", "products"):
+        op.drop_table(table)
