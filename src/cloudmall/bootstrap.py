@@ -58,6 +58,7 @@ from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPla
 from cloudmall.services.ports import (
     BackupDatabase,
     Broker,
+    BrokerUnavailable,
     Cache,
     CatalogPresenter,
     Counter,
@@ -484,7 +485,13 @@ def tier_failure(exc: BaseException) -> str | None:
     if isinstance(exc, SQLAlchemyError):
         return f"database error: {getattr(exc, 'orig', None) or exc}"
     if isinstance(
-        exc, DatabaseUnavailable | StorageUnavailable | OSError | ValueError | RuntimeError
+        exc,
+        DatabaseUnavailable
+        | StorageUnavailable
+        | BrokerUnavailable
+        | OSError
+        | ValueError
+        | RuntimeError,
     ):
         return str(exc).strip() or type(exc).__name__
     return None

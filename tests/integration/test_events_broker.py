@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -17,7 +18,8 @@ from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
 from cloudmall.services.ports import BrokerUnavailable, Delivery, dead_letter_stream
-from tests.support import REDIS_URL, redis_url
+from tests.conftest import shop_env
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, REDIS_URL, cli, redis_url
 
 pytestmark = pytest.mark.anyio
 
@@ -175,3 +177,20 @@ async def test_backups_carry_the_inbox(database_url: str) -> None:
         assert spec.columns == ("id", "consumer", "event_id", "handled_at")
     finally:
         await database.engine.dispose()
+
+
+def test_the_relay_command_says_in_one_line_what_is_missing(tmp_path: Path) -> None:
+    env = shop_env(f"sqlite:///{tmp_path / 'shop.db'}", tmp_path)
+    assert cli(env, tmp_path, "migrate").returncode == 0
+    unconfigured = cli(env, tmp_path, "events", "relay")
+    assert unconfigured.returncode == 1
+    assert unconfigured.stderr.strip() == (
+        "error: no relay: add `broker` to CLOUDMALL_OUTBOX_CONSUMERS and set CLOUDMALL_BROKER_URL"
+    )
+    env["CLOUDMALL_OUTBOX_CONSUMERS"] = "broker"
+    env["CLOUDMALL_BROKER_URL"] = "redis://127.0.0.1:1/0"
+    made = cli(env, tmp_path, "admin", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+    assert made.returncode == 0, made.stderr  # an event waiting for the relay
+    away = cli(env, tmp_path, "events", "relay")
+    assert away.returncode == 1
+    assert away.stderr.startswith("error: redis:") and len(away.stderr.strip().splitlines()) == 1
