@@ -52,6 +52,8 @@ from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
     BackupDatabase,
+    Broker,
+    BrokerUnavailable,
     Cache,
     CatalogPresenter,
     Counter,
@@ -69,6 +71,7 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
+from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, Relay, RelayLoop
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
@@ -91,8 +94,8 @@ class RuntimeProfile:
     metrics: Literal["prometheus", "cloudwatch"]
     db_pool_size: int  # connections kept per process (a function serves one request at a time)
     lake_engine: bool  # pyarrow + DuckDB in the process (a function's package leaves them out)
-    # The outbox's mail reader runs in the background (a frozen function cannot keep a loop:
-    # there `cloudmall mail send` runs on a schedule).
+    # The outbox's mail reader and broker relay run in the background (a frozen function cannot
+    # keep a loop: there `cloudmall mail send` and `cloudmall events relay` run on a schedule).
     mail_loop: bool
 
 
@@ -210,6 +213,33 @@ def new_signing_key() -> tuple[str, PublicKey]:
     """A new Ed25519 private key (PEM) and its public key, for `cloudmall keys generate`."""
     pem = generate_private_pem()
     return pem, PublicKey.of(load_private_key(pem).public_key())
+
+
+def build_broker(url: str, *, max_len: int) -> Broker:
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss"):
+        # Imported here, like the cache: only a process that relays or consumes pays for it.
+        from cloudmall.adapters.broker.redis_streams import RedisStreamsBroker
+
+        return RedisStreamsBroker(url, max_len=max_len)
+    raise ValueError(
+        f"unsupported CLOUDMALL_BROKER_URL scheme {scheme!r}: use redis:// or rediss://"
+    )
+
+
+def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
+    """The outbox's `broker` reader, when it is one of the configured readers (the settings
+    refuse it without a broker URL)."""
+    if BROKER_CONSUMER not in settings.outbox_consumers:
+        return None
+    broker = build_broker(settings.broker_url.get_secret_value(), max_len=settings.broker_max_len)
+    return Relay(
+        uow=uow,
+        broker=broker,
+        stream=settings.broker_stream,
+        batch_size=settings.broker_batch_size,
+        consumers=tuple(settings.outbox_consumers),
+    )
 
 
 def build_metrics(profile: RuntimeProfile) -> Metrics:
@@ -408,6 +438,15 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 max_delay=settings.mail_retry_max_seconds,
             )
         )
+    relay = build_relay(settings, uow)
+    if relay is not None and profile.mail_loop:
+        background.append(
+            RelayLoop(
+                relay,
+                interval=settings.broker_poll_seconds,
+                max_delay=RELAY_MAX_DELAY_SECONDS,
+            )
+        )
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
@@ -446,13 +485,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         dependencies["token_issuer"] = tokens.issuer
     if present is not None:
         dependencies["present"] = present
+    closers = [placer.aclose, database.close, cache.aclose]
+    if relay is not None:
+        dependencies["relay"] = relay
+        closers.append(relay.broker.aclose)
     return Shop(
         bind_handlers(dependencies),
         tiers=MappingProxyType(dependencies),
         metrics=metrics,
         catalog_cache=catalog_cache,
         watch_catalog=profile.local_cache,
-        closers=[placer.aclose, database.close, cache.aclose],
+        closers=closers,
         releasers=[database.release] if database.release else [],
         background=background,
     )
@@ -509,7 +552,13 @@ def tier_failure(exc: BaseException) -> str | None:
     if isinstance(exc, SQLAlchemyError):
         return f"database error: {getattr(exc, 'orig', None) or exc}"
     if isinstance(
-        exc, DatabaseUnavailable | StorageUnavailable | OSError | ValueError | RuntimeError
+        exc,
+        DatabaseUnavailable
+        | StorageUnavailable
+        | BrokerUnavailable
+        | OSError
+        | ValueError
+        | RuntimeError,
     ):
         return str(exc).strip() or type(exc).__name__
     return None

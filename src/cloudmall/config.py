@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cloudmall.adapters.security.signing_keys import generate_private_pem
 from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
+#: The outbox's readers this code has (each finishes its own batches): a name not among them
+#: would never finish any, and hold every event in the outbox for good.
+OUTBOX_CONSUMERS = ("lake", "mail", "broker")
+
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
 
@@ -81,10 +85,22 @@ class Settings(BaseSettings):
     lake_batch_size: int = Field(default=20_000, ge=1, le=100_000)
     # The outbox's readers: an event every one of them has finished is deleted from the outbox.
     # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
-    # `cloudmall lake export`.
+    # `cloudmall lake export`, `broker` (opt-in, with `broker_url`) by each server process and
+    # `cloudmall events relay`, which publish the events to the broker.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lake", "mail"]
     )
+    # The events broker (docs/events.md): Redis Streams, redis://host:6379/0 or rediss:// (TLS,
+    # ElastiCache in transit encryption); `?prefix=` starts every stream name. A secret: the URL
+    # may carry a password.
+    broker_url: SecretStr = SecretStr("")
+    broker_stream: str = Field(default="cloudmall:events", min_length=1, max_length=128)
+    # About this many messages are kept per stream (XADD MAXLEN ~): a consumer group further
+    # behind than that loses the oldest.
+    broker_max_len: int = Field(default=1_000_000, ge=1_000)
+    # Events the relay publishes per batch (one pipelined round trip, one outbox transaction).
+    broker_batch_size: int = Field(default=500, ge=1, le=10_000)
+    broker_poll_seconds: float = Field(default=1.0, gt=0)  # how often a server looks for events
 
     # Mail (docs/mail.md): through an SMTP server when set (smtp://user:password@host:587?
     # starttls=true, smtps://…; on AWS, SES's SMTP endpoint), else .eml files in `mail_dir`.
@@ -231,6 +247,7 @@ class Settings(BaseSettings):
                 "under the function runtime CLOUDMALL_CLIENT_ADDRESS_HEADER needs "
                 "CLOUDMALL_ORIGIN_VERIFY_SECRET (the header CloudFront proves itself with)"
             )
+        self._check_outbox_consumers()
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(
@@ -255,6 +272,28 @@ class Settings(BaseSettings):
                 )
             self.token_signing_key = SecretStr(_local_signing_key(self.var_dir))
         return self
+
+    def _check_outbox_consumers(self) -> None:
+        """Known readers only; the `broker` reader needs a broker, and the inbox its consumers
+        need (SQL)."""
+        unknown = [name for name in self.outbox_consumers if name not in OUTBOX_CONSUMERS]
+        if unknown:
+            raise ValueError(
+                f"CLOUDMALL_OUTBOX_CONSUMERS: unknown reader {unknown[0]!r} "
+                f"(the readers are {', '.join(OUTBOX_CONSUMERS)})"
+            )
+        if "broker" not in self.outbox_consumers:
+            return
+        if not self.broker_url.get_secret_value():
+            raise ValueError(
+                "CLOUDMALL_OUTBOX_CONSUMERS names `broker` but CLOUDMALL_BROKER_URL is not set "
+                "(e.g. redis://127.0.0.1:6379/0)"
+            )
+        if urlsplit(self.database_url).scheme == "dynamodb":
+            raise ValueError(
+                "the `broker` outbox reader needs a SQL database: its consumers' inbox has no "
+                "DynamoDB adapter yet (docs/events.md)"
+            )
 
 
 def with_credentials(url: str, password: str, username: str = "") -> str:

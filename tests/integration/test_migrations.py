@@ -199,3 +199,22 @@ async def test_free_text_categories_become_rows(database_url: str) -> None:
         ]
         products = await step.rows("SELECT name_en, description_en, list_price FROM products")
         assert set(products) == {(None, None, None)}
+
+
+async def test_the_inbox_records_an_event_once_per_consumer(database_url: str) -> None:
+    """0008: the inbox table, whose unique (consumer, event id) refuses a second record."""
+    from sqlalchemy.exc import IntegrityError
+
+    record = (
+        "INSERT INTO inbox_events (consumer, event_id, handled_at) VALUES (:consumer, 'e-1', :t)"
+    )
+    async with MigrationStep(database_url, "0008") as step:
+        await step.apply()
+        await step.execute(record, consumer="orders", t=datetime(2026, 12, 2))
+        await step.execute(record, consumer="payments", t=datetime(2026, 12, 2))
+        with pytest.raises(IntegrityError):
+            await step.execute(record, consumer="orders", t=datetime(2026, 12, 2))
+        assert await step.rows("SELECT consumer FROM inbox_events ORDER BY consumer") == [
+            ("orders",),
+            ("payments",),
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
@@ -23,7 +24,9 @@ from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     NO_LIST_PRICE,
+    BrokerUnavailable,
     CacheUnavailable,
+    Delivery,
     IdempotencyRecord,
     Mail,
     MailRejected,
@@ -66,6 +69,7 @@ class FakeData:
     refresh_tokens: dict[int, RefreshToken] = field(default_factory=dict)
     consents: dict[int, list[Consent]] = field(default_factory=dict)
     mail: dict[str, tuple[bool, datetime]] = field(default_factory=dict)  # event id → (sent, at)
+    inbox: set[tuple[str, str]] = field(default_factory=set)  # (consumer, event id)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -622,6 +626,108 @@ class FakeMailDeliveries:
         return len(old)
 
 
+class FakeInbox:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def first_time(self, consumer: str, event_id: str) -> bool:
+        if (consumer, event_id) in self.data.inbox:
+            return False
+        self.data.inbox.add((consumer, event_id))
+        return True
+
+
+@dataclass
+class FakePending:
+    member: str
+    deliveries: int
+    since: float  # on the broker's clock
+
+
+class FakeBroker:
+    """Streams of (message id, event) with consumer groups, pending messages and a clock the
+    test moves (`advance`); `down` makes every call raise BrokerUnavailable."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, list[tuple[str, Event | None]]] = {}
+        self.groups: dict[tuple[str, str], int] = {}  # → how far the group has read
+        self.pending: dict[tuple[str, str], dict[str, FakePending]] = {}
+        self.dead: dict[str, list[tuple[str, str, Event | None]]] = {}
+        self.clock = 0.0
+        self.down = False
+        self._ids = itertools.count(1)
+
+    def advance(self, seconds: float) -> None:
+        self.clock += seconds
+
+    def _check(self) -> None:
+        if self.down:
+            raise BrokerUnavailable("the fake broker is down")
+
+    def append(self, stream: str, event: Event | None) -> str:
+        message_id = f"{next(self._ids)}-0"
+        self.streams.setdefault(stream, []).append((message_id, event))
+        return message_id
+
+    async def publish(self, stream: str, events: Sequence[Event]) -> None:
+        self._check()
+        for event in events:
+            self.append(stream, event)
+
+    async def receive(
+        self,
+        stream: str,
+        group: str,
+        member: str,
+        *,
+        count: int,
+        block_seconds: float,
+        visibility_seconds: float,
+    ) -> list[Delivery]:
+        self._check()
+        key = (stream, group)
+        self.groups.setdefault(key, 0)
+        pending = self.pending.setdefault(key, {})
+        messages = dict(self.streams.get(stream, []))
+        taken = []
+        for message_id, entry in pending.items():
+            if len(taken) < count and self.clock - entry.since >= visibility_seconds:
+                entry.member, entry.deliveries, entry.since = (
+                    member,
+                    entry.deliveries + 1,
+                    self.clock,
+                )
+                taken.append(Delivery(message_id, messages[message_id], entry.deliveries))
+        if taken:
+            return taken
+        fresh = self.streams.get(stream, [])[self.groups[key] :][:count]
+        if not fresh:
+            await asyncio.sleep(block_seconds)  # as a blocking read waits (and yields)
+        self.groups[key] += len(fresh)
+        for message_id, _ in fresh:
+            pending[message_id] = FakePending(member, 1, self.clock)
+        return [Delivery(message_id, event, 1) for message_id, event in fresh]
+
+    async def ack(self, stream: str, group: str, message_ids: Sequence[str]) -> None:
+        self._check()
+        for message_id in message_ids:
+            self.pending.get((stream, group), {}).pop(message_id, None)
+
+    async def dead_letter(self, stream: str, group: str, delivery: Delivery, error: str) -> None:
+        self._check()
+        self.dead.setdefault(stream, []).append((group, error, delivery.event))
+        await self.ack(stream, group, [delivery.message_id])
+
+    async def read_dead_letters(
+        self, stream: str, count: int
+    ) -> list[tuple[str, str, Event | None]]:
+        self._check()
+        return self.dead.get(stream, [])[:count]
+
+    async def aclose(self) -> None:
+        pass
+
+
 class FakeMailSender:
     """Keeps what it was given; `fail` makes the next sends raise MailUnavailable."""
 
@@ -675,6 +781,7 @@ class FakeUnitOfWork:
         self.refresh_tokens = FakeRefreshTokens(self.working)
         self.consents = FakeConsents(self.working)
         self.mail = FakeMailDeliveries(self.working)
+        self.inbox = FakeInbox(self.working)
         return self
 
     async def __aexit__(

@@ -373,6 +373,20 @@ class Outbox(Protocol):
         ...
 
 
+class Inbox(Protocol):
+    """The events each consumer has handled, by event id: written in the transaction of the
+    handler's own changes, so an event counts as handled if and only if those changes committed.
+    A redelivered event (the broker is at-least-once) is then recognised and skipped."""
+
+    async def first_time(self, consumer: str, event_id: str) -> bool:
+        """Record that `consumer` handles the event in this transaction; False if a committed
+        transaction recorded it already (the caller skips the event). Two transactions that
+        record one event at once: the second waits for the first and, if it commits, gets
+        False (or RetryableConflict where the database prefers that; running it again gives
+        False)."""
+        ...
+
+
 #: A mail's state for the process that wants to send it.
 MailState = Literal["taken", "sent", "busy"]
 
@@ -415,6 +429,7 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
     mail: MailDeliveries
+    inbox: Inbox
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -462,6 +477,83 @@ class Metrics(Protocol):
         ...
 
     def payment(self, outcome: str) -> None: ...
+
+
+# --- events broker ----------------------------------------------------------------------------
+
+
+class BrokerUnavailable(Exception):
+    """The broker could not be reached or refused the call: try again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message handed to a consumer group's member: `message_id` is the broker's (to
+    acknowledge it), `event` the envelope it carries (None if the message is not one: it can
+    only be parked), `deliveries` how many times the group has handed it out, this one included."""
+
+    message_id: str
+    event: Event | None
+    deliveries: int
+
+
+class Broker(Protocol):
+    """A log of event envelopes per stream, read by consumer groups (Redis Streams).
+
+    Publishing is at-least-once: an outbox reader that dies after `publish` and before it
+    recorded that publishes the same events again. The copies are different messages with the
+    same event — the envelope's `id` is what names an event, so consumers dedupe by it (the
+    Inbox), never by the broker's message id.
+
+    Each group sees every message of the stream once in its own right; within a group each
+    message goes to one member, which acknowledges it when done. A message a member received but
+    did not acknowledge stays pending: once it has been pending for `visibility_seconds`, any
+    member's `receive` takes it over (its member died, or its handling failed) and it counts one
+    more delivery. A stream keeps its newest messages only (about `max_len` of them): a group
+    that falls further behind than that loses the oldest.
+    """
+
+    async def publish(self, stream: str, events: Sequence[Event]) -> None:
+        """Append the events, in this order; returns once the broker has them all. Raises
+        BrokerUnavailable (some may have been appended: publish them again)."""
+        ...
+
+    async def receive(
+        self,
+        stream: str,
+        group: str,
+        member: str,
+        *,
+        count: int,
+        block_seconds: float,
+        visibility_seconds: float,
+    ) -> list[Delivery]:
+        """Up to `count` messages for `member` of `group` (made, from the stream's start, if it
+        does not exist): first messages pending longer than `visibility_seconds`, taken over,
+        then new ones, waiting up to `block_seconds` for some if there are none."""
+        ...
+
+    async def ack(self, stream: str, group: str, message_ids: Sequence[str]) -> None:
+        """The group is done with these messages: they are never handed out again."""
+        ...
+
+    async def dead_letter(self, stream: str, group: str, delivery: Delivery, error: str) -> None:
+        """Park a message the group cannot handle in the stream's dead letters
+        (dead_letter_stream) with `error`, and acknowledge it, together."""
+        ...
+
+    async def read_dead_letters(
+        self, stream: str, count: int
+    ) -> list[tuple[str, str, Event | None]]:
+        """The oldest parked messages: (group, error, event) each."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def dead_letter_stream(stream: str) -> str:
+    """Where a stream's parked messages go."""
+    return f"{stream}:dead"
 
 
 class CatalogPresenter(Protocol):

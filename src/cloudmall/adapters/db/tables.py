@@ -267,3 +267,15 @@ mail_deliveries = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime(), nullable=False, index=True),
 )
+
+# The inbox: which events each consumer of the broker has handled, written in the transaction of
+# the handler's changes, so a redelivered event is recognised and skipped.
+inbox_events = Table(
+    "inbox_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("handled_at", UTCDateTime(), nullable=False, index=True),
+    UniqueConstraint("consumer", "event_id"),
+)

@@ -17,6 +17,7 @@ from cloudmall.adapters.db.category_repository import SqlCategoryRepository
 from cloudmall.adapters.db.consent_repository import SqlConsentRepository
 from cloudmall.adapters.db.engine import STATEMENT_TIMEOUT_SECONDS, WRITE_OPTION
 from cloudmall.adapters.db.idempotency_repository import SqlIdempotencyRepository
+from cloudmall.adapters.db.inbox_repository import SqlInbox
 from cloudmall.adapters.db.mail_repository import SqlMailDeliveries
 from cloudmall.adapters.db.order_repository import SqlOrderRepository
 from cloudmall.adapters.db.outbox_repository import SqlOutbox
@@ -30,6 +31,7 @@ from cloudmall.services.ports import (
     ConsentRepository,
     DatabaseUnavailable,
     IdempotencyRepository,
+    Inbox,
     MailDeliveries,
     OrderRepository,
     Outbox,
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
     mail: MailDeliveries
+    inbox: Inbox
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -139,6 +142,7 @@ class SqlUnitOfWork:
         self.refresh_tokens = SqlRefreshTokenRepository(conn)
         self.consents = SqlConsentRepository(conn)
         self.mail = SqlMailDeliveries(conn)
+        self.inbox = SqlInbox(conn)
         return self
 
     def _first_answer(self) -> None:

@@ -10,6 +10,7 @@ from cloudmall.adapters.dynamodb.category_repository import DynamoCategoryReposi
 from cloudmall.adapters.dynamodb.client import DynamoClient
 from cloudmall.adapters.dynamodb.consent_repository import DynamoConsentRepository
 from cloudmall.adapters.dynamodb.idempotency_repository import DynamoIdempotencyRepository
+from cloudmall.adapters.dynamodb.inbox import NoInbox
 from cloudmall.adapters.dynamodb.mail_repository import DynamoMailDeliveries
 from cloudmall.adapters.dynamodb.order_repository import DynamoOrderRepository
 from cloudmall.adapters.dynamodb.outbox import DynamoOutbox
@@ -23,6 +24,7 @@ from cloudmall.services.ports import (
     CategoryRepository,
     ConsentRepository,
     IdempotencyRepository,
+    Inbox,
     MailDeliveries,
     OrderRepository,
     Outbox,
@@ -49,6 +51,7 @@ class DynamoUnitOfWork:
     refresh_tokens: RefreshTokenRepository
     consents: ConsentRepository
     mail: MailDeliveries
+    inbox: Inbox
 
     def __init__(self, client: DynamoClient) -> None:
         self._client = client
@@ -67,6 +70,7 @@ class DynamoUnitOfWork:
         self.refresh_tokens = DynamoRefreshTokenRepository(tx)
         self.consents = DynamoConsentRepository(tx)
         self.mail = DynamoMailDeliveries(tx)
+        self.inbox = NoInbox()
         return self
 
     async def __aexit__(

@@ -1,0 +1,1 @@
+"""The events broker: Redis Streams (ElastiCache on AWS)."""
