@@ -44,7 +44,7 @@ from cloudmall.adapters.security.tokens import JwtTokenCodec
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
 from cloudmall.adapters.storage.s3 import S3ObjectStore
-from cloudmall.config import Runtime, Settings
+from cloudmall.config import Runtime, Settings, TracingMode
 from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
@@ -56,6 +56,7 @@ from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
+    NO_TRACER,
     BackupDatabase,
     Cache,
     CatalogPresenter,
@@ -69,6 +70,7 @@ from cloudmall.services.ports import (
     PasswordResetTokens,
     StorageUnavailable,
     TierProbe,
+    Tracer,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
@@ -78,6 +80,7 @@ from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
+    from cloudmall.adapters.tracing import Tracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,21 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
     return PrometheusMetrics()
 
 
+def build_tracing(settings: Settings) -> Tracing | None:
+    """This process's OpenTelemetry tracing (started once, shared by every app and shop the
+    process builds), or None with `CLOUDMALL_TRACING=off`: then nothing of OpenTelemetry is
+    imported, and nothing is instrumented."""
+    if settings.tracing is TracingMode.OFF:
+        return None
+    from cloudmall.adapters.tracing import start_tracing
+
+    return start_tracing(
+        mode=settings.tracing,
+        service_name=settings.service_name,
+        sample_ratio=settings.tracing_sample_ratio,
+    )
+
+
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     window = settings.login_window_seconds
     reset_window = settings.password_reset_window_seconds
@@ -219,9 +237,17 @@ def build_placer(
     limits: OrderLimits,
     *,
     max_group: int = MAX_GROUP,
+    tracer: Tracer = NO_TRACER,
 ) -> OrderPlacer:
     if profile.group_commit:
-        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits, max_group=max_group)
+        return OrderDesk(
+            uow=uow,
+            cache=cache,
+            metrics=metrics,
+            limits=limits,
+            max_group=max_group,
+            tracer=tracer,
+        )
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
 
 
@@ -271,8 +297,11 @@ class Database:
     release: Callable[[], Awaitable[None]] | None = None
 
 
-def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
-    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`."""
+def build_database(
+    settings: Settings, profile: RuntimeProfile, tracing: Tracing | None = None
+) -> Database:
+    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`; with
+    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's)."""
     if is_dynamodb(settings.database_url):
         client = DynamoClient(TableAddress.parse(settings.database_url))
         return Database(
@@ -286,6 +315,8 @@ def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
         pool_size=profile.db_pool_size,
         password_source=database_password_source(settings),
     )
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     return Database(
         SqlUnitOfWorkFactory(engine),
         [DatabaseProbe(engine), MigrationsProbe(engine)],
@@ -315,7 +346,9 @@ def bind_handlers(dependencies: Mapping[str, object]) -> dict[type[Any], BoundHa
 def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -> Shop:
     """The shop for this process and runtime; `present` writes catalogue answers (web's JSON)."""
     profile = runtime_profile(settings)
-    database = build_database(settings, profile)
+    tracing = build_tracing(settings)
+    tracer = tracing.tracer if tracing is not None else NO_TRACER
+    database = build_database(settings, profile, tracing)
     uow = database.uow
     metrics = build_metrics(profile)
     cache = build_cache(settings.cache_url)
@@ -328,7 +361,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     )
     limits = order_limits(settings)
     placer = build_placer(
-        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group
+        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group, tracer=tracer
     )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
@@ -356,6 +389,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "cache": catalog_cache,
         "store": store,
         "metrics": metrics,
+        "tracer": tracer,
         "placer": placer,
         "order_limits": limits,
         "gateway": SimulatedGateway(),

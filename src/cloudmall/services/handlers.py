@@ -50,6 +50,7 @@ from cloudmall.services.ports import (
     StoredObject,
     TierProbe,
     TokenCodec,
+    Tracer,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Throttles
@@ -444,6 +445,7 @@ async def pay_order(
     gateway: PaymentGateway,
     metrics: Metrics,
     currency: str,
+    tracer: Tracer,
 ) -> payments.PaidOrder:
     return await payments.pay_order(
         uow=uow,
@@ -456,6 +458,7 @@ async def pay_order(
         cvc=command.cvc,
         currency=currency,
         idempotency_key=command.idempotency_key,
+        tracer=tracer,
     )
 
 

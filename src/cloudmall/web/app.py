@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
-from cloudmall.bootstrap import build_shop, runtime_profile
+from cloudmall.bootstrap import build_shop, build_tracing, runtime_profile
 from cloudmall.config import Settings
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.shop import Shop
@@ -116,6 +116,8 @@ def _lifespan(
             await app.state.shop.stop()
             if shop is None:
                 await app.state.shop.aclose()
+            if tracing := build_tracing(settings):
+                tracing.flush()  # the last requests' spans, before the worker exits
 
     return lifespan
 
@@ -124,7 +126,8 @@ def _add_middleware(
     app: FastAPI, settings: Settings, only_routes: Iterable[tuple[str, str]] | None
 ) -> None:
     """Innermost first: the fast path (if the runtime keeps answers), the function's routes,
-    CORS, body limit, context."""
+    CORS, body limit, guard, the request id on the server span (if tracing), context; the
+    server span (if tracing) around all of it."""
     if runtime_profile(settings).fast_path:
         app.add_middleware(CatalogFastPath)
     if only_routes is not None:
@@ -144,4 +147,6 @@ def _add_middleware(
     app.add_middleware(
         RequestGuard, allowed_hosts=settings.allowed_hosts, metrics_allow=settings.metrics_allow
     )
+    if tracing := build_tracing(settings):
+        tracing.instrument_app(app)
     app.add_middleware(RequestContextMiddleware)
