@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 
 import pytest
 
@@ -176,3 +177,50 @@ async def test_a_refused_order_sent_twice_with_a_key_is_refused_twice(
     assert await buy(desk, mug.id, key="late") == "out"
     assert metrics.count("stock_out") == 2  # once per answer, though each met it twice
     assert store.data.products[mug.id].stock_quantity == 0
+
+
+class RecordingTracer:
+    """The Tracer port, recording spans; a request's span is whatever `request` holds."""
+
+    def __init__(self) -> None:
+        self.request: ContextVar[str | None] = ContextVar("request", default=None)
+        self.spans: list[tuple[str, dict[str, object], object, list[object]]] = []
+
+    def current(self) -> object:
+        return self.request.get()
+
+    @contextmanager
+    def span(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, object] | None = None,
+        parent: object | None = None,
+        links: Sequence[object] = (),
+    ) -> Iterator[None]:
+        self.spans.append((name, dict(attributes or {}), parent, list(links)))
+        yield
+
+
+async def test_a_groups_span_is_its_first_requests_and_links_the_others(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=20, price="10.00")
+    tracer = RecordingTracer()
+    desk = OrderDesk(
+        uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits(), tracer=tracer
+    )
+
+    async def traced_buy(user: int) -> PlacedOrder | str:
+        tracer.request.set(f"request-{user}")  # this task's own context
+        return await buy(desk, mug.id, user=user)
+
+    await asyncio.gather(*(traced_buy(u) for u in range(3)))
+    assert tracer.spans == [
+        (
+            "order group",
+            {"cloudmall.order_group.size": 3},
+            "request-0",
+            ["request-1", "request-2"],
+        )
+    ]
