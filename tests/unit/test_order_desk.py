@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -14,7 +13,7 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, PlacedOrder
 from cloudmall.services.ports import DatabaseUnavailable, UnitOfWork
-from tests.unit.fakes import FakeMetrics, FakeStore, customer
+from tests.unit.fakes import FakeMetrics, FakeStore, RecordingTracer, customer
 
 pytestmark = pytest.mark.anyio
 
@@ -179,29 +178,6 @@ async def test_a_refused_order_sent_twice_with_a_key_is_refused_twice(
     assert store.data.products[mug.id].stock_quantity == 0
 
 
-class RecordingTracer:
-    """The Tracer port, recording spans; a request's span is whatever `request` holds."""
-
-    def __init__(self) -> None:
-        self.request: ContextVar[str | None] = ContextVar("request", default=None)
-        self.spans: list[tuple[str, dict[str, object], object, list[object]]] = []
-
-    def current(self) -> object:
-        return self.request.get()
-
-    @contextmanager
-    def span(
-        self,
-        name: str,
-        *,
-        attributes: Mapping[str, object] | None = None,
-        parent: object | None = None,
-        links: Sequence[object] = (),
-    ) -> Iterator[None]:
-        self.spans.append((name, dict(attributes or {}), parent, list(links)))
-        yield
-
-
 async def test_a_groups_span_is_its_first_requests_and_links_the_others(
     store, catalog_cache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
@@ -217,10 +193,5 @@ async def test_a_groups_span_is_its_first_requests_and_links_the_others(
 
     await asyncio.gather(*(traced_buy(u) for u in range(3)))
     assert tracer.spans == [
-        (
-            "order group",
-            {"cloudmall.order_group.size": 3},
-            "request-0",
-            ["request-1", "request-2"],
-        )
+        ("order group", {"cloudmall.order_group.size": 3}, "request-0", ["request-1", "request-2"])
     ]

@@ -70,7 +70,8 @@ def create_app(
         "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
         "`POST /api/auth/login`.",
         lifespan=_lifespan(settings, presenter, shop),
-        # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
+        # FastAPI's own OpenTelemetry hooks cost per request even with no SDK: metrics are
+        # Prometheus (/metrics), and traces, when on, come from adapters/tracing.py.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
         redoc_url=None,
