@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
 .PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
-	bench-quick bench-profile lock scan image image-test bench-lake \
+	bench-quick bench-profile bench-tracing lock scan image image-test bench-lake \
 	lambda-package bench-lambda bench-dynamodb
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
@@ -152,6 +152,10 @@ bench-dynamodb: $(STAMP) $(BENCH_STAMP)
 ## bench-lake: the data lake: export events/s, a report over 1,000,000 events, Parquet size (~5 min)
 bench-lake: $(STAMP)
 	$(BIN)/python -m bench.lake --events 1000000
+
+## bench-tracing: catalogue and order throughput with tracing off/console/otlp at ratio 1.0 and 0.1 (~10 min)
+bench-tracing: $(BENCH_STAMP)
+	$(BIN)/python -m bench.tracing --rounds 2
 
 ## bench-profile: py-spy flame graphs of a worker under catalogue and order load -> docs/bench/
 bench-profile: $(BENCH_STAMP)

@@ -39,7 +39,7 @@ from cloudmall.adapters.security.signing_keys import (
 from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
-from cloudmall.config import Runtime, Settings, TokenAlgorithm
+from cloudmall.config import Runtime, Settings, TokenAlgorithm, TracingMode
 from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
@@ -51,6 +51,7 @@ from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.ports import (
+    NO_TRACER,
     BackupDatabase,
     Broker,
     BrokerUnavailable,
@@ -68,6 +69,7 @@ from cloudmall.services.ports import (
     TierProbe,
     TokenIssuer,
     TokenVerifier,
+    Tracer,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
@@ -81,6 +83,7 @@ from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 # a function with no S3, no IAM database log-in, no SMTP and no DynamoDB needs none of them.
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
+    from cloudmall.adapters.tracing import Tracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,21 @@ def build_metrics(profile: RuntimeProfile) -> Metrics:
     return PrometheusMetrics()
 
 
+def build_tracing(settings: Settings) -> Tracing | None:
+    """This process's OpenTelemetry tracing (started once, shared by every app and shop the
+    process builds), or None with `CLOUDMALL_TRACING=off`: then nothing of OpenTelemetry is
+    imported, and nothing is instrumented."""
+    if settings.tracing is TracingMode.OFF:
+        return None
+    from cloudmall.adapters.tracing import start_tracing
+
+    return start_tracing(
+        mode=settings.tracing,
+        service_name=settings.service_name,
+        sample_ratio=settings.tracing_sample_ratio,
+    )
+
+
 def build_throttles(settings: Settings, counter: Counter) -> Throttles:
     window = settings.login_window_seconds
     reset_window = settings.password_reset_window_seconds
@@ -294,9 +312,17 @@ def build_placer(
     limits: OrderLimits,
     *,
     max_group: int = MAX_GROUP,
+    tracer: Tracer = NO_TRACER,
 ) -> OrderPlacer:
     if profile.group_commit:
-        return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=limits, max_group=max_group)
+        return OrderDesk(
+            uow=uow,
+            cache=cache,
+            metrics=metrics,
+            limits=limits,
+            max_group=max_group,
+            tracer=tracer,
+        )
     return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
 
 
@@ -352,8 +378,11 @@ def is_dynamodb(database_url: str) -> bool:
     return urlsplit(database_url).scheme == "dynamodb"
 
 
-def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
-    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`."""
+def build_database(
+    settings: Settings, profile: RuntimeProfile, tracing: Tracing | None = None
+) -> Database:
+    """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`; with
+    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's)."""
     if is_dynamodb(settings.database_url):
         from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
         from cloudmall.adapters.dynamodb.probe import TableProbe
@@ -372,6 +401,8 @@ def build_database(settings: Settings, profile: RuntimeProfile) -> Database:
         pool_size=profile.db_pool_size,
         password_source=database_password_source(settings),
     )
+    if tracing is not None:
+        tracing.instrument_engine(engine)
     return Database(
         SqlUnitOfWorkFactory(engine),
         [DatabaseProbe(engine), MigrationsProbe(engine)],
@@ -401,7 +432,9 @@ def bind_handlers(dependencies: Mapping[str, object]) -> dict[type[Any], BoundHa
 def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -> Shop:
     """The shop for this process and runtime; `present` writes catalogue answers (web's JSON)."""
     profile = runtime_profile(settings)
-    database = build_database(settings, profile)
+    tracing = build_tracing(settings)
+    tracer = tracing.tracer if tracing is not None else NO_TRACER
+    database = build_database(settings, profile, tracing)
     uow = database.uow
     metrics = build_metrics(profile)
     cache = build_cache(settings.cache_url)
@@ -414,7 +447,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     )
     limits = order_limits(settings)
     placer = build_placer(
-        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group
+        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group, tracer=tracer
     )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
@@ -452,6 +485,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "cache": catalog_cache,
         "store": store,
         "metrics": metrics,
+        "tracer": tracer,
         "placer": placer,
         "order_limits": limits,
         "gateway": SimulatedGateway(),

@@ -63,10 +63,21 @@ class HttpServer(StrEnum):
     GRANIAN = "granian"
 
 
+class TracingMode(StrEnum):
+    """Where OpenTelemetry spans go (docs/observability.md): nowhere (nothing of OpenTelemetry is
+    loaded), to standard output, or over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`."""
+
+    OFF = "off"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
 class Settings(BaseSettings):
     """All of cloudmall's settings; the defaults run the whole shop on one machine under ./var."""
 
-    model_config = SettingsConfigDict(env_prefix="CLOUDMALL_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CLOUDMALL_", env_file=None, extra="ignore", populate_by_name=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     runtime: Runtime = Runtime.SERVER
@@ -74,6 +85,12 @@ class Settings(BaseSettings):
     # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
     function: Literal["all", "accounts", "catalogue", "orders"] = "all"
     var_dir: Path = Path("var")
+    tracing: TracingMode = TracingMode.OFF
+    # The share of new traces recorded; a request that arrives in a sampled trace is recorded
+    # whatever the ratio (ParentBased), so a caller's trace is never cut in half.
+    tracing_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    # OpenTelemetry's own variable: each service of a split shop names itself.
+    service_name: str = Field(default="cloudmall", validation_alias="OTEL_SERVICE_NAME")
     database_url: str = ""
     # Log in to the database with an IAM token made per new connection (RDS Proxy, RDS), not a
     # password: the URL names the user, the token is its password for 15 minutes.

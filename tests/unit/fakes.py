@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -893,6 +895,35 @@ class FakeMetrics:
 
     def count(self, name: str) -> int:
         return sum(1 for event, _ in self.events if event == name)
+
+
+class RecordingTracer:
+    """The Tracer port, recording each span (name, attributes, parent, links) and which spans
+    are open; a request's span handle is whatever `request` holds in its context."""
+
+    def __init__(self) -> None:
+        self.request: ContextVar[str | None] = ContextVar("request", default=None)
+        self.spans: list[tuple[str, dict[str, object], object, list[object]]] = []
+        self.open: list[str] = []
+
+    def current(self) -> object:
+        return self.request.get()
+
+    @contextmanager
+    def span(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, object] | None = None,
+        parent: object | None = None,
+        links: Sequence[object] = (),
+    ) -> Iterator[None]:
+        self.spans.append((name, dict(attributes or {}), parent, list(links)))
+        self.open.append(name)
+        try:
+            yield
+        finally:
+            self.open.remove(name)
 
 
 class FakeGateway:

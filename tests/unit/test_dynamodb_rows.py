@@ -92,6 +92,7 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
         "mail_deliveries": [
             {"event_id": "e-19", "sent": False, "attempts": 2, "updated_at": AT},
         ],
+        "inbox_events": [],  # a table keeps no inbox (docs/dynamodb.md)
     }  # fmt: skip
 
 
@@ -133,6 +134,12 @@ def test_what_a_table_cannot_hold_is_refused() -> None:
         {"id": 21, "consumer": "lake", "outbox_id": 19, "batch": "b1", "finished": False}
     )
     with pytest.raises(Unrepresentable, match="finished as a whole"):
+        list(items_of(rows))
+    rows = _rows()
+    rows["inbox_events"].append(
+        {"id": 1, "consumer": "sales", "event_id": "e-19", "handled_at": AT}
+    )
+    with pytest.raises(Unrepresentable, match="no inbox"):
         list(items_of(rows))
     with pytest.raises(Unrepresentable, match="no known kind"):
         rows_of([{"PK": "SOMETHING#1", "SK": "ELSE"}])

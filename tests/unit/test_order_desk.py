@@ -13,7 +13,7 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, PlacedOrder
 from cloudmall.services.ports import DatabaseUnavailable, UnitOfWork
-from tests.unit.fakes import FakeMetrics, FakeStore, customer
+from tests.unit.fakes import FakeMetrics, FakeStore, RecordingTracer, customer
 
 pytestmark = pytest.mark.anyio
 
@@ -176,3 +176,22 @@ async def test_a_refused_order_sent_twice_with_a_key_is_refused_twice(
     assert await buy(desk, mug.id, key="late") == "out"
     assert metrics.count("stock_out") == 2  # once per answer, though each met it twice
     assert store.data.products[mug.id].stock_quantity == 0
+
+
+async def test_a_groups_span_is_its_first_requests_and_links_the_others(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=20, price="10.00")
+    tracer = RecordingTracer()
+    desk = OrderDesk(
+        uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits(), tracer=tracer
+    )
+
+    async def traced_buy(user: int) -> PlacedOrder | str:
+        tracer.request.set(f"request-{user}")  # this task's own context
+        return await buy(desk, mug.id, user=user)
+
+    await asyncio.gather(*(traced_buy(u) for u in range(3)))
+    assert tracer.spans == [
+        ("order group", {"cloudmall.order_group.size": 3}, "request-0", ["request-1", "request-2"])
+    ]

@@ -14,7 +14,7 @@ from cloudmall.services import payments
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import IdempotencyRecord
-from tests.unit.fakes import HOME, FakeGateway, customer, now
+from tests.unit.fakes import HOME, FakeGateway, RecordingTracer, customer, now
 
 pytestmark = pytest.mark.anyio
 
@@ -98,3 +98,32 @@ async def test_a_key_in_progress_for_too_long_is_refused_and_a_stale_one_taken_o
     paid = await pay(store, metrics, gateway, order_id, "k")
     assert not paid.replayed and gateway.charges == [Decimal("5000.00")]
     assert not store.data.idempotency[slot].in_progress
+
+
+async def test_the_gateways_charge_is_a_span_of_its_own(store, metrics, order_id) -> None:  # type: ignore[no-untyped-def]
+    tracer = RecordingTracer()
+    seen_open: list[list[str]] = []
+
+    class WatchedGateway(FakeGateway):
+        async def charge(self, **kwargs):  # type: ignore[no-untyped-def]
+            seen_open.append(list(tracer.open))
+            return await super().charge(**kwargs)
+
+    await payments.pay_order(
+        uow=store,
+        gateway=WatchedGateway(),
+        metrics=metrics,
+        principal=customer(),
+        order_id=order_id,
+        card_number="4242 4242 4242 4242",
+        expiry="12/49",
+        cvc="123",
+        currency="KRW",
+        idempotency_key=None,
+        tracer=tracer,
+    )
+    assert seen_open == [["payment gateway charge"]]
+    assert (
+        tracer.spans == [("payment gateway charge", {"cloudmall.order_id": order_id}, None, [])]
+        and tracer.open == []
+    )

@@ -20,6 +20,7 @@ from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction
+from cloudmall.services.ports import NO_TRACER
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Shop
@@ -45,6 +46,7 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
         "metrics": metrics,
         "placer": OrderPerTransaction(store, catalog_cache, metrics, OrderLimits()),  # type: ignore[arg-type]
         "gateway": FakeGateway(),
+        "tracer": NO_TRACER,
         "hasher": FakeHasher(),
         "token_issuer": JwtTokenIssuer.hs256("s" * 64, issuer="i", audience="a", ttl_seconds=60),
         "token_verifier": JwtTokenVerifier.hs256("s" * 64, issuer="i", audience="a"),

@@ -17,6 +17,7 @@ from typing import Any
 
 from mangum import Mangum
 
+from cloudmall.bootstrap import build_tracing
 from cloudmall.config import Runtime, Settings
 from cloudmall.serverless.routes import ALL, FUNCTIONS, ROUTERS
 from cloudmall.serverless.snapshot import register_hooks
@@ -47,6 +48,9 @@ class Function:
         app.state.shop = self.shop  # what the lifespan would do, once, not per invocation
         self.shop.start()
         self._adapter = Mangum(app, lifespan="off")
+        # Lambda freezes the container once the answer is out: spans still buffered would wait
+        # (or be lost) until the next invocation, so each invocation exports its own.
+        self._tracing = build_tracing(settings)
         self._warm_up()
         register_hooks(self.shop, asyncio.get_event_loop())
 
@@ -58,4 +62,8 @@ class Function:
                 log.warning("init: %s not ready: %s", tier.name, tier.detail)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self._adapter(event, context)
+        try:
+            return self._adapter(event, context)
+        finally:
+            if self._tracing is not None:
+                self._tracing.flush()

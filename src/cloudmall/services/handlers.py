@@ -53,6 +53,7 @@ from cloudmall.services.ports import (
     TierProbe,
     TokenIssuer,
     TokenVerifier,
+    Tracer,
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Throttles
@@ -453,6 +454,7 @@ async def pay_order(
     gateway: PaymentGateway,
     metrics: Metrics,
     currency: str,
+    tracer: Tracer,
 ) -> payments.PaidOrder:
     return await payments.pay_order(
         uow=uow,
@@ -465,6 +467,7 @@ async def pay_order(
         cvc=command.cvc,
         currency=currency,
         idempotency_key=command.idempotency_key,
+        tracer=tracer,
     )
 
 

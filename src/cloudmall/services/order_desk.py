@@ -26,10 +26,12 @@ from cloudmall.services.orders import (
     record_orders,
 )
 from cloudmall.services.ports import (
+    NO_TRACER,
     DatabaseUnavailable,
     Metrics,
     Principal,
     RetryableConflict,
+    Tracer,
     UnitOfWorkFactory,
 )
 
@@ -51,6 +53,7 @@ _Answer = PlacedOrder | _PlaceAlone
 class _Waiting:
     request: OrderRequest
     answer: asyncio.Future[_Answer]
+    span: object  # the request's span, for the group's span to link to
 
 
 class OrderDesk:
@@ -64,6 +67,9 @@ class OrderDesk:
     used before) gets its first answer. If the database refuses the group's transaction as a
     whole (a deadlock, a key taken meanwhile), each of its orders is placed alone, with
     `place_order`'s retries.
+
+    A group's span (its SQL statements are that span's children) belongs to the trace of the
+    group's first request and links the others' spans.
     """
 
     def __init__(
@@ -74,8 +80,10 @@ class OrderDesk:
         metrics: Metrics,
         limits: OrderLimits,
         max_group: int = MAX_GROUP,
+        tracer: Tracer = NO_TRACER,
     ) -> None:
         self._uow = uow
+        self._tracer = tracer
         self._cache = cache
         self._metrics = metrics
         self._limits = limits
@@ -100,7 +108,9 @@ class OrderDesk:
             limits=self._limits,
             address=address,
         )
-        waiting = _Waiting(request, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(
+            request, asyncio.get_running_loop().create_future(), self._tracer.current()
+        )
         self._waiting.append(waiting)
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
@@ -124,7 +134,13 @@ class OrderDesk:
         try:
             while self._waiting:
                 if group := self._next_group():
-                    await self._settle(group)
+                    with self._tracer.span(
+                        "order group",
+                        attributes={"cloudmall.order_group.size": len(group)},
+                        parent=group[0].span,
+                        links=[waiting.span for waiting in group[1:]],
+                    ):
+                        await self._settle(group)
         finally:
             self._runner = None
             while self._waiting:  # only if cut off (shutdown): never leave a request hanging

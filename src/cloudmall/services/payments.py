@@ -23,9 +23,11 @@ from cloudmall.domain.payments import Payment
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
 from cloudmall.services.orders import get_order, move_order, visible_order
 from cloudmall.services.ports import (
+    NO_TRACER,
     Metrics,
     PaymentGateway,
     Principal,
+    Tracer,
     UnitOfWorkFactory,
 )
 from cloudmall.services.request_context import current_request_id
@@ -74,6 +76,7 @@ async def pay_order(
     cvc: str,
     currency: str,
     idempotency_key: str | None,
+    tracer: Tracer = NO_TRACER,
 ) -> PaidOrder:
     """Charge the card for a pending order's total (goods and delivery fee) and mark it paid.
 
@@ -99,6 +102,7 @@ async def pay_order(
         key=key,
         scope=f"payment:{order_id}",
         fingerprint=fingerprint({"order": order_id, "card": digits[-4:]}),
+        tracer=tracer,
     )
     return await with_retries(payment.attempt)
 
@@ -117,6 +121,7 @@ class _Payment:
     key: str | None
     scope: str
     fingerprint: str
+    tracer: Tracer = NO_TRACER
 
     async def attempt(self) -> PaidOrder:
         if self.key is not None and (answer := await self.claim_or_first_answer(self.key)):
@@ -190,9 +195,13 @@ class _Payment:
         check_transition(order.status, OrderStatus.PAID)
         if order.address is None:
             raise AddressRequired("Add the order's delivery address before paying")
-        result = await self.gateway.charge(
-            amount=order.total_amount, currency=self.currency, card=self.card
-        )
+        # The gateway is another company's service: its time is the trace's to show.
+        with self.tracer.span(
+            "payment gateway charge", attributes={"cloudmall.order_id": order.id}
+        ):
+            result = await self.gateway.charge(
+                amount=order.total_amount, currency=self.currency, card=self.card
+            )
         if not result.approved:
             self.metrics.payment("declined")
             await self.record_event(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -554,6 +554,53 @@ class Broker(Protocol):
 def dead_letter_stream(stream: str) -> str:
     """Where a stream's parked messages go."""
     return f"{stream}:dead"
+
+
+#: The values a span attribute takes.
+SpanValue = str | int | float | bool
+
+
+class Tracer(Protocol):
+    """Spans around the shop's own work where no instrumented library draws one (a group of
+    orders in one transaction, a payment gateway's answer). OpenTelemetry's when tracing is on;
+    `NO_TRACER` (nothing at all) when it is off."""
+
+    def current(self) -> object:
+        """A handle on the span the caller is in, for a later span to link to."""
+        ...
+
+    def span(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, SpanValue] | None = None,
+        parent: object | None = None,
+        links: Sequence[object] = (),
+    ) -> AbstractContextManager[None]:
+        """A span around the `with` block, child of `parent` (a handle from `current`; by
+        default the current span) and linked to `links` (handles too): work done for several
+        requests belongs to one and links the others. An exception leaving the block marks the
+        span failed."""
+        ...
+
+
+class _NoTracer:
+    def current(self) -> object:
+        return None
+
+    def span(
+        self,
+        name: str,
+        *,
+        attributes: Mapping[str, SpanValue] | None = None,
+        parent: object | None = None,
+        links: Sequence[object] = (),
+    ) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+#: The tracer when tracing is off: costs a call and nothing else.
+NO_TRACER: Tracer = _NoTracer()
 
 
 class CatalogPresenter(Protocol):

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
-from cloudmall.bootstrap import build_shop, runtime_profile
+from cloudmall.bootstrap import build_shop, build_tracing, runtime_profile
 from cloudmall.config import Settings
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.shop import Shop
@@ -77,7 +77,8 @@ def create_app(
         "payments and operations. Authenticate with `Authorization: Bearer <token>` from "
         "`POST /api/auth/login`.",
         lifespan=_lifespan(settings, presenter, shop),
-        # Metrics are Prometheus (/metrics); FastAPI's own OpenTelemetry hooks cost per request.
+        # FastAPI's own OpenTelemetry hooks cost per request even with no SDK: metrics are
+        # Prometheus (/metrics), and traces, when on, come from adapters/tracing.py.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served by install_api_docs from the app's own files, not a CDN
         redoc_url=None,
@@ -111,6 +112,8 @@ def _lifespan(
             await app.state.shop.stop()
             if shop is None:
                 await app.state.shop.aclose()
+            if tracing := build_tracing(settings):
+                tracing.flush()  # the last requests' spans, before the worker exits
 
     return lifespan
 
@@ -119,7 +122,8 @@ def _add_middleware(
     app: FastAPI, settings: Settings, only_routes: Iterable[tuple[str, str]] | None
 ) -> None:
     """Innermost first: the fast path (if the runtime keeps answers), the function's routes,
-    CORS, body limit, context."""
+    CORS, body limit, guard, the request id on the server span (if tracing), context; the
+    server span (if tracing) around all of it."""
     if runtime_profile(settings).fast_path:
         app.add_middleware(CatalogFastPath)
     if only_routes is not None:
@@ -142,4 +146,6 @@ def _add_middleware(
         metrics_allow=settings.metrics_allow,
         origin_verify=settings.origin_verify_secret.get_secret_value(),
     )
+    if tracing := build_tracing(settings):
+        tracing.instrument_app(app)
     app.add_middleware(RequestContextMiddleware)

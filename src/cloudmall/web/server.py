@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import logging.config
 import multiprocessing
 import os
 import signal
@@ -29,6 +30,7 @@ from prometheus_client import multiprocess
 from uvicorn.config import LOGGING_CONFIG
 
 from cloudmall.config import HttpServer
+from cloudmall.web.log_context import LOG_FORMAT, RequestContextFilter
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,20 @@ MAIL_LOGGER = "cloudmall.adapters.mail"
 
 
 def _log_config() -> dict[str, Any]:
-    """uvicorn's own logging, plus a line per mail sent: on one machine, where mail goes to
-    var/mail, that line is how a developer notices one."""
+    """uvicorn's own logging; the shop's warnings, and a line per mail sent (on one machine,
+    where mail goes to var/mail, that line is how a developer notices one), in one format that
+    names the request, trace and span of each line (web.log_context)."""
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"][MAIL_LOGGER] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["filters"] = {"request_context": {"()": RequestContextFilter}}
+    config["formatters"]["shop"] = {"format": LOG_FORMAT}
+    config["handlers"]["shop"] = {
+        "formatter": "shop",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "filters": ["request_context"],
+    }
+    config["loggers"]["cloudmall"] = {"handlers": ["shop"], "level": "WARNING", "propagate": False}
+    config["loggers"][MAIL_LOGGER] = {"handlers": ["shop"], "level": "INFO", "propagate": False}
     return config
 
 
@@ -83,6 +95,7 @@ def _run_worker(
         # Imported here: a uvicorn worker never loads granian.
         from cloudmall.web import granian_worker
 
+        logging.config.dictConfig(_log_config())  # what uvicorn does with it in its workers
         granian_worker.run(app, sock, BACKLOG)
         return
     uvicorn.Server(_config(host, port, app)).run(sockets=[sock])

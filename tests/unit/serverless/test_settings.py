@@ -40,6 +40,7 @@ def test_every_secret_setting_is_read_from_its_secret(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("CLOUDMALL_ENVIRONMENT", "production")
+    monkeypatch.setenv("CLOUDMALL_TOKEN_ALGORITHM", "HS256")  # as the stack sets it
     values = {
         SECRET_ARN_VARIABLE: KEY,
         SMTP_URL_ARN_VARIABLE: "smtp://user:pass@email-smtp.example.com:587?starttls=true",

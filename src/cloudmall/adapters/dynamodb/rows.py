@@ -217,6 +217,11 @@ def _event_rows(record: Item) -> Iterator[Row]:
 
 def items_of(rows: Mapping[str, Sequence[Row]]) -> Iterator[Item]:
     """The items that hold `rows` (every table's, typed), lookup items included."""
+    if handled := len(rows.get("inbox_events", ())):
+        raise Unrepresentable(
+            f"the backup holds {handled} events an inbox handled, and a DynamoDB shop keeps no "
+            "inbox (its outbox has no broker reader: docs/dynamodb.md)"
+        )
     for row in rows.get("users", ()):
         yield from _user_items(row)
     for row in rows.get("categories", ()):
