@@ -35,6 +35,15 @@ NOT_IN_LAMBDA = {
     "duckdb": "the lake is exported by `cloudmall lake export` and queried by Athena on AWS",
 }
 
+#: The AWS services the functions call (name → where). botocore ships the models of every
+#: service (~16 MB of the zip); the others' are left out.
+AWS_SERVICES = {
+    "s3": "the media store (adapters/storage/s3.py)",
+    "dynamodb": "the shop on DynamoDB (adapters/dynamodb/client.py)",
+    "rds": "IAM tokens for RDS Proxy (adapters/db/iam_auth.py)",
+    "secretsmanager": "the functions' secrets at init (serverless/settings.py, via powertools)",
+}
+
 #: Files a function never reads: C and Cython sources shipped in some wheels, console scripts.
 NEVER_READ = ("*.c", "*.pyx", "*.pxd", "bin/*")
 
@@ -85,6 +94,9 @@ def build(target: Path, *, python_version: str, platform: str, constraints: Path
     for pattern in NEVER_READ:
         for path in target.glob(pattern if "/" in pattern else f"**/{pattern}"):
             path.unlink()
+    for model in (target / "botocore" / "data").iterdir():
+        if model.is_dir() and model.name not in AWS_SERVICES:
+            shutil.rmtree(model)
 
 
 def archive_of(folder: Path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.support import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "infra"))
-from cloudmall_infra.lambda_package import NOT_IN_LAMBDA, main
+from cloudmall_infra.lambda_package import AWS_SERVICES, NOT_IN_LAMBDA, main
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +32,11 @@ from cloudmall.config import Settings
 asyncio.run(migrate(Settings()))
 import cloudmall.serverless
 answer = cloudmall.serverless.handler(json.loads(sys.argv[2]), None)
+import botocore.session
+aws = botocore.session.get_session()
+for service in json.loads(sys.argv[3]):  # the models the artifact keeps are whole
+    aws.create_client(service, region_name="ap-northeast-2", aws_access_key_id="x",
+                      aws_secret_access_key="x")
 outside = sorted(
     name for name, module in list(sys.modules.items())
     if getattr(module, "__file__", None)
@@ -84,7 +90,16 @@ def test_the_handler_answers_from_the_artifact_alone(tmp_path: Path) -> None:
         "CLOUDMALL_SECRET_KEY": TEST_SECRET_KEY,
     }
     probe = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, str(artifact), json.dumps(EVENT)],
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            PROBE,
+            str(artifact),
+            json.dumps(EVENT),
+            json.dumps(sorted(AWS_SERVICES)),
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -98,3 +113,15 @@ def test_the_handler_answers_from_the_artifact_alone(tmp_path: Path) -> None:
     answer = result["answer"]
     assert answer["statusCode"] == 200, answer
     assert json.loads(answer["body"]) == []
+
+
+def test_every_aws_service_the_code_calls_keeps_its_model() -> None:
+    """The artifact keeps botocore's models of AWS_SERVICES only: a client of another service
+    would fail on AWS, so every service the code names must be listed."""
+    named = {
+        match
+        for path in (REPO_ROOT / "src" / "cloudmall").rglob("*.py")
+        for match in re.findall(r"\bclient\(\s*\"([a-z0-9-]+)\"", path.read_text())
+    }
+    assert named == {"s3", "dynamodb", "rds"}  # the regex finds what it should
+    assert named | {"secretsmanager"} <= set(AWS_SERVICES)
