@@ -298,16 +298,13 @@ class ShopFunctions(Construct):
     ) -> triggers.TriggerFunction:
         """`cloudmall migrate` as a CloudFormation-time trigger: once per deploy whose code
         changed, after the proxy exists and before the API is created; never per invocation."""
-        environment = {
-            key: value
-            for key, value in self.common_environment.items()
-            if key != "CLOUDMALL_SECRET_KEY_SECRET_ARN"
-        }
+        # The common environment, the signing key's secret included: the app's settings refuse
+        # to start in production without it, even in a process that signs nothing.
         migrate = self._function(
             "migrate",
             handler=MIGRATE_HANDLER,
             memory_mb=512,
-            environment=environment,
+            environment=dict(self.common_environment),
             vpc=vpc,
             subnets=subnets,
             timeout=Duration.minutes(5),
@@ -316,6 +313,7 @@ class ShopFunctions(Construct):
             execute_on_handler_change=True,
         )
         database.grant_connect(migrate)
+        self._signing_key.grant_read(migrate)
         self._acknowledge_trigger(migrate)
         return migrate  # type: ignore[return-value]
 
