@@ -46,10 +46,11 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
-from cloudmall.services.mail import MAIL_CONSUMER, MailLoop, MailReader
+from cloudmall.services.mail import MAIL_CONSUMER, MailReader
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
+from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import (
     NO_TRACER,
     BackupDatabase,
@@ -73,7 +74,7 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
-from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, Relay, RelayLoop
+from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, Relay
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
@@ -465,7 +466,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     background: list[Background] = []
     if profile.mail_loop and MAIL_CONSUMER in settings.outbox_consumers:
         background.append(
-            MailLoop(
+            BackgroundLoop(
                 mailer,
                 interval=settings.mail_poll_seconds,
                 max_delay=settings.mail_retry_max_seconds,
@@ -474,7 +475,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     relay = build_relay(settings, uow)
     if relay is not None and profile.mail_loop:
         background.append(
-            RelayLoop(
+            BackgroundLoop(
                 relay,
                 interval=settings.broker_poll_seconds,
                 max_delay=RELAY_MAX_DELAY_SECONDS,

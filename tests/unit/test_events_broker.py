@@ -13,8 +13,9 @@ import pytest
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
 from cloudmall.services.event_consumer import EventConsumer
+from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import BrokerUnavailable, UnitOfWork
-from cloudmall.services.relay import BROKER_CONSUMER, Relay, RelayLoop
+from cloudmall.services.relay import BROKER_CONSUMER, Relay
 from tests.unit.fakes import FakeBroker, FakeStore
 
 pytestmark = pytest.mark.anyio
@@ -206,7 +207,7 @@ async def test_a_message_delivered_past_the_limit_is_parked_without_running_the_
 
 async def test_the_relay_loop_publishes_in_the_background_until_stopped(store: FakeStore) -> None:
     broker = FakeBroker()
-    loop = RelayLoop(relay(store, broker), interval=0.01, max_delay=0.05)
+    loop = BackgroundLoop(relay(store, broker), interval=0.01, max_delay=0.05)
     loop.start()
     try:
         ids = await add_events(store, 3)

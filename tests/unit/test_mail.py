@@ -12,8 +12,9 @@ import pytest
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderLine
 from cloudmall.services import accounts
-from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailLoop, MailReader
+from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailReader
 from cloudmall.services.mail_texts import MailTexts
+from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import Mail, MailUnavailable, NewOrder
 from tests.unit.fakes import FakeHasher, FakeMailSender, FakeResetTokens, FakeStore
 
@@ -243,7 +244,7 @@ async def test_a_stopping_process_cuts_off_a_hung_mail_server_and_loses_nothing(
         await asyncio.Event().wait()  # a server that never answers
 
     sender.send = hang  # type: ignore[method-assign]
-    loop = MailLoop(reader(store, sender), interval=0.01, max_delay=0.05)
+    loop = BackgroundLoop(reader(store, sender), interval=0.01, max_delay=0.05)
     loop.start()
     await asyncio.wait_for(hung.wait(), 5)
     await asyncio.wait_for(loop.stop(grace_seconds=0.05), 5)

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from cloudmall.adapters.dynamodb.inbox import NoInbox
 from cloudmall.bootstrap import build_broker, build_relay, build_shop
 from cloudmall.config import Settings
-from cloudmall.services.relay import Relay, RelayLoop
+from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.relay import Relay
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +66,7 @@ async def test_a_server_with_the_broker_reader_relays_in_the_background(tmp_path
         relay = shop.tiers["relay"]
         assert isinstance(relay, Relay)
         assert (relay.stream, tuple(relay.consumers)) == ("shop-events", ("lake", "mail", "broker"))
-        assert any(isinstance(work, RelayLoop) for work in shop._background)
+        loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
+        assert sorted(type(loop.reader).__name__ for loop in loops) == ["MailReader", "Relay"]
     finally:
         await shop.aclose()

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from cloudmall.domain.errors import InvalidInput
-from cloudmall.services.idempotency import with_retries
 from cloudmall.services.lake_sql import REPORT_QUERIES
+from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import (
     EventLake,
     LakeQueries,
     LakeQueryError,
-    OutboxBatch,
     QueryResult,
     UnitOfWorkFactory,
 )
@@ -56,26 +55,13 @@ class Exporter:
     async def run_once(self) -> ExportResult:
         """Export every event waiting now; ends when the outbox has none left for the lake."""
         events = batches = files = purged = 0
-        while (batch := await with_retries(self._claim)) is not None:
+        while (batch := await claim_batch(self.uow, LAKE_CONSUMER, self.batch_size)) is not None:
             keys = await self.lake.write(batch.name, [entry.event for entry in batch.entries])
-            purged += await with_retries(lambda: self._finish(batch))
+            purged += await finish_batch(self.uow, LAKE_CONSUMER, batch, self.consumers)
             events += len(batch.entries)
             batches += 1
             files += len(keys)
         return ExportResult(events, batches, files, purged)
-
-    async def _claim(self) -> OutboxBatch | None:
-        async with self.uow(write=True) as tx:
-            batch = await tx.outbox.claim(LAKE_CONSUMER, self.batch_size)
-            await tx.commit()
-        return batch
-
-    async def _finish(self, batch: OutboxBatch) -> int:
-        async with self.uow(write=True) as tx:
-            await tx.outbox.finish(LAKE_CONSUMER, batch.name)
-            purged = await tx.outbox.purge(self.consumers, len(batch.entries))
-            await tx.commit()
-        return purged
 
     async def follow(
         self,

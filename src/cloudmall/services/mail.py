@@ -20,7 +20,6 @@ refuses for good (no such recipient) is given up and logged, so it cannot hold b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from cloudmall.domain.events import Event
 from cloudmall.domain.users import Role, User
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.mail_texts import MailTexts
+from cloudmall.services.outbox_readers import claim_batch
 from cloudmall.services.ports import (
     Mail,
     MailRejected,
@@ -87,7 +87,7 @@ class MailReader:
         """Send the mail of every event waiting now. Raises MailUnavailable (the sender failed)
         or MailBusy (another process holds one of the mails): what was sent stays sent."""
         sent = batches = 0
-        while (batch := await with_retries(self._claim)) is not None:
+        while (batch := await claim_batch(self.uow, MAIL_CONSUMER, self.batch_size)) is not None:
             sent += await self._deliver(batch)
             batches += 1
         return MailRunResult(sent, batches)
@@ -120,12 +120,6 @@ class MailReader:
                 await asyncio.wait_for(stop.wait(), delay)
             except TimeoutError:
                 continue
-
-    async def _claim(self) -> OutboxBatch | None:
-        async with self.uow(write=True) as tx:
-            batch = await tx.outbox.claim(MAIL_CONSUMER, self.batch_size)
-            await tx.commit()
-        return batch
 
     async def _deliver(self, batch: OutboxBatch) -> int:
         """Send the batch's mails not sent yet and finish it; how many were sent now. The mails
@@ -228,34 +222,3 @@ class MailReader:
         async with self.uow() as tx:
             order = await tx.orders.get(order_id)
             return await tx.users.get(order.user_id) if order else None
-
-
-class MailLoop:
-    """The reader in the background of a long-lived process (`Shop.start` / `Shop.stop`)."""
-
-    def __init__(self, reader: MailReader, *, interval: float, max_delay: float) -> None:
-        self._reader = reader
-        self._interval = interval
-        self._max_delay = max_delay
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._stop.clear()
-            follow = self._reader.follow(
-                interval=self._interval, max_delay=self._max_delay, stop=self._stop
-            )
-            self._task = asyncio.get_running_loop().create_task(follow)
-
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Let the batch being sent finish for up to `grace_seconds`, then cut it off (its mails
-        not marked sent go out again later, from this process or another)."""
-        if self._task is not None:
-            self._stop.set()
-            _, running = await asyncio.wait({self._task}, timeout=grace_seconds)
-            for task in running:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            self._task = None

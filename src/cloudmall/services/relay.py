@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from cloudmall.services.idempotency import with_retries
-from cloudmall.services.ports import Broker, OutboxBatch, UnitOfWorkFactory
+from cloudmall.services.outbox_readers import claim_batch, finish_batch
+from cloudmall.services.ports import Broker, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +45,12 @@ class Relay:
         """Publish every event waiting now. Raises BrokerUnavailable: what was published and
         finished stays so; the batch at hand is published again by the next run."""
         events = batches = purged = 0
-        while (batch := await with_retries(self._claim)) is not None:
+        while (batch := await claim_batch(self.uow, BROKER_CONSUMER, self.batch_size)) is not None:
             await self.broker.publish(self.stream, [entry.event for entry in batch.entries])
-            purged += await with_retries(lambda: self._finish(batch))
+            purged += await finish_batch(self.uow, BROKER_CONSUMER, batch, self.consumers)
             events += len(batch.entries)
             batches += 1
         return RelayResult(events, batches, purged)
-
-    async def _claim(self) -> OutboxBatch | None:
-        async with self.uow(write=True) as tx:
-            batch = await tx.outbox.claim(BROKER_CONSUMER, self.batch_size)
-            await tx.commit()
-        return batch
-
-    async def _finish(self, batch: OutboxBatch) -> int:
-        async with self.uow(write=True) as tx:
-            await tx.outbox.finish(BROKER_CONSUMER, batch.name)
-            purged = await tx.outbox.purge(self.consumers, len(batch.entries))
-            await tx.commit()
-        return purged
 
     async def follow(
         self,
@@ -88,34 +75,3 @@ class Relay:
                     report(result)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-
-
-class RelayLoop:
-    """The relay in the background of a long-lived process (`Shop.start` / `Shop.stop`)."""
-
-    def __init__(self, relay: Relay, *, interval: float, max_delay: float) -> None:
-        self._relay = relay
-        self._interval = interval
-        self._max_delay = max_delay
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._stop.clear()
-            follow = self._relay.follow(
-                interval=self._interval, max_delay=self._max_delay, stop=self._stop
-            )
-            self._task = asyncio.get_running_loop().create_task(follow)
-
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Let the batch at hand finish for up to `grace_seconds`, then cut it off (it is
-        published again later, by this process or another)."""
-        if self._task is not None:
-            self._stop.set()
-            _, running = await asyncio.wait({self._task}, timeout=grace_seconds)
-            for task in running:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            self._task = None

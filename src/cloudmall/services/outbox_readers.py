@@ -1,0 +1,82 @@
+"""What the outbox's readers (the lake export, mail, the broker relay) share: taking and
+finishing their batches, and running in the background of a long-lived process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Collection
+from typing import Protocol
+
+from cloudmall.services.idempotency import with_retries
+from cloudmall.services.ports import OutboxBatch, UnitOfWorkFactory
+
+
+async def claim_batch(uow: UnitOfWorkFactory, consumer: str, batch_size: int) -> OutboxBatch | None:
+    """The reader's next batch (the one it left unfinished first), claimed in a committed
+    transaction of its own before the reader acts on it; None when nothing waits."""
+
+    async def claim() -> OutboxBatch | None:
+        async with uow(write=True) as tx:
+            batch = await tx.outbox.claim(consumer, batch_size)
+            await tx.commit()
+        return batch
+
+    return await with_retries(claim)
+
+
+async def finish_batch(
+    uow: UnitOfWorkFactory, consumer: str, batch: OutboxBatch, consumers: Collection[str]
+) -> int:
+    """Mark the batch done and purge what every reader (`consumers`) has finished; how many
+    events were purged."""
+
+    async def finish() -> int:
+        async with uow(write=True) as tx:
+            await tx.outbox.finish(consumer, batch.name)
+            purged = await tx.outbox.purge(consumers, len(batch.entries))
+            await tx.commit()
+        return purged
+
+    return await with_retries(finish)
+
+
+class Follower(Protocol):
+    async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, every `interval` seconds, backing off to `max_delay`."""
+        ...
+
+
+class BackgroundLoop:
+    """A reader following the outbox in the background (`Shop.start` / `Shop.stop`)."""
+
+    def __init__(self, reader: Follower, *, interval: float, max_delay: float) -> None:
+        self._reader = reader
+        self._interval = interval
+        self._max_delay = max_delay
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def reader(self) -> Follower:
+        return self._reader
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            follow = self._reader.follow(
+                interval=self._interval, max_delay=self._max_delay, stop=self._stop
+            )
+            self._task = asyncio.get_running_loop().create_task(follow)
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the batch at hand finish for up to `grace_seconds`, then cut it off: what it
+        had not finished is handed out again later, to this process or another."""
+        if self._task is not None:
+            self._stop.set()
+            _, running = await asyncio.wait({self._task}, timeout=grace_seconds)
+            for task in running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._task = None
