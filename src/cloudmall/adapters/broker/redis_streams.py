@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from cloudmall.adapters.broker.envelope import decode, encode
+from cloudmall.adapters.event_json import decode_or_none, encode
 from cloudmall.domain.events import Event
 from cloudmall.services.ports import BrokerUnavailable, Delivery, dead_letter_stream
 
@@ -89,7 +89,7 @@ class RedisStreamsBroker:
         except _FAILURES as exc:
             raise BrokerUnavailable(f"redis: {exc}") from exc
         return [
-            Delivery(message_id, decode(fields.get("envelope")), 1)
+            Delivery(message_id, decode_or_none(fields.get("envelope")), 1)
             for _, messages in answer or []
             for message_id, fields in messages
         ]
@@ -128,7 +128,7 @@ class RedisStreamsBroker:
         )
         counts = {entry["message_id"]: int(entry["times_delivered"]) for entry in pending}
         return [
-            Delivery(message_id, decode(fields.get("envelope")), counts.get(message_id, 1))
+            Delivery(message_id, decode_or_none(fields.get("envelope")), counts.get(message_id, 1))
             for message_id, fields in claimed
         ]
 
@@ -172,7 +172,7 @@ class RedisStreamsBroker:
         except _FAILURES as exc:
             raise BrokerUnavailable(f"redis: {exc}") from exc
         return [
-            (fields["group"], fields["error"], decode(fields.get("envelope")))
+            (fields["group"], fields["error"], decode_or_none(fields.get("envelope")))
             for _, fields in parked
         ]
 

@@ -11,14 +11,13 @@ a second, one partition's write limit, DynamoDB Streams would be the outbox inst
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from typing import Any
 
 from cloudmall.adapters.db.outbox_repository import batch_name
 from cloudmall.adapters.dynamodb.table import OUTBOX, sortable_id
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
+from cloudmall.adapters.event_json import decode, encode
 from cloudmall.domain.events import Event
 from cloudmall.services.ports import OutboxBatch, OutboxEntry, RetryableConflict
 
@@ -26,31 +25,9 @@ from cloudmall.services.ports import OutboxBatch, OutboxEntry, RetryableConflict
 PURGE_WRITES = 90
 
 
-def encode_event(event: Event) -> str:
-    return json.dumps(
-        {
-            "id": event.id,
-            "type": event.type,
-            "version": event.version,
-            "occurred_at": event.occurred_at.isoformat(),
-            "aggregate_type": event.aggregate_type,
-            "aggregate_id": event.aggregate_id,
-            "payload": event.payload,
-            "request_id": event.request_id,
-        },
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-
-
-def decode_event(text: str) -> Event:
-    fields = json.loads(text)
-    return Event(**{**fields, "occurred_at": datetime.fromisoformat(fields["occurred_at"])})
-
-
 def _entries(record: dict[str, Any]) -> list[OutboxEntry]:
     first = int(record["first"])
-    return [OutboxEntry(first + i, decode_event(text)) for i, text in enumerate(record["events"])]
+    return [OutboxEntry(first + i, decode(text)) for i, text in enumerate(record["events"])]
 
 
 def _consumer(consumer: str) -> str:
@@ -81,7 +58,7 @@ class DynamoOutbox:
                 "PK": OUTBOX,
                 "SK": sortable_id(first),
                 "first": first,
-                "events": [encode_event(event) for event in self._events],
+                "events": [encode(event) for event in self._events],
             },
             condition="attribute_not_exists(#PK)",
             refused=_claimed_meanwhile,

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from cloudmall.adapters.dynamodb.order_repository import order_index_keys
-from cloudmall.adapters.dynamodb.outbox import decode_event, encode_event
 from cloudmall.adapters.dynamodb.product_repository import on_sale_keys
 from cloudmall.adapters.dynamodb.table import (
     ADDRESS,
@@ -48,6 +47,7 @@ from cloudmall.adapters.dynamodb.table import (
     timestamp,
     user_key,
 )
+from cloudmall.adapters.event_json import decode, encode
 from cloudmall.domain.events import Event
 
 Row = dict[str, Any]
@@ -197,7 +197,7 @@ def _order_row(item: Item) -> Row:
 def _event_rows(record: Item) -> Iterator[Row]:
     first = int(record["first"])
     for offset, text in enumerate(record["events"]):
-        event = decode_event(text)
+        event = decode(text)
         yield {
             "id": first + offset,
             "event_id": event.id,
@@ -349,7 +349,7 @@ def _event_record(row: Row) -> Item:
         "PK": OUTBOX,
         "SK": sortable_id(row["id"]),
         "first": row["id"],
-        "events": [encode_event(event)],
+        "events": [encode(event)],
     }
 
 
