@@ -220,6 +220,7 @@ def test_a_scheduled_fargate_task_exports_to_the_lake(production: Synth) -> None
     }
     assert {e["Name"] for e in container["Environment"]} == {
         "CLOUDMALL_ENVIRONMENT",
+        "CLOUDMALL_TOKEN_ALGORITHM",  # the app's settings want one in production
         "CLOUDMALL_DATABASE_URL",
         "CLOUDMALL_LAKE_URL",
     }

@@ -42,20 +42,21 @@ def text(value: Any) -> str:
     )
 
 
-def settings_of(environment: dict[str, str], **secrets: str) -> Settings:
-    """Settings() in a process with exactly `environment` (no other CLOUDMALL_ variable)."""
+def settings_of(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], **secrets: str
+) -> Settings:
+    """Settings() in a process with exactly `environment` (no other CLOUDMALL_ variable); the
+    test's environment comes back afterwards (monkeypatch undoes each change)."""
     for key in [key for key in os.environ if key.startswith("CLOUDMALL_")]:
-        os.environ.pop(key)
-    os.environ.update(environment)
+        monkeypatch.delenv(key)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
     return Settings(**{name: SecretStr(value) for name, value in secrets.items()})  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
-def own_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test's changes to os.environ are undone; a var folder of its own."""
-    for key, value in os.environ.items():
-        monkeypatch.setenv(key, value)  # restored afterwards, whatever settings_of changed
-    monkeypatch.chdir(tmp_path)
+def own_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # a var folder of its own
 
 
 def lambda_processes(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -79,7 +80,7 @@ def container_processes(synth: Synth) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("variant", ["production", "dynamodb"])
 def test_every_function_starts_with_what_its_template_gives(
-    variant: str, all_synths: dict[str, Synth]
+    variant: str, all_synths: dict[str, Synth], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     processes = lambda_processes(all_synths[variant])
     assert len(processes) >= 4  # the three request functions and the mail function, at least
@@ -91,13 +92,15 @@ def test_every_function_starts_with_what_its_template_gives(
             if variable in environment
         }
         try:
-            settings = settings_of(environment, **secrets)
+            settings = settings_of(monkeypatch, environment, **secrets)
         except ValueError as refused:
             pytest.fail(f"{name} would not start: {refused}")
         assert settings.environment.value == "production", name
 
 
-def test_every_container_starts_with_what_its_task_definition_gives(production: Synth) -> None:
+def test_every_container_starts_with_what_its_task_definition_gives(
+    production: Synth, monkeypatch: pytest.MonkeyPatch
+) -> None:
     processes = container_processes(production)
     assert len(processes) >= 4  # the shop and the lake export, in each of the two stages
     for name, container in processes.items():
@@ -105,7 +108,7 @@ def test_every_container_starts_with_what_its_task_definition_gives(production: 
         for secret in container.get("Secrets", []):
             environment[secret["Name"]] = SECRET_VALUES[secret["Name"]]
         try:
-            settings = settings_of(environment)
+            settings = settings_of(monkeypatch, environment)
         except ValueError as refused:
             pytest.fail(f"{name} would not start: {refused}")
         assert settings.environment.value == "production", name
