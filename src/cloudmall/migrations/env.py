@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import time
+from pathlib import Path
+from typing import IO
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -20,6 +24,30 @@ config = context.config
 
 
 PG_LOCK_ID = 0x636C6F75  # any fixed 64-bit number; "clou"
+#: SQLite's migration lock while this process holds it: a file beside the database, locked
+#: with flock for the whole run (read the revision, migrate, commit), since a write transaction
+#: alone was seen to let two runs apply one migration each (duplicate column).
+_sqlite_lock: list[IO[str]] = []
+
+
+def _lock_sqlite(database: str, timeout_seconds: int) -> None:
+    handle = Path(f"{database}.migrating").open("a")  # noqa: SIM115 - held until _unlock
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise MigrationLockTimeout(
+                    f"another `cloudmall migrate` held the migration lock for "
+                    f"{timeout_seconds} s; nothing was migrated (run it again once that one "
+                    "has finished)"
+                ) from None
+            time.sleep(0.05)
+        else:
+            _sqlite_lock.append(handle)
+            return
 
 
 def _lock(connection: Connection, timeout_seconds: int) -> None:
@@ -36,6 +64,10 @@ def _lock(connection: Connection, timeout_seconds: int) -> None:
                 f"another `cloudmall migrate` held the migration lock for {timeout_seconds} s; "
                 "nothing was migrated (run it again once that one has finished)"
             )
+    elif connection.dialect.name == "sqlite":
+        database = connection.engine.url.database
+        if database and database != ":memory:":
+            _lock_sqlite(database, timeout_seconds)
 
 
 def _unlock(connection: Connection) -> None:
@@ -43,6 +75,10 @@ def _unlock(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({PG_LOCK_ID})")
     elif connection.dialect.name in ("mysql", "mariadb"):
         connection.exec_driver_sql(f"SELECT RELEASE_LOCK({MIGRATION_LOCK})")
+    while _sqlite_lock:
+        handle = _sqlite_lock.pop()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def _run(connection: Connection) -> None:
