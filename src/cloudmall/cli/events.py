@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import Annotated
 
 import typer
 
-from cloudmall.cli.runner import console, fail, load_settings, open_shop, run
+from cloudmall.cli.runner import console, fail, load_settings, open_shop, run, stop_on_signals
 from cloudmall.services.relay import (
     BROKER_CONSUMER,
     RELAY_MAX_DELAY_SECONDS,
@@ -40,10 +38,7 @@ def _relay(shop: Shop) -> Relay:
 async def _follow(interval: float) -> None:
     async with open_shop(load_settings()) as shop:
         relay = _relay(shop)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(stop_signal, stop.set)
+        stop = stop_on_signals()
         await relay.follow(
             interval=interval,
             max_delay=RELAY_MAX_DELAY_SECONDS,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import Annotated
 import typer
 
 from cloudmall.cli import lake_render
-from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
+from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run, stop_on_signals
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.services import commands as c
 from cloudmall.services.lake import Exporter, ExportResult, LakeReport, ReportSpan
@@ -43,10 +41,7 @@ async def _follow(interval: float) -> None:
     async with open_shop(load_settings()) as shop:
         exporter = shop.tiers["exporter"]
         assert isinstance(exporter, Exporter)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(stop_signal, stop.set)
+        stop = stop_on_signals()
         await exporter.follow(
             interval=interval, report=lambda r: console.print(_said(r)), stop=stop
         )

@@ -3,13 +3,11 @@ it by itself; a function runtime has no process that stays, so this runs on a sc
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import Annotated
 
 import typer
 
-from cloudmall.cli.runner import console, load_settings, open_shop, run
+from cloudmall.cli.runner import console, load_settings, open_shop, run, stop_on_signals
 from cloudmall.services import commands as c
 from cloudmall.services.mail import MailReader, MailRunResult
 
@@ -24,10 +22,7 @@ async def _follow(interval: float, max_delay: float) -> None:
     async with open_shop(load_settings()) as shop:
         reader = shop.tiers["mailer"]
         assert isinstance(reader, MailReader)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(stop_signal, stop.set)
+        stop = stop_on_signals()
         await reader.follow(
             interval=interval,
             max_delay=max_delay,
