@@ -73,6 +73,8 @@ class Order:
     delivery_fee: Decimal = Decimal("0.00")
     address: Address | None = None  # a copy, taken when given; None while pending
     shipment: Shipment | None = None
+    # The products context's stock reservation holding its units (ports.StockDesk).
+    reservation_id: str | None = None
 
     @property
     def goods_total(self) -> Decimal:

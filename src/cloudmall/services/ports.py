@@ -13,10 +13,12 @@ from typing import Literal, Protocol, Self
 from cloudmall.domain.cards import Card
 from cloudmall.domain.consents import Consent
 from cloudmall.domain.delivery import Address, SavedAddress, Shipment
+from cloudmall.domain.errors import CloudmallError
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment
 from cloudmall.domain.products import Category, Product
+from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 
@@ -288,6 +290,43 @@ class PaymentRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class NewReservation:
+    id: str
+    lines: tuple[ReservedLine, ...]  # in product-id order
+    expires_at: datetime
+
+
+class ReservationRepository(Protocol):
+    """The products context's stock reservations, each with its lines (units per product)."""
+
+    async def add_many(self, new: Sequence[NewReservation]) -> None:
+        """Insert reservations as `reserved`. An id taken already fails the caller's transaction
+        (RetryableConflict): a concurrent reserve with that id won, and a retry finds it."""
+        ...
+
+    async def get_many(
+        self, reservation_ids: Collection[str], *, lock: bool = False
+    ) -> dict[str, Reservation]:
+        """The reservations with these ids (an unknown id is absent); `lock` holds their rows
+        until the transaction ends."""
+        ...
+
+    async def transition(
+        self, reservation_id: str, source: ReservationStatus, target: ReservationStatus
+    ) -> bool:
+        """Move one from `source` to `target` only if it is still `source`; True if moved."""
+        ...
+
+    async def due(self, *, before: datetime, limit: int) -> list[str]:
+        """Ids of reservations still `reserved` that expire before `before`, soonest first."""
+        ...
+
+    async def units(self) -> dict[int, tuple[int, int]]:
+        """Per product with any, its (reserved, sold) units: the stock invariant's other terms."""
+        ...
+
+
 class IdempotencyRepository(Protocol):
     async def get(self, *, user_id: int, scope: str, key: str) -> IdempotencyRecord | None: ...
     async def get_many(
@@ -430,6 +469,7 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     mail: MailDeliveries
     inbox: Inbox
+    reservations: ReservationRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -816,6 +856,64 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    id: str  # the caller's: the same id on a retry names the same reservation
+    quantities: Mapping[int, int]  # product id → units (one entry per product)
+
+
+class StockDesk(Protocol):
+    """The products context's stock as the orders context uses it: in the same process (the
+    monolith) or over HTTP (the services topology). Every call is idempotent by reservation id,
+    so a caller that lost an answer asks again with the same id and changes nothing twice."""
+
+    async def reserve(
+        self, requests: Sequence[ReservationRequest]
+    ) -> list[Reservation | CloudmallError]:
+        """Take each request's units from stock under its id, in turn, in one transaction of the
+        products context. Per request, in order: its reservation (names and prices as of now,
+        expiring after the shop's reservation time) or why it was refused (OutOfStock; NotFound
+        for a product missing or off sale) — a refused one takes nothing. An id reserved before
+        answers that reservation as it is now, taking nothing again; the same id with other
+        quantities answers IdempotencyKeyReused. Raises DependencyUnavailable when the products
+        context cannot answer (then the caller releases the ids, or lets them expire)."""
+        ...
+
+    async def confirm(self, reservation_id: str) -> Reservation:
+        """`reserved` → `sold` (its order was paid); sold already: the same answer. Released
+        (expired or cancelled): ReservationExpired. Unknown: NotFound."""
+        ...
+
+    async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
+        """`reserved` or `sold` → `released`: its units back to stock, once (`reason`: cancel,
+        refund, expired). Released already: as it is. Unknown: None (nothing was taken)."""
+        ...
+
+
+class OrderBook(Protocol):
+    """The orders context as the payments context uses it (in process or over HTTP)."""
+
+    async def payable(self, principal: Principal, order_id: int) -> Order:
+        """The caller's order if it may be paid now: NotFound unless the caller may see it,
+        InvalidTransition unless pending, AddressRequired until it has its address."""
+        ...
+
+    async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+        """`pending` → `paid`, its reservation sold first (ReservationExpired if it was
+        released: the caller refunds). Paid already: the same answer. Cancelled meanwhile:
+        InvalidTransition (the caller refunds)."""
+        ...
+
+
+class PaymentDesk(Protocol):
+    """The payments context as the orders context uses it (in process or over HTTP)."""
+
+    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+        """Refund the order's captured payment at the gateway and record it, once; False if
+        the order has none captured (never paid, or refunded already)."""
+        ...
 
 
 class TokenIssuer(Protocol):
