@@ -15,9 +15,12 @@ from cloudmall.adapters.db.engine import create_engine
 from cloudmall.adapters.db.migrations import alembic_config
 
 
-def revisions_oldest_first(database_url: str) -> list[tuple[str, str | None]]:
-    """Every revision of the history with the one before it, oldest first."""
-    script = ScriptDirectory.from_config(alembic_config(database_url))
+def revisions_oldest_first(
+    database_url: str, context: str | None = None
+) -> list[tuple[str, str | None]]:
+    """Every revision of the history (the monolith's, or a context's) with the one before it,
+    oldest first."""
+    script = ScriptDirectory.from_config(alembic_config(database_url, context=context))
     steps = [
         (migration.revision, migration.down_revision)
         for migration in script.walk_revisions("base", "heads")

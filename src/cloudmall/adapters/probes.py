@@ -33,15 +33,16 @@ class DatabaseProbe:
 @dataclass(frozen=True, slots=True)
 class MigrationsProbe:
     engine: AsyncEngine
+    context: str | None = None  # whose history: the monolith's (None) or a context's
     name: str = "migrations"
     required: bool = True
 
     async def check(self) -> str:
         try:
-            current, head = await current_revision(self.engine), head_revision()
+            current, head = await current_revision(self.engine), head_revision(self.context)
         except DBAPIError as exc:
             raise RuntimeError(str(exc.orig or exc)) from None
-        if current != head and schema_is_ahead(current):
+        if current != head and schema_is_ahead(current, self.context):
             return f"at {current}, ahead of this release's {head} (expand/contract)"
         if current != head:
             raise RuntimeError(

@@ -82,14 +82,21 @@ def _unlock(connection: Connection) -> None:
 
 
 def _run(connection: Connection) -> None:
+    history = config.attributes.get("context")  # None: the monolith's
+    if history is None:
+        target = metadata
+    else:
+        from cloudmall.adapters.db.contexts import context_metadata
+
+        target = context_metadata(history)
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=target,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
     current = context.get_context().get_current_revision()
-    if schema_is_ahead(current):
+    if schema_is_ahead(current, history):
         # a newer release migrated it (expand/contract): this older code runs on it as it is
         print(f"schema at {current}, ahead of this release: nothing to migrate")
         return

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from cloudmall.adapters.db.engine import PasswordSource
+from cloudmall.adapters.db.schema_version import versions_dir
 
 LOCK_TIMEOUT_SECONDS = 300
 # MySQL/MariaDB GET_LOCK names are server-wide: the name carries the database's, so shops that
@@ -26,9 +27,14 @@ def alembic_config(
     *,
     lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
     password_source: PasswordSource | None = None,
+    context: str | None = None,
 ) -> Config:
+    """Alembic's configuration for the monolith's history, or (`context`) a context's alone."""
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
+    if context is not None:
+        config.set_main_option("version_locations", str(versions_dir(context)))
+    config.attributes["context"] = context
     config.attributes["database_url"] = database_url
     config.attributes["lock_timeout_seconds"] = lock_timeout_seconds
     config.attributes["password_source"] = password_source
@@ -40,13 +46,18 @@ async def upgrade(
     *,
     lock_timeout_seconds: int = LOCK_TIMEOUT_SECONDS,
     password_source: PasswordSource | None = None,
+    context: str | None = None,
 ) -> None:
-    """Bring the database to the newest schema (Alembic runs its own event loop in a thread).
+    """Bring the database to the newest schema (Alembic runs its own event loop in a thread):
+    the monolith's, or with `context` the schema of that context's database alone.
 
     Raises :class:`MigrationLockTimeout` when another run keeps the lock longer than
     ``lock_timeout_seconds`` (MySQL/MariaDB; PostgreSQL waits for its advisory lock).
     """
     config = alembic_config(
-        database_url, lock_timeout_seconds=lock_timeout_seconds, password_source=password_source
+        database_url,
+        lock_timeout_seconds=lock_timeout_seconds,
+        password_source=password_source,
+        context=context,
     )
     await asyncio.to_thread(command.upgrade, config, "head")
