@@ -120,10 +120,10 @@ async def test_an_older_release_runs_on_a_schema_a_newer_one_migrated(
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:  # what a newer release's expand migration leaves
-            await conn.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe9999'"))
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
         assert schema_is_ahead(await current_revision(engine))
         await upgrade(database_url)  # no "Can't locate revision": nothing to do
-        assert await current_revision(engine) == "f00dcafe9999"
+        assert await current_revision(engine) == "9999"
         assert not schema_is_ahead(head_revision())
         assert not schema_is_ahead(None)
     finally:

@@ -32,6 +32,7 @@ def alembic_config(
     """Alembic's configuration for the monolith's history, or (`context`) a context's alone."""
     config = Config()
     config.set_main_option("script_location", "cloudmall:migrations")
+    config.set_main_option("path_separator", "os")
     if context is not None:
         config.set_main_option("version_locations", str(versions_dir(context)))
     config.attributes["context"] = context
