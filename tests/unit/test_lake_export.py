@@ -11,6 +11,7 @@ import pytest
 
 from cloudmall.domain import events
 from cloudmall.domain.errors import InvalidInput
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.lake import Exporter, ReportSpan
 from tests.unit.fakes import FakeStore
 
@@ -91,7 +92,11 @@ async def test_follow_exports_what_comes_in_until_stopped(store) -> None:  # typ
     stop = asyncio.Event()
     rounds: list[int] = []
     following = asyncio.create_task(
-        exporter.follow(interval=0.01, report=lambda r: rounds.append(r.events), stop=stop)
+        exporter.follow(
+            backoff=Backoff(interval=0.01, max_delay=0.05),
+            report=lambda r: rounds.append(r.events),
+            stop=stop,
+        )
     )
     first = await add_events(store, 3)
     await asyncio.wait_for(lake.written.wait(), 1)
