@@ -18,7 +18,12 @@ from cloudmall_infra.k8s.contract import LAKE_SERVICE_ACCOUNT, Service
 from cloudmall_infra.k8s.network_policies import job_policy
 from cloudmall_infra.k8s.objects import api_object, labels
 from cloudmall_infra.k8s.settings import Deployment
-from cloudmall_infra.k8s.workloads import container, pod_security, volumes
+from cloudmall_infra.k8s.workloads import (
+    checkov_annotations,
+    container,
+    pod_security,
+    volumes,
+)
 
 MIGRATE = "migrate"
 LAKE_EXPORT = "lake-export"
@@ -64,9 +69,7 @@ def migration(chart: Chart, service: Service, deployment: Deployment) -> None:
         },
         api_version="batch/v1",
         object_labels=labels(service.name, MIGRATE),
-        annotations={
-            "argocd.argoproj.io/sync-wave": "-1",
-        },
+        annotations={"argocd.argoproj.io/sync-wave": "-1", **checkov_annotations()},
     )
     job_policy(chart, service, MIGRATE, s3=False)
 
@@ -97,6 +100,7 @@ def lake_export(chart: Chart, service: Service, deployment: Deployment) -> None:
         },
         api_version="batch/v1",
         object_labels=labels(service.name, LAKE_EXPORT),
+        annotations=checkov_annotations(),
     )
     job_policy(chart, service, LAKE_EXPORT, s3=True)
 

@@ -96,7 +96,13 @@ class MicroservicesShopStack(Stack):
 
         self.repository = ImageRepository(self, "Images").repository
         network = Network(
-            self, "Network", availability_zones=config.availability_zones[:2], cidr=VPC_CIDR
+            self,
+            "Network",
+            availability_zones=config.availability_zones[:2],
+            cidr=VPC_CIDR,
+            # External Secrets reads Secrets Manager all day; the nodes reach the rest (ECR,
+            # EKS, STS) through the NAT gateways: no Session Manager on managed nodes here
+            interface_endpoints=("SecretsManager",),
         )
         self.network = network
         self.cluster = self._cluster(network)
@@ -125,8 +131,8 @@ class MicroservicesShopStack(Stack):
         cast(secretsmanager.CfnSecret, cache.auth_token.node.default_child).name = (
             SHARED_SECRETS["cache"]
         )
-        # The interface endpoints (Secrets Manager for External Secrets, logs, SSM) from the
-        # nodes' subnets: by range, as the cluster's own security group depends on the VPC.
+        # The Secrets Manager endpoint from the nodes' subnets: by range, as the cluster's own
+        # security group depends on the VPC (a reference to it would be a cycle).
         for endpoint in network.endpoints.values():
             for cidr in APP_SUBNET_CIDRS:
                 endpoint.connections.allow_default_port_from(
