@@ -14,13 +14,16 @@ import fnmatch
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import kubernetes_validate
 import pytest
 import yaml
 from infra_synth import REPO_ROOT
 from pydantic import SecretStr
+from test_process_settings import settings_of
 
+from cloudmall.config import Settings
 from cloudmall_infra.k8s.contract import (
     BY_NAME,
     DATA_SUBNET_CIDRS,
@@ -32,7 +35,6 @@ from cloudmall_infra.k8s.contract import (
     SERVICES,
     VPC_CIDR,
 )
-from cloudmall.config import Settings
 from cloudmall_infra.k8s.manifests import synth
 
 MANIFESTS = REPO_ROOT / "deploy" / "k8s"
@@ -99,7 +101,9 @@ def test_every_object_validates_against_the_clusters_kubernetes_schemas(
             continue
         kubernetes_validate.validate(document, f"{KUBERNETES_VERSION}.0", strict=True)
     assert operator_objects == OPERATOR_KINDS
-    assert all(o["metadata"].get("namespace") == NAMESPACE for o in objects if o["kind"] != "Namespace")
+    assert all(
+        o["metadata"].get("namespace") == NAMESPACE for o in objects if o["kind"] != "Namespace"
+    )
 
 
 def test_the_validator_refuses_what_the_cluster_would() -> None:
@@ -153,7 +157,7 @@ def test_every_container_is_unprivileged_read_only_and_limited(
         assert set(container["resources"]["requests"]) == {"cpu", "memory"}, name
         assert set(container["resources"]["limits"]) == {"cpu", "memory"}, name
         mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
-        assert {"/tmp", "/var/lib/cloudmall"} <= mounts, name
+        assert {"/tmp", "/var/lib/cloudmall"} <= mounts, name  # noqa: S108 - emptyDirs
     for workload in [o for o in objects if o["kind"] in WORKLOAD_KINDS]:
         volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
         assert "emptyDir" in volumes["tmp"] and "emptyDir" in volumes["var"]
@@ -225,13 +229,17 @@ def may_connect(
     """Both sides' policies allow a pod with labels `source` to reach `target` on `port`."""
     egress = any(
         _port_allowed(rule, port)
-        and any("podSelector" in peer and _selects(peer["podSelector"], target) for peer in rule["to"])
+        and any(
+            "podSelector" in peer and _selects(peer["podSelector"], target) for peer in rule["to"]
+        )
         for spec in _policies_for(objects, source, "Egress")
         for rule in spec.get("egress", [])
     )
     ingress = any(
         _port_allowed(rule, port)
-        and any("podSelector" in peer and _selects(peer["podSelector"], source) for peer in rule["from"])
+        and any(
+            "podSelector" in peer and _selects(peer["podSelector"], source) for peer in rule["from"]
+        )
         for spec in _policies_for(objects, target, "Ingress")
         for rule in spec.get("ingress", [])
     )
@@ -296,7 +304,11 @@ def test_egress_is_dns_the_data_tier_the_peers_and_s3_where_needed(
         if service.media:
             expected |= {("0.0.0.0/0", (VPC_CIDR,)), (POD_IDENTITY_AGENT, ())}
         assert blocks == expected, service.name
-        data_rule = next(r for r in spec["egress"] if r["to"][0].get("ipBlock", {}).get("cidr") == DATA_SUBNET_CIDRS[0])
+        data_rule = next(
+            r
+            for r in spec["egress"]
+            if r["to"][0].get("ipBlock", {}).get("cidr") == DATA_SUBNET_CIDRS[0]
+        )
         assert {p["port"] for p in data_rule["ports"]} == {3306, 6379}
 
 
@@ -319,9 +331,7 @@ def test_no_secret_value_is_in_a_manifest(objects: list[dict[str, Any]]) -> None
             assert set(variable) == {"name", "value"}, name
             assert variable["name"] not in SECRET_VARIABLES, f"{name}: {variable['name']}"
             assert not LOOKS_SECRET.search(variable["value"]), f"{name}: {variable['name']}"
-        assert container["envFrom"] == [
-            {"secretRef": {"name": f"{pod_name(name, objects)}-env"}}
-        ]
+        assert container["envFrom"] == [{"secretRef": {"name": f"{pod_name(name, objects)}-env"}}]
 
 
 def pod_name(workload: str, objects: list[dict[str, Any]]) -> str:
@@ -338,12 +348,17 @@ def test_secrets_come_from_secrets_manager_through_external_secrets(
     assert "auth" not in store["spec"]["provider"]["aws"]  # the operator's Pod Identity
     for service in SERVICES:
         external = of_kind(objects, "ExternalSecret")[f"{service.name}-env"]["spec"]
-        assert external["secretStoreRef"] == {"kind": "SecretStore", "name": store["metadata"]["name"]}
+        assert external["secretStoreRef"] == {
+            "kind": "SecretStore",
+            "name": store["metadata"]["name"],
+        }
         keys = [item["remoteRef"]["key"] for item in external["data"]]
         keys += [item["extract"]["key"] for item in external["dataFrom"]]
         assert all(key.startswith(SECRET_PREFIX) for key in keys)
         assert f"{SECRET_PREFIX}{service.name}/database" in keys
-        assert not any(f"/{other.name}/" in key for other in SERVICES if other is not service for key in keys)
+        assert not any(
+            f"/{other.name}/" in key for other in SERVICES if other is not service for key in keys
+        )
         templates = external["target"]["template"]["data"]
         signing = "CLOUDMALL_TOKEN_SIGNING_KEY" in templates
         assert signing is service.signs_tokens
@@ -377,7 +392,9 @@ def alb_route(objects: list[dict[str, Any]], path: str) -> str:
         pattern, kind = entry["path"], entry["pathType"]
         matched = (
             (kind == "Exact" and path == pattern)
-            or (kind == "Prefix" and (path == pattern or path.startswith(pattern.rstrip("/") + "/")))
+            or (
+                kind == "Prefix" and (path == pattern or path.startswith(pattern.rstrip("/") + "/"))
+            )
             or (kind == "ImplementationSpecific" and fnmatch.fnmatchcase(path, pattern))
         )
         if matched:
@@ -440,3 +457,57 @@ def test_the_alb_is_https_with_a_firewall_and_a_fixed_404_for_internal_paths(
         for entry in ingress["spec"]["rules"][0]["http"]["paths"]
     }
     assert backends == {*BY_NAME, "not-found"}
+
+
+# ---- the processes' settings --------------------------------------------------------------
+
+#: What each remote secret holds, by its template name (shapes the app checks).
+REMOTE_VALUES = {
+    "db_host": "cloudmall-eks-x.abcdefghij.ap-northeast-2.rds.amazonaws.com",
+    "db_port": "3306",
+    "db_dbname": "orders",
+    "db_username": "cloudmall",
+    "db_password": "p" * 32,
+    "cache": "c/+" * 11,  # AUTH tokens may hold characters a URL must escape
+    "endpoints_cache_host": "master.cache.abcdef.apn2.cache.amazonaws.com",
+    "endpoints_media_bucket": "media-bucket",
+    "endpoints_lake_bucket": "lake-bucket",
+    "secret_key": "s" * 64,
+    "internal_secret": "i" * 64,
+    "token_signing_key": "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n",
+    "token_verify_keys": "-----BEGIN PUBLIC KEY-----\nkey\n-----END PUBLIC KEY-----\n",
+}
+TEMPLATE = re.compile(r"\{\{ \.(\w+)( \| urlquery)? \}\}")
+
+
+def rendered(template: str) -> str:
+    """An External Secrets template as the operator renders it (the two forms used here)."""
+
+    def value(found: re.Match[str]) -> str:
+        text = REMOTE_VALUES[found.group(1)]
+        return quote_plus(text) if found.group(2) else text
+
+    return TEMPLATE.sub(value, template)
+
+
+def test_every_process_starts_with_what_its_manifests_give(
+    objects: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    externals = of_kind(objects, "ExternalSecret")
+    for name, container in containers(objects):
+        environment = {variable["name"]: variable["value"] for variable in container["env"]}
+        secret = externals[container["envFrom"][0]["secretRef"]["name"]]
+        for key, template in secret["spec"]["target"]["template"]["data"].items():
+            environment[key] = rendered(template)
+        try:
+            settings = settings_of(monkeypatch, environment)
+        except ValueError as refused:
+            pytest.fail(f"{name} would not start: {refused}")
+        assert settings.environment.value == "production", name
+        assert settings.runtime.value == "service", name
+        assert settings.cache_url.startswith("rediss://:"), name  # the password went in
+        assert settings.database_url.startswith("mysql+asyncmy://cloudmall:"), name
+        service = BY_NAME[environment["CLOUDMALL_SERVICE"]]
+        for peer in service.calls:
+            assert environment[f"CLOUDMALL_{peer.upper()}_URL"] == BY_NAME[peer].url

@@ -28,7 +28,7 @@ POD_IDENTITY_AGENT = "169.254.170.23/32"
 
 # Secrets Manager names (the stack makes them; External Secrets reads them). One prefix, so the
 # operator's role is allowed exactly these.
-SECRET_PREFIX = "cloudmall/eks/"
+SECRET_PREFIX = "cloudmall/eks/"  # noqa: S105 - a name, not a secret
 SHARED_SECRETS = {
     "secret_key": f"{SECRET_PREFIX}secret-key",
     "internal_secret": f"{SECRET_PREFIX}internal-secret",

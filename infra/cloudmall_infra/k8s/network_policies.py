@@ -1,4 +1,4 @@
-"""Who may talk to whom (enforced by the VPC CNI's network policy agent, stacks/microservices_shop.py).
+"""Who may talk to whom (the VPC CNI's network policy agent enforces it: microservices_shop.py).
 
 Everything is denied in the namespace, then each service is allowed, in: the ALB's nodes (the
 public subnets: with IP targets the ALB connects to the pods itself, not through the controller's
@@ -27,7 +27,7 @@ from cloudmall_infra.k8s.contract import (
     Service,
     callers,
 )
-from cloudmall_infra.k8s.objects import PART_OF, api_object, labels
+from cloudmall_infra.k8s.objects import api_object, labels
 from cloudmall_infra.k8s.workloads import SERVER
 
 API_VERSION = "networking.k8s.io/v1"

@@ -81,14 +81,11 @@ def secret_templates(service: Service, deployment: Deployment) -> dict[str, str]
         ),
         "CLOUDMALL_SECRET_KEY": "{{ .secret_key }}",
         "CLOUDMALL_INTERNAL_SECRET": "{{ .internal_secret }}",
-        "CLOUDMALL_LAKE_URL": (
-            f"s3://{{{{ .endpoints_lake_bucket }}}}?region={deployment.region}"
-        ),
+        "CLOUDMALL_LAKE_URL": f"s3://{{{{ .endpoints_lake_bucket }}}}?region={deployment.region}",
     }
-    if service.signs_tokens:
-        templates["CLOUDMALL_TOKEN_SIGNING_KEY"] = "{{ .token_signing_key }}"
-    else:
-        templates["CLOUDMALL_TOKEN_VERIFY_KEYS"] = "{{ .token_verify_keys }}"
+    # the issuer's private key, or the public keys of a service that only verifies tokens
+    key = "token_signing_key" if service.signs_tokens else "token_verify_keys"
+    templates[f"CLOUDMALL_{key.upper()}"] = f"{{{{ .{key} }}}}"
     if service.media:
         templates["CLOUDMALL_STORAGE_URL"] = (
             f"s3://{{{{ .endpoints_media_bucket }}}}?region={deployment.region}"

@@ -21,7 +21,7 @@ from cloudmall_infra.k8s.settings import (
 )
 
 SERVER = "server"
-SECRET_STORE = "aws-secrets-manager"
+SECRET_STORE = "aws-secrets-manager"  # noqa: S105 - a name, not a secret
 # Resources of one single-process pod (CLOUDMALL_WORKERS=1): requests are what the scheduler
 # reserves and what the autoscaler's 70 % is a share of; limits stop a runaway pod.
 REQUESTS = {"cpu": "250m", "memory": "384Mi"}
@@ -255,7 +255,11 @@ def server(chart: Chart, service: Service, deployment: Deployment) -> None:
         service.name,
         {
             "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": service.name,
+                },
                 "minReplicas": MIN_REPLICAS,
                 "maxReplicas": MAX_REPLICAS,
                 "metrics": [

@@ -31,6 +31,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
 from constructs import Construct
 
+from cloudmall_infra.backup import Backups
 from cloudmall_infra.buckets import LogBucket, private_bucket
 from cloudmall_infra.cache import Cache
 from cloudmall_infra.config import DeploymentConfig
@@ -126,11 +127,18 @@ class MicroservicesShopStack(Stack):
         }
         for name, database in self.databases.items():
             database.allow_from(nodes, f"MySQL from the EKS pods ({name})")
+        # AWS Backup every night, each database's restore tested every week (one plan for four)
+        Backups(
+            self,
+            "Backups",
+            access_logs=log_bucket,
+            database_resources=[db.backup_resource() for db in self.databases.values()],
+        )
         cache = Cache(self, "Cache", vpc=network.vpc, subnets=network.data_subnets)
         cache.allow_from(nodes, "Redis (TLS) from the EKS pods")
-        cast(secretsmanager.CfnSecret, cache.auth_token.node.default_child).name = (
-            SHARED_SECRETS["cache"]
-        )
+        cast(secretsmanager.CfnSecret, cache.auth_token.node.default_child).name = SHARED_SECRETS[
+            "cache"
+        ]
         # The Secrets Manager endpoint from the nodes' subnets: by range, as the cluster's own
         # security group depends on the VPC (a reference to it would be a cycle).
         for endpoint in network.endpoints.values():
@@ -293,9 +301,7 @@ class MicroservicesShopStack(Stack):
             )
         return found
 
-    def _pod_identity(
-        self, construct_id: str, namespace: str, service_account: str
-    ) -> iam.Role:
+    def _pod_identity(self, construct_id: str, namespace: str, service_account: str) -> iam.Role:
         role = iam.Role(
             self,
             f"{construct_id}Role",
@@ -337,7 +343,9 @@ class MicroservicesShopStack(Stack):
             )
         )
         products.add_to_principal_policy(
-            iam.PolicyStatement(sid="MediaList", actions=["s3:ListBucket"], resources=[media.bucket_arn])
+            iam.PolicyStatement(
+                sid="MediaList", actions=["s3:ListBucket"], resources=[media.bucket_arn]
+            )
         )
         acknowledge(
             products,

@@ -755,7 +755,9 @@ def _eks_nodegroup(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]
         basis += f"; no InstanceTypes: EKS's default {EKS_DEFAULT_NODE_TYPE}"
     disk = ctx.resolver.number(p.get("DiskSize")) or EKS_DEFAULT_DISK_GB
     mappings = [{"DeviceName": "root", "Ebs": {"VolumeSize": disk, "VolumeType": "gp2"}}]
-    return _instances(ctx, logical_id, rtype, instance_type, count, mappings, f"node group, {basis}")
+    return _instances(
+        ctx, logical_id, rtype, instance_type, count, mappings, f"node group, {basis}"
+    )
 
 
 def _eks_helm_chart(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
