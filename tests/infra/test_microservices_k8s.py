@@ -35,7 +35,7 @@ from cloudmall_infra.k8s.contract import (
     SERVICES,
     VPC_CIDR,
 )
-from cloudmall_infra.k8s.manifests import synth
+from cloudmall_infra.k8s.manifests import main, synth
 
 MANIFESTS = REPO_ROOT / "deploy" / "k8s"
 # Kinds of External Secrets Operator: their schemas are the operator's CRDs, not Kubernetes'.
@@ -89,6 +89,28 @@ def test_the_committed_manifests_are_what_a_fresh_synth_writes(tmp_path: Path) -
         assert path.read_text() == (MANIFESTS / path.name).read_text(), (
             f"deploy/k8s/{path.name} is stale: run `make synth` and commit it"
         )
+
+
+def test_one_service_rolls_forward_with_its_own_files_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("kept")
+    main(["--outdir", str(tmp_path), "--service-version", "orders=0.2.0"])
+    changed = sorted(
+        path.name
+        for path in MANIFESTS.glob("*.yaml")
+        if (tmp_path / path.name).read_text() != path.read_text()
+    )
+    assert changed == ["20-orders-migrate.k8s.yaml", "30-orders.k8s.yaml"]
+    migrate = documents(tmp_path)
+    assert "orders-migrate-0-2-0" in of_kind(migrate, "Job")
+    assert (tmp_path / "notes.txt").read_text() == "kept"
+    assert str(tmp_path / "30-orders.k8s.yaml") in capsys.readouterr().out
+
+
+def test_a_service_version_names_a_known_service(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["--outdir", str(tmp_path), "--service-version", "billing=0.2.0"])
 
 
 def test_every_object_validates_against_the_clusters_kubernetes_schemas(

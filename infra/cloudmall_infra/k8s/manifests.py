@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 from pathlib import Path
 
 from cdk8s import App, Chart, YamlOutputType
@@ -32,6 +31,7 @@ from cloudmall_infra.k8s.workloads import SECRET_STORE, external_secret, server,
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OUTDIR = REPO_ROOT / "deploy" / "k8s"
 PROJECT_VERSION = "0.1.0"
+MANIFEST_SUFFIX = ".k8s.yaml"  # cdk8s's name for a chart's file
 # What the committed manifests name (`make synth`): the example account of docs/deploy-aws.md.
 # A deployment synthesizes its own with `python infra/k8s_app.py --help`'s options.
 EXAMPLE = Deployment(
@@ -101,11 +101,12 @@ def build(outdir: Path, deployment: Deployment) -> App:
 
 
 def synth(outdir: Path = OUTDIR, deployment: Deployment = EXAMPLE) -> list[Path]:
-    """Write the manifests into ``outdir`` (emptied first: no file of an older layout stays)."""
-    if outdir.exists():
-        shutil.rmtree(outdir)
+    """Write the manifests into ``outdir``; manifests of an older layout there are removed first
+    (nothing else in it is touched)."""
+    for stale in outdir.glob(f"*{MANIFEST_SUFFIX}"):
+        stale.unlink()
     build(outdir, deployment).synth()
-    return sorted(outdir.glob("*.yaml"))
+    return sorted(outdir.glob(f"*{MANIFEST_SUFFIX}"))
 
 
 def main(argv: list[str] | None = None) -> None:
