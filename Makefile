@@ -88,10 +88,13 @@ $(CHECKOV_STAMP): requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements/checkov.lock
 	touch $@
 
-## scan: checkov's Dockerfile checks, offline (skips need a reason in .checkov.yaml)
+## scan: checkov's Dockerfile and Kubernetes (deploy/k8s) checks, offline (a skip carries its
+## reason where it applies)
 scan: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet --compact \
 		--framework dockerfile -f Dockerfile
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --skip-download --quiet --compact \
+		--framework kubernetes -d deploy/k8s
 
 # The container image, built with podman where no registry is reachable: the base image is made
 # locally with debootstrap (.ci/container-base). With a registry: docker build . (python:3.12-slim).
@@ -113,9 +116,11 @@ image:
 image-test: image $(STAMP)
 	CLOUDMALL_IMAGE=$(IMAGE) $(BIN)/python -m pytest tests/image
 
-## synth: the AWS CDK app into cdk.out/ (offline, no AWS credentials)
+## synth: the AWS CDK app into cdk.out/ and the services' Kubernetes manifests into deploy/k8s/
+## (offline, no AWS credentials)
 synth: $(STAMP) $(LAMBDA_ZIP)
 	$(BIN)/python infra/app.py
+	$(BIN)/python infra/k8s_app.py
 
 ## lambda-package: the functions' deployment zip (manylinux wheels for Python 3.12 arm64); prints its size
 lambda-package: $(LAMBDA_ZIP)

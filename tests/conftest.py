@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import env_guard
 from tests.support import (
     BACKENDS,
     S3_ENV,
@@ -22,6 +23,23 @@ from tests.support import (
     start_server,
     stop_server,
 )
+
+
+@pytest.fixture(autouse=True)
+def no_test_leaks_settings() -> Iterator[None]:
+    """Fail a test that leaves a CLOUDMALL_* or OTEL_* variable changed (monkeypatch undoes its
+    changes before this check), and put the variables back for the tests after it."""
+    before = env_guard.watched()
+    yield
+    after = env_guard.watched()
+    if after != before:
+        env_guard.restore(before)
+        pytest.fail(
+            "the test left environment variables changed: "
+            f"{', '.join(env_guard.changes(before, after))}; use monkeypatch.setenv/delenv, or "
+            "give the process it starts an env of its own",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

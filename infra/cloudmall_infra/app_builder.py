@@ -14,6 +14,7 @@ from cloudmall_infra.config import DeploymentConfig
 from cloudmall_infra.container_config import ContainerConfig
 from cloudmall_infra.stacks import (
     ContainerShopStack,
+    MicroservicesShopStack,
     SecurityBaselineStack,
     ServerlessShopStack,
     ShoppingMallStack,
@@ -32,6 +33,7 @@ CONTAINER_SHOP_STAGING_STACK = "ContainerShopStaging"
 PIPELINE_STACK = "ShopPipeline"
 SERVERLESS_STACK = "ServerlessShop"
 SECURITY_BASELINE_STACK = "SecurityBaseline"
+MICROSERVICES_STACK = "MicroservicesShop"
 
 
 def build_app(
@@ -92,6 +94,13 @@ def build_app(
         description="cloudmall: the guide's security checklist, account side (once per region)",
     )
     _container_stacks(app, config, env)
+    MicroservicesShopStack(
+        app,
+        MICROSERVICES_STACK,
+        config=config,
+        env=env,
+        description="cloudmall: the guide's pattern 7 (microservices: four services on EKS)",
+    )
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app

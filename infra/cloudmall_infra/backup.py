@@ -4,6 +4,8 @@ a daily ``cloudmall backup create`` + ``prune`` into the private backups bucket.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -41,7 +43,7 @@ class Backups(Construct):
         construct_id: str,
         *,
         access_logs: s3.IBucket,
-        database_resource: backup.BackupResource,
+        database_resources: Sequence[backup.BackupResource],
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = private_bucket(
@@ -79,10 +81,10 @@ class Backups(Construct):
             )
         )
         selection = self.plan.add_selection(
-            "Database", resources=[database_resource], allow_restores=False
+            "Database", resources=list(database_resources), allow_restores=False
         )
         self.restore_tests = RestoreTests(
-            self, "RestoreTests", vault=self.vault, database_resource=database_resource
+            self, "RestoreTests", vault=self.vault, database_resources=database_resources
         )
         acknowledge(
             selection,

@@ -8,39 +8,26 @@ nothing to do. A deployment that fails its health checks rolls back by itself (c
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cloudmall_infra.data import RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL
-from cloudmall_infra.image import APP_PORT, CONTAINER_NAME, IMAGE_UID, AppImage
+from cloudmall_infra.fargate_task import ShopTask, with_ca_bundle
+from cloudmall_infra.image import APP_PORT, CONTAINER_NAME, AppImage
 from cloudmall_infra.nag import acknowledge
 from cloudmall_infra.web_tier import WebFirewall
 
 MIGRATE_CONTAINER = "migrate"
+# The migrate container fetches the RDS CA bundle: the app container, which starts only after it
+# succeeded, finds it in the task's shared config volume.
+MIGRATE_COMMAND = with_ca_bundle("cloudmall migrate")
 LIVENESS_PATH = "/livez"
-# Writable paths of a read-only task (empty task volumes shared by its containers): the app's var
-# dir, /tmp, and the config dir where the migrate container puts the RDS CA bundle.
-WRITABLE = {
-    "var": "/var/lib/cloudmall",
-    "tmp": "/tmp",  # noqa: S108 - a task volume
-    "config": str(PurePosixPath(RDS_CA_BUNDLE).parent),
-}
-# The database URL names the RDS CA bundle (TLS, verified): fetched before migrating, so the app
-# container, which starts only after this one succeeded, finds it.
-FETCH_CA_BUNDLE = (
-    'python -c "import urllib.request as u; '
-    f"u.urlretrieve('{RDS_CA_BUNDLE_URL}', '{RDS_CA_BUNDLE}')\""
-)
-MIGRATE_COMMAND = f"{FETCH_CA_BUNDLE} && exec cloudmall migrate"
+STOP_TIMEOUT = Duration.seconds(30)  # the server drains for 20 s on SIGTERM
 HEALTH_COMMAND = (
     "import os, urllib.request; "
     "urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ['CLOUDMALL_PORT'], timeout=4)"
@@ -84,49 +71,31 @@ class FargateShop(Construct):
             cluster_name=name,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
-        self.log_group = logs.LogGroup(
+        task = ShopTask(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "Task",
             family=name,
+            image=image,
             cpu=cpu,
-            memory_limit_mib=memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
+            memory_mib=memory_mib,
+            environment_reason=(
+                "The plain settings (URLs without credentials, environment name, worker count) "
+                "are environment variables on purpose: they are not secret and change with the "
+                "template. Every credential is an ECS secret from Secrets Manager."
             ),
         )
-        for name in WRITABLE:
-            self.task_definition.add_volume(name=name)
-        acknowledge(
-            self.task_definition,
-            "AwsSolutions-ECS2",
-            "The plain settings (URLs without credentials, environment name, worker count) are "
-            "environment variables on purpose: they are not secret and change with the "
-            "template. Every credential is an ECS secret from Secrets Manager.",
-        )
-        container_image = ecs.ContainerImage.from_registry(image.uri)
-        image.grant_pull(self.task_definition.obtain_execution_role())
-
-        self.migrate = self._container(
+        self.task_definition = task.definition
+        self.migrate = task.add_container(
             MIGRATE_CONTAINER,
-            container_image,
-            environment,
-            secrets,
+            environment=environment,
+            secrets=secrets,
             essential=False,
-            command=["sh", "-c", MIGRATE_COMMAND],
+            command=MIGRATE_COMMAND,
+            stop_timeout=STOP_TIMEOUT,
         )
-        self.app = self._container(
+        self.app = task.add_container(
             CONTAINER_NAME,
-            container_image,
-            {**environment, "CLOUDMALL_WORKERS": str(workers)},
-            secrets,
-            essential=True,
+            environment={**environment, "CLOUDMALL_WORKERS": str(workers)},
+            secrets=secrets,
             health_check=ecs.HealthCheck(
                 command=["CMD", "python", "-c", HEALTH_COMMAND],
                 interval=Duration.seconds(15),
@@ -134,6 +103,7 @@ class FargateShop(Construct):
                 retries=3,
                 start_period=Duration.seconds(60),
             ),
+            stop_timeout=STOP_TIMEOUT,
         )
         self.app.add_port_mappings(ecs.PortMapping(container_port=APP_PORT))
         self.app.add_container_dependencies(
@@ -247,39 +217,6 @@ class FargateShop(Construct):
         )
         self.firewall = WebFirewall(self, "Firewall")
         self.firewall.associate("AlbAssociation", self.load_balancer.load_balancer_arn)
-
-    def _container(
-        self,
-        name: str,
-        image: ecs.ContainerImage,
-        environment: dict[str, str],
-        secrets: dict[str, ecs.Secret],
-        *,
-        essential: bool,
-        command: list[str] | None = None,
-        health_check: ecs.HealthCheck | None = None,
-    ) -> ecs.ContainerDefinition:
-        container = self.task_definition.add_container(
-            name,
-            container_name=name,
-            image=image,
-            essential=essential,
-            command=command,
-            environment=environment,
-            secrets=secrets,
-            health_check=health_check,
-            readonly_root_filesystem=True,
-            user=f"{IMAGE_UID}:{IMAGE_UID}",
-            stop_timeout=Duration.seconds(30),  # the server drains for 20 s on SIGTERM
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
-        )
-        container.add_mount_points(
-            *(
-                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
-                for volume, path in WRITABLE.items()
-            )
-        )
-        return container
 
     @property
     def url(self) -> str:

@@ -79,12 +79,17 @@ class Database(Construct):
         engine: str = "mysql",
         instance_type: str = "t3.small",
         backup_retention_days: int = 7,
+        identifier: str | None = None,
+        database_name: str = DATABASE_NAME,
+        secret_name: str | None = None,
     ) -> None:
+        """``identifier`` (default ``<stack>-db``), ``database_name`` and ``secret_name`` (the
+        generated credentials' name, default CloudFormation's) for a stack of several."""
         super().__init__(scope, construct_id)
         self.engine = engine
         self.port = MYSQL_PORT
-        self.database_name = DATABASE_NAME
-        identifier = f"{Stack.of(self).stack_name.lower()}-db"
+        self.database_name = database_name
+        identifier = identifier or f"{Stack.of(self).stack_name.lower()}-db"
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -94,7 +99,7 @@ class Database(Construct):
         )
         credentials = rds.Credentials.from_generated_secret(
             "cloudmall",
-            secret_name=None,
+            secret_name=secret_name,
             exclude_characters=EXCLUDED_PASSWORD_CHARACTERS,
         )
         db_instance_type = ec2.InstanceType(instance_type)
@@ -112,7 +117,7 @@ class Database(Construct):
                 engine=cluster_engine,
                 cluster_identifier=identifier,
                 credentials=credentials,
-                default_database_name=DATABASE_NAME,
+                default_database_name=database_name,
                 writer=rds.ClusterInstance.provisioned(
                     "Writer", instance_type=db_instance_type, publicly_accessible=False
                 ),
@@ -161,7 +166,7 @@ class Database(Construct):
                 instance_identifier=identifier,
                 instance_type=db_instance_type,
                 credentials=credentials,
-                database_name=DATABASE_NAME,
+                database_name=database_name,
                 vpc=vpc,
                 vpc_subnets=subnets,
                 security_groups=[self.security_group],

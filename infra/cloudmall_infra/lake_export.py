@@ -9,24 +9,22 @@ unfinished is written again under the same names with the same bytes.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
-from cloudmall_infra.container_service import FETCH_CA_BUNDLE, WRITABLE
-from cloudmall_infra.image import IMAGE_UID, AppImage
+from cloudmall_infra.fargate_task import ShopTask, with_ca_bundle
+from cloudmall_infra.image import AppImage
 from cloudmall_infra.lake import DataLake
-from cloudmall_infra.nag import acknowledge
 
 #: A Fargate task takes about a minute to pull and start, and is billed a minute at least: a
 #: few minutes apart keeps the lake minutes behind the shop for a few dollars a month.
 EXPORT_EVERY = Duration.minutes(5)
 EXPORT_CONTAINER = "lake-export"
-EXPORT_COMMAND = f"{FETCH_CA_BUNDLE} && exec cloudmall lake export"
+EXPORT_COMMAND = with_ca_bundle("cloudmall lake export")
 
 
 class ScheduledLakeExport(Construct):
@@ -47,52 +45,21 @@ class ScheduledLakeExport(Construct):
         family: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
+        task = ShopTask(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "Task",
             family=family,
+            image=image,
             cpu=512,
-            memory_limit_mib=1024,  # a batch of 20,000 events as Arrow tables
-            runtime_platform=ecs.RuntimePlatform(
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
+            memory_mib=1024,  # a batch of 20,000 events as Arrow tables
+            environment_reason=(
+                "The plain settings (URLs without credentials, environment name) are environment "
+                "variables on purpose: they are not secret. Every credential is an ECS secret from "
+                "Secrets Manager."
             ),
         )
-        # /tmp, the var dir and the CA bundle's dir are the writable paths of a read-only task.
-        for volume in WRITABLE:
-            self.task_definition.add_volume(name=volume)
-        acknowledge(
-            self.task_definition,
-            "AwsSolutions-ECS2",
-            "The plain settings (URLs without credentials, environment name) are environment "
-            "variables on purpose: they are not secret. Every credential is an ECS secret from "
-            "Secrets Manager.",
-        )
-        image.grant_pull(self.task_definition.obtain_execution_role())
-        self.container = self.task_definition.add_container(
-            EXPORT_CONTAINER,
-            container_name=EXPORT_CONTAINER,
-            image=ecs.ContainerImage.from_registry(image.uri),
-            command=["sh", "-c", EXPORT_COMMAND],
-            environment=environment,
-            secrets=secrets,
-            readonly_root_filesystem=True,
-            user=f"{IMAGE_UID}:{IMAGE_UID}",
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix=EXPORT_CONTAINER, log_group=self.log_group
-            ),
-        )
-        self.container.add_mount_points(
-            *(
-                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
-                for volume, path in WRITABLE.items()
-            )
+        self.task_definition = task.definition
+        self.container = task.add_container(
+            EXPORT_CONTAINER, environment=environment, secrets=secrets, command=EXPORT_COMMAND
         )
         lake.grant_export(self.task_definition.task_role)
         self.security_group = ec2.SecurityGroup(

@@ -39,7 +39,9 @@ class Network(Construct):
         availability_zones: list[str],
         cidr: str = "10.0.0.0/16",
         nat_gateways: int | None = None,
+        interface_endpoints: tuple[str, ...] = tuple(INTERFACE_ENDPOINTS),
     ) -> None:
+        """``interface_endpoints``: which of :data:`INTERFACE_ENDPOINTS` (default all)."""
         super().__init__(scope, construct_id)
         self.cidr = cidr
         self.vpc = ec2.Vpc(
@@ -83,6 +85,7 @@ class Network(Construct):
                 open=False,  # only the app tier, see allow_endpoints_from
             )
             for name, service in INTERFACE_ENDPOINTS.items()
+            if name in interface_endpoints
         }
 
     def allow_endpoints_from(self, peer: ec2.ISecurityGroup) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Stack
@@ -29,7 +30,7 @@ def _protected_resource_type(arn: Any) -> str:
 
 
 class RestoreTests(Construct):
-    """A restore testing plan over ``vault`` and a selection of the one database it backs up.
+    """A restore testing plan over ``vault`` and a selection of the databases it backs up.
 
     AWS Backup restores the newest recovery point into a temporary database with the original's
     settings, marks the job successful when the database becomes available, and deletes it.
@@ -41,7 +42,7 @@ class RestoreTests(Construct):
         construct_id: str,
         *,
         vault: backup.IBackupVault,
-        database_resource: backup.BackupResource,
+        database_resources: Sequence[backup.BackupResource],
     ) -> None:
         super().__init__(scope, construct_id)
         name = f"{Stack.of(self).stack_name.replace('-', '_')}_database_restore_test"
@@ -74,7 +75,8 @@ class RestoreTests(Construct):
             "The role AWS Backup assumes to restore the test copy of the database; this AWS "
             "managed service-role policy is what AWS Backup documents for restores.",
         )
-        kind = _protected_resource_type(Stack.of(self).resolve(database_resource.resource))
+        stack = Stack.of(self)
+        (kind,) = {_protected_resource_type(stack.resolve(r.resource)) for r in database_resources}
         self.selection = backup.CfnRestoreTestingSelection(
             self,
             "Database",
@@ -82,7 +84,7 @@ class RestoreTests(Construct):
             restore_testing_selection_name="database",
             iam_role_arn=role.role_arn,
             protected_resource_type=kind,
-            protected_resource_arns=[str(database_resource.resource)],
+            protected_resource_arns=[str(r.resource) for r in database_resources],
             validation_window_hours=VALIDATION_WINDOW_HOURS,
         )
         self.selection.node.add_dependency(self.plan)

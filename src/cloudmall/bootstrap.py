@@ -44,6 +44,7 @@ from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.mail import MAIL_CONSUMER, MailReader
@@ -475,8 +476,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         background.append(
             BackgroundLoop(
                 mailer,
-                interval=settings.mail_poll_seconds,
-                max_delay=settings.mail_retry_max_seconds,
+                backoff=Backoff(
+                    interval=settings.mail_poll_seconds, max_delay=settings.mail_retry_max_seconds
+                ),
             )
         )
     sweeper = StockSweeper(uow, catalog_cache)
@@ -505,8 +507,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         background.append(
             BackgroundLoop(
                 relay,
-                interval=settings.broker_poll_seconds,
-                max_delay=RELAY_MAX_DELAY_SECONDS,
+                backoff=Backoff(
+                    interval=settings.broker_poll_seconds, max_delay=RELAY_MAX_DELAY_SECONDS
+                ),
             )
         )
     dependencies: dict[str, object] = {

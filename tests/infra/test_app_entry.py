@@ -38,6 +38,7 @@ def test_app_py_synthesizes_from_another_directory_without_credentials(tmp_path:
     assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
         "ContainerShop.template.json",
         "ContainerShopStaging.template.json",
+        "MicroservicesShop.template.json",
         "SecurityBaseline.template.json",
         "ServerlessShop.template.json",
         "ShopPipeline.template.json",

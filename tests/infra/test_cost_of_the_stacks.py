@@ -97,6 +97,7 @@ STACKS = (
     "ContainerShopStaging",
     "ShopPipeline",
     "ServerlessShop",
+    "MicroservicesShop",
 )
 
 

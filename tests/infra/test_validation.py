@@ -19,6 +19,7 @@ STACKS = (
     "ContainerShopStaging",
     "ShopPipeline",
     "ServerlessShop",
+    "MicroservicesShop",
 )
 
 

@@ -13,6 +13,7 @@ import pytest
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
 from cloudmall.services.event_consumer import EventConsumer
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import BrokerUnavailable, UnitOfWork
 from cloudmall.services.relay import BROKER_CONSUMER, Relay
@@ -207,7 +208,7 @@ async def test_a_message_delivered_past_the_limit_is_parked_without_running_the_
 
 async def test_the_relay_loop_publishes_in_the_background_until_stopped(store: FakeStore) -> None:
     broker = FakeBroker()
-    loop = BackgroundLoop(relay(store, broker), interval=0.01, max_delay=0.05)
+    loop = BackgroundLoop(relay(store, broker), backoff=Backoff(interval=0.01, max_delay=0.05))
     loop.start()
     try:
         ids = await add_events(store, 3)
@@ -229,7 +230,7 @@ async def test_the_relay_keeps_following_through_a_broker_outage(store: FakeStor
     broker.down = True
     stop = asyncio.Event()
     following = asyncio.create_task(
-        relay(store, broker).follow(interval=0.01, max_delay=0.02, stop=stop)
+        relay(store, broker).follow(backoff=Backoff(interval=0.01, max_delay=0.02), stop=stop)
     )
     await asyncio.sleep(0.05)
     broker.down = False

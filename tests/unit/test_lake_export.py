@@ -11,6 +11,7 @@ import pytest
 
 from cloudmall.domain import events
 from cloudmall.domain.errors import InvalidInput
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.lake import Exporter, ReportSpan
 from tests.unit.fakes import FakeStore
 
@@ -91,7 +92,11 @@ async def test_follow_exports_what_comes_in_until_stopped(store) -> None:  # typ
     stop = asyncio.Event()
     rounds: list[int] = []
     following = asyncio.create_task(
-        exporter.follow(interval=0.01, report=lambda r: rounds.append(r.events), stop=stop)
+        exporter.follow(
+            backoff=Backoff(interval=0.01, max_delay=0.05),
+            report=lambda r: rounds.append(r.events),
+            stop=stop,
+        )
     )
     first = await add_events(store, 3)
     await asyncio.wait_for(lake.written.wait(), 1)
@@ -101,3 +106,18 @@ async def test_follow_exports_what_comes_in_until_stopped(store) -> None:  # typ
     stop.set()
     await asyncio.wait_for(following, 1)
     assert sorted(lake.event_ids()) == sorted(first + second) and rounds == [3, 4]
+
+
+async def test_follow_outlives_a_failed_export_and_writes_the_batch_again(store) -> None:  # type: ignore[no-untyped-def]
+    ids = await add_events(store, 5)
+    lake = FlakyLake(fail_at=1)
+    exporter = Exporter(uow=store, lake=lake, batch_size=10, consumers=("lake",))
+    stop = asyncio.Event()
+    following = asyncio.create_task(
+        exporter.follow(backoff=Backoff(interval=0.01, max_delay=0.02), stop=stop)
+    )
+    await asyncio.wait_for(lake.written.wait(), 1)
+    stop.set()
+    await asyncio.wait_for(following, 1)
+    assert lake.writes == 2 and sorted(lake.event_ids()) == sorted(ids)
+    assert store.data.outbox == []

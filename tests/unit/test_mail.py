@@ -12,6 +12,7 @@ import pytest
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderLine
 from cloudmall.services import accounts
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailReader
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.outbox_readers import BackgroundLoop
@@ -194,7 +195,7 @@ async def test_follow_retries_with_a_growing_delay_until_the_server_is_back(
     sender.fail = True
     stop = asyncio.Event()
     task = asyncio.create_task(
-        reader(store, sender).follow(interval=0.01, max_delay=0.05, stop=stop)
+        reader(store, sender).follow(backoff=Backoff(interval=0.01, max_delay=0.05), stop=stop)
     )
     await asyncio.sleep(0.1)
     assert sender.sent == [] and len(store.data.outbox) == 1
@@ -244,7 +245,7 @@ async def test_a_stopping_process_cuts_off_a_hung_mail_server_and_loses_nothing(
         await asyncio.Event().wait()  # a server that never answers
 
     sender.send = hang  # type: ignore[method-assign]
-    loop = BackgroundLoop(reader(store, sender), interval=0.01, max_delay=0.05)
+    loop = BackgroundLoop(reader(store, sender), backoff=Backoff(interval=0.01, max_delay=0.05))
     loop.start()
     await asyncio.wait_for(hung.wait(), 5)
     await asyncio.wait_for(loop.stop(grace_seconds=0.05), 5)

@@ -94,7 +94,7 @@ class ContainerShopStack(Stack):
             self,
             "Backups",
             access_logs=log_bucket,
-            database_resource=database.backup_resource(),
+            database_resources=[database.backup_resource()],
         )
         lake = DataLake(
             self, "Lake", access_logs=log_bucket, database_name=f"cloudmall_lake_{stage}"

@@ -73,9 +73,9 @@ class ServerlessShopStack(Stack):
                 self,
                 "Backups",
                 access_logs=log_bucket,
-                database_resource=backup.BackupResource.from_rds_database_instance(
-                    database.instance
-                ),
+                database_resources=[
+                    backup.BackupResource.from_rds_database_instance(database.instance)
+                ],
             )
         signing_key = secretsmanager.Secret(
             self,

@@ -75,7 +75,7 @@ class ShoppingMallStack(Stack):
             self,
             "Backups",
             access_logs=log_bucket,
-            database_resource=database.backup_resource(),
+            database_resources=[database.backup_resource()],
         )
         topic = AlarmTopic(self, "Alarms", email=config.alarm_email)
         # CloudFront fronts the shop unless the ALB is internal (the intranet pattern).

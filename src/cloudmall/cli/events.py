@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cloudmall.cli.runner import console, fail, load_settings, open_shop, run, stop_on_signals
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.relay import (
     BROKER_CONSUMER,
     RELAY_MAX_DELAY_SECONDS,
@@ -40,8 +41,7 @@ async def _follow(interval: float) -> None:
         relay = _relay(shop)
         stop = stop_on_signals()
         await relay.follow(
-            interval=interval,
-            max_delay=RELAY_MAX_DELAY_SECONDS,
+            backoff=Backoff(interval=interval, max_delay=RELAY_MAX_DELAY_SECONDS),
             stop=stop,
             report=lambda r: console.print(_said(r)),
         )

@@ -14,7 +14,14 @@ from cloudmall.cli import lake_render
 from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run, stop_on_signals
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.services import commands as c
-from cloudmall.services.lake import Exporter, ExportResult, LakeReport, ReportSpan
+from cloudmall.services.follow_loop import Backoff
+from cloudmall.services.lake import (
+    LAKE_MAX_DELAY_SECONDS,
+    Exporter,
+    ExportResult,
+    LakeReport,
+    ReportSpan,
+)
 from cloudmall.services.ports import Compaction, QueryResult
 
 lake_app = typer.Typer(
@@ -43,7 +50,9 @@ async def _follow(interval: float) -> None:
         assert isinstance(exporter, Exporter)
         stop = stop_on_signals()
         await exporter.follow(
-            interval=interval, report=lambda r: console.print(_said(r)), stop=stop
+            backoff=Backoff(interval=interval, max_delay=LAKE_MAX_DELAY_SECONDS),
+            stop=stop,
+            report=lambda r: console.print(_said(r)),
         )
 
 

@@ -9,6 +9,7 @@ import typer
 
 from cloudmall.cli.runner import console, load_settings, open_shop, run, stop_on_signals
 from cloudmall.services import commands as c
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.mail import MailReader, MailRunResult
 
 mail_app = typer.Typer(help="Mail: send what the outbox's events call for.", no_args_is_help=True)
@@ -24,8 +25,7 @@ async def _follow(interval: float, max_delay: float) -> None:
         assert isinstance(reader, MailReader)
         stop = stop_on_signals()
         await reader.follow(
-            interval=interval,
-            max_delay=max_delay,
+            backoff=Backoff(interval=interval, max_delay=max_delay),
             stop=stop,
             report=lambda r: console.print(_said(r)),
         )

@@ -35,6 +35,9 @@ from cloudmall.cost.estimate import (
 from cloudmall.cost.extended_support import extended_support
 
 _n = plain_number
+EKS_DEFAULT_NODE_TYPE = "t3.medium"  # a managed node group's instance type when none is given
+EKS_DEFAULT_DISK_GB = Decimal(20)
+ALB_CONTROLLER_CHART = "aws-load-balancer-controller"
 ONE_OFF_HOURS = Decimal(1)  # an instance that terminates on shutdown: one run a month
 
 
@@ -736,6 +739,41 @@ def _load_balancer(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]
     return _Outcome("priced", detail, lines)
 
 
+def _eks_nodegroup(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    """Managed nodes: the scaling configuration's desired size (else its minimum) of the first
+    instance type, each with its DiskSize (EKS's default 20 GB; gp2 assumed)."""
+    scaling = p.get("ScalingConfig") or {}
+    count_value = ctx.resolver.number(scaling.get("DesiredSize"))
+    basis = "DesiredSize"
+    if count_value is None:
+        count_value, basis = ctx.resolver.number(scaling.get("MinSize")), "MinSize"
+    count = int(count_value) if count_value is not None else 1
+    types = p.get("InstanceTypes")
+    instance_type = ctx.resolver.text(types[0]) if isinstance(types, list) and types else None
+    if instance_type is None and p.get("LaunchTemplate") is None:
+        instance_type = EKS_DEFAULT_NODE_TYPE
+        basis += f"; no InstanceTypes: EKS's default {EKS_DEFAULT_NODE_TYPE}"
+    disk = ctx.resolver.number(p.get("DiskSize")) or EKS_DEFAULT_DISK_GB
+    mappings = [{"DeviceName": "root", "Ebs": {"VolumeSize": disk, "VolumeType": "gp2"}}]
+    return _instances(
+        ctx, logical_id, rtype, instance_type, count, mappings, f"node group, {basis}"
+    )
+
+
+def _eks_helm_chart(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
+    """A Helm release (CDK's custom resource): free, except the AWS Load Balancer Controller's,
+    which stands for the ALB it makes for the cluster's Ingress (one, internet-facing in two
+    zones: the load balancer is not in the template)."""
+    if ctx.resolver.text(p.get("Chart")) != ALB_CONTROLLER_CHART:
+        return _Outcome("free", "a Helm release in the cluster (its pods use the nodes)")
+    outcome = _load_balancer(ctx, logical_id, rtype, {"Type": "application"})
+    outcome.detail = (
+        "the ALB the load balancer controller makes for the cluster's Ingress (assumed one, "
+        "internet-facing in 2 zones)"
+    )
+    return outcome
+
+
 def _web_acl(ctx: _Context, logical_id: str, rtype: str, p: dict[str, Any]) -> _Outcome:
     rules = p.get("Rules")
     rule_count = len(rules) if isinstance(rules, list) else 0
@@ -1232,6 +1270,15 @@ RULES: dict[str, _Rule] = {
     "AWS::Lambda::Function": _lambda_function,
     "AWS::DynamoDB::Table": _dynamodb_table,
     "AWS::ECS::Service": _ecs_service,
+    "AWS::EKS::Cluster": _hourly(
+        "EKS cluster (control plane)",
+        "Containers",
+        "eks",
+        "cluster/standard-support",
+        "per cluster-hour on a Kubernetes version in standard support",
+    ),
+    "AWS::EKS::Nodegroup": _eks_nodegroup,
+    "Custom::AWSCDK-EKS-HelmChart": _eks_helm_chart,
     "AWS::ECR::Repository": _ecr_repository,
     "AWS::CodeBuild::Project": _codebuild_project,
     "AWS::CodePipeline::Pipeline": _pipeline,
@@ -1375,6 +1422,9 @@ FREE: dict[str, str] = {
     "AWS::ECS::Cluster": "no charge (Fargate tasks are priced through their service)",
     "AWS::ECS::ClusterCapacityProviderAssociations": "no charge",
     "AWS::ECS::TaskDefinition": "configuration only: priced through the service that runs it",
+    "AWS::EKS::Addon": "no charge (its pods run on the cluster's nodes)",
+    "AWS::EKS::AccessEntry": "no charge",
+    "AWS::EKS::PodIdentityAssociation": "no charge",
     "AWS::CodeStarNotifications::NotificationRule": "no charge (SNS deliveries are usage-based)",
     "AWS::Backup::RestoreTestingSelection": "no charge (the plan's restore jobs are usage-based)",
     "AWS::Config::DeliveryChannel": "no charge (what it delivers is priced as S3 storage)",

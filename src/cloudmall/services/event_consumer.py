@@ -15,8 +15,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from cloudmall.domain.events import Event
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import Broker, Delivery, UnitOfWork, UnitOfWorkFactory
 
@@ -71,23 +73,15 @@ class EventConsumer:
         block_seconds: float = 1.0,
         max_delay: float = 30.0,
     ) -> None:
-        """Handle messages as they come until `stop` is set; after a failure of the broker or
-        the database wait twice as long as the last time (up to `max_delay`)."""
-        delay = block_seconds
-        while not stop.is_set():
-            try:
-                await self.run_once(block_seconds=block_seconds)
-            except Exception:  # a tier may be away for a while: keep the loop alive
-                delay = min(max_delay, delay * 2)
-                log.exception(
-                    "events: %s could not read; next attempt in %.0f s", self.group, delay
-                )
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                except TimeoutError:
-                    continue
-            else:
-                delay = block_seconds
+        """Handle messages as they come until `stop` is set (no pause between batches: each
+        waits up to `block_seconds` on the broker); after a failure of the broker or the
+        database wait twice as long as the last time, from `block_seconds` up to `max_delay`."""
+        await keep_following(
+            partial(self.run_once, block_seconds=block_seconds),
+            name=f"events: {self.group}",
+            backoff=Backoff(interval=0.0, max_delay=max_delay, start=block_seconds),
+            stop=stop,
+        )
 
     async def _one(self, delivery: Delivery, result: ConsumeResult) -> None:
         event = delivery.event

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from cloudmall.domain.errors import InvalidInput
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.lake_sql import REPORT_QUERIES
 from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import (
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: The outbox consumer the lake's export is.
 LAKE_CONSUMER = "lake"
+#: The longest wait between export runs while the lake (or the database) is away.
+LAKE_MAX_DELAY_SECONDS = 60.0
 #: How far back the report looks unless told (and the overview's window).
 DEFAULT_REPORT_DAYS = 30
 
@@ -66,19 +69,20 @@ class Exporter:
     async def follow(
         self,
         *,
-        interval: float,
-        report: Callable[[ExportResult], None],
+        backoff: Backoff,
         stop: asyncio.Event,
+        report: Callable[[ExportResult], None] = lambda result: None,
     ) -> None:
-        """Export, then again every `interval` seconds, until `stop` is set."""
-        while not stop.is_set():
-            result = await self.run_once()
+        """Export, then again and again until `stop` is set, backing off while the lake (or the
+        database) is away; `report` hears of each run that exported something."""
+
+        def exported_some(result: ExportResult) -> None:
             if result.events:
                 report(result)
-            try:
-                await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                continue
+
+        await keep_following(
+            self.run_once, name="lake", backoff=backoff, stop=stop, report=exported_some
+        )
 
 
 # --- queries ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from functools import partial
 from cloudmall.domain import events
 from cloudmall.domain.events import Event
 from cloudmall.domain.users import Role, User
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.outbox_readers import claim_batch
@@ -95,31 +96,25 @@ class MailReader:
     async def follow(
         self,
         *,
-        interval: float,
-        max_delay: float,
+        backoff: Backoff,
         stop: asyncio.Event,
         report: Callable[[MailRunResult], None] = lambda result: None,
     ) -> None:
-        """Send, then again every `interval` seconds until `stop` is set; after a failure wait
-        twice as long as the last time (up to `max_delay`) before the next attempt."""
-        delay = interval
-        while not stop.is_set():
-            try:
-                result = await self.run_once()
-            except (MailUnavailable, MailBusy) as exc:
-                delay = min(max_delay, delay * 2)
-                log.warning("mail: %s; next attempt in %.0f s", exc, delay)
-            except Exception:  # the database may be away for a while: keep the loop alive
-                delay = min(max_delay, delay * 2)
-                log.exception("mail: the run failed; next attempt in %.0f s", delay)
-            else:
-                delay = interval
-                if result.sent:
-                    report(result)
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                continue
+        """Send, then again and again until `stop` is set, backing off while sending fails;
+        `report` hears of each run that sent something."""
+
+        def sent_some(result: MailRunResult) -> None:
+            if result.sent:
+                report(result)
+
+        await keep_following(
+            self.run_once,
+            name="mail",
+            backoff=backoff,
+            stop=stop,
+            report=sent_some,
+            expected=(MailUnavailable, MailBusy),
+        )
 
     async def _deliver(self, batch: OutboxBatch) -> int:
         """Send the batch's mails not sent yet and finish it; how many were sent now. The mails

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Collection
 from typing import Protocol
 
+from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import OutboxBatch, UnitOfWorkFactory
 
@@ -42,18 +43,17 @@ async def finish_batch(
 
 
 class Follower(Protocol):
-    async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, every `interval` seconds, backing off to `max_delay`."""
+    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, waiting between runs as `backoff` says."""
         ...
 
 
 class BackgroundLoop:
     """A reader following the outbox in the background (`Shop.start` / `Shop.stop`)."""
 
-    def __init__(self, reader: Follower, *, interval: float, max_delay: float) -> None:
+    def __init__(self, reader: Follower, *, backoff: Backoff) -> None:
         self._reader = reader
-        self._interval = interval
-        self._max_delay = max_delay
+        self._backoff = backoff
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -64,9 +64,7 @@ class BackgroundLoop:
     def start(self) -> None:
         if self._task is None:
             self._stop.clear()
-            follow = self._reader.follow(
-                interval=self._interval, max_delay=self._max_delay, stop=self._stop
-            )
+            follow = self._reader.follow(backoff=self._backoff, stop=self._stop)
             self._task = asyncio.get_running_loop().create_task(follow)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:

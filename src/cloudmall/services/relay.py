@@ -8,15 +8,12 @@ the copies carry the same event ids, by which consumers skip what they handled (
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import Broker, UnitOfWorkFactory
-
-log = logging.getLogger(__name__)
 
 #: The outbox consumer the relay is.
 BROKER_CONSUMER = "broker"
@@ -55,23 +52,17 @@ class Relay:
     async def follow(
         self,
         *,
-        interval: float,
-        max_delay: float,
+        backoff: Backoff,
         stop: asyncio.Event,
         report: Callable[[RelayResult], None] = lambda result: None,
     ) -> None:
-        """Publish, then again every `interval` seconds until `stop` is set; after a failure
-        (broker or database away) wait twice as long as the last time, up to `max_delay`."""
-        delay = interval
-        while not stop.is_set():
-            try:
-                result = await self.run_once()
-            except Exception:  # a tier may be away for a while: keep the loop alive
-                delay = min(max_delay, delay * 2)
-                log.exception("relay: the run failed; next attempt in %.0f s", delay)
-            else:
-                delay = interval
-                if result.events:
-                    report(result)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+        """Publish, then again and again until `stop` is set, backing off while the broker (or
+        the database) is away; `report` hears of each run that published something."""
+
+        def published_some(result: RelayResult) -> None:
+            if result.events:
+                report(result)
+
+        await keep_following(
+            self.run_once, name="relay", backoff=backoff, stop=stop, report=published_some
+        )
