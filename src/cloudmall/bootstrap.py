@@ -39,9 +39,16 @@ from cloudmall.adapters.security.signing_keys import (
 from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
-from cloudmall.config import Runtime, Settings, TokenAlgorithm, TracingMode
+from cloudmall.config import (
+    SERVICE_PEERS,
+    Runtime,
+    ServiceName,
+    Settings,
+    TokenAlgorithm,
+    TracingMode,
+)
 from cloudmall.domain.delivery import DeliveryFees
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import AccessCheck, TokenClaimsAccess
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS, Handler
@@ -84,6 +91,7 @@ from cloudmall.services.shop_info import BusinessDetails, ShopInfo
 # a function with no S3, no IAM database log-in, no SMTP and no DynamoDB needs none of them.
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
+    from cloudmall.adapters.http.client import ServiceClient
     from cloudmall.adapters.tracing import Tracing
 
 
@@ -213,6 +221,14 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
     return AccessTokens(JwtTokenVerifier.ed25519(unique, issuer=issuer, audience=audience), signer)
 
 
+def build_access(settings: Settings, uow: UnitOfWorkFactory) -> AccessCheck:
+    """Each request checked against its account where the accounts are (the monolith, the users
+    service); the token's claims believed in the other services, which hold no accounts."""
+    if settings.service in (None, ServiceName.USERS):
+        return AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds)
+    return TokenClaimsAccess(uow)
+
+
 def new_signing_key() -> tuple[str, PublicKey]:
     """A new Ed25519 private key (PEM) and its public key, for `cloudmall keys generate`."""
     pem = generate_private_pem()
@@ -244,6 +260,53 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
         batch_size=settings.broker_batch_size,
         consumers=tuple(settings.outbox_consumers),
     )
+
+
+#: Each port between contexts by the service that owns it (answers it in process).
+DESK_OWNERS: Mapping[str, ServiceName] = MappingProxyType(
+    {
+        "stock_desk": ServiceName.PRODUCTS,
+        "order_book": ServiceName.ORDERS,
+        "payment_desk": ServiceName.PAYMENTS,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDesks:
+    """The ports a service reaches over HTTP, by tier name, and how to close their clients."""
+
+    desks: dict[str, object]
+    clients: list[ServiceClient]
+
+
+def build_remote_desks(settings: Settings) -> RemoteDesks:
+    """In a service, the ports of the services it calls (SERVICE_PEERS), over HTTP; none in the
+    monolith, where each context answers the others in process."""
+    if settings.service is None:
+        return RemoteDesks({}, [])
+    # Imported here: httpx is no cost a monolith or a function should pay at start.
+    from cloudmall.adapters.http.client import ServiceClient
+    from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
+
+    http_desks: dict[str, Callable[[ServiceClient], object]] = {
+        "stock_desk": HttpStockDesk,
+        "order_book": HttpOrderBook,
+        "payment_desk": HttpPaymentDesk,
+    }
+    desks: dict[str, object] = {}
+    clients = []
+    for name, owner in DESK_OWNERS.items():
+        if owner not in SERVICE_PEERS[settings.service]:
+            continue
+        client = ServiceClient(
+            owner.value,
+            settings.peer_url(owner),
+            secret=settings.internal_secret.get_secret_value(),
+        )
+        desks[name] = http_desks[name](client)
+        clients.append(client)
+    return RemoteDesks(desks, clients)
 
 
 def build_metrics(profile: RuntimeProfile) -> Metrics:
@@ -498,7 +561,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             thumbnail_size=settings.thumbnail_size,
         ),
         "throttles": build_throttles(settings, cache),
-        "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
+        "access": build_access(settings, uow),
         "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
         "legal": legal_versions(settings),
         "shop_info": build_shop_info(settings),
@@ -516,11 +579,14 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }
+    remote = build_remote_desks(settings)
+    dependencies.update(remote.desks)
     if tokens.issuer is not None:  # else log-in, sign-up and refresh are not wired here
         dependencies["token_issuer"] = tokens.issuer
     if present is not None:
         dependencies["present"] = present
     closers = [placer.aclose, database.close, cache.aclose]
+    closers.extend(client.aclose for client in remote.clients)
     if relay is not None:
         dependencies["relay"] = relay
         closers.append(relay.broker.aclose)
@@ -552,6 +618,13 @@ async def migrate(settings: Settings) -> None:
     from cloudmall.adapters.db.migrations import upgrade  # Alembic: see the imports above
 
     await upgrade(settings.database_url, password_source=database_password_source(settings))
+
+
+async def ensure_database(server_url: str, name: str) -> str:
+    """The URL of the database `name` on a MariaDB/MySQL or PostgreSQL server, created if new."""
+    from cloudmall.adapters.db.databases import ensure_database as ensure  # see the imports above
+
+    return await ensure(server_url, name)
 
 
 @asynccontextmanager
