@@ -265,7 +265,7 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
 #: Each port between contexts by the service that owns it (answers it in process).
 DESK_OWNERS: Mapping[str, ServiceName] = MappingProxyType(
     {
-        "stock_desk": ServiceName.PRODUCTS,
+        "stock": ServiceName.PRODUCTS,
         "order_book": ServiceName.ORDERS,
         "payment_desk": ServiceName.PAYMENTS,
     }
@@ -290,7 +290,7 @@ def build_remote_desks(settings: Settings) -> RemoteDesks:
     from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
 
     http_desks: dict[str, Callable[[ServiceClient], object]] = {
-        "stock_desk": HttpStockDesk,
+        "stock": HttpStockDesk,
         "order_book": HttpOrderBook,
         "payment_desk": HttpPaymentDesk,
     }
@@ -622,7 +622,7 @@ async def migrate(settings: Settings) -> None:
 
 async def ensure_database(server_url: str, name: str) -> str:
     """The URL of the database `name` on a MariaDB/MySQL or PostgreSQL server, created if new."""
-    from cloudmall.adapters.db.databases import ensure_database as ensure  # see the imports above
+    from cloudmall.adapters.db.databases import ensure_database as ensure  # `services run` only
 
     return await ensure(server_url, name)
 

@@ -120,7 +120,7 @@ class MemoryPaymentDesk:
 @pytest.fixture
 def tiers() -> dict[str, object]:
     return {
-        "stock_desk": MemoryStockDesk(),
+        "stock": MemoryStockDesk(),
         "order_book": MemoryOrderBook(),
         "payment_desk": MemoryPaymentDesk(),
     }

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -169,6 +170,10 @@ def _wait_until_live(topology: Topology, name: str, port: int) -> None:
     raise fail(f"the {name} service did not answer on port {port} within {START_SECONDS:.0f} s")
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 @services_app.command("run")
 def run(
     port: Annotated[int, typer.Option(min=1, max=65535, help="the gateway's public port")] = 8000,
@@ -206,6 +211,7 @@ def run(
         )
     )
     topology = Topology()
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a supervisor: stop the others too
     try:
         for service in ServiceName:
             topology.processes[service.value] = subprocess.Popen(  # noqa: S603
