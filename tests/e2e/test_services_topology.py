@@ -218,19 +218,30 @@ def test_without_payments_the_rest_answers_and_paying_is_503_until_it_returns(
     admin = log_in_admin(gateway)
     product = create_product(admin, stock=5)
     shopper = sign_up(gateway)
-    payments = topology.services[ServiceName.PAYMENTS]
-    stop_server(payments)
+    paid_before = place(shopper, product["id"])
+    assert shopper.post(f"/api/orders/{paid_before}/pay", json=card()).status_code == 200
+    stop_server(topology.services[ServiceName.PAYMENTS])
     try:
         assert shopper.get("/api/products").status_code == 200
         newcomer = sign_up(gateway)
         assert newcomer.get("/api/auth/me").status_code == 200
         order_id = place(shopper, product["id"])
 
-        refused = shopper.post(f"/api/orders/{order_id}/pay", json=card())
+        refused = shopper.post(f"/api/orders/{order_id}/pay", json=card())  # the gateway's 503
         assert refused.status_code == 503
         assert refused.headers["Retry-After"] == "5"
         assert refused.json()["error"]["code"] == "dependency_unavailable"
+
+        # The orders service's own call to refund (its client: retries, then 503).
+        not_refunded = shopper.post(f"/api/orders/{paid_before}/cancel")
+        assert not_refunded.status_code == 503
+        assert not_refunded.headers["Retry-After"] == "5"
+        assert not_refunded.json()["error"]["code"] == "dependency_unavailable"
+        assert shopper.get(f"/api/orders/{paid_before}").json()["status"] == "paid"
     finally:
         topology.restart(ServiceName.PAYMENTS)
     paid = shopper.post(f"/api/orders/{order_id}/pay", json=card())
     assert paid.status_code == 200, paid.text
+    cancelled = shopper.post(f"/api/orders/{paid_before}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
