@@ -234,6 +234,19 @@ async def test_every_error_crosses_the_wire_as_itself(cls: type[errors.Cloudmall
     assert vars(raised.value) == vars(sent)
 
 
+async def test_a_refused_secret_is_the_service_unavailable_not_the_customer_logged_out() -> None:
+    """The services disagree on the secret (a rotation half done): nothing the customer did."""
+    client = ServiceClient(
+        "orders",
+        "http://orders",
+        secret="another secret of the right length...",
+        transport=httpx.ASGITransport(app=raising_app()),
+    )
+    with pytest.raises(errors.DependencyUnavailable):
+        await client.post("/internal/v1/errors/authentication_failed", {})
+    assert client.breaker.state is BreakerState.CLOSED  # the service itself answers
+
+
 async def test_an_internal_route_without_the_secret_is_401() -> None:
     transport = httpx.ASGITransport(app=raising_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://orders") as http:

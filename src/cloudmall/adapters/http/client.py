@@ -11,6 +11,7 @@ it becomes DependencyUnavailable (503 with Retry-After to the customer).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,9 @@ import httpx
 
 from cloudmall.adapters.http.breaker import BreakerState, CircuitBreaker
 from cloudmall.domain.error_wire import from_wire
-from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
+from cloudmall.domain.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
 
 #: The header carrying the shared secret of internal calls (web.routers.internal_auth checks it).
 INTERNAL_HEADER = "X-Cloudmall-Internal"
@@ -106,6 +109,10 @@ def _answer(response: httpx.Response) -> Any:
     if response.is_success:
         return data
     error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict) and "code" in error:
-        raise from_wire(error)
-    raise CloudmallError(f"unexpected answer {response.status_code} from an internal call")
+    if not isinstance(error, dict) or "attributes" not in error:
+        # Not the called route's own error (those carry their attributes): the secret refused
+        # (the services disagree on it: a rotation half done) or no such route. Nothing the
+        # customer did: the service is as good as unavailable.
+        log.error("an internal call answered %s: %s", response.status_code, response.text[:200])
+        raise DependencyUnavailable("A part of the shop is unavailable; try again shortly")
+    raise from_wire(error)

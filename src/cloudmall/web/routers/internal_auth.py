@@ -25,11 +25,16 @@ INTERNAL_HEADER = "X-Cloudmall-Internal"
 INTERNAL_PREFIX = "/internal/v1"
 
 
+class SecretRefused(AuthenticationFailed):
+    """The request did not carry the services' shared secret: the app's own 401, whose body
+    (without the error's attributes) tells a calling service it was refused, not its caller."""
+
+
 async def require_internal_secret(request: Request) -> None:
     secret = request.app.state.settings.internal_secret.get_secret_value().encode()
     sent = request.headers.get(INTERNAL_HEADER, "").encode()
     if not secret or not hmac.compare_digest(sent, secret):
-        raise AuthenticationFailed("Internal routes need the services' shared secret")
+        raise SecretRefused("Internal routes need the services' shared secret")
 
 
 class InternalRoute(APIRoute):
@@ -41,8 +46,8 @@ class InternalRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except AuthenticationFailed:
-                raise  # the secret's check: the app's own 401
+            except SecretRefused:
+                raise
             except CloudmallError as exc:
                 return JSONResponse({"error": to_wire(exc)}, status_code=status_for(exc))
 
