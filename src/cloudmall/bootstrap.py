@@ -72,7 +72,10 @@ from cloudmall.services.ports import (
     MailSender,
     Metrics,
     ObjectStore,
+    OrderBook,
     PasswordResetTokens,
+    PaymentDesk,
+    StockDesk,
     StorageUnavailable,
     TierProbe,
     TokenIssuer,
@@ -262,51 +265,44 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
     )
 
 
-#: Each port between contexts by the service that owns it (answers it in process).
-DESK_OWNERS: Mapping[str, ServiceName] = MappingProxyType(
-    {
-        "stock": ServiceName.PRODUCTS,
-        "order_book": ServiceName.ORDERS,
-        "payment_desk": ServiceName.PAYMENTS,
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class RemoteDesks:
-    """The ports a service reaches over HTTP, by tier name, and how to close their clients."""
+    """The ports between contexts a service reaches over HTTP (None: answered in this process),
+    and the clients to close."""
 
-    desks: dict[str, object]
-    clients: list[ServiceClient]
+    stock: StockDesk | None = None
+    order_book: OrderBook | None = None
+    payment_desk: PaymentDesk | None = None
+    clients: tuple[ServiceClient, ...] = ()
 
 
 def build_remote_desks(settings: Settings) -> RemoteDesks:
-    """In a service, the ports of the services it calls (SERVICE_PEERS), over HTTP; none in the
+    """In a service, the ports of the services it calls (SERVICE_PEERS) over HTTP; none in the
     monolith, where each context answers the others in process."""
     if settings.service is None:
-        return RemoteDesks({}, [])
+        return RemoteDesks()
     # Imported here: httpx is no cost a monolith or a function should pay at start.
     from cloudmall.adapters.http.client import ServiceClient
     from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
 
-    http_desks: dict[str, Callable[[ServiceClient], object]] = {
-        "stock": HttpStockDesk,
-        "order_book": HttpOrderBook,
-        "payment_desk": HttpPaymentDesk,
-    }
-    desks: dict[str, object] = {}
-    clients = []
-    for name, owner in DESK_OWNERS.items():
-        if owner not in SERVICE_PEERS[settings.service]:
-            continue
-        client = ServiceClient(
-            owner.value,
-            settings.peer_url(owner),
+    peers = SERVICE_PEERS[settings.service]
+    clients = {
+        peer: ServiceClient(
+            peer.value,
+            settings.peer_url(peer),
             secret=settings.internal_secret.get_secret_value(),
         )
-        desks[name] = http_desks[name](client)
-        clients.append(client)
-    return RemoteDesks(desks, clients)
+        for peer in peers
+    }
+    products = clients.get(ServiceName.PRODUCTS)
+    orders = clients.get(ServiceName.ORDERS)
+    payments = clients.get(ServiceName.PAYMENTS)
+    return RemoteDesks(
+        stock=HttpStockDesk(products) if products else None,
+        order_book=HttpOrderBook(orders) if orders else None,
+        payment_desk=HttpPaymentDesk(payments) if payments else None,
+        clients=tuple(clients.values()),
+    )
 
 
 def build_metrics(profile: RuntimeProfile) -> Metrics:
@@ -580,7 +576,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "low_stock_threshold": settings.low_stock_threshold,
     }
     remote = build_remote_desks(settings)
-    dependencies.update(remote.desks)
+    dependencies.update(
+        {
+            name: desk
+            for name, desk in (
+                ("stock", remote.stock),
+                ("order_book", remote.order_book),
+                ("payment_desk", remote.payment_desk),
+            )
+            if desk is not None
+        }
+    )
     if tokens.issuer is not None:  # else log-in, sign-up and refresh are not wired here
         dependencies["token_issuer"] = tokens.issuer
     if present is not None:

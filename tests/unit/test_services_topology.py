@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.routing import Match
 
+from cloudmall.bootstrap import RemoteDesks, build_remote_desks
 from cloudmall.cli.gateway import render, route_pattern
 from cloudmall.config import ServiceName, Settings
 from cloudmall.serverless import routes as function_routes
@@ -156,3 +157,31 @@ def test_the_gateway_config_names_every_service_and_hides_internal_routes(tmp_pa
     assert f"default {service_routes.STOREFRONT.value};" in text
     with pytest.raises(ValueError, match="payments"):
         render({ServiceName.USERS: "127.0.0.1:1"}, listen="127.0.0.1:8000")
+
+
+@pytest.mark.parametrize(
+    ("service", "remote"),
+    [
+        ("users", set()),
+        ("products", set()),
+        ("orders", {"stock", "payment_desk"}),
+        ("payments", {"order_book"}),
+    ],
+)
+def test_a_service_reaches_its_peers_ports_over_http(
+    env: pytest.MonkeyPatch, service: str, remote: set[str]
+) -> None:
+    for name, url in URLS.items():
+        env.setenv(name, url)
+    env.setenv("CLOUDMALL_SERVICE", service)
+    desks = build_remote_desks(Settings())
+    found = {
+        name for name in ("stock", "order_book", "payment_desk") if getattr(desks, name) is not None
+    }
+    assert found == remote
+    assert len(desks.clients) == len(remote)
+    assert all(type(getattr(desks, name)).__name__.startswith("Http") for name in remote)
+
+
+def test_the_monolith_reaches_nothing_over_http(env: pytest.MonkeyPatch) -> None:
+    assert build_remote_desks(Settings()) == RemoteDesks()
