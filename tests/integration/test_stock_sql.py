@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import anyio
 import pytest
 
 from cloudmall.adapters.cache.memory import MemoryCache
@@ -25,6 +27,8 @@ from cloudmall.services.ports import (
     RetryableConflict,
 )
 from cloudmall.services.stock_desk import LocalStockDesk
+from tests.conftest import shop_env
+from tests.support import cli
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -157,3 +161,20 @@ async def test_two_releases_of_one_reservation_give_its_units_back_once(
         if e.event.type == "product.stock_changed" and e.event.payload["delta"] > 0
     ]
     assert sorted(returned) == [("a", 4), ("b", 3)]
+
+
+async def test_the_expire_command_releases_what_is_due(
+    sql_uow: SqlUnitOfWorkFactory, database_url: str, tmp_path: Path
+) -> None:
+    mug = await new_product(sql_uow, 5)
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    desk = LocalStockDesk(sql_uow, catalog_cache(), reservation_minutes=30, clock=lambda: long_ago)
+    await desk.reserve([ReservationRequest("old", {mug: 2}), ReservationRequest("paid", {mug: 1})])
+    await desk.confirm("paid")
+    env = shop_env(database_url, tmp_path)
+    first = await anyio.to_thread.run_sync(cli, env, tmp_path, "stock", "expire")
+    assert first.returncode == 0, first.stderr
+    assert "released 1 expired reservations" in first.stdout
+    again = await anyio.to_thread.run_sync(cli, env, tmp_path, "stock", "expire")
+    assert "released 0 expired reservations" in again.stdout
+    assert await stock_left(sql_uow, mug) == 4
