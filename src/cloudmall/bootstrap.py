@@ -55,9 +55,12 @@ from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.mail import MAIL_CONSUMER, MailReader
 from cloudmall.services.mail_texts import MailTexts
+from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
+from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
     BackupDatabase,
@@ -88,6 +91,7 @@ from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, R
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
+from cloudmall.services.stock_desk import LocalStockDesk
 from cloudmall.services.stock_readers import (
     STOCK_CONSUMER,
     SWEEP_MAX_DELAY_SECONDS,
@@ -374,7 +378,7 @@ def order_limits(settings: Settings) -> OrderLimits:
 def build_placer(
     profile: RuntimeProfile,
     uow: UnitOfWorkFactory,
-    cache: CatalogCache,
+    stock: StockDesk,
     metrics: Metrics,
     limits: OrderLimits,
     *,
@@ -384,13 +388,13 @@ def build_placer(
     if profile.group_commit:
         return OrderDesk(
             uow=uow,
-            cache=cache,
+            stock=stock,
             metrics=metrics,
             limits=limits,
             max_group=max_group,
             tracer=tracer,
         )
-    return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
+    return OrderPerTransaction(uow=uow, stock=stock, metrics=metrics, limits=limits)
 
 
 def build_probes(
@@ -513,8 +517,13 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     limits = order_limits(settings)
+    # The contexts as each other sees them: over HTTP where another service owns one (the
+    # services topology), else in this process, each in its own transactions.
+    remote = build_remote_desks(settings)
+    stock = remote.stock or LocalStockDesk(uow, catalog_cache, settings.reservation_minutes)
+    gateway = SimulatedGateway()
     placer = build_placer(
-        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group, tracer=tracer
+        profile, uow, stock, metrics, limits, max_group=database.max_group, tracer=tracer
     )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
@@ -559,6 +568,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 max_delay=settings.mail_retry_max_seconds,
             )
         )
+    if stock_loops and ORDERS_CONSUMER in settings.outbox_consumers:
+        orders_reader = OrdersReader(
+            uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
+        )
+        background.append(
+            BackgroundLoop(
+                orders_reader,
+                interval=settings.mail_poll_seconds,
+                max_delay=settings.mail_retry_max_seconds,
+            )
+        )
     relay = build_relay(settings, uow)
     if relay is not None and profile.mail_loop:
         background.append(
@@ -576,7 +596,10 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "tracer": tracer,
         "placer": placer,
         "order_limits": limits,
-        "gateway": SimulatedGateway(),
+        "gateway": gateway,
+        "stock_desk": stock,
+        "order_book": remote.order_book or LocalOrderBook(uow, stock),
+        "payment_desk": remote.payment_desk or LocalPaymentDesk(uow, gateway, metrics),
         "hasher": Argon2PasswordHasher(),
         "token_verifier": tokens.verifier,
         "images": PillowImageProcessor(
@@ -604,18 +627,6 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,
     }
-    remote = build_remote_desks(settings)
-    dependencies.update(
-        {
-            name: desk
-            for name, desk in (
-                ("stock", remote.stock),
-                ("order_book", remote.order_book),
-                ("payment_desk", remote.payment_desk),
-            )
-            if desk is not None
-        }
-    )
     if tokens.issuer is not None:  # else log-in, sign-up and refresh are not wired here
         dependencies["token_issuer"] = tokens.issuer
     if present is not None:

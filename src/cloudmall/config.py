@@ -22,7 +22,7 @@ from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
 #: The outbox's readers this code has (each finishes its own batches): a name not among them
 #: would never finish any, and hold every event in the outbox for good.
-OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock")
+OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock", "orders")
 
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
@@ -137,7 +137,9 @@ class Settings(BaseSettings):
     # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
     # `cloudmall lake export`, `broker` (opt-in, with `broker_url`) by each server process and
     # `cloudmall events relay`, which publish the events to the broker; `stock` (opt-in) by each
-    # server process on SQL, which releases cancelled orders' stock reservations.
+    # server process on SQL, which releases cancelled orders' stock reservations; `orders`
+    # (opt-in) by each server process on SQL, which cancels the pending orders whose reservations
+    # expired.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lake", "mail"]
     )

@@ -120,7 +120,7 @@ class MemoryPaymentDesk:
 @pytest.fixture
 def tiers() -> dict[str, object]:
     return {
-        "stock": MemoryStockDesk(),
+        "stock_desk": MemoryStockDesk(),
         "order_book": MemoryOrderBook(),
         "payment_desk": MemoryPaymentDesk(),
     }

@@ -24,7 +24,7 @@ router = internal_router("/stock/reservations", "internal")
 
 def _desk(shop: Shop) -> StockDesk:
     """This context's own stock desk (the in-process one: the products service owns it)."""
-    return cast(StockDesk, shop.tiers["stock"])
+    return cast(StockDesk, shop.tiers["stock_desk"])
 
 
 def _out(reservation: Reservation) -> ReservationOut:
