@@ -102,6 +102,11 @@ class MemoryOrderBook:
             raise NotFound("No such order")
         return ORDER
 
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        if order_id != ORDER.id or not (principal.is_admin or principal.user_id == ORDER.user_id):
+            raise NotFound("No such order")
+        return ORDER
+
     async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
         if payment_reference == "late":
             raise InvalidTransition("An order that is cancelled cannot become paid")
@@ -178,6 +183,9 @@ async def test_the_order_book_over_http(client: ServiceClient, tiers: dict[str, 
     assert book_tier.callers == [customer]
     with pytest.raises(NotFound):
         await book.payable(Principal(4, Role.CUSTOMER), 9)
+    assert await book.visible(Principal(1, Role.ADMIN), 9) == ORDER
+    with pytest.raises(NotFound):
+        await book.visible(Principal(4, Role.CUSTOMER), 9)
     paid = await book.mark_paid(9, payment_reference="sim_1")
     assert paid.status is OrderStatus.PAID and paid.address == ORDER.address
     with pytest.raises(InvalidTransition):

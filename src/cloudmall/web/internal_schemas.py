@@ -77,7 +77,9 @@ class PrincipalIn(_Model):
     token_version: int = Field(ge=0)
 
 
-class PayableIn(_Model):
+class ActingIn(_Model):
+    """Whom a call acts for (the caller checked the token; the secret vouches for the caller)."""
+
     principal: PrincipalIn
 
 

@@ -67,18 +67,27 @@ class HttpOrderBook:
         self._client = client
 
     async def payable(self, principal: Principal, order_id: int) -> Order:
-        body = {
-            "principal": {
-                "user_id": principal.user_id,
-                "role": principal.role.value,
-                "token_version": principal.token_version,
-            }
-        }
+        body = _acting(principal)
         return wire.order(await self._client.post(f"{ORDERS}/{order_id}/payable", body))
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        body = _acting(principal)
+        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/visible", body))
 
     async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
         body = {"payment_reference": payment_reference}
         return wire.order(await self._client.post(f"{ORDERS}/{order_id}/mark-paid", body))
+
+
+def _acting(principal: Principal) -> dict[str, object]:
+    """The body naming the customer (or staff member) a call acts for."""
+    return {
+        "principal": {
+            "user_id": principal.user_id,
+            "role": principal.role.value,
+            "token_version": principal.token_version,
+        }
+    }
 
 
 class HttpPaymentDesk:

@@ -7,7 +7,7 @@ from typing import cast
 from cloudmall.services.ports import OrderBook, Principal
 from cloudmall.services.shop import Shop
 from cloudmall.web.deps import ShopDep
-from cloudmall.web.internal_schemas import InternalOrderOut, MarkPaidIn, PayableIn
+from cloudmall.web.internal_schemas import ActingIn, InternalOrderOut, MarkPaidIn
 from cloudmall.web.routers.internal_auth import internal_router
 
 router = internal_router("/orders", "internal")
@@ -18,11 +18,21 @@ def _book(shop: Shop) -> OrderBook:
     return cast(OrderBook, shop.tiers["order_book"])
 
 
-@router.post("/{order_id}/payable", response_model=InternalOrderOut)
-async def payable(order_id: int, body: PayableIn, shop: ShopDep) -> InternalOrderOut:
+def _principal(body: ActingIn) -> Principal:
     caller = body.principal
-    principal = Principal(caller.user_id, caller.role, caller.token_version)
-    return InternalOrderOut.model_validate(await _book(shop).payable(principal, order_id))
+    return Principal(caller.user_id, caller.role, caller.token_version)
+
+
+@router.post("/{order_id}/payable", response_model=InternalOrderOut)
+async def payable(order_id: int, body: ActingIn, shop: ShopDep) -> InternalOrderOut:
+    order = await _book(shop).payable(_principal(body), order_id)
+    return InternalOrderOut.model_validate(order)
+
+
+@router.post("/{order_id}/visible", response_model=InternalOrderOut)
+async def visible(order_id: int, body: ActingIn, shop: ShopDep) -> InternalOrderOut:
+    order = await _book(shop).visible(_principal(body), order_id)
+    return InternalOrderOut.model_validate(order)
 
 
 @router.post("/{order_id}/mark-paid", response_model=InternalOrderOut)
