@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +81,43 @@ def test_a_database_server_that_does_not_answer_is_one_line(
     assert answer.exit_code == 1
     assert "CLOUDMALL_SERVICES_DATABASE" in answer.output
     assert len(answer.output.strip().splitlines()) == 1
+
+
+def test_the_gateway_config_is_one_nginx_accepts(tmp_path: Path) -> None:
+    conf = tmp_path / "nginx.conf"
+    answer = CliRunner().invoke(
+        app,
+        [
+            "gateway",
+            "config",
+            "-s",
+            "users=127.0.0.1:8101",
+            "-s",
+            "products=127.0.0.1:8102",
+            "-s",
+            "orders=127.0.0.1:8103",
+            "-s",
+            "payments=http://127.0.0.1:8104/",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--prefix",
+            str(tmp_path),
+            "--output",
+            str(conf),
+        ],
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "server 127.0.0.1:8104 max_fails=0;" in conf.read_text()
+    checked = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_the_gateway_config_needs_every_service() -> None:
+    answer = CliRunner().invoke(app, ["gateway", "config", "-s", "users=127.0.0.1:8101"])
+    assert answer.exit_code == 1
+    assert "no address for the products, orders, payments service" in answer.output
