@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +35,7 @@ from tests.support import (
     card,
     cli,
     free_port,
+    start_redis,
     stop_server,
     wait_for_port,
 )
@@ -245,3 +248,70 @@ def test_without_payments_the_rest_answers_and_paying_is_503_until_it_returns(
     cancelled = shopper.post(f"/api/orders/{paid_before}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
+
+
+def four_free_ports() -> int:
+    """The first of four consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + 3 < 65536 and all(port_is_free(first + i) for i in range(4)):
+            return first
+    raise RuntimeError("no four consecutive free ports")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_services_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    """`make run-services`: the four services and nginx from one command, with a broker."""
+    redis = start_redis()
+    gateway_port, first = free_port(), four_free_ports()
+    log_path = tmp_path / "run.log"
+    run: subprocess.Popen[bytes] | None = None
+    try:
+        with log_path.open("wb") as log:
+            run = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cloudmall",
+                    "services",
+                    "run",
+                    "--port",
+                    str(gateway_port),
+                    "--first-port",
+                    str(first),
+                    "--var-dir",
+                    str(tmp_path / "var"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+                env={
+                    **os.environ,
+                    "CLOUDMALL_DEMO_PRODUCTS": "3",
+                    "CLOUDMALL_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
+                    "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000",
+                },
+            )
+        deadline = time.monotonic() + 120
+        while "Ctrl-C stops them all" not in log_path.read_text(errors="replace"):
+            assert run.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.3)
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        products = httpx.get(f"{gateway}/api/products", timeout=10)
+        assert products.status_code == 200 and len(products.json()) == 3
+        output = log_path.read_text(errors="replace")
+        assert f"running at {gateway}/" in output
+        assert "one-time password" in output  # the users service made the admin
+
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 0
+        assert all(port_is_free(port) for port in (gateway_port, *range(first, first + 4)))
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+        redis.stop()
