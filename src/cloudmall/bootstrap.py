@@ -39,9 +39,16 @@ from cloudmall.adapters.security.signing_keys import (
 from cloudmall.adapters.security.tokens import JwtTokenIssuer, JwtTokenVerifier
 from cloudmall.adapters.storage.cached import CachedObjectStore
 from cloudmall.adapters.storage.local import LocalObjectStore
-from cloudmall.config import Runtime, Settings, TokenAlgorithm, TracingMode
+from cloudmall.config import (
+    SERVICE_PEERS,
+    Runtime,
+    ServiceName,
+    Settings,
+    TokenAlgorithm,
+    TracingMode,
+)
 from cloudmall.domain.delivery import DeliveryFees
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import AccessCheck, TokenClaimsAccess
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.follow_loop import Backoff
@@ -49,9 +56,12 @@ from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.mail import MAIL_CONSUMER, MailReader
 from cloudmall.services.mail_texts import MailTexts
+from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
+from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
     BackupDatabase,
@@ -66,7 +76,10 @@ from cloudmall.services.ports import (
     MailSender,
     Metrics,
     ObjectStore,
+    OrderBook,
     PasswordResetTokens,
+    PaymentDesk,
+    StockDesk,
     StorageUnavailable,
     TierProbe,
     TokenIssuer,
@@ -79,6 +92,7 @@ from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, R
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
+from cloudmall.services.stock_desk import LocalStockDesk
 from cloudmall.services.stock_readers import (
     STOCK_CONSUMER,
     SWEEP_MAX_DELAY_SECONDS,
@@ -92,6 +106,7 @@ from cloudmall.services.stock_readers import (
 # a function with no S3, no IAM database log-in, no SMTP and no DynamoDB needs none of them.
 if TYPE_CHECKING:
     from cloudmall.adapters.cache.redis import RedisCache
+    from cloudmall.adapters.http.client import ServiceClient
     from cloudmall.adapters.tracing import Tracing
 
 
@@ -221,6 +236,14 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
     return AccessTokens(JwtTokenVerifier.ed25519(unique, issuer=issuer, audience=audience), signer)
 
 
+def build_access(settings: Settings, uow: UnitOfWorkFactory) -> AccessCheck:
+    """Each request checked against its account where the accounts are (the monolith, the users
+    service); the token's claims believed in the other services, which hold no accounts."""
+    if settings.service in (None, ServiceName.USERS):
+        return AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds)
+    return TokenClaimsAccess(uow)
+
+
 def new_signing_key() -> tuple[str, PublicKey]:
     """A new Ed25519 private key (PEM) and its public key, for `cloudmall keys generate`."""
     pem = generate_private_pem()
@@ -251,6 +274,46 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
         stream=settings.broker_stream,
         batch_size=settings.broker_batch_size,
         consumers=tuple(settings.outbox_consumers),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDesks:
+    """The ports between contexts a service reaches over HTTP (None: answered in this process),
+    and the clients to close."""
+
+    stock: StockDesk | None = None
+    order_book: OrderBook | None = None
+    payment_desk: PaymentDesk | None = None
+    clients: tuple[ServiceClient, ...] = ()
+
+
+def build_remote_desks(settings: Settings) -> RemoteDesks:
+    """In a service, the ports of the services it calls (SERVICE_PEERS) over HTTP; none in the
+    monolith, where each context answers the others in process."""
+    if settings.service is None:
+        return RemoteDesks()
+    # Imported here: httpx is no cost a monolith or a function should pay at start.
+    from cloudmall.adapters.http.client import ServiceClient
+    from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
+
+    peers = SERVICE_PEERS[settings.service]
+    clients = {
+        peer: ServiceClient(
+            peer.value,
+            settings.peer_url(peer),
+            secret=settings.internal_secret.get_secret_value(),
+        )
+        for peer in peers
+    }
+    products = clients.get(ServiceName.PRODUCTS)
+    orders = clients.get(ServiceName.ORDERS)
+    payments = clients.get(ServiceName.PAYMENTS)
+    return RemoteDesks(
+        stock=HttpStockDesk(products) if products else None,
+        order_book=HttpOrderBook(orders) if orders else None,
+        payment_desk=HttpPaymentDesk(payments) if payments else None,
+        clients=tuple(clients.values()),
     )
 
 
@@ -316,7 +379,7 @@ def order_limits(settings: Settings) -> OrderLimits:
 def build_placer(
     profile: RuntimeProfile,
     uow: UnitOfWorkFactory,
-    cache: CatalogCache,
+    stock: StockDesk,
     metrics: Metrics,
     limits: OrderLimits,
     *,
@@ -326,13 +389,13 @@ def build_placer(
     if profile.group_commit:
         return OrderDesk(
             uow=uow,
-            cache=cache,
+            stock=stock,
             metrics=metrics,
             limits=limits,
             max_group=max_group,
             tracer=tracer,
         )
-    return OrderPerTransaction(uow=uow, cache=cache, metrics=metrics, limits=limits)
+    return OrderPerTransaction(uow=uow, stock=stock, metrics=metrics, limits=limits)
 
 
 def build_probes(
@@ -455,8 +518,13 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         build_store(settings.storage_url), max_bytes=32 * 1024 * 1024, max_object_bytes=2 << 20
     )
     limits = order_limits(settings)
+    # The contexts as each other sees them: over HTTP where another service owns one (the
+    # services topology), else in this process, each in its own transactions.
+    remote = build_remote_desks(settings)
+    stock = remote.stock or LocalStockDesk(uow, catalog_cache, settings.reservation_minutes)
+    gateway = SimulatedGateway()
     placer = build_placer(
-        profile, uow, catalog_cache, metrics, limits, max_group=database.max_group, tracer=tracer
+        profile, uow, stock, metrics, limits, max_group=database.max_group, tracer=tracer
     )
     lake_queries: LakeQueries = NoLakeEngine()
     event_lake: EventLake = NoLakeEngine()
@@ -502,6 +570,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 max_delay=settings.mail_retry_max_seconds,
             )
         )
+    if stock_loops and ORDERS_CONSUMER in settings.outbox_consumers:
+        orders_reader = OrdersReader(
+            uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
+        )
+        background.append(
+            BackgroundLoop(
+                orders_reader,
+                interval=settings.mail_poll_seconds,
+                max_delay=settings.mail_retry_max_seconds,
+            )
+        )
     relay = build_relay(settings, uow)
     if relay is not None and profile.mail_loop:
         background.append(
@@ -520,7 +599,10 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "tracer": tracer,
         "placer": placer,
         "order_limits": limits,
-        "gateway": SimulatedGateway(),
+        "gateway": gateway,
+        "stock_desk": stock,
+        "order_book": remote.order_book or LocalOrderBook(uow, stock),
+        "payment_desk": remote.payment_desk or LocalPaymentDesk(uow, gateway, metrics),
         "hasher": Argon2PasswordHasher(),
         "token_verifier": tokens.verifier,
         "images": PillowImageProcessor(
@@ -529,7 +611,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             thumbnail_size=settings.thumbnail_size,
         ),
         "throttles": build_throttles(settings, cache),
-        "access": AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds),
+        "access": build_access(settings, uow),
         "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
         "legal": legal_versions(settings),
         "shop_info": build_shop_info(settings),
@@ -553,6 +635,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     if present is not None:
         dependencies["present"] = present
     closers = [placer.aclose, database.close, cache.aclose]
+    closers.extend(client.aclose for client in remote.clients)
     if relay is not None:
         dependencies["relay"] = relay
         closers.append(relay.broker.aclose)
@@ -584,6 +667,13 @@ async def migrate(settings: Settings) -> None:
     from cloudmall.adapters.db.migrations import upgrade  # Alembic: see the imports above
 
     await upgrade(settings.database_url, password_source=database_password_source(settings))
+
+
+async def ensure_database(server_url: str, name: str) -> str:
+    """The URL of the database `name` on a MariaDB/MySQL or PostgreSQL server, created if new."""
+    from cloudmall.adapters.db.databases import ensure_database as ensure  # `services run` only
+
+    return await ensure(server_url, name)
 
 
 @asynccontextmanager

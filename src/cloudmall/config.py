@@ -22,7 +22,7 @@ from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
 #: The outbox's readers this code has (each finishes its own batches): a name not among them
 #: would never finish any, and hold every event in the outbox for good.
-OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock")
+OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock", "orders")
 
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
@@ -47,6 +47,28 @@ class Runtime(StrEnum):
     SERVER = "server"
     FUNCTION = "function"
     SERVICE = "service"
+
+
+class ServiceName(StrEnum):
+    """One context of the services topology (docs/microservices.md): its own process and
+    database, its routes (web.service_routes), its peers called over HTTP (SERVICE_PEERS)."""
+
+    USERS = "users"
+    PRODUCTS = "products"
+    ORDERS = "orders"
+    PAYMENTS = "payments"
+
+
+#: The services each one calls (the ports between contexts), by the setting naming its URL.
+SERVICE_PEERS: dict[ServiceName, tuple[ServiceName, ...]] = {
+    ServiceName.USERS: (),
+    ServiceName.PRODUCTS: (),
+    ServiceName.ORDERS: (ServiceName.PRODUCTS, ServiceName.PAYMENTS),
+    ServiceName.PAYMENTS: (ServiceName.ORDERS,),
+}
+
+#: The shared secret of internal calls: long enough that guessing it is hopeless.
+MIN_INTERNAL_SECRET_BYTES = 32
 
 
 class TokenAlgorithm(StrEnum):
@@ -84,6 +106,17 @@ class Settings(BaseSettings):
     server: HttpServer = HttpServer.UVICORN
     # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
     function: Literal["all", "accounts", "catalogue", "orders"] = "all"
+    # The services topology (docs/microservices.md): this process is one context's service,
+    # answering that context's routes only. Unset: the monolith, every route in one process.
+    service: ServiceName | None = None
+    # Where the other services answer (http://host:port, no path): each is required in the
+    # services that call it (SERVICE_PEERS), unused elsewhere.
+    products_url: str = ""
+    orders_url: str = ""
+    payments_url: str = ""
+    # What internal calls between services carry in X-Cloudmall-Internal: the same in every
+    # service of one shop; required in production for a service.
+    internal_secret: SecretStr = SecretStr("")
     var_dir: Path = Path("var")
     tracing: TracingMode = TracingMode.OFF
     # The share of new traces recorded; a request that arrives in a sampled trace is recorded
@@ -104,7 +137,9 @@ class Settings(BaseSettings):
     # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
     # `cloudmall lake export`, `broker` (opt-in, with `broker_url`) by each server process and
     # `cloudmall events relay`, which publish the events to the broker; `stock` (opt-in) by each
-    # server process on SQL, which releases cancelled orders' stock reservations.
+    # server process on SQL, which releases cancelled orders' stock reservations; `orders`
+    # (opt-in) by each server process on SQL, which cancels the pending orders whose reservations
+    # expired.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lake", "mail"]
     )
@@ -269,6 +304,7 @@ class Settings(BaseSettings):
                 "CLOUDMALL_ORIGIN_VERIFY_SECRET (the header CloudFront proves itself with)"
             )
         self._check_outbox_consumers()
+        self._check_service()
         if not self.secret_key.get_secret_value():
             if self.environment is Environment.PRODUCTION:
                 raise ValueError(
@@ -293,6 +329,43 @@ class Settings(BaseSettings):
                 )
             self.token_signing_key = SecretStr(_local_signing_key(self.var_dir))
         return self
+
+    def peer_url(self, peer: ServiceName) -> str:
+        """Where the service `peer` answers (its CLOUDMALL_<PEER>_URL)."""
+        url: str = getattr(self, f"{peer.value}_url")
+        return url.rstrip("/")
+
+    def _check_service(self) -> None:
+        """A service names the URL of each service it calls and, in production, the internal
+        secret; elsewhere a missing secret is made once and kept in var/internal-secret.key."""
+        if self.service is None:
+            return
+        if self.runtime is Runtime.FUNCTION:
+            raise ValueError("CLOUDMALL_SERVICE runs under the server or service runtime only")
+        for peer in SERVICE_PEERS[self.service]:
+            if not self.peer_url(peer):
+                raise ValueError(
+                    f"CLOUDMALL_{peer.value.upper()}_URL must be set for the {self.service} "
+                    f"service (where the {peer} service answers, e.g. http://127.0.0.1:8102)"
+                )
+        secret = self.internal_secret.get_secret_value()
+        if not secret:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError(
+                    "CLOUDMALL_INTERNAL_SECRET must be set in production for a service "
+                    f"(at least {MIN_INTERNAL_SECRET_BYTES} random bytes, the same in every one)"
+                )
+            self.internal_secret = SecretStr(
+                _kept(
+                    self.var_dir / "internal-secret.key",
+                    lambda: secrets.token_urlsafe(MIN_INTERNAL_SECRET_BYTES),
+                )
+            )
+        elif len(secret.encode()) < MIN_INTERNAL_SECRET_BYTES:
+            raise ValueError(
+                f"CLOUDMALL_INTERNAL_SECRET must be at least {MIN_INTERNAL_SECRET_BYTES} bytes "
+                "(e.g. `openssl rand -hex 32`)"
+            )
 
     def _check_outbox_consumers(self) -> None:
         """Known readers only; the `broker` reader needs a broker, and the inbox its consumers

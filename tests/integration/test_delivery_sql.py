@@ -20,6 +20,7 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.ports import NewOrder, Principal
 from tests.integration.test_sql_adapters import new_product, new_user
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeMetrics
 
 OFFICE = Address("이서준", "02-123-4567", "04524", "서울 중구 세종대로 110", "")
@@ -99,7 +100,10 @@ async def paid_order(uow: SqlUnitOfWorkFactory, gateway: FakeGateway) -> tuple[O
     principal = Principal(await new_user(uow), Role.CUSTOMER)
     product_id = await new_product(uow, 5, "1000.00")
     desk = OrderDesk(
-        uow=uow, cache=cache(), metrics=FakeMetrics(), limits=orders.OrderLimits(fees=FEES)
+        uow=uow,
+        stock=stock_desk(uow, cache()),
+        metrics=FakeMetrics(),
+        limits=orders.OrderLimits(fees=FEES),
     )
     placed = await desk.place(
         principal=principal,
@@ -110,6 +114,7 @@ async def paid_order(uow: SqlUnitOfWorkFactory, gateway: FakeGateway) -> tuple[O
     )
     paid = await payments.pay_order(
         uow=uow,
+        order_book=order_book(uow),
         gateway=gateway,
         metrics=FakeMetrics(),
         principal=principal,
@@ -140,18 +145,16 @@ async def test_concurrent_refunds_refund_once_and_restock_once(uow: SqlUnitOfWor
     def cancel(principal: Principal):  # type: ignore[no-untyped-def]
         return cancellation.cancel_order(
             uow=uow,
-            cache=cache(),
-            gateway=gateway,
-            metrics=FakeMetrics(),
+            stock=stock_desk(uow, cache()),
+            payment_desk=payment_desk(uow, gateway, FakeMetrics()),
             principal=principal,
             order_id=order.id,
         )
 
     refund = cancellation.refund_order(
         uow=uow,
-        cache=cache(),
-        gateway=gateway,
-        metrics=FakeMetrics(),
+        stock=stock_desk(uow, cache()),
+        payment_desk=payment_desk(uow, gateway, FakeMetrics()),
         principal=staff,
         order_id=order.id,
     )

@@ -22,6 +22,7 @@ from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, ProductChanges, RetryableConflict
 from tests.conftest import shop_env
 from tests.support import S3_ENV, Service, cli, new_table_url
+from tests.unit.contexts import stock_desk
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +70,7 @@ async def test_a_group_too_big_for_one_transaction_places_each_order_alone(
         metrics = FakeMetrics()
         desk = OrderDesk(
             uow=uow,  # type: ignore[arg-type]
-            cache=CatalogCache(MemoryCache(), ttl_seconds=60, metrics=metrics),
+            stock=stock_desk(uow, CatalogCache(MemoryCache(), ttl_seconds=60, metrics=metrics)),
             metrics=metrics,
             limits=OrderLimits(),
             max_group=MAX_ORDERS_PER_TRANSACTION,

@@ -22,6 +22,7 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from tests.integration.test_sql_adapters import order_desk
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -143,9 +144,8 @@ async def test_each_change_records_its_events(uow: UnitOfWorkFactory) -> None:
     async def cancel(order_id: int) -> None:
         await cancellation.cancel_order(
             uow=uow,
-            cache=cache(),
-            gateway=gateway,
-            metrics=FakeMetrics(),
+            stock=stock_desk(uow, cache()),
+            payment_desk=payment_desk(uow, gateway, FakeMetrics()),
             principal=principal,
             order_id=order_id,
         )
@@ -153,6 +153,7 @@ async def test_each_change_records_its_events(uow: UnitOfWorkFactory) -> None:
     await cancel(placed[0].order.id)
     paid = await payments.pay_order(
         uow=uow,
+        order_book=order_book(uow),
         gateway=gateway,
         metrics=FakeMetrics(),
         principal=principal,
@@ -173,16 +174,19 @@ async def test_each_change_records_its_events(uow: UnitOfWorkFactory) -> None:
         ("product.created", None, 5),
         ("product.price_changed", None, None),
         ("product.stock_changed", 4, 9),
-        ("order.placed", None, None),
+        # Each order's units are reserved (the products context), then the order recorded.
         ("product.stock_changed", -2, 7),
         ("order.placed", None, None),
         ("product.stock_changed", -2, 5),
+        ("order.placed", None, None),
+        # A cancel moves the order, then its units come back.
         ("order.cancelled", None, None),
         ("product.stock_changed", 2, 7),
         ("order.paid", None, None),
         ("payment.captured", None, None),
-        ("order.cancelled", None, None),
+        # A paid order's charge is refunded (the payments context) before it is cancelled.
         ("payment.refunded", None, None),
+        ("order.cancelled", None, None),
         ("product.stock_changed", 2, 9),
     ]
     reasons = [

@@ -28,6 +28,7 @@ from cloudmall.services.ports import (
     RetryableConflict,
     UnitOfWorkFactory,
 )
+from tests.unit.contexts import stock_desk
 from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +50,9 @@ async def new_product(uow: UnitOfWorkFactory, stock: int, price: str = "1234.50"
 
 def order_desk(uow: UnitOfWorkFactory) -> OrderDesk:
     cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=FakeMetrics())
-    return OrderDesk(uow=uow, cache=cache, metrics=FakeMetrics(), limits=orders.OrderLimits())
+    return OrderDesk(
+        uow=uow, stock=stock_desk(uow, cache), metrics=FakeMetrics(), limits=orders.OrderLimits()
+    )
 
 
 async def test_products_round_trip_with_exact_prices(uow: UnitOfWorkFactory) -> None:

@@ -61,6 +61,26 @@ def stock_ledger(engine: Engine, product_ids: list[int]) -> dict[int, tuple[int,
     return {pid: (int(stock[pid]), int(sold.get(pid) or 0)) for pid in product_ids}
 
 
+def reserved_for_no_order(engine: Engine, product_ids: list[int]) -> dict[int, int]:
+    """For each product: units reserved for an order that was never recorded (its process died
+    between the two contexts' transactions: they go back when the reservation expires, or to
+    the order when its client retries with its Idempotency-Key)."""
+    ids = ",".join(str(int(pid)) for pid in product_ids)
+    with engine.connect() as conn:
+        held = dict(
+            conn.execute(
+                text(
+                    "SELECT l.product_id, SUM(l.quantity) FROM stock_reservation_lines l "  # noqa: S608
+                    "JOIN stock_reservations r ON r.id = l.reservation_id "
+                    f"WHERE l.product_id IN ({ids}) AND r.status = 'reserved' AND NOT EXISTS "
+                    "(SELECT 1 FROM orders o WHERE o.reservation_id = r.id) "
+                    "GROUP BY l.product_id"
+                )
+            ).all()
+        )
+    return {pid: int(held.get(pid) or 0) for pid in product_ids}
+
+
 def orphans(engine: Engine) -> tuple[int, int]:
     """(lines whose order is missing, orders without any line): both must be 0."""
     with engine.connect() as conn:

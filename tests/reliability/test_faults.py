@@ -20,7 +20,14 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import shop_env
 from tests.e2e.client import create_product, log_in_admin, sign_up
-from tests.reliability.conftest import ROUNDS, database, orphans, rounds, stock_ledger
+from tests.reliability.conftest import (
+    ROUNDS,
+    database,
+    orphans,
+    reserved_for_no_order,
+    rounds,
+    stock_ledger,
+)
 from tests.reliability.faultproxy import FaultProxy
 from tests.support import (
     S3_ENV,
@@ -218,8 +225,9 @@ def test_sigkill_while_placing_orders_leaves_no_partial_order(backend: str, tmp_
         assert outcomes["cut"] > 0, outcomes  # the kill really landed mid-way
         with database(url) as engine:
             assert orphans(engine) == (0, 0)
-            for stock, sold in stock_ledger(engine, products).values():
-                assert stock + sold == 10_000
+            unordered = reserved_for_no_order(engine, products)
+            for pid, (stock, sold) in stock_ledger(engine, products).items():
+                assert stock + sold + unordered[pid] == 10_000
 
         # Restart on the same database; every client retries with its key.
         server = start_server(env, tmp_path)

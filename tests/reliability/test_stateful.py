@@ -48,6 +48,7 @@ from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, ProductChanges
 from tests.reliability.conftest import rounds
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeHasher, FakeMetrics
 
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
@@ -181,7 +182,10 @@ class Shop(RuleBasedStateMachine):
         try:
             placed = self.run(
                 OrderDesk(
-                    uow=self.uow, cache=self.cache, metrics=FakeMetrics(), limits=OrderLimits()
+                    uow=self.uow,
+                    stock=stock_desk(self.uow, self.cache),
+                    metrics=FakeMetrics(),
+                    limits=OrderLimits(),
                 ).place(
                     principal=customer,
                     items=[(ids[i % len(ids)], q) for i, q in items],
@@ -209,6 +213,7 @@ class Shop(RuleBasedStateMachine):
             self.run(
                 payments.pay_order(
                     uow=self.uow,
+                    order_book=order_book(self.uow),
                     gateway=self.gateway,
                     metrics=FakeMetrics(),
                     principal=principal,
@@ -242,9 +247,8 @@ class Shop(RuleBasedStateMachine):
             self.run(
                 cancellation.cancel_order(
                     uow=self.uow,
-                    cache=self.cache,
-                    gateway=self.gateway,
-                    metrics=FakeMetrics(),
+                    stock=stock_desk(self.uow, self.cache),
+                    payment_desk=payment_desk(self.uow, self.gateway, FakeMetrics()),
                     principal=principal,
                     order_id=order_id,
                 )

@@ -299,6 +299,10 @@ class FakeOrders:
         self.data = data
 
     async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
+        held = {o.reservation_id for o in self.data.orders.values()} - {None}
+        asked = [order.reservation_id for order in new if order.reservation_id is not None]
+        if len(set(asked)) < len(asked) or held & set(asked):
+            raise RetryableConflict("a reservation is held by an order already")
         added = [
             Order(
                 id=next(self.data.ids),
@@ -320,6 +324,10 @@ class FakeOrders:
 
     async def get(self, order_id: int) -> Order | None:
         return self.data.orders.get(order_id)
+
+    async def by_reservation(self, reservation_id: str) -> Order | None:
+        found = [o for o in self.data.orders.values() if o.reservation_id == reservation_id]
+        return found[0] if found else None
 
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]:
         mine = [o for o in reversed(self.data.orders.values()) if o.user_id == user_id]

@@ -6,7 +6,7 @@ import pytest
 
 from cloudmall.domain.errors import AuthenticationFailed
 from cloudmall.domain.users import Role
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import AccessCheck, TokenClaimsAccess
 from cloudmall.services.ports import Principal
 from tests.unit.fakes import FakeStore
 
@@ -50,3 +50,12 @@ async def test_role_from_the_account_version_from_the_token() -> None:
 def test_the_memory_is_five_seconds_at_most() -> None:
     with pytest.raises(ValueError, match="0 to 5"):
         AccessCheck(FakeStore(), ttl_seconds=6)
+
+
+async def test_a_service_without_accounts_believes_the_tokens_claims() -> None:
+    """The services topology's products, orders and payments services hold no accounts."""
+    access = TokenClaimsAccess(FakeStore())  # empty: no account at all
+    token = Principal(user_id=41, role=Role.ADMIN, token_version=3)
+    assert await access.current(token) == token
+    access.forget(41)
+    assert await access.current(token, changing_password=True) == token

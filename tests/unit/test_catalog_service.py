@@ -14,6 +14,7 @@ from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.ports import ProductChanges
 from cloudmall.web.presentation import JsonCatalogPresenter, product_row
+from tests.unit.contexts import stock_desk
 from tests.unit.fakes import customer
 
 pytestmark = pytest.mark.anyio
@@ -73,7 +74,12 @@ async def test_selling_out_refreshes_lists_and_a_sale_refreshes_the_product_page
     mug = await add_product(stock=2)
     await listing(store, catalog_cache)
     await catalog.product_detail(uow=store, cache=catalog_cache, present=PRESENT, product_id=mug.id)
-    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=orders.OrderLimits())
+    desk = OrderDesk(
+        uow=store,
+        stock=stock_desk(store, catalog_cache),
+        metrics=metrics,
+        limits=orders.OrderLimits(),
+    )
     await desk.place(
         principal=customer(), items=[(mug.id, 1)], client_total=None, idempotency_key=None
     )

@@ -17,6 +17,7 @@ from cloudmall.services import cancellation, orders
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import MAX_GROUP
 from cloudmall.services.ports import Principal
+from tests.unit.contexts import payment_desk, stock_desk
 from tests.unit.fakes import FakeCache, FakeGateway, FakeMetrics
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +89,7 @@ async def test_the_largest_order_and_its_cancel_each_fit_one_transaction() -> No
     cache = CatalogCache(FakeCache(), ttl_seconds=60, metrics=FakeMetrics())
     principal = Principal(1, Role.CUSTOMER)
     placer = orders.OrderPerTransaction(
-        uow=uow, cache=cache, metrics=FakeMetrics(), limits=orders.OrderLimits()
+        uow=uow, stock=stock_desk(uow, cache), metrics=FakeMetrics(), limits=orders.OrderLimits()
     )
     placed = await placer.place(
         principal=principal,
@@ -96,23 +97,30 @@ async def test_the_largest_order_and_its_cancel_each_fit_one_transaction() -> No
         client_total=None,
         idempotency_key="biggest",
     )
-    # A stock decrement per line, the order (its lines inside), the key's answer, the outbox.
-    assert len(table.transactions[-1]) == MAX_LINES + 3 == 53 <= MAX_ITEMS
+    # The products context: the reservation (its lines inside), a stock decrement per line,
+    # the outbox; then the orders context: the order (its lines inside), its reservation's
+    # lookup item, the key's answer, the outbox.
+    reserve, record = table.transactions[-2:]
+    assert len(reserve) == MAX_LINES + 2 <= MAX_ITEMS
+    assert len(record) == 4
     await cancellation.cancel_order(
         uow=uow,
-        cache=cache,
-        gateway=FakeGateway(),
-        metrics=FakeMetrics(),
+        stock=stock_desk(uow, cache),
+        payment_desk=payment_desk(uow, FakeGateway(), FakeMetrics()),
         principal=principal,
         order_id=placed.order.id,
     )
-    # The order's move, the stock back per line, the outbox.
-    assert len(table.transactions[-1]) == MAX_LINES + 2 <= MAX_ITEMS
+    # The orders context: the order's move, the outbox; then the products context: the
+    # reservation's release, the stock back per line, the outbox.
+    cancel, release = table.transactions[-2:]
+    assert len(cancel) == 2
+    assert len(release) == MAX_LINES + 2 <= MAX_ITEMS
 
 
-def test_a_group_of_orders_leaves_room_for_their_products() -> None:
-    # Each order of a group is one order item and at most one key; the group one outbox record.
-    per_group = 2 * MAX_ORDERS_PER_TRANSACTION + 1
-    assert per_group < MAX_ITEMS and MAX_ITEMS - per_group >= MAX_LINES // 2
+def test_a_group_of_orders_fits_one_transaction() -> None:
+    # Each order of a group is one order item, its reservation's lookup item and at most one
+    # key; the group one outbox record.
+    per_group = 3 * MAX_ORDERS_PER_TRANSACTION + 1
+    assert per_group <= MAX_ITEMS
     # A SQL desk's group (MAX_GROUP) would not fit: DynamoDB's desk takes fewer.
     assert 2 * MAX_GROUP + 1 > MAX_ITEMS

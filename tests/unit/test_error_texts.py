@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import inspect
 
-from cloudmall.domain import errors
+from cloudmall.domain import errors, reservations
 from cloudmall.services.password_policy import REASONS as PASSWORD_REASONS
 from cloudmall.web.errors import PROBLEM_REASONS, WEB_CODES
 from tests.storefront_texts import labels, missing
 
 
 def _error_tree() -> list[type[errors.CloudmallError]]:
+    """Every error of errors.py, and those a domain module keeps beside its concept."""
     return [
         value
-        for _, value in inspect.getmembers(errors, inspect.isclass)
-        if issubclass(value, errors.CloudmallError) and value.__module__ == errors.__name__
+        for module in (errors, reservations)
+        for _, value in inspect.getmembers(module, inspect.isclass)
+        if issubclass(value, errors.CloudmallError) and value.__module__ == module.__name__
     ]
 
 

@@ -12,6 +12,7 @@ from cloudmall.services import cancellation, payments
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.request_context import current_request_id
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeStore, customer
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,9 @@ def recorded(store: FakeStore) -> list[str]:
 
 
 async def place(store, catalog_cache, metrics, product_id, quantity=1):  # type: ignore[no-untyped-def]
-    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits())
+    desk = OrderDesk(
+        uow=store, stock=stock_desk(store, catalog_cache), metrics=metrics, limits=OrderLimits()
+    )
     placed = await desk.place(
         principal=customer(),
         items=[(product_id, quantity)],
@@ -54,18 +57,23 @@ async def test_an_order_records_itself_and_its_stock_with_the_request_id(
         order = await place(store, catalog_cache, metrics, mug.id, 2)
     finally:
         current_request_id.reset(token)
-    placed, stock = [entry.event for entry in store.data.outbox][-2:]
+    # The products context reserves the units (before the order exists), then the orders
+    # context records the order naming that reservation.
+    stock, placed = [entry.event for entry in store.data.outbox][-2:]
     assert placed.type == "order.placed" and placed.request_id == "req-42"
     assert placed.payload["amount"] == "5.00" and placed.occurred_at == order.created_at
     assert placed.payload["lines"] == [
         {"product_id": mug.id, "product_name": "Mug", "quantity": 2, "unit_price": "2.50"}
     ]
+    assert placed.payload["reservation_id"] == order.reservation_id is not None
+    assert stock.type == "product.stock_changed" and stock.request_id == "req-42"
     assert stock.payload == {
         "product_id": mug.id,
         "delta": -2,
         "stock": 1,
         "reason": "order",
-        "order_id": order.id,
+        "order_id": None,
+        "reservation_id": order.reservation_id,
     }
 
 
@@ -85,6 +93,7 @@ async def test_a_declined_charge_is_recorded_and_the_order_stays_pending(
     with pytest.raises(PaymentDeclined):
         await payments.pay_order(
             uow=store,
+            order_book=order_book(store),
             gateway=FakeGateway(approve=False),
             metrics=metrics,
             principal=customer(),
@@ -121,9 +130,8 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_and_recorde
     async def cancel() -> None:
         await cancellation.cancel_order(
             uow=store,
-            cache=catalog_cache,
-            gateway=FakeGateway(),
-            metrics=metrics,
+            stock=stock_desk(store, catalog_cache),
+            payment_desk=payment_desk(store, FakeGateway(), metrics),
             principal=customer(),
             order_id=order.id,
         )
@@ -132,6 +140,7 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_and_recorde
     with pytest.raises(InvalidTransition):
         await payments.pay_order(
             uow=store,
+            order_book=order_book(store),
             gateway=gateway,
             metrics=metrics,
             principal=customer(),

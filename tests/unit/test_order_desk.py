@@ -13,13 +13,14 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits, PlacedOrder
 from cloudmall.services.ports import DatabaseUnavailable, UnitOfWork
+from tests.unit.contexts import stock_desk
 from tests.unit.fakes import FakeMetrics, FakeStore, RecordingTracer, customer
 
 pytestmark = pytest.mark.anyio
 
 
 def desk_over(uow: object, cache: CatalogCache, metrics: FakeMetrics) -> OrderDesk:
-    return OrderDesk(uow=uow, cache=cache, metrics=metrics, limits=OrderLimits())  # type: ignore[arg-type]
+    return OrderDesk(uow=uow, stock=stock_desk(uow, cache), metrics=metrics, limits=OrderLimits())  # type: ignore[arg-type]
 
 
 class GatedStore:
@@ -60,7 +61,8 @@ async def test_orders_that_arrive_together_share_one_commit(
     desk = desk_over(store, catalog_cache, metrics)
     before = store.commits
     placed = await asyncio.gather(*(buy(desk, mug.id, user=u, key=f"k{u}") for u in range(10)))
-    assert store.commits == before + 1
+    # One commit of the products context (the group's reservations), one of the orders context.
+    assert store.commits == before + 2
     assert ("order_group", (10, "committed")) in metrics.events
     assert [p.order.user_id for p in placed if isinstance(p, PlacedOrder)] == list(range(10))
     assert len({p.order.id for p in placed if isinstance(p, PlacedOrder)}) == 10
@@ -76,7 +78,7 @@ async def test_a_group_checks_its_orders_in_arrival_order(
     before = store.commits
     results = await asyncio.gather(*(buy(desk, mug.id) for _ in range(4)))
     assert [isinstance(r, PlacedOrder) for r in results] == [True, True, False, False]
-    assert results[2:] == ["out", "out"] and store.commits == before + 1
+    assert results[2:] == ["out", "out"] and store.commits == before + 2
     assert store.data.products[mug.id].stock_quantity == 0
     assert metrics.count("stock_out") == 2
 
@@ -90,7 +92,7 @@ async def test_a_retry_in_a_group_gets_its_first_answer(
     assert isinstance(first, PlacedOrder)
     before = store.commits
     retry, new = await asyncio.gather(buy(desk, mug.id, key="taken"), buy(desk, mug.id, key="new"))
-    assert ("order_group", (2, "committed")) in metrics.events and store.commits == before + 1
+    assert ("order_group", (2, "committed")) in metrics.events and store.commits == before + 2
     assert isinstance(retry, PlacedOrder) and retry.replayed and retry.order == first.order
     assert isinstance(new, PlacedOrder) and not new.replayed
     assert store.data.products[mug.id].stock_quantity == 8
@@ -184,7 +186,11 @@ async def test_a_groups_span_is_its_first_requests_and_links_the_others(
     mug = await add_product(stock=20, price="10.00")
     tracer = RecordingTracer()
     desk = OrderDesk(
-        uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits(), tracer=tracer
+        uow=store,
+        stock=stock_desk(store, catalog_cache),
+        metrics=metrics,
+        limits=OrderLimits(),
+        tracer=tracer,
     )
 
     async def traced_buy(user: int) -> PlacedOrder | str:

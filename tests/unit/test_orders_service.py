@@ -25,6 +25,7 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.web.presentation import JsonCatalogPresenter
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
@@ -41,7 +42,7 @@ async def place(store: FakeStore, cache: CatalogCache, metrics: FakeMetrics, ite
         "address": HOME,
     }
     options.update(kwargs)
-    desk = OrderDesk(uow=store, cache=cache, metrics=metrics, limits=LIMITS)
+    desk = OrderDesk(uow=store, stock=stock_desk(store, cache), metrics=metrics, limits=LIMITS)
     return await desk.place(items=items, **options)
 
 
@@ -146,9 +147,8 @@ async def test_a_sale_refreshes_a_product_page_only_when_few_units_are_left(
 async def cancel(store, cache, metrics, order_id, principal=None, gateway=None):  # type: ignore[no-untyped-def]
     return await cancellation.cancel_order(
         uow=store,
-        cache=cache,
-        gateway=gateway or FakeGateway(),
-        metrics=metrics,
+        stock=stock_desk(store, cache),
+        payment_desk=payment_desk(store, gateway or FakeGateway(), metrics),
         principal=principal or customer(),
         order_id=order_id,
     )
@@ -199,6 +199,7 @@ async def test_others_orders_look_missing_and_staff_moves_need_admin(
 async def pay(store, metrics, gateway, order_id, key=None, principal=None):  # type: ignore[no-untyped-def]
     return await payments.pay_order(
         uow=store,
+        order_book=order_book(store),
         gateway=gateway,
         metrics=metrics,
         principal=principal or customer(),

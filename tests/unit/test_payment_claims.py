@@ -14,6 +14,7 @@ from cloudmall.services import payments
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import IdempotencyRecord
+from tests.unit.contexts import order_book, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, RecordingTracer, customer, now
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +35,9 @@ class SlowGateway(FakeGateway):
 @pytest.fixture
 async def order_id(store, catalog_cache, metrics, add_product) -> int:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=5, price="2500")
-    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=OrderLimits())
+    desk = OrderDesk(
+        uow=store, stock=stock_desk(store, catalog_cache), metrics=metrics, limits=OrderLimits()
+    )
     placed = await desk.place(
         principal=customer(),
         items=[(mug.id, 2)],
@@ -48,6 +51,7 @@ async def order_id(store, catalog_cache, metrics, add_product) -> int:  # type: 
 async def pay(store, metrics, gateway, order_id, key, card="4242 4242 4242 4242"):  # type: ignore[no-untyped-def]
     return await payments.pay_order(
         uow=store,
+        order_book=order_book(store),
         gateway=gateway,
         metrics=metrics,
         principal=customer(),
@@ -111,6 +115,7 @@ async def test_the_gateways_charge_is_a_span_of_its_own(store, metrics, order_id
 
     await payments.pay_order(
         uow=store,
+        order_book=order_book(store),
         gateway=WatchedGateway(),
         metrics=metrics,
         principal=customer(),

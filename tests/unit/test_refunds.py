@@ -22,6 +22,7 @@ from cloudmall.domain.payments import PaymentStatus
 from cloudmall.services import cancellation, orders, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeMetrics, FakeStore, admin, customer
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +30,7 @@ LIMITS = orders.OrderLimits(fees=DeliveryFees(fee=Decimal("3000"), free_from=Dec
 
 
 async def place(store, cache, metrics, product_id, quantity=2, address=HOME):  # type: ignore[no-untyped-def]
-    desk = OrderDesk(uow=store, cache=cache, metrics=metrics, limits=LIMITS)
+    desk = OrderDesk(uow=store, stock=stock_desk(store, cache), metrics=metrics, limits=LIMITS)
     placed = await desk.place(
         principal=customer(),
         items=[(product_id, quantity)],
@@ -43,6 +44,7 @@ async def place(store, cache, metrics, product_id, quantity=2, address=HOME):  #
 async def pay(store, metrics, gateway, order_id):  # type: ignore[no-untyped-def]
     return await payments.pay_order(
         uow=store,
+        order_book=order_book(store),
         gateway=gateway,
         metrics=metrics,
         principal=customer(),
@@ -58,9 +60,8 @@ async def pay(store, metrics, gateway, order_id):  # type: ignore[no-untyped-def
 def cancel(store, cache, metrics, gateway, order_id, principal=None):  # type: ignore[no-untyped-def]
     return cancellation.cancel_order(
         uow=store,
-        cache=cache,
-        gateway=gateway,
-        metrics=metrics,
+        stock=stock_desk(store, cache),
+        payment_desk=payment_desk(store, gateway, metrics),
         principal=principal or customer(),
         order_id=order_id,
     )
@@ -69,9 +70,8 @@ def cancel(store, cache, metrics, gateway, order_id, principal=None):  # type: i
 def refund(store, cache, metrics, gateway, order_id, principal=None):  # type: ignore[no-untyped-def]
     return cancellation.refund_order(
         uow=store,
-        cache=cache,
-        gateway=gateway,
-        metrics=metrics,
+        stock=stock_desk(store, cache),
+        payment_desk=payment_desk(store, gateway, metrics),
         principal=principal or admin(),
         order_id=order_id,
     )
@@ -251,7 +251,9 @@ async def test_a_key_reused_for_another_address_is_refused(
     store: FakeStore, catalog_cache: CatalogCache, metrics: FakeMetrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=5)
-    desk = OrderDesk(uow=store, cache=catalog_cache, metrics=metrics, limits=LIMITS)
+    desk = OrderDesk(
+        uow=store, stock=stock_desk(store, catalog_cache), metrics=metrics, limits=LIMITS
+    )
 
     def order(address):  # type: ignore[no-untyped-def]
         return desk.place(

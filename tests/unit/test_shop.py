@@ -25,6 +25,7 @@ from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttle
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Shop
 from cloudmall.web.presentation import JsonCatalogPresenter
+from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import (
     HOME,
     FakeCache,
@@ -44,8 +45,13 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
         "uow": store,
         "cache": catalog_cache,
         "metrics": metrics,
-        "placer": OrderPerTransaction(store, catalog_cache, metrics, OrderLimits()),  # type: ignore[arg-type]
+        "placer": OrderPerTransaction(
+            store, stock_desk(store, catalog_cache), metrics, OrderLimits()
+        ),  # type: ignore[arg-type]
         "gateway": FakeGateway(),
+        "stock_desk": stock_desk(store, catalog_cache),
+        "order_book": order_book(store, catalog_cache),
+        "payment_desk": payment_desk(store, metrics=metrics),
         "tracer": NO_TRACER,
         "hasher": FakeHasher(),
         "token_issuer": JwtTokenIssuer.hs256("s" * 64, issuer="i", audience="a", ttl_seconds=60),
@@ -96,7 +102,9 @@ def test_every_command_has_a_handler_that_takes_it_first() -> None:
 
 def test_binding_names_a_missing_tier() -> None:
     with pytest.raises(KeyError, match="gateway"):
-        inject_dependencies(HANDLERS[c.PayOrder], {"uow": object(), "metrics": object()})
+        inject_dependencies(
+            HANDLERS[c.PayOrder], {"uow": object(), "order_book": object(), "metrics": object()}
+        )
 
 
 async def test_a_customer_journey_through_commands_alone(

@@ -1,5 +1,5 @@
 """The `cloudmall` command: serve, migrate, seed, check, admin, mail, stock, keys, events, backup,
-cost, lake, audit.
+cost, lake, audit, services, gateway.
 
 Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from cloudmall.audit import cli as audit_cli
-from cloudmall.cli import backup, cost, events, keys, lake, mail, shop, stock
+from cloudmall.cli import backup, cost, events, gateway, keys, lake, mail, services, shop, stock
 from cloudmall.cli.help import hide_parameter_types
 
 hide_parameter_types()
@@ -27,3 +27,5 @@ app.add_typer(cost.app, name="cost")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(lake.lake_app, name="lake")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(services.services_app, name="services")
+app.add_typer(gateway.gateway_app, name="gateway")

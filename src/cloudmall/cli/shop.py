@@ -14,7 +14,7 @@ from rich.progress import Progress
 
 from cloudmall.bootstrap import migrate as migrate_database
 from cloudmall.cli.runner import console, err, fail, load_settings, open_shop, run
-from cloudmall.config import HttpServer, Runtime, Settings
+from cloudmall.config import HttpServer, Runtime, ServiceName, Settings
 from cloudmall.demo import load_demo_catalogue
 from cloudmall.domain.users import Role
 from cloudmall.services.accounts import AdminAccount
@@ -180,12 +180,25 @@ def _port_free(host: str, port: int) -> bool:
 
 async def _prepare(settings: Settings, *, demo: bool) -> str | None:
     """Migrate; an empty shop gets the demo catalogue and an admin, whose one-time password is
-    returned."""
+    returned. A service of the services topology gets its context's share: the products
+    service the catalogue, the users service the admin."""
     await migrate_database(settings)
     async with open_shop(settings) as shop:
-        if not (demo and (await shop.handle(CountShop())).empty):
+        if not demo:
             return None
-        await _seed(shop, settings.demo_products)
+        size = await shop.handle(CountShop())
+        catalogue, accounts = (
+            (size.empty, size.empty)
+            if settings.service is None
+            else (
+                settings.service is ServiceName.PRODUCTS and size.products == 0,
+                settings.service is ServiceName.USERS and size.users == 0,
+            )
+        )
+        if catalogue:
+            await _seed(shop, settings.demo_products)
+        if not accounts:
+            return None
         password = one_time_password()
         await shop.handle(
             MakeAdmin(email=DEMO_ADMIN_EMAIL, password=password, name="관리자", temporary=True)
@@ -230,12 +243,23 @@ def serve(
             envvar="CLOUDMALL_SERVER",
         ),
     ] = None,
+    service: Annotated[
+        ServiceName | None,
+        typer.Option(
+            help="serve one context of the services topology (docs/microservices.md), under "
+            "the service runtime; default: the whole shop",
+            envvar="CLOUDMALL_SERVICE",
+        ),
+    ] = None,
 ) -> None:
     """Run the shop: migrate, fill an empty shop with demo data, and serve HTTP."""
     if not _port_free(host, port):
         raise fail(f"port {port} on {host} is already in use: choose another with --port")
+    if service is not None:
+        os.environ["CLOUDMALL_SERVICE"] = service.value  # the workers read their settings anew
+        runtime = runtime or Runtime.SERVICE
     if runtime is not None:
-        os.environ["CLOUDMALL_RUNTIME"] = runtime.value  # the workers read their settings anew
+        os.environ["CLOUDMALL_RUNTIME"] = runtime.value
     if server is not None:
         os.environ["CLOUDMALL_SERVER"] = server.value
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -243,14 +267,15 @@ def serve(
     os.environ.setdefault("CLOUDMALL_PUBLIC_URL", f"http://{shown_host}:{port}")
     settings = load_settings()
     password = run(_prepare(settings, demo=demo))
-    console.print(f"\n[bold green]cloudmall[/] is running at [bold]http://{shown_host}:{port}/[/]")
+    name = f"cloudmall {settings.service} service" if settings.service else "cloudmall"
+    console.print(f"\n[bold green]{name}[/] is running at [bold]http://{shown_host}:{port}/[/]")
     console.print(f"API docs: http://{shown_host}:{port}/docs")
     if password:
         console.print(
             f"admin: {DEMO_ADMIN_EMAIL}  one-time password: [bold]{password}[/] "
             "(change it at the first log-in)"
         )
-    elif demo:
+    elif demo and settings.service in (None, ServiceName.USERS):
         console.print(
             f"admin: {DEMO_ADMIN_EMAIL} (its one-time password was shown at the first run; a "
             f"new one: cloudmall admin reset-password {DEMO_ADMIN_EMAIL})"

@@ -199,6 +199,7 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
             "amount": _amount(order.total_amount),
             "subtotal": _amount(order.goods_total),
             "delivery_fee": _amount(order.delivery_fee),
+            "reservation_id": order.reservation_id,  # of its units, in the products context
             "lines": [
                 {
                     "product_id": line.product_id,
@@ -221,6 +222,7 @@ def order_moved(order: Order, *, request_id: str | None = None) -> Event:
         "order_id": order.id,
         "user_id": order.user_id,
         "amount": _amount(order.total_amount),
+        "reservation_id": order.reservation_id,  # the products context releases it on cancel
     }
     if order.status is OrderStatus.SHIPPED and order.shipment is not None:
         payload["carrier"] = order.shipment.carrier

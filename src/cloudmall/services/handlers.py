@@ -44,11 +44,14 @@ from cloudmall.services.ports import (
     LakeQueries,
     Metrics,
     ObjectStore,
+    OrderBook,
     PasswordHasher,
     PasswordResetTokens,
+    PaymentDesk,
     PaymentGateway,
     Principal,
     QueryResult,
+    StockDesk,
     StoredObject,
     TierProbe,
     TokenIssuer,
@@ -421,10 +424,10 @@ async def set_order_address(command: c.SetOrderAddress, *, uow: UnitOfWorkFactor
 
 
 async def list_order_payments(
-    command: c.ListOrderPayments, *, uow: UnitOfWorkFactory
+    command: c.ListOrderPayments, *, uow: UnitOfWorkFactory, order_book: OrderBook
 ) -> list[Payment]:
     return await payments.order_payments(
-        uow=uow, principal=command.principal, order_id=command.order_id
+        uow=uow, order_book=order_book, principal=command.principal, order_id=command.order_id
     )
 
 
@@ -452,6 +455,7 @@ async def pay_order(
     command: c.PayOrder,
     *,
     uow: UnitOfWorkFactory,
+    order_book: OrderBook,
     gateway: PaymentGateway,
     metrics: Metrics,
     currency: str,
@@ -459,6 +463,7 @@ async def pay_order(
 ) -> payments.PaidOrder:
     return await payments.pay_order(
         uow=uow,
+        order_book=order_book,
         gateway=gateway,
         metrics=metrics,
         principal=command.principal,
@@ -476,15 +481,13 @@ async def cancel_order(
     command: c.CancelOrder,
     *,
     uow: UnitOfWorkFactory,
-    cache: CatalogCache,
-    gateway: PaymentGateway,
-    metrics: Metrics,
+    stock_desk: StockDesk,
+    payment_desk: PaymentDesk,
 ) -> Order:
     return await cancellation.cancel_order(
         uow=uow,
-        cache=cache,
-        gateway=gateway,
-        metrics=metrics,
+        stock=stock_desk,
+        payment_desk=payment_desk,
         principal=command.principal,
         order_id=command.order_id,
     )
@@ -494,15 +497,13 @@ async def refund_order(
     command: c.RefundOrder,
     *,
     uow: UnitOfWorkFactory,
-    cache: CatalogCache,
-    gateway: PaymentGateway,
-    metrics: Metrics,
+    stock_desk: StockDesk,
+    payment_desk: PaymentDesk,
 ) -> Order:
     return await cancellation.refund_order(
         uow=uow,
-        cache=cache,
-        gateway=gateway,
-        metrics=metrics,
+        stock=stock_desk,
+        payment_desk=payment_desk,
         principal=command.principal,
         order_id=command.order_id,
     )

@@ -13,17 +13,20 @@ from typing import Final
 from cloudmall.domain.delivery import Address
 from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
 from cloudmall.domain.orders import Order
-from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.domain.reservations import Reservation, ReservationStatus
 from cloudmall.services.orders import (
+    REFUSED,
     OrderLimits,
     OrderRequest,
     PlacedOrder,
-    announce_placed,
     count_refusal,
     earlier_answers,
     order_request,
     place_order,
     record_orders,
+    release_reservations,
+    release_unless_ordered,
+    reservation_request,
 )
 from cloudmall.services.ports import (
     NO_TRACER,
@@ -31,6 +34,7 @@ from cloudmall.services.ports import (
     Metrics,
     Principal,
     RetryableConflict,
+    StockDesk,
     Tracer,
     UnitOfWorkFactory,
 )
@@ -57,16 +61,17 @@ class _Waiting:
 
 
 class OrderDesk:
-    """Places orders; the ones that arrive together are recorded in one transaction.
+    """Places orders; the ones that arrive together are placed together.
 
-    When no transaction is running an order starts one at once, alone. While one runs, new
-    orders wait, and the next transaction takes all of them (up to MAX_GROUP): one commit, one
-    lock of the products, one INSERT of orders and one of lines for the group instead of one
-    each. Every order is still checked on its own, in arrival order, against the locked stock:
-    a refused order takes nothing and does not touch the others. A retry (an Idempotency-Key
-    used before) gets its first answer. If the database refuses the group's transaction as a
-    whole (a deadlock, a key taken meanwhile), each of its orders is placed alone, with
-    `place_order`'s retries.
+    When no group is being placed an order starts one at once, alone. While one is, new orders
+    wait, and the next group takes all of them (up to MAX_GROUP): one call to reserve their
+    units (one transaction of the products context), then one transaction of the orders context
+    with one INSERT of orders and one of lines, instead of one each. Every order is still
+    checked on its own, in arrival order: a refused one takes nothing (its units are released)
+    and does not touch the others. A retry (an Idempotency-Key used before) gets its first
+    answer. If the database refuses the group's transaction as a whole (a deadlock, a key taken
+    meanwhile), each of its orders is placed alone, with `place_order`'s retries (under the same
+    reservation: nothing is taken twice).
 
     A group's span (its SQL statements are that span's children) belongs to the trace of the
     group's first request and links the others' spans.
@@ -76,7 +81,7 @@ class OrderDesk:
         self,
         *,
         uow: UnitOfWorkFactory,
-        cache: CatalogCache,
+        stock: StockDesk,
         metrics: Metrics,
         limits: OrderLimits,
         max_group: int = MAX_GROUP,
@@ -84,7 +89,7 @@ class OrderDesk:
     ) -> None:
         self._uow = uow
         self._tracer = tracer
-        self._cache = cache
+        self._stock = stock
         self._metrics = metrics
         self._limits = limits
         self._max_group = max_group
@@ -118,7 +123,7 @@ class OrderDesk:
         if isinstance(answer, _PlaceAlone):
             return await place_order(
                 uow=self._uow,
-                cache=self._cache,
+                stock=self._stock,
                 metrics=self._metrics,
                 request=request,
                 limits=self._limits,
@@ -155,16 +160,20 @@ class OrderDesk:
         return group
 
     async def _settle(self, group: list[_Waiting]) -> None:
-        """Record the group's orders in one transaction and answer each of them."""
+        """Reserve the group's units, record its orders in one transaction, answer each."""
+        requests = [waiting.request for waiting in group]
+        reserved: list[Reservation | CloudmallError] = []
         try:
+            reserved = await self._stock.reserve([reservation_request(r) for r in requests])
             async with self._uow(write=True) as tx:
-                requests = [waiting.request for waiting in group]
-                # Retries first: their first answers, so that a used key never reaches (and
-                # sinks) the group's INSERT.
+                # Retries get their first answers, and never reach (and sink) the INSERT.
                 answered = await earlier_answers(tx, requests)
                 fresh = [index for index in range(len(group)) if index not in answered]
                 recorded = await record_orders(
-                    tx, [requests[index] for index in fresh], limits=self._limits
+                    tx,
+                    [requests[index] for index in fresh],
+                    [reserved[index] for index in fresh],
+                    limits=self._limits,
                 )
                 await tx.commit()
         except DatabaseUnavailable as exc:
@@ -175,6 +184,8 @@ class OrderDesk:
             self._waiting.clear()
             for waiting in group:
                 _fail(waiting, DatabaseUnavailable(str(exc)))
+            # (after the answers: when the database is away this waits for it, in vain)
+            await release_unless_ordered(self._uow, self._stock, _held_ids(reserved))
             return
         except Exception as exc:  # each order alone meets (and reports) what the group met
             # (the class only: a database error's text holds the statement's parameters)
@@ -189,26 +200,45 @@ class OrderDesk:
                 _fail(waiting, DependencyUnavailable("The order could not be completed"))
             raise
         self._metrics.order_group(len(group), "committed")
-        placed = [outcome for outcome in recorded.outcomes if isinstance(outcome, Order)]
-        try:
-            await announce_placed(self._cache, self._metrics, placed, recorded.stock_left)
-        finally:
-            fresh_outcomes = dict(zip(fresh, recorded.outcomes, strict=True))
-            self._answer_each(group, {**answered, **fresh_outcomes})
+        # A key used before for another request reserved units of its own (its id follows from
+        # the request): they go back, with those of the orders refused here, before the answers
+        # (a customer who corrects a refused order finds its units in stock again).
+        reused = _held_ids(
+            [reserved[index] for index, answer in answered.items() if isinstance(answer, Exception)]
+        )
+        await release_reservations(self._stock, [*recorded.refused, *reused], reason=REFUSED)
+        for outcome in recorded.outcomes:
+            if isinstance(outcome, Order):
+                self._metrics.order_placed(outcome.total_amount)
+        self._answer_each(group, {**answered, **dict(zip(fresh, recorded.outcomes, strict=True))})
 
     def _answer_each(
-        self, group: list[_Waiting], outcomes: dict[int, PlacedOrder | Order | CloudmallError]
+        self,
+        group: list[_Waiting],
+        outcomes: dict[int, PlacedOrder | Order | CloudmallError | None],
     ) -> None:
-        """Each waiting request its outcome, by its index in the group."""
+        """Each waiting request its outcome, by its index in the group (None: its reservation is
+        no longer held, and it is placed alone, under a new one)."""
         for index, waiting in enumerate(group):
             outcome = outcomes[index]
-            if isinstance(outcome, PlacedOrder):
+            if outcome is None:
+                _answer(waiting, PLACE_ALONE)
+            elif isinstance(outcome, PlacedOrder):
                 _answer(waiting, outcome)
             elif isinstance(outcome, Order):
                 _answer(waiting, PlacedOrder(outcome, replayed=False))
             else:
                 count_refusal(self._metrics, outcome)
                 _fail(waiting, outcome)
+
+
+def _held_ids(reserved: Sequence[Reservation | CloudmallError]) -> list[str]:
+    """The ids of the reservations that hold units (not sold, not released)."""
+    return [
+        reservation.id
+        for reservation in reserved
+        if isinstance(reservation, Reservation) and reservation.status is ReservationStatus.RESERVED
+    ]
 
 
 def _answer(waiting: _Waiting, answer: _Answer) -> None:

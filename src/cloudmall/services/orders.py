@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass
+import logging
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import astuple, dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -13,7 +15,6 @@ from cloudmall.domain import events
 from cloudmall.domain.delivery import (
     Address,
     DeliveryFees,
-    Quote,
     Shipment,
     check_address,
     check_shipment,
@@ -31,6 +32,7 @@ from cloudmall.domain.errors import (
     PermissionDenied,
     TotalMismatch,
 )
+from cloudmall.domain.money import to_money
 from cloudmall.domain.orders import (
     MAX_LINE_QUANTITY,
     MAX_LINES,
@@ -39,25 +41,32 @@ from cloudmall.domain.orders import (
     OrderStatus,
     check_transition,
     merge_items,
-    price_lines,
 )
-from cloudmall.domain.products import LOW_STOCK, Product
-from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.domain.reservations import Reservation, ReservationStatus
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
 from cloudmall.services.ports import (
     Metrics,
     NewIdempotencyRecord,
     NewOrder,
     Principal,
+    ReservationRequest,
+    RetryableConflict,
+    StockDesk,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from cloudmall.services.request_context import current_request_id
 from cloudmall.services.snapshots import order_from_dict, order_to_dict
 
+log = logging.getLogger(__name__)
+
 MAX_PAGE = 100
 #: The scope of orders' Idempotency-Keys (payments have one per order).
 ORDER_KEY_SCOPE = "order"
+#: Why an order's reservation is released when it was not placed: refused (its total or the
+#: limits), or its transaction failed.
+REFUSED = "refused"
+FAILED = "failed"
 
 
 NO_FEE = DeliveryFees()
@@ -88,8 +97,23 @@ class OrderRequest:
     client_total: Decimal | None  # of the goods, as the client saw them
     key: str | None
     fingerprint: str
+    reservation_id: str  # of its units (ports.StockDesk): the same for a retry of the request
     request_id: str | None = None  # the HTTP request's, carried by the order's events
     address: Address | None = None  # None: to be given before paying
+
+
+def new_reservation_id() -> str:
+    return "o-" + uuid.uuid4().hex
+
+
+def reservation_id_for(user_id: int, key: str | None, request_print: str) -> str:
+    """The reservation an order asks for. With an Idempotency-Key it follows from the customer,
+    the key and the request, so a retry names the same one (and reserves nothing twice) while
+    another request under the key names another; without one, a new id."""
+    if key is None:
+        return new_reservation_id()
+    digest = hashlib.sha256(f"{user_id}\n{key}\n{request_print}".encode()).hexdigest()
+    return "o-" + digest[:40]
 
 
 def order_request(
@@ -117,72 +141,89 @@ def order_request(
         client_total,
         key,
         request_print,
+        reservation_id_for(principal.user_id, key, request_print),
         current_request_id.get(),
         address,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedOrders:
-    """Per request, in order, its new order or why it was refused; and the stock left after."""
-
-    outcomes: list[Order | CloudmallError]
-    stock_left: dict[int, int]
+def reservation_request(request: OrderRequest) -> ReservationRequest:
+    return ReservationRequest(request.reservation_id, request.quantities)
 
 
-def _priced(
-    request: OrderRequest,
-    products: Mapping[int, Product],
-    left: Mapping[int, int],
-    limits: OrderLimits,
-) -> tuple[tuple[OrderLine, ...], Quote]:
-    """The order's lines and what it costs, if the stock `left` and the limits allow it.
+def _held(reserved: Reservation | CloudmallError) -> bool:
+    return isinstance(reserved, Reservation) and reserved.status is ReservationStatus.RESERVED
+
+
+def _priced(request: OrderRequest, reservation: Reservation, limits: OrderLimits) -> NewOrder:
+    """The order to record for the request's reserved units, if the limits and the client's
+    total allow it at the prices they were reserved at.
 
     The client's total is compared with the goods' (the fee is the server's to add)."""
-    lines, subtotal = price_lines(request.quantities, products)
+    lines = tuple(
+        OrderLine(line.product_id, line.product_name, line.quantity, line.unit_price)
+        for line in reservation.lines
+    )
+    subtotal = to_money(sum((line.line_total for line in lines), Decimal(0)))
     if subtotal > limits.max_total:
         raise OrderLimitExceeded(f"An order's total can be at most {limits.max_total}")
     if request.client_total is not None and request.client_total != subtotal:
         raise TotalMismatch(sent=request.client_total, current=subtotal)
-    for line in lines:
-        if left[line.product_id] < line.quantity:
-            raise OutOfStock(line.product_id, line.product_name, left[line.product_id])
-    return lines, quote(subtotal, limits.fees)
+    cost = quote(subtotal, limits.fees)
+    return NewOrder(
+        request.user_id,
+        lines,
+        cost.total,
+        cost.subtotal,
+        cost.delivery_fee,
+        request.address,
+        reservation_id=reservation.id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOrders:
+    """Per request, in order, its new order, why it was refused, or None when its reservation
+    is no longer held (sold or released: it is to be reserved again); and the reservations of
+    the orders refused here, to be released once the transaction is over."""
+
+    outcomes: list[Order | CloudmallError | None]
+    refused: list[str]
 
 
 async def record_orders(
-    tx: UnitOfWork, requests: Sequence[OrderRequest], *, limits: OrderLimits
+    tx: UnitOfWork,
+    requests: Sequence[OrderRequest],
+    reserved: Sequence[Reservation | CloudmallError],
+    *,
+    limits: OrderLimits,
 ) -> RecordedOrders:
-    """Check each order against the locked stock and today's prices, in turn, and record those
-    that pass, in the caller's transaction. A refused order takes nothing and leaves the others
-    as they are.
-    """
-    # Locked (in product-id order, so concurrent orders never deadlock one another): the stock
-    # read here stays true until commit, so what is left is known exactly.
-    products = await tx.products.get_many(
-        {pid for r in requests for pid in r.quantities}, lock=True
-    )
-    left = {product_id: product.stock_quantity for product_id, product in products.items()}
-    refused: dict[int, CloudmallError] = {}
+    """Check each order against what the products context reserved for it (or why it refused),
+    and record those that pass with their `order.placed` and their Idempotency-Keys' answers, in
+    the caller's (the orders context's) transaction. A refused order leaves the others as they
+    are."""
+    outcomes: list[Order | CloudmallError | None] = [None] * len(requests)
+    refused: list[str] = []
     accepted: dict[int, NewOrder] = {}
-    taken: Counter[int] = Counter()
-    for index, request in enumerate(requests):
-        try:
-            lines, cost = _priced(request, products, left, limits)
-        except CloudmallError as refusal:
-            refused[index] = refusal
-            continue
-        for line in lines:
-            left[line.product_id] -= line.quantity
-            taken[line.product_id] += line.quantity
-        accepted[index] = NewOrder(
-            request.user_id, lines, cost.total, cost.subtotal, cost.delivery_fee, request.address
-        )
-    placed: dict[int, Order] = {}
+    for index, (request, reservation) in enumerate(zip(requests, reserved, strict=True)):
+        if isinstance(reservation, CloudmallError):
+            outcomes[index] = reservation  # it took nothing
+        elif _held(reservation):
+            try:
+                accepted[index] = _priced(request, reservation, limits)
+            except CloudmallError as refusal:
+                outcomes[index] = refusal
+                refused.append(reservation.id)
     if accepted:
-        await tx.products.take_locked_stock(taken)
+        # A reservation held by an order already fails here (unique), and so does a key taken
+        # already: the whole transaction goes back, and a retry finds the first answer.
         placed = dict(zip(accepted, await tx.orders.add_many(list(accepted.values())), strict=True))
-        await tx.outbox.add(_placed_events(placed, requests, products))
+        await tx.outbox.add(
+            [
+                events.order_placed(order, request_id=requests[index].request_id)
+                for index, order in placed.items()
+            ]
+        )
         records = [
             NewIdempotencyRecord(
                 order.user_id,
@@ -195,36 +236,10 @@ async def record_orders(
             if (request := requests[index]).key is not None
         ]
         if records:
-            # A key already taken fails here (unique), and the whole transaction goes back.
             await tx.idempotency.save_many(records)
-    return RecordedOrders(
-        [placed.get(index) or refused[index] for index in range(len(requests))],
-        {product_id: left[product_id] for product_id in taken},
-    )
-
-
-def _placed_events(
-    placed: Mapping[int, Order], requests: Sequence[OrderRequest], products: Mapping[int, Product]
-) -> list[events.Event]:
-    """Each order placed, then the units it took from each product (in placing order)."""
-    stock = {product_id: product.stock_quantity for product_id, product in products.items()}
-    recorded: list[events.Event] = []
-    for index, order in placed.items():
-        request_id = requests[index].request_id
-        recorded.append(events.order_placed(order, request_id=request_id))
-        for line in order.lines:
-            stock[line.product_id] -= line.quantity
-            recorded.append(
-                events.stock_changed(
-                    line.product_id,
-                    delta=-line.quantity,
-                    stock=stock[line.product_id],
-                    reason="order",
-                    order_id=order.id,
-                    request_id=request_id,
-                )
-            )
-    return recorded
+        for index, order in placed.items():
+            outcomes[index] = order
+    return RecordedOrders(outcomes, refused)
 
 
 async def earlier_answers(
@@ -235,6 +250,8 @@ async def earlier_answers(
     A key used before for a different order answers IdempotencyKeyReused.
     """
     keys = [(request.user_id, request.key) for request in requests if request.key is not None]
+    if not keys:
+        return {}
     records = await tx.idempotency.get_many(scope=ORDER_KEY_SCOPE, keys=keys)
     answers: dict[int, PlacedOrder | CloudmallError] = {}
     for index, request in enumerate(requests):
@@ -253,66 +270,117 @@ def count_refusal(metrics: Metrics, refusal: CloudmallError) -> None:
         metrics.stock_out()
 
 
-async def announce_placed(
-    cache: CatalogCache, metrics: Metrics, placed: Sequence[Order], stock_left: Mapping[int, int]
+async def release_reservations(
+    stock: StockDesk, reservation_ids: Collection[str], *, reason: str
 ) -> None:
-    """After commit: count the orders, and drop cached pages whose stock became low or ran out.
+    """Give back units that no order holds (best effort: one left over expires)."""
+    for reservation_id in reservation_ids:
+        try:
+            await stock.release(reservation_id, reason=reason)
+        except Exception as exc:
+            log.warning("could not release a reservation (%s): it expires", type(exc).__name__)
 
-    Cached pages show plentiful stock as of up to the cache's TTL ago; low and sold-out counts are
-    exact (and an order itself always reads the real stock).
-    """
-    for order in placed:
-        metrics.order_placed(order.total_amount)
-    low = [product_id for product_id, units in stock_left.items() if units <= LOW_STOCK]
-    await cache.invalidate_stock(low, availability_changed=0 in stock_left.values())
+
+async def release_unless_ordered(
+    uow: UnitOfWorkFactory, stock: StockDesk, reservation_ids: Collection[str]
+) -> None:
+    """After an orders transaction failed: release the reservations no order holds (its commit
+    may have happened unseen). When that cannot be known, they expire instead."""
+    try:
+        async with uow() as tx:
+            held = {
+                reservation_id
+                for reservation_id in reservation_ids
+                if await tx.orders.by_reservation(reservation_id) is not None
+            }
+    except Exception as exc:
+        log.warning("could not look up reservations to release (%s)", type(exc).__name__)
+        return
+    await release_reservations(
+        stock, [rid for rid in reservation_ids if rid not in held], reason=FAILED
+    )
 
 
 async def place_order(
     *,
     uow: UnitOfWorkFactory,
-    cache: CatalogCache,
+    stock: StockDesk,
     metrics: Metrics,
     request: OrderRequest,
     limits: OrderLimits,
 ) -> PlacedOrder:
-    """Take the stock and record one order in its own transaction, at today's prices.
+    """Reserve the order's units, then record it in a transaction of its own, at the prices they
+    were reserved at (docs/microservices.md, the order saga).
 
     A client-sent total is only compared: if it differs, the order is refused with the current
-    total. A retry with the same Idempotency-Key gets the first answer back.
+    total (and its units released). A retry with the same Idempotency-Key gets the first answer
+    back. If the order cannot be recorded, its units are released (or expire).
     """
+    placing = _Placing(uow, stock, metrics, request, limits, request.reservation_id)
+    try:
+        return await with_retries(placing.attempt)
+    except Exception:
+        if not placing.settled:
+            await release_unless_ordered(uow, stock, [placing.reservation_id])
+        raise
 
-    async def earlier_answer(tx: UnitOfWork) -> PlacedOrder | None:
-        if request.key is None:
+
+@dataclass(slots=True)
+class _Placing:
+    """One order placed alone, over as many attempts as the database asks for."""
+
+    uow: UnitOfWorkFactory
+    stock: StockDesk
+    metrics: Metrics
+    request: OrderRequest
+    limits: OrderLimits
+    reservation_id: str  # a new one when the request's is no longer held
+    attempts: int = 0
+    settled: bool = False  # the answer is final, and nothing is left to release
+
+    async def earlier_answer(self, tx: UnitOfWork) -> PlacedOrder | None:
+        if self.request.key is None:
             return None
-        answer = (await earlier_answers(tx, [request])).get(0)
+        answer = (await earlier_answers(tx, [self.request])).get(0)
         if isinstance(answer, CloudmallError):
-            raise answer
+            raise answer  # (this request's own reservation, if any, is released by the caller)
+        if answer is not None:
+            self.settled = True  # its reservation is the first order's
         return answer
 
-    attempts = 0
-
-    async def attempt() -> PlacedOrder:
-        # Optimistic about the key: a first attempt does not look it up (a new key is the common
-        # case, and its unique index catches a used one at the end); a retry looks first.
-        nonlocal attempts
-        attempts += 1
-        async with uow(write=True) as tx:
-            if attempts > 1 and (earlier := await earlier_answer(tx)):
+    async def attempt(self) -> PlacedOrder:
+        self.attempts += 1
+        asked = replace(self.request, reservation_id=self.reservation_id)
+        (reserved,) = await self.stock.reserve([reservation_request(asked)])
+        # Optimistic about the key: a first attempt whose units were reserved does not look it
+        # up (a new key is the common case, and the unique indexes catch a used one at the
+        # end); a retry, or one whose units were not reserved, looks first.
+        looked = self.request.key is not None and (self.attempts > 1 or not _held(reserved))
+        async with self.uow(write=True) as tx:
+            if looked and (earlier := await self.earlier_answer(tx)):
                 return earlier
-            recorded = await record_orders(tx, [request], limits=limits)
+            recorded = await record_orders(tx, [asked], [reserved], limits=self.limits)
             outcome = recorded.outcomes[0]
+            if outcome is None:
+                # Its reservation was released (a refusal or a failure before) or sold: the
+                # request starts over under a new one.
+                self.reservation_id = new_reservation_id()
+                raise RetryableConflict("an order's reservation is no longer held")
             if isinstance(outcome, CloudmallError):
-                # A retry of an order that went through meets the stock and prices it left
-                # behind: its first answer wins over a refusal.
-                if attempts == 1 and (earlier := await earlier_answer(tx)):
+                # A retry of an order that went through may meet prices changed since: its
+                # first answer wins over a refusal.
+                if not looked and (earlier := await self.earlier_answer(tx)):
                     return earlier
-                count_refusal(metrics, outcome)
-                raise outcome
-            await tx.commit()
-        await announce_placed(cache, metrics, [outcome], recorded.stock_left)
+            else:
+                await tx.commit()
+        if isinstance(outcome, CloudmallError):
+            await release_reservations(self.stock, recorded.refused, reason=REFUSED)
+            self.settled = True
+            count_refusal(self.metrics, outcome)
+            raise outcome
+        self.settled = True
+        self.metrics.order_placed(outcome.total_amount)
         return PlacedOrder(outcome, False)
-
-    return await with_retries(attempt)
 
 
 class OrderPlacer(Protocol):
@@ -339,7 +407,7 @@ class OrderPerTransaction:
     (a function), where there is never a group to gather."""
 
     uow: UnitOfWorkFactory
-    cache: CatalogCache
+    stock: StockDesk
     metrics: Metrics
     limits: OrderLimits
 
@@ -362,7 +430,7 @@ class OrderPerTransaction:
         )
         return await place_order(
             uow=self.uow,
-            cache=self.cache,
+            stock=self.stock,
             metrics=self.metrics,
             request=request,
             limits=self.limits,

@@ -12,19 +12,14 @@ from typing import Any
 
 from cloudmall.domain import events
 from cloudmall.domain.cards import Card
-from cloudmall.domain.errors import (
-    AddressRequired,
-    InvalidInput,
-    PaymentDeclined,
-    PaymentInProgress,
-)
-from cloudmall.domain.orders import Order, OrderStatus, check_transition
-from cloudmall.domain.payments import Payment
+from cloudmall.domain.errors import InvalidInput, PaymentDeclined, PaymentInProgress
+from cloudmall.domain.orders import Order
+from cloudmall.domain.payments import Payment, PaymentStatus
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
-from cloudmall.services.orders import get_order, move_order, visible_order
 from cloudmall.services.ports import (
     NO_TRACER,
     Metrics,
+    OrderBook,
     PaymentGateway,
     Principal,
     Tracer,
@@ -67,6 +62,7 @@ def _card_digits(card_number: str) -> str:
 async def pay_order(
     *,
     uow: UnitOfWorkFactory,
+    order_book: OrderBook,
     gateway: PaymentGateway,
     metrics: Metrics,
     principal: Principal,
@@ -83,16 +79,19 @@ async def pay_order(
     An order whose address is pending is not charged (AddressRequired). The gateway checks the
     card (number, expiry, CVC) and declines one it refuses with its reason.
 
-    The charge happens outside the database transaction; the order then moves pending → paid
-    only if it is still pending. If it is not (cancelled meanwhile, or paid by a concurrent
-    request) the charge is refunded, so a customer is never charged for nothing. With an
-    Idempotency-Key the key is claimed before the charge: a concurrent request with the same
-    key waits for the first one's answer instead of charging the card too.
+    The charge happens outside any transaction; the orders context (`order_book`) then marks
+    the order paid only if it is still pending and its units still reserved. If it refuses
+    (cancelled or expired meanwhile, or paid by a concurrent request) the charge is refunded at
+    once, so a customer is never charged for nothing. Then the payment is recorded, in the
+    payments context's transaction. With an Idempotency-Key the key is claimed before the
+    charge: a concurrent request with the same key waits for the first one's answer instead of
+    charging the card too.
     """
     key = check_key(idempotency_key)
     digits = _card_digits(card_number)
     payment = _Payment(
         uow=uow,
+        order_book=order_book,
         gateway=gateway,
         metrics=metrics,
         principal=principal,
@@ -112,6 +111,7 @@ class _Payment:
     """One payment request: its card, its order, and its Idempotency-Key's scope."""
 
     uow: UnitOfWorkFactory
+    order_book: OrderBook
     gateway: PaymentGateway
     metrics: Metrics
     principal: Principal
@@ -191,10 +191,7 @@ class _Payment:
             log.warning("could not release a payment's Idempotency-Key (%s)", type(exc).__name__)
 
     async def charge_and_record(self) -> PaidOrder:
-        order = await get_order(uow=self.uow, principal=self.principal, order_id=self.order_id)
-        check_transition(order.status, OrderStatus.PAID)
-        if order.address is None:
-            raise AddressRequired("Add the order's delivery address before paying")
+        order = await self.order_book.payable(self.principal, self.order_id)
         # The gateway is another company's service: its time is the trace's to show.
         with self.tracer.span(
             "payment gateway charge", attributes={"cloudmall.order_id": order.id}
@@ -214,8 +211,8 @@ class _Payment:
             )
             raise PaymentDeclined(result.decline_reason)
         try:
-            paid = await self.record(order, result.reference)
-        except BaseException:
+            paid = await self.order_book.mark_paid(order.id, payment_reference=result.reference)
+        except BaseException:  # refused (cancelled, expired, paid by another) or cut off
             await self.gateway.refund(reference=result.reference, amount=order.total_amount)
             self.metrics.payment("refunded")
             await self.record_event(
@@ -228,8 +225,18 @@ class _Payment:
                 )
             )
             raise
+        try:
+            recorded = await with_retries(lambda: self.record(paid, result.reference))
+        except Exception:
+            # The order is paid and the charge stands: staff reconcile from this line.
+            log.error(
+                "order %d was paid (gateway reference %s) but its payment was not recorded",
+                order.id,
+                result.reference,
+            )
+            raise
         self.metrics.payment("captured")
-        return paid
+        return recorded
 
     async def record_event(self, event: events.Event) -> None:
         """Record what happened at the gateway alone (no other change goes with it)."""
@@ -240,13 +247,12 @@ class _Payment:
         except Exception as exc:  # the customer's answer stands; the lake misses this one event
             log.warning("could not record a %s event (%s)", event.type, type(exc).__name__)
 
-    async def record(self, order: Order, reference: str) -> PaidOrder:
-        """Mark the order paid with its payment (and the key's answer) in one transaction."""
+    async def record(self, paid: Order, reference: str) -> PaidOrder:
+        """Record the paid order's payment (and the key's answer) in one transaction."""
         async with self.uow(write=True) as tx:
-            paid = await move_order(tx, self.principal, self.order_id, OrderStatus.PAID)
             payment = await tx.payments.add(
                 order_id=self.order_id,
-                amount=order.total_amount,
+                amount=paid.total_amount,
                 reference=reference,
                 card_last4=self.card.last4,
             )
@@ -266,12 +272,58 @@ class _Payment:
 
 
 async def order_payments(
-    *, uow: UnitOfWorkFactory, principal: Principal, order_id: int
+    *, uow: UnitOfWorkFactory, order_book: OrderBook, principal: Principal, order_id: int
 ) -> list[Payment]:
     """The payments of an order the caller may see (captured or refunded)."""
+    await order_book.visible(principal, order_id)
     async with uow() as tx:
-        await visible_order(tx, principal, order_id)
         return await tx.payments.for_order(order_id)
+
+
+async def refund_order_payment(
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    metrics: Metrics,
+    order_id: int,
+    reason: str,
+) -> bool:
+    """Refund the order's captured payment at the gateway and record it, once; False if it has
+    none captured (see ports.PaymentDesk.refund_order).
+
+    The gateway is asked inside the transaction that marks the payment refunded, while it holds
+    the payment's row: a second request waits, then finds it refunded; if the gateway fails,
+    nothing changes. The gateway's refund is idempotent by reference, so a commit lost after it
+    cannot refund twice either."""
+
+    async def attempt() -> bool:
+        async with uow(write=True) as tx:
+            for payment in await tx.payments.for_order(order_id):
+                if payment.status is PaymentStatus.CAPTURED and await tx.payments.mark_refunded(
+                    payment.id
+                ):
+                    await gateway.refund(
+                        reference=payment.provider_reference, amount=payment.amount
+                    )
+                    await tx.outbox.add(
+                        [
+                            events.payment_refunded(
+                                order_id,
+                                payment.amount,
+                                payment.provider_reference,
+                                reason,
+                                request_id=current_request_id.get(),
+                            )
+                        ]
+                    )
+                    await tx.commit()
+                    return True
+        return False
+
+    refunded = await with_retries(attempt)
+    if refunded:
+        metrics.payment("refunded")
+    return refunded
 
 
 def _replayed(answer: dict[str, Any]) -> PaidOrder:

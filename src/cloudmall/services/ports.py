@@ -236,10 +236,16 @@ class ConsentRepository(Protocol):
 
 class OrderRepository(Protocol):
     async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
-        """Insert pending orders and their lines; the orders come back in the same order."""
+        """Insert pending orders and their lines; the orders come back in the same order. A
+        reservation held by an order already fails the caller's transaction (RetryableConflict):
+        a concurrent retry of the order won, and the next attempt finds its answer."""
         ...
 
     async def get(self, order_id: int) -> Order | None: ...
+    async def by_reservation(self, reservation_id: str) -> Order | None:
+        """The order holding this stock reservation (at most one: its id is unique)."""
+        ...
+
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]: ...
     async def list_all(
         self, *, status: OrderStatus | None, limit: int, offset: int
@@ -904,8 +910,14 @@ class OrderBook(Protocol):
 
     async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
         """`pending` → `paid`, its reservation sold first (ReservationExpired if it was
-        released: the caller refunds). Paid already: the same answer. Cancelled meanwhile:
-        InvalidTransition (the caller refunds)."""
+        released: the caller refunds). Paid already by this payment: the same answer.
+        Cancelled meanwhile, or paid by another payment: InvalidTransition (the caller
+        refunds)."""
+        ...
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        """The order if the caller may see it (its owner, or staff); NotFound otherwise, as
+        for a missing one (the payments context shows an order's payments to them alone)."""
         ...
 
 

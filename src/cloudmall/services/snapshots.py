@@ -33,6 +33,7 @@ def order_to_dict(order: Order) -> dict[str, Any]:
         "delivery_fee": str(order.delivery_fee),
         "address": asdict(order.address) if order.address else None,
         "shipment": asdict(order.shipment) if order.shipment else None,
+        "reservation_id": order.reservation_id,
     }
 
 
@@ -58,6 +59,7 @@ def order_from_dict(data: dict[str, Any]) -> Order:
         delivery_fee=Decimal(data.get("delivery_fee", "0.00")),
         address=Address(**data["address"]) if data.get("address") else None,
         shipment=Shipment(**data["shipment"]) if data.get("shipment") else None,
+        reservation_id=data.get("reservation_id"),
     )
 
 

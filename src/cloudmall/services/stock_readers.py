@@ -28,7 +28,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _follow(
+async def follow_every(
     name: str,
     run_once: Callable[[], Awaitable[int]],
     *,
@@ -71,7 +71,7 @@ class StockSweeper:
                 return released
 
     async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        await _follow(
+        await follow_every(
             "stock sweeper", self.run_once, interval=interval, max_delay=max_delay, stop=stop
         )
 
@@ -96,6 +96,6 @@ class StockReader:
         return read
 
     async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        await _follow(
+        await follow_every(
             "stock reader", self.run_once, interval=interval, max_delay=max_delay, stop=stop
         )

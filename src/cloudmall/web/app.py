@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from cloudmall import __version__
 from cloudmall.bootstrap import build_shop, build_tracing, runtime_profile
-from cloudmall.config import Settings
+from cloudmall.config import ServiceName, Settings
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.shop import Shop
+from cloudmall.web import service_routes
 from cloudmall.web.api_docs import install_api_docs
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.fast_path import CatalogFastPath
@@ -43,6 +45,9 @@ ROUTERS = (
     "ops",
     "media",
 )
+#: The internal routes of the services topology (web.service_routes.ROUTERS), which only a
+#: service includes: the monolith's contexts call each other in process.
+INTERNAL_ROUTERS = ("internal_stock", "internal_orders", "internal_payments")
 
 
 def presenter_for(settings: Settings) -> JsonCatalogPresenter:
@@ -87,14 +92,38 @@ def create_app(
     app.state.presenter = presenter
     install_error_handlers(app)
     install_api_docs(app)
-    for name in ROUTERS:
+    if settings.service is not None:
+        routers = service_routes.ROUTERS[settings.service]
+    for name in (*ROUTERS, *INTERNAL_ROUTERS):
         if name in routers:
-            app.include_router(importlib.import_module(f"cloudmall.web.routers.{name}").router)
+            router = importlib.import_module(f"cloudmall.web.routers.{name}").router
+            if settings.service is not None:
+                router = _own_routes(router, settings.service)
+            app.include_router(router)
     _add_middleware(app, settings, only_routes)
-    # The storefront's files only answer paths no API route claims: an undeclared method on an API
-    # path gets that path's 405, not the file server's.
-    app.frontend("/", directory=STATIC_DIR, fallback=None)
+    if settings.service in (None, service_routes.STOREFRONT):
+        # The storefront's files only answer paths no API route claims: an undeclared method on
+        # an API path gets that path's 405, not the file server's.
+        app.frontend("/", directory=STATIC_DIR, fallback=None)
     return app
+
+
+def _own_routes(router: APIRouter, service: ServiceName) -> APIRouter:
+    """The router without the public routes another service answers (a router module may hold
+    routes of two contexts: `orders` holds paying, which is the payments service's). Its routes
+    carry their full paths and dependencies already: the copy needs no prefix of its own."""
+    own = service_routes.OWNERSHIP[service]
+    kept = APIRouter()
+    kept.routes.extend(
+        route
+        for route in router.routes
+        if not isinstance(route, APIRoute)
+        or all(
+            (method, route.path) in own or (method, route.path) not in service_routes.PUBLIC
+            for method in route.methods or ()
+        )
+    )
+    return kept
 
 
 def _lifespan(

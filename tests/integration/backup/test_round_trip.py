@@ -29,6 +29,7 @@ from cloudmall.services.orders import OrderLimits
 from cloudmall.services.ports import Principal, RetryableConflict
 from tests.integration.backup.shop import fill_shop, max_ids_of
 from tests.support import scratch_database
+from tests.unit.contexts import stock_desk
 
 ORDERS = 10_000
 
@@ -44,7 +45,10 @@ class Shoppers:
     async def run(self, n_users: int, n_products: int) -> None:
         cache = CatalogCache(MemoryCache(), ttl_seconds=300, metrics=PrometheusMetrics())
         desk = OrderDesk(
-            uow=self.uow, cache=cache, metrics=PrometheusMetrics(), limits=OrderLimits()
+            uow=self.uow,
+            stock=stock_desk(self.uow, cache),
+            metrics=PrometheusMetrics(),
+            limits=OrderLimits(),
         )
         on_sale = [p for p in range(1, n_products + 1) if p % 7 != 0]  # see fill_shop
         i = 0
@@ -133,7 +137,10 @@ async def scenario(source_url: str, target_url: str, tmp_path: Path, backend: st
         shopper.stop.set()
         desk = OrderDesk(
             uow=shopper.uow,
-            cache=CatalogCache(MemoryCache(), ttl_seconds=300, metrics=PrometheusMetrics()),
+            stock=stock_desk(
+                shopper.uow,
+                CatalogCache(MemoryCache(), ttl_seconds=300, metrics=PrometheusMetrics()),
+            ),
             metrics=PrometheusMetrics(),
             limits=OrderLimits(),
         )

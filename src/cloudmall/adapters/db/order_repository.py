@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.db.rows import cents
@@ -22,6 +23,7 @@ from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.services.ports import (
     NewOrder,
+    RetryableConflict,
 )
 
 # Statements on the order path are built once: SQLAlchemy then reuses their compiled form
@@ -116,13 +118,19 @@ class SqlOrderRepository:
         ]
 
     async def _insert_orders(self, rows: list[dict[str, Any]]) -> list[int]:
-        if self._conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-            return list((await self._conn.execute(_INSERT_ORDERS_RETURNING, rows)).scalars())
-        ids = []
-        for row in rows:
-            result = await self._conn.execute(_INSERT_ORDER, row)
-            ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
-        return ids
+        try:
+            if self._conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+                return list((await self._conn.execute(_INSERT_ORDERS_RETURNING, rows)).scalars())
+            ids = []
+            for row in rows:
+                result = await self._conn.execute(_INSERT_ORDER, row)
+                ids.append(int(result.inserted_primary_key[0]))  # type: ignore[index]
+            return ids
+        except IntegrityError as exc:
+            if "reservation_id" not in str(exc.orig):
+                raise
+            # A concurrent retry of the order committed first: run again to find its answer.
+            raise RetryableConflict("a reservation is held by an order already") from exc
 
     async def add_many(self, new: Sequence[NewOrder]) -> list[Order]:
         now = utcnow()
@@ -177,6 +185,11 @@ class SqlOrderRepository:
     async def get(self, order_id: int) -> Order | None:
         rows = list(await self._conn.execute(_ORDER_BY_ID, {"order_id": order_id}))
         found = await self._with_lines(rows)
+        return found[0] if found else None
+
+    async def by_reservation(self, reservation_id: str) -> Order | None:
+        statement = select(orders).where(orders.c.reservation_id == reservation_id)
+        found = await self._with_lines(list(await self._conn.execute(statement)))
         return found[0] if found else None
 
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> list[Order]:

@@ -17,6 +17,7 @@ from cloudmall.adapters.dynamodb.table import (
     moment,
     money,
     order_key,
+    order_reservation_key,
     sortable_id,
     status_partition,
     timestamp,
@@ -60,6 +61,7 @@ def _order(item: dict[str, Any]) -> Order:
         delivery_fee=money(item.get("delivery_fee", 0)),
         address=_address(item.get("address")),
         shipment=Shipment(shipment["carrier"], shipment["tracking_number"]) if shipment else None,
+        reservation_id=item.get("reservation_id"),
     )
 
 
@@ -106,6 +108,7 @@ class DynamoOrderRepository:
                 "subtotal": order.subtotal,
                 "delivery_fee": order.delivery_fee,
                 "address": _address_value(order.address),
+                "reservation_id": order.reservation_id,
                 "lines": [
                     {
                         "id": next(line_ids),
@@ -120,12 +123,24 @@ class DynamoOrderRepository:
                 "updated_at": now,
             }
             self._tx.put(item, condition="attribute_not_exists(#PK)", refused=_refused)
+            if order.reservation_id is not None:
+                # Held by one order at most: a second is refused (a retry of it won meanwhile).
+                held = order_reservation_key(order.reservation_id)
+                self._tx.put(
+                    {"PK": held[0], "SK": held[1], "order_id": order_id},
+                    condition="attribute_not_exists(#PK)",
+                    refused=_refused,
+                )
             added.append(_order({k: v for k, v in item.items() if v is not None}))
         return added
 
     async def get(self, order_id: int) -> Order | None:
         item = await self._tx.get(order_key(order_id))
         return _order(item) if item else None
+
+    async def by_reservation(self, reservation_id: str) -> Order | None:
+        held = await self._tx.get(order_reservation_key(reservation_id))
+        return None if held is None else await self.get(int(held["order_id"]))
 
     async def _page(self, partition: str, index: str, limit: int, offset: int) -> list[Order]:
         items = await self._tx.query(

@@ -39,6 +39,7 @@ from cloudmall.adapters.dynamodb.table import (
     idempotency_key,
     mail_key,
     order_key,
+    order_reservation_key,
     payment_key,
     product_key,
     refresh_token_key,
@@ -103,6 +104,7 @@ def _kind(item: Item) -> str:
         "EMAIL": "email",
         "FAMILY": "family",
         "COUNTER": "counter",
+        "ORDERRES": "order reservation",
     }
     if prefix not in kinds:
         raise Unrepresentable(f"an item of no known kind in the table: PK {pk!r}, SK {sk!r}")
@@ -333,6 +335,8 @@ def _order_items(orders: Sequence[Row], lines: Sequence[Row]) -> Iterator[Item]:
             {k: v for k, v in line.items() if k != "order_id"} for line in by_order[row["id"]]
         ]
         yield item
+        if row.get("reservation_id") is not None:
+            yield _item(order_reservation_key(row["reservation_id"]), {"order_id": row["id"]})
 
 
 def _event_record(row: Row) -> Item:

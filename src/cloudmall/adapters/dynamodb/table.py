@@ -54,6 +54,11 @@ def order_key(order_id: int) -> Key:
     return (f"ORDER#{order_id}", "ORDER")
 
 
+def order_reservation_key(reservation_id: str) -> Key:
+    """A lookup item: the order holding a stock reservation (one at most)."""
+    return (f"ORDERRES#{reservation_id}", "ORDERRES")
+
+
 def payment_key(order_id: int, payment_id: int) -> Key:
     """A payment lives in its order's partition: one Query lists an order's payments."""
     return (f"ORDER#{order_id}", f"PAYMENT#{payment_id:012d}")

@@ -321,8 +321,7 @@ def _conflict(exc: ClientError, writes: list[_Write]) -> bool:
 
 
 #: Orders one transaction takes together (the order desk's group on DynamoDB): each is one
-#: order item and at most one idempotency record, and the group one outbox record, so 32 orders
-#: leave 100 - (2 * 32 + 1) = 35 items for the stock of distinct products. A group whose
-#: products take more is refused whole (TransactionTooLarge) and its orders go one by one;
-#: one order alone always fits (tests/unit/test_dynamodb_limits.py).
+#: order item, its reservation's lookup item and at most one idempotency record, and the group
+#: one outbox record: 3 * 32 + 1 = 97 items. Their stock is the products context's, reserved in
+#: a transaction of its own before (tests/unit/test_dynamodb_limits.py).
 MAX_ORDERS_PER_TRANSACTION = 32

@@ -1,0 +1,1 @@
+"""Calls to the other services of the services topology, over HTTP."""

@@ -1,0 +1,101 @@
+"""The ports between contexts over HTTP: a service calls the owning service's internal routes
+(web/routers/internal_*.py), which answer through that context's in-process adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from cloudmall.adapters.http import wire
+from cloudmall.adapters.http.client import ServiceClient
+from cloudmall.domain.error_wire import from_wire
+from cloudmall.domain.errors import CloudmallError
+from cloudmall.domain.orders import Order
+from cloudmall.domain.reservations import Reservation
+from cloudmall.services.ports import Principal, ReservationRequest
+
+STOCK = "/internal/v1/stock/reservations"
+ORDERS = "/internal/v1/orders"
+PAYMENTS = "/internal/v1/payments/orders"
+
+
+class HttpStockDesk:
+    """ports.StockDesk: the products service's stock."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def reserve(
+        self, requests: Sequence[ReservationRequest]
+    ) -> list[Reservation | CloudmallError]:
+        body = {
+            "requests": [
+                {
+                    "id": request.id,
+                    "quantities": [
+                        {"product_id": product_id, "quantity": quantity}
+                        for product_id, quantity in sorted(request.quantities.items())
+                    ],
+                }
+                for request in requests
+            ]
+        }
+        answer = await self._client.post(STOCK, body)
+        return [
+            wire.reservation(result["reservation"])
+            if result.get("reservation") is not None
+            else from_wire(result["error"])
+            for result in answer["results"]
+        ]
+
+    async def confirm(self, reservation_id: str) -> Reservation:
+        answer = await self._client.post(f"{STOCK}/{quote(reservation_id, safe='')}/confirm", {})
+        return wire.reservation(answer)
+
+    async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
+        answer = await self._client.post(
+            f"{STOCK}/{quote(reservation_id, safe='')}/release", {"reason": reason}
+        )
+        found = answer.get("reservation")
+        return None if found is None else wire.reservation(found)
+
+
+class HttpOrderBook:
+    """ports.OrderBook: the orders service's orders."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def payable(self, principal: Principal, order_id: int) -> Order:
+        body = _acting(principal)
+        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/payable", body))
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        body = _acting(principal)
+        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/visible", body))
+
+    async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+        body = {"payment_reference": payment_reference}
+        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/mark-paid", body))
+
+
+def _acting(principal: Principal) -> dict[str, object]:
+    """The body naming the customer (or staff member) a call acts for."""
+    return {
+        "principal": {
+            "user_id": principal.user_id,
+            "role": principal.role.value,
+            "token_version": principal.token_version,
+        }
+    }
+
+
+class HttpPaymentDesk:
+    """ports.PaymentDesk: the payments service's refunds."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+        answer = await self._client.post(f"{PAYMENTS}/{order_id}/refund", {"reason": reason})
+        return bool(answer["refunded"])

@@ -1,0 +1,41 @@
+"""The orders service's orders for the payments service (ports.OrderBook over HTTP)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from cloudmall.services.ports import OrderBook, Principal
+from cloudmall.services.shop import Shop
+from cloudmall.web.deps import ShopDep
+from cloudmall.web.internal_schemas import ActingIn, InternalOrderOut, MarkPaidIn
+from cloudmall.web.routers.internal_auth import internal_router
+
+router = internal_router("/orders", "internal")
+
+
+def _book(shop: Shop) -> OrderBook:
+    """This context's own order book (the in-process one: the orders service owns it)."""
+    return cast(OrderBook, shop.tiers["order_book"])
+
+
+def _principal(body: ActingIn) -> Principal:
+    caller = body.principal
+    return Principal(caller.user_id, caller.role, caller.token_version)
+
+
+@router.post("/{order_id}/payable", response_model=InternalOrderOut)
+async def payable(order_id: int, body: ActingIn, shop: ShopDep) -> InternalOrderOut:
+    order = await _book(shop).payable(_principal(body), order_id)
+    return InternalOrderOut.model_validate(order)
+
+
+@router.post("/{order_id}/visible", response_model=InternalOrderOut)
+async def visible(order_id: int, body: ActingIn, shop: ShopDep) -> InternalOrderOut:
+    order = await _book(shop).visible(_principal(body), order_id)
+    return InternalOrderOut.model_validate(order)
+
+
+@router.post("/{order_id}/mark-paid", response_model=InternalOrderOut)
+async def mark_paid(order_id: int, body: MarkPaidIn, shop: ShopDep) -> InternalOrderOut:
+    order = await _book(shop).mark_paid(order_id, payment_reference=body.payment_reference)
+    return InternalOrderOut.model_validate(order)

@@ -1,0 +1,62 @@
+"""The products service's stock for the orders service (ports.StockDesk over HTTP)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from cloudmall.domain.error_wire import to_wire
+from cloudmall.domain.reservations import Reservation
+from cloudmall.services.ports import ReservationRequest, StockDesk
+from cloudmall.services.shop import Shop
+from cloudmall.web.deps import ShopDep
+from cloudmall.web.internal_schemas import (
+    ReleaseIn,
+    ReleaseOut,
+    ReservationOut,
+    ReserveIn,
+    ReserveOut,
+    ReserveResultOut,
+)
+from cloudmall.web.routers.internal_auth import internal_router
+
+router = internal_router("/stock/reservations", "internal")
+
+
+def _desk(shop: Shop) -> StockDesk:
+    """This context's own stock desk (the in-process one: the products service owns it)."""
+    return cast(StockDesk, shop.tiers["stock_desk"])
+
+
+def _out(reservation: Reservation) -> ReservationOut:
+    return ReservationOut.model_validate(reservation)
+
+
+@router.post("", response_model=ReserveOut)
+async def reserve(body: ReserveIn, shop: ShopDep) -> ReserveOut:
+    requests = [
+        ReservationRequest(
+            id=request.id,
+            quantities={units.product_id: units.quantity for units in request.quantities},
+        )
+        for request in body.requests
+    ]
+    results = await _desk(shop).reserve(requests)
+    return ReserveOut(
+        results=[
+            ReserveResultOut(reservation=_out(result))
+            if isinstance(result, Reservation)
+            else ReserveResultOut(error=to_wire(result))
+            for result in results
+        ]
+    )
+
+
+@router.post("/{reservation_id}/confirm", response_model=ReservationOut)
+async def confirm(reservation_id: str, shop: ShopDep) -> ReservationOut:
+    return _out(await _desk(shop).confirm(reservation_id))
+
+
+@router.post("/{reservation_id}/release", response_model=ReleaseOut)
+async def release(reservation_id: str, body: ReleaseIn, shop: ShopDep) -> ReleaseOut:
+    released = await _desk(shop).release(reservation_id, reason=body.reason)
+    return ReleaseOut(reservation=None if released is None else _out(released))

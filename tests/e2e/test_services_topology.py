@@ -1,0 +1,317 @@
+"""The services topology as it runs: users, products, orders and payments as four real
+`cloudmall serve --service` processes, each with its own SQLite database, behind nginx with the
+config `cloudmall gateway config` writes. A customer's whole path through the gateway; the
+internal routes closed to the outside; the shop without its payments service, and again with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cloudmall.bootstrap import new_signing_key
+from cloudmall.cli.gateway import render
+from cloudmall.config import SERVICE_PEERS, ServiceName
+from tests.conftest import shop_env
+from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
+from tests.support import (
+    ADDRESS,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    STARTED,
+    LiveServer,
+    Service,
+    card,
+    cli,
+    free_port,
+    start_redis,
+    stop_server,
+    wait_for_port,
+)
+
+SECRET = "an-internal-secret-for-the-topology-test"
+
+
+@dataclass
+class Topology:
+    services: dict[ServiceName, LiveServer]
+    gateway: LiveServer  # nginx, shaped like a server for the HTTP helpers
+    tmp_path: Path
+
+    def restart(self, service: ServiceName) -> None:
+        old = self.services[service]
+        stop_server(old)
+        self.services[service] = start_service(service, old.env, self.tmp_path, old.url)
+
+
+def start_service(
+    service: ServiceName, env: dict[str, str], tmp_path: Path, url: str
+) -> LiveServer:
+    port = int(url.rsplit(":", 1)[1])
+    log_path = tmp_path / f"{service.value}-{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cloudmall",
+                "serve",
+                "--service",
+                service.value,
+                "--port",
+                str(port),
+                "--no-demo",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    server = LiveServer(url=url, process=process, log_path=log_path, env=env)
+    STARTED.append(server)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the {service} service exited early:\n{server.log()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return server
+        time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError(f"the {service} service was not ready in 60 s:\n{server.log()}")
+
+
+def start_gateway(services: dict[ServiceName, LiveServer], tmp_path: Path) -> tuple[str, Service]:
+    port = free_port()
+    prefix = tmp_path / "gateway"
+    prefix.mkdir()
+    conf = prefix / "nginx.conf"
+    upstreams = {name: server.url.removeprefix("http://") for name, server in services.items()}
+    conf.write_text(render(upstreams, listen=f"127.0.0.1:{port}", prefix=prefix))
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return f"http://127.0.0.1:{port}", Service(port, process)
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    tmp_path = tmp_path_factory.mktemp("services")
+    urls = {service: f"http://127.0.0.1:{free_port()}" for service in ServiceName}
+    signing_key, public_key = new_signing_key()
+    envs = {}
+    for service in ServiceName:
+        env = shop_env(
+            f"sqlite+aiosqlite:///{(tmp_path / f'{service.value}.db').as_posix()}",
+            tmp_path / service.value,
+            CLOUDMALL_INTERNAL_SECRET=SECRET,
+            PYTHONUNBUFFERED="1",
+        )
+        for peer in SERVICE_PEERS[service]:
+            env[f"CLOUDMALL_{peer.value.upper()}_URL"] = urls[peer]
+        if service is ServiceName.USERS:
+            env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
+        else:
+            env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
+        envs[service] = {**os.environ, **env}
+    made = cli(
+        envs[ServiceName.USERS],
+        tmp_path,
+        "admin",
+        "create",
+        ADMIN_EMAIL,
+        "--password",
+        ADMIN_PASSWORD,
+    )
+    assert made.returncode == 0, made.stderr
+    services: dict[ServiceName, LiveServer] = {}
+    gateway = None
+    try:
+        for service in ServiceName:
+            services[service] = start_service(service, envs[service], tmp_path, urls[service])
+        gateway_url, gateway = start_gateway(services, tmp_path)
+        users = services[ServiceName.USERS]
+        yield Topology(
+            services, LiveServer(gateway_url, gateway.process, users.log_path, users.env), tmp_path
+        )
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        for server in services.values():
+            stop_server(server)
+
+
+def place(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
+    placed = shopper.post(
+        "/api/orders",
+        json={"items": [{"productId": product_id, "quantity": quantity}], "address": ADDRESS},
+    )
+    assert placed.status_code == 201, placed.text
+    return int(placed.json()["orderId"])
+
+
+def test_a_customer_signs_up_browses_orders_pays_and_cancels(topology: Topology) -> None:
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)  # the users service signs; products verifies with its key
+    product = create_product(admin, stock=5, price="20000.00")
+    shopper = sign_up(gateway)
+    logged_in = shopper.http.post(
+        "/api/auth/login",
+        json={"email": shopper.user["email"], "password": "a long enough passphrase"},
+    )
+    assert logged_in.status_code == 200, logged_in.text
+
+    listed = shopper.get("/api/products", params={"limit": 100, "sort": "id"})
+    assert listed.status_code == 200
+    assert product["id"] in [row["id"] for row in listed.json()]
+    assert shopper.http.get("/").status_code == 200  # the storefront, from the products service
+
+    order_id = place(shopper, product["id"], 2)
+    paid = shopper.post(f"/api/orders/{order_id}/pay", json=card())
+    assert paid.status_code == 200, paid.text
+    assert shopper.get(f"/api/orders/{order_id}").json()["status"] == "paid"
+    payments = shopper.get(f"/api/orders/{order_id}/payments")
+    assert payments.status_code == 200 and len(payments.json()) == 1
+
+    cancelled = shopper.post(f"/api/orders/{order_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    refunded = shopper.get(f"/api/orders/{order_id}/payments").json()
+    assert refunded[0]["status"] == "refunded"
+    stock = shopper.get(f"/api/products/{product['id']}").json()["stock_quantity"]
+    assert stock == 5  # reserved, sold, then released by the cancel
+
+
+def test_internal_routes_are_not_reachable_through_the_gateway(topology: Topology) -> None:
+    with httpx.Client(base_url=topology.gateway.url, timeout=10) as http:
+        for path in ("/internal/v1/stock/reservations", "/internal/v1/orders/1/mark-paid"):
+            answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": SECRET})
+            assert answer.status_code == 404
+            assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_an_internal_route_without_the_secret_is_401(topology: Topology) -> None:
+    products = topology.services[ServiceName.PRODUCTS].url
+    path = "/internal/v1/stock/reservations"
+    body = {"requests": [{"id": "x", "quantities": [{"product_id": 1, "quantity": 1}]}]}
+    for headers in ({}, {"X-Cloudmall-Internal": "wrong" * 10}):
+        answer = httpx.post(f"{products}{path}", json=body, headers=headers, timeout=10)
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "authentication_failed"
+
+
+def test_without_payments_the_rest_answers_and_paying_is_503_until_it_returns(
+    topology: Topology,
+) -> None:
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=5)
+    shopper = sign_up(gateway)
+    paid_before = place(shopper, product["id"])
+    assert shopper.post(f"/api/orders/{paid_before}/pay", json=card()).status_code == 200
+    stop_server(topology.services[ServiceName.PAYMENTS])
+    try:
+        assert shopper.get("/api/products").status_code == 200
+        newcomer = sign_up(gateway)
+        assert newcomer.get("/api/auth/me").status_code == 200
+        order_id = place(shopper, product["id"])
+
+        refused = shopper.post(f"/api/orders/{order_id}/pay", json=card())  # the gateway's 503
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        assert refused.json()["error"]["code"] == "dependency_unavailable"
+
+        # The orders service's own call to refund (its client: retries, then 503).
+        not_refunded = shopper.post(f"/api/orders/{paid_before}/cancel")
+        assert not_refunded.status_code == 503
+        assert not_refunded.headers["Retry-After"] == "5"
+        assert not_refunded.json()["error"]["code"] == "dependency_unavailable"
+        assert shopper.get(f"/api/orders/{paid_before}").json()["status"] == "paid"
+    finally:
+        topology.restart(ServiceName.PAYMENTS)
+    paid = shopper.post(f"/api/orders/{order_id}/pay", json=card())
+    assert paid.status_code == 200, paid.text
+    cancelled = shopper.post(f"/api/orders/{paid_before}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+
+
+def four_free_ports() -> int:
+    """The first of four consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + 3 < 65536 and all(port_is_free(first + i) for i in range(4)):
+            return first
+    raise RuntimeError("no four consecutive free ports")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_services_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    """`make run-services`: the four services and nginx from one command, with a broker."""
+    redis = start_redis()
+    gateway_port, first = free_port(), four_free_ports()
+    log_path = tmp_path / "run.log"
+    run: subprocess.Popen[bytes] | None = None
+    try:
+        with log_path.open("wb") as log:
+            run = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cloudmall",
+                    "services",
+                    "run",
+                    "--port",
+                    str(gateway_port),
+                    "--first-port",
+                    str(first),
+                    "--var-dir",
+                    str(tmp_path / "var"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+                env={
+                    **os.environ,
+                    "CLOUDMALL_DEMO_PRODUCTS": "3",
+                    "CLOUDMALL_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
+                    "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000",
+                },
+            )
+        deadline = time.monotonic() + 120
+        while "Ctrl-C stops them all" not in log_path.read_text(errors="replace"):
+            assert run.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+            time.sleep(0.3)
+        gateway = f"http://127.0.0.1:{gateway_port}"
+        products = httpx.get(f"{gateway}/api/products", timeout=10)
+        assert products.status_code == 200 and len(products.json()) == 3
+        output = log_path.read_text(errors="replace")
+        assert f"running at {gateway}/" in output
+        assert "one-time password" in output  # the users service made the admin
+
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 0
+        assert all(port_is_free(port) for port in (gateway_port, *range(first, first + 4)))
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+        redis.stop()

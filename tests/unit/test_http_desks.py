@@ -1,0 +1,201 @@
+"""The ports between contexts over HTTP: each Http* adapter against the owning service's internal
+routes (in process, httpx's ASGI transport), answered by an in-memory desk of that context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from cloudmall.adapters.http.client import ServiceClient
+from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
+from cloudmall.domain.delivery import Address
+from cloudmall.domain.errors import CloudmallError, InvalidTransition, NotFound, OutOfStock
+from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.reservations import (
+    Reservation,
+    ReservationExpired,
+    ReservationStatus,
+    ReservedLine,
+)
+from cloudmall.domain.users import Role
+from cloudmall.services.ports import Principal, ReservationRequest
+from cloudmall.web.errors import install_error_handlers
+from cloudmall.web.routers import internal_orders, internal_payments, internal_stock
+
+pytestmark = pytest.mark.anyio
+SECRET = "k" * 40
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+class MemoryStockDesk:
+    def __init__(self) -> None:
+        self.stock = {1: 5, 2: 1}
+        self.reservations: dict[str, Reservation] = {}
+
+    async def reserve(
+        self, requests: Sequence[ReservationRequest]
+    ) -> list[Reservation | CloudmallError]:
+        answers: list[Reservation | CloudmallError] = []
+        for request in requests:
+            short = [pid for pid, units in request.quantities.items() if self.stock[pid] < units]
+            if short:
+                answers.append(OutOfStock(short[0], f"product {short[0]}", self.stock[short[0]]))
+                continue
+            lines = tuple(
+                ReservedLine(pid, f"product {pid}", Decimal("1500.00"), units)
+                for pid, units in sorted(request.quantities.items())
+            )
+            reservation = Reservation(
+                request.id, ReservationStatus.RESERVED, lines, NOW + timedelta(minutes=30), NOW, NOW
+            )
+            self.reservations[request.id] = reservation
+            answers.append(reservation)
+        return answers
+
+    async def confirm(self, reservation_id: str) -> Reservation:
+        found = self.reservations.get(reservation_id)
+        if found is None:
+            raise NotFound("No such reservation")
+        if found.status is ReservationStatus.RELEASED:
+            raise ReservationExpired("The reservation expired")
+        self.reservations[reservation_id] = replace(found, status=ReservationStatus.SOLD)
+        return self.reservations[reservation_id]
+
+    async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
+        found = self.reservations.get(reservation_id)
+        if found is None:
+            return None
+        self.reservations[reservation_id] = replace(found, status=ReservationStatus.RELEASED)
+        return self.reservations[reservation_id]
+
+
+ORDER = Order(
+    id=9,
+    user_id=3,
+    status=OrderStatus.PENDING,
+    total_amount=Decimal("6000.00"),
+    lines=(OrderLine(1, "Kettle", 2, Decimal("1500.00")),),
+    created_at=NOW,
+    updated_at=NOW,
+    subtotal=Decimal("3000.00"),
+    delivery_fee=Decimal("3000.00"),
+    address=Address("홍길동", "010-0000-0000", "04524", "서울 중구 세종대로 110", "3층"),
+    reservation_id="r-9",
+)
+
+
+class MemoryOrderBook:
+    def __init__(self) -> None:
+        self.callers: list[Principal] = []
+
+    async def payable(self, principal: Principal, order_id: int) -> Order:
+        self.callers.append(principal)
+        if order_id != ORDER.id or principal.user_id != ORDER.user_id:
+            raise NotFound("No such order")
+        return ORDER
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        if order_id != ORDER.id or not (principal.is_admin or principal.user_id == ORDER.user_id):
+            raise NotFound("No such order")
+        return ORDER
+
+    async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+        if payment_reference == "late":
+            raise InvalidTransition("An order that is cancelled cannot become paid")
+        return replace(ORDER, status=OrderStatus.PAID)
+
+
+class MemoryPaymentDesk:
+    def __init__(self) -> None:
+        self.refunds: list[tuple[int, str]] = []
+
+    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+        self.refunds.append((order_id, reason))
+        return order_id == ORDER.id
+
+
+@pytest.fixture
+def tiers() -> dict[str, object]:
+    return {
+        "stock_desk": MemoryStockDesk(),
+        "order_book": MemoryOrderBook(),
+        "payment_desk": MemoryPaymentDesk(),
+    }
+
+
+@pytest.fixture
+def client(tiers: dict[str, object]) -> ServiceClient:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.settings = SimpleNamespace(internal_secret=SecretStr(SECRET))
+    app.state.shop = SimpleNamespace(tiers=tiers)
+    for module in (internal_stock, internal_orders, internal_payments):
+        app.include_router(module.router)
+    return ServiceClient(
+        "peer", "http://peer", secret=SECRET, transport=httpx.ASGITransport(app=app)
+    )
+
+
+async def test_reserve_answers_each_request_its_reservation_or_its_refusal(
+    client: ServiceClient,
+) -> None:
+    desk = HttpStockDesk(client)
+    answers = await desk.reserve(
+        [ReservationRequest("r-1", {1: 2, 2: 1}), ReservationRequest("r-2", {2: 3})]
+    )
+    first, second = answers
+    assert isinstance(first, Reservation)
+    assert first.id == "r-1" and first.status is ReservationStatus.RESERVED
+    assert first.quantities == {1: 2, 2: 1}
+    assert first.lines[0].unit_price == Decimal("1500.00")
+    assert first.expires_at == NOW + timedelta(minutes=30)
+    assert isinstance(second, OutOfStock)
+    assert (second.product_id, second.available) == (2, 1)
+
+
+async def test_confirm_and_release_over_http(client: ServiceClient) -> None:
+    desk = HttpStockDesk(client)
+    await desk.reserve([ReservationRequest("r:1", {1: 1})])
+    assert (await desk.confirm("r:1")).status is ReservationStatus.SOLD
+    released = await desk.release("r:1", reason="refund")
+    assert released is not None and released.status is ReservationStatus.RELEASED
+    with pytest.raises(ReservationExpired):
+        await desk.confirm("r:1")
+    with pytest.raises(NotFound):
+        await desk.confirm("unknown")
+    assert await desk.release("unknown", reason="cancel") is None
+
+
+async def test_the_order_book_over_http(client: ServiceClient, tiers: dict[str, object]) -> None:
+    book = HttpOrderBook(client)
+    customer = Principal(3, Role.CUSTOMER, token_version=2)
+    assert await book.payable(customer, 9) == ORDER
+    book_tier = tiers["order_book"]
+    assert isinstance(book_tier, MemoryOrderBook)
+    assert book_tier.callers == [customer]
+    with pytest.raises(NotFound):
+        await book.payable(Principal(4, Role.CUSTOMER), 9)
+    assert await book.visible(Principal(1, Role.ADMIN), 9) == ORDER
+    with pytest.raises(NotFound):
+        await book.visible(Principal(4, Role.CUSTOMER), 9)
+    paid = await book.mark_paid(9, payment_reference="sim_1")
+    assert paid.status is OrderStatus.PAID and paid.address == ORDER.address
+    with pytest.raises(InvalidTransition):
+        await book.mark_paid(9, payment_reference="late")
+
+
+async def test_the_payment_desk_over_http(client: ServiceClient, tiers: dict[str, object]) -> None:
+    desk = HttpPaymentDesk(client)
+    assert await desk.refund_order(9, reason="cancelled") is True
+    assert await desk.refund_order(10, reason="cancelled") is False
+    payments = tiers["payment_desk"]
+    assert isinstance(payments, MemoryPaymentDesk)
+    assert payments.refunds == [(9, "cancelled"), (10, "cancelled")]
