@@ -218,3 +218,90 @@ async def test_the_inbox_records_an_event_once_per_consumer(database_url: str) -
             ("orders",),
             ("payments",),
         ]
+
+
+async def test_existing_orders_hold_their_units_in_reservations(database_url: str) -> None:
+    """0009 with orders already there: each gets the reservation `order-<id>` with its lines'
+    units (reserved while pending, sold once paid, released when cancelled), its lines and
+    payments stay, and the keys across contexts are gone (an order may name any user)."""
+    from sqlalchemy.exc import DBAPIError
+
+    placed = datetime(2026, 12, 1, 9, 0)
+    async with MigrationStep(database_url, "0009") as step:
+        await step.execute(
+            "INSERT INTO users (email, password_hash, name, role, created_at, updated_at) "
+            "VALUES ('kim@example.com', 'x', 'Kim', 'customer', :t, :t)",
+            t=placed,
+        )
+        for name in ("셔츠", "의자"):
+            await step.execute(
+                "INSERT INTO products (name, price, description, stock_quantity, "
+                "category, is_active, created_at, updated_at) "
+                "VALUES (:name, 1000, '', 5, 'general', :active, :t, :t)",
+                name=name,
+                active=True,
+                t=placed,
+            )
+        for status in ("pending", "paid", "cancelled", "delivered"):
+            await step.execute(
+                "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+                "VALUES (1, 3000, :status, :t, :t)",
+                status=status,
+                t=placed,
+            )
+        for order_id, product_id, quantity in ((1, 1, 1), (1, 2, 2), (2, 2, 3), (3, 1, 1)):
+            await step.execute(
+                "INSERT INTO order_lines (order_id, product_id, product_name, quantity, "
+                "unit_price) VALUES (:order_id, :product_id, 'p', :quantity, 1000)",
+                order_id=order_id,
+                product_id=product_id,
+                quantity=quantity,
+            )
+        await step.execute(
+            "INSERT INTO payments (order_id, amount, status, provider_reference, card_last4, "
+            "created_at) VALUES (2, 3000, 'captured', 'ref', '4242', :t)",
+            t=placed,
+        )
+        await step.apply()
+        reservations = await step.rows(
+            "SELECT id, status, expires_at FROM stock_reservations ORDER BY id"
+        )
+        assert [(r[0], r[1]) for r in reservations] == [
+            ("order-1", "reserved"),
+            ("order-2", "sold"),
+            ("order-3", "released"),
+            ("order-4", "sold"),
+        ]
+        expires = reservations[0][2]
+        expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
+        assert expires == datetime(2026, 12, 1, 9, 30)
+        assert await step.rows(
+            "SELECT reservation_id, product_id, quantity, unit_price FROM "
+            "stock_reservation_lines ORDER BY reservation_id, product_id"
+        ) == [
+            ("order-1", 1, 1, 1000),
+            ("order-1", 2, 2, 1000),
+            ("order-2", 2, 3, 1000),
+            ("order-3", 1, 1, 1000),
+        ]
+        assert await step.rows("SELECT id, reservation_id FROM orders ORDER BY id") == [
+            (1, "order-1"),
+            (2, "order-2"),
+            (3, "order-3"),
+            (4, "order-4"),
+        ]
+        assert await step.rows("SELECT COUNT(*) FROM order_lines") == [(4,)]
+        assert await step.rows("SELECT COUNT(*) FROM payments") == [(1,)]
+        # no key to users any more: an order of a user this database does not hold
+        await step.execute(
+            "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+            "VALUES (99, 1000, 'pending', :t, :t)",
+            t=placed,
+        )
+        await step.execute("DELETE FROM orders WHERE user_id = 99")
+        with pytest.raises(DBAPIError):  # its other constraints stay (SQLite rebuilt the table)
+            await step.execute(
+                "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+                "VALUES (1, 1000, 'lost', :t, :t)",
+                t=placed,
+            )

@@ -22,6 +22,7 @@ from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Category, Product
+from cloudmall.domain.reservations import Reservation, ReservationStatus
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
@@ -37,6 +38,7 @@ from cloudmall.services.ports import (
     NewIdempotencyRecord,
     NewOrder,
     NewProduct,
+    NewReservation,
     OutboxBatch,
     OutboxEntry,
     Principal,
@@ -72,6 +74,7 @@ class FakeData:
     consents: dict[int, list[Consent]] = field(default_factory=dict)
     mail: dict[str, tuple[bool, datetime]] = field(default_factory=dict)  # event id → (sent, at)
     inbox: set[tuple[str, str]] = field(default_factory=set)  # (consumer, event id)
+    reservations: dict[str, Reservation] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
 
@@ -308,6 +311,7 @@ class FakeOrders:
                 subtotal=order.subtotal,
                 delivery_fee=order.delivery_fee,
                 address=order.address,
+                reservation_id=order.reservation_id,
             )
             for order in new
         ]
@@ -639,6 +643,65 @@ class FakeInbox:
         return True
 
 
+class FakeReservations:
+    def __init__(self, data: FakeData) -> None:
+        self.data = data
+
+    async def add_many(self, new: Sequence[NewReservation]) -> None:
+        ids = [reservation.id for reservation in new]
+        if len(set(ids)) < len(ids) or any(i in self.data.reservations for i in ids):
+            raise RetryableConflict("reservation id taken")
+        at = now()
+        for reservation in new:
+            self.data.reservations[reservation.id] = Reservation(
+                id=reservation.id,
+                status=ReservationStatus.RESERVED,
+                lines=reservation.lines,
+                expires_at=reservation.expires_at,
+                created_at=reservation.created_at or at,
+                updated_at=reservation.created_at or at,
+            )
+
+    async def get_many(
+        self, reservation_ids: Collection[str], *, lock: bool = False
+    ) -> dict[str, Reservation]:
+        stored = self.data.reservations
+        return {i: stored[i] for i in sorted(set(reservation_ids)) if i in stored}
+
+    async def transition(
+        self, reservation_id: str, source: ReservationStatus, target: ReservationStatus
+    ) -> bool:
+        reservation = self.data.reservations.get(reservation_id)
+        if reservation is None or reservation.status is not source:
+            return False
+        self.data.reservations[reservation_id] = replace(
+            reservation, status=target, updated_at=now()
+        )
+        return True
+
+    async def due(self, *, before: datetime, limit: int) -> list[str]:
+        due = sorted(
+            (r.expires_at, r.id)
+            for r in self.data.reservations.values()
+            if r.status is ReservationStatus.RESERVED and r.expires_at < before
+        )
+        return [reservation_id for _, reservation_id in due[:limit]]
+
+    async def units(self) -> dict[int, tuple[int, int]]:
+        found: dict[int, tuple[int, int]] = {}
+        for reservation in self.data.reservations.values():
+            if reservation.status is ReservationStatus.RELEASED:
+                continue
+            sold = reservation.status is ReservationStatus.SOLD
+            for line in reservation.lines:
+                reserved_units, sold_units = found.get(line.product_id, (0, 0))
+                found[line.product_id] = (
+                    reserved_units + (0 if sold else line.quantity),
+                    sold_units + (line.quantity if sold else 0),
+                )
+        return found
+
+
 @dataclass
 class FakePending:
     member: str
@@ -784,6 +847,7 @@ class FakeUnitOfWork:
         self.consents = FakeConsents(self.working)
         self.mail = FakeMailDeliveries(self.working)
         self.inbox = FakeInbox(self.working)
+        self.reservations = FakeReservations(self.working)
         return self
 
     async def __aexit__(

@@ -47,12 +47,12 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
              "created_at": AT, "updated_at": AT, "subtotal": Decimal("25.00"),
              "delivery_fee": Decimal("3.00"), "ship_recipient": "김", "ship_phone": "010",
              "ship_postal_code": "06236", "ship_address1": "서울", "ship_address2": "",
-             "carrier": "cj", "tracking_number": "123"},
+             "carrier": "cj", "tracking_number": "123", "reservation_id": "order-7"},
             {"id": 8, "user_id": 3, "total_amount": Decimal("1.00"), "status": "pending",
              "created_at": AT, "updated_at": AT, "subtotal": None, "delivery_fee": Decimal(0),
              "ship_recipient": None, "ship_phone": None, "ship_postal_code": None,
              "ship_address1": None, "ship_address2": None, "carrier": None,
-             "tracking_number": None},
+             "tracking_number": None, "reservation_id": None},
         ],
         "order_lines": [
             {"id": 11, "order_id": 7, "product_id": 5, "product_name": "P", "quantity": 2,
@@ -93,6 +93,8 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
             {"event_id": "e-19", "sent": False, "attempts": 2, "updated_at": AT},
         ],
         "inbox_events": [],  # a table keeps no inbox (docs/dynamodb.md)
+        "stock_reservations": [],  # not held by a table yet (the DynamoDB adapter's to add)
+        "stock_reservation_lines": [],
     }  # fmt: skip
 
 

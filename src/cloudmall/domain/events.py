@@ -46,6 +46,8 @@ ORDER_DELIVERED = EventType("order.delivered", "order")
 PAYMENT_CAPTURED = EventType("payment.captured", "payment")
 PAYMENT_DECLINED = EventType("payment.declined", "payment")
 PAYMENT_REFUNDED = EventType("payment.refunded", "payment")
+# The products context released a reservation nobody sold in time (its order is to be cancelled).
+STOCK_RESERVATION_EXPIRED = EventType("stock.reservation_expired", "reservation")
 
 #: Every event type by name: the schema the lake's tables and the readers rely on.
 EVENT_TYPES: Mapping[str, EventType] = {
@@ -64,6 +66,7 @@ EVENT_TYPES: Mapping[str, EventType] = {
         PAYMENT_CAPTURED,
         PAYMENT_DECLINED,
         PAYMENT_REFUNDED,
+        STOCK_RESERVATION_EXPIRED,
     )
 }
 
@@ -159,20 +162,29 @@ def stock_changed(
     stock: int,
     reason: str,
     order_id: int | None = None,
+    reservation_id: str | None = None,
     request_id: str | None = None,
 ) -> Event:
     """`delta` units in (+) or out (−) of stock, leaving `stock`; `reason`: restock | order |
-    cancel | refund."""
+    cancel | refund | expired. An order's units name its reservation (the order may not exist
+    yet when they are reserved)."""
+    payload: dict[str, Any] = {
+        "product_id": product_id,
+        "delta": delta,
+        "stock": stock,
+        "reason": reason,
+        "order_id": order_id,
+    }
+    if reservation_id is not None:
+        payload["reservation_id"] = reservation_id
+    return new_event(PRODUCT_STOCK_CHANGED, product_id, payload, request_id=request_id)
+
+
+def reservation_expired(reservation_id: str, *, request_id: str | None = None) -> Event:
     return new_event(
-        PRODUCT_STOCK_CHANGED,
-        product_id,
-        {
-            "product_id": product_id,
-            "delta": delta,
-            "stock": stock,
-            "reason": reason,
-            "order_id": order_id,
-        },
+        STOCK_RESERVATION_EXPIRED,
+        reservation_id,
+        {"reservation_id": reservation_id},
         request_id=request_id,
     )
 

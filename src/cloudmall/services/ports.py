@@ -98,6 +98,7 @@ class NewOrder:
     subtotal: Decimal | None = None  # the goods (None: the whole total)
     delivery_fee: Decimal = Decimal("0.00")
     address: Address | None = None
+    reservation_id: str | None = None  # the products context's reservation of its units
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,7 @@ class NewReservation:
     id: str
     lines: tuple[ReservedLine, ...]  # in product-id order
     expires_at: datetime
+    created_at: datetime | None = None  # the caller's now (its answer names it); None: the clock's
 
 
 class ReservationRepository(Protocol):

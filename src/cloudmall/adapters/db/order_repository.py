@@ -110,6 +110,7 @@ class SqlOrderRepository:
                 shipment=(
                     Shipment(row.carrier, row.tracking_number) if row.carrier is not None else None
                 ),
+                reservation_id=row.reservation_id,
             )
             for row in rows
         ]
@@ -136,6 +137,7 @@ class SqlOrderRepository:
                     "updated_at": now,
                     "subtotal": order.subtotal,
                     "delivery_fee": order.delivery_fee,
+                    "reservation_id": order.reservation_id,
                     **_address_columns(order.address),
                 }
                 for order in new
@@ -167,6 +169,7 @@ class SqlOrderRepository:
                 subtotal=order.subtotal,
                 delivery_fee=order.delivery_fee,
                 address=order.address,
+                reservation_id=order.reservation_id,
             )
             for order_id, order in zip(ids, new, strict=True)
         ]

@@ -147,7 +147,8 @@ orders = Table(
     "orders",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    # The users context's id: no foreign key crosses a context (docs/microservices.md).
+    Column("user_id", Id, nullable=False),
     Column("total_amount", Money, nullable=False),  # charged: goods and delivery fee
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -163,12 +164,15 @@ orders = Table(
     Column("ship_address2", String(200)),
     Column("carrier", String(16)),
     Column("tracking_number", String(32)),
+    # The products context's stock reservation holding its units (null: placed before them).
+    Column("reservation_id", String(64)),
     CheckConstraint(
         "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name="status"
     ),
     Index("ix_orders_user_created", "user_id", "created_at"),
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_created", "created_at"),
+    Index("ix_orders_reservation_id", "reservation_id", unique=True),
 )
 
 order_lines = Table(
@@ -176,7 +180,7 @@ order_lines = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("product_id", Id, ForeignKey("products.id"), nullable=False, index=True),
+    Column("product_id", Id, nullable=False, index=True),  # the products context's
     Column("product_name", String(255), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("unit_price", Money, nullable=False),
@@ -187,12 +191,45 @@ payments = Table(
     "payments",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_id", Id, nullable=False, index=True),  # the orders context's
     Column("amount", Money, nullable=False),
     Column("status", String(16), nullable=False),
     Column("provider_reference", String(64), nullable=False),
     Column("card_last4", String(4), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# The products context's stock reservations: the units an order holds, by an id the orders
+# context chose (docs/microservices.md); `expires_at` matters while reserved.
+stock_reservations = Table(
+    "stock_reservations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("status IN ('reserved', 'sold', 'released')", name="status"),
+    Index("ix_stock_reservations_status_expires", "status", "expires_at"),  # the sweeper's
+)
+
+stock_reservation_lines = Table(
+    "stock_reservation_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),  # backups page by a one-column key
+    Column(
+        "reservation_id",
+        String(64),
+        ForeignKey("stock_reservations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The same context's table: a key may point there.
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False, index=True),
+    Column("product_name", String(255), nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    UniqueConstraint("reservation_id", "product_id"),
 )
 
 # Customers' address books (배송지): the order copies the one it is sent to.
@@ -214,7 +251,7 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("user_id", Id, nullable=False),  # the users context's (indexed by the unique key)
     Column("scope", String(64), nullable=False),
     Column("idem_key", String(255), nullable=False),
     Column("fingerprint", String(64), nullable=False),

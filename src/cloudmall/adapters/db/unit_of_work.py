@@ -24,6 +24,7 @@ from cloudmall.adapters.db.outbox_repository import SqlOutbox
 from cloudmall.adapters.db.payment_repository import SqlPaymentRepository
 from cloudmall.adapters.db.product_repository import SqlProductRepository
 from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenRepository
+from cloudmall.adapters.db.reservation_repository import SqlReservationRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
     AddressRepository,
@@ -38,6 +39,7 @@ from cloudmall.services.ports import (
     PaymentRepository,
     ProductRepository,
     RefreshTokenRepository,
+    ReservationRepository,
     RetryableConflict,
     UserRepository,
 )
@@ -97,6 +99,7 @@ class SqlUnitOfWork:
     consents: ConsentRepository
     mail: MailDeliveries
     inbox: Inbox
+    reservations: ReservationRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -143,6 +146,7 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(conn)
         self.mail = SqlMailDeliveries(conn)
         self.inbox = SqlInbox(conn)
+        self.reservations = SqlReservationRepository(conn)
         return self
 
     def _first_answer(self) -> None:

@@ -187,6 +187,7 @@ def _order_row(item: Item) -> Row:
     shipment = item.get("shipment") or {}
     return {
         **_pick(item, "id user_id status created_at updated_at subtotal delivery_fee"),
+        "reservation_id": item.get("reservation_id"),
         "total_amount": item["total"],
         **{f"ship_{field}": address.get(field) for field in _SHIP},
         "carrier": shipment.get("carrier"),
@@ -321,6 +322,7 @@ def _order_items(orders: Sequence[Row], lines: Sequence[Row]) -> Iterator[Item]:
                     row["id"], row["user_id"], row["status"], timestamp(row["created_at"])
                 ),
                 "total": row["total_amount"],
+                "reservation_id": row.get("reservation_id"),
                 "address": address if any(v is not None for v in address.values()) else None,
                 "shipment": {"carrier": row["carrier"], "tracking_number": row["tracking_number"]}
                 if shipped

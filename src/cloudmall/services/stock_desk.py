@@ -1,0 +1,48 @@
+"""The products context's StockDesk in the same process (the monolith): each call is one of
+`services.stock`'s use cases, in a transaction of the products context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from cloudmall.domain.errors import CloudmallError
+from cloudmall.domain.reservations import Reservation
+from cloudmall.services import stock
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.ports import ReservationRequest, UnitOfWorkFactory
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalStockDesk:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        cache: CatalogCache,
+        reservation_minutes: int,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._uow = uow
+        self._cache = cache
+        self._reservation_minutes = reservation_minutes
+        self._clock = clock
+
+    async def reserve(
+        self, requests: Sequence[ReservationRequest]
+    ) -> list[Reservation | CloudmallError]:
+        return await stock.reserve_many(
+            self._uow,
+            requests,
+            cache=self._cache,
+            reservation_minutes=self._reservation_minutes,
+            now=self._clock(),
+        )
+
+    async def confirm(self, reservation_id: str) -> Reservation:
+        return await stock.confirm(self._uow, reservation_id)
+
+    async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
+        return await stock.release(self._uow, reservation_id, cache=self._cache, reason=reason)
