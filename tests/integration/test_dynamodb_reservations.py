@@ -1,5 +1,6 @@
 """Stock reservations on the table (moto's server): every method of the port, the conditional
-moves (one of two concurrent callers wins), the sparse expiry index, and an order's reservation."""
+moves (one of two concurrent callers wins), the sparse expiry index, the stock use cases on it
+(the invariant kept, a sweep within one transaction), and an order's reservation."""
 
 from __future__ import annotations
 
@@ -10,12 +11,25 @@ from decimal import Decimal
 
 import pytest
 
+from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
 from cloudmall.adapters.dynamodb.table import create_table, reservation_key
+from cloudmall.adapters.dynamodb.transaction import MAX_ITEMS
 from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
-from cloudmall.domain.reservations import ReservationStatus, ReservedLine
-from cloudmall.services.ports import NewReservation, RetryableConflict
+from cloudmall.domain.orders import OrderLine
+from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
+from cloudmall.domain.users import Role
+from cloudmall.services import stock
+from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.ports import (
+    NewOrder,
+    NewProduct,
+    NewReservation,
+    ReservationRequest,
+    RetryableConflict,
+)
 from tests.support import S3_ENV, Service, new_table_url
+from tests.unit.fakes import FakeMetrics
 
 pytestmark = pytest.mark.anyio
 
@@ -258,3 +272,131 @@ async def test_units_are_the_reserved_and_sold_per_product(uow: DynamoUnitOfWork
     assert await move(uow, "d", RESERVED, RELEASED)
     async with uow() as tx:
         assert await tx.reservations.units() == {1: (2, 3), 2: (1, 0)}
+
+
+async def test_an_order_keeps_its_reservation_id(uow: DynamoUnitOfWorkFactory) -> None:
+    async with uow(write=True) as tx:
+        user = await tx.users.add(email="a@b.co", name="A", role=Role.CUSTOMER, password_hash="h")
+        lines = (OrderLine(1, "Mug", 1, Decimal("5.00")),)
+        placed = await tx.orders.add_many(
+            [
+                NewOrder(user.id, lines, Decimal("5.00"), reservation_id="u1:key-a"),
+                NewOrder(user.id, lines, Decimal("5.00")),
+            ]
+        )
+        await tx.commit()
+    assert [order.reservation_id for order in placed] == ["u1:key-a", None]
+    async with uow() as tx:
+        found = [await tx.orders.get(order.id) for order in placed]
+        listed = await tx.orders.list_for_user(user.id, limit=10, offset=0)
+    assert [order.reservation_id for order in found if order] == ["u1:key-a", None]
+    assert sorted(o.reservation_id or "" for o in listed) == ["", "u1:key-a"]
+
+
+# --- the stock use cases on the table ---------------------------------------------------------
+
+
+def catalog_cache() -> CatalogCache:
+    return CatalogCache(MemoryCache(), ttl_seconds=60, metrics=FakeMetrics())
+
+
+async def products(uow: DynamoUnitOfWorkFactory, *stocks: int) -> list[int]:
+    async with uow(write=True) as tx:
+        added = [
+            await tx.products.add(NewProduct(f"P{i}", Decimal("3.00"), "d", "kitchen", units))
+            for i, units in enumerate(stocks)
+        ]
+        await tx.commit()
+    return [product.id for product in added]
+
+
+async def books(uow: DynamoUnitOfWorkFactory, product_ids: list[int]) -> list[int]:
+    """Per product: stock + reserved + sold units (what the shop received)."""
+    async with uow() as tx:
+        found = await tx.products.get_many(product_ids)
+        units = await tx.reservations.units()
+    return [found[p].stock_quantity + sum(units.get(p, (0, 0))) for p in product_ids]
+
+
+async def test_reserve_confirm_release_keep_the_stock_invariant(
+    uow: DynamoUnitOfWorkFactory,
+) -> None:
+    mug, pen = await products(uow, 5, 2)
+    cache = catalog_cache()
+
+    async def reserve(*requests: ReservationRequest) -> list[object]:
+        answers = await stock.reserve_many(
+            uow, requests, cache=cache, reservation_minutes=30, now=NOW
+        )
+        return list(answers)
+
+    first, refused = await reserve(
+        ReservationRequest("a", {mug: 2, pen: 1}), ReservationRequest("b", {pen: 2})
+    )
+    assert isinstance(first, Reservation) and type(refused).__name__ == "OutOfStock"
+    (again,) = await reserve(ReservationRequest("a", {mug: 2, pen: 1}))  # a retry: nothing taken
+    assert again == first
+    assert await books(uow, [mug, pen]) == [5, 2]
+    async with uow() as tx:
+        assert await tx.reservations.units() == {mug: (2, 0), pen: (1, 0)}
+    sold = await stock.confirm(uow, "a")
+    assert sold.status is SOLD and await stock.confirm(uow, "a") == sold
+    released = await stock.release(uow, "a", cache=cache, reason="refund")
+    assert released is not None and released.status is RELEASED
+    assert await stock.release(uow, "a", cache=cache) == released  # once
+    async with uow() as tx:
+        found = await tx.products.get_many([mug, pen])
+        assert await tx.reservations.units() == {}
+    assert [found[mug].stock_quantity, found[pen].stock_quantity] == [5, 2]
+
+
+async def test_the_sweep_releases_reservations_of_one_product_in_one_write_each(
+    uow: DynamoUnitOfWorkFactory,
+) -> None:
+    """Two expired reservations of one product give back their units in one write of the sum
+    (one transaction takes an item once)."""
+    mug, pen = await products(uow, 10, 10)
+    cache = catalog_cache()
+    past = NOW - timedelta(hours=1)
+    await stock.reserve_many(
+        uow,
+        [
+            ReservationRequest("a", {mug: 2}),
+            ReservationRequest("b", {mug: 3, pen: 1}),
+            ReservationRequest("c", {pen: 4}),
+        ],
+        cache=cache,
+        reservation_minutes=30,
+        now=past,
+    )
+    assert await stock.expire_due(uow, cache=cache, now=NOW) == 3
+    assert await stock.expire_due(uow, cache=cache, now=NOW) == 0
+    assert await books(uow, [mug, pen]) == [10, 10]
+    async with uow() as tx:
+        found = await tx.products.get_many([mug, pen])
+        gone = await tx.reservations.get_many(["a", "b", "c"])
+    assert [found[mug].stock_quantity, found[pen].stock_quantity] == [10, 10]
+    assert {r.status for r in gone.values()} == {RELEASED}
+
+
+async def test_due_names_no_more_than_one_transaction_can_release(
+    uow: DynamoUnitOfWorkFactory,
+) -> None:
+    """Each due reservation is a write, and so is each of its products and the outbox record:
+    past MAX_ITEMS the sweep would be refused whole, so the rest wait for its next batch."""
+    ids = await products(uow, 100, *([10] * 59))
+    cache = catalog_cache()
+    past = NOW - timedelta(hours=1)
+    requests = [ReservationRequest(f"r{i:02d}", {ids[0]: 1, ids[i]: 1}) for i in range(1, 60)]
+    for start in range(0, len(requests), 30):
+        await stock.reserve_many(
+            uow, requests[start : start + 30], cache=cache, reservation_minutes=30, now=past
+        )
+    async with uow() as tx:
+        assert len(await tx.reservations.due(before=NOW, limit=10)) == 10
+        due = await tx.reservations.due(before=NOW, limit=100)
+    # 49 reservations of 50 products and the outbox record fill one transaction.
+    assert MAX_ITEMS == 49 + 50 + 1 and due == [request.id for request in requests[:49]]
+    assert await stock.expire_due(uow, cache=cache, now=NOW) == 49
+    assert await stock.expire_due(uow, cache=cache, now=NOW) == 10
+    assert await books(uow, ids) == [100] + [10] * 59

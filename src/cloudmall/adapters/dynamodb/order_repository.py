@@ -60,6 +60,7 @@ def _order(item: dict[str, Any]) -> Order:
         delivery_fee=money(item.get("delivery_fee", 0)),
         address=_address(item.get("address")),
         shipment=Shipment(shipment["carrier"], shipment["tracking_number"]) if shipment else None,
+        reservation_id=item.get("reservation_id"),
     )
 
 
@@ -106,6 +107,7 @@ class DynamoOrderRepository:
                 "subtotal": order.subtotal,
                 "delivery_fee": order.delivery_fee,
                 "address": _address_value(order.address),
+                "reservation_id": order.reservation_id,
                 "lines": [
                     {
                         "id": next(line_ids),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 
 from cloudmall.adapters.dynamodb.table import (
@@ -19,10 +20,12 @@ from cloudmall.adapters.dynamodb.table import (
     reservation_partition,
     timestamp,
 )
-from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
+from cloudmall.adapters.dynamodb.transaction import MAX_ITEMS, DynamoTransaction
 from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
 from cloudmall.services.ports import NewReservation, RetryableConflict
 
+#: The id counter of the lines (`COUNTER` / this kind).
+LINE_COUNTER = "reservation_line"
 _INDEX = ("GSI2PK", "GSI2SK")
 #: The statuses whose reservations the index holds: those whose units are not in stock.
 _INDEXED = (ReservationStatus.RESERVED.value, ReservationStatus.SOLD.value)
@@ -76,10 +79,15 @@ class DynamoReservationRepository:
     async def add_many(self, new: Sequence[NewReservation]) -> None:
         # The put's condition is the uniqueness: a taken id cancels the whole transaction at
         # commit (RetryableConflict), and the caller's retry finds the reservation that won.
-        now = timestamp(datetime.now(UTC))
+        if not new:
+            return
+        # Lines have ids of their own, as SQL's rows do (a backup restores them either way).
+        line_ids = count(await self._tx.next_ids(LINE_COUNTER, sum(len(r.lines) for r in new)))
+        clock = datetime.now(UTC)
         status = ReservationStatus.RESERVED.value
         for reservation in new:
             key, expires_at = reservation_key(reservation.id), timestamp(reservation.expires_at)
+            now = timestamp(reservation.created_at or clock)
             item = {
                 "PK": key[0],
                 "SK": key[1],
@@ -88,6 +96,7 @@ class DynamoReservationRepository:
                 "status": status,
                 "lines": [
                     {
+                        "id": next(line_ids),
                         "product_id": line.product_id,
                         "product_name": line.product_name,
                         "unit_price": line.unit_price,
@@ -140,6 +149,9 @@ class DynamoReservationRepository:
         return True
 
     async def due(self, *, before: datetime, limit: int) -> list[str]:
+        """At most as many as one transaction can release: the soonest whose items (each
+        reservation, its products' stock, the outbox record) fit in MAX_ITEMS, the first always
+        (it was made in one transaction); the sweeper's next batch takes the rest."""
         # The index is eventually consistent: what it names is read again consistently, and
         # only what is still reserved is due (one sold a moment ago is not).
         indexed = await self._tx.query(
@@ -149,14 +161,23 @@ class DynamoReservationRepository:
             until=timestamp(before),
             limit=limit,
         )
-        ids = [item["id"] for item in indexed]
-        found = await self.get_many(ids)
-        reserved = ReservationStatus.RESERVED
-        return [
-            rid
-            for rid in ids
-            if rid in found and found[rid].status is reserved and found[rid].expires_at < before
-        ]
+        found = await self.get_many([item["id"] for item in indexed])
+        due: list[str] = []
+        products: set[int] = set()
+        for item in indexed:
+            reservation = found.get(item["id"])
+            if (
+                reservation is None
+                or reservation.status is not ReservationStatus.RESERVED
+                or reservation.expires_at >= before
+            ):
+                continue
+            with_it = products | set(reservation.quantities)
+            if due and len(due) + 1 + len(with_it) + 1 > MAX_ITEMS:
+                break
+            due.append(reservation.id)
+            products = with_it
+        return due
 
     async def units(self) -> dict[int, tuple[int, int]]:
         """One Query of each index partition (eventually consistent: a move of the last second
