@@ -78,6 +78,13 @@ from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, R
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Background, BoundHandler, Shop
 from cloudmall.services.shop_info import BusinessDetails, ShopInfo
+from cloudmall.services.stock_readers import (
+    STOCK_CONSUMER,
+    SWEEP_MAX_DELAY_SECONDS,
+    SWEEP_SECONDS,
+    StockReader,
+    StockSweeper,
+)
 
 # Adapters that some processes never use are imported where they are built: a function's cold
 # start pays each import (boto3 ~0.2 s, Alembic ~0.35 s, prometheus-client ~0.1 s of CPU), and
@@ -472,6 +479,27 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 max_delay=settings.mail_retry_max_seconds,
             )
         )
+    sweeper = StockSweeper(uow, catalog_cache)
+    # The products context's reservations have no DynamoDB adapter yet: nothing to sweep there.
+    stock_loops = profile.mail_loop and not is_dynamodb(settings.database_url)
+    if stock_loops:
+        background.append(
+            BackgroundLoop(sweeper, interval=SWEEP_SECONDS, max_delay=SWEEP_MAX_DELAY_SECONDS)
+        )
+    if stock_loops and STOCK_CONSUMER in settings.outbox_consumers:
+        stock_reader = StockReader(
+            uow,
+            catalog_cache,
+            batch_size=settings.mail_batch_size,
+            consumers=tuple(settings.outbox_consumers),
+        )
+        background.append(
+            BackgroundLoop(
+                stock_reader,
+                interval=settings.mail_poll_seconds,
+                max_delay=settings.mail_retry_max_seconds,
+            )
+        )
     relay = build_relay(settings, uow)
     if relay is not None and profile.mail_loop:
         background.append(
@@ -512,6 +540,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "event_lake": event_lake,
         "lake_queries": lake_queries,
         "mailer": mailer,
+        "stock_sweeper": sweeper,
         "reset_tokens": reset_tokens,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,

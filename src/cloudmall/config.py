@@ -22,7 +22,7 @@ from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
 #: The outbox's readers this code has (each finishes its own batches): a name not among them
 #: would never finish any, and hold every event in the outbox for good.
-OUTBOX_CONSUMERS = ("lake", "mail", "broker")
+OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock")
 
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     # The outbox's readers: an event every one of them has finished is deleted from the outbox.
     # `mail` is read by each server process itself (and `cloudmall mail send`), `lake` by
     # `cloudmall lake export`, `broker` (opt-in, with `broker_url`) by each server process and
-    # `cloudmall events relay`, which publish the events to the broker.
+    # `cloudmall events relay`, which publish the events to the broker; `stock` (opt-in) by each
+    # server process on SQL, which releases cancelled orders' stock reservations.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lake", "mail"]
     )
@@ -223,6 +224,9 @@ class Settings(BaseSettings):
     # The delivery fee an order's goods under `free_delivery_from` pay (₩3,000; free from ₩50,000).
     delivery_fee: Decimal = Field(default=Decimal("3000"), ge=0)
     free_delivery_from: Decimal = Field(default=Decimal("50000"), ge=0)
+    # How long a stock reservation holds a pending order's units before the products context's
+    # sweeper gives them back (docs/microservices.md).
+    reservation_minutes: int = Field(default=30, ge=1, le=1440)
 
     @field_validator(
         "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"

@@ -67,6 +67,10 @@ async def test_a_server_with_the_broker_reader_relays_in_the_background(tmp_path
         assert isinstance(relay, Relay)
         assert (relay.stream, tuple(relay.consumers)) == ("shop-events", ("lake", "mail", "broker"))
         loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
-        assert sorted(type(loop.reader).__name__ for loop in loops) == ["MailReader", "Relay"]
+        assert sorted(type(loop.reader).__name__ for loop in loops) == [
+            "MailReader",
+            "Relay",
+            "StockSweeper",
+        ]
     finally:
         await shop.aclose()

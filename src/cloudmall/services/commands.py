@@ -424,6 +424,14 @@ class SendMail(Command[MailRunResult]):
     """Send the mail of every event waiting in the outbox (MailUnavailable if the server fails)."""
 
 
+# --- stock -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireReservations(Command[int]):
+    """Release every stock reservation whose time is up; how many."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReportFromLake(Command[LakeReport]):
     span: ReportSpan

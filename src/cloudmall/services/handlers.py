@@ -59,6 +59,7 @@ from cloudmall.services.ports import (
 from cloudmall.services.rate_limit import Throttles
 from cloudmall.services.sessions import RefreshSessions, utc_now
 from cloudmall.services.shop_info import ShopInfo
+from cloudmall.services.stock_readers import StockSweeper
 
 # --- accounts ---------------------------------------------------------------------------------
 
@@ -577,6 +578,10 @@ async def send_mail(command: c.SendMail, *, mailer: mail.MailReader) -> mail.Mai
     return await mailer.run_once()
 
 
+async def expire_reservations(command: c.ExpireReservations, *, stock_sweeper: StockSweeper) -> int:
+    return await stock_sweeper.run_once()
+
+
 async def report_from_lake(
     command: c.ReportFromLake, *, lake_queries: LakeQueries
 ) -> lake.LakeReport:
@@ -649,6 +654,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.ExportEvents: export_events,
     c.CompactLake: compact_lake,
     c.SendMail: send_mail,
+    c.ExpireReservations: expire_reservations,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,
     c.CountShop: count_shop,
