@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmall.adapters.db.engine import create_engine
@@ -267,71 +267,6 @@ def fill(database_url: str, **sizes: Any) -> ShopFacts:
     return asyncio.run(fill_shop(database_url, **sizes))
 
 
-#: An order's status → its reservation's (a pending one still holds its units).
-_RESERVATION_STATUS = {
-    "pending": "reserved",
-    "paid": "sold",
-    "shipped": "sold",
-    "delivered": "sold",
-    "cancelled": "released",
-}
-
-
-def _reservations(
-    placed: Sequence[Any], lines: Sequence[Any], start: datetime, later: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each order's reservation `order-<id>` with its lines' units per product, and two not (yet)
-    an order's. Lowercase ids: every backend's collation sorts them alike, as a backup needs. The
-    reserved ones expire `later`: a server on the restored shop has none to sweep while the tests
-    use it (on moto, one request at a time, a sweep would hold their requests up)."""
-    units: dict[str, dict[int, dict[str, Any]]] = {}
-    for line in lines:
-        held = units.setdefault(f"order-{line.order_id}", {})
-        if line.product_id in held:
-            held[line.product_id]["quantity"] += line.quantity
-        else:
-            held[line.product_id] = {
-                "product_id": line.product_id,
-                "product_name": line.product_name,
-                "unit_price": line.unit_price,
-                "quantity": line.quantity,
-            }
-    rows = [
-        {
-            "id": f"order-{order.id}",
-            "status": _RESERVATION_STATUS[order.status],
-            "expires_at": (
-                later if order.status == "pending" else order.created_at + timedelta(minutes=30)
-            ),
-            "created_at": order.created_at,
-            "updated_at": order.updated_at,
-        }
-        for order in placed
-    ]
-    for n, status in enumerate(("reserved", "released")):
-        key = f"u1:{n:02x}{'ab' * 29}"  # 63 characters of the 64
-        rows.append(
-            {
-                "id": key,
-                "status": status,
-                "expires_at": later + timedelta(minutes=n, microseconds=123456),
-                "created_at": start,
-                "updated_at": start + timedelta(seconds=n),
-            }
-        )
-        price = Decimal("0.01")
-        units[key] = {
-            1: {"product_id": 1, "product_name": "상품", "unit_price": price, "quantity": 2}
-        }
-    line_rows = [
-        {"id": n, "reservation_id": reservation_id, **line}
-        for n, (reservation_id, line) in enumerate(
-            ((rid, held[pid]) for rid, held in units.items() for pid in sorted(held)), start=1
-        )
-    ]
-    return rows, line_rows
-
-
 def _canonical(payload: dict[str, Any]) -> str:
     """A payload as the SQL outbox writes it."""
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)
@@ -340,8 +275,8 @@ def _canonical(payload: dict[str, Any]) -> str:
 async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
     """What `fill_shop` leaves empty, on a filled shop: profiles, address books and delivery
     addresses, shipments, refunds, an in-progress Idempotency-Key, consents, sessions (rotated
-    and revoked families), outbox events with finished and unfinished claims, mail records, each
-    order's stock reservation (as migration 0009 made them) and two without an order yet."""
+    and revoked families), outbox events with finished and unfinished claims, mail records, two
+    stock reservations of no order (yet)."""
     rng = random.Random(20261202)
     start = datetime(2025, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
     engine = create_engine(database_url)
@@ -377,27 +312,6 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
                     .where(orders.c.status == "cancelled")
                     .order_by(orders.c.id)
                     .limit(20)
-                )
-            ).all()
-            await conn.execute(  # as migration 0009 names them
-                update(orders).values(
-                    reservation_id=literal("order-") + cast(orders.c.id, String(20))
-                )
-            )
-            placed = (
-                await conn.execute(
-                    select(orders.c.id, orders.c.status, orders.c.created_at, orders.c.updated_at)
-                )
-            ).all()
-            lines = (
-                await conn.execute(
-                    select(
-                        order_lines.c.order_id,
-                        order_lines.c.product_id,
-                        order_lines.c.product_name,
-                        order_lines.c.unit_price,
-                        order_lines.c.quantity,
-                    ).order_by(order_lines.c.id)
                 )
             ).all()
         first_payment = facts.max_ids["payments"] + 1
@@ -438,7 +352,30 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
             for i in range(1, 21)
         ]
         later = datetime.now(UTC).replace(microsecond=654321) + timedelta(days=30)
-        reservation_rows, reservation_lines = _reservations(placed, lines, start, later)
+        # Lowercase ids: every backend's collation sorts them alike, as a backup needs; the
+        # reserved one is not due while the tests use the shop.
+        keys = [f"u1:{n:02x}{'ab' * 29}" for n in range(2)]  # 63 characters of the 64
+        reservation_rows = [
+            {
+                "id": key,
+                "status": status,
+                "expires_at": later + timedelta(minutes=n, microseconds=123456),
+                "created_at": start,
+                "updated_at": start + timedelta(seconds=n),
+            }
+            for n, (key, status) in enumerate(zip(keys, ("reserved", "released"), strict=True))
+        ]
+        reservation_lines = [
+            {
+                "id": facts.max_ids["order_lines"] + 1 + n,  # past the orders' reservations'
+                "reservation_id": key,
+                "product_id": 1,
+                "product_name": "상품",
+                "unit_price": Decimal("0.01"),
+                "quantity": 2,
+            }
+            for n, key in enumerate(keys)
+        ]
         token_rows = []
         for i in range(1, 9):
             family = f"family{(i + 1) // 2:026d}"  # two tokens per family
