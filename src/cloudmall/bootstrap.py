@@ -550,8 +550,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             )
         )
     sweeper = StockSweeper(uow, catalog_cache)
-    # The products context's reservations have no DynamoDB adapter yet: nothing to sweep there.
-    stock_loops = profile.mail_loop and not is_dynamodb(settings.database_url)
+    stock_loops = profile.mail_loop
     if stock_loops:
         background.append(
             BackgroundLoop(sweeper, interval=SWEEP_SECONDS, max_delay=SWEEP_MAX_DELAY_SECONDS)

@@ -1,9 +1,10 @@
-"""The shop built on `dynamodb://` (the local DynamoDB): what bootstrap wires, its health, and a
-group of orders too big for one transaction."""
+"""The shop built on `dynamodb://` (the local DynamoDB): what bootstrap wires, its health, a
+group of orders too big for one transaction, and the stock sweeper."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,12 +15,25 @@ from cloudmall.adapters.dynamodb.transaction import MAX_ITEMS, MAX_ORDERS_PER_TR
 from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.bootstrap import build_shop, migrate
 from cloudmall.config import Settings
+from cloudmall.domain.reservations import ReservationStatus
 from cloudmall.domain.users import Role
+from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.commands import CheckTiers, CreateProduct, UpdateProduct
+from cloudmall.services.commands import (
+    CheckTiers,
+    CreateProduct,
+    ExpireReservations,
+    UpdateProduct,
+)
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
-from cloudmall.services.ports import Principal, ProductChanges, RetryableConflict
+from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.ports import (
+    Principal,
+    ProductChanges,
+    ReservationRequest,
+    RetryableConflict,
+)
 from tests.conftest import shop_env
 from tests.support import S3_ENV, Service, cli, new_table_url
 from tests.unit.contexts import stock_desk
@@ -122,6 +136,33 @@ async def test_a_staff_count_edit_is_refused_if_the_count_changed_since_it_was_r
         # Through the use case, which tries again: the edit wins, from the count it finds.
         edited = await shop.handle(UpdateProduct(product.id, ProductChanges(stock_quantity=50)))
         assert edited.stock_quantity == 50
+    finally:
+        await shop.aclose()
+
+
+async def test_a_server_on_a_table_sweeps_expired_reservations(settings: Settings) -> None:
+    await migrate(settings)
+    shop = build_shop(settings)
+    try:
+        loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
+        assert "StockSweeper" in {type(loop.reader).__name__ for loop in loops}
+        product = await shop.handle(CreateProduct(name="Mug", price="2.00", stock_quantity=5))
+        uow = shop.tiers["uow"]
+        cache = CatalogCache(MemoryCache(), ttl_seconds=60, metrics=FakeMetrics())
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await stock.reserve_many(
+            uow,  # type: ignore[arg-type]
+            [ReservationRequest("late", {product.id: 2})],
+            cache=cache,
+            reservation_minutes=30,
+            now=an_hour_ago,
+        )
+        assert await shop.handle(ExpireReservations()) == 1  # `cloudmall stock expire`
+        assert await shop.handle(ExpireReservations()) == 0
+        async with uow() as tx:  # type: ignore[operator]
+            assert (await tx.products.get(product.id)).stock_quantity == 5  # type: ignore[union-attr]
+            (late,) = (await tx.reservations.get_many(["late"])).values()
+        assert late.status is ReservationStatus.RELEASED
     finally:
         await shop.aclose()
 

@@ -93,8 +93,20 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
             {"event_id": "e-19", "sent": False, "attempts": 2, "updated_at": AT},
         ],
         "inbox_events": [],  # a table keeps no inbox (docs/dynamodb.md)
-        "stock_reservations": [],  # not held by a table yet (the DynamoDB adapter's to add)
-        "stock_reservation_lines": [],
+        "stock_reservations": [
+            {"id": "3:key#1", "status": "released", "expires_at": AT, "created_at": AT,
+             "updated_at": later},
+            {"id": "order-7", "status": "sold", "expires_at": later, "created_at": AT,
+             "updated_at": AT},
+        ],
+        "stock_reservation_lines": [
+            {"id": 21, "reservation_id": "order-7", "product_id": 5, "product_name": "P",
+             "unit_price": Decimal("12.50"), "quantity": 2},
+            {"id": 22, "reservation_id": "order-7", "product_id": 6, "product_name": "Q",
+             "unit_price": Decimal("1.00"), "quantity": 1},
+            {"id": 23, "reservation_id": "3:key#1", "product_id": 5, "product_name": "P",
+             "unit_price": Decimal("12.50"), "quantity": 4},
+        ],
     }  # fmt: skip
 
 
@@ -122,6 +134,11 @@ async def test_lookup_items_are_derived_and_left_out_of_rows() -> None:
     assert {"EMAIL", "CATEGORYID", "FAMILY"} <= kinds  # made on a restore
     sessions = [i for i in items if i["PK"] == "USER#3" and i["SK"].startswith("REFRESH#")]
     assert len(sessions) == 2
+    reservations = {i["id"]: i for i in items if i["PK"].startswith("RESERVATION#")}
+    sold, released = reservations["order-7"], reservations["3:key#1"]
+    assert sold["GSI2PK"] == "RESERVATIONS#sold"
+    assert sold["GSI2SK"] == f"{sold['expires_at']}#order-7"
+    assert "GSI2PK" not in released and "GSI2SK" not in released  # out of the index
     counter = {"PK": "COUNTER", "SK": "order", "value": Decimal(8)}
     assert sum(map(len, rows_of([*items, counter]).values())) == sum(map(len, _rows().values()))
 

@@ -275,7 +275,8 @@ def _canonical(payload: dict[str, Any]) -> str:
 async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
     """What `fill_shop` leaves empty, on a filled shop: profiles, address books and delivery
     addresses, shipments, refunds, an in-progress Idempotency-Key, consents, sessions (rotated
-    and revoked families), outbox events with finished and unfinished claims, mail records."""
+    and revoked families), outbox events with finished and unfinished claims, mail records, two
+    stock reservations of no order (yet)."""
     rng = random.Random(20261202)
     start = datetime(2025, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
     engine = create_engine(database_url)
@@ -351,6 +352,30 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
             for i in range(1, 21)
         ]
         later = datetime.now(UTC).replace(microsecond=654321) + timedelta(days=30)
+        # Lowercase ids: every backend's collation sorts them alike, as a backup needs; the
+        # reserved one is not due while the tests use the shop.
+        keys = [f"u1:{n:02x}{'ab' * 29}" for n in range(2)]  # 63 characters of the 64
+        reservation_rows = [
+            {
+                "id": key,
+                "status": status,
+                "expires_at": later + timedelta(minutes=n, microseconds=123456),
+                "created_at": start,
+                "updated_at": start + timedelta(seconds=n),
+            }
+            for n, (key, status) in enumerate(zip(keys, ("reserved", "released"), strict=True))
+        ]
+        reservation_lines = [
+            {
+                "id": facts.max_ids["order_lines"] + 1 + n,  # past the orders' reservations'
+                "reservation_id": key,
+                "product_id": 1,
+                "product_name": "상품",
+                "unit_price": Decimal("0.01"),
+                "quantity": 2,
+            }
+            for n, key in enumerate(keys)
+        ]
         token_rows = []
         for i in range(1, 9):
             family = f"family{(i + 1) // 2:026d}"  # two tokens per family
@@ -419,6 +444,8 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
             (outbox_claims, claim_rows),
             (mail_deliveries, mail_rows),
             (idempotency_keys, [in_progress]),
+            (stock_reservations, reservation_rows),
+            (stock_reservation_lines, reservation_lines),
         ):
             await _insert(engine, table, rows)
         if engine.dialect.name == "postgresql":
@@ -431,6 +458,7 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
                     outbox_events,
                     outbox_claims,
                     idempotency_keys,
+                    stock_reservation_lines,
                 ):
                     await conn.execute(
                         select(

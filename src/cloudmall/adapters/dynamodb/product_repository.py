@@ -96,6 +96,8 @@ def _refused() -> Exception:
 class DynamoProductRepository:
     def __init__(self, tx: DynamoTransaction) -> None:
         self._tx = tx
+        # Stock this unit of work adjusts: each product's item as read, and the delta so far.
+        self._adjusted: dict[int, tuple[dict[str, Any] | None, int]] = {}
 
     async def _on_sale_item(self, product_id: int) -> dict[str, Any] | None:
         item = await self._tx.get(product_key(product_id))
@@ -220,16 +222,24 @@ class DynamoProductRepository:
         )
         return True
 
-    async def _adjust(self, product_id: int, delta: int, condition: str) -> None:
+    async def _adjust(self, product_id: int, delta: int) -> None:
+        """Add `delta` to the stock at commit, never below zero. A product adjusted again in this
+        unit of work (the sweeper releasing two reservations of it) is one write of the sum."""
         key = product_key(product_id)
-        before = await self._tx.get(key)
+        if product_id in self._adjusted:
+            before, earlier = self._adjusted[product_id]
+            self._tx.unwrite(key, before)
+            delta += earlier
+        else:
+            before = await self._tx.get(key)
         if delta < 0 and (before is None or int(before["stock"]) < -delta):
             raise _refused()  # fewer than the read said: the condition would refuse it anyway
+        self._adjusted[product_id] = (before, delta)
         after = {**before, "stock": int(before["stock"]) + delta} if before else None
         self._tx.update(
             key,
             expression="#stock = #stock + :delta",
-            condition=condition,
+            condition="#stock >= :n" if delta < 0 else "attribute_exists(#PK)",
             values={":delta": delta, **({":n": -delta} if delta < 0 else {})},
             after=after or {},
             refused=_refused,
@@ -239,10 +249,10 @@ class DynamoProductRepository:
         # The decrement's own condition is the guard: a count that another process lowered
         # meanwhile refuses the whole transaction, and nothing is taken.
         for product_id in sorted(taken):
-            await self._adjust(product_id, -taken[product_id], "#stock >= :n")
+            await self._adjust(product_id, -taken[product_id])
 
     async def return_stock(self, product_id: int, quantity: int) -> None:
-        await self._adjust(product_id, quantity, "attribute_exists(#PK)")
+        await self._adjust(product_id, quantity)
 
     async def image_keys(self) -> set[str]:
         """Every product's image, deleted ones included: a Scan (backup and media clean-up, never

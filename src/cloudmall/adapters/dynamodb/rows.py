@@ -1,10 +1,11 @@
 """The table's items as the SQL schema's rows, and rows as items: what backup and restore see.
 
 A backup is the same on every backend: one row per SQL table row (`adapters/db/tables.py`).
-Several rows live in one item here (an order's lines inside the order, a transaction's events in
-one outbox record, a claim batch's claims in one batch item) and some items only serve lookups
-(an email's owner, a category id's slug, a session entry, a token family, the id counters): they
-are derived from the rows on a restore, and left out of a backup.
+Several rows live in one item here (an order's lines inside the order, a reservation's inside
+the reservation, a transaction's events in one outbox record, a claim batch's claims in one batch
+item) and some items only serve lookups (an email's owner, a category id's slug, a session entry,
+a token family, the id counters): they are derived from the rows on a restore, and left out of a
+backup.
 
 Rows here are dicts of column → value. Items give numbers as Decimal and times as text; the
 caller types them by the SQL columns (`snapshot.py`). Rows to items take typed values (int,
@@ -21,6 +22,10 @@ from typing import Any
 
 from cloudmall.adapters.dynamodb.order_repository import order_index_keys
 from cloudmall.adapters.dynamodb.product_repository import on_sale_keys
+from cloudmall.adapters.dynamodb.reservation_repository import (
+    LINE_COUNTER,
+    reservation_index_keys,
+)
 from cloudmall.adapters.dynamodb.table import (
     ADDRESS,
     CATEGORIES,
@@ -43,6 +48,7 @@ from cloudmall.adapters.dynamodb.table import (
     payment_key,
     product_key,
     refresh_token_key,
+    reservation_key,
     session_key,
     sortable_id,
     timestamp,
@@ -68,6 +74,7 @@ COUNTERS = {
     "idempotency_keys": "idempotency",
     "outbox_events": "outbox",
     "outbox_claims": "outbox_claim",
+    "stock_reservation_lines": LINE_COUNTER,
 }
 _SHIP = ("recipient", "phone", "postal_code", "address1", "address2")
 
@@ -105,6 +112,7 @@ def _kind(item: Item) -> str:
         "FAMILY": "family",
         "COUNTER": "counter",
         "ORDERRES": "order reservation",
+        "RESERVATION": "stock_reservations",
     }
     if prefix not in kinds:
         raise Unrepresentable(f"an item of no known kind in the table: PK {pk!r}, SK {sk!r}")
@@ -167,6 +175,12 @@ def rows_of(items: Iterable[Item]) -> dict[str, list[Row]]:
         )
     for item in by_kind["mail_deliveries"]:
         rows["mail_deliveries"].append(_pick(item, "event_id sent attempts updated_at"))
+    for item in by_kind["stock_reservations"]:
+        columns = "id status expires_at created_at updated_at"
+        rows["stock_reservations"].append(_pick(item, columns))
+        rows["stock_reservation_lines"].extend(
+            {**line, "reservation_id": item["id"]} for line in item["lines"]
+        )
     return rows
 
 
@@ -248,6 +262,9 @@ def items_of(rows: Mapping[str, Sequence[Row]]) -> Iterator[Item]:
     for row in rows.get("mail_deliveries", ()):
         indexed = {"GSI1PK": MAILS, "GSI1SK": f"{timestamp(row['updated_at'])}#{row['event_id']}"}
         yield _item(mail_key(row["event_id"]), {**row, **indexed, "version": 0})
+    yield from _reservation_items(
+        rows.get("stock_reservations", ()), rows.get("stock_reservation_lines", ())
+    )
 
 
 def _value(value: Any) -> Any:
@@ -337,6 +354,20 @@ def _order_items(orders: Sequence[Row], lines: Sequence[Row]) -> Iterator[Item]:
         yield item
         if row.get("reservation_id") is not None:
             yield _item(order_reservation_key(row["reservation_id"]), {"order_id": row["id"]})
+
+
+def _reservation_items(reservations: Sequence[Row], lines: Sequence[Row]) -> Iterator[Item]:
+    by_reservation: dict[str, list[Row]] = defaultdict(list)
+    for line in sorted(lines, key=lambda line: line["id"]):
+        by_reservation[line["reservation_id"]].append(line)
+    for row in reservations:
+        indexed = reservation_index_keys(row["id"], row["status"], timestamp(row["expires_at"]))
+        item = _item(reservation_key(row["id"]), {**row, **indexed})
+        item["lines"] = [
+            {k: v for k, v in line.items() if k != "reservation_id"}
+            for line in by_reservation[row["id"]]
+        ]
+        yield item
 
 
 def _event_record(row: Row) -> Item:

@@ -25,6 +25,7 @@ ORDERS = "ORDERS"  # GSI3: every order, newest first
 OUTBOX = "OUTBOX"  # base table: outbox records, by position
 MAILS = "MAILS"  # GSI1: mail delivery records, by when they last changed
 CATEGORIES = "CATEGORIES"  # GSI1: the staff's categories, by slug
+RESERVATIONS = "RESERVATIONS#"  # GSI2: stock reservations reserved or sold, by expiry
 #: Sort-key prefixes of the items in an account's partition (`USER#<id>`) besides the user.
 SESSION = "REFRESH#"
 CONSENT = "CONSENT#"
@@ -108,6 +109,16 @@ def address_key(user_id: int, address_id: int) -> Key:
 
 def mail_key(event_id: str) -> Key:
     return (f"MAIL#{event_id}", "MAIL")
+
+
+def reservation_key(reservation_id: str) -> Key:
+    """A stock reservation, its lines inside (one write however many)."""
+    return (f"RESERVATION#{reservation_id}", "RESERVATION")
+
+
+def reservation_partition(status: str) -> str:
+    """The index partition of the reservations with a status (released ones are in none)."""
+    return f"{RESERVATIONS}{status}"
 
 
 def category_partition(category: str) -> str:

@@ -17,6 +17,7 @@ from cloudmall.adapters.dynamodb.outbox import DynamoOutbox
 from cloudmall.adapters.dynamodb.payment_repository import DynamoPaymentRepository
 from cloudmall.adapters.dynamodb.product_repository import DynamoProductRepository
 from cloudmall.adapters.dynamodb.refresh_token_repository import DynamoRefreshTokenRepository
+from cloudmall.adapters.dynamodb.reservation_repository import DynamoReservationRepository
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.adapters.dynamodb.user_repository import DynamoUserRepository
 from cloudmall.services.ports import (
@@ -31,6 +32,7 @@ from cloudmall.services.ports import (
     PaymentRepository,
     ProductRepository,
     RefreshTokenRepository,
+    ReservationRepository,
     UserRepository,
 )
 
@@ -52,6 +54,7 @@ class DynamoUnitOfWork:
     consents: ConsentRepository
     mail: MailDeliveries
     inbox: Inbox
+    reservations: ReservationRepository
 
     def __init__(self, client: DynamoClient) -> None:
         self._client = client
@@ -71,6 +74,7 @@ class DynamoUnitOfWork:
         self.consents = DynamoConsentRepository(tx)
         self.mail = DynamoMailDeliveries(tx)
         self.inbox = NoInbox()
+        self.reservations = DynamoReservationRepository(tx)
         return self
 
     async def __aexit__(
