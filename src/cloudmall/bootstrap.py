@@ -477,7 +477,7 @@ def build_database(
         tracing.instrument_engine(engine)
     return Database(
         SqlUnitOfWorkFactory(engine),
-        [DatabaseProbe(engine), MigrationsProbe(engine)],
+        [DatabaseProbe(engine), MigrationsProbe(engine, _history(settings))],
         engine.dispose,
         release=engine.dispose,  # the engine stays usable: a new pool opens on demand
     )
@@ -553,7 +553,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     stock_loops = profile.mail_loop
     if stock_loops:
         background.append(
-            BackgroundLoop(sweeper, interval=SWEEP_SECONDS, max_delay=SWEEP_MAX_DELAY_SECONDS)
+            BackgroundLoop(
+                sweeper, backoff=Backoff(interval=SWEEP_SECONDS, max_delay=SWEEP_MAX_DELAY_SECONDS)
+            )
         )
     if stock_loops and STOCK_CONSUMER in settings.outbox_consumers:
         stock_reader = StockReader(
@@ -565,8 +567,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         background.append(
             BackgroundLoop(
                 stock_reader,
-                interval=settings.mail_poll_seconds,
-                max_delay=settings.mail_retry_max_seconds,
+                backoff=Backoff(
+                    interval=settings.mail_poll_seconds, max_delay=settings.mail_retry_max_seconds
+                ),
             )
         )
     if stock_loops and ORDERS_CONSUMER in settings.outbox_consumers:
@@ -576,8 +579,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         background.append(
             BackgroundLoop(
                 orders_reader,
-                interval=settings.mail_poll_seconds,
-                max_delay=settings.mail_retry_max_seconds,
+                backoff=Backoff(
+                    interval=settings.mail_poll_seconds, max_delay=settings.mail_retry_max_seconds
+                ),
             )
         )
     relay = build_relay(settings, uow)
@@ -650,6 +654,11 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     )
 
 
+def _history(settings: Settings) -> str | None:
+    """Whose migrations the database follows: a service's context's, or the monolith's."""
+    return None if settings.service is None else settings.service.value
+
+
 async def migrate(settings: Settings) -> None:
     """Bring the database to the newest schema (creates it on an empty database); a DynamoDB
     table is created with its indexes if it does not exist."""
@@ -665,7 +674,11 @@ async def migrate(settings: Settings) -> None:
         return
     from cloudmall.adapters.db.migrations import upgrade  # Alembic: see the imports above
 
-    await upgrade(settings.database_url, password_source=database_password_source(settings))
+    await upgrade(
+        settings.database_url,
+        password_source=database_password_source(settings),
+        context=_history(settings),
+    )
 
 
 async def ensure_database(server_url: str, name: str) -> str:

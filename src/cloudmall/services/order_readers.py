@@ -8,9 +8,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from cloudmall.services.cancellation import handle_stock_event
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import UnitOfWorkFactory
-from cloudmall.services.stock_readers import follow_every
+from cloudmall.services.stock_readers import log_handled
 
 #: The outbox reader that cancels orders whose reservation expired (config.OUTBOX_CONSUMERS).
 ORDERS_CONSUMER = "orders"
@@ -35,7 +36,11 @@ class OrdersReader:
             read += len(batch.entries)
         return read
 
-    async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        await follow_every(
-            "orders reader", self.run_once, interval=interval, max_delay=max_delay, stop=stop
+    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
+        await keep_following(
+            self.run_once,
+            name="orders reader",
+            backoff=backoff,
+            stop=stop,
+            report=log_handled("orders reader"),
         )

@@ -4,14 +4,14 @@ expired reservations, and the outbox's `stock` reader that releases cancelled or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import UnitOfWorkFactory
 
@@ -28,29 +28,14 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def follow_every(
-    name: str,
-    run_once: Callable[[], Awaitable[int]],
-    *,
-    interval: float,
-    max_delay: float,
-    stop: asyncio.Event,
-) -> None:
-    """`run_once`, then again every `interval` seconds until `stop` is set; after a failure (the
-    database away for a while) wait twice as long as the last time, up to `max_delay`."""
-    delay = interval
-    while not stop.is_set():
-        try:
-            done = await run_once()
-        except Exception:  # keep the loop alive
-            delay = min(max_delay, delay * 2)
-            log.exception("%s: the run failed; next attempt in %.0f s", name, delay)
-        else:
-            delay = interval
-            if done:
-                log.info("%s: %d handled", name, done)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+def log_handled(name: str) -> Callable[[int], None]:
+    """A follow loop's report: how many a run handled, when it handled any."""
+
+    def report(done: int) -> None:
+        if done:
+            log.info("%s: %d handled", name, done)
+
+    return report
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +55,13 @@ class StockSweeper:
             if count < stock.EXPIRE_BATCH:
                 return released
 
-    async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        await follow_every(
-            "stock sweeper", self.run_once, interval=interval, max_delay=max_delay, stop=stop
+    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
+        await keep_following(
+            self.run_once,
+            name="stock sweeper",
+            backoff=backoff,
+            stop=stop,
+            report=log_handled("stock sweeper"),
         )
 
 
@@ -95,7 +84,11 @@ class StockReader:
             read += len(batch.entries)
         return read
 
-    async def follow(self, *, interval: float, max_delay: float, stop: asyncio.Event) -> None:
-        await follow_every(
-            "stock reader", self.run_once, interval=interval, max_delay=max_delay, stop=stop
+    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
+        await keep_following(
+            self.run_once,
+            name="stock reader",
+            backoff=backoff,
+            stop=stop,
+            report=log_handled("stock reader"),
         )
