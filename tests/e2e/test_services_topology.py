@@ -119,6 +119,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             f"sqlite+aiosqlite:///{(tmp_path / f'{service.value}.db').as_posix()}",
             tmp_path / service.value,
             CLOUDMALL_INTERNAL_SECRET=SECRET,
+            CLOUDMALL_SERVICE=service.value,
             PYTHONUNBUFFERED="1",
         )
         for peer in SERVICE_PEERS[service]:

@@ -42,7 +42,7 @@ def migrate() -> None:
 
 
 async def _seed(shop: Shop, count: int) -> int:
-    existing = (await shop.handle(CountShop())).products
+    existing = (await shop.handle(CountShop(users=False))).products
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("drawing and adding products", total=count)
         return await load_demo_catalogue(
@@ -186,15 +186,15 @@ async def _prepare(settings: Settings, *, demo: bool) -> str | None:
     async with open_shop(settings) as shop:
         if not demo:
             return None
-        size = await shop.handle(CountShop())
-        catalogue, accounts = (
-            (size.empty, size.empty)
-            if settings.service is None
-            else (
-                settings.service is ServiceName.PRODUCTS and size.products == 0,
-                settings.service is ServiceName.USERS and size.users == 0,
-            )
-        )
+        if settings.service is None:
+            size = await shop.handle(CountShop())
+            catalogue = accounts = size.empty
+        elif settings.service is ServiceName.PRODUCTS:
+            catalogue, accounts = (await shop.handle(CountShop(users=False))).products == 0, False
+        elif settings.service is ServiceName.USERS:
+            catalogue, accounts = False, (await shop.handle(CountShop(products=False))).users == 0
+        else:  # the orders and payments services' databases hold neither
+            catalogue = accounts = False
         if catalogue:
             await _seed(shop, settings.demo_products)
         if not accounts:

@@ -393,6 +393,9 @@ class ShopOverview(Command[Overview]):
 class CountShop(Command[ShopSize]):
     """How many products and accounts the shop has (an empty one gets the demo data)."""
 
+    products: bool = True
+    users: bool = True
+
 
 @dataclass(frozen=True, slots=True)
 class CheckTiers(Command[list[TierStatus]]):

@@ -597,7 +597,7 @@ async def query_lake(command: c.QueryLake, *, lake_queries: LakeQueries) -> Quer
 
 
 async def count_shop(command: c.CountShop, *, uow: UnitOfWorkFactory) -> overview.ShopSize:
-    return await overview.shop_size(uow=uow)
+    return await overview.shop_size(uow=uow, products=command.products, users=command.users)
 
 
 async def check(command: c.CheckTiers, *, probes: Sequence[TierProbe]) -> list[TierStatus]:
