@@ -237,3 +237,24 @@ async def test_stock_reserved_and_sold_units_always_add_up(
                 left = store.data.products[product.id].stock_quantity
                 assert left >= 0
                 assert left + reserved + sold == received[product.id]
+
+
+async def test_a_malformed_request_is_refused_alone(
+    store: FakeStore, catalog_cache: CatalogCache, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=3)
+    answers = await desk(store, catalog_cache).reserve(
+        [
+            ReservationRequest("x" * 65, {mug.id: 1}),
+            ReservationRequest("none", {}),
+            ReservationRequest("zero", {mug.id: 0}),
+            ReservationRequest("fine", {mug.id: 1}),
+        ]
+    )
+    assert [type(answer).__name__ for answer in answers] == [
+        "InvalidInput",
+        "InvalidInput",
+        "InvalidInput",
+        "Reservation",
+    ]
+    assert stock_of(store, mug) == [2]

@@ -164,7 +164,8 @@ SELECT coalesce(sum(CASE WHEN type = 'payment.captured' THEN 1 ELSE 0 END), 0) A
 FROM outcomes
 """
 
-#: Units into (+) and out of (−) stock per day and reason (order, cancel, restock, refund).
+#: Units into (+) and out of (−) stock per day and reason (order, cancel, restock, refund,
+#: expired).
 STOCK_MOVEMENTS = """
 WITH span AS (
     SELECT CAST(? AS VARCHAR) AS first_day, CAST(? AS VARCHAR) AS last_day

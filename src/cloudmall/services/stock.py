@@ -37,15 +37,17 @@ from cloudmall.services.request_context import current_request_id
 
 #: Reservations the sweeper releases per transaction.
 EXPIRE_BATCH = 100
+#: The longest reservation id (the column's width).
+MAX_ID_LENGTH = 64
 
 
-def _same(reservation: Reservation | NewReservation, request: ReservationRequest) -> bool:
-    return {line.product_id: line.quantity for line in reservation.lines} == dict(
-        request.quantities
-    )
+def _same(reservation: Reservation, request: ReservationRequest) -> bool:
+    return reservation.quantities == dict(request.quantities)
 
 
-def _check_quantities(request: ReservationRequest) -> None:
+def _check_request(request: ReservationRequest) -> None:
+    if not 0 < len(request.id) <= MAX_ID_LENGTH:
+        raise InvalidInput(f"A reservation id has 1 to {MAX_ID_LENGTH} characters")
     if not request.quantities or any(quantity < 1 for quantity in request.quantities.values()):
         raise InvalidInput("A reservation takes at least one unit of each product it names")
 
@@ -54,7 +56,7 @@ def _reserved_lines(
     request: ReservationRequest, products: Mapping[int, Product], left: Mapping[int, int]
 ) -> tuple[ReservedLine, ...]:
     """The request's lines at today's names and prices, or why it cannot be had."""
-    _check_quantities(request)
+    _check_request(request)
     lines = []
     for product_id in sorted(request.quantities):
         product = products.get(product_id)

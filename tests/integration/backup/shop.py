@@ -29,6 +29,8 @@ from cloudmall.adapters.db.tables import (
     payments,
     products,
     refresh_tokens,
+    stock_reservation_lines,
+    stock_reservations,
     users,
 )
 from cloudmall.adapters.security.passwords import Argon2PasswordHasher
@@ -54,11 +56,27 @@ async def _insert(engine: AsyncEngine, table: Any, rows: Sequence[dict[str, Any]
             await conn.execute(table.insert(), list(rows[start : start + CHUNK]))
 
 
+#: The stock reservation's status for an order's.
+RESERVATION_OF_ORDER = {
+    "pending": "reserved",
+    "paid": "sold",
+    "shipped": "sold",
+    "delivered": "sold",
+    "cancelled": "released",
+}
+
+
 async def fill_shop(
-    database_url: str, *, n_users: int = 200, n_products: int = 60, n_orders: int = 10_000
+    database_url: str,
+    *,
+    n_users: int = 200,
+    n_products: int = 60,
+    n_orders: int = 10_000,
+    reservations: bool = True,
 ) -> ShopFacts:
     """Migrate and fill a shop: users, products (with images and plenty of stock), orders with
-    1-3 lines each, payments for the paid ones and some idempotency records."""
+    1-3 lines each and their stock reservations (unless `reservations` is false), payments for
+    the paid ones and some idempotency records."""
     await upgrade(database_url)
     rng = random.Random(20250304)
     password_hash = await Argon2PasswordHasher().hash(CUSTOMER_PASSWORD)
@@ -114,10 +132,13 @@ async def fill_shop(
     line_rows: list[dict[str, Any]] = []
     payment_rows: list[dict[str, Any]] = []
     idem_rows: list[dict[str, Any]] = []
+    reservation_rows: list[dict[str, Any]] = []
+    reserved_rows: list[dict[str, Any]] = []
     for order_id in range(1, n_orders + 1):
         user_id = rng.randrange(1, n_users + 1)
         chosen = rng.sample(range(1, n_products + 1), rng.randint(1, 3))
         total = Decimal(0)
+        first_line = len(line_rows)
         for product_id in sorted(chosen):
             quantity = rng.randint(1, 4)
             total += prices[product_id] * quantity
@@ -141,8 +162,28 @@ async def fill_shop(
                 "status": status,
                 "created_at": placed,
                 "updated_at": placed + timedelta(minutes=5),
+                "reservation_id": f"order-{order_id}" if reservations else None,
             }
         )
+        if reservations:
+            reservation_rows.append(
+                {
+                    "id": f"order-{order_id}",
+                    "status": RESERVATION_OF_ORDER[status],
+                    "expires_at": placed + timedelta(minutes=30),
+                    "created_at": placed,
+                    "updated_at": placed + timedelta(minutes=5),
+                }
+            )
+            reserved_rows.extend(
+                {
+                    "id": line["id"],  # one reservation line per order line
+                    "reservation_id": f"order-{order_id}",
+                    **{k: line[k] for k in ("product_id", "product_name", "quantity")},
+                    "unit_price": line["unit_price"],
+                }
+                for line in line_rows[first_line:]
+            )
         if status in ("paid", "shipped", "delivered"):
             payment_rows.append(
                 {
@@ -177,6 +218,8 @@ async def fill_shop(
             (order_lines, line_rows),
             (payments, payment_rows),
             (idempotency_keys, idem_rows),
+            (stock_reservations, reservation_rows),
+            (stock_reservation_lines, reserved_rows),
         ):
             await _insert(engine, table, rows)
         if engine.dialect.name == "postgresql":  # the bulk insert gave explicit ids
@@ -189,6 +232,7 @@ async def fill_shop(
                     order_lines,
                     payments,
                     idempotency_keys,
+                    stock_reservation_lines,
                 ):
                     await conn.execute(
                         select(
@@ -219,7 +263,7 @@ async def max_ids_of(engine: AsyncEngine) -> dict[str, int]:
     return found
 
 
-def fill(database_url: str, **sizes: int) -> ShopFacts:
+def fill(database_url: str, **sizes: Any) -> ShopFacts:
     return asyncio.run(fill_shop(database_url, **sizes))
 
 
