@@ -540,7 +540,13 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     mailer = build_mail_reader(settings, uow, reset_tokens)
     tokens = build_access_tokens(settings)
     background: list[Background] = []
-    if profile.mail_loop and MAIL_CONSUMER in settings.outbox_consumers:
+    # Each context's background work runs where its tables are: every piece in the monolith, a
+    # service's own alone in the services topology (the relay runs in every one).
+    if (
+        profile.mail_loop
+        and _owns(settings, "users")
+        and MAIL_CONSUMER in settings.outbox_consumers
+    ):
         background.append(
             BackgroundLoop(
                 mailer,
@@ -550,7 +556,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             )
         )
     sweeper = StockSweeper(uow, catalog_cache)
-    stock_loops = profile.mail_loop
+    stock_loops = profile.mail_loop and _owns(settings, "products")
     if stock_loops:
         background.append(
             BackgroundLoop(
@@ -572,7 +578,11 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 ),
             )
         )
-    if stock_loops and ORDERS_CONSUMER in settings.outbox_consumers:
+    if (
+        profile.mail_loop
+        and _owns(settings, "orders")
+        and ORDERS_CONSUMER in settings.outbox_consumers
+    ):
         orders_reader = OrdersReader(
             uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
         )
@@ -652,6 +662,11 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         releasers=[database.release] if database.release else [],
         background=background,
     )
+
+
+def _owns(settings: Settings, context: str) -> bool:
+    """Whether this process's database holds the context's tables (the monolith's holds all)."""
+    return settings.service is None or settings.service.value == context
 
 
 def _history(settings: Settings) -> str | None:
