@@ -52,7 +52,9 @@ class StockSweeper:
         while True:
             count = await stock.expire_due(self.uow, cache=self.cache, now=self.clock())
             released += count
-            if count < stock.EXPIRE_BATCH:
+            # Until a batch finds none: a table's batch may be cut short of EXPIRE_BATCH to fit
+            # one transaction, so a short batch does not mean the backlog is gone.
+            if count == 0:
                 return released
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
