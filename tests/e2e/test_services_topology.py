@@ -197,9 +197,44 @@ def test_a_customer_signs_up_browses_orders_pays_and_cancels(topology: Topology)
     assert stock == 5  # reserved, sold, then released by the cancel
 
 
+def test_the_staff_overview_reads_orders_here_and_low_stock_from_products(
+    topology: Topology,
+) -> None:
+    """The orders service answers the overview; its database holds no products, so the low
+    stock comes from the products service (StockDesk.low_stock over its internal route)."""
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=3, price="4500.00", name="Almost gone kettle")
+    shopper = sign_up(gateway)
+    order_id = place(shopper, product["id"], 2)
+    assert shopper.post(f"/api/orders/{order_id}/pay", json=card()).status_code == 200
+
+    answer = admin.get("/api/admin/overview")
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    low = {row["id"]: row for row in found["low_stock"]}
+    assert product["id"] in low, found["low_stock"]
+    kettle = low[product["id"]]
+    assert (kettle["name"], kettle["price"], kettle["stock_quantity"]) == (
+        "Almost gone kettle",
+        "4500.00",
+        1,
+    )
+    assert kettle["created_at"] == product["created_at"]
+    assert found["orders_today"] >= 1 and found["orders_to_ship"] >= 1
+    # The orders service's own process: it looks nothing up in a catalogue cache, and its lake
+    # (CLOUDMALL_LAKE_URL, here its own var/lake) holds nothing until something is exported.
+    assert found["cache_hit_ratio"] is None
+    assert found["lake"]["orders"] == 0
+
+
 def test_internal_routes_are_not_reachable_through_the_gateway(topology: Topology) -> None:
     with httpx.Client(base_url=topology.gateway.url, timeout=10) as http:
-        for path in ("/internal/v1/stock/reservations", "/internal/v1/orders/1/mark-paid"):
+        for path in (
+            "/internal/v1/stock/reservations",
+            "/internal/v1/stock/low",
+            "/internal/v1/orders/1/mark-paid",
+        ):
             answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": SECRET})
             assert answer.status_code == 404
             assert answer.json()["error"]["code"] == "not_found"

@@ -19,6 +19,7 @@ from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpSt
 from cloudmall.domain.delivery import Address
 from cloudmall.domain.errors import CloudmallError, InvalidTransition, NotFound, OutOfStock
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import (
     Reservation,
     ReservationExpired,
@@ -35,10 +36,30 @@ SECRET = "k" * 40
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
+KETTLE = Product(
+    id=2,
+    name="주전자",
+    price=Decimal("18000.00"),
+    description="A kettle",
+    category="kitchen",
+    stock_quantity=1,
+    image_key="ab/cdef.webp",
+    created_at=NOW - timedelta(days=3),
+    updated_at=NOW,
+    name_en="Kettle",
+    description_en="A kettle, in English",
+    list_price=Decimal("24000.00"),
+    category_name="주방",
+    category_name_en="Kitchen",
+)
+PLAIN = Product(1, "Mug", Decimal("1500.00"), "", "kitchen", 5, None, NOW, NOW)
+
+
 class MemoryStockDesk:
     def __init__(self) -> None:
         self.stock = {1: 5, 2: 1}
         self.reservations: dict[str, Reservation] = {}
+        self.thresholds: list[int] = []
 
     async def reserve(
         self, requests: Sequence[ReservationRequest]
@@ -75,6 +96,10 @@ class MemoryStockDesk:
             return None
         self.reservations[reservation_id] = replace(found, status=ReservationStatus.RELEASED)
         return self.reservations[reservation_id]
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        self.thresholds.append(threshold)
+        return [p for p in (KETTLE, PLAIN) if p.stock_quantity <= threshold]
 
 
 ORDER = Order(
@@ -172,6 +197,18 @@ async def test_confirm_and_release_over_http(client: ServiceClient) -> None:
     with pytest.raises(NotFound):
         await desk.confirm("unknown")
     assert await desk.release("unknown", reason="cancel") is None
+
+
+async def test_low_stock_over_http_keeps_every_field(
+    client: ServiceClient, tiers: dict[str, object]
+) -> None:
+    desk = HttpStockDesk(client)
+    assert await desk.low_stock(1) == [KETTLE]
+    assert await desk.low_stock(5) == [KETTLE, PLAIN]  # a product without its optional fields
+    assert await desk.low_stock(0) == []
+    stock = tiers["stock_desk"]
+    assert isinstance(stock, MemoryStockDesk)
+    assert stock.thresholds == [1, 5, 0]
 
 
 async def test_the_order_book_over_http(client: ServiceClient, tiers: dict[str, object]) -> None:

@@ -553,12 +553,16 @@ async def shop_overview(
     command: c.ShopOverview,
     *,
     uow: UnitOfWorkFactory,
+    stock_desk: StockDesk,
     metrics: Metrics,
     low_stock_threshold: int,
     lake_queries: LakeQueries,
 ) -> overview.Overview:
     found = await overview.overview(
-        uow=uow, principal=command.principal, low_stock_threshold=low_stock_threshold
+        uow=uow,
+        stock=stock_desk,
+        principal=command.principal,
+        low_stock_threshold=low_stock_threshold,
     )
     summary = await lake.summary(queries=lake_queries, span=lake.ReportSpan.of(None, None))
     return replace(found, cache_hit_ratio=metrics.cache_hit_ratio(), lake=summary)

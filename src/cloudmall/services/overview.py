@@ -1,5 +1,9 @@
 """The staff's overview: today's orders and revenue, orders to ship, products running low; and
-the operations figures (this process's cache, the data lake's headline)."""
+the operations figures (this process's cache, the data lake's headline).
+
+Two contexts answer it: the orders context its figures, in its own transaction; the products
+context its low stock, through the StockDesk (in process, or over HTTP where the products
+service owns the catalogue)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.products import Product
 from cloudmall.services.lake import LakeSummary
 from cloudmall.services.orders import require_admin
-from cloudmall.services.ports import Principal, ProductQuery, UnitOfWorkFactory
+from cloudmall.services.ports import Principal, ProductQuery, StockDesk, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,7 @@ class Overview:
 async def overview(
     *,
     uow: UnitOfWorkFactory,
+    stock: StockDesk,
     principal: Principal,
     low_stock_threshold: int,
     now: datetime | None = None,
@@ -35,8 +40,9 @@ async def overview(
     midnight = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
     async with uow() as tx:
         count, revenue = await tx.orders.placed_since(midnight)
-        low = await tx.products.low_stock(low_stock_threshold)
         to_ship = await tx.orders.count_with_status(OrderStatus.PAID)
+    # After the orders' transaction ends: no transaction waits on another service's answer.
+    low = await stock.low_stock(low_stock_threshold)
     return Overview(
         orders_today=count, revenue_today=revenue, low_stock=low, orders_to_ship=to_ship
     )

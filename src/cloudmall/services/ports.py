@@ -874,8 +874,8 @@ class ReservationRequest:
 
 class StockDesk(Protocol):
     """The products context's stock as the orders context uses it: in the same process (the
-    monolith) or over HTTP (the services topology). Every call is idempotent by reservation id,
-    so a caller that lost an answer asks again with the same id and changes nothing twice."""
+    monolith) or over HTTP (the services topology). Every call is idempotent by reservation id
+    (or only reads), so a caller that lost an answer asks again and changes nothing twice."""
 
     async def reserve(
         self, requests: Sequence[ReservationRequest]
@@ -897,6 +897,13 @@ class StockDesk(Protocol):
     async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
         """`reserved` or `sold` → `released`: its units back to stock, once (`reason`: cancel,
         refund, expired). Released already: as it is. Unknown: None (nothing was taken)."""
+        ...
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        """Products on sale with at most `threshold` units left, fewest first (then by id), 50
+        at most, as the products context holds them now, every field as its own reads give it
+        (the staff's overview lists them). Raises DependencyUnavailable when the products
+        context cannot answer."""
         ...
 
 

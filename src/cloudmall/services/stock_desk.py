@@ -1,5 +1,6 @@
-"""The products context's StockDesk in the same process (the monolith): each call is one of
-`services.stock`'s use cases, in a transaction of the products context."""
+"""The products context's StockDesk in the same process (the monolith, and the products service
+behind its internal routes): each call is one of `services.stock`'s use cases, or a read, in a
+transaction of the products context."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from cloudmall.domain.errors import CloudmallError
+from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import Reservation
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
@@ -46,3 +48,7 @@ class LocalStockDesk:
 
     async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
         return await stock.release(self._uow, reservation_id, cache=self._cache, reason=reason)
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        async with self._uow() as tx:
+            return await tx.products.low_stock(threshold)

@@ -71,6 +71,33 @@ class ReleaseOut(_Model):
     reservation: ReservationOut | None  # None: no such reservation (nothing was taken)
 
 
+class LowStockIn(_Model):
+    threshold: int = Field(ge=0)
+
+
+class ProductOut(_Model):
+    """A product whole, as the products context holds it."""
+
+    id: int
+    name: str
+    price: Decimal
+    description: str
+    category: str
+    stock_quantity: int
+    image_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    name_en: str | None
+    description_en: str | None
+    list_price: Decimal | None
+    category_name: str | None
+    category_name_en: str | None
+
+
+class LowStockOut(_Model):
+    products: list[ProductOut]
+
+
 class PrincipalIn(_Model):
     user_id: int = Field(gt=0)
     role: Role

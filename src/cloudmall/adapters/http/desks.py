@@ -11,10 +11,12 @@ from cloudmall.adapters.http.client import ServiceClient
 from cloudmall.domain.error_wire import from_wire
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.domain.orders import Order
+from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import Reservation
 from cloudmall.services.ports import Principal, ReservationRequest
 
 STOCK = "/internal/v1/stock/reservations"
+LOW_STOCK = "/internal/v1/stock/low"
 ORDERS = "/internal/v1/orders"
 PAYMENTS = "/internal/v1/payments/orders"
 
@@ -58,6 +60,10 @@ class HttpStockDesk:
         )
         found = answer.get("reservation")
         return None if found is None else wire.reservation(found)
+
+    async def low_stock(self, threshold: int) -> list[Product]:
+        answer = await self._client.post(LOW_STOCK, {"threshold": threshold})
+        return [wire.product(product) for product in answer["products"]]
 
 
 class HttpOrderBook:

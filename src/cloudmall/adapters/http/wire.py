@@ -9,6 +9,7 @@ from typing import Any
 
 from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
+from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
 
 
@@ -56,4 +57,24 @@ def order(data: dict[str, Any]) -> Order:
         address=Address(**address) if address else None,
         shipment=Shipment(**shipment) if shipment else None,
         reservation_id=data.get("reservation_id"),
+    )
+
+
+def product(data: dict[str, Any]) -> Product:
+    list_price = data.get("list_price")
+    return Product(
+        id=int(data["id"]),
+        name=data["name"],
+        price=Decimal(data["price"]),
+        description=data["description"],
+        category=data["category"],
+        stock_quantity=int(data["stock_quantity"]),
+        image_key=data.get("image_key"),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+        name_en=data.get("name_en"),
+        description_en=data.get("description_en"),
+        list_price=None if list_price is None else Decimal(list_price),
+        category_name=data.get("category_name"),
+        category_name_en=data.get("category_name_en"),
     )

@@ -1,4 +1,5 @@
-"""The products service's stock for the orders service (ports.StockDesk over HTTP)."""
+"""The products service's stock for the orders service (ports.StockDesk over HTTP): its
+reservations, and the products running low (the staff's overview)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from cloudmall.services.ports import ReservationRequest, StockDesk
 from cloudmall.services.shop import Shop
 from cloudmall.web.deps import ShopDep
 from cloudmall.web.internal_schemas import (
+    LowStockIn,
+    LowStockOut,
+    ProductOut,
     ReleaseIn,
     ReleaseOut,
     ReservationOut,
@@ -19,7 +23,7 @@ from cloudmall.web.internal_schemas import (
 )
 from cloudmall.web.routers.internal_auth import internal_router
 
-router = internal_router("/stock/reservations", "internal")
+router = internal_router("/stock", "internal")
 
 
 def _desk(shop: Shop) -> StockDesk:
@@ -31,7 +35,7 @@ def _out(reservation: Reservation) -> ReservationOut:
     return ReservationOut.model_validate(reservation)
 
 
-@router.post("", response_model=ReserveOut)
+@router.post("/reservations", response_model=ReserveOut)
 async def reserve(body: ReserveIn, shop: ShopDep) -> ReserveOut:
     requests = [
         ReservationRequest(
@@ -51,12 +55,18 @@ async def reserve(body: ReserveIn, shop: ShopDep) -> ReserveOut:
     )
 
 
-@router.post("/{reservation_id}/confirm", response_model=ReservationOut)
+@router.post("/reservations/{reservation_id}/confirm", response_model=ReservationOut)
 async def confirm(reservation_id: str, shop: ShopDep) -> ReservationOut:
     return _out(await _desk(shop).confirm(reservation_id))
 
 
-@router.post("/{reservation_id}/release", response_model=ReleaseOut)
+@router.post("/reservations/{reservation_id}/release", response_model=ReleaseOut)
 async def release(reservation_id: str, body: ReleaseIn, shop: ShopDep) -> ReleaseOut:
     released = await _desk(shop).release(reservation_id, reason=body.reason)
     return ReleaseOut(reservation=None if released is None else _out(released))
+
+
+@router.post("/low", response_model=LowStockOut)
+async def low_stock(body: LowStockIn, shop: ShopDep) -> LowStockOut:
+    found = await _desk(shop).low_stock(body.threshold)
+    return LowStockOut(products=[ProductOut.model_validate(product) for product in found])
