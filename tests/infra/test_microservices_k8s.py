@@ -427,8 +427,8 @@ def alb_route(objects: list[dict[str, Any]], path: str) -> str:
 @pytest.mark.parametrize(
     ("path", "service"),
     [
-        ("/", "users"),
-        ("/static/app.js", "users"),
+        ("/", "products"),
+        ("/static/app.js", "products"),
         ("/api/auth/login", "users"),
         ("/api/auth/password", "users"),
         ("/api/account/profile", "users"),
@@ -461,6 +461,24 @@ def test_the_alb_routes_each_public_path_to_its_service(
     objects: list[dict[str, Any]], path: str, service: str
 ) -> None:
     assert alb_route(objects, path) == service
+
+
+def _example(template: str) -> str:
+    """A concrete path for a route's template: every parameter a plausible value."""
+    return re.sub(r"\{[^}]+\}", lambda m: "ab/cd.webp" if ":path" in m[0] else "7", template)
+
+
+def test_the_alb_and_the_local_gateway_send_every_route_to_the_same_service(
+    objects: list[dict[str, Any]],
+) -> None:
+    """One ownership table (cloudmall.web.service_routes) serves the services' apps and the
+    local gateway; the ALB's rules are written separately, so every public route is walked."""
+    from cloudmall.web.service_routes import OWNERSHIP, STOREFRONT
+
+    for service, routes in OWNERSHIP.items():
+        for _, template in routes:
+            assert alb_route(objects, _example(template)) == service.value, template
+    assert alb_route(objects, "/index.html") == STOREFRONT.value
 
 
 def test_the_alb_is_https_with_a_firewall_and_a_fixed_404_for_internal_paths(

@@ -87,7 +87,6 @@ PRODUCTS = Service(
     paths=(
         "/api/products",
         "/api/categories",
-        "/api/admin/products",
         "/api/admin/categories",
         "/api/shop/info",
         "/media",
@@ -107,8 +106,9 @@ PAYMENTS = Service(
 )
 SERVICES = (USERS, PRODUCTS, ORDERS, PAYMENTS)
 BY_NAME = {service.name: service for service in SERVICES}
-# Where nothing else matches: the storefront's files (/, /static/...) come from users.
-DEFAULT_SERVICE = USERS
+# Where nothing else matches: the storefront's files (/, /static/...) come from products, as
+# behind the local gateway (cloudmall.web.service_routes.STOREFRONT; a test holds them equal).
+DEFAULT_SERVICE = PRODUCTS
 # Never routed by the ALB: the contexts' calls to each other, and the processes' metrics.
 NOT_PUBLIC = ("/internal", "/metrics", "/livez", "/readyz")
 
