@@ -72,6 +72,8 @@ EKS_MANAGED_POLICIES = (
     '{"Ref":"AWS::Partition"},":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},'
     '{"Ref":"AWS::NoValue"}]}',
 )
+NATIVE_OIDC_PROVIDER = "@aws-cdk/aws-eks:useNativeOidcProvider"
+"""aws-cdk-lib's feature flag (off unless set): the cluster's OIDC provider as a native resource."""
 ALB_CONTROLLER_WILDCARDS = (
     "*",
     "arn:<AWS::Partition>:ec2:*:*:security-group/*",
@@ -92,6 +94,10 @@ class MicroservicesShopStack(Stack):
         self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: object
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # The cluster's OIDC provider (the controller's service account) as the native
+        # AWS::IAM::OIDCProvider, not aws-cdk-lib's deprecated custom resource, whose Lambda role
+        # holds iam:*OpenIDConnectProvider on every provider of the account (Resource '*')
+        self.node.set_context(NATIVE_OIDC_PROVIDER, True)
         Tags.of(self).add("project", "cloudmall")
         Tags.of(self).add("pattern", "microservices")
 

@@ -7,10 +7,12 @@ The guide's example grants ``s3:GetObject``/``s3:ListBucket`` on one named bucke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from cloudmall.audit.account import ACCOUNT, config_rules, covered_by_rules, find
+from cloudmall.audit.conditions import scoping_keys
+from cloudmall.audit.controllers import published_policy
 from cloudmall.audit.model import Outcome, Problem
 from cloudmall.audit.stack import StackTemplate, as_list, whole_number
 
@@ -50,6 +52,47 @@ RESOURCE_STAR_ALLOWED: Mapping[str, str] = {
         "CDN cache, it reads or writes no data"
     ),
     "cloudfront:GetInvalidation": "the status of the invalidation above; no data",
+    "acm:ListCertificates": "lists the account's certificates (no keys); ACM takes no ARN for it",
+    "iam:ListServerCertificates": (
+        "lists the account's server certificates (no keys); IAM takes no ARN for it"
+    ),
+    "shield:GetSubscriptionState": "whether the account has Shield Advanced; no resource",
+    **{
+        action: "EC2's Describe actions support no resource-level permissions; read-only"
+        for action in (
+            "ec2:DescribeAccountAttributes",
+            "ec2:DescribeAddresses",
+            "ec2:DescribeAvailabilityZones",
+            "ec2:DescribeCoipPools",
+            "ec2:DescribeInstances",
+            "ec2:DescribeInternetGateways",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeTags",
+            "ec2:DescribeVpcPeeringConnections",
+            "ec2:DescribeVpcs",
+        )
+    },
+    **{
+        action: (
+            "Elastic Load Balancing's Describe actions support no resource-level permissions; "
+            "read-only"
+        )
+        for action in (
+            "elasticloadbalancing:DescribeListenerAttributes",
+            "elasticloadbalancing:DescribeListenerCertificates",
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeSSLPolicies",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTargetGroupAttributes",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "elasticloadbalancing:DescribeTrustStores",
+        )
+    },
     **{
         action: (
             "a Lambda function's network interfaces in its VPC, which the Lambda service manages; "
@@ -64,7 +107,8 @@ RESOURCE_STAR_ALLOWED: Mapping[str, str] = {
         )
     },
 }
-"""Actions whose ``Resource: "*"`` is accepted, each with the reason."""
+"""Actions whose ``Resource: "*"`` is accepted, each with the reason (mostly that it takes no
+ARN: no resource type in AWS's Service Authorization Reference)."""
 
 _IDENTITY_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
@@ -91,8 +135,33 @@ def _action_problem(action: str) -> str | None:
     return None
 
 
-def statement_problems(statement: Mapping[str, Any]) -> list[str]:
-    """Why one Allow statement is broader than the guide's example (empty when it is not)."""
+def _holds_data(action: str) -> bool:
+    return action == "*" or action.partition(":")[0].lower() in DATA_SERVICES
+
+
+def _on_every_resource(statement: Mapping[str, Any]) -> bool:
+    return "*" in [r for r in as_list(statement.get("Resource")) if isinstance(r, str)]
+
+
+def unnamed_actions(statement: Mapping[str, Any]) -> list[str]:
+    """What an Allow statement grants on ``Resource: "*"`` that the audit does not accept there.
+
+    Accepted: the actions of :data:`RESOURCE_STAR_ALLOWED`, and every other action when the
+    Condition scopes the statement by tag or to one service's role (attribute-based; see
+    :mod:`cloudmall.audit.conditions`), except on the data services: their resources are named.
+    """
+    if statement.get("Effect") != "Allow" or not _on_every_resource(statement):
+        return []
+    actions = [str(a) for a in as_list(statement.get("Action"))]
+    unnamed = [a for a in actions if a not in RESOURCE_STAR_ALLOWED]
+    if scoping_keys(statement.get("Condition")):
+        return [a for a in unnamed if _holds_data(a)]
+    return unnamed
+
+
+def statement_problems(statement: Mapping[str, Any], accepted: Collection[str] = ()) -> list[str]:
+    """Why one Allow statement is broader than the guide's example (empty when it is not);
+    ``accepted``: further actions whose Resource '*' is not reported."""
     if statement.get("Effect") != "Allow":
         return []
     if "NotAction" in statement:
@@ -101,14 +170,53 @@ def statement_problems(statement: Mapping[str, Any]) -> list[str]:
         return ["NotResource applies to every resource but the listed ones"]
     actions = [str(a) for a in as_list(statement.get("Action"))]
     problems = [p for p in (_action_problem(a) for a in actions) if p]
-    if "*" in [r for r in as_list(statement.get("Resource")) if isinstance(r, str)]:
-        unnamed = [a for a in actions if a not in RESOURCE_STAR_ALLOWED]
-        data = [a for a in unnamed if a.partition(":")[0].lower() in DATA_SERVICES or a == "*"]
-        if data:
-            problems.append(f"{', '.join(data)} on Resource '*' (name the resources)")
-        elif unnamed:
-            problems.append(f"{', '.join(unnamed)} on Resource '*' (AWS does not require it)")
+    unnamed = [a for a in unnamed_actions(statement) if a not in accepted]
+    data = [a for a in unnamed if _holds_data(a)]
+    if data:
+        problems.append(f"{', '.join(data)} on Resource '*' (name the resources)")
+    elif unnamed:
+        problems.append(f"{', '.join(unnamed)} on Resource '*' (AWS does not require it)")
     return problems
+
+
+def _scoping(statements: Sequence[Mapping[str, Any]]) -> str:
+    """The condition keys that scope statements on Resource '*' (empty when none)."""
+    keys = {
+        key
+        for s in statements
+        if s.get("Effect") == "Allow" and _on_every_resource(s)
+        for key in scoping_keys(s.get("Condition"))
+    }
+    return ", ".join(sorted(keys))
+
+
+PUBLISHED_CONTROLLER_POLICY = "published-controller-policy"
+"""The code of a policy broader than the guide's example only by what AWS's own published
+policy of a Kubernetes controller grants (``controllers.PUBLISHED_POLICIES``), on that
+controller's role; any other breadth on that role is ``broad-policy``."""
+
+
+def _policy_problem(
+    stack: StackTemplate, lid: str, statements: Sequence[Mapping[str, Any]]
+) -> Problem | None:
+    found = [message for s in statements for message in statement_problems(s)]
+    if not found:
+        return None
+    published = published_policy(stack, lid)
+    if published is not None and not [
+        message for s in statements for message in statement_problems(s, published.unscoped)
+    ]:
+        unnamed = list(dict.fromkeys(a for s in statements for a in unnamed_actions(s)))
+        scoping = _scoping(statements)
+        return Problem(
+            stack.label(lid),
+            PUBLISHED_CONTROLLER_POLICY,
+            f"the {published.controller}'s policy as AWS publishes it ({published.source}), "
+            f"for service account {published.service_account}: {', '.join(unnamed)} on "
+            f"Resource '*' with no condition"
+            + (f"; its other statements on '*' are scoped by {scoping}" if scoping else ""),
+        )
+    return Problem(stack.label(lid), "broad-policy", "; ".join(found))
 
 
 def least_privilege(stack: StackTemplate) -> Outcome:
@@ -118,16 +226,15 @@ def least_privilege(stack: StackTemplate) -> Outcome:
     seen = False
     for lid, document in _documents(stack):
         seen = True
-        found = [
-            message
-            for statement in as_list(document.get("Statement"))
-            if isinstance(statement, Mapping)
-            for message in statement_problems(statement)
-        ]
-        if found:
-            problems.append(Problem(stack.label(lid), "broad-policy", "; ".join(found)))
-        elif stack.label(lid) not in evidence:
-            evidence.append(stack.label(lid))
+        statements = [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
+        problem = _policy_problem(stack, lid, statements)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        scoping = _scoping(statements)
+        label = stack.label(lid) + (f" (Resource '*' scoped by {scoping})" if scoping else "")
+        if label not in evidence:
+            evidence.append(label)
     if not seen:
         return Outcome(not_applicable="no IAM policies")
     return Outcome(tuple(evidence), tuple(problems))

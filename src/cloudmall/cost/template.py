@@ -1365,6 +1365,7 @@ FREE: dict[str, str] = {
     "AWS::IAM::Policy": "no charge",
     "AWS::IAM::ManagedPolicy": "no charge",
     "AWS::IAM::InstanceProfile": "no charge",
+    "AWS::IAM::OIDCProvider": "no charge",
     "AWS::ElasticLoadBalancingV2::Listener": "no charge (priced through its load balancer)",
     "AWS::ElasticLoadBalancingV2::ListenerRule": "no charge (priced through LCUs)",
     "AWS::ElasticLoadBalancingV2::ListenerCertificate": "no charge",
