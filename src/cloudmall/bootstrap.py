@@ -72,7 +72,7 @@ from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
-from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
@@ -640,8 +640,9 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     )
     relay = build_relay(settings, uow, broker)
     if profile.mail_loop:
-        relaying = [relay] if relay is not None else []
-        for loop in [*relaying, *build_event_groups(settings, uow, broker, catalog_cache)]:
+        loops: list[Follower] = [relay] if relay is not None else []
+        loops.extend(build_event_groups(settings, uow, broker, catalog_cache))
+        for loop in loops:
             background.append(
                 BackgroundLoop(
                     loop,
