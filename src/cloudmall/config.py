@@ -351,7 +351,6 @@ class Settings(BaseSettings):
                     f"CLOUDMALL_{peer.value.upper()}_URL must be set for the {self.service} "
                     f"service (where the {peer} service answers, e.g. http://127.0.0.1:8102)"
                 )
-        self._check_service_broker()
         secret = self.internal_secret.get_secret_value()
         if not secret:
             if self.environment is Environment.PRODUCTION:
@@ -370,6 +369,7 @@ class Settings(BaseSettings):
                 f"CLOUDMALL_INTERNAL_SECRET must be at least {MIN_INTERNAL_SECRET_BYTES} bytes "
                 "(e.g. `openssl rand -hex 32`)"
             )
+        self._check_service_broker()
 
     def _check_service_broker(self) -> None:
         """Events cross services through the broker: a service with one relays its outbox
