@@ -1,7 +1,9 @@
 """The services topology as it runs: users, products, orders and payments as four real
 `cloudmall serve --service` processes, each with its own SQLite database, behind nginx with the
-config `cloudmall gateway config` writes. A customer's whole path through the gateway; the
-internal routes closed to the outside; the shop without its payments service, and again with it.
+config `cloudmall gateway config` writes, with a private Redis as their broker. A customer's
+whole path through the gateway; the internal routes closed to the outside; the shop without its
+payments service, and again with it; the saga's events through the broker (a cancel's units back
+once the products service returns, an expired reservation's pending order cancelled).
 """
 
 from __future__ import annotations
