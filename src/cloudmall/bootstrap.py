@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -51,6 +53,16 @@ from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck, TokenClaimsAccess
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
+from cloudmall.services.event_consumer import EventConsumer, EventHandler
+from cloudmall.services.event_groups import (
+    ORDERS_GROUP,
+    ORDERS_TYPES,
+    PRODUCTS_GROUP,
+    PRODUCTS_TYPES,
+    GroupLoop,
+    cancel_on_expiry,
+    release_on_cancel,
+)
 from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
@@ -60,7 +72,7 @@ from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
 from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
-from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
@@ -262,12 +274,11 @@ def build_broker(url: str, *, max_len: int) -> Broker:
     )
 
 
-def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
+def build_relay(settings: Settings, uow: UnitOfWorkFactory, broker: Broker | None) -> Relay | None:
     """The outbox's `broker` reader, when it is one of the configured readers (the settings
-    refuse it without a broker URL)."""
-    if BROKER_CONSUMER not in settings.outbox_consumers:
+    refuse it without a broker URL, and make it one in a service with a broker)."""
+    if BROKER_CONSUMER not in settings.outbox_consumers or broker is None:
         return None
-    broker = build_broker(settings.broker_url.get_secret_value(), max_len=settings.broker_max_len)
     return Relay(
         uow=uow,
         broker=broker,
@@ -275,6 +286,34 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory) -> Relay | None:
         batch_size=settings.broker_batch_size,
         consumers=tuple(settings.outbox_consumers),
     )
+
+
+def build_event_groups(
+    settings: Settings, uow: UnitOfWorkFactory, broker: Broker | None, cache: CatalogCache
+) -> list[GroupLoop]:
+    """A service's consumers of the other services' events (docs/microservices.md, the order
+    saga): products releases cancelled orders' units, orders cancels the pending orders whose
+    reservations expired. None in the monolith (its outbox readers do it) or without a broker."""
+    if settings.service is None or broker is None:
+        return []
+    groups: dict[ServiceName, tuple[str, frozenset[str], EventHandler]] = {
+        ServiceName.PRODUCTS: (PRODUCTS_GROUP, PRODUCTS_TYPES, release_on_cancel(cache)),
+        ServiceName.ORDERS: (ORDERS_GROUP, ORDERS_TYPES, cancel_on_expiry),
+    }
+    if settings.service not in groups:
+        return []
+    group, types, handler = groups[settings.service]
+    consumer = EventConsumer(
+        uow=uow,
+        broker=broker,
+        stream=settings.broker_stream,
+        group=group,
+        member=f"{socket.gethostname()}-{os.getpid()}",  # this process: one per server worker
+        handler=handler,
+        visibility_seconds=settings.broker_visibility_seconds,
+        types=types,
+    )
+    return [GroupLoop(consumer, block_seconds=settings.broker_poll_seconds)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,16 +633,24 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 ),
             )
         )
-    relay = build_relay(settings, uow)
-    if relay is not None and profile.mail_loop:
-        background.append(
-            BackgroundLoop(
-                relay,
-                backoff=Backoff(
-                    interval=settings.broker_poll_seconds, max_delay=RELAY_MAX_DELAY_SECONDS
-                ),
+    broker = (
+        build_broker(settings.broker_url.get_secret_value(), max_len=settings.broker_max_len)
+        if BROKER_CONSUMER in settings.outbox_consumers  # the settings saw to its URL
+        else None
+    )
+    relay = build_relay(settings, uow, broker)
+    if profile.mail_loop:
+        loops: list[Follower] = [relay] if relay is not None else []
+        loops.extend(build_event_groups(settings, uow, broker, catalog_cache))
+        for loop in loops:
+            background.append(
+                BackgroundLoop(
+                    loop,
+                    backoff=Backoff(
+                        interval=settings.broker_poll_seconds, max_delay=RELAY_MAX_DELAY_SECONDS
+                    ),
+                )
             )
-        )
     dependencies: dict[str, object] = {
         "uow": uow,
         "cache": catalog_cache,
@@ -651,7 +698,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     closers.extend(client.aclose for client in remote.clients)
     if relay is not None:
         dependencies["relay"] = relay
-        closers.append(relay.broker.aclose)
+    if broker is not None:
+        closers.append(broker.aclose)
     return Shop(
         bind_handlers(dependencies),
         tiers=MappingProxyType(dependencies),

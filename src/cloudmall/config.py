@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     # Events the relay publishes per batch (one pipelined round trip, one outbox transaction).
     broker_batch_size: int = Field(default=500, ge=1, le=10_000)
     broker_poll_seconds: float = Field(default=1.0, gt=0)  # how often a server looks for events
+    # A message a consuming service's member took and did not acknowledge (it died, or its
+    # handler failed) goes to another member after this long.
+    broker_visibility_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     # Mail (docs/mail.md): through an SMTP server when set (smtp://user:password@host:587?
     # starttls=true, smtps://…; on AWS, SES's SMTP endpoint), else .eml files in `mail_dir`.
@@ -365,6 +368,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"CLOUDMALL_INTERNAL_SECRET must be at least {MIN_INTERNAL_SECRET_BYTES} bytes "
                 "(e.g. `openssl rand -hex 32`)"
+            )
+        self._check_service_broker()
+
+    def _check_service_broker(self) -> None:
+        """Events cross services through the broker: a service with one relays its outbox
+        (`broker` is one of its outbox's readers); in production one is required."""
+        if self.broker_url.get_secret_value():
+            if "broker" not in self.outbox_consumers:
+                self.outbox_consumers = [*self.outbox_consumers, "broker"]
+                self._check_outbox_consumers()
+            return
+        if self.environment is Environment.PRODUCTION:
+            raise ValueError(
+                f"CLOUDMALL_BROKER_URL must be set in production for the {self.service} service "
+                "(e.g. redis://HOST:6379/1): the saga's events between services travel through "
+                "it (a cancelled order's units, an expired reservation's order)"
             )
 
     def _check_outbox_consumers(self) -> None:

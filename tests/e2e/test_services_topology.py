@@ -1,7 +1,9 @@
 """The services topology as it runs: users, products, orders and payments as four real
 `cloudmall serve --service` processes, each with its own SQLite database, behind nginx with the
-config `cloudmall gateway config` writes. A customer's whole path through the gateway; the
-internal routes closed to the outside; the shop without its payments service, and again with it.
+config `cloudmall gateway config` writes, with a private Redis as their broker. A customer's
+whole path through the gateway; the internal routes closed to the outside; the shop without its
+payments service, and again with it; the saga's events through the broker (a cancel's units back
+once the products service returns, an expired reservation's pending order cancelled).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine, create_engine, text
 
+from cloudmall.adapters.db.tables import stock_reservations
 from cloudmall.bootstrap import new_signing_key
 from cloudmall.cli.gateway import render
 from cloudmall.config import SERVICE_PEERS, ServiceName
@@ -50,9 +55,22 @@ class Topology:
     tmp_path: Path
 
     def restart(self, service: ServiceName) -> None:
+        stop_server(self.services[service])
+        self.start(service)
+
+    def kill(self, service: ServiceName) -> None:
+        """SIGKILL: no request finished, no batch handed back."""
+        process = self.services[service].process
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def start(self, service: ServiceName) -> None:
+        """Start the service again (stopped or killed), on its port and database."""
         old = self.services[service]
-        stop_server(old)
         self.services[service] = start_service(service, old.env, self.tmp_path, old.url)
+
+    def database(self, service: ServiceName) -> str:
+        return self.services[service].env["CLOUDMALL_DATABASE_URL"]
 
 
 def start_service(
@@ -110,7 +128,15 @@ def start_gateway(services: dict[ServiceName, LiveServer], tmp_path: Path) -> tu
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    tmp_path = tmp_path_factory.mktemp("services")
+    with run_topology(tmp_path_factory.mktemp("services")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_topology(tmp_path: Path, **extra_env: str) -> Iterator[Topology]:
+    """The four services (SQLite files in `tmp_path`), a private Redis as their broker and nginx
+    in front; everything stopped afterwards."""
+    redis = start_redis()  # the broker: the saga's events between the services
     urls = {service: f"http://127.0.0.1:{free_port()}" for service in ServiceName}
     signing_key, public_key = new_signing_key()
     envs = {}
@@ -120,7 +146,12 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             tmp_path / service.value,
             CLOUDMALL_INTERNAL_SECRET=SECRET,
             CLOUDMALL_SERVICE=service.value,
+            CLOUDMALL_BROKER_URL=f"redis://127.0.0.1:{redis.port}/0",
+            CLOUDMALL_BROKER_POLL_SECONDS="0.2",
+            # A member SIGKILLed while holding messages: another takes them over this soon.
+            CLOUDMALL_BROKER_VISIBILITY_SECONDS="3",
             PYTHONUNBUFFERED="1",
+            **extra_env,
         )
         for peer in SERVICE_PEERS[service]:
             env[f"CLOUDMALL_{peer.value.upper()}_URL"] = urls[peer]
@@ -154,6 +185,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             gateway.stop()
         for server in services.values():
             stop_server(server)
+        redis.stop()
 
 
 def place(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
@@ -351,3 +383,97 @@ def test_services_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Pa
         if run is not None and run.poll() is None:
             run.kill()
         redis.stop()
+
+
+def stock_of(gateway: LiveServer, product_id: int) -> int:
+    answer = httpx.get(f"{gateway.url}/api/products/{product_id}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["stock_quantity"])
+
+
+def wait_for(check: Callable[[], bool], what: str, *, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        time.sleep(0.2)
+
+
+def sqlite_engine(database_url: str) -> Engine:
+    return create_engine(database_url.replace("sqlite+aiosqlite", "sqlite", 1))
+
+
+def handled(topology: Topology, service: ServiceName) -> list[tuple[str, str]]:
+    """The (group, event id) rows of the service's inbox."""
+    engine = sqlite_engine(topology.database(service))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT consumer, event_id FROM inbox_events")).all()
+    finally:
+        engine.dispose()
+    return [(str(consumer), str(event_id)) for consumer, event_id in rows]
+
+
+def test_a_cancel_while_products_is_down_gives_the_units_back_once_it_returns(
+    topology: Topology,
+) -> None:
+    """The synchronous release fails (logged only); `order.cancelled` travels through the
+    broker and the products service releases the reservation when it is back, once."""
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=5)
+    shopper = sign_up(gateway)
+    order_id = place(shopper, product["id"], 2)
+    assert stock_of(gateway, product["id"]) == 3
+    before = len(handled(topology, ServiceName.PRODUCTS))
+    stop_server(topology.services[ServiceName.PRODUCTS])
+    try:
+        cancelled = shopper.post(f"/api/orders/{order_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+    finally:
+        topology.start(ServiceName.PRODUCTS)
+    orders_log = topology.services[ServiceName.ORDERS].log()
+    assert "could not release a reservation" in orders_log
+    wait_for(lambda: stock_of(gateway, product["id"]) == 5, "the units back")
+    time.sleep(1.0)  # a second release would show by now (the consumer polls every 0.2 s)
+    assert stock_of(gateway, product["id"]) == 5
+    assert len(handled(topology, ServiceName.PRODUCTS)) == before + 1  # one order.cancelled
+
+
+def test_an_expired_reservation_cancels_its_pending_order_through_the_broker(
+    topology: Topology,
+) -> None:
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=4)
+    shopper = sign_up(gateway)
+    order_id = place(shopper, product["id"], 3)
+    orders_db = sqlite_engine(topology.database(ServiceName.ORDERS))
+    products_db = sqlite_engine(topology.database(ServiceName.PRODUCTS))
+    try:
+        with orders_db.connect() as conn:
+            reservation_id = conn.execute(
+                text("SELECT reservation_id FROM orders WHERE id = :id"), {"id": order_id}
+            ).scalar_one()
+        with products_db.begin() as conn:  # its time is up
+            conn.execute(
+                stock_reservations.update()
+                .where(stock_reservations.c.id == reservation_id)
+                .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
+    finally:
+        orders_db.dispose()
+        products_db.dispose()
+    products = topology.services[ServiceName.PRODUCTS]
+    swept = cli(products.env, topology.tmp_path, "stock", "expire")  # the sweeper, once
+    assert swept.returncode == 0, swept.stderr
+    assert "released 1 expired reservations" in swept.stdout
+    assert stock_of(gateway, product["id"]) == 4
+
+    def cancelled() -> bool:
+        return bool(shopper.get(f"/api/orders/{order_id}").json()["status"] == "cancelled")
+
+    wait_for(cancelled, "the pending order cancelled by stock.reservation_expired")
+    refused = shopper.post(f"/api/orders/{order_id}/pay", json=card())
+    assert refused.status_code == 409, refused.text
+    assert stock_of(gateway, product["id"]) == 4

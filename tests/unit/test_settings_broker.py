@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from cloudmall.adapters.dynamodb.inbox import NoInbox
 from cloudmall.bootstrap import build_broker, build_relay, build_shop
 from cloudmall.config import Settings
+from cloudmall.services.event_groups import GroupLoop
 from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.relay import Relay
 
@@ -44,9 +45,74 @@ def test_the_broker_reader_on_dynamodb_is_refused(tmp_path: Path) -> None:
         )
 
 
-def test_a_broker_url_alone_builds_no_relay(tmp_path: Path) -> None:
+async def test_a_broker_url_alone_builds_no_relay_in_the_monolith(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path, broker_url="redis://127.0.0.1:6379/0")
-    assert build_relay(settings, uow=None) is None  # type: ignore[arg-type]
+    assert "broker" not in settings.outbox_consumers
+    assert build_relay(settings, uow=None, broker=None) is None  # type: ignore[arg-type]
+    shop = build_shop(settings)
+    try:
+        assert "relay" not in shop.tiers
+        assert not [w for w in shop._background if isinstance(w.reader, GroupLoop)]  # type: ignore[attr-defined]
+    finally:
+        await shop.aclose()
+
+
+def service_settings(tmp_path: Path, service: str, **extra: str) -> Settings:
+    peers = {
+        "products_url": "http://127.0.0.1:8102",
+        "orders_url": "http://127.0.0.1:8103",
+        "payments_url": "http://127.0.0.1:8104",
+    }
+    return Settings(var_dir=tmp_path, service=service, **peers, **extra)  # type: ignore[arg-type]
+
+
+def test_a_service_in_production_needs_a_broker(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="CLOUDMALL_BROKER_URL must be set in production"):
+        service_settings(
+            tmp_path,
+            "orders",
+            environment="production",
+            secret_key="k" * 64,
+            internal_secret="s" * 32,
+            token_algorithm="HS256",
+        )
+
+
+def test_a_service_with_a_broker_relays_its_outbox(tmp_path: Path) -> None:
+    settings = service_settings(tmp_path, "users", broker_url="redis://127.0.0.1:6379/0")
+    assert settings.outbox_consumers == ["lake", "mail", "broker"]
+    assert service_settings(tmp_path, "users").outbox_consumers == ["lake", "mail"]
+
+
+@pytest.mark.parametrize(
+    ("service", "group", "types"),
+    [
+        ("products", "products", {"order.cancelled"}),
+        ("orders", "orders", {"stock.reservation_expired"}),
+        ("users", None, None),
+        ("payments", None, None),
+    ],
+)
+async def test_each_service_relays_and_consumes_what_its_context_needs(
+    tmp_path: Path, service: str, group: str | None, types: set[str] | None
+) -> None:
+    settings = service_settings(
+        tmp_path, service, broker_url="redis://127.0.0.1:6379/0", broker_visibility_seconds="7"
+    )
+    shop = build_shop(settings)
+    try:
+        readers = [w.reader for w in shop._background if isinstance(w, BackgroundLoop)]
+        assert sum(isinstance(reader, Relay) for reader in readers) == 1
+        consumers = [reader.consumer for reader in readers if isinstance(reader, GroupLoop)]
+        if group is None:
+            assert consumers == []
+            return
+        [consumer] = consumers
+        assert (consumer.group, consumer.types) == (group, types)
+        assert consumer.visibility_seconds == 7
+        assert consumer.broker is shop.tiers["relay"].broker  # type: ignore[attr-defined]
+    finally:
+        await shop.aclose()
 
 
 def test_an_unknown_broker_scheme_is_refused() -> None:

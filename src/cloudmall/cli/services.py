@@ -148,9 +148,8 @@ def service_environments(
             env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
         else:
             env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
-        if broker_url:
+        if broker_url:  # a service with a broker relays its outbox and consumes its peers'
             env["CLOUDMALL_BROKER_URL"] = broker_url
-            env["CLOUDMALL_OUTBOX_CONSUMERS"] = "lake,mail,broker"
         environments[service] = env
     return environments
 

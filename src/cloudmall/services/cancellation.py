@@ -101,25 +101,32 @@ async def cancel_unpaid(uow: UnitOfWorkFactory, reservation_id: str) -> Order | 
 
     async def attempt() -> Order | None:
         async with uow(write=True) as tx:
-            order = await tx.orders.by_reservation(reservation_id)
-            if order is None or order.status is not OrderStatus.PENDING:
-                return None
-            cancelled = await _cancel(tx, order)
+            cancelled = await cancel_unpaid_in(tx, reservation_id)
             await tx.commit()
             return cancelled
 
     return await with_retries(attempt)
 
 
+async def cancel_unpaid_in(tx: UnitOfWork, reservation_id: str) -> Order | None:
+    """cancel_unpaid in `tx` (the caller commits)."""
+    order = await tx.orders.by_reservation(reservation_id)
+    if order is None or order.status is not OrderStatus.PENDING:
+        return None
+    return await _cancel(tx, order)
+
+
+def expired_reservation(event: events.Event) -> str | None:
+    """The reservation a `stock.reservation_expired` names (None for other events)."""
+    if event.type != events.STOCK_RESERVATION_EXPIRED.name:
+        return None
+    reservation_id = event.payload.get("reservation_id")
+    return reservation_id if isinstance(reservation_id, str) and reservation_id else None
+
+
 async def handle_stock_event(uow: UnitOfWorkFactory, event: events.Event) -> None:
     """The orders context's reader of the products context's events: the pending order whose
     reservation expired is cancelled (once, however often the event comes; a paid one stays)."""
-    if event.type != events.STOCK_RESERVATION_EXPIRED.name:
-        return
-    reservation_id = event.payload.get("reservation_id")
-    if (
-        isinstance(reservation_id, str)
-        and reservation_id
-        and await cancel_unpaid(uow, reservation_id) is not None
-    ):
+    reservation_id = expired_reservation(event)
+    if reservation_id and await cancel_unpaid(uow, reservation_id) is not None:
         log.info("cancelled an order whose reservation expired")

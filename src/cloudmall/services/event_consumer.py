@@ -24,8 +24,11 @@ from cloudmall.services.ports import Broker, Delivery, UnitOfWork, UnitOfWorkFac
 
 log = logging.getLogger(__name__)
 
-#: What a consuming service does with an event, inside the unit of work that records it handled.
-EventHandler = Callable[[Event, UnitOfWork], Awaitable[None]]
+#: What a handler leaves for after its transaction committed (a cache to invalidate).
+AfterCommit = Callable[[], Awaitable[None]]
+#: What a consuming service does with an event, inside the unit of work that records it handled;
+#: it may return what to do once that committed.
+EventHandler = Callable[[Event, UnitOfWork], Awaitable[AfterCommit | None]]
 
 
 @dataclass(slots=True)
@@ -50,6 +53,9 @@ class EventConsumer:
     max_deliveries: int = 5
     visibility_seconds: float = 30.0
     batch_size: int = 100
+    # The event types the group handles: others are acknowledged without a transaction (and
+    # without an inbox row). None: every type.
+    types: frozenset[str] | None = None
 
     async def run_once(self, *, block_seconds: float = 0.0) -> ConsumeResult:
         """Handle one batch of messages (waiting up to `block_seconds` for one)."""
@@ -88,11 +94,15 @@ class EventConsumer:
         if event is None:
             await self._park(delivery, "not an event envelope", result)
             return
+        if self.types is not None and event.type not in self.types:
+            await self.broker.ack(self.stream, self.group, [delivery.message_id])
+            result.skipped += 1
+            return
         if delivery.deliveries > self.max_deliveries:  # its members died handling it, each time
             await self._park(delivery, f"delivered {delivery.deliveries} times", result)
             return
         try:
-            first = await with_retries(lambda: self._handle(event))
+            first, after = await with_retries(lambda: self._handle(event))
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             if delivery.deliveries >= self.max_deliveries:
@@ -109,21 +119,31 @@ class EventConsumer:
             )
             result.failed += 1
             return
+        if after is not None:
+            await self._after_commit(event, after)
         await self.broker.ack(self.stream, self.group, [delivery.message_id])
         if first:
             result.handled += 1
         else:
             result.skipped += 1
 
-    async def _handle(self, event: Event) -> bool:
+    async def _handle(self, event: Event) -> tuple[bool, AfterCommit | None]:
         """Run the handler and record the event in one transaction; False if it was handled
-        before (nothing run)."""
+        before (nothing run), and what the handler left for after the commit."""
         async with self.uow(write=True) as tx:
             if not await tx.inbox.first_time(self.group, event.id):
-                return False
-            await self.handler(event, tx)
+                return False, None
+            after = await self.handler(event, tx)
             await tx.commit()
-        return True
+        return True, after
+
+    async def _after_commit(self, event: Event, after: AfterCommit) -> None:
+        # The event is handled (committed) whatever happens here: a failure is only logged.
+        try:
+            await after()
+        except Exception:
+            log.exception("events: %s handled %s (%s); what follows failed", self.group, event.id,
+                          event.type)  # fmt: skip
 
     async def _park(self, delivery: Delivery, error: str, result: ConsumeResult) -> None:
         # The envelope goes to the dead letters; the log names the event, never its payload.

@@ -12,7 +12,12 @@ from typing import Any
 
 from cloudmall.domain import events
 from cloudmall.domain.cards import Card
-from cloudmall.domain.errors import InvalidInput, PaymentDeclined, PaymentInProgress
+from cloudmall.domain.errors import (
+    DependencyUnavailable,
+    InvalidInput,
+    PaymentDeclined,
+    PaymentInProgress,
+)
 from cloudmall.domain.orders import Order
 from cloudmall.domain.payments import Payment, PaymentStatus
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
@@ -48,6 +53,12 @@ class PaidOrder:
 CLAIM_WAIT_SECONDS = 10.0
 CLAIM_POLL_SECONDS = 0.05
 CLAIM_STALE_SECONDS = 120.0
+
+#: How long a charge waits for the orders context to say whether its order is paid (a call cut
+#: off may have committed: refunding then would leave a paid order without its charge), asking
+#: again every MARK_PAID_RETRY_SECONDS, before the charge is refunded.
+MARK_PAID_PATIENCE_SECONDS = 15.0
+MARK_PAID_RETRY_SECONDS = 1.0
 
 #: 12 to 19 digits (0-9), with spaces or dashes anywhere between them.
 CARD_NUMBER_PATTERN = r"^[ -]*(?:[0-9][ -]*){12,19}$"
@@ -211,7 +222,7 @@ class _Payment:
             )
             raise PaymentDeclined(result.decline_reason)
         try:
-            paid = await self.order_book.mark_paid(order.id, payment_reference=result.reference)
+            paid = await self.mark_paid(order.id, result.reference)
         except BaseException:  # refused (cancelled, expired, paid by another) or cut off
             await self.gateway.refund(reference=result.reference, amount=order.total_amount)
             self.metrics.payment("refunded")
@@ -237,6 +248,21 @@ class _Payment:
             raise
         self.metrics.payment("captured")
         return recorded
+
+    async def mark_paid(self, order_id: int, reference: str) -> Order:
+        """OrderBook.mark_paid, asked again with the same reference (it answers a repeat as it
+        did the first time) while the orders context cannot be reached, for up to
+        MARK_PAID_PATIENCE_SECONDS: its answer decides between recording and refunding."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MARK_PAID_PATIENCE_SECONDS
+        while True:
+            try:
+                return await self.order_book.mark_paid(order_id, payment_reference=reference)
+            except DependencyUnavailable:
+                if loop.time() >= deadline:
+                    raise
+                log.warning("order %d: its payment waits for the orders context", order_id)
+                await asyncio.sleep(MARK_PAID_RETRY_SECONDS)
 
     async def record_event(self, event: events.Event) -> None:
         """Record what happened at the gateway alone (no other change goes with it)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cloudmall.domain import events
@@ -180,6 +181,36 @@ async def confirm(uow: UnitOfWorkFactory, reservation_id: str) -> Reservation:
     return await with_retries(attempt)
 
 
+@dataclass(frozen=True, slots=True)
+class Released:
+    """What releasing a reservation did: the reservation as it is now (None: unknown), the
+    products whose units came back (none if it was released before), and whether one of them
+    had sold out."""
+
+    reservation: Reservation | None
+    product_ids: list[int]
+    back_in_stock: bool = False
+
+    async def invalidate(self, cache: CatalogCache) -> None:
+        """Forget the catalogue's answers the units' return changed (after the commit)."""
+        if self.product_ids:
+            await cache.invalidate_stock(self.product_ids, availability_changed=self.back_in_stock)
+
+
+async def release_in(tx: UnitOfWork, reservation_id: str, *, reason: str | None = None) -> Released:
+    """`reserved` or `sold` → `released` in `tx`, its units back to stock, once (see release)."""
+    found = await _locked(tx, reservation_id)
+    if found is None or found.status is ReservationStatus.RELEASED:
+        return Released(found, [])
+    if not await tx.reservations.transition(
+        reservation_id, found.status, ReservationStatus.RELEASED
+    ):
+        raise RetryableConflict(f"reservation {reservation_id} moved meanwhile")
+    why = reason or ("refund" if found.status is ReservationStatus.SOLD else "cancel")
+    back_in_stock = await _give_back(tx, [found], reason=why)
+    return Released(await _locked(tx, reservation_id), sorted(found.quantities), back_in_stock)
+
+
 async def release(
     uow: UnitOfWorkFactory, reservation_id: str, *, cache: CatalogCache, reason: str | None = None
 ) -> Reservation | None:
@@ -187,25 +218,15 @@ async def release(
     refund, expired) is, when not given, a refund for a sold one and a cancel otherwise.
     Released already: as it is; unknown: None."""
 
-    async def attempt() -> tuple[Reservation | None, list[int], bool]:
+    async def attempt() -> Released:
         async with uow(write=True) as tx:
-            found = await _locked(tx, reservation_id)
-            if found is None or found.status is ReservationStatus.RELEASED:
-                return found, [], False
-            if not await tx.reservations.transition(
-                reservation_id, found.status, ReservationStatus.RELEASED
-            ):
-                raise RetryableConflict(f"reservation {reservation_id} moved meanwhile")
-            why = reason or ("refund" if found.status is ReservationStatus.SOLD else "cancel")
-            back_in_stock = await _give_back(tx, [found], reason=why)
-            released = await _locked(tx, reservation_id)
+            released = await release_in(tx, reservation_id, reason=reason)
             await tx.commit()
-        return released, sorted(found.quantities), back_in_stock
+        return released
 
-    released, product_ids, back_in_stock = await with_retries(attempt)
-    if product_ids:
-        await cache.invalidate_stock(product_ids, availability_changed=back_in_stock)
-    return released
+    released = await with_retries(attempt)
+    await released.invalidate(cache)
+    return released.reservation
 
 
 async def expire_due(
@@ -245,13 +266,19 @@ async def expire_due(
     return count
 
 
+def cancelled_reservation(event: Event) -> str | None:
+    """The reservation an `order.cancelled` names (None for other events, and for orders from
+    before reservations)."""
+    if event.type != events.ORDER_CANCELLED.name:
+        return None
+    reservation_id = event.payload.get("reservation_id")
+    return reservation_id if isinstance(reservation_id, str) and reservation_id else None
+
+
 async def handle_order_event(uow: UnitOfWorkFactory, event: Event, *, cache: CatalogCache) -> None:
     """The `stock` consumer: a cancelled order's reservation is released (once, however often
     the event comes); events without a reservation (orders from before them) are skipped."""
-    if event.type != events.ORDER_CANCELLED.name:
-        return
-    reservation_id = event.payload.get("reservation_id")
-    if isinstance(reservation_id, str) and reservation_id:
+    if reservation_id := cancelled_reservation(event):
         await release(uow, reservation_id, cache=cache)
 
 
