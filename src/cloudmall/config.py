@@ -369,7 +369,19 @@ class Settings(BaseSettings):
                 f"CLOUDMALL_INTERNAL_SECRET must be at least {MIN_INTERNAL_SECRET_BYTES} bytes "
                 "(e.g. `openssl rand -hex 32`)"
             )
+        self._keep_service_readers()
         self._check_service_broker()
+
+    def _keep_service_readers(self) -> None:
+        """A service's outbox keeps only the readers that run in it (the others' tables are
+        elsewhere), or an event no reader there finishes would never leave the outbox."""
+        owner = {"mail": ServiceName.USERS, "stock": ServiceName.PRODUCTS}
+        owner["orders"] = ServiceName.ORDERS
+        self.outbox_consumers = [
+            name
+            for name in self.outbox_consumers
+            if name not in owner or owner[name] is self.service
+        ]
 
     def _check_service_broker(self) -> None:
         """Events cross services through the broker: a service with one relays its outbox

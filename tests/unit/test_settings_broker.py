@@ -85,6 +85,31 @@ def test_a_service_with_a_broker_relays_its_outbox(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("service", "kept"),
+    [
+        ("users", ["lake", "mail"]),
+        ("products", ["lake", "stock"]),
+        ("orders", ["lake", "orders"]),
+        ("payments", ["lake"]),
+    ],
+)
+def test_a_service_keeps_only_the_outbox_readers_that_run_in_it(
+    tmp_path: Path, service: str, kept: list[str]
+) -> None:
+    """A reader whose tables are another context's never runs there: left in, it would keep
+    every event in that service's outbox for ever."""
+    readers = "lake,mail,stock,orders"
+    settings = service_settings(tmp_path, service, outbox_consumers=readers)
+    assert settings.outbox_consumers == kept
+    assert Settings(var_dir=tmp_path, outbox_consumers=readers).outbox_consumers == [
+        "lake",
+        "mail",
+        "stock",
+        "orders",
+    ]
+
+
+@pytest.mark.parametrize(
     ("service", "group", "types"),
     [
         ("products", "products", {"order.cancelled"}),
