@@ -70,7 +70,7 @@ from cloudmall.services.mail import MAIL_CONSUMER, MailReader
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
-from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
+from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
@@ -109,8 +109,8 @@ from cloudmall.services.stock_readers import (
     STOCK_CONSUMER,
     SWEEP_MAX_DELAY_SECONDS,
     SWEEP_SECONDS,
-    StockReader,
     StockSweeper,
+    stock_reader,
 )
 
 # Adapters that some processes never use are imported where they are built: a function's cold
@@ -603,7 +603,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             )
         )
     if stock_loops and STOCK_CONSUMER in settings.outbox_consumers:
-        stock_reader = StockReader(
+        reader = stock_reader(
             uow,
             catalog_cache,
             batch_size=settings.mail_batch_size,
@@ -611,7 +611,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         )
         background.append(
             BackgroundLoop(
-                stock_reader,
+                reader,
                 backoff=Backoff(
                     interval=settings.mail_poll_seconds, max_delay=settings.mail_retry_max_seconds
                 ),
@@ -622,12 +622,12 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         and _owns(settings, "orders")
         and ORDERS_CONSUMER in settings.outbox_consumers
     ):
-        orders_reader = OrdersReader(
+        reader = orders_reader(
             uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
         )
         background.append(
             BackgroundLoop(
-                orders_reader,
+                reader,
                 backoff=Backoff(
                     interval=settings.mail_poll_seconds, max_delay=settings.mail_retry_max_seconds
                 ),

@@ -20,7 +20,7 @@ from cloudmall.domain.reservations import ReservationExpired, ReservationStatus
 from cloudmall.services import cancellation, orders, payments, stock
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
-from cloudmall.services.order_readers import ORDERS_CONSUMER, OrdersReader
+from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import UnitOfWork
 from tests.unit.contexts import order_book, payment_desk, stock_desk
@@ -210,7 +210,7 @@ async def test_the_orders_reader_cancels_the_orders_whose_reservations_expired(
     orders_placed = [await place(store, catalog_cache, metrics, mug.id) for _ in range(3)]
     later = datetime.now(UTC) + timedelta(hours=1)
     assert await stock.expire_due(store, cache=catalog_cache, now=later) == 3
-    reader = OrdersReader(store, batch_size=2, consumers=(ORDERS_CONSUMER,))
+    reader = orders_reader(store, batch_size=2, consumers=(ORDERS_CONSUMER,))
     assert await reader.run_once() > 0
     assert await reader.run_once() == 0
     statuses = {store.data.orders[order.id].status for order in orders_placed}
@@ -222,6 +222,7 @@ async def test_a_server_with_the_orders_reader_runs_it_in_the_background(tmp_pat
     shop = build_shop(Settings(var_dir=tmp_path, outbox_consumers="lake,mail,orders"))
     try:
         loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
-        assert "OrdersReader" in {type(loop.reader).__name__ for loop in loops}
+        consumers = {getattr(loop.reader, "consumer", None) for loop in loops}
+        assert ORDERS_CONSUMER in consumers
     finally:
         await shop.aclose()

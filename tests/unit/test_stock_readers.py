@@ -15,9 +15,9 @@ from cloudmall.domain import events
 from cloudmall.domain.reservations import ReservationStatus
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.outbox_readers import BackgroundLoop, HandlingReader
 from cloudmall.services.ports import ReservationRequest
-from cloudmall.services.stock_readers import StockReader, StockSweeper
+from cloudmall.services.stock_readers import StockSweeper, stock_reader
 from tests.unit.fakes import FakeStore
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +53,7 @@ async def test_the_stock_reader_releases_cancelled_orders_reservations_once(
     async with store(write=True) as tx:
         await tx.outbox.add([cancelled, cancelled])
         await tx.commit()
-    reader = StockReader(store, catalog_cache, batch_size=2, consumers=("stock",))
+    reader = stock_reader(store, catalog_cache, batch_size=2, consumers=("stock",))
     assert await reader.run_once() > 0
     assert await reader.run_once() == 0
     assert store.data.reservations["a"].status is ReservationStatus.RELEASED
@@ -67,14 +67,21 @@ def test_the_reservation_time_is_one_minute_to_one_day(tmp_path: Path, minutes: 
     assert Settings(var_dir=tmp_path).reservation_minutes == 30
 
 
+def _name(reader: object) -> str:
+    """A background loop's reader: a handling reader by its consumer, the others by class."""
+    if isinstance(reader, HandlingReader):
+        return f"{reader.consumer} reader"
+    return type(reader).__name__
+
+
 async def test_a_server_sweeps_and_reads_for_stock_in_the_background(tmp_path: Path) -> None:
     shop = build_shop(Settings(var_dir=tmp_path, outbox_consumers="lake,mail,stock"))
     try:
         loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
-        assert sorted(type(loop.reader).__name__ for loop in loops) == [
+        assert sorted(_name(loop.reader) for loop in loops) == [
             "MailReader",
-            "StockReader",
             "StockSweeper",
+            "stock reader",
         ]
     finally:
         await shop.aclose()

@@ -38,6 +38,16 @@ class Backoff:
         return min(self.max_delay, delay * self.factor)
 
 
+def log_handled(name: str) -> Callable[[int], None]:
+    """A follow loop's report: how many a run handled, when it handled any."""
+
+    def report(done: int) -> None:
+        if done:
+            log.info("%s: %d handled", name, done)
+
+    return report
+
+
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)

@@ -1,14 +1,17 @@
-"""What the outbox's readers (the lake export, mail, the broker relay) share: taking and
-finishing their batches, and running in the background of a long-lived process."""
+"""What the outbox's readers (the lake export, mail, the broker relay, the saga's `stock` and
+`orders` readers) share: taking and finishing their batches, and running in the background of a
+long-lived process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Protocol
 
-from cloudmall.services.follow_loop import Backoff
+from cloudmall.domain.events import Event
+from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import OutboxBatch, UnitOfWorkFactory
 
@@ -40,6 +43,35 @@ async def finish_batch(
         return purged
 
     return await with_retries(finish)
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingReader:
+    """A reader that gives each event to one handler, which acts on it once however often it
+    is given (the monolith's `stock` and `orders` readers; between services the same handlers
+    run behind the broker)."""
+
+    consumer: str
+    handle: Callable[[Event], Awaitable[object]]
+    uow: UnitOfWorkFactory
+    batch_size: int
+    consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
+
+    async def run_once(self) -> int:
+        """Handle every event waiting now; how many events were read."""
+        read = 0
+        while (batch := await claim_batch(self.uow, self.consumer, self.batch_size)) is not None:
+            for entry in batch.entries:
+                await self.handle(entry.event)
+            await finish_batch(self.uow, self.consumer, batch, self.consumers)
+            read += len(batch.entries)
+        return read
+
+    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
+        name = f"{self.consumer} reader"
+        await keep_following(
+            self.run_once, name=name, backoff=backoff, stop=stop, report=log_handled(name)
+        )
 
 
 class Follower(Protocol):

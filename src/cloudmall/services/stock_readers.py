@@ -4,6 +4,7 @@ expired reservations, and the outbox's `stock` reader that releases cancelled or
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from datetime import UTC, datetime
 
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.follow_loop import Backoff, keep_following
-from cloudmall.services.outbox_readers import claim_batch, finish_batch
+from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
+from cloudmall.services.outbox_readers import HandlingReader
 from cloudmall.services.ports import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,6 @@ SWEEP_MAX_DELAY_SECONDS = 300.0
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def log_handled(name: str) -> Callable[[int], None]:
-    """A follow loop's report: how many a run handled, when it handled any."""
-
-    def report(done: int) -> None:
-        if done:
-            log.info("%s: %d handled", name, done)
-
-    return report
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +58,13 @@ class StockSweeper:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class StockReader:
+def stock_reader(
+    uow: UnitOfWorkFactory,
+    cache: CatalogCache,
+    *,
+    batch_size: int,
+    consumers: Collection[str],
+) -> HandlingReader:
     """The outbox's `stock` reader: each `order.cancelled` releases its order's reservation."""
-
-    uow: UnitOfWorkFactory
-    cache: CatalogCache
-    batch_size: int
-    consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
-
-    async def run_once(self) -> int:
-        """Handle every event waiting now; how many events were read."""
-        read = 0
-        while (batch := await claim_batch(self.uow, STOCK_CONSUMER, self.batch_size)) is not None:
-            for entry in batch.entries:
-                await stock.handle_order_event(self.uow, entry.event, cache=self.cache)
-            await finish_batch(self.uow, STOCK_CONSUMER, batch, self.consumers)
-            read += len(batch.entries)
-        return read
-
-    async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
-        await keep_following(
-            self.run_once,
-            name="stock reader",
-            backoff=backoff,
-            stop=stop,
-            report=log_handled("stock reader"),
-        )
+    handle = functools.partial(stock.handle_order_event, uow, cache=cache)
+    return HandlingReader(STOCK_CONSUMER, handle, uow, batch_size, consumers)
