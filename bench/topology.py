@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +71,7 @@ def errors(wrk: dict[str, Any]) -> int:
     status = wrk.get("status") or {}
     if status:
         socket = sum(int(wrk[k]) for k in ERROR_FIELDS if k != "non_2xx_3xx")
-        return socket + sum(n for kind, n in status.items() if kind != "2xx")
+        return socket + sum(int(n) for kind, n in status.items() if kind != "2xx")
     return sum(int(wrk[k]) for k in ERROR_FIELDS)
 
 
@@ -156,7 +157,8 @@ def markdown(meta: dict[str, Any], medians: list[dict[str, Any]], found: Verdict
         f"Measured {meta['date']} with `{meta['command']}` ({meta['machine']['nproc']} × "
         f"{meta['machine']['cpu_model']}; load average before {meta['load_before']}, during "
         f"{meta['load_during']} with this run's own load, after {meta['load_after']}; the CPUs "
-        f"{_share(meta['idle_busy'])} busy in the pauses between runs, this run's servers idle): "
+        f"{_share(meta['idle_busy'])} busy in the 1 s pauses between runs: others' work and "
+        "this run's background work): "
         f"monolith {MONOLITH_WORKERS} workers, services {SERVICE_WORKERS} worker each + nginx; "
         f"wrk -t1 -d{meta['wrk']['duration']} after a {meta['wrk']['warmup']} warm-up, "
         f"{meta['rounds']} alternating rounds, the median of the rounds column by column.",
@@ -362,6 +364,11 @@ def prepare(front: Front, workdir: Path) -> None:
     front.tokens.write_text("\n".join(signed) + "\n")
 
 
+def _tagged(fixed: list[str], tag: str) -> Callable[[str], list[str]]:
+    """The Lua script's arguments: `fixed`, then the run's tag for the phase (warm-up or run)."""
+    return lambda phase: [*fixed, f"{tag}{phase}"]
+
+
 def measure_all(
     fronts: list[Front], rounds: int, method: WrkMethod, raw: Path
 ) -> list[dict[str, Any]]:
@@ -374,15 +381,14 @@ def measure_all(
                 if scenario == "order":
                     url, lua = f"{front.url}/api/orders", loadgen.LUA_DIR / "order.lua"
                     listed = services.http("GET", f"{front.url}/api/products").json()
-                    ids = ",".join(str(p["id"]) for p in listed)
-                    args = lambda phase, f=front, i=ids, t=tag: [str(f.tokens), i, f"{t}{phase}"]  # noqa: E731
+                    fixed = [str(front.tokens), ",".join(str(p["id"]) for p in listed)]
                 else:
                     url, lua = f"{front.url}/api/products", loadgen.LUA_DIR / "get.lua"
                     services.expect(services.http("GET", url), 200, what="warm the cache")
-                    args = lambda phase, t=tag: [f"{t}{phase}"]  # noqa: E731
+                    fixed = []
                 name = f"{scenario}-{front.name}-r{round_index + 1}"
                 row = loadgen.measure(
-                    method, url, CONNECTIONS[scenario], lua=lua, lua_args=args,
+                    method, url, CONNECTIONS[scenario], lua=lua, lua_args=_tagged(fixed, tag),
                     server_pids=front.pids, raw_dir=raw, name=name,
                 )  # fmt: skip
                 wrk = row["wrk"]

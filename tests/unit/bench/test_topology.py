@@ -19,7 +19,9 @@ def wrk(**status: int) -> dict[str, Any]:
             "non_2xx_3xx": 3, "status": status or None}  # fmt: skip
 
 
-def row(scenario: str, topology: str, rps: float, p95: float | None, errors: int = 0) -> dict:
+def row(
+    scenario: str, topology: str, rps: float, p95: float | None, errors: int = 0
+) -> dict[str, Any]:
     return {"scenario": scenario, "topology": topology, "rps": rps, "p50_ms": p95 and p95 / 2,
             "p95_ms": p95, "p99_ms": p95 and p95 * 2, "errors": errors}  # fmt: skip
 
@@ -83,7 +85,7 @@ def test_the_report_quotes_the_ratios_and_whether_each_target_is_met() -> None:
                                             "holds": True}},
     }  # fmt: skip
     text = markdown(meta, medians, verdict(medians))
-    assert "42 % busy in the pauses" in text
+    assert "42 % busy in the 1 s pauses" in text
     assert "| catalogue, cached (GET /api/products) | 100 | services | 1,996 |" in text
     assert "services ÷ monolith: **0.78** (target ≥ 0.5: met)" in text
     assert "services ÷ monolith: **0.76** (target ≤ 2: met)" in text
