@@ -163,7 +163,8 @@ def markdown(meta: dict[str, Any], medians: list[dict[str, Any]], found: Verdict
         f"{meta['load_during']} with this run's own load, after {meta['load_after']}; the CPUs "
         f"{_share(meta['idle_busy'])} busy in the 1 s pauses between runs: others' work and "
         "this run's background work): "
-        f"monolith {MONOLITH_WORKERS} workers, services {SERVICE_WORKERS} worker each + nginx; "
+        f"monolith {MONOLITH_WORKERS} workers, services {meta['service_workers']} worker(s) each "
+        "+ nginx; "
         f"wrk -t1 -d{meta['wrk']['duration']} after a {meta['wrk']['warmup']} warm-up, "
         f"{meta['rounds']} alternating rounds, the median of the rounds column by column.",
         "",
@@ -287,7 +288,7 @@ def monolith(workdir: Path, reaper: system.Reaper) -> Front:
     return Front("monolith", f"http://127.0.0.1:{port}", [process])
 
 
-def topology(workdir: Path, reaper: system.Reaper) -> Front:
+def topology(workdir: Path, reaper: system.Reaper, workers: int) -> Front:
     from cloudmall.cli.gateway import render  # the topology as `cloudmall services run` makes it
     from cloudmall.cli.services import service_environments
     from cloudmall.config import ServiceName
@@ -324,7 +325,7 @@ def topology(workdir: Path, reaper: system.Reaper) -> Front:
                 "--service",
                 service.value,
                 "--workers",
-                str(SERVICE_WORKERS),
+                str(workers),
             )
         )
     nginx = shutil.which("nginx")
@@ -417,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.topology", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", default="5s")
+    parser.add_argument(
+        "--service-workers", type=int, default=SERVICE_WORKERS,
+        help="workers per service (default 1: the monolith's 2 are the machine's 2 cores)",
+    )  # fmt: skip
     parser.add_argument("--out", default=str(REPO / "var" / "bench-services"))
     args = parser.parse_args(argv)
     for tool in ("wrk", "mariadb", "redis-cli", "nginx"):
@@ -443,12 +448,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": system.machine(),
         "load_before": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
         "rounds": args.rounds,
+        "service_workers": args.service_workers,
         "wrk": {"duration": method.duration, "warmup": method.warmup, "timeout": method.timeout},
     }
     databases = [f"{DB_PREFIX}_monolith", *(f"{DB_PREFIX}_{s}" for s in
                  ("users", "products", "orders", "payments"))]  # fmt: skip
     try:
-        fronts = [monolith(workdir, reaper), topology(workdir, reaper)]
+        fronts = [monolith(workdir, reaper), topology(workdir, reaper, args.service_workers)]
         for front in fronts:
             prepare(front, workdir)
         rows = measure_all(fronts, args.rounds, method, raw)

@@ -80,12 +80,13 @@ def test_the_report_quotes_the_ratios_and_whether_each_target_is_met() -> None:
         "date": "2026-12-02 14:55 UTC", "command": "make bench-services",
         "machine": {"nproc": 2, "cpu_model": "AMD EPYC"}, "load_before": "1.90, 3.08, 4.66",
         "load_during": "7.71–9.29", "load_after": "9.00, 5.96, 5.48", "idle_busy": 0.42,
-        "rounds": 3, "wrk": {"duration": "5s", "warmup": "2s"},
+        "rounds": 3, "service_workers": 1, "wrk": {"duration": "5s", "warmup": "2s"},
         "stock_conservation": {"services": {"units_out": 5, "units_ordered": 5, "orders": 5,
                                             "holds": True}},
     }  # fmt: skip
     text = markdown(meta, medians, verdict(medians))
     assert "42 % busy in the 1 s pauses" in text
+    assert "monolith 2 workers, services 1 worker(s) each + nginx" in text
     assert "| catalogue, cached (GET /api/products) | 100 | services | 1,996 |" in text
     assert "services ÷ monolith: **0.78** (target ≥ 0.5: met)" in text
     assert "services ÷ monolith: **0.76** (target ≤ 2: met)" in text
