@@ -10,7 +10,7 @@ LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
 .PHONY: run run-services test reliability check lint imports typecheck security synth audit clean bench \
 	bench-quick bench-profile bench-tracing lock scan image image-test bench-lake \
-	lambda-package bench-lambda bench-dynamodb
+	lambda-package bench-lambda bench-dynamodb bench-services
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
 DEV_LOCK     := requirements/dev.lock
@@ -157,6 +157,10 @@ bench-quick: $(BENCH_STAMP)
 ## bench-dynamodb: one server on MariaDB and on DynamoDB (moto), catalogue and orders (~10 min) -> var/bench-dynamodb/
 bench-dynamodb: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.dynamodb
+
+## bench-services: the monolith and the four services behind nginx, side by side (~6 min) -> var/bench-services/
+bench-services: $(BENCH_STAMP)
+	$(BIN)/python -m bench.topology
 
 ## bench-lake: the data lake: export events/s, a report over 1,000,000 events, Parquet size (~5 min)
 bench-lake: $(STAMP)

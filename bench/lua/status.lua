@@ -26,8 +26,9 @@ function M.response(status)
   else sother = sother + 1 end
 end
 
--- wrk's done(), in the main state: the line bench/report.py reads.
-function M.done()
+-- wrk's done(summary, latency), in the main state: the line bench/report.py reads, and the
+-- latency percentiles wrk's --latency table leaves out (p95), in microseconds.
+function M.done(summary, latency)
   local t = {0, 0, 0, 0, 0}
   for _, thread in ipairs(threads) do
     t[1] = t[1] + (thread:get("s2xx") or 0)
@@ -38,6 +39,9 @@ function M.done()
   end
   io.write(string.format("bench-status 2xx=%d 3xx=%d 4xx=%d 5xx=%d other=%d\n",
     t[1], t[2], t[3], t[4], t[5]))
+  if latency then
+    io.write(string.format("bench-latency p95=%d\n", latency:percentile(95)))
+  end
 end
 
 return M
