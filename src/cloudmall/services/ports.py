@@ -860,6 +860,9 @@ class Principal:
     user_id: int
     role: Role
     token_version: int = 0  # the user's token version when the token was issued
+    #: The account still had its initial password when the token was issued (a one-time
+    #: password from `cloudmall admin create`): only the password change is allowed.
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
