@@ -6,7 +6,6 @@ internal routes closed to the outside; the shop without its payments service, an
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -14,146 +13,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from cloudmall.bootstrap import new_signing_key
-from cloudmall.cli.gateway import render
-from cloudmall.config import SERVICE_PEERS, ServiceName
+from cloudmall.config import ServiceName
 from tests.conftest import shop_env
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADDRESS,
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    STARTED,
-    LiveServer,
-    Service,
     card,
-    cli,
     free_port,
     start_redis,
     stop_server,
-    wait_for_port,
 )
-
-SECRET = "an-internal-secret-for-the-topology-test"
-
-
-@dataclass
-class Topology:
-    services: dict[ServiceName, LiveServer]
-    gateway: LiveServer  # nginx, shaped like a server for the HTTP helpers
-    tmp_path: Path
-
-    def restart(self, service: ServiceName) -> None:
-        old = self.services[service]
-        stop_server(old)
-        self.services[service] = start_service(service, old.env, self.tmp_path, old.url)
-
-
-def start_service(
-    service: ServiceName, env: dict[str, str], tmp_path: Path, url: str
-) -> LiveServer:
-    port = int(url.rsplit(":", 1)[1])
-    log_path = tmp_path / f"{service.value}-{time.monotonic_ns()}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudmall",
-                "serve",
-                "--service",
-                service.value,
-                "--port",
-                str(port),
-                "--no-demo",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp_path,
-        )
-    server = LiveServer(url=url, process=process, log_path=log_path, env=env)
-    STARTED.append(server)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the {service} service exited early:\n{server.log()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server
-        time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError(f"the {service} service was not ready in 60 s:\n{server.log()}")
-
-
-def start_gateway(services: dict[ServiceName, LiveServer], tmp_path: Path) -> tuple[str, Service]:
-    port = free_port()
-    prefix = tmp_path / "gateway"
-    prefix.mkdir()
-    conf = prefix / "nginx.conf"
-    upstreams = {name: server.url.removeprefix("http://") for name, server in services.items()}
-    conf.write_text(render(upstreams, listen=f"127.0.0.1:{port}", prefix=prefix))
-    process = subprocess.Popen(
-        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
-    return f"http://127.0.0.1:{port}", Service(port, process)
+from tests.topology import INTERNAL_SECRET, Topology, running_topology, service_databases
 
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     tmp_path = tmp_path_factory.mktemp("services")
-    urls = {service: f"http://127.0.0.1:{free_port()}" for service in ServiceName}
-    signing_key, public_key = new_signing_key()
-    envs = {}
-    for service in ServiceName:
-        env = shop_env(
-            f"sqlite+aiosqlite:///{(tmp_path / f'{service.value}.db').as_posix()}",
-            tmp_path / service.value,
-            CLOUDMALL_INTERNAL_SECRET=SECRET,
-            CLOUDMALL_SERVICE=service.value,
-            PYTHONUNBUFFERED="1",
-        )
-        for peer in SERVICE_PEERS[service]:
-            env[f"CLOUDMALL_{peer.value.upper()}_URL"] = urls[peer]
-        if service is ServiceName.USERS:
-            env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
-        else:
-            env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
-        envs[service] = {**os.environ, **env}
-    made = cli(
-        envs[ServiceName.USERS],
-        tmp_path,
-        "admin",
-        "create",
-        ADMIN_EMAIL,
-        "--password",
-        ADMIN_PASSWORD,
-    )
-    assert made.returncode == 0, made.stderr
-    services: dict[ServiceName, LiveServer] = {}
-    gateway = None
-    try:
-        for service in ServiceName:
-            services[service] = start_service(service, envs[service], tmp_path, urls[service])
-        gateway_url, gateway = start_gateway(services, tmp_path)
-        users = services[ServiceName.USERS]
-        yield Topology(
-            services, LiveServer(gateway_url, gateway.process, users.log_path, users.env), tmp_path
-        )
-    finally:
-        if gateway is not None:
-            gateway.stop()
-        for server in services.values():
-            stop_server(server)
+    with (
+        service_databases("sqlite", tmp_path) as databases,
+        running_topology(databases, shop_env("", tmp_path), tmp_path) as topology,
+    ):
+        yield topology
 
 
 def place(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
@@ -200,7 +85,7 @@ def test_a_customer_signs_up_browses_orders_pays_and_cancels(topology: Topology)
 def test_internal_routes_are_not_reachable_through_the_gateway(topology: Topology) -> None:
     with httpx.Client(base_url=topology.gateway.url, timeout=10) as http:
         for path in ("/internal/v1/stock/reservations", "/internal/v1/orders/1/mark-paid"):
-            answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": SECRET})
+            answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": INTERNAL_SECRET})
             assert answer.status_code == 404
             assert answer.json()["error"]["code"] == "not_found"
 
