@@ -903,6 +903,26 @@ class StockDesk(Protocol):
         ...
 
 
+class AddressBook(Protocol):
+    """The users context's saved addresses as the orders context copies one into an order: in
+    the same process (the monolith) or over HTTP (the services topology)."""
+
+    async def saved(self, user_id: int, address_id: int) -> Address | None:
+        """The user's saved address with this id; None if they have none by it. Raises
+        DependencyUnavailable when the users context cannot answer."""
+        ...
+
+
+class PriceList(Protocol):
+    """The products context's prices as the orders context quotes them: in the same process
+    (the monolith) or over HTTP (the services topology)."""
+
+    async def prices(self, product_ids: Collection[int]) -> Mapping[int, Decimal]:
+        """Each product's price now; a product that does not exist is left out. Raises
+        DependencyUnavailable when the products context cannot answer."""
+        ...
+
+
 class OrderBook(Protocol):
     """The orders context as the payments context uses it (in process or over HTTP)."""
 
