@@ -181,8 +181,10 @@ def start_gateway(services: dict[ServiceName, LiveServer], tmp_path: Path) -> tu
     conf = prefix / "nginx.conf"
     upstreams = {name: server.url.removeprefix("http://") for name, server in services.items()}
     conf.write_text(render(upstreams, listen=f"127.0.0.1:{port}", prefix=prefix))
+    # Run as root (CI), nginx's workers would be `nobody`, who cannot write a large upload's
+    # body into the test's private folder; as anyone else the `user` line is ignored.
     process = subprocess.Popen(
-        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off; user root;"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
