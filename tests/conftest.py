@@ -23,6 +23,7 @@ from tests.support import (
     start_server,
     stop_server,
 )
+from tests.topology import running_topology, service_databases
 
 
 @pytest.fixture(autouse=True)
@@ -103,13 +104,15 @@ def real_tiers_env(moto: Service) -> dict[str, str]:
 
 
 #: (backend, runtime) pairs the API suite runs on: the server on every backend and on DynamoDB
-#: (moto's server), and the Lambda handler (the local function runtime) on MariaDB, the engine
-#: the serverless stack runs, and on DynamoDB (pattern 6: API Gateway, Lambda, DynamoDB).
+#: (moto's server), the Lambda handler (the local function runtime) on MariaDB, the engine
+#: the serverless stack runs, and on DynamoDB (pattern 6: API Gateway, Lambda, DynamoDB), and
+#: the services topology (four services, a MariaDB database each, behind the nginx gateway).
 LIVE_SERVERS = (
     [(backend, "server") for backend in BACKENDS]
     + [("dynamodb", "server")]
     + ([("mariadb", "function")] if "mariadb" in BACKENDS else [])
     + [("dynamodb", "function")]
+    + ([("mariadb", "services")] if "mariadb" in BACKENDS else [])
 )
 
 
@@ -120,13 +123,22 @@ def live_server(
     moto: Service,
     dynamodb: Service,
 ) -> Iterator[LiveServer]:
-    """A real `cloudmall serve` process per backend and runtime, shared by a module's tests.
+    """A real `cloudmall serve` process per backend and runtime, shared by a module's tests;
+    for the `services` runtime, the gateway in front of the four services (each process on its
+    own database).
 
     On SQLite it runs on the embedded defaults (in-process cache, local folder); on MariaDB,
     PostgreSQL and DynamoDB with the real tiers (Redis, S3).
     """
     backend, runtime = request.param
     tmp_path = tmp_path_factory.mktemp(f"server-{backend}-{runtime}")
+    if runtime == "services":
+        with (
+            service_databases(backend, tmp_path) as databases,
+            running_topology(databases, shop_env("", tmp_path), tmp_path) as topology,
+        ):
+            yield topology.gateway
+        return
     with database_for(backend, tmp_path, dynamodb) as url:
         extra = {} if backend == "sqlite" else real_tiers_env(moto)
         server = start_server(shop_env(url, tmp_path, **extra), tmp_path, runtime=runtime)

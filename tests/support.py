@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -156,12 +156,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def scratch_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database on `backend`, dropped afterwards; yields its cloudmall URL."""
+def scratch_database(backend: str, tmp_path: Path, label: str = "shop") -> Iterator[str]:
+    """A new, empty database on `backend`, dropped afterwards; yields its cloudmall URL.
+    `label` tells several apart (a file's name on SQLite, a name's end on a server)."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shop.db'}"
+        yield f"sqlite:///{tmp_path / f'{label}.db'}"
         return
-    name = f"cm_{secrets.token_hex(6)}"
+    name = f"cm_{secrets.token_hex(6)}" + ("" if label == "shop" else f"_{label}")
     admin_url = MARIADB_URL if backend == "mariadb" else POSTGRES_URL
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -194,9 +195,20 @@ class LiveServer:
     log_path: Path
     env: dict[str, str]
     runtime: str = "server"
+    #: Behind a services topology's gateway: each service's own process (by service name).
+    services: dict[str, LiveServer] = field(default_factory=dict)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def part(self, service: str) -> LiveServer:
+        """The process answering `service`'s routes: this one, or that service's behind the
+        gateway."""
+        return self.services.get(service, self)
+
+    def database_url(self, service: str) -> str:
+        """The database `service`'s tables are in (the monolith's one database, or its own)."""
+        return self.part(service).env["CLOUDMALL_DATABASE_URL"]
 
 
 def cli(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -51,6 +51,7 @@ from cloudmall.config import (
 )
 from cloudmall.domain.delivery import DeliveryFees
 from cloudmall.services.access import AccessCheck, TokenClaimsAccess
+from cloudmall.services.address_book import LocalAddressBook
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.event_consumer import EventConsumer, EventHandler
@@ -76,6 +77,7 @@ from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
+    AddressBook,
     BackupDatabase,
     Broker,
     BrokerUnavailable,
@@ -91,6 +93,7 @@ from cloudmall.services.ports import (
     OrderBook,
     PasswordResetTokens,
     PaymentDesk,
+    PriceList,
     StockDesk,
     StorageUnavailable,
     TierProbe,
@@ -99,6 +102,7 @@ from cloudmall.services.ports import (
     Tracer,
     UnitOfWorkFactory,
 )
+from cloudmall.services.price_list import LocalPriceList
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.relay import BROKER_CONSUMER, RELAY_MAX_DELAY_SECONDS, Relay
 from cloudmall.services.sessions import RefreshSessions
@@ -322,6 +326,8 @@ class RemoteDesks:
     and the clients to close."""
 
     stock: StockDesk | None = None
+    price_list: PriceList | None = None
+    address_book: AddressBook | None = None
     order_book: OrderBook | None = None
     payment_desk: PaymentDesk | None = None
     clients: tuple[ServiceClient, ...] = ()
@@ -334,7 +340,13 @@ def build_remote_desks(settings: Settings) -> RemoteDesks:
         return RemoteDesks()
     # Imported here: httpx is no cost a monolith or a function should pay at start.
     from cloudmall.adapters.http.client import ServiceClient
-    from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
+    from cloudmall.adapters.http.desks import (
+        HttpAddressBook,
+        HttpOrderBook,
+        HttpPaymentDesk,
+        HttpPriceList,
+        HttpStockDesk,
+    )
 
     peers = SERVICE_PEERS[settings.service]
     clients = {
@@ -345,11 +357,14 @@ def build_remote_desks(settings: Settings) -> RemoteDesks:
         )
         for peer in peers
     }
+    users = clients.get(ServiceName.USERS)
     products = clients.get(ServiceName.PRODUCTS)
     orders = clients.get(ServiceName.ORDERS)
     payments = clients.get(ServiceName.PAYMENTS)
     return RemoteDesks(
         stock=HttpStockDesk(products) if products else None,
+        price_list=HttpPriceList(products) if products else None,
+        address_book=HttpAddressBook(users) if users else None,
         order_book=HttpOrderBook(orders) if orders else None,
         payment_desk=HttpPaymentDesk(payments) if payments else None,
         clients=tuple(clients.values()),
@@ -661,6 +676,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "order_limits": limits,
         "gateway": gateway,
         "stock_desk": stock,
+        "price_list": remote.price_list or LocalPriceList(uow),
+        "address_book": remote.address_book or LocalAddressBook(uow),
         "order_book": remote.order_book or LocalOrderBook(uow, stock),
         "payment_desk": remote.payment_desk or LocalPaymentDesk(uow, gateway, metrics),
         "hasher": Argon2PasswordHasher(),

@@ -63,7 +63,7 @@ class ServiceName(StrEnum):
 SERVICE_PEERS: dict[ServiceName, tuple[ServiceName, ...]] = {
     ServiceName.USERS: (),
     ServiceName.PRODUCTS: (),
-    ServiceName.ORDERS: (ServiceName.PRODUCTS, ServiceName.PAYMENTS),
+    ServiceName.ORDERS: (ServiceName.USERS, ServiceName.PRODUCTS, ServiceName.PAYMENTS),
     ServiceName.PAYMENTS: (ServiceName.ORDERS,),
 }
 
@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     service: ServiceName | None = None
     # Where the other services answer (http://host:port, no path): each is required in the
     # services that call it (SERVICE_PEERS), unused elsewhere.
+    users_url: str = ""
     products_url: str = ""
     orders_url: str = ""
     payments_url: str = ""

@@ -8,7 +8,6 @@ once the products service returns, an expired reservation's pending order cancel
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,167 +23,24 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from cloudmall.adapters.db.tables import stock_reservations
-from cloudmall.bootstrap import new_signing_key
-from cloudmall.cli.gateway import render
-from cloudmall.config import SERVICE_PEERS, ServiceName
-from tests.conftest import shop_env
+from cloudmall.config import ServiceName
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADDRESS,
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    STARTED,
     LiveServer,
-    Service,
     card,
     cli,
     free_port,
     start_redis,
     stop_server,
-    wait_for_port,
 )
-
-SECRET = "an-internal-secret-for-the-topology-test"
-
-
-@dataclass
-class Topology:
-    services: dict[ServiceName, LiveServer]
-    gateway: LiveServer  # nginx, shaped like a server for the HTTP helpers
-    tmp_path: Path
-
-    def restart(self, service: ServiceName) -> None:
-        stop_server(self.services[service])
-        self.start(service)
-
-    def kill(self, service: ServiceName) -> None:
-        """SIGKILL: no request finished, no batch handed back."""
-        process = self.services[service].process
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def start(self, service: ServiceName) -> None:
-        """Start the service again (stopped or killed), on its port and database."""
-        old = self.services[service]
-        self.services[service] = start_service(service, old.env, self.tmp_path, old.url)
-
-    def database(self, service: ServiceName) -> str:
-        return self.services[service].env["CLOUDMALL_DATABASE_URL"]
-
-
-def start_service(
-    service: ServiceName, env: dict[str, str], tmp_path: Path, url: str
-) -> LiveServer:
-    port = int(url.rsplit(":", 1)[1])
-    log_path = tmp_path / f"{service.value}-{time.monotonic_ns()}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudmall",
-                "serve",
-                "--service",
-                service.value,
-                "--port",
-                str(port),
-                "--no-demo",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp_path,
-        )
-    server = LiveServer(url=url, process=process, log_path=log_path, env=env)
-    STARTED.append(server)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the {service} service exited early:\n{server.log()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server
-        time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError(f"the {service} service was not ready in 60 s:\n{server.log()}")
-
-
-def start_gateway(services: dict[ServiceName, LiveServer], tmp_path: Path) -> tuple[str, Service]:
-    port = free_port()
-    prefix = tmp_path / "gateway"
-    prefix.mkdir()
-    conf = prefix / "nginx.conf"
-    upstreams = {name: server.url.removeprefix("http://") for name, server in services.items()}
-    conf.write_text(render(upstreams, listen=f"127.0.0.1:{port}", prefix=prefix))
-    process = subprocess.Popen(
-        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
-    return f"http://127.0.0.1:{port}", Service(port, process)
+from tests.topology import INTERNAL_SECRET, Topology, run_topology
 
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with run_topology(tmp_path_factory.mktemp("services")) as running:
         yield running
-
-
-@contextlib.contextmanager
-def run_topology(tmp_path: Path, **extra_env: str) -> Iterator[Topology]:
-    """The four services (SQLite files in `tmp_path`), a private Redis as their broker and nginx
-    in front; everything stopped afterwards."""
-    redis = start_redis()  # the broker: the saga's events between the services
-    urls = {service: f"http://127.0.0.1:{free_port()}" for service in ServiceName}
-    signing_key, public_key = new_signing_key()
-    envs = {}
-    for service in ServiceName:
-        env = shop_env(
-            f"sqlite+aiosqlite:///{(tmp_path / f'{service.value}.db').as_posix()}",
-            tmp_path / service.value,
-            CLOUDMALL_INTERNAL_SECRET=SECRET,
-            CLOUDMALL_SERVICE=service.value,
-            CLOUDMALL_BROKER_URL=f"redis://127.0.0.1:{redis.port}/0",
-            CLOUDMALL_BROKER_POLL_SECONDS="0.2",
-            # A member SIGKILLed while holding messages: another takes them over this soon.
-            CLOUDMALL_BROKER_VISIBILITY_SECONDS="3",
-            PYTHONUNBUFFERED="1",
-            **extra_env,
-        )
-        for peer in SERVICE_PEERS[service]:
-            env[f"CLOUDMALL_{peer.value.upper()}_URL"] = urls[peer]
-        if service is ServiceName.USERS:
-            env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
-        else:
-            env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
-        envs[service] = {**os.environ, **env}
-    made = cli(
-        envs[ServiceName.USERS],
-        tmp_path,
-        "admin",
-        "create",
-        ADMIN_EMAIL,
-        "--password",
-        ADMIN_PASSWORD,
-    )
-    assert made.returncode == 0, made.stderr
-    services: dict[ServiceName, LiveServer] = {}
-    gateway = None
-    try:
-        for service in ServiceName:
-            services[service] = start_service(service, envs[service], tmp_path, urls[service])
-        gateway_url, gateway = start_gateway(services, tmp_path)
-        users = services[ServiceName.USERS]
-        yield Topology(
-            services, LiveServer(gateway_url, gateway.process, users.log_path, users.env), tmp_path
-        )
-    finally:
-        if gateway is not None:
-            gateway.stop()
-        for server in services.values():
-            stop_server(server)
-        redis.stop()
 
 
 def place(shopper: Shopper, product_id: int, quantity: int = 1) -> int:
@@ -267,7 +122,7 @@ def test_internal_routes_are_not_reachable_through_the_gateway(topology: Topolog
             "/internal/v1/stock/low",
             "/internal/v1/orders/1/mark-paid",
         ):
-            answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": SECRET})
+            answer = http.post(path, json={}, headers={"X-Cloudmall-Internal": INTERNAL_SECRET})
             assert answer.status_code == 404
             assert answer.json()["error"]["code"] == "not_found"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import secrets
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import httpx
 
 from tests.e2e.client import CONSENT, client
-from tests.support import LiveServer
+from tests.support import LiveServer, cli
 
 PASSWORD = "a long enough passphrase"
 COOKIE = "cloudmall_refresh"
@@ -153,3 +154,36 @@ def test_sign_up_without_consent_is_refused(live_server: LiveServer) -> None:
         assert "terms" in refused.json()["error"]["details"]["missing"]
         login = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 401  # no account was made
+
+
+def test_an_initial_password_is_changed_before_anything_else_on_every_service(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Behind the gateway the products, orders and payments services hold no accounts: the
+    token says so, and they refuse as the users service does."""
+    email = f"ops-{secrets.token_hex(4)}@example.com"
+    made = cli({**live_server.env, "COLUMNS": "400"}, tmp_path, "admin", "create", email)
+    assert made.returncode == 0, made.stderr
+    initial = made.stdout.split("change it at the first log-in):", 1)[1].split()[0]
+    with client(live_server) as http:
+        login = http.post("/api/auth/login", json={"email": email, "password": initial})
+        assert login.status_code == 200 and login.json()["password_change_required"] is True
+        first = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for method, path in (
+            ("GET", "/api/auth/me"),  # users
+            ("POST", "/api/admin/categories"),  # products
+            ("GET", "/api/admin/orders"),  # orders
+            ("GET", "/api/orders/1/payments"),  # payments
+        ):
+            refused = http.request(method, path, headers=first, json={})
+            assert refused.status_code == 403, (path, refused.text)
+            assert refused.json()["error"]["code"] == "password_change_required"
+        changed = http.post(
+            "/api/auth/password",
+            json={"current_password": initial, "new_password": "the staff's own passphrase"},
+            headers=first,
+        )
+        assert changed.status_code == 200 and changed.json()["password_change_required"] is False
+        now = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+        assert http.get("/api/admin/orders", headers=now).status_code == 200
+        assert http.get("/api/auth/me", headers=now).status_code == 200

@@ -147,3 +147,21 @@ def test_the_guides_order_body_and_product_list_shape(live_server: LiveServer) -
         "/api/orders", json={**guide_body, "userId": shopper.user["id"] + 1000}
     )
     assert someone_else.status_code == 403
+
+
+def test_the_staff_overview_counts_a_paid_order_and_shows_low_stock(
+    live_server: LiveServer,
+) -> None:
+    admin = log_in_admin(live_server)
+    last = create_product(admin, stock=1)
+    shopper = sign_up(live_server)
+    body = {"items": [{"productId": last["id"], "quantity": 1}], "address": ADDRESS}
+    order_id = shopper.post("/api/orders", json=body).json()["orderId"]
+    assert shopper.post(f"/api/orders/{order_id}/pay", json=card()).status_code == 200
+
+    assert shopper.get("/api/admin/overview").status_code == 403
+    seen = admin.get("/api/admin/overview")
+    assert seen.status_code == 200, seen.text
+    overview = seen.json()
+    assert overview["orders_today"] >= 1 and overview["orders_to_ship"] >= 1
+    assert last["id"] in [row["id"] for row in overview["low_stock"]]

@@ -16,6 +16,7 @@ from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import PaymentStatus
 from cloudmall.domain.users import Role
 from cloudmall.services import cancellation, delivery, orders, payments
+from cloudmall.services.address_book import LocalAddressBook
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.ports import NewOrder, Principal
@@ -77,7 +78,9 @@ async def test_an_order_keeps_its_own_copy_of_the_address_and_its_shipment(
         uow=uow,
         principal=me,
         order_id=pending.id,
-        address=await delivery.saved_address(uow=uow, principal=me, address_id=saved.id),
+        address=await delivery.saved_address(
+            addresses=LocalAddressBook(uow), principal=me, address_id=saved.id
+        ),
     )
     await delivery.delete_address(uow=uow, principal=me, address_id=saved.id)
     async with uow(write=True) as tx:

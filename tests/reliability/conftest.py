@@ -41,14 +41,18 @@ def database(database_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def stock_ledger(engine: Engine, product_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """For each product: (stock now, units in live orders)."""
+def stock_ledger(
+    engine: Engine, product_ids: list[int], orders: Engine | None = None
+) -> dict[int, tuple[int, int]]:
+    """For each product: (stock now, units in live orders); the orders in `orders`' database
+    when they have one of their own (the services topology), else in `engine`'s."""
     ids = ",".join(str(int(pid)) for pid in product_ids)
     live = ",".join(f"'{status}'" for status in LIVE)
     with engine.connect() as conn:
         stock = dict(
             conn.execute(text(f"SELECT id, stock_quantity FROM products WHERE id IN ({ids})")).all()  # noqa: S608
         )
+    with (orders or engine).connect() as conn:
         sold = dict(
             conn.execute(
                 text(

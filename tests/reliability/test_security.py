@@ -31,6 +31,7 @@ from tests.support import (
     start_server,
     stop_server,
 )
+from tests.topology import running_topology, service_databases
 
 SECRET = TEST_SECRET_KEY
 ORIGIN = "https://shop.example.com"
@@ -38,15 +39,25 @@ ORIGIN = "https://shop.example.com"
 
 @pytest.fixture(
     scope="module",
-    params=[("sqlite", "server"), ("mariadb", "function")],
-    ids=["sqlite-server", "mariadb-function"],
+    params=[("sqlite", "server"), ("mariadb", "function"), ("mariadb", "services")],
+    ids=["sqlite-server", "mariadb-function", "mariadb-services"],
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """The server on the embedded defaults, and the Lambda handler (local function runtime)."""
+    """The server on the embedded defaults, the Lambda handler (local function runtime), and
+    the services topology's gateway (four services, a database each)."""
     backend, runtime = request.param
     tmp_path: Path = tmp_path_factory.mktemp(f"security-{backend}-{runtime}")
+    if runtime == "services":
+        with (
+            service_databases(backend, tmp_path) as databases,
+            running_topology(
+                databases, shop_env("", tmp_path, CLOUDMALL_CORS_ORIGINS=ORIGIN), tmp_path
+            ) as topology,
+        ):
+            yield topology.gateway
+        return
     with scratch_database(backend, tmp_path) as url:
         env = shop_env(url, tmp_path, CLOUDMALL_CORS_ORIGINS=ORIGIN)
         live = start_server(env, tmp_path, runtime=runtime)
@@ -62,15 +73,18 @@ def cast(server: LiveServer) -> tuple[Shopper, Shopper, Shopper]:
 
 
 def openapi_routes(server: LiveServer) -> list[tuple[str, str, bool]]:
-    """(method, path template, needs staff) for every API operation."""
-    schema = httpx.get(f"{server.url}/openapi.json").json()
+    """(method, path template, needs staff) for every API operation (behind a gateway, every
+    service's; each is then called through the gateway)."""
     routes = []
-    for path, operations in schema["paths"].items():
-        for method in operations:
-            staff = path.startswith("/api/admin") or (
-                path.startswith("/api/products") and method in ("post", "patch", "delete", "put")
-            )
-            routes.append((method.upper(), path, staff))
+    for part in server.services.values() or [server]:
+        schema = httpx.get(f"{part.url}/openapi.json").json()
+        for path, operations in schema["paths"].items():
+            for method in operations:
+                staff = path.startswith("/api/admin") or (
+                    path.startswith("/api/products")
+                    and method in ("post", "patch", "delete", "put")
+                )
+                routes.append((method.upper(), path, staff))
     return routes
 
 

@@ -31,9 +31,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from cloudmall.config import ServiceName
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
-from tests.e2e.test_services_topology import Topology, run_topology
 from tests.reliability.conftest import rounds
 from tests.support import ADDRESS, card
+from tests.topology import Topology, run_topology
 
 START_STOCK = 12
 PRODUCTS = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudmall.domain.errors import AuthenticationFailed
+from cloudmall.domain.errors import AuthenticationFailed, PasswordChangeRequired
 from cloudmall.domain.users import Role
 from cloudmall.services.access import AccessCheck, TokenClaimsAccess
 from cloudmall.services.ports import Principal
@@ -58,4 +58,13 @@ async def test_a_service_without_accounts_believes_the_tokens_claims() -> None:
     token = Principal(user_id=41, role=Role.ADMIN, token_version=3)
     assert await access.current(token) == token
     access.forget(41)
+    assert await access.current(token, changing_password=True) == token
+
+
+async def test_a_service_without_accounts_refuses_a_token_of_an_initial_password() -> None:
+    """As the users service does: nothing but the password change until it is changed."""
+    access = TokenClaimsAccess(FakeStore())
+    token = Principal(user_id=41, role=Role.ADMIN, token_version=3, must_change_password=True)
+    with pytest.raises(PasswordChangeRequired):
+        await access.current(token)
     assert await access.current(token, changing_password=True) == token

@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import jwt
@@ -68,6 +69,15 @@ def test_a_token_names_its_key_and_verifies_with_the_public_key_alone() -> None:
     assert jwt.get_unverified_header(token) == {"alg": "EdDSA", "kid": kid(NEW), "typ": "JWT"}
     principal = verifier(NEW).decode(token)
     assert (principal.user_id, principal.role, ttl) == (7, Role.CUSTOMER, 60)
+
+
+def test_a_token_says_whether_the_account_must_change_its_initial_password() -> None:
+    """The services without the accounts refuse such a caller from this claim alone."""
+    initial = replace(USER, must_change_password=True)
+    assert verifier(NEW).decode(issuer(NEW).issue(initial)[0]).must_change_password is True
+    assert verifier(NEW).decode(issuer(NEW).issue(USER)[0]).must_change_password is False
+    older = jwt.encode(claims(), NEW, algorithm="EdDSA", headers={"kid": kid(NEW)})
+    assert verifier(NEW).decode(older).must_change_password is False  # issued before the claim
 
 
 def test_a_verifier_holds_no_way_to_mint() -> None:

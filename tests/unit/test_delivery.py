@@ -19,7 +19,9 @@ from cloudmall.domain.delivery import (
 )
 from cloudmall.domain.errors import Conflict, InvalidInput, NotFound
 from cloudmall.services import delivery
+from cloudmall.services.address_book import LocalAddressBook
 from cloudmall.services.orders import OrderLimits
+from cloudmall.services.price_list import LocalPriceList
 from tests.unit.fakes import HOME, FakeStore, customer
 
 FEES = DeliveryFees(fee=Decimal("3000"), free_from=Decimal("50000"))
@@ -126,7 +128,9 @@ async def test_the_address_book_keeps_one_default(store: FakeStore) -> None:
     with pytest.raises(NotFound):  # another's address looks missing
         await delivery.delete_address(uow=store, principal=other, address_id=first.id)
     with pytest.raises(NotFound):
-        await delivery.saved_address(uow=store, principal=other, address_id=first.id)
+        await delivery.saved_address(
+            addresses=LocalAddressBook(store), principal=other, address_id=first.id
+        )
     await delivery.delete_address(uow=store, principal=me, address_id=first.id)
     left = await delivery.list_addresses(uow=store, principal=me)
     assert [(a.id, a.is_default) for a in left] == [(second.id, True)]  # the default moved
@@ -148,13 +152,17 @@ async def test_an_address_book_has_a_limit(store: FakeStore) -> None:
 async def test_a_quote_prices_the_items_and_adds_the_fee(store: FakeStore, add_product) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(price="12900.00")
     limits = OrderLimits(fees=FEES)
-    cost = await delivery.quote_items(uow=store, items=[(mug.id, 2), (mug.id, 1)], limits=limits)
+    cost = await delivery.quote_items(
+        prices=LocalPriceList(store), items=[(mug.id, 2), (mug.id, 1)], limits=limits
+    )
     assert (cost.subtotal, cost.delivery_fee, cost.total) == (
         Decimal("38700.00"),
         Decimal("3000.00"),
         Decimal("41700.00"),
     )
-    free = await delivery.quote_items(uow=store, items=[(mug.id, 4)], limits=limits)
+    free = await delivery.quote_items(
+        prices=LocalPriceList(store), items=[(mug.id, 4)], limits=limits
+    )
     assert free.delivery_fee == Decimal("0.00")
     with pytest.raises(NotFound):
-        await delivery.quote_items(uow=store, items=[(999, 1)], limits=limits)
+        await delivery.quote_items(prices=LocalPriceList(store), items=[(999, 1)], limits=limits)

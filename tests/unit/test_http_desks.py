@@ -3,7 +3,7 @@ routes (in process, httpx's ASGI transport), answered by an in-memory desk of th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +15,13 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from cloudmall.adapters.http.client import ServiceClient
-from cloudmall.adapters.http.desks import HttpOrderBook, HttpPaymentDesk, HttpStockDesk
+from cloudmall.adapters.http.desks import (
+    HttpAddressBook,
+    HttpOrderBook,
+    HttpPaymentDesk,
+    HttpPriceList,
+    HttpStockDesk,
+)
 from cloudmall.domain.delivery import Address
 from cloudmall.domain.errors import CloudmallError, InvalidTransition, NotFound, OutOfStock
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
@@ -29,7 +35,14 @@ from cloudmall.domain.reservations import (
 from cloudmall.domain.users import Role
 from cloudmall.services.ports import Principal, ReservationRequest
 from cloudmall.web.errors import install_error_handlers
-from cloudmall.web.routers import internal_orders, internal_payments, internal_stock
+from cloudmall.web.routers import (
+    internal_addresses,
+    internal_catalog,
+    internal_orders,
+    internal_payments,
+    internal_stock,
+)
+from tests.unit.fakes import HOME
 
 pytestmark = pytest.mark.anyio
 SECRET = "k" * 40
@@ -138,6 +151,16 @@ class MemoryOrderBook:
         return replace(ORDER, status=OrderStatus.PAID)
 
 
+class MemoryPriceList:
+    async def prices(self, product_ids: Collection[int]) -> Mapping[int, Decimal]:
+        return {pid: Decimal("1500.00") for pid in product_ids if pid < 100}
+
+
+class MemoryAddressBook:
+    async def saved(self, user_id: int, address_id: int) -> Address | None:
+        return HOME if (user_id, address_id) == (7, 1) else None
+
+
 class MemoryPaymentDesk:
     def __init__(self) -> None:
         self.refunds: list[tuple[int, str]] = []
@@ -153,6 +176,8 @@ def tiers() -> dict[str, object]:
         "stock_desk": MemoryStockDesk(),
         "order_book": MemoryOrderBook(),
         "payment_desk": MemoryPaymentDesk(),
+        "price_list": MemoryPriceList(),
+        "address_book": MemoryAddressBook(),
     }
 
 
@@ -162,7 +187,13 @@ def client(tiers: dict[str, object]) -> ServiceClient:
     install_error_handlers(app)
     app.state.settings = SimpleNamespace(internal_secret=SecretStr(SECRET))
     app.state.shop = SimpleNamespace(tiers=tiers)
-    for module in (internal_stock, internal_orders, internal_payments):
+    for module in (
+        internal_stock,
+        internal_catalog,
+        internal_addresses,
+        internal_orders,
+        internal_payments,
+    ):
         app.include_router(module.router)
     return ServiceClient(
         "peer", "http://peer", secret=SECRET, transport=httpx.ASGITransport(app=app)
@@ -236,3 +267,14 @@ async def test_the_payment_desk_over_http(client: ServiceClient, tiers: dict[str
     payments = tiers["payment_desk"]
     assert isinstance(payments, MemoryPaymentDesk)
     assert payments.refunds == [(9, "cancelled"), (10, "cancelled")]
+
+
+async def test_prices_answer_the_products_that_exist(client: ServiceClient) -> None:
+    prices = await HttpPriceList(client).prices({2, 1, 404})
+    assert prices == {1: Decimal("1500.00"), 2: Decimal("1500.00")}
+
+
+async def test_a_saved_address_is_the_users_own_or_none(client: ServiceClient) -> None:
+    book = HttpAddressBook(client)
+    assert await book.saved(7, 1) == HOME
+    assert await book.saved(8, 1) is None  # another user's address looks missing

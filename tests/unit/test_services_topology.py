@@ -12,12 +12,13 @@ from starlette.routing import Match
 
 from cloudmall.bootstrap import RemoteDesks, build_remote_desks
 from cloudmall.cli.gateway import render, route_pattern
-from cloudmall.config import ServiceName, Settings
+from cloudmall.config import SERVICE_PEERS, ServiceName, Settings
 from cloudmall.serverless import routes as function_routes
 from cloudmall.web import service_routes
 from cloudmall.web.app import create_app
 
 URLS = {
+    "CLOUDMALL_USERS_URL": "http://127.0.0.1:8101",
     "CLOUDMALL_PRODUCTS_URL": "http://127.0.0.1:8102",
     "CLOUDMALL_ORDERS_URL": "http://127.0.0.1:8103",
     "CLOUDMALL_PAYMENTS_URL": "http://127.0.0.1:8104",
@@ -33,6 +34,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
 @pytest.mark.parametrize(
     ("service", "missing"),
     [
+        ("orders", "CLOUDMALL_USERS_URL"),
         ("orders", "CLOUDMALL_PRODUCTS_URL"),
         ("orders", "CLOUDMALL_PAYMENTS_URL"),
         ("payments", "CLOUDMALL_ORDERS_URL"),
@@ -113,6 +115,7 @@ def test_each_service_app_answers_its_own_routes_only(
     assert answered == service_routes.OWNERSHIP[service]
     assert answers(app, "GET", "/livez") and answers(app, "GET", "/readyz")
     internal = {
+        ServiceName.USERS: ("POST", "/internal/v1/addresses/1/saved"),
         ServiceName.PRODUCTS: ("POST", "/internal/v1/stock/reservations/r-1/confirm"),
         ServiceName.ORDERS: ("POST", "/internal/v1/orders/7/mark-paid"),
         ServiceName.PAYMENTS: ("POST", "/internal/v1/payments/orders/7/refund"),
@@ -164,7 +167,7 @@ def test_the_gateway_config_names_every_service_and_hides_internal_routes(tmp_pa
     [
         ("users", set()),
         ("products", set()),
-        ("orders", {"stock", "payment_desk"}),
+        ("orders", {"stock", "price_list", "address_book", "payment_desk"}),
         ("payments", {"order_book"}),
     ],
 )
@@ -175,11 +178,10 @@ def test_a_service_reaches_its_peers_ports_over_http(
         env.setenv(name, url)
     env.setenv("CLOUDMALL_SERVICE", service)
     desks = build_remote_desks(Settings())
-    found = {
-        name for name in ("stock", "order_book", "payment_desk") if getattr(desks, name) is not None
-    }
+    ports = ("stock", "price_list", "address_book", "order_book", "payment_desk")
+    found = {name for name in ports if getattr(desks, name) is not None}
     assert found == remote
-    assert len(desks.clients) == len(remote)
+    assert len(desks.clients) == len(SERVICE_PEERS[ServiceName(service)])  # one per peer
     assert all(type(getattr(desks, name)).__name__.startswith("Http") for name in remote)
 
 

@@ -15,12 +15,14 @@ from cloudmall.domain.errors import AuthenticationFailed, NotFound, PermissionDe
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.services import commands as c
 from cloudmall.services.access import AccessCheck
+from cloudmall.services.address_book import LocalAddressBook
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
 from cloudmall.services.handlers import HANDLERS
 from cloudmall.services.media_links import MediaLinks
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction
 from cloudmall.services.ports import NO_TRACER
+from cloudmall.services.price_list import LocalPriceList
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles
 from cloudmall.services.sessions import RefreshSessions
 from cloudmall.services.shop import Shop
@@ -50,6 +52,8 @@ def _tiers(store: FakeStore, cache: FakeCache, metrics: FakeMetrics) -> dict[str
         ),  # type: ignore[arg-type]
         "gateway": FakeGateway(),
         "stock_desk": stock_desk(store, catalog_cache),
+        "price_list": LocalPriceList(store),
+        "address_book": LocalAddressBook(store),
         "order_book": order_book(store, catalog_cache),
         "payment_desk": payment_desk(store, metrics=metrics),
         "tracer": NO_TRACER,

@@ -96,7 +96,7 @@ PRODUCTS = Service(
 ORDERS = Service(
     "orders",
     paths=("/api/orders", "/api/admin/orders", "/api/admin/overview", "/api/delivery"),
-    calls=("products", "payments"),
+    calls=("users", "products", "payments"),
 )
 PAYMENTS = Service(
     "payments",

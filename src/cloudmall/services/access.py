@@ -86,11 +86,15 @@ class AccessCheck:
 class TokenClaimsAccess(AccessCheck):
     """The check of a service without the users context's tables (the services topology): the
     token's signature, issuer, audience and expiry were checked by the verifier, and its claims
-    are believed as they are. So a role change or a password change reaches these services only
-    when the caller's token expires (CLOUDMALL_TOKEN_TTL_SECONDS); the users service, which
+    are believed as they are: its role, and whether the account still had its initial password
+    (then 403 `password_change_required`, as the users service answers; the changed password's
+    new token no longer says so). So a role change or a password change reaches these services
+    only when the caller's token expires (CLOUDMALL_TOKEN_TTL_SECONDS); the users service, which
     holds the accounts, still checks each of its requests against them."""
 
     async def current(self, principal: Principal, *, changing_password: bool = False) -> Principal:
+        if principal.must_change_password and not changing_password:
+            raise PasswordChangeRequired("Change the initial password first")
         return principal
 
     def forget(self, user_id: int) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from cloudmall.domain.delivery import Address, Quote, SavedAddress, check_address, quote
 from cloudmall.domain.errors import Conflict, NotFound
-from cloudmall.domain.orders import merge_items, price_lines
+from cloudmall.domain.money import to_money
+from cloudmall.domain.orders import merge_items
 from cloudmall.services.orders import OrderLimits
-from cloudmall.services.ports import Principal, UnitOfWorkFactory
+from cloudmall.services.ports import AddressBook, PriceList, Principal, UnitOfWorkFactory
 
 #: Addresses one account keeps.
 MAX_ADDRESSES = 20
@@ -61,22 +63,27 @@ async def make_default(
 
 
 async def saved_address(
-    *, uow: UnitOfWorkFactory, principal: Principal, address_id: int
+    *, addresses: AddressBook, principal: Principal, address_id: int
 ) -> Address:
-    """One of the caller's addresses, to copy into an order."""
-    async with uow() as tx:
-        found = await tx.addresses.get(principal.user_id, address_id)
+    """One of the caller's addresses, to copy into an order (asked of the users context, whose
+    tables may be in another service's database)."""
+    found = await addresses.saved(principal.user_id, address_id)
     if found is None:
         raise NotFound(f"Address {address_id} does not exist")
-    return found.address
+    return found
 
 
 async def quote_items(
-    *, uow: UnitOfWorkFactory, items: Sequence[tuple[int, int]], limits: OrderLimits
+    *, prices: PriceList, items: Sequence[tuple[int, int]], limits: OrderLimits
 ) -> Quote:
-    """What the items cost at today's prices, with the delivery fee the order would add."""
+    """What the items cost at today's prices (the products context's: asked, since its tables
+    may be in another service's database), with the delivery fee the order would add."""
     quantities = merge_items(items, max_lines=limits.max_lines, max_quantity=limits.max_quantity)
-    async with uow() as tx:
-        products = await tx.products.get_many(set(quantities))
-    _, subtotal = price_lines(quantities, products)
+    found = await prices.prices(set(quantities))
+    for product_id in sorted(quantities):
+        if product_id not in found:
+            raise NotFound(f"Product {product_id} does not exist")
+    subtotal = to_money(
+        sum((found[product_id] * units for product_id, units in quantities.items()), Decimal(0))
+    )
     return quote(subtotal, limits.fees)

@@ -37,6 +37,7 @@ from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
 from cloudmall.services.ports import (
+    AddressBook,
     CatalogPresenter,
     Compaction,
     EventLake,
@@ -49,6 +50,7 @@ from cloudmall.services.ports import (
     PasswordResetTokens,
     PaymentDesk,
     PaymentGateway,
+    PriceList,
     Principal,
     QueryResult,
     StockDesk,
@@ -392,7 +394,7 @@ async def read_media(command: c.ReadMedia, *, store: ObjectStore) -> StoredObjec
 
 
 async def place_order(
-    command: c.PlaceOrder, *, placer: orders.OrderPlacer, uow: UnitOfWorkFactory
+    command: c.PlaceOrder, *, placer: orders.OrderPlacer, address_book: AddressBook
 ) -> orders.PlacedOrder:
     principal = command.principal
     if command.claimed_user_id is not None and command.claimed_user_id != principal.user_id:
@@ -400,7 +402,7 @@ async def place_order(
     address = command.address
     if address is None and command.address_id is not None:
         address = await delivery.saved_address(
-            uow=uow, principal=principal, address_id=command.address_id
+            addresses=address_book, principal=principal, address_id=command.address_id
         )
     return await placer.place(
         principal=principal,
@@ -412,9 +414,9 @@ async def place_order(
 
 
 async def quote_order(
-    command: c.QuoteOrder, *, uow: UnitOfWorkFactory, order_limits: orders.OrderLimits
+    command: c.QuoteOrder, *, price_list: PriceList, order_limits: orders.OrderLimits
 ) -> Quote:
-    return await delivery.quote_items(uow=uow, items=command.items, limits=order_limits)
+    return await delivery.quote_items(prices=price_list, items=command.items, limits=order_limits)
 
 
 async def set_order_address(command: c.SetOrderAddress, *, uow: UnitOfWorkFactory) -> Order:

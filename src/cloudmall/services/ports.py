@@ -860,6 +860,9 @@ class Principal:
     user_id: int
     role: Role
     token_version: int = 0  # the user's token version when the token was issued
+    #: The account still had its initial password when the token was issued (a one-time
+    #: password from `cloudmall admin create`): only the password change is allowed.
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -904,6 +907,26 @@ class StockDesk(Protocol):
         at most, as the products context holds them now, every field as its own reads give it
         (the staff's overview lists them). Raises DependencyUnavailable when the products
         context cannot answer."""
+        ...
+
+
+class AddressBook(Protocol):
+    """The users context's saved addresses as the orders context copies one into an order: in
+    the same process (the monolith) or over HTTP (the services topology)."""
+
+    async def saved(self, user_id: int, address_id: int) -> Address | None:
+        """The user's saved address with this id; None if they have none by it. Raises
+        DependencyUnavailable when the users context cannot answer."""
+        ...
+
+
+class PriceList(Protocol):
+    """The products context's prices as the orders context quotes them: in the same process
+    (the monolith) or over HTTP (the services topology)."""
+
+    async def prices(self, product_ids: Collection[int]) -> Mapping[int, Decimal]:
+        """Each product's price now; a product that does not exist is left out. Raises
+        DependencyUnavailable when the products context cannot answer."""
         ...
 
 

@@ -47,7 +47,13 @@ ROUTERS = (
 )
 #: The internal routes of the services topology (web.service_routes.ROUTERS), which only a
 #: service includes: the monolith's contexts call each other in process.
-INTERNAL_ROUTERS = ("internal_stock", "internal_orders", "internal_payments")
+INTERNAL_ROUTERS = (
+    "internal_stock",
+    "internal_catalog",
+    "internal_addresses",
+    "internal_orders",
+    "internal_payments",
+)
 
 
 def presenter_for(settings: Settings) -> JsonCatalogPresenter:

@@ -22,6 +22,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
 
+class PricesIn(_Model):
+    product_ids: list[int] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class PriceOut(_Model):
+    product_id: int
+    price: Decimal
+
+
+class PricesOut(_Model):
+    prices: list[PriceOut]  # a product that does not exist is left out
+
+
 class UnitsIn(_Model):
     product_id: int = Field(gt=0)
     quantity: int = Field(gt=0, le=MAX_LINE_QUANTITY)
@@ -127,6 +140,14 @@ class AddressOut(_Model):
     postal_code: str
     address1: str
     address2: str
+
+
+class SavedAddressIn(_Model):
+    user_id: int = Field(gt=0)
+
+
+class SavedAddressOut(_Model):
+    address: AddressOut | None  # None: the user has no address by this id
 
 
 class ShipmentOut(_Model):

@@ -98,6 +98,7 @@ ROUTERS: Mapping[ServiceName, tuple[str, ...]] = MappingProxyType(
             "addresses",
             "token_keys",
             "ops",
+            "internal_addresses",
         ),
         ServiceName.PRODUCTS: (
             "catalog",
@@ -106,6 +107,7 @@ ROUTERS: Mapping[ServiceName, tuple[str, ...]] = MappingProxyType(
             "media",
             "ops",
             "internal_stock",
+            "internal_catalog",
         ),
         ServiceName.ORDERS: ("orders", "delivery", "admin", "ops", "internal_orders"),
         ServiceName.PAYMENTS: ("orders", "ops", "internal_payments"),

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
 from urllib.parse import quote
 
 from cloudmall.adapters.http import wire
 from cloudmall.adapters.http.client import ServiceClient
+from cloudmall.domain.delivery import Address
 from cloudmall.domain.error_wire import from_wire
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.domain.orders import Order
@@ -17,6 +19,8 @@ from cloudmall.services.ports import Principal, ReservationRequest
 
 STOCK = "/internal/v1/stock/reservations"
 LOW_STOCK = "/internal/v1/stock/low"
+PRICES = "/internal/v1/catalog/prices"
+ADDRESSES = "/internal/v1/addresses"
 ORDERS = "/internal/v1/orders"
 PAYMENTS = "/internal/v1/payments/orders"
 
@@ -64,6 +68,29 @@ class HttpStockDesk:
     async def low_stock(self, threshold: int) -> list[Product]:
         answer = await self._client.post(LOW_STOCK, {"threshold": threshold})
         return [wire.product(product) for product in answer["products"]]
+
+
+class HttpPriceList:
+    """ports.PriceList: the products service's prices."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def prices(self, product_ids: Collection[int]) -> Mapping[int, Decimal]:
+        answer = await self._client.post(PRICES, {"product_ids": sorted(product_ids)})
+        return {int(row["product_id"]): Decimal(row["price"]) for row in answer["prices"]}
+
+
+class HttpAddressBook:
+    """ports.AddressBook: the users service's saved addresses."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def saved(self, user_id: int, address_id: int) -> Address | None:
+        answer = await self._client.post(f"{ADDRESSES}/{address_id}/saved", {"user_id": user_id})
+        found = answer.get("address")
+        return None if found is None else Address(**found)
 
 
 class HttpOrderBook:

@@ -78,6 +78,9 @@ class JwtTokenIssuer:
             "sub": str(user.id),
             "role": user.role.value,
             "ver": user.token_version,
+            # Read by the services without the accounts (TokenClaimsAccess): they refuse such
+            # a token everywhere, as the users service does, until the password is changed.
+            "pwd_change": user.must_change_password,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": now,
@@ -159,6 +162,7 @@ class JwtTokenVerifier:
                 user_id=int(claims["sub"]),
                 role=Role(claims["role"]),
                 token_version=int(claims.get("ver", 0)),  # tokens from before versions: 0
+                must_change_password=claims.get("pwd_change", False) is True,
             )
             return principal, int(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
