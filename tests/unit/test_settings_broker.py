@@ -59,6 +59,7 @@ async def test_a_broker_url_alone_builds_no_relay_in_the_monolith(tmp_path: Path
 
 def service_settings(tmp_path: Path, service: str, **extra: str) -> Settings:
     peers = {
+        "users_url": "http://127.0.0.1:8101",
         "products_url": "http://127.0.0.1:8102",
         "orders_url": "http://127.0.0.1:8103",
         "payments_url": "http://127.0.0.1:8104",
