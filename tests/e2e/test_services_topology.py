@@ -173,6 +173,41 @@ def test_without_payments_the_rest_answers_and_paying_is_503_until_it_returns(
     assert cancelled.json()["status"] == "cancelled"
 
 
+def test_without_products_the_others_stay_ready_and_ordering_fails_fast(
+    topology: Topology,
+) -> None:
+    """The orders service's client gives up on a stopped products service within the issue's
+    2 s (its retries and the circuit breaker), answering 503 with Retry-After; nothing hangs."""
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=5)
+    shopper = sign_up(gateway)
+    stop_server(topology.services[ServiceName.PRODUCTS])
+    try:
+        for service in (ServiceName.USERS, ServiceName.ORDERS, ServiceName.PAYMENTS):
+            ready = httpx.get(f"{topology.services[service].url}/readyz", timeout=5)
+            assert ready.status_code == 200, (service, ready.text)
+        body = {"items": [{"productId": product["id"], "quantity": 1}], "address": ADDRESS}
+        for _ in range(3):  # the first calls, then with the breaker open
+            started = time.monotonic()
+            refused = shopper.post("/api/orders", json=body)
+            elapsed = time.monotonic() - started
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["Retry-After"] == "5"
+            assert refused.json()["error"]["code"] == "dependency_unavailable"
+            assert elapsed <= 2.0, elapsed
+        assert shopper.get("/api/orders").status_code == 200  # the orders service answers
+    finally:
+        topology.start(ServiceName.PRODUCTS)
+    deadline = time.monotonic() + 15  # the breaker's cool-down, then a trial call
+    while True:
+        placed = shopper.post("/api/orders", json=body)
+        if placed.status_code == 201 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert placed.status_code == 201, placed.text
+
+
 def four_free_ports() -> int:
     """The first of four consecutive free ports."""
     for _ in range(50):

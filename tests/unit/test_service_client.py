@@ -18,6 +18,7 @@ from cloudmall.adapters.http.client import INTERNAL_HEADER, ServiceClient
 from cloudmall.domain import errors
 from cloudmall.domain.error_wire import error_classes, from_wire, to_wire
 from cloudmall.services import backup
+from cloudmall.services.request_context import current_request_id
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.routers.internal_auth import internal_router
 
@@ -90,6 +91,24 @@ async def test_retries_repeat_the_same_request_with_the_same_id() -> None:
     body = {"requests": [{"id": "r-1", "quantities": [{"product_id": 1, "quantity": 2}]}]}
     assert await client.post("/internal/v1/stock/reservations", body) == {"ok": True}
     assert seen == [body, body, body]
+
+
+async def test_the_callers_request_id_goes_along() -> None:
+    """One order's log lines and events carry one request id in every service it touches."""
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("x-request-id"))
+        return httpx.Response(200, json={})
+
+    client = client_on(handler)
+    await client.post("/internal/v1/stock/low", {"threshold": 1})  # no request under way
+    token = current_request_id.set("req-42")
+    try:
+        await client.post("/internal/v1/stock/low", {"threshold": 1})
+    finally:
+        current_request_id.reset(token)
+    assert seen == [None, "req-42"]
 
 
 async def test_a_domain_error_is_not_retried() -> None:

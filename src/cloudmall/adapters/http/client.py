@@ -21,6 +21,7 @@ import httpx
 from cloudmall.adapters.http.breaker import BreakerState, CircuitBreaker
 from cloudmall.domain.error_wire import from_wire
 from cloudmall.domain.errors import DependencyUnavailable
+from cloudmall.services.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,11 @@ class ServiceClient:
             raise _Unavailable from None
         settled = False
         try:
-            response = await self._http.post(path, json=body)
+            # The caller's request id goes along: one order's log lines and events in every
+            # service it touches carry the same id (the trace context travels with tracing on).
+            request_id = current_request_id.get()
+            headers = {"X-Request-ID": request_id} if request_id else None
+            response = await self._http.post(path, json=body, headers=headers)
             if response.status_code in UNAVAILABLE_STATUSES:
                 raise _Unavailable from None
             self.breaker.succeeded()
