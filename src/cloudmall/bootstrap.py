@@ -761,11 +761,12 @@ async def migrate(settings: Settings) -> None:
     )
 
 
-async def ensure_database(server_url: str, name: str) -> str:
-    """The URL of the database `name` on a MariaDB/MySQL or PostgreSQL server, created if new."""
+async def ensure_database(server_url: str, name: str, *, password: str) -> str:
+    """The URL of the database `name` on a MariaDB/MySQL or PostgreSQL server as its own user
+    (`name`, `password`), both created if new."""
     from cloudmall.adapters.db.databases import ensure_database as ensure  # `services run` only
 
-    return await ensure(server_url, name)
+    return await ensure(server_url, name, password=password)
 
 
 @asynccontextmanager

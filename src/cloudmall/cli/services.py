@@ -91,7 +91,9 @@ def _broker_url() -> str | None:
 
 async def _databases(server_url: str, prefix: str) -> dict[ServiceName, str]:
     return {
-        service: await ensure_database(server_url, f"{prefix}_{service.value}")
+        service: await ensure_database(
+            server_url, f"{prefix}_{service.value}", password=secrets.token_hex(24)
+        )
         for service in ServiceName
     }
 
