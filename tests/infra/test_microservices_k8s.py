@@ -283,8 +283,9 @@ def server_labels(objects: list[dict[str, Any]], service: str) -> dict[str, str]
         ("products", "users", False),
         ("users", "orders", False),
         ("users", "payments", False),
+        ("orders", "users", True),  # AddressBook (an order to a saved address)
         ("payments", "products", False),
-        ("orders", "users", False),
+        ("payments", "users", False),
     ],
 )
 def test_services_reach_each_other_only_as_the_contract_needs(
