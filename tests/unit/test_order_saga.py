@@ -22,7 +22,7 @@ from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.outbox_readers import BackgroundLoop
-from cloudmall.services.ports import UnitOfWork
+from cloudmall.services.ports import PaymentDesk, UnitOfWork
 from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeMetrics, FakeStore, customer
 
@@ -184,6 +184,42 @@ async def test_cancelling_a_paid_order_refunds_once_and_releases_once(
     assert cancelled.payload["reservation_id"] == order.reservation_id
     await stock.handle_order_event(store, cancelled, cache=catalog_cache)
     assert store.data.products[mug.id].stock_quantity == 3
+
+
+class PaymentRecordedLate:
+    """The payments context between marking an order paid and recording its payment: the
+    first refunds find nothing captured yet."""
+
+    def __init__(self, desk: PaymentDesk, late: int) -> None:
+        self.desk, self.late, self.asked = desk, late, 0
+
+    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+        self.asked += 1
+        if self.asked <= self.late:
+            return False
+        return await self.desk.refund_order(order_id, reason=reason)
+
+
+async def test_a_cancel_waits_for_the_payment_record_of_a_paid_order(
+    store, catalog_cache, metrics, add_product, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A customer is never left charged for a cancelled order because the cancel came between
+    the order marked paid and its payment recorded (a pay-and-cancel race, seen in CI)."""
+    monkeypatch.setattr(cancellation, "PAYMENT_RECORD_POLL_SECONDS", 0)
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    gateway = FakeGateway()
+    await pay(store, gateway, order.id)
+    late = PaymentRecordedLate(payment_desk(store, gateway), late=3)
+    cancelled = await cancellation.cancel_order(
+        uow=store,
+        stock=stock_desk(store, catalog_cache),
+        payment_desk=late,
+        principal=customer(),
+        order_id=order.id,
+    )
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert late.asked == 4 and gateway.refunds == ["ref-1"]
 
 
 async def test_an_expired_reservation_cancels_its_pending_order_once_and_not_a_paid_one(

@@ -8,6 +8,7 @@ context gives the units back (ports.StockDesk), each in its own transactions
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from cloudmall.domain import events
@@ -27,6 +28,10 @@ from cloudmall.services.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 
+#: How long a cancel waits for a paid order's payment record, and how often it looks.
+PAYMENT_RECORD_WAIT_SECONDS = 10.0
+PAYMENT_RECORD_POLL_SECONDS = 0.05
+
 
 async def cancel_order(
     *,
@@ -45,14 +50,18 @@ async def cancel_order(
     reader releases it on `order.cancelled`.
     """
 
+    refunded = False
+
     async def attempt() -> tuple[Order, OrderStatus]:
+        nonlocal refunded
         async with uow() as tx:
             order = await visible_order(tx, principal, order_id)
         if order.status is OrderStatus.CANCELLED:
             return order, order.status
         check_transition(order.status, OrderStatus.CANCELLED)
-        if order.status is OrderStatus.PAID:
-            await payment_desk.refund_order(order_id, reason="requested")
+        if order.status is OrderStatus.PAID and not refunded:
+            await _refund_paid(payment_desk, order_id)
+            refunded = True
         async with uow(write=True) as tx:
             cancelled = await _cancel(tx, order)
             await tx.commit()
@@ -63,6 +72,20 @@ async def cancel_order(
         reason = "refund" if was is OrderStatus.PAID else "cancel"
         await release_reservations(stock, [cancelled.reservation_id], reason=reason)
     return cancelled
+
+
+async def _refund_paid(payment_desk: PaymentDesk, order_id: int) -> None:
+    """Refund a paid order's charge. The payments context records a payment just after the
+    orders context marked its order paid, so a cancel in between finds nothing captured yet:
+    it waits for that record (briefly) rather than cancel an order whose charge is about to be
+    recorded and kept."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PAYMENT_RECORD_WAIT_SECONDS
+    while not await payment_desk.refund_order(order_id, reason="requested"):
+        if loop.time() > deadline:
+            log.error("order %d is paid but no captured payment of it was found", order_id)
+            return
+        await asyncio.sleep(PAYMENT_RECORD_POLL_SECONDS)
 
 
 async def _cancel(tx: UnitOfWork, order: Order) -> Order:
