@@ -62,7 +62,8 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
         ],
         "payments": [
             {"id": 13, "order_id": 7, "amount": Decimal("28.00"), "status": "refunded",
-             "provider_reference": "sim_1", "card_last4": "4242", "created_at": AT},
+             "intent_key": "sim_1", "provider_reference": "sim_1", "card_last4": "4242",
+             "created_at": AT, "updated_at": AT},
         ],
         "addresses": [
             {"id": 14, "user_id": 3, "recipient": "김", "phone": "010", "postal_code": "06236",

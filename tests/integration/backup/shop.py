@@ -191,9 +191,11 @@ async def fill_shop(
                     "order_id": order_id,
                     "amount": total,
                     "status": "captured",
+                    "intent_key": f"sim_{order_id:012d}",
                     "provider_reference": f"sim_{order_id:012d}",
                     "card_last4": "4242",
                     "created_at": placed + timedelta(minutes=1),
+                    "updated_at": placed + timedelta(minutes=1),
                 }
             )
         if order_id % 50 == 0:
@@ -321,9 +323,11 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
                 "order_id": order_id,
                 "amount": total,
                 "status": "refunded",
+                "intent_key": f"sim_refund_{order_id:08d}",
                 "provider_reference": f"sim_refund_{order_id:08d}",
                 "card_last4": "0005",
                 "created_at": start + timedelta(hours=i),
+                "updated_at": start + timedelta(hours=i),
             }
             for i, (order_id, total) in enumerate(cancelled)
         ]

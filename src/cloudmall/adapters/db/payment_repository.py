@@ -28,9 +28,11 @@ class SqlPaymentRepository:
                 order_id=order_id,
                 amount=amount,
                 status=PaymentStatus.CAPTURED.value,
+                intent_key=reference,
                 provider_reference=reference,
                 card_last4=card_last4,
                 created_at=now,
+                updated_at=now,
             )
         )
         return Payment(
@@ -67,6 +69,6 @@ class SqlPaymentRepository:
                 payments.c.id == payment_id,
                 payments.c.status == PaymentStatus.CAPTURED.value,
             )
-            .values(status=PaymentStatus.REFUNDED.value)
+            .values(status=PaymentStatus.REFUNDED.value, updated_at=utcnow())
         )
         return result.rowcount == 1

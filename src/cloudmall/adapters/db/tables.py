@@ -194,9 +194,14 @@ payments = Table(
     Column("order_id", Id, nullable=False, index=True),  # the orders context's
     Column("amount", Money, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("provider_reference", String(64), nullable=False),
+    # The key the gateway knows this charge by, written before the charge: a charge cut off is
+    # found again by it (the reconciler), and the gateway charges one key once.
+    Column("intent_key", String(64), nullable=False, unique=True),
+    Column("provider_reference", String(64)),  # the gateway's, once it has answered
     Column("card_last4", String(4), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_payments_status_updated_at", "status", "updated_at"),
 )
 
 # The products context's stock reservations: the units an order holds, by an id the orders
@@ -273,6 +278,7 @@ outbox_events = Table(
     Column("aggregate_id", String(64), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("request_id", String(128)),
+    Column("traceparent", String(64)),  # W3C trace context of the work that wrote the event
 )
 
 # Which consumer claimed which event, in which batch, and whether it finished that batch.

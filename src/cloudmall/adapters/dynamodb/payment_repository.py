@@ -37,6 +37,7 @@ class DynamoPaymentRepository:
         self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
     ) -> Payment:
         payment_id = await self._tx.next_ids("payment")
+        now = timestamp(datetime.now(UTC))
         key = payment_key(order_id, payment_id)
         item = {
             "PK": key[0],
@@ -45,9 +46,11 @@ class DynamoPaymentRepository:
             "order_id": order_id,
             "amount": amount,
             "status": PaymentStatus.CAPTURED.value,
+            "intent_key": reference,
             "provider_reference": reference,
             "card_last4": card_last4,
-            "created_at": timestamp(datetime.now(UTC)),
+            "created_at": now,
+            "updated_at": now,
         }
         self._tx.put(item, condition="attribute_not_exists(#PK)", refused=_refused)
         self._orders[payment_id] = order_id
@@ -67,7 +70,10 @@ class DynamoPaymentRepository:
         before = await self._tx.get(key)
         if before is None or before["status"] != PaymentStatus.CAPTURED.value:
             return False
-        refunded = {"status": PaymentStatus.REFUNDED.value}
+        refunded = {
+            "status": PaymentStatus.REFUNDED.value,
+            "updated_at": timestamp(datetime.now(UTC)),
+        }
         self._tx.update(
             key,
             set_=refunded,

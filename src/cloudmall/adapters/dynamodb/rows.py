@@ -150,7 +150,10 @@ def rows_of(items: Iterable[Item]) -> dict[str, list[Row]]:
         rows["orders"].append(_order_row(item))
         rows["order_lines"].extend({**line, "order_id": item["id"]} for line in item["lines"])
     for item in by_kind["payments"]:
-        columns = "id order_id amount status provider_reference card_last4 created_at"
+        columns = (
+            "id order_id amount status intent_key provider_reference card_last4 created_at"
+            " updated_at"
+        )
         rows["payments"].append(_pick(item, columns))
     for item in by_kind["idempotency_keys"]:
         columns = "id user_id scope idem_key fingerprint response created_at"
@@ -226,6 +229,7 @@ def _event_rows(record: Item) -> Iterator[Row]:
             # As the SQL outbox writes it, so a round trip gives the same text.
             "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
             "request_id": event.request_id,
+            "traceparent": None,
         }
 
 
