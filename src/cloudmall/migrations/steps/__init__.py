@@ -1,1 +1,1 @@
-"""Schema steps taken by more than one history (the monolith's and a context's), frozen as written."""
+"""Schema steps taken by more than one history (the monolith's and a context's), as written."""

@@ -37,9 +37,7 @@ def upgrade() -> None:
     with op.batch_alter_table("payments") as batch:
         batch.alter_column("intent_key", existing_type=sa.String(length=64), nullable=False)
         batch.alter_column("updated_at", existing_type=TIMESTAMP, nullable=False)
-        batch.alter_column(
-            "provider_reference", existing_type=sa.String(length=64), nullable=True
-        )
+        batch.alter_column("provider_reference", existing_type=sa.String(length=64), nullable=True)
         batch.create_unique_constraint(op.f("uq_payments_intent_key"), ["intent_key"])
     op.create_index(
         "ix_payments_status_updated_at", "payments", ["status", "updated_at"], unique=False
@@ -52,8 +50,6 @@ def downgrade() -> None:
     op.drop_index("ix_payments_status_updated_at", table_name="payments")
     with op.batch_alter_table("payments") as batch:
         batch.drop_constraint(op.f("uq_payments_intent_key"), type_="unique")
-        batch.alter_column(
-            "provider_reference", existing_type=sa.String(length=64), nullable=False
-        )
+        batch.alter_column("provider_reference", existing_type=sa.String(length=64), nullable=False)
         batch.drop_column("updated_at")
         batch.drop_column("intent_key")
