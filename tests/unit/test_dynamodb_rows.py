@@ -85,7 +85,7 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
         "outbox_events": [
             {"id": 19, "event_id": "e-19", "event_type": "order.placed", "event_version": 1,
              "occurred_at": AT, "aggregate_type": "order", "aggregate_id": "7",
-             "payload": PAYLOAD, "request_id": None},
+             "payload": PAYLOAD, "request_id": None, "traceparent": None},
         ],
         "outbox_claims": [
             {"id": 20, "consumer": "lake", "outbox_id": 19, "batch": "b1", "finished": True},
