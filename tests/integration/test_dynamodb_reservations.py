@@ -293,7 +293,6 @@ async def test_an_order_keeps_its_reservation_id(uow: DynamoUnitOfWorkFactory) -
     assert sorted(o.reservation_id or "" for o in listed) == ["", "u1:key-a"]
 
 
-
 async def test_a_reservation_is_held_by_one_order_at_most(uow: DynamoUnitOfWorkFactory) -> None:
     """orders.reservation_id is unique, as the SQL schema's constraint makes it: a lookup item
     per reservation, put on the condition that it does not exist, in the order's transaction."""
