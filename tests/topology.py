@@ -8,7 +8,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from cloudmall.bootstrap import new_signing_key
 from cloudmall.cli.gateway import render
-from cloudmall.config import SERVICE_PEERS, ServiceName
+from cloudmall.cli.service_processes import serve_command, service_environments
+from cloudmall.config import ServiceName
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -74,37 +73,6 @@ def service_databases(backend: str, tmp_path: Path) -> Iterator[dict[ServiceName
         }
 
 
-def service_environments(
-    databases: dict[ServiceName, str],
-    urls: dict[ServiceName, str],
-    base: dict[str, str],
-    tmp_path: Path,
-) -> dict[ServiceName, dict[str, str]]:
-    """Each service's environment: `base` (the shop's test settings), its database, folder and
-    name (so it migrates its context's history), its peers' URLs, the shared secret, and the
-    token keys (the users service signs; the others hold only the public key)."""
-    signing_key, public_key = new_signing_key()
-    envs = {}
-    for service in ServiceName:
-        env = {
-            **os.environ,
-            **base,
-            "CLOUDMALL_SERVICE": service.value,
-            "CLOUDMALL_DATABASE_URL": databases[service],
-            "CLOUDMALL_VAR_DIR": str(tmp_path / service.value / "var"),
-            "CLOUDMALL_INTERNAL_SECRET": INTERNAL_SECRET,
-            "PYTHONUNBUFFERED": "1",
-        }
-        for peer in SERVICE_PEERS[service]:
-            env[f"CLOUDMALL_{peer.value.upper()}_URL"] = urls[peer]
-        if service is ServiceName.USERS:
-            env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
-        else:
-            env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
-        envs[service] = env
-    return envs
-
-
 @contextlib.contextmanager
 def running_topology(
     databases: dict[ServiceName, str], base: dict[str, str], tmp_path: Path
@@ -120,7 +88,13 @@ def running_topology(
         "CLOUDMALL_BROKER_VISIBILITY_SECONDS": "3",
     }
     urls = {service: f"http://127.0.0.1:{free_port()}" for service in ServiceName}
-    envs = service_environments(databases, urls, {**base, **broker}, tmp_path)
+    envs = service_environments(
+        base={**os.environ, **base, **broker},
+        databases=databases,
+        urls=urls,
+        var_dir=tmp_path,
+        secret=INTERNAL_SECRET,
+    )
     made = cli(
         envs[ServiceName.USERS],
         tmp_path,
@@ -181,17 +155,7 @@ def start_service(
     log_path = tmp_path / f"{service.value}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudmall",
-                "serve",
-                "--service",
-                service.value,
-                "--port",
-                str(port),
-                "--no-demo",
-            ],
+            serve_command(service, port, demo=False),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -1,5 +1,5 @@
 """The guide's three Lambda functions from one package, plus the migration run once per deploy
-and the mail function run every minute.
+and the scheduled functions run every minute: the mail, and the stock reservations' sweeper.
 
 Each function is the same artifact (`make lambda-package`) and handler; CLOUDMALL_FUNCTION picks
 its routes (cloudmall.serverless.routes). Each has its own role, log group, security group.
@@ -33,6 +33,14 @@ MAIL_MEMORY_MB = 256  # no web app, no Argon2, no Pillow: the shop's tiers and a
 # Under the schedule's minute, so runs seldom overlap (when they do, the outbox's mail records
 # send each mail once: services/mail.py).
 MAIL_TIMEOUT = Duration.seconds(50)
+SWEEP_HANDLER = "cloudmall.serverless.scheduled.expire_reservations"
+# EventBridge's shortest rate: a server sweeps every 30 s, so a reservation is held at most a
+# minute past its time here, in a 30-minute hold (CLOUDMALL_RESERVATION_MINUTES).
+SWEEP_SCHEDULE = Duration.minutes(1)
+SWEEP_MEMORY_MB = 256  # no web app: the shop's tiers and a batch of reservations
+# Under the schedule's minute; overlapping runs are safe: each release is a conditional move,
+# made once (services/stock.py).
+SWEEP_TIMEOUT = Duration.seconds(50)
 #: The outbox's readers in this stack: mail (the mail function). The lake's exporter does not run
 #: here (docs/serverless.md), so `lake` is not a consumer: events are deleted once mailed.
 OUTBOX_CONSUMERS = "mail"
@@ -167,36 +175,78 @@ class ShopFunctions(Construct):
         self.migrate: lambda_.Function | None = None
         if isinstance(database, ProxiedDatabase):
             self.migrate = self._migration(vpc, subnets, database)
+        self.functions["sweep"] = self._sweeper()
+
+    def _sweeper(self) -> lambda_.Function:
+        """The stock reservations past their time, released by
+        `cloudmall.serverless.scheduled.expire_reservations` every minute (EventBridge), as a
+        server's sweeper does every 30 s."""
+        function = self._scheduled(
+            "sweep",
+            handler=SWEEP_HANDLER,
+            memory_mb=SWEEP_MEMORY_MB,
+            timeout=SWEEP_TIMEOUT,
+            environment=dict(self.common_environment),
+            rate=SWEEP_SCHEDULE,
+            description="cloudmall: release the stock reservations past their time",
+        )
+        self._database.grant_connect(function)
+        # The app's settings refuse to start in production without the key, signing or not.
+        self._signing_key.grant_read(function)
+        return function
+
+    def _scheduled(
+        self,
+        name: str,
+        *,
+        handler: str,
+        memory_mb: int,
+        timeout: Duration,
+        environment: dict[str, str],
+        rate: Duration,
+        description: str,
+    ) -> lambda_.Function:
+        """A function an EventBridge rule invokes every `rate`, after the schema exists."""
+        function = self._function(
+            name,
+            handler=handler,
+            memory_mb=memory_mb,
+            environment=environment,
+            vpc=self._vpc,
+            subnets=self._subnets,
+            timeout=timeout,
+        )
+        events.Rule(
+            self,
+            f"{name}-schedule",
+            description=description,
+            schedule=events.Schedule.rate(rate),
+            # No retry: the next run does whatever this one could not.
+            targets=[targets.LambdaFunction(function, retry_attempts=0)],
+        )
+        if self.migrate is not None:
+            function.node.add_dependency(self.migrate)  # the schema before the first run
+        return function
 
     def add_mailer(self, *, smtp_url: secretsmanager.ISecret, public_url: str) -> lambda_.Function:
         """The outbox's mail, sent by `cloudmall.serverless.scheduled.send_mail` every minute
         (EventBridge), through the SMTP server whose URL (with its log-in) is in `smtp_url`."""
-        function = self._function(
+        function = self._scheduled(
             "mail",
             handler=MAIL_HANDLER,
             memory_mb=MAIL_MEMORY_MB,
+            timeout=MAIL_TIMEOUT,
             environment={
                 **self.common_environment,
                 "CLOUDMALL_SMTP_URL_SECRET_ARN": smtp_url.secret_arn,
                 "CLOUDMALL_PUBLIC_URL": public_url,  # the links in the mails
             },
-            vpc=self._vpc,
-            subnets=self._subnets,
-            timeout=MAIL_TIMEOUT,
+            rate=MAIL_SCHEDULE,
+            description="cloudmall: send the outbox's mail",
         )
         self._database.grant_connect(function)
         self._signing_key.grant_read(function)  # password-reset links are signed with it
         smtp_url.grant_read(function)
-        events.Rule(
-            self,
-            "mail-schedule",
-            description="cloudmall: send the outbox's mail",
-            schedule=events.Schedule.rate(MAIL_SCHEDULE),
-            # No retry: the next minute's run sends whatever this one could not.
-            targets=[targets.LambdaFunction(function, retry_attempts=0)],
-        )
-        if self.migrate is not None:
-            function.node.add_dependency(self.migrate)  # the schema before the first run
         self.functions["mail"] = function
         return function
 

@@ -207,9 +207,10 @@ def _usage(key: tuple[str, str]) -> bool:
     }
 
 
-def test_the_mail_function_is_priced_by_its_schedule(production: Synth) -> None:
-    """Its EventBridge rule runs it every minute: 43,200 invocations in a 720-hour month,
-    whatever the API's traffic; the API's functions share the API's requests."""
+def test_the_scheduled_functions_are_priced_by_their_schedule(production: Synth) -> None:
+    """The mail function's and the stock sweeper's EventBridge rules run them every minute:
+    43,200 invocations each in a 720-hour month, whatever the API's traffic; the API's functions
+    share the API's requests."""
     usage = Assumptions(api_requests=3_000_000)
     inventory = template_inventory(load_template(production.outdir, "ServerlessShop"), usage)
     requests = {
@@ -217,11 +218,15 @@ def test_the_mail_function_is_priced_by_its_schedule(production: Synth) -> None:
         for line in inventory.usage
         if line.service == "lambda" and line.sku == "requests"
     }
-    mail = [logical_id for logical_id in requests if "mail" in logical_id.lower()]
-    assert len(mail) == 1 and requests[mail[0]] == 43_200
+    scheduled = [
+        logical_id
+        for logical_id in requests
+        if any(name in logical_id.lower() for name in ("mail", "sweep"))
+    ]
+    assert len(scheduled) == 2 and {requests[f] for f in scheduled} == {43_200}
     api_functions = [
         logical_id
         for logical_id, quantity in requests.items()
-        if logical_id not in mail and quantity > 0
+        if logical_id not in scheduled and quantity > 0
     ]
     assert len(api_functions) == 3 and {requests[f] for f in api_functions} == {1_000_000}

@@ -472,8 +472,8 @@ def _example(template: str) -> str:
 def test_the_alb_and_the_local_gateway_send_every_route_to_the_same_service(
     objects: list[dict[str, Any]],
 ) -> None:
-    """One ownership table (cloudmall.web.service_routes) serves the services' apps and the
-    local gateway; the ALB's rules are written separately, so every public route is walked."""
+    """One ownership table (cloudmall.web.service_routes) serves the services' apps, the local
+    gateway and (derived by alb_paths.py) the ALB's rules: every public route is walked."""
     from cloudmall.web.service_routes import OWNERSHIP, STOREFRONT
 
     for service, routes in OWNERSHIP.items():

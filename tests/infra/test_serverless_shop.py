@@ -11,14 +11,14 @@ from infra_synth import Synth, host_names, rendered
 
 from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
 from cloudmall_infra.functions import FUNCTIONS as SIZES
-from cloudmall_infra.functions import MAIL_HANDLER
+from cloudmall_infra.functions import MAIL_HANDLER, SWEEP_HANDLER
 
 STACK = "ServerlessShop"
 
 
 def functions(synth: Synth) -> dict[str, dict[str, Any]]:
-    """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate", the mail
-    function under "mail")."""
+    """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate", the scheduled
+    functions under "mail" and "sweep")."""
     found = {}
     for resource in synth.resources(STACK, "AWS::Lambda::Function").values():
         props = resource["Properties"]
@@ -27,6 +27,8 @@ def functions(synth: Synth) -> dict[str, dict[str, Any]]:
             found["migrate"] = props
         elif props.get("Handler") == MAIL_HANDLER:
             found["mail"] = props
+        elif props.get("Handler") == SWEEP_HANDLER:
+            found["sweep"] = props
         elif "CLOUDMALL_FUNCTION" in env:
             found[env["CLOUDMALL_FUNCTION"]] = props
     return found
@@ -42,7 +44,7 @@ def logical_id_of(synth: Synth, name: str) -> str:
 
 def test_three_functions_from_one_package_with_their_sizes(production: Synth) -> None:
     found = functions(production)
-    assert set(found) == {"accounts", "catalogue", "orders", "migrate", "mail"}
+    assert set(found) == {"accounts", "catalogue", "orders", "migrate", "mail", "sweep"}
     codes = {json.dumps(props["Code"], sort_keys=True) for props in found.values()}
     assert len(codes) == 1  # one artifact
     for name, props in found.items():
@@ -156,7 +158,7 @@ def test_each_function_may_connect_as_the_shop_user_through_the_proxy(
             if statement["Action"] == "rds-db:connect":
                 role = resource["Properties"]["Roles"][0]["Ref"]
                 roles[role] = json.dumps(statement["Resource"])
-    assert len(roles) == 5  # three functions, the migration and the mail function
+    assert len(roles) == 6  # three functions, the migration, the mail function and the sweeper
     assert all("dbuser:" in resource and "/cloudmall" in resource for resource in roles.values())
 
 
@@ -174,9 +176,9 @@ def test_alarms_for_errors_throttles_p99_and_proxy_connections(production: Synth
         (alarm["Properties"].get("MetricName"), alarm["Properties"].get("ExtendedStatistic"))
         for alarm in alarms
     )
-    assert kinds.count(("Errors", None)) == 4  # the three and the mail function
-    assert kinds.count(("Throttles", None)) == 4
-    assert kinds.count(("Duration", "p99")) == 4
+    assert kinds.count(("Errors", None)) == 5  # the three, the mail function and the sweeper
+    assert kinds.count(("Throttles", None)) == 5
+    assert kinds.count(("Duration", "p99")) == 5
     assert ("DatabaseConnections", None) in kinds
     assert all(alarm["Properties"]["AlarmActions"] for alarm in alarms)
 
@@ -273,13 +275,36 @@ def test_the_mail_function_runs_every_minute_with_smtp_from_a_secret(production:
     (distribution,) = production.resources(STACK, "AWS::CloudFront::Distribution")
     assert rendered(env["CLOUDMALL_PUBLIC_URL"]) == f"https://<{distribution}.DomainName>"
     assert mail["VpcConfig"]["SubnetIds"] and mail["MemorySize"] == 256
-    (rule,) = production.resources(STACK, "AWS::Events::Rule").values()
-    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
-    (target,) = rule["Properties"]["Targets"]
-    mail_id = next(
+    assert schedule_of(production, MAIL_HANDLER) == "rate(1 minute)"
+
+
+def schedule_of(synth: Synth, handler: str) -> str:
+    """The schedule of the one EventBridge rule invoking the function with `handler`, once."""
+    [function_id] = [
         logical_id
-        for logical_id, resource in production.resources(STACK, "AWS::Lambda::Function").items()
-        if resource["Properties"].get("Handler") == MAIL_HANDLER
-    )
-    assert rendered(target["Arn"]) == f"<{mail_id}.Arn>"
-    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+        for logical_id, resource in synth.resources(STACK, "AWS::Lambda::Function").items()
+        if resource["Properties"].get("Handler") == handler
+    ]
+    [rule] = [
+        rule["Properties"]
+        for rule in synth.resources(STACK, "AWS::Events::Rule").values()
+        if any(rendered(t["Arn"]) == f"<{function_id}.Arn>" for t in rule["Properties"]["Targets"])
+    ]
+    (target,) = rule["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0  # the next run does the rest
+    return str(rule["ScheduleExpression"])
+
+
+@pytest.mark.parametrize("synth_fixture", ["production", "on_dynamodb"])
+def test_the_sweeper_releases_expired_reservations_every_minute(
+    request: pytest.FixtureRequest, synth_fixture: str
+) -> None:
+    """Stock reservations past their time are released by a scheduled function, on the proxied
+    database and on the table alike (a server's sweeper runs in its process)."""
+    synth: Synth = request.getfixturevalue(synth_fixture)
+    sweep = functions(synth)["sweep"]
+    assert schedule_of(synth, SWEEP_HANDLER) == "rate(1 minute)"
+    assert sweep["MemorySize"] == 256 and sweep["Timeout"] < 60
+    env = sweep["Environment"]["Variables"]
+    assert env["CLOUDMALL_RUNTIME"] == "function" and "CLOUDMALL_FUNCTION" not in env
+    assert "CLOUDMALL_SMTP_URL_SECRET_ARN" not in env  # it sends no mail

@@ -293,6 +293,36 @@ async def test_an_order_keeps_its_reservation_id(uow: DynamoUnitOfWorkFactory) -
     assert sorted(o.reservation_id or "" for o in listed) == ["", "u1:key-a"]
 
 
+async def test_a_reservation_is_held_by_one_order_at_most(uow: DynamoUnitOfWorkFactory) -> None:
+    """orders.reservation_id is unique, as the SQL schema's constraint makes it: a lookup item
+    per reservation, put on the condition that it does not exist, in the order's transaction."""
+    lines = (OrderLine(1, "Mug", 1, Decimal("5.00")),)
+    async with uow(write=True) as tx:
+        user = await tx.users.add(email="a@b.co", name="A", role=Role.CUSTOMER, password_hash="h")
+        [first] = await tx.orders.add_many(
+            [NewOrder(user.id, lines, Decimal("5.00"), reservation_id="o-held")]
+        )
+        await tx.commit()
+    with pytest.raises(RetryableConflict):  # another transaction, the same reservation
+        async with uow(write=True) as tx:
+            await tx.orders.add_many(
+                [NewOrder(user.id, lines, Decimal("5.00"), reservation_id="o-held")]
+            )
+            await tx.commit()
+    with pytest.raises(RetryableConflict):  # twice in one group
+        async with uow(write=True) as tx:
+            await tx.orders.add_many(
+                [NewOrder(user.id, lines, Decimal("5.00"), reservation_id="o-twice")] * 2
+            )
+            await tx.commit()
+    async with uow() as tx:
+        listed = await tx.orders.list_for_user(user.id, limit=10, offset=0)
+        holder = await tx.orders.by_reservation("o-held")
+        nobody = await tx.orders.by_reservation("o-twice")
+    assert [order.id for order in listed] == [first.id]  # neither refused order was written
+    assert holder == first and nobody is None
+
+
 # --- the stock use cases on the table ---------------------------------------------------------
 
 

@@ -34,6 +34,12 @@ from cloudmall.domain.reservations import (
 )
 from cloudmall.domain.users import Role
 from cloudmall.services.ports import Principal, ReservationRequest
+from cloudmall.services.snapshots import (
+    order_to_dict,
+    product_to_dict,
+    reservation_from_dict,
+    reservation_to_dict,
+)
 from cloudmall.web.errors import install_error_handlers
 from cloudmall.web.routers import (
     internal_addresses,
@@ -278,3 +284,18 @@ async def test_a_saved_address_is_the_users_own_or_none(client: ServiceClient) -
     book = HttpAddressBook(client)
     assert await book.saved(7, 1) == HOME
     assert await book.saved(8, 1) is None  # another user's address looks missing
+
+
+async def test_the_internal_routes_answer_the_one_wire_form(client: ServiceClient) -> None:
+    """The bodies are services.snapshots' dicts, byte for byte: no second serialiser."""
+    acting = {"principal": {"user_id": 3, "role": "customer", "token_version": 0}}
+    assert await client.post("/internal/v1/orders/9/payable", acting) == order_to_dict(ORDER)
+    low = await client.post("/internal/v1/stock/low", {"threshold": 5})
+    assert low == {"products": [product_to_dict(KETTLE), product_to_dict(PLAIN)]}
+    reserved = await client.post(
+        "/internal/v1/stock/reservations",
+        {"requests": [{"id": "r-1", "quantities": [{"product_id": 1, "quantity": 1}]}]},
+    )
+    confirmed = await client.post("/internal/v1/stock/reservations/r-1/confirm", {})
+    assert reserved["results"][0]["reservation"] == {**confirmed, "status": "reserved"}
+    assert confirmed == reservation_to_dict(reservation_from_dict(confirmed))

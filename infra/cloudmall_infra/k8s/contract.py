@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudmall.web.service_routes import STOREFRONT
+
 NAMESPACE = "cloudmall"
 PORT = 8000
 IMAGE_UID = 10001  # the Dockerfile's non-root user
@@ -52,8 +54,6 @@ class Service:
     """One context of the services topology (docs/microservices.md)."""
 
     name: str
-    # Public routes (ALB path patterns, in the order the rules are evaluated within the service)
-    paths: tuple[str, ...]
     # The services whose internal routes (/internal/v1/...) this one calls
     calls: tuple[str, ...] = ()
     # S3: the media bucket (its pods get a Pod Identity association)
@@ -70,45 +70,17 @@ class Service:
         return f"http://{self.name}.{NAMESPACE}.svc.cluster.local"
 
 
-# Paths as the routers in src/cloudmall/web/routers/ declare them. The ALB checks the rules in
-# order; payments' two paths come before orders' /api/orders prefix (PAYMENTS_FIRST below).
-USERS = Service(
-    "users",
-    paths=(
-        "/api/auth",
-        "/api/account",  # /api/account/profile, /api/account/addresses*
-        "/api/admin/users",
-        "/.well-known/jwks.json",
-    ),
-    signs_tokens=True,
-)
-PRODUCTS = Service(
-    "products",
-    paths=(
-        "/api/products",
-        "/api/categories",
-        "/api/admin/categories",
-        "/api/shop/info",
-        "/media",
-    ),
-    media=True,
-)
-ORDERS = Service(
-    "orders",
-    paths=("/api/orders", "/api/admin/orders", "/api/admin/overview", "/api/delivery"),
-    calls=("users", "products", "payments"),
-)
-PAYMENTS = Service(
-    "payments",
-    # POST /api/orders/{id}/pay, GET /api/orders/{id}/payments (ALB wildcards)
-    paths=("/api/orders/*/pay", "/api/orders/*/payments"),
-    calls=("orders",),
-)
+# Their public paths are the services' route table's (cloudmall.web.service_routes), turned into
+# the ALB's rules by alb_paths.py.
+USERS = Service("users", signs_tokens=True)
+PRODUCTS = Service("products", media=True)
+ORDERS = Service("orders", calls=("users", "products", "payments"))
+PAYMENTS = Service("payments", calls=("orders",))
 SERVICES = (USERS, PRODUCTS, ORDERS, PAYMENTS)
 BY_NAME = {service.name: service for service in SERVICES}
-# Where nothing else matches: the storefront's files (/, /static/...) come from products, as
-# behind the local gateway (cloudmall.web.service_routes.STOREFRONT; a test holds them equal).
-DEFAULT_SERVICE = PRODUCTS
+# Where nothing else matches: the storefront's files (/, /static/...), from the same service as
+# behind the local gateway.
+DEFAULT_SERVICE = BY_NAME[STOREFRONT.value]
 # Never routed by the ALB: the contexts' calls to each other, and the processes' metrics.
 NOT_PUBLIC = ("/internal", "/metrics", "/livez", "/readyz")
 

@@ -2,9 +2,9 @@
 ALB (HTTPS, HTTP redirected, WAF, access logs) with a rule per public path, to the pods' IPs.
 
 The rules are evaluated in order: first the paths that must never be public (a fixed 404: the
-contexts' /internal/* routes, /metrics and the probes), then payments' two order sub-paths before
-orders' /api/orders prefix, then each service's prefixes, and last users for the rest (the
-storefront's files).
+contexts' /internal/* routes, /metrics and the probes), then each service's paths as alb_paths.py
+derives them from the services' route table (payments' two order sub-paths before orders'
+/api/orders prefix), and last the storefront's service for the rest (the storefront's files).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 from cdk8s import Chart
 
-from cloudmall_infra.k8s.contract import DEFAULT_SERVICE, NOT_PUBLIC, PAYMENTS, SERVICES
+from cloudmall_infra.k8s.alb_paths import patterns
+from cloudmall_infra.k8s.contract import DEFAULT_SERVICE, NOT_PUBLIC
 from cloudmall_infra.k8s.objects import api_object
 from cloudmall_infra.k8s.settings import Deployment
 
@@ -38,9 +39,7 @@ def rules() -> list[dict[str, Any]]:
     """The paths in evaluation order, each with its backend."""
     not_found = {"service": {"name": NOT_FOUND_ACTION, "port": {"name": "use-annotation"}}}
     paths = [_path(prefix, not_found) for prefix in NOT_PUBLIC]
-    ordered = [PAYMENTS, *(service for service in SERVICES if service is not PAYMENTS)]
-    for service in ordered:
-        paths += [_path(path, _service(service.name)) for path in service.paths]
+    paths += [_path(pattern, _service(service)) for pattern, service in patterns()]
     paths.append(_path("/", _service(DEFAULT_SERVICE.name)))
     return paths
 

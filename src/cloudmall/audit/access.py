@@ -7,6 +7,7 @@ The guide's example grants ``s3:GetObject``/``s3:ListBucket`` on one named bucke
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -139,8 +140,19 @@ def _holds_data(action: str) -> bool:
     return action == "*" or action.partition(":")[0].lower() in DATA_SERVICES
 
 
+#: An ARN naming every resource of its service (`arn:aws:s3:::*`, `arn:aws:logs:*:*:*`): as broad
+#: as Resource '*' for the statement's actions.
+_EVERY_RESOURCE_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$")
+
+
+def _every(resource: object) -> bool:
+    return isinstance(resource, str) and (
+        resource == "*" or bool(_EVERY_RESOURCE_ARN.match(resource))
+    )
+
+
 def _on_every_resource(statement: Mapping[str, Any]) -> bool:
-    return "*" in [r for r in as_list(statement.get("Resource")) if isinstance(r, str)]
+    return any(_every(r) for r in as_list(statement.get("Resource")))
 
 
 def unnamed_actions(statement: Mapping[str, Any]) -> list[str]:

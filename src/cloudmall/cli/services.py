@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,10 +27,11 @@ from urllib.parse import urlsplit
 
 import typer
 
-from cloudmall.bootstrap import ensure_database, new_signing_key
+from cloudmall.bootstrap import ensure_database
 from cloudmall.cli.gateway import render
 from cloudmall.cli.runner import console, fail
-from cloudmall.config import MIN_INTERNAL_SECRET_BYTES, SERVICE_PEERS, ServiceName
+from cloudmall.cli.service_processes import HOST, serve_command, service_environments
+from cloudmall.config import ServiceName
 
 services_app = typer.Typer(help="The shop as four services (docs/microservices.md).")
 
@@ -119,43 +119,6 @@ def database_urls(var_dir: Path) -> dict[ServiceName, str]:
         ) from None
 
 
-def service_environments(
-    *,
-    base: dict[str, str],
-    databases: dict[ServiceName, str],
-    ports: dict[ServiceName, int],
-    var_dir: Path,
-    public_url: str,
-    broker_url: str | None,
-) -> dict[ServiceName, dict[str, str]]:
-    """The environment of each service: its database and folder, its peers' URLs, the shared
-    secret, the token keys (the users service signs, the others verify)."""
-    signing_key, public_key = new_signing_key()
-    secret = secrets.token_urlsafe(MIN_INTERNAL_SECRET_BYTES)
-    environments = {}
-    for service in ServiceName:
-        env = {
-            **base,
-            "CLOUDMALL_SERVICE": service.value,
-            "CLOUDMALL_RUNTIME": "service",
-            "CLOUDMALL_DATABASE_URL": databases[service],
-            "CLOUDMALL_VAR_DIR": str((var_dir / "services" / service.value).resolve()),
-            "CLOUDMALL_INTERNAL_SECRET": secret,
-            "CLOUDMALL_PUBLIC_URL": public_url,
-            "OTEL_SERVICE_NAME": f"cloudmall-{service.value}",
-        }
-        for peer in SERVICE_PEERS[service]:
-            env[f"CLOUDMALL_{peer.value.upper()}_URL"] = f"http://127.0.0.1:{ports[peer]}"
-        if service is ServiceName.USERS:
-            env["CLOUDMALL_TOKEN_SIGNING_KEY"] = signing_key
-        else:
-            env["CLOUDMALL_TOKEN_VERIFY_KEYS"] = public_key.pem()
-        if broker_url:  # a service with a broker relays its outbox and consumes its peers'
-            env["CLOUDMALL_BROKER_URL"] = broker_url
-        environments[service] = env
-    return environments
-
-
 def _wait_until_live(topology: Topology, name: str, port: int) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
@@ -196,7 +159,7 @@ def run(
     environments = service_environments(
         base=dict(os.environ),
         databases=database_urls(var_dir),
-        ports=ports,
+        urls={service: f"http://{HOST}:{p}" for service, p in ports.items()},
         var_dir=var_dir,
         public_url=public_url,
         broker_url=_broker_url(),
@@ -216,19 +179,7 @@ def run(
     try:
         for service in ServiceName:
             topology.processes[service.value] = subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "cloudmall",
-                    "serve",
-                    "--service",
-                    service.value,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports[service]),
-                ],
-                env=environments[service],
+                serve_command(service, ports[service]), env=environments[service]
             )
         for service in ServiceName:
             _wait_until_live(topology, service.value, ports[service])

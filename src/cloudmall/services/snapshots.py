@@ -1,4 +1,6 @@
-"""Orders and payments as JSON-safe dicts: the first answer stored for an Idempotency-Key."""
+"""Orders, payments, reservations and products as JSON-safe dicts: their one wire form, both the
+first answer stored for an Idempotency-Key and the bodies of the internal routes between services
+(web/routers/internal_*.py write them, adapters/http/desks.py reads them back)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 from cloudmall.domain.delivery import Address, Shipment
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
 from cloudmall.domain.payments import Payment, PaymentStatus
+from cloudmall.domain.products import Product
+from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
 
 
 def order_to_dict(order: Order) -> dict[str, Any]:
@@ -84,4 +88,82 @@ def payment_from_dict(data: dict[str, Any]) -> Payment:
         provider_reference=str(data["provider_reference"]),
         card_last4=str(data["card_last4"]),
         created_at=datetime.fromisoformat(data["created_at"]),
+    )
+
+
+def reservation_to_dict(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "status": reservation.status.value,
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "product_name": line.product_name,
+                "unit_price": str(line.unit_price),
+                "quantity": line.quantity,
+            }
+            for line in reservation.lines
+        ],
+        "expires_at": reservation.expires_at.isoformat(),
+        "created_at": reservation.created_at.isoformat(),
+        "updated_at": reservation.updated_at.isoformat(),
+    }
+
+
+def reservation_from_dict(data: dict[str, Any]) -> Reservation:
+    return Reservation(
+        id=str(data["id"]),
+        status=ReservationStatus(data["status"]),
+        lines=tuple(
+            ReservedLine(
+                product_id=int(line["product_id"]),
+                product_name=str(line["product_name"]),
+                unit_price=Decimal(line["unit_price"]),
+                quantity=int(line["quantity"]),
+            )
+            for line in data["lines"]
+        ),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+    )
+
+
+def product_to_dict(product: Product) -> dict[str, Any]:
+    """A product whole, as the products context holds it (not the storefront's presentation)."""
+    return {
+        "id": product.id,
+        "name": product.name,
+        "price": str(product.price),
+        "description": product.description,
+        "category": product.category,
+        "stock_quantity": product.stock_quantity,
+        "image_key": product.image_key,
+        "created_at": product.created_at.isoformat(),
+        "updated_at": product.updated_at.isoformat(),
+        "name_en": product.name_en,
+        "description_en": product.description_en,
+        "list_price": None if product.list_price is None else str(product.list_price),
+        "category_name": product.category_name,
+        "category_name_en": product.category_name_en,
+    }
+
+
+def product_from_dict(data: dict[str, Any]) -> Product:
+    list_price = data.get("list_price")
+    return Product(
+        id=int(data["id"]),
+        name=str(data["name"]),
+        price=Decimal(data["price"]),
+        description=str(data["description"]),
+        category=str(data["category"]),
+        stock_quantity=int(data["stock_quantity"]),
+        image_key=data.get("image_key"),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+        name_en=data.get("name_en"),
+        description_en=data.get("description_en"),
+        list_price=None if list_price is None else Decimal(list_price),
+        category_name=data.get("category_name"),
+        category_name_en=data.get("category_name_en"),
     )

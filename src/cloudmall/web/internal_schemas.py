@@ -1,16 +1,14 @@
-"""The bodies of the internal routes between services (`/internal/v1/...`). Field names are the
-domain dataclasses' own, which adapters/http/wire.py reads back."""
+"""The request bodies of the internal routes between services (`/internal/v1/...`), checked as
+every request is. What they answer with an order, a reservation or a product is its one wire form,
+services.snapshots (adapters/http/desks.py reads it back with the same module)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES, OrderStatus
-from cloudmall.domain.reservations import ReservationStatus
+from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 from cloudmall.domain.users import Role
 
 #: The most orders one group transaction holds (services.order_desk.MAX_GROUP is 64).
@@ -49,66 +47,12 @@ class ReserveIn(_Model):
     requests: list[ReservationRequestIn] = Field(min_length=1, max_length=MAX_REQUESTS)
 
 
-class ReservedLineOut(_Model):
-    product_id: int
-    product_name: str
-    unit_price: Decimal
-    quantity: int
-
-
-class ReservationOut(_Model):
-    id: str
-    status: ReservationStatus
-    lines: list[ReservedLineOut]
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
-
-
-class ReserveResultOut(_Model):
-    """One request's answer: its reservation, or why it was refused (domain.error_wire)."""
-
-    reservation: ReservationOut | None = None
-    error: dict[str, Any] | None = None
-
-
-class ReserveOut(_Model):
-    results: list[ReserveResultOut]
-
-
 class ReleaseIn(_Model):
     reason: str = Field(min_length=1, max_length=32)
 
 
-class ReleaseOut(_Model):
-    reservation: ReservationOut | None  # None: no such reservation (nothing was taken)
-
-
 class LowStockIn(_Model):
     threshold: int = Field(ge=0)
-
-
-class ProductOut(_Model):
-    """A product whole, as the products context holds it."""
-
-    id: int
-    name: str
-    price: Decimal
-    description: str
-    category: str
-    stock_quantity: int
-    image_key: str | None
-    created_at: datetime
-    updated_at: datetime
-    name_en: str | None
-    description_en: str | None
-    list_price: Decimal | None
-    category_name: str | None
-    category_name_en: str | None
-
-
-class LowStockOut(_Model):
-    products: list[ProductOut]
 
 
 class PrincipalIn(_Model):
@@ -127,13 +71,6 @@ class MarkPaidIn(_Model):
     payment_reference: str = Field(min_length=1, max_length=128)
 
 
-class OrderLineOut(_Model):
-    product_id: int
-    product_name: str
-    quantity: int
-    unit_price: Decimal
-
-
 class AddressOut(_Model):
     recipient: str
     phone: str
@@ -148,28 +85,6 @@ class SavedAddressIn(_Model):
 
 class SavedAddressOut(_Model):
     address: AddressOut | None  # None: the user has no address by this id
-
-
-class ShipmentOut(_Model):
-    carrier: str
-    tracking_number: str
-
-
-class InternalOrderOut(_Model):
-    """An order whole, as the orders context holds it."""
-
-    id: int
-    user_id: int
-    status: OrderStatus
-    total_amount: Decimal
-    lines: list[OrderLineOut]
-    created_at: datetime
-    updated_at: datetime
-    subtotal: Decimal | None
-    delivery_fee: Decimal
-    address: AddressOut | None
-    shipment: ShipmentOut | None
-    reservation_id: str | None
 
 
 class RefundIn(_Model):

@@ -1,10 +1,10 @@
 """Which service answers which public route in the services topology (docs/microservices.md).
 
-Pure data, the one table both sides read: each service's app keeps its own routes (and drops
-the others' that its router modules also hold), and the gateway's nginx config
-(`cloudmall gateway config`) sends each route to its service. A route is (method, FastAPI path
-template), as in serverless.routes. Routes in no service's table — health, metrics, the API
-docs, `/internal/v1/...` — are every service's own.
+Pure data, read from the one route table (web.public_routes): each service's app keeps its own
+routes (and drops the others' that its router modules also hold), the gateway's nginx config
+(`cloudmall gateway config`) sends each route to its service, and the EKS load balancer's rules
+are derived from it (infra/cloudmall_infra/k8s/alb_paths.py). Routes in no service's table —
+health, metrics, the API docs, `/internal/v1/...` — are every service's own.
 """
 
 from __future__ import annotations
@@ -13,67 +13,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from cloudmall.config import ServiceName
+from cloudmall.web.public_routes import Route, of_service
 
-Route = tuple[str, str]
-
-USERS: frozenset[Route] = frozenset(
-    {
-        ("POST", "/api/auth/signup"),
-        ("POST", "/api/auth/login"),
-        ("GET", "/api/auth/me"),
-        ("POST", "/api/auth/password"),
-        ("POST", "/api/auth/refresh"),
-        ("POST", "/api/auth/logout"),
-        ("POST", "/api/auth/password-reset"),
-        ("POST", "/api/auth/password-reset/confirm"),
-        ("GET", "/api/account/profile"),
-        ("PATCH", "/api/account/profile"),
-        ("GET", "/api/account/addresses"),
-        ("POST", "/api/account/addresses"),
-        ("DELETE", "/api/account/addresses/{address_id}"),
-        ("PUT", "/api/account/addresses/{address_id}/default"),
-        ("PUT", "/api/admin/users/{user_id}/role"),
-        ("GET", "/.well-known/jwks.json"),
-    }
-)
-PRODUCTS: frozenset[Route] = frozenset(
-    {
-        ("GET", "/api/products"),
-        ("GET", "/api/products/{product_id}"),
-        ("POST", "/api/products"),
-        ("PATCH", "/api/products/{product_id}"),
-        ("DELETE", "/api/products/{product_id}"),
-        ("PUT", "/api/products/{product_id}/image"),
-        ("GET", "/api/categories"),
-        ("POST", "/api/admin/categories"),
-        ("PUT", "/api/admin/categories/{category_id}"),
-        ("DELETE", "/api/admin/categories/{category_id}"),
-        ("GET", "/api/shop/info"),
-        ("GET", "/media/{key:path}"),
-    }
-)
-ORDERS: frozenset[Route] = frozenset(
-    {
-        ("POST", "/api/orders"),
-        ("GET", "/api/orders"),
-        ("GET", "/api/orders/{order_id}"),
-        ("POST", "/api/orders/{order_id}/cancel"),
-        ("PUT", "/api/orders/{order_id}/address"),
-        ("POST", "/api/delivery/quote"),
-        ("GET", "/api/delivery/carriers"),
-        ("GET", "/api/admin/orders"),
-        ("POST", "/api/admin/orders/{order_id}/ship"),
-        ("POST", "/api/admin/orders/{order_id}/deliver"),
-        ("POST", "/api/admin/orders/{order_id}/refund"),
-        ("GET", "/api/admin/overview"),
-    }
-)
-PAYMENTS: frozenset[Route] = frozenset(
-    {
-        ("POST", "/api/orders/{order_id}/pay"),
-        ("GET", "/api/orders/{order_id}/payments"),
-    }
-)
+USERS = of_service(ServiceName.USERS)
+PRODUCTS = of_service(ServiceName.PRODUCTS)
+ORDERS = of_service(ServiceName.ORDERS)
+PAYMENTS = of_service(ServiceName.PAYMENTS)
 
 #: service → the public routes it answers.
 OWNERSHIP: Mapping[ServiceName, frozenset[Route]] = MappingProxyType(

@@ -318,3 +318,18 @@ def test_the_published_policy_is_exempt_in_the_microservices_pattern_only() -> N
     elsewhere = controller_stack(allow(sorted(PUBLISHED), "*"), pattern="3-tier")
     assert judge(rule, elsewhere, None).status is Status.not_met
     assert rule.exemption("microservices", "broad-policy") is None
+
+
+@pytest.mark.parametrize("every", ["arn:aws:s3:::*", "arn:aws:logs:*:*:*", ["x", "*"]])
+def test_an_arn_of_every_resource_is_as_broad_as_star(every: Any) -> None:
+    shop = stack(
+        {
+            "Broad": policy(allow("s3:GetObject", every)),
+            "Named": policy(allow("s3:GetObject", "arn:aws:s3:::shop-media/*")),
+            "Token": policy(allow("ecr:GetAuthorizationToken", "arn:aws:ecr:*:*:*")),
+        }
+    )
+    outcome = access.least_privilege(shop)
+    assert outcome.evidence == ("Shop/Named", "Shop/Token")
+    [problem] = outcome.problems
+    assert problem.resource == "Shop/Broad" and "(name the resources)" in problem.message

@@ -7,7 +7,6 @@ from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from urllib.parse import quote
 
-from cloudmall.adapters.http import wire
 from cloudmall.adapters.http.client import ServiceClient
 from cloudmall.domain.delivery import Address
 from cloudmall.domain.error_wire import from_wire
@@ -16,6 +15,7 @@ from cloudmall.domain.orders import Order
 from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import Reservation
 from cloudmall.services.ports import Principal, ReservationRequest
+from cloudmall.services.snapshots import order_from_dict, product_from_dict, reservation_from_dict
 
 STOCK = "/internal/v1/stock/reservations"
 LOW_STOCK = "/internal/v1/stock/low"
@@ -48,7 +48,7 @@ class HttpStockDesk:
         }
         answer = await self._client.post(STOCK, body)
         return [
-            wire.reservation(result["reservation"])
+            reservation_from_dict(result["reservation"])
             if result.get("reservation") is not None
             else from_wire(result["error"])
             for result in answer["results"]
@@ -56,18 +56,18 @@ class HttpStockDesk:
 
     async def confirm(self, reservation_id: str) -> Reservation:
         answer = await self._client.post(f"{STOCK}/{quote(reservation_id, safe='')}/confirm", {})
-        return wire.reservation(answer)
+        return reservation_from_dict(answer)
 
     async def release(self, reservation_id: str, *, reason: str) -> Reservation | None:
         answer = await self._client.post(
             f"{STOCK}/{quote(reservation_id, safe='')}/release", {"reason": reason}
         )
         found = answer.get("reservation")
-        return None if found is None else wire.reservation(found)
+        return None if found is None else reservation_from_dict(found)
 
     async def low_stock(self, threshold: int) -> list[Product]:
         answer = await self._client.post(LOW_STOCK, {"threshold": threshold})
-        return [wire.product(product) for product in answer["products"]]
+        return [product_from_dict(product) for product in answer["products"]]
 
 
 class HttpPriceList:
@@ -101,15 +101,15 @@ class HttpOrderBook:
 
     async def payable(self, principal: Principal, order_id: int) -> Order:
         body = _acting(principal)
-        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/payable", body))
+        return order_from_dict(await self._client.post(f"{ORDERS}/{order_id}/payable", body))
 
     async def visible(self, principal: Principal, order_id: int) -> Order:
         body = _acting(principal)
-        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/visible", body))
+        return order_from_dict(await self._client.post(f"{ORDERS}/{order_id}/visible", body))
 
     async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
         body = {"payment_reference": payment_reference}
-        return wire.order(await self._client.post(f"{ORDERS}/{order_id}/mark-paid", body))
+        return order_from_dict(await self._client.post(f"{ORDERS}/{order_id}/mark-paid", body))
 
 
 def _acting(principal: Principal) -> dict[str, object]:

@@ -1,26 +1,18 @@
 """The products service's stock for the orders service (ports.StockDesk over HTTP): its
-reservations, and the products running low (the staff's overview)."""
+reservations, and the products running low (the staff's overview), in their one wire form
+(services.snapshots)."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from cloudmall.domain.error_wire import to_wire
 from cloudmall.domain.reservations import Reservation
 from cloudmall.services.ports import ReservationRequest, StockDesk
 from cloudmall.services.shop import Shop
+from cloudmall.services.snapshots import product_to_dict, reservation_to_dict
 from cloudmall.web.deps import ShopDep
-from cloudmall.web.internal_schemas import (
-    LowStockIn,
-    LowStockOut,
-    ProductOut,
-    ReleaseIn,
-    ReleaseOut,
-    ReservationOut,
-    ReserveIn,
-    ReserveOut,
-    ReserveResultOut,
-)
+from cloudmall.web.internal_schemas import LowStockIn, ReleaseIn, ReserveIn
 from cloudmall.web.routers.internal_auth import internal_router
 
 router = internal_router("/stock", "internal")
@@ -31,12 +23,9 @@ def _desk(shop: Shop) -> StockDesk:
     return cast(StockDesk, shop.tiers["stock_desk"])
 
 
-def _out(reservation: Reservation) -> ReservationOut:
-    return ReservationOut.model_validate(reservation)
-
-
-@router.post("/reservations", response_model=ReserveOut)
-async def reserve(body: ReserveIn, shop: ShopDep) -> ReserveOut:
+@router.post("/reservations")
+async def reserve(body: ReserveIn, shop: ShopDep) -> dict[str, Any]:
+    """Each request's answer: its reservation, or why it was refused (domain.error_wire)."""
     requests = [
         ReservationRequest(
             id=request.id,
@@ -45,28 +34,29 @@ async def reserve(body: ReserveIn, shop: ShopDep) -> ReserveOut:
         for request in body.requests
     ]
     results = await _desk(shop).reserve(requests)
-    return ReserveOut(
-        results=[
-            ReserveResultOut(reservation=_out(result))
+    return {
+        "results": [
+            {"reservation": reservation_to_dict(result)}
             if isinstance(result, Reservation)
-            else ReserveResultOut(error=to_wire(result))
+            else {"error": to_wire(result)}
             for result in results
         ]
-    )
+    }
 
 
-@router.post("/reservations/{reservation_id}/confirm", response_model=ReservationOut)
-async def confirm(reservation_id: str, shop: ShopDep) -> ReservationOut:
-    return _out(await _desk(shop).confirm(reservation_id))
+@router.post("/reservations/{reservation_id}/confirm")
+async def confirm(reservation_id: str, shop: ShopDep) -> dict[str, Any]:
+    return reservation_to_dict(await _desk(shop).confirm(reservation_id))
 
 
-@router.post("/reservations/{reservation_id}/release", response_model=ReleaseOut)
-async def release(reservation_id: str, body: ReleaseIn, shop: ShopDep) -> ReleaseOut:
+@router.post("/reservations/{reservation_id}/release")
+async def release(reservation_id: str, body: ReleaseIn, shop: ShopDep) -> dict[str, Any]:
+    """The reservation released, or None: no such reservation (nothing was taken)."""
     released = await _desk(shop).release(reservation_id, reason=body.reason)
-    return ReleaseOut(reservation=None if released is None else _out(released))
+    return {"reservation": None if released is None else reservation_to_dict(released)}
 
 
-@router.post("/low", response_model=LowStockOut)
-async def low_stock(body: LowStockIn, shop: ShopDep) -> LowStockOut:
+@router.post("/low")
+async def low_stock(body: LowStockIn, shop: ShopDep) -> dict[str, Any]:
     found = await _desk(shop).low_stock(body.threshold)
-    return LowStockOut(products=[ProductOut.model_validate(product) for product in found])
+    return {"products": [product_to_dict(product) for product in found]}
