@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloudmall.adapters.access_board.memory import MemoryAccessBoard
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.db.engine import PasswordSource, create_engine
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -50,7 +51,8 @@ from cloudmall.config import (
     TracingMode,
 )
 from cloudmall.domain.delivery import DeliveryFees
-from cloudmall.services.access import AccessCheck, TokenClaimsAccess
+from cloudmall.services.access import Access, AccessCheck, BoardAccessCheck
+from cloudmall.services.access_board import ACCESS_CONSUMER, AccessPublisher, board_ttl_seconds
 from cloudmall.services.address_book import LocalAddressBook
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.consents import LegalVersions
@@ -77,6 +79,7 @@ from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
 from cloudmall.services.ports import (
     NO_TRACER,
+    AccessBoard,
     AddressBook,
     BackupDatabase,
     Broker,
@@ -252,12 +255,48 @@ def build_access_tokens(settings: Settings) -> AccessTokens:
     return AccessTokens(JwtTokenVerifier.ed25519(unique, issuer=issuer, audience=audience), signer)
 
 
-def build_access(settings: Settings, uow: UnitOfWorkFactory) -> AccessCheck:
-    """Each request checked against its account where the accounts are (the monolith, the users
-    service); the token's claims believed in the other services, which hold no accounts."""
-    if settings.service in (None, ServiceName.USERS):
+def build_access_board(settings: Settings) -> AccessBoard | None:
+    """The access board (on the broker's Redis) where the users service publishes changed
+    accounts and the other services read them; None in the monolith, whose every process reads
+    the accounts (unless its outbox names the `access` reader). A service without a broker (a
+    first look at the topology: never in production) gets an empty board of its own, so its
+    tokens' claims are believed."""
+    if settings.service is None and ACCESS_CONSUMER not in settings.outbox_consumers:
+        return None
+    broker_url = settings.broker_url.get_secret_value()
+    if not broker_url:
+        return MemoryAccessBoard()
+    from cloudmall.adapters.access_board.redis import RedisAccessBoard  # redis-py: see build_cache
+
+    return RedisAccessBoard(broker_url)
+
+
+def build_access(
+    settings: Settings, uow: UnitOfWorkFactory, board: AccessBoard | None, metrics: Metrics
+) -> Access:
+    """Each request checked against its account: read where the accounts are (the monolith,
+    the users service), from the access board in the other services."""
+    if settings.service in (None, ServiceName.USERS) or board is None:
         return AccessCheck(uow, ttl_seconds=settings.auth_cache_seconds)
-    return TokenClaimsAccess(uow)
+    return BoardAccessCheck(board, metrics, ttl_seconds=settings.auth_cache_seconds)
+
+
+def build_access_publisher(
+    settings: Settings, uow: UnitOfWorkFactory, board: AccessBoard | None
+) -> AccessPublisher | None:
+    """The outbox's `access` reader, where the accounts are and it is one of the readers (the
+    settings make it one in the users service with a broker)."""
+    if board is None or not _owns(settings, "users"):
+        return None
+    if ACCESS_CONSUMER not in settings.outbox_consumers:
+        return None
+    return AccessPublisher(
+        uow=uow,
+        board=board,
+        ttl_seconds=board_ttl_seconds(settings.token_ttl_seconds),
+        batch_size=settings.mail_batch_size,
+        consumers=tuple(settings.outbox_consumers),
+    )
 
 
 def new_signing_key() -> tuple[str, PublicKey]:
@@ -654,8 +693,12 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         else None
     )
     relay = build_relay(settings, uow, broker)
+    access_board = build_access_board(settings)
+    publisher = build_access_publisher(settings, uow, access_board)
     if profile.mail_loop:
         loops: list[Follower] = [relay] if relay is not None else []
+        if publisher is not None:
+            loops.append(publisher)
         loops.extend(build_event_groups(settings, uow, broker, catalog_cache))
         for loop in loops:
             background.append(
@@ -688,7 +731,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             thumbnail_size=settings.thumbnail_size,
         ),
         "throttles": build_throttles(settings, cache),
-        "access": build_access(settings, uow),
+        "access": build_access(settings, uow, access_board, metrics),
         "sessions": RefreshSessions(lifetime_seconds=settings.refresh_token_days * 86_400),
         "legal": legal_versions(settings),
         "shop_info": build_shop_info(settings),
@@ -717,6 +760,8 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         dependencies["relay"] = relay
     if broker is not None:
         closers.append(broker.aclose)
+    if access_board is not None:
+        closers.append(access_board.aclose)
     return Shop(
         bind_handlers(dependencies),
         tiers=MappingProxyType(dependencies),

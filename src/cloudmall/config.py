@@ -22,7 +22,7 @@ from cloudmall.domain.orders import MAX_LINE_QUANTITY, MAX_LINES
 
 #: The outbox's readers this code has (each finishes its own batches): a name not among them
 #: would never finish any, and hold every event in the outbox for good.
-OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock", "orders")
+OUTBOX_CONSUMERS = ("lake", "mail", "broker", "stock", "orders", "access")
 
 #: Token signing keys (HS256): at least the hash's block size, as RFC 2104 and PyJWT recommend.
 MIN_SECRET_KEY_BYTES = 64
@@ -140,7 +140,8 @@ class Settings(BaseSettings):
     # `cloudmall events relay`, which publish the events to the broker; `stock` (opt-in) by each
     # server process on SQL, which releases cancelled orders' stock reservations; `orders`
     # (opt-in) by each server process on SQL, which cancels the pending orders whose reservations
-    # expired.
+    # expired; `access` (with `broker_url`, made one by itself in the users service with a
+    # broker) by each server process, which publishes changed accounts to the access board.
     outbox_consumers: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["lake", "mail"]
     )
@@ -378,6 +379,7 @@ class Settings(BaseSettings):
         elsewhere), or an event no reader there finishes would never leave the outbox."""
         owner = {"mail": ServiceName.USERS, "stock": ServiceName.PRODUCTS}
         owner["orders"] = ServiceName.ORDERS
+        owner["access"] = ServiceName.USERS
         self.outbox_consumers = [
             name
             for name in self.outbox_consumers
@@ -386,10 +388,14 @@ class Settings(BaseSettings):
 
     def _check_service_broker(self) -> None:
         """Events cross services through the broker: a service with one relays its outbox
-        (`broker` is one of its outbox's readers); in production one is required."""
+        (`broker` is one of its outbox's readers), and the users service publishes changed
+        accounts to the access board on the broker's Redis (`access`); in production one is
+        required."""
         if self.broker_url.get_secret_value():
-            if "broker" not in self.outbox_consumers:
-                self.outbox_consumers = [*self.outbox_consumers, "broker"]
+            readers = ["broker", "access"] if self.service is ServiceName.USERS else ["broker"]
+            missing = [name for name in readers if name not in self.outbox_consumers]
+            if missing:
+                self.outbox_consumers = [*self.outbox_consumers, *missing]
                 self._check_outbox_consumers()
             return
         if self.environment is Environment.PRODUCTION:
@@ -407,6 +413,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"CLOUDMALL_OUTBOX_CONSUMERS: unknown reader {unknown[0]!r} "
                 f"(the readers are {', '.join(OUTBOX_CONSUMERS)})"
+            )
+        if "access" in self.outbox_consumers and not self.broker_url.get_secret_value():
+            raise ValueError(
+                "CLOUDMALL_OUTBOX_CONSUMERS names `access` but CLOUDMALL_BROKER_URL is not set "
+                "(the access board is on the broker's Redis, e.g. redis://127.0.0.1:6379/0)"
             )
         if "broker" not in self.outbox_consumers:
             return

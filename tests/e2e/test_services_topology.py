@@ -137,6 +137,61 @@ def test_an_internal_route_without_the_secret_is_401(topology: Topology) -> None
         assert answer.json()["error"]["code"] == "authentication_failed"
 
 
+def until(answer: Callable[[], int], wanted: int, *, within: float = 8.0) -> float:
+    """Seconds until `answer()` (a status) is `wanted`; fails after `within`."""
+    started = time.monotonic()
+    while (status := answer()) != wanted:
+        assert time.monotonic() - started < within, f"still {status} after {within:g} s"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_demoted_member_of_staff_is_refused_by_orders_and_products_within_seconds(
+    topology: Topology,
+) -> None:
+    """The role is the users service's, published to the access board, not the token's: the
+    same token loses the staff routes of the other services once the role changes."""
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    staff = sign_up(gateway)
+    promoted = admin.put(f"/api/admin/users/{staff.user['id']}/role", json={"role": "admin"})
+    assert promoted.status_code == 200, promoted.text
+    # the customer's token is staff's at orders (the role from the board, not its claim)
+    until(lambda: staff.get("/api/admin/orders").status_code, 200)
+    logged_in = staff.http.post(
+        "/api/auth/login",
+        json={"email": staff.user["email"], "password": "a long enough passphrase"},
+    )
+    assert logged_in.status_code == 200, logged_in.text
+    staff = Shopper(staff.http, logged_in.json()["access_token"], staff.user)  # claims staff
+    new_product = {"name": "Kettle", "price": "1000.00", "stock_quantity": 1}
+    created = staff.post("/api/products", json=new_product)
+    assert created.status_code == 201, created.text
+
+    demoted = admin.put(f"/api/admin/users/{staff.user['id']}/role", json={"role": "customer"})
+    assert demoted.status_code == 200, demoted.text
+    until(lambda: staff.get("/api/admin/orders").status_code, 403)
+    until(lambda: staff.post("/api/products", json=new_product).status_code, 403)
+    refused = staff.get("/api/admin/overview")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
+    assert staff.get("/api/orders").status_code == 200  # still a customer
+
+
+def test_a_token_from_before_a_password_change_is_refused_by_orders(topology: Topology) -> None:
+    shopper = sign_up(topology.gateway)
+    assert shopper.get("/api/orders").status_code == 200
+    changed = shopper.post(
+        "/api/auth/password",
+        json={"current_password": "a long enough passphrase", "new_password": "a new passphrase"},
+    )
+    assert changed.status_code == 200, changed.text
+    until(lambda: shopper.get("/api/orders").status_code, 401)
+    assert shopper.get("/api/orders").json()["error"]["code"] == "authentication_failed"
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert shopper.get("/api/orders", headers=fresh).status_code == 200
+
+
 def test_without_payments_the_rest_answers_and_paying_is_503_until_it_returns(
     topology: Topology,
 ) -> None:

@@ -952,6 +952,9 @@ class FakeMetrics:
     def payment(self, outcome: str) -> None:
         self.events.append(("payment", outcome))
 
+    def access_board_unavailable(self) -> None:
+        self.events.append(("access_board_unavailable", None))
+
     def request_started(self) -> None:
         self.events.append(("request_started", None))
 

@@ -37,7 +37,7 @@ async def place(store, catalog_cache, metrics, product_id, quantity=1):  # type:
 
 
 def test_every_event_type_is_named_once_with_a_version() -> None:
-    assert len(events.EVENT_TYPES) == 14
+    assert len(events.EVENT_TYPES) == 15
     assert all(kind.version >= 1 for kind in events.EVENT_TYPES.values())
     assert {kind.aggregate for kind in events.EVENT_TYPES.values()} == {
         "user",

@@ -80,9 +80,17 @@ def test_a_service_in_production_needs_a_broker(tmp_path: Path) -> None:
 
 
 def test_a_service_with_a_broker_relays_its_outbox(tmp_path: Path) -> None:
+    """And the users service publishes changed accounts to the access board (`access`)."""
     settings = service_settings(tmp_path, "users", broker_url="redis://127.0.0.1:6379/0")
-    assert settings.outbox_consumers == ["lake", "mail", "broker"]
+    assert settings.outbox_consumers == ["lake", "mail", "broker", "access"]
     assert service_settings(tmp_path, "users").outbox_consumers == ["lake", "mail"]
+    orders = service_settings(tmp_path, "orders", broker_url="redis://127.0.0.1:6379/0")
+    assert orders.outbox_consumers == ["lake", "broker"]
+
+
+def test_the_access_reader_needs_the_brokers_redis(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="names `access` but CLOUDMALL_BROKER_URL"):
+        Settings(var_dir=tmp_path, outbox_consumers="lake,access")
 
 
 @pytest.mark.parametrize(
@@ -101,6 +109,12 @@ def test_a_service_keeps_only_the_outbox_readers_that_run_in_it(
     every event in that service's outbox for ever."""
     readers = "lake,mail,stock,orders"
     settings = service_settings(tmp_path, service, outbox_consumers=readers)
+    if service != "users":  # the users service's own reader, left out elsewhere
+        broker = "redis://127.0.0.1:6379/0"
+        named = service_settings(
+            tmp_path, service, outbox_consumers=f"{readers},access", broker_url=broker
+        )
+        assert named.outbox_consumers == [*kept, "broker"]
     assert settings.outbox_consumers == kept
     assert Settings(var_dir=tmp_path, outbox_consumers=readers).outbox_consumers == [
         "lake",

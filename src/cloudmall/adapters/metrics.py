@@ -41,6 +41,10 @@ ORDER_GROUPS = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 PAYMENTS = Counter("cloudmall_payments_total", "Payment attempts by outcome.", ["outcome"])
+ACCESS_BOARD_ERRORS = Counter(
+    "cloudmall_access_board_errors_total",
+    "Access checks that believed the token alone: the access board did not answer.",
+)
 
 
 class PrometheusMetrics:
@@ -85,6 +89,9 @@ class PrometheusMetrics:
 
     def payment(self, outcome: str) -> None:
         PAYMENTS.labels(outcome).inc()
+
+    def access_board_unavailable(self) -> None:
+        ACCESS_BOARD_ERRORS.inc()
 
 
 def cache_hit_ratio() -> float | None:

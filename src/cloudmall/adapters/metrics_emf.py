@@ -57,6 +57,9 @@ class CloudWatchMetrics:
     def payment(self, outcome: str) -> None:
         self._add(f"Payments{outcome.capitalize()}", 1)
 
+    def access_board_unavailable(self) -> None:
+        self._add("AccessBoardErrors", 1)
+
     def request_started(self) -> None:
         """Nothing to count: a function serves one request at a time."""
 

@@ -34,6 +34,9 @@ USER_SIGNED_UP = EventType("user.signed_up", "user")
 # Carries the account's id alone: the mail reader mints the link when it sends the mail, so no
 # token ever lands in the outbox, the lake or a log.
 PASSWORD_RESET_REQUESTED = EventType("user.password_reset_requested", "user")
+# What an account may do changed (its role; its password, which ends its tokens): the services
+# without the accounts learn it from this (services/access_board.py).
+USER_ACCESS_CHANGED = EventType("user.access_changed", "user")
 PRODUCT_CREATED = EventType("product.created", "product")
 PRODUCT_PRICE_CHANGED = EventType("product.price_changed", "product")
 PRODUCT_STOCK_CHANGED = EventType("product.stock_changed", "product")
@@ -55,6 +58,7 @@ EVENT_TYPES: Mapping[str, EventType] = {
     for kind in (
         USER_SIGNED_UP,
         PASSWORD_RESET_REQUESTED,
+        USER_ACCESS_CHANGED,
         PRODUCT_CREATED,
         PRODUCT_PRICE_CHANGED,
         PRODUCT_STOCK_CHANGED,
@@ -125,6 +129,13 @@ def user_signed_up(user: User, *, request_id: str | None = None) -> Event:
 
 def password_reset_requested(user_id: int, *, request_id: str | None = None) -> Event:
     return new_event(PASSWORD_RESET_REQUESTED, user_id, {"user_id": user_id}, request_id=request_id)
+
+
+def user_access_changed(user_id: int, change: str, *, request_id: str | None = None) -> Event:
+    """`change`: `role`, or `password` (changed, reset or set by an operator: older tokens end)."""
+    return new_event(
+        USER_ACCESS_CHANGED, user_id, {"user_id": user_id, "change": change}, request_id=request_id
+    )
 
 
 def product_created(product: Product, *, request_id: str | None = None) -> Event:

@@ -137,6 +137,10 @@ async def make_admin(
         existing = await tx.users.get_by_email(normalize_email(email))
         if existing is not None:
             await tx.users.change_credentials(existing.id, role=Role.ADMIN)
+            promotion = events.user_access_changed(
+                existing.id, "role", request_id=current_request_id.get()
+            )
+            await tx.outbox.add([promotion])
             await tx.commit()
             promoted = await tx.users.get(existing.id)
             assert promoted is not None

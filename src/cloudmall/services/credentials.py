@@ -3,28 +3,32 @@
 Both apply to the very next request (services/access.py checks each one against the account):
 a new role because the role is read from the account, not the token; a new password because it
 raises the account's token version, so every token issued before stops working, and revokes every
-refresh session of the account in the same transaction (the caller gets a fresh one).
+refresh session of the account in the same transaction (the caller gets a fresh one). Each change
+records `user.access_changed` in that transaction: the services that hold no accounts learn it
+from there (services/access_board.py).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cloudmall.domain import events
 from cloudmall.domain.errors import NotFound, PermissionDenied
 from cloudmall.domain.users import Role, User, normalize_email
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import Access
 from cloudmall.services.accounts import verify_password
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
+from cloudmall.services.request_context import current_request_id
 
 
 async def change_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    access: AccessCheck,
+    access: Access,
     user_id: int,
     current_password: str,
     new_password: str,
@@ -52,7 +56,7 @@ async def set_initial_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    access: AccessCheck,
+    access: Access,
     email: str,
     password: str,
 ) -> User:
@@ -71,14 +75,12 @@ async def set_initial_password(
     )
 
 
-async def change_role(
-    *, uow: UnitOfWorkFactory, access: AccessCheck, user_id: int, role: Role
-) -> User:
+async def change_role(*, uow: UnitOfWorkFactory, access: Access, user_id: int, role: Role) -> User:
     return await _change(uow, access, user_id, role=role)
 
 
 async def change_role_by_email(
-    *, uow: UnitOfWorkFactory, access: AccessCheck, email: str, role: Role
+    *, uow: UnitOfWorkFactory, access: Access, email: str, role: Role
 ) -> User:
     async with uow() as tx:
         user = await tx.users.get_by_email(normalize_email(email))
@@ -89,7 +91,7 @@ async def change_role_by_email(
 
 async def _change(
     uow: UnitOfWorkFactory,
-    access: AccessCheck,
+    access: Access,
     user_id: int,
     *,
     role: Role | None = None,
@@ -108,6 +110,11 @@ async def _change(
                 raise NotFound("This account no longer exists")
             if password_hash is not None:
                 await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
+            change = "password" if password_hash is not None else "role"
+            request_id = current_request_id.get()
+            await tx.outbox.add(
+                [events.user_access_changed(user_id, change, request_id=request_id)]
+            )
             await tx.commit()
             changed = await tx.users.get(user_id)
         assert changed is not None

@@ -32,7 +32,7 @@ from cloudmall.services import (
     profile,
 )
 from cloudmall.services import commands as c
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import Access
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
@@ -130,7 +130,7 @@ async def refresh_session(
     uow: UnitOfWorkFactory,
     token_issuer: TokenIssuer,
     sessions: RefreshSessions,
-    access: AccessCheck,
+    access: Access,
 ) -> accounts.Session:
     user, refresh = await sessions.rotate(uow, command.refresh_token)
     access.forget(user.id)  # the new access token is checked against the account as it is now
@@ -143,7 +143,7 @@ async def log_out(command: c.LogOut, *, uow: UnitOfWorkFactory, sessions: Refres
 
 
 async def authenticate(
-    command: c.Authenticate, *, token_verifier: TokenVerifier, access: AccessCheck
+    command: c.Authenticate, *, token_verifier: TokenVerifier, access: Access
 ) -> Principal:
     claimed = token_verifier.decode(command.token)
     # the account as it is now
@@ -172,7 +172,7 @@ async def set_initial_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    access: AccessCheck,
+    access: Access,
 ) -> User:
     return await credentials.set_initial_password(
         uow=uow, hasher=hasher, access=access, email=command.email, password=command.password
@@ -193,7 +193,7 @@ async def reset_password(
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
     token_issuer: TokenIssuer,
-    access: AccessCheck,
+    access: Access,
     reset_tokens: PasswordResetTokens,
     sessions: RefreshSessions,
 ) -> accounts.Session:
@@ -215,7 +215,7 @@ async def change_password(
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
     token_issuer: TokenIssuer,
-    access: AccessCheck,
+    access: Access,
     throttles: Throttles,
     sessions: RefreshSessions,
 ) -> accounts.Session:
@@ -253,16 +253,14 @@ async def get_token_keys(
     return token_verifier.key_set()
 
 
-async def change_role(
-    command: c.ChangeRole, *, uow: UnitOfWorkFactory, access: AccessCheck
-) -> User:
+async def change_role(command: c.ChangeRole, *, uow: UnitOfWorkFactory, access: Access) -> User:
     return await credentials.change_role(
         uow=uow, access=access, user_id=command.user_id, role=command.role
     )
 
 
 async def change_role_by_email(
-    command: c.ChangeRoleByEmail, *, uow: UnitOfWorkFactory, access: AccessCheck
+    command: c.ChangeRoleByEmail, *, uow: UnitOfWorkFactory, access: Access
 ) -> User:
     return await credentials.change_role_by_email(
         uow=uow, access=access, email=command.email, role=command.role

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from cloudmall.domain import events
 from cloudmall.domain.errors import ResetLinkInvalid, ResetLinkUsed
 from cloudmall.domain.users import User, normalize_email
-from cloudmall.services.access import AccessCheck
+from cloudmall.services.access import Access
 from cloudmall.services.password_policy import check_password, normalize_password
 from cloudmall.services.ports import PasswordHasher, PasswordResetTokens, UnitOfWorkFactory
 from cloudmall.services.rate_limit import Throttles
@@ -42,7 +42,7 @@ async def reset_password(
     *,
     uow: UnitOfWorkFactory,
     hasher: PasswordHasher,
-    access: AccessCheck,
+    access: Access,
     reset_tokens: PasswordResetTokens,
     token: str,
     new_password: str,
@@ -68,6 +68,8 @@ async def reset_password(
             raise ResetLinkUsed("This password reset link has been used already")
         # Whoever held a session (maybe who learned the old password) is out, on every device.
         await tx.refresh_tokens.revoke_user(user_id, datetime.now(UTC))
+        event = events.user_access_changed(user_id, "password", request_id=current_request_id.get())
+        await tx.outbox.add([event])
         await tx.commit()
         reset = await tx.users.get(user_id)
     access.forget(user_id)

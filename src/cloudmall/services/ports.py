@@ -525,6 +525,9 @@ class Metrics(Protocol):
         ...
 
     def payment(self, outcome: str) -> None: ...
+    def access_board_unavailable(self) -> None:
+        """A request's access was checked against its token alone: the board did not answer."""
+        ...
 
 
 # --- events broker ----------------------------------------------------------------------------
@@ -979,6 +982,54 @@ class TokenVerifier(Protocol):
         """The public keys it accepts as a JWK Set (RFC 7517), for other verifiers; no keys
         when tokens are signed with a shared secret."""
         ...
+
+
+class AccessBoardUnavailable(Exception):
+    """The access board could not be reached or refused the call."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAccess:
+    """What an account may do, as the users context last published it."""
+
+    token_version: int  # tokens of an older version are dead
+    role: Role | None  # None: the account is gone (every token of it is dead)
+    must_change_password: bool = False
+
+    @property
+    def gone(self) -> bool:
+        return self.role is None
+
+
+class AccessBoard(Protocol):
+    """Where the users context publishes each account's current access, for the services that
+    hold no accounts (the services topology; services/access_board.py publishes, services/
+    access.py reads). Shared by every process of every service.
+
+    The contract:
+    - An entry is written only by `publish`, and only if it is newer than the entry there:
+      a higher token version, or the same version and a higher `stamp` (the change's time);
+      a gone account's entry is never replaced. So publishing again, or late, or out of
+      order, never takes an account's access back to an older state.
+    - An entry lives `ttl_seconds` after its last publish (at least the longest lifetime of an
+      access token), then disappears: a token from before the change has expired by then, so
+      the board never grows without bound, and an account with no entry has had no change its
+      living tokens do not already show.
+    - Either call raises AccessBoardUnavailable when the store cannot answer (never waiting
+      more than about a second)."""
+
+    async def publish(
+        self, user_id: int, access: AccountAccess, *, stamp: int, ttl_seconds: int
+    ) -> bool:
+        """Record `access` for the account if it is newer than the entry there; whether it
+        was recorded."""
+        ...
+
+    async def look_up(self, user_id: int) -> AccountAccess | None:
+        """The account's entry, or None when it has none."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

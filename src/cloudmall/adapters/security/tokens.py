@@ -78,8 +78,9 @@ class JwtTokenIssuer:
             "sub": str(user.id),
             "role": user.role.value,
             "ver": user.token_version,
-            # Read by the services without the accounts (TokenClaimsAccess): they refuse such
-            # a token everywhere, as the users service does, until the password is changed.
+            # Read by the services without the accounts (BoardAccessCheck) when the access board
+            # has no newer word: they refuse such a token everywhere, as the users service does,
+            # until the password is changed.
             "pwd_change": user.must_change_password,
             "iss": self._issuer,
             "aud": self._audience,

@@ -1,0 +1,1 @@
+"""The access board (services.ports.AccessBoard): on Redis, or in this process."""
