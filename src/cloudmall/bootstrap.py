@@ -70,6 +70,7 @@ from cloudmall.services.follow_loop import Backoff
 from cloudmall.services.handlers import HANDLERS, Handler
 from cloudmall.services.lake import Exporter
 from cloudmall.services.mail import MAIL_CONSUMER, MailReader
+from cloudmall.services.mail_group import MailGroup
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_book import LocalOrderBook
 from cloudmall.services.order_desk import MAX_GROUP, OrderDesk
@@ -223,7 +224,35 @@ def build_mail_reader(
         reset_valid_minutes=settings.password_reset_ttl_seconds // 60,
         batch_size=settings.mail_batch_size,
         consumers=tuple(settings.outbox_consumers),
+        orders_here=_owns(settings, "orders"),
     )
+
+
+def build_mail_group(
+    settings: Settings, mailer: MailReader, broker: Broker | None
+) -> MailGroup | None:
+    """The users service's mail of the orders and payments services' events, received from
+    the broker (the monolith's mail reader reads them from its one outbox); None elsewhere, or
+    where mail is not sent."""
+    if (
+        settings.service is not ServiceName.USERS
+        or broker is None
+        or MAIL_CONSUMER not in settings.outbox_consumers
+    ):
+        return None
+    return MailGroup(
+        mailer=mailer,
+        broker=broker,
+        stream=settings.broker_stream,
+        member=_member(),
+        visibility_seconds=settings.broker_visibility_seconds,
+        batch_size=settings.mail_batch_size,
+    )
+
+
+def _member() -> str:
+    """This process in its service's consumer groups: one member per server worker."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +380,7 @@ def build_event_groups(
         broker=broker,
         stream=settings.broker_stream,
         group=group,
-        member=f"{socket.gethostname()}-{os.getpid()}",  # this process: one per server worker
+        member=_member(),
         handler=handler,
         visibility_seconds=settings.broker_visibility_seconds,
         types=types,
@@ -706,6 +735,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                     loop,
                     backoff=Backoff(
                         interval=settings.broker_poll_seconds, max_delay=RELAY_MAX_DELAY_SECONDS
+                    ),
+                )
+            )
+        mail_group = build_mail_group(settings, mailer, broker)
+        if mail_group is not None:
+            background.append(
+                BackgroundLoop(
+                    mail_group,
+                    backoff=Backoff(
+                        interval=settings.broker_poll_seconds,
+                        max_delay=settings.mail_retry_max_seconds,
                     ),
                 )
             )

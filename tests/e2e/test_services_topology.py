@@ -3,7 +3,8 @@
 config `cloudmall gateway config` writes, with a private Redis as their broker. A customer's
 whole path through the gateway; the internal routes closed to the outside; the shop without its
 payments service, and again with it; the saga's events through the broker (a cancel's units back
-once the products service returns, an expired reservation's pending order cancelled).
+once the products service returns, an expired reservation's pending order cancelled, the
+customer's order and refund mails sent by the users service, once each).
 """
 
 from __future__ import annotations
@@ -16,17 +17,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import Engine, create_engine, text
 
 from cloudmall.adapters.db.tables import stock_reservations
 from cloudmall.config import ServiceName
+from cloudmall.services.mail_group import USERS_GROUP
 from tests.e2e.client import Shopper, create_product, log_in_admin, sign_up
 from tests.support import (
     ADDRESS,
+    SHIPMENT,
     LiveServer,
     card,
     cli,
@@ -422,3 +428,70 @@ def test_an_expired_reservation_cancels_its_pending_order_through_the_broker(
     refused = shopper.post(f"/api/orders/{order_id}/pay", json=card())
     assert refused.status_code == 409, refused.text
     assert stock_of(gateway, product["id"]) == 4
+
+
+def mails_to(topology: Topology, address: str) -> dict[str, str]:
+    """The users service's mail folder: event id (the file's name) → subject, of the mails to
+    `address`."""
+    folder = Path(topology.services[ServiceName.USERS].env["CLOUDMALL_VAR_DIR"]) / "mail"
+    found = {}
+    for path in folder.glob("*.eml"):
+        mail = message_from_bytes(path.read_bytes())
+        if str(mail["To"]).lower() == address.lower():
+            found[path.stem] = str(make_header(decode_header(str(mail["Subject"]))))
+    return found
+
+
+def test_a_customers_order_shipping_and_refund_mails_are_sent_once_by_the_users_service(
+    topology: Topology,
+) -> None:
+    """The orders and payments services record the events; the users service receives them
+    from the broker and mails the customer, once each even when the events come again."""
+    gateway = topology.gateway
+    admin = log_in_admin(gateway)
+    product = create_product(admin, stock=5, price="20000.00")
+    shopper = sign_up(gateway)
+    email = shopper.user["email"]
+    shipped_id = place(shopper, product["id"])
+    refunded_id = place(shopper, product["id"], 2)
+    for order_id in (shipped_id, refunded_id):
+        paid = shopper.post(f"/api/orders/{order_id}/pay", json=card())
+        assert paid.status_code == 200, paid.text
+    shipped = admin.post(f"/api/admin/orders/{shipped_id}/ship", json=SHIPMENT)
+    assert shipped.status_code == 200, shipped.text
+    cancelled = shopper.post(f"/api/orders/{refunded_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+
+    subjects = {
+        f"주문 #{shipped_id}이(가) 접수되었습니다",
+        f"주문 #{shipped_id}이(가) 발송되었습니다",
+        f"주문 #{refunded_id}이(가) 접수되었습니다",
+        f"주문 #{refunded_id} 환불 안내",
+    }
+    welcome = "cloudmall에 오신 것을 환영합니다"
+
+    def all_mailed() -> bool:
+        return set(mails_to(topology, email).values()) == {welcome, *subjects}
+
+    wait_for(all_mailed, "the welcome, two confirmations, the shipping and the refund mails")
+    mailed = {event_id for event_id, subject in mails_to(topology, email).items()
+              if subject != welcome}  # fmt: skip
+    assert {(USERS_GROUP, event_id) for event_id in mailed} <= set(
+        handled(topology, ServiceName.USERS)
+    )
+    # The events come again (a relay that republishes after a crash): nothing is sent twice.
+    url = topology.services[ServiceName.USERS].env["CLOUDMALL_BROKER_URL"]
+    broker = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        stream = broker.xrange("cloudmall:events")  # decoded: each message's fields, str → str
+        again = [fields for _, fields in stream if fields["event_id"] in mailed]
+        for fields in again:
+            broker.xadd("cloudmall:events", fields)
+    finally:
+        broker.close()
+    assert len(again) == len(mailed) == 4
+    time.sleep(2.0)  # the users group polls every 0.2 s: a second mail would be out by now
+    log = topology.services[ServiceName.USERS].log()
+    for subject in subjects:  # each send logs one line
+        assert log.count(f"{email}: {subject} (") == 1, subject
+    assert set(mails_to(topology, email).values()) == {welcome, *subjects}

@@ -155,4 +155,5 @@ async def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_and_recorde
     assert recorded(store)[-3:] == ["order.cancelled", "product.stock_changed", "payment.refunded"]
     refund = store.data.outbox[-1].event
     assert refund.payload["reason"] == "order_not_pending"
+    assert refund.payload["user_id"] == order.user_id and refund.version == 2  # the mail's buyer
     assert Decimal(refund.payload["amount"]) == Decimal("4.00")

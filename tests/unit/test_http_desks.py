@@ -169,10 +169,10 @@ class MemoryAddressBook:
 
 class MemoryPaymentDesk:
     def __init__(self) -> None:
-        self.refunds: list[tuple[int, str]] = []
+        self.refunds: list[tuple[int, str, int | None]] = []
 
-    async def refund_order(self, order_id: int, *, reason: str) -> bool:
-        self.refunds.append((order_id, reason))
+    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
+        self.refunds.append((order_id, reason, user_id))
         return order_id == ORDER.id
 
 
@@ -268,11 +268,11 @@ async def test_the_order_book_over_http(client: ServiceClient, tiers: dict[str, 
 
 async def test_the_payment_desk_over_http(client: ServiceClient, tiers: dict[str, object]) -> None:
     desk = HttpPaymentDesk(client)
-    assert await desk.refund_order(9, reason="cancelled") is True
-    assert await desk.refund_order(10, reason="cancelled") is False
+    assert await desk.refund_order(9, reason="cancelled", user_id=4) is True
+    assert await desk.refund_order(10, reason="cancelled", user_id=None) is False
     payments = tiers["payment_desk"]
     assert isinstance(payments, MemoryPaymentDesk)
-    assert payments.refunds == [(9, "cancelled"), (10, "cancelled")]
+    assert payments.refunds == [(9, "cancelled", 4), (10, "cancelled", None)]
 
 
 async def test_prices_answer_the_products_that_exist(client: ServiceClient) -> None:

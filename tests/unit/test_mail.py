@@ -122,21 +122,35 @@ async def test_order_shipping_and_refund_mails_say_what_happened(store: FakeStor
     assert "Carrier" not in shipped_plain.text  # an event without them: no empty lines
 
 
-async def test_a_refund_mail_goes_to_the_orders_buyer(store: FakeStore) -> None:
+async def test_a_refund_mail_goes_to_the_buyer_its_event_names(store: FakeStore) -> None:
+    user_id = await sign_up(store, "buyer@example.com")
+    await record(
+        store,
+        events.payment_refunded(
+            41, Decimal("12900.00"), "ref-1", "order_not_pending", user_id=user_id
+        ),
+    )
+    sender = FakeMailSender()
+    await reader(store, sender).run_once()
+    refund = sender.sent[-1]
+    assert (refund.to, refund.subject) == ("buyer@example.com", "주문 #41 환불 안내")
+    assert "₩12,900" in refund.text
+
+
+async def test_a_refund_recorded_before_its_event_named_the_buyer_goes_to_the_orders_buyer(
+    store: FakeStore,
+) -> None:
     user_id = await sign_up(store, "buyer@example.com")
     line = OrderLine(product_id=1, product_name="Mug", quantity=1, unit_price=Decimal("12900"))
     async with store(write=True) as tx:
         (order,) = await tx.orders.add_many([NewOrder(user_id, (line,), Decimal("12900"))])
         await tx.commit()
-    await record(
-        store,
-        events.payment_refunded(order.id, Decimal("12900.00"), "ref-1", "order_not_pending"),
-    )
+    version_1 = {"order_id": order.id, "amount": "12900.00", "reference": "r", "reason": "x"}
+    await record(store, events.new_event(events.PAYMENT_REFUNDED, order.id, version_1))
     sender = FakeMailSender()
     await reader(store, sender).run_once()
     refund = sender.sent[-1]
     assert (refund.to, refund.subject) == ("buyer@example.com", f"주문 #{order.id} 환불 안내")
-    assert "₩12,900" in refund.text
 
 
 async def test_a_failing_server_loses_nothing_and_sends_nothing_twice(store: FakeStore) -> None:

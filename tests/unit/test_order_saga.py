@@ -193,11 +193,11 @@ class PaymentRecordedLate:
     def __init__(self, desk: PaymentDesk, late: int) -> None:
         self.desk, self.late, self.asked = desk, late, 0
 
-    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
         self.asked += 1
         if self.asked <= self.late:
             return False
-        return await self.desk.refund_order(order_id, reason=reason)
+        return await self.desk.refund_order(order_id, reason=reason, user_id=user_id)
 
 
 async def test_a_cancel_waits_for_the_payment_record_of_a_paid_order(

@@ -13,6 +13,7 @@ from cloudmall.adapters.dynamodb.inbox import NoInbox
 from cloudmall.bootstrap import build_broker, build_relay, build_shop
 from cloudmall.config import Settings
 from cloudmall.services.event_groups import GroupLoop
+from cloudmall.services.mail_group import MailGroup
 from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.relay import Relay
 
@@ -153,6 +154,40 @@ async def test_each_service_relays_and_consumes_what_its_context_needs(
         assert consumer.broker is shop.tiers["relay"].broker  # type: ignore[attr-defined]
     finally:
         await shop.aclose()
+
+
+@pytest.mark.parametrize(
+    ("service", "readers", "mails"),
+    [("users", "lake,mail", True), ("users", "lake", False), ("orders", "lake,mail", False)],
+)
+async def test_the_users_service_mails_the_other_services_events_from_the_broker(
+    tmp_path: Path, service: str, readers: str, mails: bool
+) -> None:
+    settings = service_settings(
+        tmp_path,
+        service,
+        broker_url="redis://127.0.0.1:6379/0",
+        broker_visibility_seconds="7",
+        outbox_consumers=readers,
+    )
+    shop = build_shop(settings)
+    try:
+        loops = [w.reader for w in shop._background if isinstance(w, BackgroundLoop)]
+        groups = [loop for loop in loops if isinstance(loop, MailGroup)]
+        assert len(groups) == mails
+        for group in groups:
+            assert (group.group, group.visibility_seconds) == ("users", 7)
+            assert group.types == {"order.placed", "order.shipped", "payment.refunded"}
+            assert group.broker is shop.tiers["relay"].broker  # type: ignore[attr-defined]
+            assert group.mailer is shop.tiers["mailer"]
+            assert not group.mailer.orders_here  # its database holds no orders
+    finally:
+        await shop.aclose()
+    monolith = build_shop(Settings(var_dir=tmp_path / "monolith"))
+    try:
+        assert monolith.tiers["mailer"].orders_here  # type: ignore[attr-defined]
+    finally:
+        await monolith.aclose()
 
 
 def test_an_unknown_broker_scheme_is_refused() -> None:

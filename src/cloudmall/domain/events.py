@@ -48,7 +48,9 @@ ORDER_DELIVERED = EventType("order.delivered", "order")
 # Payment events are keyed by the order they pay (a declined attempt leaves no payment row).
 PAYMENT_CAPTURED = EventType("payment.captured", "payment")
 PAYMENT_DECLINED = EventType("payment.declined", "payment")
-PAYMENT_REFUNDED = EventType("payment.refunded", "payment")
+# Version 2 names the buyer (`user_id`): the users service mails the refund without the orders
+# context's tables (version 1 events carry none).
+PAYMENT_REFUNDED = EventType("payment.refunded", "payment", version=2)
 # The products context released a reservation nobody sold in time (its order is to be cancelled).
 STOCK_RESERVATION_EXPIRED = EventType("stock.reservation_expired", "reservation")
 
@@ -273,13 +275,26 @@ def payment_declined(
 
 
 def payment_refunded(
-    order_id: int, amount: Decimal, reference: str, reason: str, *, request_id: str | None = None
+    order_id: int,
+    amount: Decimal,
+    reference: str,
+    reason: str,
+    *,
+    user_id: int | None,
+    request_id: str | None = None,
 ) -> Event:
-    """A charge given back; `reason`: order_not_pending (the order was no longer payable when
-    the charge came back) | requested (a refund asked for)."""
+    """A charge given back to the order's buyer (`user_id`; None when the caller could not say
+    who: no mail then); `reason`: order_not_pending (the order was no longer payable when the
+    charge came back) | requested (a refund asked for)."""
     return new_event(
         PAYMENT_REFUNDED,
         order_id,
-        {"order_id": order_id, "amount": _amount(amount), "reference": reference, "reason": reason},
+        {
+            "order_id": order_id,
+            "user_id": user_id,
+            "amount": _amount(amount),
+            "reference": reference,
+            "reason": reason,
+        },
         request_id=request_id,
     )

@@ -60,7 +60,7 @@ async def cancel_order(
             return order, order.status
         check_transition(order.status, OrderStatus.CANCELLED)
         if order.status is OrderStatus.PAID and not refunded:
-            await _refund_paid(payment_desk, order_id)
+            await _refund_paid(payment_desk, order)
             refunded = True
         async with uow(write=True) as tx:
             cancelled = await _cancel(tx, order)
@@ -74,16 +74,16 @@ async def cancel_order(
     return cancelled
 
 
-async def _refund_paid(payment_desk: PaymentDesk, order_id: int) -> None:
+async def _refund_paid(payment_desk: PaymentDesk, order: Order) -> None:
     """Refund a paid order's charge. The payments context records a payment just after the
     orders context marked its order paid, so a cancel in between finds nothing captured yet:
     it waits for that record (briefly) rather than cancel an order whose charge is about to be
     recorded and kept."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PAYMENT_RECORD_WAIT_SECONDS
-    while not await payment_desk.refund_order(order_id, reason="requested"):
+    while not await payment_desk.refund_order(order.id, reason="requested", user_id=order.user_id):
         if loop.time() > deadline:
-            log.error("order %d is paid but no captured payment of it was found", order_id)
+            log.error("order %d is paid but no captured payment of it was found", order.id)
             return
         await asyncio.sleep(PAYMENT_RECORD_POLL_SECONDS)
 

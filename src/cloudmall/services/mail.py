@@ -15,13 +15,18 @@ old, so a crash repeats at most one batch's mails (`batch_size`). A failed send 
 out, gives back the rest and ends the run; the caller tries again later, with a growing delay
 (`follow`). A mail the server
 refuses for good (no such recipient) is given up and logged, so it cannot hold back later ones.
+
+In the services topology the order and payment events are in other services' outboxes: the users
+service receives them from the broker (services.mail_group) and sends their mails through
+`deliver`, the same takes and marks; each mail is written from its event's payload and the
+account, never from the orders context's tables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -41,6 +46,7 @@ from cloudmall.services.ports import (
     MailUnavailable,
     OutboxBatch,
     PasswordResetTokens,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 
@@ -61,6 +67,10 @@ MAILED = frozenset(
 )
 #: Delivery records are kept this long after their mail, then forgotten.
 KEEP_RECORDS = timedelta(days=7)
+
+#: What records, in the transaction that marks their mails sent, that a run's events are done
+#: with (the outbox's batch finished, or the events in the broker consumer's inbox).
+Finish = Callable[[UnitOfWork], Awaitable[None]]
 
 
 class MailBusy(Exception):
@@ -83,6 +93,9 @@ class MailReader:
     batch_size: int
     consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
     lease_seconds: float = 300.0
+    # Whether this database holds the orders context's tables (the monolith): a refund event
+    # from before its payload named the buyer is then mailed to the order's buyer.
+    orders_here: bool = True
 
     async def run_once(self) -> MailRunResult:
         """Send the mail of every event waiting now. Raises MailUnavailable (the sender failed)
@@ -117,9 +130,14 @@ class MailReader:
         )
 
     async def _deliver(self, batch: OutboxBatch) -> int:
-        """Send the batch's mails not sent yet and finish it; how many were sent now. The mails
-        are taken in one transaction and marked sent, with the batch finished, in another."""
+        """Send the batch's mails not sent yet and finish it; how many were sent now."""
         mails = [mail for entry in batch.entries if (mail := await self.compose(entry.event))]
+        return await self.deliver(mails, partial(self._finish_batch, batch))
+
+    async def deliver(self, mails: Sequence[Mail], finish: Finish) -> int:
+        """Send the mails not sent yet and `finish`; how many were sent now. The mails are
+        taken in one transaction and marked sent, with `finish`, in another. Raises
+        MailUnavailable (what was not sent is given back) or MailBusy, both without `finish`."""
         ids = [mail.message_id for mail in mails]
         states = await with_retries(lambda: self._take(ids))
         taken = [mail for mail in mails if states[mail.message_id] == "taken"]
@@ -139,7 +157,7 @@ class MailReader:
         if "busy" in states.values():
             await with_retries(lambda: self._settle(done, [], None))
             raise MailBusy("another process is sending some of this batch's mails")
-        await with_retries(lambda: self._settle(done, [], batch))
+        await with_retries(lambda: self._settle(done, [], finish))
         return len(done) - given_up
 
     async def _take(self, event_ids: Sequence[str]) -> dict[str, MailState]:
@@ -150,17 +168,20 @@ class MailReader:
         return states
 
     async def _settle(
-        self, sent: Sequence[str], released: Sequence[str], finished: OutboxBatch | None
+        self, sent: Sequence[str], released: Sequence[str], finish: Finish | None
     ) -> None:
-        """Mark mails sent, give back the ones not sent, and finish the batch if it is done."""
+        """Mark mails sent, give back the ones not sent, and `finish` if the run is done."""
         async with self.uow(write=True) as tx:
             await tx.mail.mark_sent(sent)
             await tx.mail.release(released)
-            if finished is not None:
-                await tx.outbox.finish(MAIL_CONSUMER, finished.name)
-                await tx.outbox.purge(self.consumers, len(finished.entries))
-                await tx.mail.forget(datetime.now(UTC) - KEEP_RECORDS)
+            if finish is not None:
+                await finish(tx)
             await tx.commit()
+
+    async def _finish_batch(self, batch: OutboxBatch, tx: UnitOfWork) -> None:
+        await tx.outbox.finish(MAIL_CONSUMER, batch.name)
+        await tx.outbox.purge(self.consumers, len(batch.entries))
+        await tx.mail.forget(datetime.now(UTC) - KEEP_RECORDS)
 
     async def compose(self, event: Event) -> Mail | None:
         """The mail an event calls for, as of now (the account's current address, name and
@@ -170,12 +191,15 @@ class MailReader:
             return None  # staff accounts are made by an operator, who has the password
         if event.type not in MAILED:
             return None
-        if event.type == events.PAYMENT_REFUNDED.name:
+        if "user_id" in payload:
+            user = await self._user(payload["user_id"])
+        elif event.type == events.PAYMENT_REFUNDED.name and self.orders_here:  # version 1
             user = await self._buyer(int(payload["order_id"]))
         else:
-            user = await self._user(int(payload["user_id"]))
+            log.warning("mail: %s %s names no customer; no mail", event.type, event.id)
+            return None
         if user is None:
-            return None  # the account is gone
+            return None  # the account is gone, or the event could not say whose it was
         subject, text = self._write(event, user)
         return Mail(to=user.email, subject=subject, text=text, message_id=event.id)
 
@@ -209,7 +233,9 @@ class MailReader:
             )
         return texts.refunded(language, name=user.name, order_id=order_id, amount=payload["amount"])
 
-    async def _user(self, user_id: int) -> User | None:
+    async def _user(self, user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
         async with self.uow() as tx:
             return await tx.users.get(int(user_id))
 

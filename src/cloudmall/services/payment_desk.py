@@ -15,11 +15,12 @@ class LocalPaymentDesk:
     gateway: PaymentGateway
     metrics: Metrics
 
-    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
         return await refund_order_payment(
             uow=self.uow,
             gateway=self.gateway,
             metrics=self.metrics,
             order_id=order_id,
             reason=reason,
+            user_id=user_id,
         )

@@ -232,6 +232,7 @@ class _Payment:
                     order.total_amount,
                     result.reference,
                     "order_not_pending",
+                    user_id=order.user_id,
                     request_id=current_request_id.get(),
                 )
             )
@@ -313,9 +314,10 @@ async def refund_order_payment(
     metrics: Metrics,
     order_id: int,
     reason: str,
+    user_id: int | None,
 ) -> bool:
-    """Refund the order's captured payment at the gateway and record it, once; False if it has
-    none captured (see ports.PaymentDesk.refund_order).
+    """Refund the order's captured payment at the gateway and record it, once, for its buyer
+    `user_id`; False if it has none captured (see ports.PaymentDesk.refund_order).
 
     The gateway is asked inside the transaction that marks the payment refunded, while it holds
     the payment's row: a second request waits, then finds it refunded; if the gateway fails,
@@ -338,6 +340,7 @@ async def refund_order_payment(
                                 payment.amount,
                                 payment.provider_reference,
                                 reason,
+                                user_id=user_id,
                                 request_id=current_request_id.get(),
                             )
                         ]

@@ -957,9 +957,10 @@ class OrderBook(Protocol):
 class PaymentDesk(Protocol):
     """The payments context as the orders context uses it (in process or over HTTP)."""
 
-    async def refund_order(self, order_id: int, *, reason: str) -> bool:
+    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
         """Refund the order's captured payment at the gateway and record it, once; False if
-        the order has none captured (never paid, or refunded already)."""
+        the order has none captured (never paid, or refunded already). `user_id`, the order's
+        buyer, goes into `payment.refunded` for the refund's mail."""
         ...
 
 

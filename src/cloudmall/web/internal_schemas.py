@@ -89,6 +89,9 @@ class SavedAddressOut(_Model):
 
 class RefundIn(_Model):
     reason: str = Field(min_length=1, max_length=64)
+    # The order's buyer, for the refund's mail; an orders service older than the field sends
+    # none (its refunds are mailed to no one).
+    user_id: int | None = Field(default=None, gt=0)
 
 
 class RefundOut(_Model):

@@ -129,6 +129,7 @@ class HttpPaymentDesk:
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 
-    async def refund_order(self, order_id: int, *, reason: str) -> bool:
-        answer = await self._client.post(f"{PAYMENTS}/{order_id}/refund", {"reason": reason})
+    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
+        body = {"reason": reason, "user_id": user_id}
+        answer = await self._client.post(f"{PAYMENTS}/{order_id}/refund", body)
         return bool(answer["refunded"])

@@ -15,4 +15,5 @@ router = internal_router("/payments/orders", "internal")
 @router.post("/{order_id}/refund", response_model=RefundOut)
 async def refund(order_id: int, body: RefundIn, shop: ShopDep) -> RefundOut:
     desk = cast(PaymentDesk, shop.tiers["payment_desk"])
-    return RefundOut(refunded=await desk.refund_order(order_id, reason=body.reason))
+    refunded = await desk.refund_order(order_id, reason=body.reason, user_id=body.user_id)
+    return RefundOut(refunded=refunded)
