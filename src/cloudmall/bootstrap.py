@@ -210,7 +210,10 @@ def build_mail_sender(settings: Settings) -> MailSender:
 
 
 def build_mail_reader(
-    settings: Settings, uow: UnitOfWorkFactory, reset_tokens: PasswordResetTokens
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    reset_tokens: PasswordResetTokens,
+    tracer: Tracer = NO_TRACER,
 ) -> MailReader:
     return MailReader(
         uow=uow,
@@ -220,6 +223,7 @@ def build_mail_reader(
         reset_valid_minutes=settings.password_reset_ttl_seconds // 60,
         batch_size=settings.mail_batch_size,
         consumers=tuple(settings.outbox_consumers),
+        tracer=tracer,
     )
 
 
@@ -293,7 +297,11 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory, broker: Broker | Non
 
 
 def build_event_groups(
-    settings: Settings, uow: UnitOfWorkFactory, broker: Broker | None, cache: CatalogCache
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    broker: Broker | None,
+    cache: CatalogCache,
+    tracer: Tracer = NO_TRACER,
 ) -> list[GroupLoop]:
     """A service's consumers of the other services' events (docs/microservices.md, the order
     saga): products releases cancelled orders' units, orders cancels the pending orders whose
@@ -316,6 +324,7 @@ def build_event_groups(
         handler=handler,
         visibility_seconds=settings.broker_visibility_seconds,
         types=types,
+        tracer=tracer,
     )
     return [GroupLoop(consumer, block_seconds=settings.broker_poll_seconds)]
 
@@ -508,7 +517,9 @@ def build_database(
     settings: Settings, profile: RuntimeProfile, tracing: Tracing | None = None
 ) -> Database:
     """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`; with
-    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's)."""
+    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's), and each
+    event the outbox records carries the trace context it was recorded in."""
+    tracer = tracing.tracer if tracing is not None else NO_TRACER
     if is_dynamodb(settings.database_url):
         from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
         from cloudmall.adapters.dynamodb.probe import TableProbe
@@ -517,7 +528,7 @@ def build_database(
 
         client = DynamoClient(TableAddress.parse(settings.database_url))
         return Database(
-            DynamoUnitOfWorkFactory(client),
+            DynamoUnitOfWorkFactory(client, tracer=tracer),
             [TableProbe(client)],
             client.aclose,
             max_group=MAX_ORDERS_PER_TRANSACTION,
@@ -530,7 +541,7 @@ def build_database(
     if tracing is not None:
         tracing.instrument_engine(engine)
     return Database(
-        SqlUnitOfWorkFactory(engine),
+        SqlUnitOfWorkFactory(engine, tracer=tracer),
         [DatabaseProbe(engine), MigrationsProbe(engine, _history(settings))],
         engine.dispose,
         release=engine.dispose,  # the engine stays usable: a new pool opens on demand
@@ -591,7 +602,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         audience=f"{settings.token_audience}:password-reset",
         ttl_seconds=settings.password_reset_ttl_seconds,
     )
-    mailer = build_mail_reader(settings, uow, reset_tokens)
+    mailer = build_mail_reader(settings, uow, reset_tokens, tracer)
     tokens = build_access_tokens(settings)
     background: list[Background] = []
     # Each context's background work runs where its tables are: every piece in the monolith, a
@@ -623,6 +634,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             catalog_cache,
             batch_size=settings.mail_batch_size,
             consumers=tuple(settings.outbox_consumers),
+            tracer=tracer,
         )
         background.append(
             BackgroundLoop(
@@ -638,7 +650,10 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         and ORDERS_CONSUMER in settings.outbox_consumers
     ):
         reader = orders_reader(
-            uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
+            uow,
+            batch_size=settings.mail_batch_size,
+            consumers=tuple(settings.outbox_consumers),
+            tracer=tracer,
         )
         background.append(
             BackgroundLoop(
@@ -656,7 +671,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     relay = build_relay(settings, uow, broker)
     if profile.mail_loop:
         loops: list[Follower] = [relay] if relay is not None else []
-        loops.extend(build_event_groups(settings, uow, broker, catalog_cache))
+        loops.extend(build_event_groups(settings, uow, broker, catalog_cache, tracer))
         for loop in loops:
             background.append(
                 BackgroundLoop(

@@ -34,6 +34,7 @@ from cloudmall.services.idempotency import with_retries
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.outbox_readers import claim_batch
 from cloudmall.services.ports import (
+    NO_TRACER,
     Mail,
     MailRejected,
     MailSender,
@@ -41,8 +42,10 @@ from cloudmall.services.ports import (
     MailUnavailable,
     OutboxBatch,
     PasswordResetTokens,
+    Tracer,
     UnitOfWorkFactory,
 )
+from cloudmall.services.trace_context import handling
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class MailReader:
     batch_size: int
     consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
     lease_seconds: float = 300.0
+    tracer: Tracer = NO_TRACER  # each mail's sending a span in the trace of its event
 
     async def run_once(self) -> MailRunResult:
         """Send the mail of every event waiting now. Raises MailUnavailable (the sender failed)
@@ -120,6 +124,7 @@ class MailReader:
         """Send the batch's mails not sent yet and finish it; how many were sent now. The mails
         are taken in one transaction and marked sent, with the batch finished, in another."""
         mails = [mail for entry in batch.entries if (mail := await self.compose(entry.event))]
+        events_of = {entry.event.id: entry.event for entry in batch.entries}  # a mail's, by its id
         ids = [mail.message_id for mail in mails]
         states = await with_retries(lambda: self._take(ids))
         taken = [mail for mail in mails if states[mail.message_id] == "taken"]
@@ -127,7 +132,8 @@ class MailReader:
         given_up = 0
         for mail in taken:
             try:
-                await self.sender.send(mail)
+                with handling(self.tracer, events_of[mail.message_id]):
+                    await self.sender.send(mail)
             except MailUnavailable:
                 left = [m.message_id for m in taken if m.message_id not in done]
                 await with_retries(partial(self._settle, done, left, None))
