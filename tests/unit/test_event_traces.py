@@ -4,8 +4,8 @@ reader's handling continues it (services.trace_context)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
