@@ -36,6 +36,12 @@ def stamped(events: Sequence[Event], traceparent: str | None) -> list[Event]:
     return [e if e.traceparent else replace(e, traceparent=traceparent) for e in events]
 
 
+def trace_id(traceparent: str | None) -> str | None:
+    """The trace id (32 hex digits) a W3C `traceparent` names, or None."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
 def handling(tracer: Tracer, event: Event) -> AbstractContextManager[None]:
     """The span of one reader's handling of `event`, in the trace of the work that recorded it."""
     producer = tracer.continued(event.traceparent)
