@@ -12,6 +12,7 @@ import json
 import logging
 import logging.config
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def spans_of(exporter: Any) -> list[dict[str, Any]]:
     ]
 
 
+def handled_in_time(exporter: Any, name: str, seconds: float = 30.0) -> None:
+    """Wait until a span `name` has ended (a background reader's, every mail_poll_seconds)."""
+    deadline = time.monotonic() + seconds
+    while not any(span.name == name for span in exporter.get_finished_spans()):
+        assert time.monotonic() < deadline, f"no span {name!r} within {seconds} s"
+        time.sleep(0.1)
+
+
 def traced(settings: Settings) -> dict[str, Any]:
     from opentelemetry import trace
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -88,6 +97,7 @@ def traced(settings: Settings) -> dict[str, Any]:
     logging.config.dictConfig(_log_config())
     with TestClient(create_app(settings)) as client:
         place_an_order(client)
+        handled_in_time(exporter, "handle order.placed")  # by the mail reader, in the background
         order = spans_of(exporter)
         exporter.clear()
         continued = client.get("/api/products", headers={"traceparent": TRACEPARENT})

@@ -214,7 +214,10 @@ def build_mail_sender(settings: Settings) -> MailSender:
 
 
 def build_mail_reader(
-    settings: Settings, uow: UnitOfWorkFactory, reset_tokens: PasswordResetTokens
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    reset_tokens: PasswordResetTokens,
+    tracer: Tracer = NO_TRACER,
 ) -> MailReader:
     return MailReader(
         uow=uow,
@@ -225,6 +228,7 @@ def build_mail_reader(
         batch_size=settings.mail_batch_size,
         consumers=tuple(settings.outbox_consumers),
         orders_here=_owns(settings, "orders"),
+        tracer=tracer,
     )
 
 
@@ -361,7 +365,11 @@ def build_relay(settings: Settings, uow: UnitOfWorkFactory, broker: Broker | Non
 
 
 def build_event_groups(
-    settings: Settings, uow: UnitOfWorkFactory, broker: Broker | None, cache: CatalogCache
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    broker: Broker | None,
+    cache: CatalogCache,
+    tracer: Tracer = NO_TRACER,
 ) -> list[GroupLoop]:
     """A service's consumers of the other services' events (docs/microservices.md, the order
     saga): products releases cancelled orders' units, orders cancels the pending orders whose
@@ -384,6 +392,7 @@ def build_event_groups(
         handler=handler,
         visibility_seconds=settings.broker_visibility_seconds,
         types=types,
+        tracer=tracer,
     )
     return [GroupLoop(consumer, block_seconds=settings.broker_poll_seconds)]
 
@@ -576,7 +585,9 @@ def build_database(
     settings: Settings, profile: RuntimeProfile, tracing: Tracing | None = None
 ) -> Database:
     """SQL through SQLAlchemy, or one DynamoDB table for `dynamodb://TABLE?region=…`; with
-    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's)."""
+    `tracing`, a span per SQL statement (DynamoDB's calls are traced as botocore's), and each
+    event the outbox records carries the trace context it was recorded in."""
+    tracer = tracing.tracer if tracing is not None else NO_TRACER
     if is_dynamodb(settings.database_url):
         from cloudmall.adapters.dynamodb.client import DynamoClient, TableAddress
         from cloudmall.adapters.dynamodb.probe import TableProbe
@@ -585,7 +596,7 @@ def build_database(
 
         client = DynamoClient(TableAddress.parse(settings.database_url))
         return Database(
-            DynamoUnitOfWorkFactory(client),
+            DynamoUnitOfWorkFactory(client, tracer=tracer),
             [TableProbe(client)],
             client.aclose,
             max_group=MAX_ORDERS_PER_TRANSACTION,
@@ -598,7 +609,7 @@ def build_database(
     if tracing is not None:
         tracing.instrument_engine(engine)
     return Database(
-        SqlUnitOfWorkFactory(engine),
+        SqlUnitOfWorkFactory(engine, tracer=tracer),
         [DatabaseProbe(engine), MigrationsProbe(engine, _history(settings))],
         engine.dispose,
         release=engine.dispose,  # the engine stays usable: a new pool opens on demand
@@ -659,7 +670,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         audience=f"{settings.token_audience}:password-reset",
         ttl_seconds=settings.password_reset_ttl_seconds,
     )
-    mailer = build_mail_reader(settings, uow, reset_tokens)
+    mailer = build_mail_reader(settings, uow, reset_tokens, tracer)
     tokens = build_access_tokens(settings)
     background: list[Background] = []
     # Each context's background work runs where its tables are: every piece in the monolith, a
@@ -691,6 +702,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
             catalog_cache,
             batch_size=settings.mail_batch_size,
             consumers=tuple(settings.outbox_consumers),
+            tracer=tracer,
         )
         background.append(
             BackgroundLoop(
@@ -706,7 +718,10 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         and ORDERS_CONSUMER in settings.outbox_consumers
     ):
         reader = orders_reader(
-            uow, batch_size=settings.mail_batch_size, consumers=tuple(settings.outbox_consumers)
+            uow,
+            batch_size=settings.mail_batch_size,
+            consumers=tuple(settings.outbox_consumers),
+            tracer=tracer,
         )
         background.append(
             BackgroundLoop(
@@ -728,7 +743,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         loops: list[Follower] = [relay] if relay is not None else []
         if publisher is not None:
             loops.append(publisher)
-        loops.extend(build_event_groups(settings, uow, broker, catalog_cache))
+        loops.extend(build_event_groups(settings, uow, broker, catalog_cache, tracer))
         for loop in loops:
             background.append(
                 BackgroundLoop(

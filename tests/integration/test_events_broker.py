@@ -42,7 +42,13 @@ async def broker() -> AsyncIterator[RedisStreamsBroker]:
 
 def made(count: int) -> list[Event]:
     return [
-        events.new_event(events.ORDER_PLACED, i, {"order_id": i, "amount": "1.00"}, request_id="r")
+        events.new_event(
+            events.ORDER_PLACED,
+            i,
+            {"order_id": i, "amount": "1.00"},
+            request_id="r",
+            traceparent=f"00-{i + 1:032x}-{i + 1:016x}-01",
+        )
         for i in range(count)
     ]
 
@@ -62,7 +68,7 @@ async def test_every_group_gets_every_event_whole_from_the_start_of_the_stream(
     await broker.publish(STREAM, sent)  # before either group exists
     for group in ("one", "two"):
         got = await receive(broker, "m", group=group)
-        assert [d.event for d in got] == sent  # the whole envelope, in order
+        assert [d.event for d in got] == sent  # the whole envelope, in order (trace context too)
         assert {d.deliveries for d in got} == {1}
         await broker.ack(STREAM, group, [d.message_id for d in got])
         assert await receive(broker, "m", group=group) == []
@@ -108,6 +114,21 @@ async def test_a_message_that_is_not_an_envelope_is_delivered_as_none(
     await broker.dead_letter(STREAM, "g", delivery, "not an event envelope")
     assert await broker.read_dead_letters(STREAM, 10) == [("g", "not an event envelope", None)]
     assert dead_letter_stream(STREAM) == "events:dead"
+
+
+async def test_a_message_carries_its_events_trace_context_as_a_field(
+    broker: RedisStreamsBroker,
+) -> None:
+    untraced = events.new_event(events.ORDER_PAID, 1, {})
+    await broker.publish(STREAM, [*made(1), untraced])
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    messages = await client.xrange(broker._prefix + STREAM)
+    await client.aclose()
+    assert [fields.get("traceparent") for _, fields in messages] == [made(1)[0].traceparent, None]
+    assert [d.event.traceparent for d in await receive(broker, "m") if d.event] == [
+        made(1)[0].traceparent,
+        None,
+    ]
 
 
 async def test_a_stream_keeps_about_its_maximum_length(broker: RedisStreamsBroker) -> None:

@@ -4,13 +4,18 @@ batch exported again after it, is merged back to each row once next time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from cloudmall.adapters.lake.arrow_schema import file_schema
 from cloudmall.adapters.lake.duckdb_queries import DuckDbLakeQueries
-from cloudmall.adapters.lake.parquet import ParquetEventLake
+from cloudmall.adapters.lake.parquet import ParquetEventLake, event_row, parquet_bytes
 from cloudmall.adapters.storage.local import LocalObjectStore
+from cloudmall.domain.events import ORDER_PAID, new_event
+from cloudmall.services.lake_schema import EVENTS
 from cloudmall.services.ports import Compaction
 from tests.conftest import shop_env
 from tests.integration.test_lake_sql import DAY1, DAY2, check_report, shop_history
@@ -119,3 +124,28 @@ async def test_the_cli_compacts_a_day_and_refuses_a_bad_one(tmp_path: Path) -> N
     bad = cli(env, tmp_path, "lake", "compact", "--day", "30/11/2026")
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: --day must be a day as YYYY-MM-DD, not '30/11/2026'"
+
+
+async def test_a_file_from_before_the_trace_id_column_reads_it_as_null_and_compacts(
+    tmp_path: Path,
+) -> None:
+    """`trace_id` came after the lake's first files: they read it as null (columns by name),
+    beside files that have it, and a compaction keeps both rows."""
+    traced, old = (
+        replace(
+            new_event(ORDER_PAID, n, {"order_id": n}, occurred_at=DAY1),
+            traceparent=f"00-{n:032x}-{n:016x}-01",
+        )
+        for n in (1, 2)
+    )
+    writer = ParquetEventLake(LocalObjectStore(tmp_path))
+    await writer.write("000000000002-new", [traced])
+    before = pa.schema([f for f in file_schema(EVENTS) if f.name != "trace_id"])
+    row = {k: v for k, v in event_row(old).items() if k != "trace_id"}
+    folder = tmp_path / f"events/type=order.paid/dt={DAY1.date().isoformat()}"
+    (folder / "part-000000000001-old.parquet").write_bytes(parquet_bytes([row], before))
+    query = "SELECT aggregate_id, trace_id FROM events ORDER BY aggregate_id"
+    expected = [("1", f"{1:032x}"), ("2", None)]
+    assert (await DuckDbLakeQueries(f"file://{tmp_path}").query(query)).rows == expected
+    assert (await writer.compact(DAY1.date())).parts == 2
+    assert (await DuckDbLakeQueries(f"file://{tmp_path}").query(query)).rows == expected

@@ -5,11 +5,14 @@ asks."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from cloudmall.adapters.cache.memory import MemoryCache
+from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderStatus
 from cloudmall.domain.users import Role
@@ -19,11 +22,12 @@ from cloudmall.services.ports import (
     Principal,
     ProductChanges,
     RetryableConflict,
+    Tracer,
     UnitOfWorkFactory,
 )
 from tests.integration.test_sql_adapters import order_desk
 from tests.unit.contexts import order_book, payment_desk, stock_desk
-from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics
+from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics, RecordingTracer
 
 pytestmark = pytest.mark.anyio
 
@@ -49,6 +53,38 @@ async def test_events_round_trip_with_their_envelope(uow: UnitOfWorkFactory) -> 
         await tx.commit()
     (back,) = await all_events(uow)
     assert back == event
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def traced(uow: UnitOfWorkFactory, tracer: Tracer) -> UnitOfWorkFactory:
+    """The same store's units of work, their outbox stamping events with `tracer`'s context."""
+    if isinstance(uow, DynamoUnitOfWorkFactory):
+        return DynamoUnitOfWorkFactory(uow.client, tracer=tracer)
+    assert isinstance(uow, SqlUnitOfWorkFactory)
+    return SqlUnitOfWorkFactory(uow.engine, tracer=tracer)
+
+
+async def test_every_event_is_recorded_with_the_trace_context_it_was_written_in(
+    uow: UnitOfWorkFactory,
+) -> None:
+    tracer = RecordingTracer()
+    tracer.request.set(TRACEPARENT)  # the span the writing work is in
+    own = replace(
+        events.new_event(events.ORDER_PAID, 1, {}),
+        traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-00",
+    )
+    written = [events.new_event(kind, 1, {}) for kind in events.EVENT_TYPES.values()]
+    async with traced(uow, tracer)(write=True) as tx:
+        await tx.outbox.add([*written, own])
+        await tx.commit()
+    back = await all_events(uow)
+    assert back == [*(replace(e, traceparent=TRACEPARENT) for e in written), own]
+    async with uow(write=True) as tx:  # tracing off: none
+        await tx.outbox.add([events.new_event(events.ORDER_PAID, 2, {})])
+        await tx.commit()
+    assert [e.traceparent for e in await all_events(uow, "another")][-1] is None
 
 
 async def test_events_are_rolled_back_with_their_change(uow: UnitOfWorkFactory) -> None:

@@ -1,6 +1,7 @@
 """OpenTelemetry tracing through the real app on each SQL backend: one order is one trace (the
 server span, the order group's span, its SQL statements), the request id is on the server span,
-a caller's W3C traceparent is continued, a log line names its trace and span; and with tracing
+a caller's W3C traceparent is continued, the order's event is handled in the order's trace, a
+log line names its trace and span; and with tracing
 off nothing of OpenTelemetry's SDK is loaded and no library is patched.
 
 Each case runs tests/tracing_probe.py in a fresh interpreter: tracing is per process and
@@ -56,6 +57,16 @@ def _server_span(spans: list[dict[str, Any]], route: str) -> dict[str, Any]:
     return span
 
 
+def _order_request(spans: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order's server span (its event's handling has the request id too)."""
+    [span] = [
+        s
+        for s in spans
+        if s["kind"] == "SERVER" and s["attributes"].get("cloudmall.request_id") == "probe-order"
+    ]
+    return span
+
+
 def _descends_from(
     span: dict[str, Any], ancestor: dict[str, Any], spans: list[dict[str, Any]]
 ) -> bool:
@@ -70,7 +81,7 @@ def _descends_from(
 
 def test_an_order_is_one_trace_of_its_server_span_group_and_sql(traced: Probe) -> None:
     spans = traced.seen["order"]
-    [server] = [s for s in spans if s["attributes"].get("cloudmall.request_id") == "probe-order"]
+    server = _order_request(spans)
     assert (server["kind"], server["name"], server["parent_id"]) == (
         "SERVER",
         "POST /api/orders",
@@ -85,6 +96,18 @@ def test_an_order_is_one_trace_of_its_server_span_group_and_sql(traced: Probe) -
     assert all(_descends_from(s, server, spans) for s in sql)
     # The order's INSERTs ran in the group's transaction, as the group span's children.
     assert any(s["parent_id"] == group["span_id"] and s["name"].startswith("INSERT") for s in sql)
+
+
+def test_an_orders_event_is_handled_in_the_orders_trace(traced: Probe) -> None:
+    """The outbox recorded `order.placed` with the request's trace context; the mail reader's
+    handling of it (a background loop, later) is a span of that trace, under the request's."""
+    spans = traced.seen["order"]
+    server = _order_request(spans)
+    [handling] = [s for s in spans if s["name"] == "handle order.placed"]
+    assert handling["trace_id"] == server["trace_id"]
+    assert _descends_from(handling, server, spans)
+    assert handling["links"] == [handling["parent_id"]]  # (the producer's span, linked too)
+    assert handling["attributes"]["cloudmall.request_id"] == "probe-order"
 
 
 def test_every_request_has_its_own_trace_and_request_id(traced: Probe) -> None:

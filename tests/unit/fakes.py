@@ -27,6 +27,7 @@ from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
 from cloudmall.domain.users import Role, User
 from cloudmall.services.ports import (
     NO_LIST_PRICE,
+    NO_TRACER,
     BrokerUnavailable,
     CacheUnavailable,
     Delivery,
@@ -45,7 +46,9 @@ from cloudmall.services.ports import (
     ProductChanges,
     ProductQuery,
     RetryableConflict,
+    Tracer,
 )
+from cloudmall.services.trace_context import stamped
 
 
 def now() -> datetime:
@@ -484,17 +487,19 @@ class FakeIdempotency:
 
 
 class FakeOutbox:
-    """The outbox's contract in memory: claims by (consumer, position) → (batch, finished)."""
+    """The outbox's contract in memory: claims by (consumer, position) → (batch, finished);
+    events stamped with the writer's trace context, as the adapters do."""
 
-    def __init__(self, data: FakeData) -> None:
+    def __init__(self, data: FakeData, tracer: Tracer = NO_TRACER) -> None:
         self.data = data
+        self.tracer = tracer
 
     @property
     def events(self) -> list[Event]:
         return [entry.event for entry in self.data.outbox]
 
     async def add(self, events: Sequence[Event]) -> None:
-        for event in events:
+        for event in stamped(events, self.tracer.traceparent()):
             self.data.outbox.append(OutboxEntry(next(self.data.ids), event))
 
     async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
@@ -850,7 +855,7 @@ class FakeUnitOfWork:
         self.payments = FakePayments(self.working)
         self.addresses = FakeAddresses(self.working)
         self.idempotency = FakeIdempotency(self.working)
-        self.outbox = FakeOutbox(self.working)
+        self.outbox = FakeOutbox(self.working, self.store.tracer)
         self.refresh_tokens = FakeRefreshTokens(self.working)
         self.consents = FakeConsents(self.working)
         self.mail = FakeMailDeliveries(self.working)
@@ -875,9 +880,10 @@ class FakeUnitOfWork:
 class FakeStore:
     """The unit-of-work factory over one FakeData."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer = NO_TRACER) -> None:
         self.data = FakeData()
         self.commits = 0
+        self.tracer = tracer  # whose trace context the outbox stamps events with
 
     def __call__(self, *, write: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self, write)
@@ -983,6 +989,13 @@ class RecordingTracer:
 
     def current(self) -> object:
         return self.request.get()
+
+    def traceparent(self) -> str | None:
+        """The request's handle stands for its trace context too."""
+        return self.request.get()
+
+    def continued(self, traceparent: str | None) -> object:
+        return traceparent
 
     @contextmanager
     def span(

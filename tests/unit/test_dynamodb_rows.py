@@ -85,7 +85,8 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
         "outbox_events": [
             {"id": 19, "event_id": "e-19", "event_type": "order.placed", "event_version": 1,
              "occurred_at": AT, "aggregate_type": "order", "aggregate_id": "7",
-             "payload": PAYLOAD, "request_id": None, "traceparent": None},
+             "payload": PAYLOAD, "request_id": "r-19",
+             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
         ],
         "outbox_claims": [
             {"id": 20, "consumer": "lake", "outbox_id": 19, "batch": "b1", "finished": True},

@@ -21,6 +21,7 @@ def encode(event: Event) -> str:
             "aggregate_id": event.aggregate_id,
             "payload": event.payload,
             "request_id": event.request_id,
+            "traceparent": event.traceparent,
         },
         separators=(",", ":"),
         sort_keys=True,
@@ -39,6 +40,7 @@ def decode(text: str) -> Event:
         aggregate_id=str(data["aggregate_id"]),
         payload=dict(data["payload"]),
         request_id=data.get("request_id"),
+        traceparent=data.get("traceparent"),  # (absent from envelopes written before it was)
     )
 
 

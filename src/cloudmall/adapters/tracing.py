@@ -39,14 +39,18 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudmall.services.ports import SpanValue
+from cloudmall.services.trace_context import REQUEST_ID
 
-#: The span attribute that holds the request's X-Request-Id.
-REQUEST_ID = "cloudmall.request_id"
+#: W3C trace context alone, whatever OTEL_PROPAGATORS says: what an event carries is its
+#: `traceparent` (the header's name and format).
+_W3C = TraceContextTextMapPropagator()
+TRACEPARENT = "traceparent"
 #: The semantic conventions' attribute for the route template.
 HTTP_ROUTE = "http.route"
 #: Paths polled by load balancers and scrapers: a trace each would drown the requests.
@@ -103,6 +107,16 @@ class ShopTracer:
 
     def current(self) -> object:
         return trace.get_current_span().get_span_context()
+
+    def traceparent(self) -> str | None:
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier)  # (nothing for no span, or an invalid one)
+        return carrier.get(TRACEPARENT)
+
+    def continued(self, traceparent: str | None) -> object:
+        if not traceparent:
+            return None
+        return trace.get_current_span(_W3C.extract({TRACEPARENT: traceparent})).get_span_context()
 
     @contextmanager
     def span(

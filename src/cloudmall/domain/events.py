@@ -3,7 +3,9 @@
 One envelope serves every reader of the outbox (the data lake, mail, the services' broker): an
 id (a UUID, the reader's key for handling an event once), the type and its schema version, when
 it happened, the aggregate it belongs to, a JSON payload (amounts as strings of cents-exact
-decimals) and the request that caused it, when there was one.
+decimals), the request that caused it, when there was one, and the W3C `traceparent` of the
+work that recorded it (filled as the outbox writes it, when tracing is on), which a reader's
+handling continues.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class Event:
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     request_id: str | None = None
+    traceparent: str | None = None
 
 
 def new_event(
@@ -106,6 +109,7 @@ def new_event(
     *,
     request_id: str | None = None,
     occurred_at: datetime | None = None,
+    traceparent: str | None = None,
 ) -> Event:
     return Event(
         type=kind.name,
@@ -115,6 +119,7 @@ def new_event(
         payload=payload,
         occurred_at=occurred_at or datetime.now(UTC),
         request_id=request_id,
+        traceparent=traceparent,
     )
 
 
@@ -202,7 +207,9 @@ def reservation_expired(reservation_id: str, *, request_id: str | None = None) -
     )
 
 
-def order_placed(order: Order, *, request_id: str | None = None) -> Event:
+def order_placed(
+    order: Order, *, request_id: str | None = None, traceparent: str | None = None
+) -> Event:
     return new_event(
         ORDER_PLACED,
         order.id,
@@ -225,6 +232,7 @@ def order_placed(order: Order, *, request_id: str | None = None) -> Event:
         },
         request_id=request_id,
         occurred_at=order.created_at,  # so the lake's day of an order is the database's
+        traceparent=traceparent,
     )
 
 

@@ -20,7 +20,15 @@ from functools import partial
 from cloudmall.domain.events import Event
 from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.idempotency import with_retries
-from cloudmall.services.ports import Broker, Delivery, UnitOfWork, UnitOfWorkFactory
+from cloudmall.services.ports import (
+    NO_TRACER,
+    Broker,
+    Delivery,
+    Tracer,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from cloudmall.services.trace_context import handling
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,7 @@ class EventConsumer:
     # The event types the group handles: others are acknowledged without a transaction (and
     # without an inbox row). None: every type.
     types: frozenset[str] | None = None
+    tracer: Tracer = NO_TRACER  # each handling a span in the trace that recorded the event
 
     async def run_once(self, *, block_seconds: float = 0.0) -> ConsumeResult:
         """Handle one batch of messages (waiting up to `block_seconds` for one)."""
@@ -102,7 +111,7 @@ class EventConsumer:
             await self._park(delivery, f"delivered {delivery.deliveries} times", result)
             return
         try:
-            first, after = await with_retries(lambda: self._handle(event))
+            first = await self._handle_traced(event)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
             if delivery.deliveries >= self.max_deliveries:
@@ -119,13 +128,20 @@ class EventConsumer:
             )
             result.failed += 1
             return
-        if after is not None:
-            await self._after_commit(event, after)
         await self.broker.ack(self.stream, self.group, [delivery.message_id])
         if first:
             result.handled += 1
         else:
             result.skipped += 1
+
+    async def _handle_traced(self, event: Event) -> bool:
+        """Handle the event (retried on conflicts) and what follows its commit, in one span;
+        False if it was handled before."""
+        with handling(self.tracer, event):
+            first, after = await with_retries(lambda: self._handle(event))
+            if after is not None:
+                await self._after_commit(event, after)
+        return first
 
     async def _handle(self, event: Event) -> tuple[bool, AfterCommit | None]:
         """Run the handler and record the event in one transaction; False if it was handled

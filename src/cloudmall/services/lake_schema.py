@@ -41,6 +41,9 @@ EVENTS = LakeTable(
         ("stock", "int"),
         ("reason", "string"),
         ("payload", "string"),  # the whole payload, JSON
+        # Added later, so last (readers match columns by name; earlier files read it as null):
+        # the trace of the work that recorded the event (services.trace_context).
+        ("trace_id", "string"),
     ),
     partitions=(("type", "string"), ("dt", "string")),
 )

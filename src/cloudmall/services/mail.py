@@ -39,6 +39,7 @@ from cloudmall.services.idempotency import with_retries
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.outbox_readers import claim_batch
 from cloudmall.services.ports import (
+    NO_TRACER,
     Mail,
     MailRejected,
     MailSender,
@@ -46,9 +47,11 @@ from cloudmall.services.ports import (
     MailUnavailable,
     OutboxBatch,
     PasswordResetTokens,
+    Tracer,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from cloudmall.services.trace_context import handling
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ class MailReader:
     # Whether this database holds the orders context's tables (the monolith): a refund event
     # from before its payload named the buyer is then mailed to the order's buyer.
     orders_here: bool = True
+    tracer: Tracer = NO_TRACER  # each mail's sending a span in the trace of its event
 
     async def run_once(self) -> MailRunResult:
         """Send the mail of every event waiting now. Raises MailUnavailable (the sender failed)
@@ -131,23 +135,28 @@ class MailReader:
 
     async def _deliver(self, batch: OutboxBatch) -> int:
         """Send the batch's mails not sent yet and finish it; how many were sent now."""
-        mails = [mail for entry in batch.entries if (mail := await self.compose(entry.event))]
+        mails = [
+            (entry.event, mail)
+            for entry in batch.entries
+            if (mail := await self.compose(entry.event))
+        ]
         return await self.deliver(mails, partial(self._finish_batch, batch))
 
-    async def deliver(self, mails: Sequence[Mail], finish: Finish) -> int:
-        """Send the mails not sent yet and `finish`; how many were sent now. The mails are
-        taken in one transaction and marked sent, with `finish`, in another. Raises
+    async def deliver(self, mails: Sequence[tuple[Event, Mail]], finish: Finish) -> int:
+        """Send the events' mails not sent yet and `finish`; how many were sent now. The mails
+        are taken in one transaction and marked sent, with `finish`, in another. Raises
         MailUnavailable (what was not sent is given back) or MailBusy, both without `finish`."""
-        ids = [mail.message_id for mail in mails]
+        ids = [mail.message_id for _, mail in mails]
         states = await with_retries(lambda: self._take(ids))
-        taken = [mail for mail in mails if states[mail.message_id] == "taken"]
+        taken = [(event, mail) for event, mail in mails if states[mail.message_id] == "taken"]
         done: list[str] = []  # sent, or refused for good: settled either way
         given_up = 0
-        for mail in taken:
+        for event, mail in taken:
             try:
-                await self.sender.send(mail)
+                with handling(self.tracer, event):
+                    await self.sender.send(mail)
             except MailUnavailable:
-                left = [m.message_id for m in taken if m.message_id not in done]
+                left = [m.message_id for _, m in taken if m.message_id not in done]
                 await with_retries(partial(self._settle, done, left, None))
                 raise
             except MailRejected as exc:  # a bad address must not hold every later mail back

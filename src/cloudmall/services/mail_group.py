@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from cloudmall.domain import events
+from cloudmall.domain.events import Event
 from cloudmall.services.follow_loop import Backoff, keep_following
 from cloudmall.services.mail import MailBusy, MailReader, MailRunResult
 from cloudmall.services.ports import Broker, Delivery, Mail, MailUnavailable, UnitOfWork
@@ -59,7 +60,7 @@ class MailGroup:
             visibility_seconds=self.visibility_seconds,
         )
         handled: dict[str, str] = {}  # message id → event id
-        mails: list[Mail] = []
+        mails: list[tuple[Event, Mail]] = []
         others: list[str] = []
         for delivery in deliveries:
             event = delivery.event
@@ -77,7 +78,7 @@ class MailGroup:
                     continue
                 handled[delivery.message_id] = event.id
                 if mail is not None:  # None: the account is gone
-                    mails.append(mail)
+                    mails.append((event, mail))
         await self.broker.ack(self.stream, self.group, others)
         if not handled:
             return MailRunResult(0, 0)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Final
 
@@ -74,7 +74,8 @@ class OrderDesk:
     reservation: nothing is taken twice).
 
     A group's span (its SQL statements are that span's children) belongs to the trace of the
-    group's first request and links the others' spans.
+    group's first request and links the others' spans; each order's `order.placed` carries its
+    own request's trace context (services.trace_context).
     """
 
     def __init__(
@@ -105,13 +106,16 @@ class OrderDesk:
         idempotency_key: str | None,
         address: Address | None = None,
     ) -> PlacedOrder:
-        request = order_request(
-            principal=principal,
-            items=items,
-            client_total=client_total,
-            idempotency_key=idempotency_key,
-            limits=self._limits,
-            address=address,
+        request = replace(
+            order_request(
+                principal=principal,
+                items=items,
+                client_total=client_total,
+                idempotency_key=idempotency_key,
+                limits=self._limits,
+                address=address,
+            ),
+            traceparent=self._tracer.traceparent(),
         )
         waiting = _Waiting(
             request, asyncio.get_running_loop().create_future(), self._tracer.current()

@@ -100,6 +100,8 @@ class OrderRequest:
     reservation_id: str  # of its units (ports.StockDesk): the same for a retry of the request
     request_id: str | None = None  # the HTTP request's, carried by the order's events
     address: Address | None = None  # None: to be given before paying
+    # The request's span (W3C), for its `order.placed` recorded in another's group transaction.
+    traceparent: str | None = None
 
 
 def new_reservation_id() -> str:
@@ -220,7 +222,11 @@ async def record_orders(
         placed = dict(zip(accepted, await tx.orders.add_many(list(accepted.values())), strict=True))
         await tx.outbox.add(
             [
-                events.order_placed(order, request_id=requests[index].request_id)
+                events.order_placed(
+                    order,
+                    request_id=requests[index].request_id,
+                    traceparent=requests[index].traceparent,
+                )
                 for index, order in placed.items()
             ]
         )

@@ -13,7 +13,8 @@ from typing import Protocol
 from cloudmall.domain.events import Event
 from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
 from cloudmall.services.idempotency import with_retries
-from cloudmall.services.ports import OutboxBatch, UnitOfWorkFactory
+from cloudmall.services.ports import NO_TRACER, OutboxBatch, Tracer, UnitOfWorkFactory
+from cloudmall.services.trace_context import handling
 
 
 async def claim_batch(uow: UnitOfWorkFactory, consumer: str, batch_size: int) -> OutboxBatch | None:
@@ -56,13 +57,16 @@ class HandlingReader:
     uow: UnitOfWorkFactory
     batch_size: int
     consumers: Collection[str]  # the outbox's readers: an event all of them finished is purged
+    tracer: Tracer = NO_TRACER
 
     async def run_once(self) -> int:
-        """Handle every event waiting now; how many events were read."""
+        """Handle every event waiting now, each in the trace that recorded it; how many events
+        were read."""
         read = 0
         while (batch := await claim_batch(self.uow, self.consumer, self.batch_size)) is not None:
             for entry in batch.entries:
-                await self.handle(entry.event)
+                with handling(self.tracer, entry.event):
+                    await self.handle(entry.event)
             await finish_batch(self.uow, self.consumer, batch, self.consumers)
             read += len(batch.entries)
         return read

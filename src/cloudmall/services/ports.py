@@ -620,6 +620,16 @@ class Tracer(Protocol):
         """A handle on the span the caller is in, for a later span to link to."""
         ...
 
+    def traceparent(self) -> str | None:
+        """The span the caller is in as a W3C `traceparent` (what an event carries); None with
+        no span."""
+        ...
+
+    def continued(self, traceparent: str | None) -> object:
+        """A handle (for `span`'s parent or links) on the span a W3C `traceparent` names; one
+        that is no span for None or a malformed value."""
+        ...
+
     def span(
         self,
         name: str,
@@ -637,6 +647,12 @@ class Tracer(Protocol):
 
 class _NoTracer:
     def current(self) -> object:
+        return None
+
+    def traceparent(self) -> str | None:
+        return None
+
+    def continued(self, traceparent: str | None) -> object:
         return None
 
     def span(

@@ -14,7 +14,7 @@ from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
 from cloudmall.services.outbox_readers import HandlingReader
-from cloudmall.services.ports import UnitOfWorkFactory
+from cloudmall.services.ports import NO_TRACER, Tracer, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def stock_reader(
     *,
     batch_size: int,
     consumers: Collection[str],
+    tracer: Tracer = NO_TRACER,
 ) -> HandlingReader:
     """The outbox's `stock` reader: each `order.cancelled` releases its order's reservation."""
     handle = functools.partial(stock.handle_order_event, uow, cache=cache)
-    return HandlingReader(STOCK_CONSUMER, handle, uow, batch_size, consumers)
+    return HandlingReader(STOCK_CONSUMER, handle, uow, batch_size, consumers, tracer)

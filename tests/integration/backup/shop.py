@@ -409,6 +409,7 @@ async def fill_the_rest(database_url: str, facts: ShopFacts) -> None:
                     {"order_id": i, "total": f"{i}000.00", "lines": [{"q": 2}], "note": "ü\n"}
                 ),
                 "request_id": f"req-{i}" if i % 2 else None,
+                "traceparent": f"00-{i:032x}-{i:016x}-01" if i % 3 else None,
             }
             for i in range(1, 13)
         ]

@@ -24,6 +24,15 @@ _FAILURES = (RedisError, OSError, RuntimeError)
 _READ_MARGIN_SECONDS = 5.0
 
 
+def _fields(event: Event) -> dict[Any, Any]:
+    """A message's fields: the envelope, and as headers its id, its type and (when it has one)
+    its W3C `traceparent`, for a reader of the stream that does not parse envelopes."""
+    fields: dict[Any, Any] = {"event_id": event.id, "type": event.type, "envelope": encode(event)}
+    if event.traceparent:
+        fields["traceparent"] = event.traceparent
+    return fields
+
+
 class RedisStreamsBroker:
     def __init__(
         self,
@@ -57,7 +66,7 @@ class RedisStreamsBroker:
                 for event in events:
                     pipe.xadd(
                         key,
-                        {"event_id": event.id, "type": event.type, "envelope": encode(event)},
+                        _fields(event),
                         maxlen=self._max_len,
                         approximate=True,
                     )

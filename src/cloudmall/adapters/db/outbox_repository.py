@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.db.tables import outbox_claims, outbox_events
 from cloudmall.domain.events import Event
-from cloudmall.services.ports import OutboxBatch, OutboxEntry, RetryableConflict
+from cloudmall.services.ports import NO_TRACER, OutboxBatch, OutboxEntry, RetryableConflict, Tracer
+from cloudmall.services.trace_context import stamped
 
 
 def _row(event: Event) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def _row(event: Event) -> dict[str, Any]:
         "aggregate_id": event.aggregate_id,
         "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
         "request_id": event.request_id,
+        "traceparent": event.traceparent,
     }
 
 
@@ -41,6 +43,7 @@ def _entry(row: Row[Any]) -> OutboxEntry:
             aggregate_id=row.aggregate_id,
             payload=json.loads(row.payload),
             request_id=row.request_id,
+            traceparent=row.traceparent,
         ),
     )
 
@@ -52,12 +55,14 @@ def batch_name(entries: Sequence[OutboxEntry]) -> str:
 
 
 class SqlOutbox:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, tracer: Tracer = NO_TRACER) -> None:
         self._conn = conn
+        self._tracer = tracer
 
     async def add(self, events: Sequence[Event]) -> None:
         if events:
-            await self._conn.execute(outbox_events.insert(), [_row(event) for event in events])
+            rows = [_row(event) for event in stamped(events, self._tracer.traceparent())]
+            await self._conn.execute(outbox_events.insert(), rows)
 
     async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
         unfinished = (

@@ -27,6 +27,7 @@ from cloudmall.adapters.db.refresh_token_repository import SqlRefreshTokenReposi
 from cloudmall.adapters.db.reservation_repository import SqlReservationRepository
 from cloudmall.adapters.db.user_repository import SqlUserRepository
 from cloudmall.services.ports import (
+    NO_TRACER,
     AddressRepository,
     CategoryRepository,
     ConsentRepository,
@@ -41,6 +42,7 @@ from cloudmall.services.ports import (
     RefreshTokenRepository,
     ReservationRepository,
     RetryableConflict,
+    Tracer,
     UserRepository,
 )
 
@@ -101,9 +103,10 @@ class SqlUnitOfWork:
     inbox: Inbox
     reservations: ReservationRepository
 
-    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, write: bool, tracer: Tracer = NO_TRACER) -> None:
         self._engine = engine
         self._write = write
+        self._tracer = tracer
         self._conn: AsyncConnection | None = None
         self._deadline: asyncio.Timeout | None = None
         self._limit = ACQUIRE_SECONDS
@@ -141,7 +144,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(conn)
         self.addresses = SqlAddressRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
-        self.outbox = SqlOutbox(conn)
+        self.outbox = SqlOutbox(conn, self._tracer)
         self.refresh_tokens = SqlRefreshTokenRepository(conn)
         self.consents = SqlConsentRepository(conn)
         self.mail = SqlMailDeliveries(conn)
@@ -216,10 +219,13 @@ def _answered(conn: Connection, *_: object) -> None:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Units of work on `engine`; their outbox stamps events with `tracer`'s trace context."""
+
+    def __init__(self, engine: AsyncEngine, *, tracer: Tracer = NO_TRACER) -> None:
         self.engine = engine
+        self._tracer = tracer
         if engine.dialect.name != "sqlite":
             event.listen(engine.sync_engine, "after_cursor_execute", _answered)
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, tracer=self._tracer)

@@ -19,7 +19,8 @@ from cloudmall.adapters.dynamodb.table import OUTBOX, sortable_id
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.adapters.event_json import decode, encode
 from cloudmall.domain.events import Event
-from cloudmall.services.ports import OutboxBatch, OutboxEntry, RetryableConflict
+from cloudmall.services.ports import NO_TRACER, OutboxBatch, OutboxEntry, RetryableConflict, Tracer
+from cloudmall.services.trace_context import stamped
 
 #: The writes one purge may add to its transaction (the exporter's finish takes one more).
 PURGE_WRITES = 90
@@ -39,14 +40,16 @@ def _claimed_meanwhile() -> Exception:
 
 
 class DynamoOutbox:
-    def __init__(self, tx: DynamoTransaction) -> None:
+    def __init__(self, tx: DynamoTransaction, tracer: Tracer = NO_TRACER) -> None:
         self._tx = tx
+        self._tracer = tracer
         self._events: list[Event] = []
         self._claimed: set[tuple[str, str]] = set()  # batches this transaction claims
         tx.before_commit.append(self._write_record)
 
     async def add(self, events: Sequence[Event]) -> None:
-        self._events.extend(events)
+        # Stamped now, in the writer's span (the record is written at commit).
+        self._events.extend(stamped(events, self._tracer.traceparent()))
 
     async def _write_record(self) -> None:
         """At commit: this transaction's events as one record, at the next positions."""

@@ -229,7 +229,7 @@ def _event_rows(record: Item) -> Iterator[Row]:
             # As the SQL outbox writes it, so a round trip gives the same text.
             "payload": json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
             "request_id": event.request_id,
-            "traceparent": None,
+            "traceparent": event.traceparent,
         }
 
 
@@ -385,6 +385,7 @@ def _event_record(row: Row) -> Item:
         aggregate_id=row["aggregate_id"],
         payload=json.loads(row["payload"]),
         request_id=row["request_id"],
+        traceparent=row.get("traceparent"),  # (a backup made before the column has none)
     )
     return {
         "PK": OUTBOX,

@@ -21,6 +21,7 @@ from cloudmall.adapters.dynamodb.reservation_repository import DynamoReservation
 from cloudmall.adapters.dynamodb.transaction import DynamoTransaction
 from cloudmall.adapters.dynamodb.user_repository import DynamoUserRepository
 from cloudmall.services.ports import (
+    NO_TRACER,
     AddressRepository,
     CategoryRepository,
     ConsentRepository,
@@ -33,6 +34,7 @@ from cloudmall.services.ports import (
     ProductRepository,
     RefreshTokenRepository,
     ReservationRepository,
+    Tracer,
     UserRepository,
 )
 
@@ -56,8 +58,9 @@ class DynamoUnitOfWork:
     inbox: Inbox
     reservations: ReservationRepository
 
-    def __init__(self, client: DynamoClient) -> None:
+    def __init__(self, client: DynamoClient, tracer: Tracer = NO_TRACER) -> None:
         self._client = client
+        self._tracer = tracer
         self._tx: DynamoTransaction | None = None
 
     async def __aenter__(self) -> Self:
@@ -69,7 +72,7 @@ class DynamoUnitOfWork:
         self.orders = DynamoOrderRepository(tx)
         self.payments = DynamoPaymentRepository(tx)
         self.idempotency = DynamoIdempotencyRepository(tx)
-        self.outbox = DynamoOutbox(tx)
+        self.outbox = DynamoOutbox(tx, self._tracer)
         self.refresh_tokens = DynamoRefreshTokenRepository(tx)
         self.consents = DynamoConsentRepository(tx)
         self.mail = DynamoMailDeliveries(tx)
@@ -91,9 +94,13 @@ class DynamoUnitOfWork:
 
 
 class DynamoUnitOfWorkFactory:
-    def __init__(self, client: DynamoClient) -> None:
+    """Units of work on `client`'s table; their outbox stamps events with `tracer`'s trace
+    context."""
+
+    def __init__(self, client: DynamoClient, *, tracer: Tracer = NO_TRACER) -> None:
         self.client = client
+        self._tracer = tracer
 
     def __call__(self, *, write: bool = False) -> DynamoUnitOfWork:
         """(`write` takes no lock here: DynamoDB's conditions guard each write at commit.)"""
-        return DynamoUnitOfWork(self.client)
+        return DynamoUnitOfWork(self.client, self._tracer)

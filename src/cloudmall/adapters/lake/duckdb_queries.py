@@ -93,7 +93,8 @@ class DuckDbLakeQueries:
             connection.execute(
                 f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet("  # noqa: S608 (our names)
                 f"'{root}/{table.prefix}/{stars}/*.parquet', "
-                f"hive_partitioning = true, hive_types = {{{types}}})"
+                # By name: a file written before a column was added reads it as null.
+                f"hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)"
             )
 
     def _connect(self) -> duckdb.DuckDBPyConnection:

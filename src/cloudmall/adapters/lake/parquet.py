@@ -18,6 +18,7 @@ from cloudmall.adapters.lake.compaction import compact_day
 from cloudmall.domain.events import ORDER_PLACED, Event
 from cloudmall.services.lake_schema import EVENTS, ORDER_LINES, LakeTable
 from cloudmall.services.ports import Compaction, ObjectStore
+from cloudmall.services.trace_context import trace_id
 
 PARQUET = "application/vnd.apache.parquet"
 _EVENTS_SCHEMA = file_schema(EVENTS)
@@ -50,6 +51,7 @@ def event_row(event: Event) -> dict[str, Any]:
         "stock": payload.get("stock"),
         "reason": payload.get("reason"),
         "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        "trace_id": trace_id(event.traceparent),
     }
 
 
