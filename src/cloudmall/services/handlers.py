@@ -64,6 +64,7 @@ from cloudmall.services.ports import (
 from cloudmall.services.rate_limit import Throttles
 from cloudmall.services.sessions import RefreshSessions, utc_now
 from cloudmall.services.shop_info import ShopInfo
+from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.services.stock_readers import StockSweeper
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -589,6 +590,12 @@ async def expire_reservations(command: c.ExpireReservations, *, stock_sweeper: S
     return await stock_sweeper.run_once()
 
 
+async def reconcile_payments(
+    command: c.ReconcilePayments, *, payment_reconciler: PaymentReconciler
+) -> int:
+    return await payment_reconciler.run_once()
+
+
 async def report_from_lake(
     command: c.ReportFromLake, *, lake_queries: LakeQueries
 ) -> lake.LakeReport:
@@ -662,6 +669,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.CompactLake: compact_lake,
     c.SendMail: send_mail,
     c.ExpireReservations: expire_reservations,
+    c.ReconcilePayments: reconcile_payments,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,
     c.CountShop: count_shop,
