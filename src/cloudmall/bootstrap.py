@@ -75,6 +75,11 @@ from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
+from cloudmall.services.payment_reconciler import (
+    RECONCILE_MAX_DELAY_SECONDS,
+    RECONCILE_SECONDS,
+    PaymentReconciler,
+)
 from cloudmall.services.ports import (
     NO_TRACER,
     AddressBook,
@@ -101,11 +106,6 @@ from cloudmall.services.ports import (
     TokenVerifier,
     Tracer,
     UnitOfWorkFactory,
-)
-from cloudmall.services.payment_reconciler import (
-    RECONCILE_MAX_DELAY_SECONDS,
-    RECONCILE_SECONDS,
-    PaymentReconciler,
 )
 from cloudmall.services.price_list import LocalPriceList
 from cloudmall.services.rate_limit import Limit, RateLimiter, SlowDown, Throttles

@@ -236,7 +236,9 @@ async def test_pay_then_ship_then_deliver(store, catalog_cache, metrics, add_pro
         assert moved.shipment == shipment
 
 
-async def test_a_declined_card_changes_nothing_but_its_intent(store, catalog_cache, metrics, add_product) -> None:  # type: ignore[no-untyped-def]
+async def test_a_declined_card_changes_nothing_but_its_intent(
+    store, catalog_cache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
     mug = await add_product(stock=3)
     placed = await place(store, catalog_cache, metrics, [(mug.id, 1)])
     with pytest.raises(PaymentDeclined, match="card_declined"):

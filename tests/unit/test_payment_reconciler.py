@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from cloudmall.domain.cards import Card
 from cloudmall.domain.errors import InvalidTransition, PaymentDeclined
 from cloudmall.domain.orders import Order, OrderStatus
 from cloudmall.domain.payments import (
@@ -269,3 +270,45 @@ async def test_the_reconciler_records_a_decline_found_at_the_gateway(
     assert await reconciler(store, gateway, order_book(store)).run_once() == 1
     assert statuses(store) == ["declined"]
     assert captured_events(store) == ["payment.declined"]
+
+
+async def test_a_cancel_refunds_every_standing_charge_and_the_reconciler_captures_none(
+    store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    """An order paid by one payment whose payer died before capturing, and a second charge
+    on its way (a retry cut off): the cancel gives both back, and the reconciler does not
+    take the order's old "paid by this payment" answer for a cancelled order."""
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    book = KilledAround(order_book(store, catalog_cache), after_commit=True)
+    gateway = FakeGateway()
+    with pytest.raises(Killed):
+        await pay(store, book, gateway, order.id)
+    second = await payment_intents.open_intent(
+        store, order_id=order.id, amount=Decimal("10.00"), card_last4="4242"
+    )
+    card = Card("4242424242424242", "12/49", "123")
+    result = await gateway.charge(
+        amount=Decimal("10.00"), currency="KRW", card=card, intent_key=second.intent_key
+    )
+    assert await payment_intents.record_answer(store, FakeMetrics(), second, result)
+    assert statuses(store) == ["charged", "charged"]
+    await cancel(store, catalog_cache, gateway, order.id)
+    assert statuses(store) == ["refunded", "refunded"]
+    assert sorted(gateway.refunds) == ["ref-1", "ref-2"]
+    assert await reconciler(store, gateway, book).run_once() == 0
+    assert store.data.orders[order.id].status is OrderStatus.CANCELLED
+
+
+async def test_a_charge_of_an_order_cancelled_after_it_paid_is_refunded_not_captured(
+    store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    """The orders context answers a repeated mark_paid as the first time only while the order
+    is not cancelled: a charge still `charged` for a cancelled order is refunded."""
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    book = order_book(store, catalog_cache)
+    await book.mark_paid(order.id, payment_reference="ref-1")
+    await cancel(store, catalog_cache, FakeGateway(), order.id)  # nothing recorded to refund
+    with pytest.raises(InvalidTransition):
+        await book.mark_paid(order.id, payment_reference="ref-1")

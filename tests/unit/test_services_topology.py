@@ -201,9 +201,7 @@ async def test_the_payment_reconciler_runs_in_the_payments_service_alone(
     env.setenv("CLOUDMALL_SERVICE", service.value)
     shop = build_shop(Settings())
     try:
-        readers = [
-            loop.reader for loop in shop._background if isinstance(loop, BackgroundLoop)
-        ]
+        readers = [loop.reader for loop in shop._background if isinstance(loop, BackgroundLoop)]
         running = any(isinstance(reader, PaymentReconciler) for reader in readers)
         assert running == (service is ServiceName.PAYMENTS)
     finally:

@@ -36,6 +36,7 @@ from cloudmall.services.access import AccessCheck
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
+from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.services.ports import (
     AddressBook,
     CatalogPresenter,
@@ -64,7 +65,6 @@ from cloudmall.services.ports import (
 from cloudmall.services.rate_limit import Throttles
 from cloudmall.services.sessions import RefreshSessions, utc_now
 from cloudmall.services.shop_info import ShopInfo
-from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.services.stock_readers import StockSweeper
 
 # --- accounts ---------------------------------------------------------------------------------

@@ -105,7 +105,8 @@ async def capture_in(tx: UnitOfWork, payment: Payment) -> Payment | None:
     """`charged` → `captured` with `payment.captured`, in `tx`; None if it had moved."""
     captured = await move(tx, payment, PaymentStatus.CAPTURED)
     if captured is not None:
-        await tx.outbox.add([events.payment_captured(captured, request_id=current_request_id.get())])
+        request_id = current_request_id.get()
+        await tx.outbox.add([events.payment_captured(captured, request_id=request_id)])
     return captured
 
 

@@ -128,7 +128,7 @@ class PaymentReconciler:
         captured = await with_retries(attempt)
         if captured:
             self.metrics.payment("captured")
-            log.info("payment %d of order %d captured by the reconciler", charged.id, charged.order_id)
+            log.info("payment %d of order %d captured", charged.id, charged.order_id)
         return captured
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:

@@ -318,25 +318,28 @@ async def refund_order_payment(
     order_id: int,
     reason: str,
 ) -> bool:
-    """Refund the order's standing charge (`charged` or `captured`) at the gateway and record
-    it, once; False if it has none (see ports.PaymentDesk.refund_order). A `charged` one is
-    refunded too: its order is paid and its payer has not captured it yet, and will answer
-    `payment_refunded` when it tries."""
+    """Refund the order's standing charges (`charged` or `captured`) at the gateway and record
+    them, once each; False if it has none (see ports.PaymentDesk.refund_order). A `charged`
+    one is refunded too: its order is paid and its payer has not captured it yet (it will
+    answer `payment_refunded`), or it is a second charge its order will refuse — every charge
+    of a cancelled order goes back, whichever payment paid it."""
 
-    async def attempt() -> bool:
+    async def attempt() -> int:
+        refunded = 0
         async with uow(write=True) as tx:
             for payment in await tx.payments.for_order(order_id):
                 if payment.status in REFUNDABLE and await payment_intents.refund_in(
                     tx, gateway, payment, reason
                 ):
-                    await tx.commit()
-                    return True
-        return False
+                    refunded += 1
+            if refunded:
+                await tx.commit()
+        return refunded
 
     refunded = await with_retries(attempt)
-    if refunded:
+    for _ in range(refunded):
         metrics.payment("refunded")
-    return refunded
+    return refunded > 0
 
 
 def _replayed(answer: dict[str, Any]) -> PaidOrder:

@@ -995,8 +995,9 @@ class PaymentDesk(Protocol):
     """The payments context as the orders context uses it (in process or over HTTP)."""
 
     async def refund_order(self, order_id: int, *, reason: str) -> bool:
-        """Refund the order's standing charge (its payment `charged` or `captured`) at the
-        gateway and record it, once; False if it has none (never paid, or refunded already)."""
+        """Refund the order's standing charges (its payments `charged` or `captured`) at the
+        gateway and record them, once each; False if it has none (never paid, or refunded
+        already)."""
         ...
 
 
