@@ -78,6 +78,11 @@ from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.orders import OrderLimits, OrderPerTransaction, OrderPlacer
 from cloudmall.services.outbox_readers import BackgroundLoop, Follower
 from cloudmall.services.payment_desk import LocalPaymentDesk
+from cloudmall.services.payment_reconciler import (
+    RECONCILE_MAX_DELAY_SECONDS,
+    RECONCILE_SECONDS,
+    PaymentReconciler,
+)
 from cloudmall.services.ports import (
     NO_TRACER,
     AccessBoard,
@@ -655,7 +660,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
     # services topology), else in this process, each in its own transactions.
     remote = build_remote_desks(settings)
     stock = remote.stock or LocalStockDesk(uow, catalog_cache, settings.reservation_minutes)
-    gateway = SimulatedGateway()
+    gateway = SimulatedGateway(settings.payment_ledger)
     placer = build_placer(
         profile, uow, stock, metrics, limits, max_group=database.max_group, tracer=tracer
     )
@@ -731,6 +736,17 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
                 ),
             )
         )
+    order_book = remote.order_book or LocalOrderBook(uow, stock)
+    reconciler = PaymentReconciler(
+        uow, gateway, order_book, metrics, grace_seconds=settings.payment_grace_seconds
+    )
+    if profile.mail_loop and _owns(settings, "payments"):
+        background.append(
+            BackgroundLoop(
+                reconciler,
+                backoff=Backoff(interval=RECONCILE_SECONDS, max_delay=RECONCILE_MAX_DELAY_SECONDS),
+            )
+        )
     broker = (
         build_broker(settings.broker_url.get_secret_value(), max_len=settings.broker_max_len)
         if BROKER_CONSUMER in settings.outbox_consumers  # the settings saw to its URL
@@ -776,7 +792,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "stock_desk": stock,
         "price_list": remote.price_list or LocalPriceList(uow),
         "address_book": remote.address_book or LocalAddressBook(uow),
-        "order_book": remote.order_book or LocalOrderBook(uow, stock),
+        "order_book": order_book,
         "payment_desk": remote.payment_desk or LocalPaymentDesk(uow, gateway, metrics),
         "hasher": Argon2PasswordHasher(),
         "token_verifier": tokens.verifier,
@@ -801,6 +817,7 @@ def build_shop(settings: Settings, *, present: CatalogPresenter | None = None) -
         "lake_queries": lake_queries,
         "mailer": mailer,
         "stock_sweeper": sweeper,
+        "payment_reconciler": reconciler,
         "reset_tokens": reset_tokens,
         "currency": settings.currency,
         "low_stock_threshold": settings.low_stock_threshold,

@@ -267,6 +267,13 @@ class Settings(BaseSettings):
     # How long a stock reservation holds a pending order's units before the products context's
     # sweeper gives them back (docs/microservices.md).
     reservation_minutes: int = Field(default=30, ge=1, le=1440)
+    # How long a payment may stay on its way (`pending`, `charged`) before the payments
+    # context's reconciler settles it from the gateway's record: longer than any payer takes.
+    payment_grace_seconds: float = Field(default=60.0, gt=0)
+    # The simulated gateway's record of its charges (another company's, outliving our
+    # processes): a SQLite file every payments process of the shop shares; default
+    # var/gateway-ledger.sqlite3.
+    payment_ledger: Path | None = None
 
     @field_validator(
         "cors_origins", "allowed_hosts", "metrics_allow", "outbox_consumers", mode="before"
@@ -298,6 +305,8 @@ class Settings(BaseSettings):
             self.mail_dir = self.var_dir / "mail"
         if not self.lake_url:
             self.lake_url = f"file://{(self.var_dir / 'lake').resolve().as_posix()}"
+        if self.payment_ledger is None:
+            self.payment_ledger = self.var_dir / "gateway-ledger.sqlite3"
         if (
             self.runtime is Runtime.FUNCTION
             and self.client_address_header

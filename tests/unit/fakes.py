@@ -20,7 +20,7 @@ from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.errors import EmailTaken, ResetLinkExpired, ResetLinkInvalid
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderStatus
-from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
+from cloudmall.domain.payments import UNSETTLED, ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Category, Product
 from cloudmall.domain.reservations import Reservation, ReservationStatus
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
@@ -69,6 +69,7 @@ class FakeData:
     users: dict[int, User] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     payments: dict[int, Payment] = field(default_factory=dict)
+    payment_changed: dict[int, datetime] = field(default_factory=dict)  # each one's updated_at
     addresses: dict[int, SavedAddress] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxEntry] = field(default_factory=list)
@@ -412,29 +413,48 @@ class FakePayments:
         self.data = data
 
     async def add(
-        self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
+        self, *, order_id: int, amount: Decimal, intent_key: str, card_last4: str
     ) -> Payment:
+        if any(p.intent_key == intent_key for p in self.data.payments.values()):
+            raise RetryableConflict("intent key taken")
         payment = Payment(
             id=next(self.data.ids),
             order_id=order_id,
             amount=amount,
-            status=PaymentStatus.CAPTURED,
-            provider_reference=reference,
+            status=PaymentStatus.PENDING,
+            intent_key=intent_key,
+            provider_reference=None,
             card_last4=card_last4,
             created_at=now(),
         )
         self.data.payments[payment.id] = payment
+        self.data.payment_changed[payment.id] = payment.created_at
         return payment
 
     async def for_order(self, order_id: int) -> list[Payment]:
         return [p for p in self.data.payments.values() if p.order_id == order_id]
 
-    async def mark_refunded(self, payment_id: int) -> bool:
-        payment = self.data.payments.get(payment_id)
-        if payment is None or payment.status is not PaymentStatus.CAPTURED:
+    async def transition(
+        self, payment: Payment, target: PaymentStatus, *, provider_reference: str | None = None
+    ) -> bool:
+        found = self.data.payments.get(payment.id)
+        if found is None or found.status is not payment.status:
             return False
-        self.data.payments[payment_id] = replace(payment, status=PaymentStatus.REFUNDED)
+        self.data.payments[payment.id] = replace(
+            found,
+            status=target,
+            provider_reference=provider_reference or found.provider_reference,
+        )
+        self.data.payment_changed[payment.id] = now()
         return True
+
+    async def unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
+        due = [
+            p
+            for p in self.data.payments.values()
+            if p.status in UNSETTLED and self.data.payment_changed[p.id] < updated_before
+        ]
+        return sorted(due, key=lambda p: (self.data.payment_changed[p.id], p.id))[:limit]
 
 
 class FakeIdempotency:
@@ -1015,18 +1035,32 @@ class RecordingTracer:
 
 
 class FakeGateway:
+    """The gateway's record is its own (it outlives a payments process: keep one instance
+    across a simulated crash); one charge per intent key, as a real gateway's."""
+
     def __init__(self, *, approve: bool = True) -> None:
         self.approve = approve
         self.charges: list[Decimal] = []
         self.refunds: list[str] = []
         self.cards: list[Card] = []
+        self.answers: dict[str, ChargeResult] = {}  # by intent key
 
-    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
+    async def charge(
+        self, *, amount: Decimal, currency: str, card: Card, intent_key: str
+    ) -> ChargeResult:
+        if intent_key in self.answers:
+            return self.answers[intent_key]
         self.cards.append(card)
         if not self.approve:
-            return ChargeResult(approved=False, reference="", decline_reason="card_declined")
-        self.charges.append(amount)
-        return ChargeResult(approved=True, reference=f"ref-{len(self.charges)}")
+            result = ChargeResult(approved=False, reference="", decline_reason="card_declined")
+        else:
+            self.charges.append(amount)
+            result = ChargeResult(approved=True, reference=f"ref-{len(self.charges)}")
+        self.answers[intent_key] = result
+        return result
+
+    async def find(self, intent_key: str) -> ChargeResult | None:
+        return self.answers.get(intent_key)
 
     async def refund(self, *, reference: str, amount: Decimal) -> None:
         self.refunds.append(reference)

@@ -100,13 +100,27 @@ def test_luhn() -> None:
 async def test_the_simulated_gateway_checks_the_card_and_refunds_a_charge_once() -> None:
     gateway = SimulatedGateway()
     declined = await gateway.charge(
-        amount=Decimal("10"), currency="KRW", card=Card("4242424242424242", "01/20", "123")
+        amount=Decimal("10"),
+        currency="KRW",
+        card=Card("4242424242424242", "01/20", "123"),
+        intent_key="pi_1",
     )
     assert (declined.approved, declined.decline_reason) == (False, "expired_card")
     charged = await gateway.charge(
-        amount=Decimal("10"), currency="KRW", card=Card("4242424242424242", "12/49", "123")
+        amount=Decimal("10"),
+        currency="KRW",
+        card=Card("4242424242424242", "12/49", "123"),
+        intent_key="pi_2",
     )
     assert charged.approved
+    again = await gateway.charge(
+        amount=Decimal("10"),
+        currency="KRW",
+        card=Card("4242424242424242", "12/49", "123"),
+        intent_key="pi_2",
+    )
+    assert again == charged  # one charge per intent key
+    assert await gateway.find("pi_2") == charged and await gateway.find("pi_3") is None
     await gateway.refund(reference=charged.reference, amount=Decimal("10"))
     await gateway.refund(reference=charged.reference, amount=Decimal("10"))
     assert gateway.refunded == {charged.reference}

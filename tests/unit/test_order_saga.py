@@ -14,15 +14,16 @@ import pytest
 from cloudmall.bootstrap import build_shop
 from cloudmall.config import Settings
 from cloudmall.domain import events
-from cloudmall.domain.errors import TotalMismatch
+from cloudmall.domain.errors import PaymentRefunded, TotalMismatch
 from cloudmall.domain.orders import Order, OrderStatus
+from cloudmall.domain.payments import PaymentStatus
 from cloudmall.domain.reservations import ReservationExpired, ReservationStatus
 from cloudmall.services import cancellation, orders, payments, stock
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.order_readers import ORDERS_CONSUMER, orders_reader
 from cloudmall.services.outbox_readers import BackgroundLoop
-from cloudmall.services.ports import PaymentDesk, UnitOfWork
+from cloudmall.services.ports import Principal, UnitOfWork
 from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeMetrics, FakeStore, customer
 
@@ -157,7 +158,7 @@ async def test_paying_after_the_reservation_expired_is_refused_and_refunded(
         await pay(store, gateway, order.id)
     assert refused.value.code == "reservation_expired"
     assert gateway.refunds == ["ref-1"]  # charged, and given back at once
-    assert store.data.payments == {}
+    assert [p.status for p in store.data.payments.values()] == [PaymentStatus.REFUNDED]
     refunds = [e.event for e in store.data.outbox if e.event.type == "payment.refunded"]
     assert [e.payload["reference"] for e in refunds] == ["ref-1"]
     assert store.data.orders[order.id].status is OrderStatus.CANCELLED  # it can never be paid
@@ -186,40 +187,49 @@ async def test_cancelling_a_paid_order_refunds_once_and_releases_once(
     assert store.data.products[mug.id].stock_quantity == 3
 
 
-class PaymentRecordedLate:
-    """The payments context between marking an order paid and recording its payment: the
-    first refunds find nothing captured yet."""
+class CancelAfterMarkPaid:
+    """The orders context as a customer cancels the order just after it was marked paid and
+    before its payer captured the charge."""
 
-    def __init__(self, desk: PaymentDesk, late: int) -> None:
-        self.desk, self.late, self.asked = desk, late, 0
+    def __init__(self, store: FakeStore, cache: CatalogCache, gateway: FakeGateway) -> None:
+        self.store, self.cache, self.gateway = store, cache, gateway
+        self.book = order_book(store, cache)
+        self.cancelled: Order | None = None
 
-    async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
-        self.asked += 1
-        if self.asked <= self.late:
-            return False
-        return await self.desk.refund_order(order_id, reason=reason, user_id=user_id)
+    async def payable(self, principal: Principal, order_id: int) -> Order:
+        return await self.book.payable(principal, order_id)
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        return await self.book.visible(principal, order_id)
+
+    async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+        paid = await self.book.mark_paid(order_id, payment_reference=payment_reference)
+        self.cancelled = await cancel(self.store, self.cache, self.gateway, order_id)
+        return paid
 
 
-async def test_a_cancel_waits_for_the_payment_record_of_a_paid_order(
-    store, catalog_cache, metrics, add_product, monkeypatch
+async def test_a_cancel_between_marked_paid_and_captured_refunds_the_charge_at_once(
+    store, catalog_cache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
-    """A customer is never left charged for a cancelled order because the cancel came between
-    the order marked paid and its payment recorded (a pay-and-cancel race, seen in CI)."""
-    monkeypatch.setattr(cancellation, "PAYMENT_RECORD_POLL_SECONDS", 0)
+    """The payment is `charged` before its order is marked paid, so a cancel in between finds
+    it and refunds it without waiting; the payer then answers 409 `payment_refunded`."""
     mug = await add_product(stock=3, price="10.00")
     order = await place(store, catalog_cache, metrics, mug.id)
     gateway = FakeGateway()
-    await pay(store, gateway, order.id)
-    late = PaymentRecordedLate(payment_desk(store, gateway), late=3)
-    cancelled = await cancellation.cancel_order(
-        uow=store,
-        stock=stock_desk(store, catalog_cache),
-        payment_desk=late,
-        principal=customer(),
-        order_id=order.id,
-    )
-    assert cancelled.status is OrderStatus.CANCELLED
-    assert late.asked == 4 and gateway.refunds == ["ref-1"]
+    book = CancelAfterMarkPaid(store, catalog_cache, gateway)
+    with pytest.raises(PaymentRefunded) as refused:
+        await payments.pay_order(
+            uow=store, order_book=book, gateway=gateway, metrics=FakeMetrics(),
+            principal=customer(), order_id=order.id, card_number="4242 4242 4242 4242",
+            expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
+        )  # fmt: skip
+    assert refused.value.code == "payment_refunded"
+    assert book.cancelled is not None and book.cancelled.status is OrderStatus.CANCELLED
+    assert gateway.refunds == ["ref-1"]
+    assert [p.status for p in store.data.payments.values()] == [PaymentStatus.REFUNDED]
+    assert store.data.products[mug.id].stock_quantity == 3
+    # The payment's key is released: a retry with it gets the order's state, not a stale answer.
+    assert [scope for _, scope, _ in store.data.idempotency] == ["order-paid"]
 
 
 async def test_an_expired_reservation_cancels_its_pending_order_once_and_not_a_paid_one(

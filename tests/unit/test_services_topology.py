@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.routing import Match
 
-from cloudmall.bootstrap import RemoteDesks, build_remote_desks
+from cloudmall.bootstrap import RemoteDesks, build_remote_desks, build_shop
 from cloudmall.cli.gateway import render, route_pattern
 from cloudmall.config import SERVICE_PEERS, ServiceName, Settings
 from cloudmall.serverless import routes as function_routes
+from cloudmall.services.outbox_readers import BackgroundLoop
+from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.web import service_routes
 from cloudmall.web.app import create_app
 
@@ -187,3 +189,20 @@ def test_a_service_reaches_its_peers_ports_over_http(
 
 def test_the_monolith_reaches_nothing_over_http(env: pytest.MonkeyPatch) -> None:
     assert build_remote_desks(Settings()) == RemoteDesks()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("service", list(ServiceName))
+async def test_the_payment_reconciler_runs_in_the_payments_service_alone(
+    env: pytest.MonkeyPatch, service: ServiceName
+) -> None:
+    for name, url in URLS.items():
+        env.setenv(name, url)
+    env.setenv("CLOUDMALL_SERVICE", service.value)
+    shop = build_shop(Settings())
+    try:
+        readers = [loop.reader for loop in shop._background if isinstance(loop, BackgroundLoop)]
+        running = any(isinstance(reader, PaymentReconciler) for reader in readers)
+        assert running == (service is ServiceName.PAYMENTS)
+    finally:
+        await shop.aclose()

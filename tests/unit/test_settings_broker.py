@@ -210,6 +210,7 @@ async def test_a_server_with_the_broker_reader_relays_in_the_background(tmp_path
         loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
         assert sorted(type(loop.reader).__name__ for loop in loops) == [
             "MailReader",
+            "PaymentReconciler",
             "Relay",
             "StockSweeper",
         ]

@@ -80,6 +80,7 @@ async def test_a_server_sweeps_and_reads_for_stock_in_the_background(tmp_path: P
         loops = [work for work in shop._background if isinstance(work, BackgroundLoop)]
         assert sorted(_name(loop.reader) for loop in loops) == [
             "MailReader",
+            "PaymentReconciler",
             "StockSweeper",
             "stock reader",
         ]

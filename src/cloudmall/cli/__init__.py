@@ -1,5 +1,5 @@
-"""The `cloudmall` command: serve, migrate, seed, check, admin, mail, stock, keys, events, backup,
-cost, lake, audit, services, gateway.
+"""The `cloudmall` command: serve, migrate, seed, check, admin, mail, stock, payments, keys,
+events, backup, cost, lake, audit, services, gateway.
 
 Every command shares `cli.runner`: settings, the shop for one command, one-line errors.
 """
@@ -9,7 +9,19 @@ from __future__ import annotations
 import typer
 
 from cloudmall.audit import cli as audit_cli
-from cloudmall.cli import backup, cost, events, gateway, keys, lake, mail, services, shop, stock
+from cloudmall.cli import (
+    backup,
+    cost,
+    events,
+    gateway,
+    keys,
+    lake,
+    mail,
+    payments,
+    services,
+    shop,
+    stock,
+)
 from cloudmall.cli.help import hide_parameter_types
 
 hide_parameter_types()
@@ -21,6 +33,7 @@ app.command()(shop.check)
 app.add_typer(shop.admin_app, name="admin")
 app.add_typer(mail.mail_app, name="mail")
 app.add_typer(stock.stock_app, name="stock")
+app.add_typer(payments.payments_app, name="payments")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(events.events_app, name="events")
 app.add_typer(cost.app, name="cost")

@@ -20,6 +20,7 @@ CloudmallError
 │   ├── EmailTaken
 │   ├── IdempotencyKeyReused
 │   ├── PaymentInProgress
+│   ├── PaymentRefunded     the order was cancelled and the charge refunded while paying
 │   ├── CategoryExists
 │   └── CategoryNotEmpty
 ├── PaymentDeclined         the gateway said no (402)
@@ -153,6 +154,12 @@ class IdempotencyKeyReused(Conflict):
 
 class PaymentInProgress(Conflict):
     code = "payment_in_progress"
+
+
+class PaymentRefunded(Conflict):
+    """The order was cancelled while it was being paid: the charge was given back."""
+
+    code = "payment_refunded"
 
 
 class CategoryExists(Conflict):

@@ -8,7 +8,6 @@ context gives the units back (ports.StockDesk), each in its own transactions
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from cloudmall.domain import events
@@ -27,10 +26,6 @@ from cloudmall.services.ports import (
 from cloudmall.services.request_context import current_request_id
 
 log = logging.getLogger(__name__)
-
-#: How long a cancel waits for a paid order's payment record, and how often it looks.
-PAYMENT_RECORD_WAIT_SECONDS = 10.0
-PAYMENT_RECORD_POLL_SECONDS = 0.05
 
 
 async def cancel_order(
@@ -75,17 +70,10 @@ async def cancel_order(
 
 
 async def _refund_paid(payment_desk: PaymentDesk, order: Order) -> None:
-    """Refund a paid order's charge. The payments context records a payment just after the
-    orders context marked its order paid, so a cancel in between finds nothing captured yet:
-    it waits for that record (briefly) rather than cancel an order whose charge is about to be
-    recorded and kept."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PAYMENT_RECORD_WAIT_SECONDS
-    while not await payment_desk.refund_order(order.id, reason="requested", user_id=order.user_id):
-        if loop.time() > deadline:
-            log.error("order %d is paid but no captured payment of it was found", order.id)
-            return
-        await asyncio.sleep(PAYMENT_RECORD_POLL_SECONDS)
+    """Refund a paid order's charge. Its payment is recorded (`charged`) before the orders
+    context marks the order paid, so a paid order always has one to refund."""
+    if not await payment_desk.refund_order(order.id, reason="requested", user_id=order.user_id):
+        log.error("order %d is paid but no standing charge of it was found", order.id)
 
 
 async def _cancel(tx: UnitOfWork, order: Order) -> Order:

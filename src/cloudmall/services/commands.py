@@ -435,6 +435,14 @@ class ExpireReservations(Command[int]):
     """Release every stock reservation whose time is up; how many."""
 
 
+# --- payments ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcilePayments(Command[int]):
+    """Settle every payment left on its way past the grace period; how many."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReportFromLake(Command[LakeReport]):
     span: ReportSpan

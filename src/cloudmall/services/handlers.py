@@ -36,6 +36,7 @@ from cloudmall.services.access import Access
 from cloudmall.services.catalog_cache import CachedBody, CatalogCache
 from cloudmall.services.consents import LegalVersions, required_consents
 from cloudmall.services.health import TierStatus, check_tiers
+from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.services.ports import (
     AddressBook,
     CatalogPresenter,
@@ -587,6 +588,12 @@ async def expire_reservations(command: c.ExpireReservations, *, stock_sweeper: S
     return await stock_sweeper.run_once()
 
 
+async def reconcile_payments(
+    command: c.ReconcilePayments, *, payment_reconciler: PaymentReconciler
+) -> int:
+    return await payment_reconciler.run_once()
+
+
 async def report_from_lake(
     command: c.ReportFromLake, *, lake_queries: LakeQueries
 ) -> lake.LakeReport:
@@ -660,6 +667,7 @@ HANDLERS: Mapping[type[c.Command[Any]], Handler] = {
     c.CompactLake: compact_lake,
     c.SendMail: send_mail,
     c.ExpireReservations: expire_reservations,
+    c.ReconcilePayments: reconcile_payments,
     c.ReportFromLake: report_from_lake,
     c.QueryLake: query_lake,
     c.CountShop: count_shop,

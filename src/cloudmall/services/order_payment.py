@@ -59,8 +59,14 @@ async def mark_order_paid(
                 paid_by = await tx.idempotency.get(
                     user_id=current.user_id, scope=PAID_SCOPE, key=str(order_id)
                 )
-                if paid_by is not None and paid_by.fingerprint == payment_reference:
+                if (
+                    paid_by is not None
+                    and paid_by.fingerprint == payment_reference
+                    and current.status is not OrderStatus.CANCELLED
+                ):
                     return current  # this payment marked it paid before
+                # Cancelled since (its charge refunded): a payment asking again must not
+                # take the answer for a paid order and capture a charge for nothing.
                 raise InvalidTransition(f"The order is {current.status}; it cannot be paid")
             if not await tx.orders.transition(order_id, OrderStatus.PENDING, OrderStatus.PAID):
                 raise RetryableConflict(f"order {order_id} moved while being paid")

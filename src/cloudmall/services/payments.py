@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cloudmall.domain import events
 from cloudmall.domain.cards import Card
 from cloudmall.domain.errors import (
+    CloudmallError,
     DependencyUnavailable,
     InvalidInput,
     PaymentDeclined,
     PaymentInProgress,
+    PaymentRefunded,
 )
 from cloudmall.domain.orders import Order
-from cloudmall.domain.payments import Payment, PaymentStatus
+from cloudmall.domain.payments import REFUNDABLE, VISIBLE, ChargeResult, Payment, PaymentStatus
+from cloudmall.services import payment_intents
 from cloudmall.services.idempotency import check_key, fingerprint, replay, with_retries
 from cloudmall.services.ports import (
     NO_TRACER,
@@ -27,10 +29,10 @@ from cloudmall.services.ports import (
     OrderBook,
     PaymentGateway,
     Principal,
+    RetryableConflict,
     Tracer,
     UnitOfWorkFactory,
 )
-from cloudmall.services.request_context import current_request_id
 from cloudmall.services.snapshots import (
     order_from_dict,
     order_to_dict,
@@ -56,7 +58,8 @@ CLAIM_STALE_SECONDS = 120.0
 
 #: How long a charge waits for the orders context to say whether its order is paid (a call cut
 #: off may have committed: refunding then would leave a paid order without its charge), asking
-#: again every MARK_PAID_RETRY_SECONDS, before the charge is refunded.
+#: again every MARK_PAID_RETRY_SECONDS, before it answers 503 and leaves the charge to the
+#: reconciler.
 MARK_PAID_PATIENCE_SECONDS = 15.0
 MARK_PAID_RETRY_SECONDS = 1.0
 
@@ -90,13 +93,16 @@ async def pay_order(
     An order whose address is pending is not charged (AddressRequired). The gateway checks the
     card (number, expiry, CVC) and declines one it refuses with its reason.
 
-    The charge happens outside any transaction; the orders context (`order_book`) then marks
-    the order paid only if it is still pending and its units still reserved. If it refuses
-    (cancelled or expired meanwhile, or paid by a concurrent request) the charge is refunded at
-    once, so a customer is never charged for nothing. Then the payment is recorded, in the
-    payments context's transaction. With an Idempotency-Key the key is claimed before the
-    charge: a concurrent request with the same key waits for the first one's answer instead of
-    charging the card too.
+    The payment is written as an intent (`pending`, its own transaction) before the gateway is
+    asked, and the gateway charges under the intent's key; its answer is recorded (`charged`
+    or `declined`) before the orders context (`order_book`) marks the order paid, only if it
+    is still pending and its units still reserved; then the payment is `captured`. If orders
+    refuses (cancelled or expired meanwhile, or paid by a concurrent request) the charge is
+    refunded at once, so a customer is never charged for nothing. A process that dies between
+    two steps leaves the payment `pending` or `charged`, which the reconciler
+    (services.payment_reconciler) finishes from the gateway's record. With an Idempotency-Key
+    the key is claimed before the charge: a concurrent request with the same key waits for the
+    first one's answer instead of charging the card too.
     """
     key = check_key(idempotency_key)
     digits = _card_digits(card_number)
@@ -202,58 +208,66 @@ class _Payment:
             log.warning("could not release a payment's Idempotency-Key (%s)", type(exc).__name__)
 
     async def charge_and_record(self) -> PaidOrder:
+        """Write the intent, charge under its key, record the answer, mark the order paid,
+        capture: a crash between any two steps leaves a payment the reconciler finishes."""
         order = await self.order_book.payable(self.principal, self.order_id)
+        intent = await payment_intents.open_intent(
+            self.uow, order_id=order.id, amount=order.total_amount, card_last4=self.card.last4
+        )
         # The gateway is another company's service: its time is the trace's to show.
         with self.tracer.span(
             "payment gateway charge", attributes={"cloudmall.order_id": order.id}
         ):
             result = await self.gateway.charge(
-                amount=order.total_amount, currency=self.currency, card=self.card
+                amount=order.total_amount,
+                currency=self.currency,
+                card=self.card,
+                intent_key=intent.intent_key,
             )
+        charged = await payment_intents.record_answer(self.uow, self.metrics, intent, result)
+        if charged is None:
+            await self.settled_by_reconciler(intent, result)
         if not result.approved:
-            self.metrics.payment("declined")
-            await self.record_event(
-                events.payment_declined(
-                    order.id,
-                    order.total_amount,
-                    result.decline_reason,
-                    request_id=current_request_id.get(),
-                )
-            )
             raise PaymentDeclined(result.decline_reason)
+        assert charged is not None
         try:
             paid = await self.mark_paid(order.id, result.reference)
-        except BaseException:  # refused (cancelled, expired, paid by another) or cut off
-            await self.gateway.refund(reference=result.reference, amount=order.total_amount)
-            self.metrics.payment("refunded")
-            await self.record_event(
-                events.payment_refunded(
-                    order.id,
-                    order.total_amount,
-                    result.reference,
-                    "order_not_pending",
-                    user_id=order.user_id,
-                    request_id=current_request_id.get(),
-                )
+        except (DependencyUnavailable, RetryableConflict):
+            # Cut off: the orders context may have paid the order. The charge stays `charged`
+            # and the reconciler asks again with its reference, which settles it either way.
+            log.warning("order %d: its payment waits for the reconciler", order.id)
+            raise
+        except CloudmallError:  # refused: cancelled, expired, or paid by another payment
+            await payment_intents.refund(
+                self.uow,
+                self.gateway,
+                self.metrics,
+                charged,
+                "order_not_pending",
+                user_id=order.user_id,
             )
             raise
-        try:
-            recorded = await with_retries(lambda: self.record(paid, result.reference))
-        except Exception:
-            # The order is paid and the charge stands: staff reconcile from this line.
-            log.error(
-                "order %d was paid (gateway reference %s) but its payment was not recorded",
-                order.id,
-                result.reference,
-            )
-            raise
+        captured = await with_retries(lambda: self.capture(paid, charged))
         self.metrics.payment("captured")
-        return recorded
+        return captured
+
+    async def settled_by_reconciler(self, intent: Payment, result: ChargeResult) -> None:
+        """The intent was no longer pending when the gateway answered: the reconciler reached
+        it first (a charge slower than its grace). Abandoned (it found no charge yet): a charge
+        made since is given back. Otherwise it carries the payment on."""
+        async with self.uow() as tx:
+            now = await payment_intents.current(tx, intent)
+        if now.status is PaymentStatus.ABANDONED and result.approved:
+            await self.gateway.refund(reference=result.reference, amount=intent.amount)
+            self.metrics.payment("refunded")
+        raise PaymentInProgress(
+            "The payment took too long and is being settled; check the order again shortly"
+        )
 
     async def mark_paid(self, order_id: int, reference: str) -> Order:
         """OrderBook.mark_paid, asked again with the same reference (it answers a repeat as it
         did the first time) while the orders context cannot be reached, for up to
-        MARK_PAID_PATIENCE_SECONDS: its answer decides between recording and refunding."""
+        MARK_PAID_PATIENCE_SECONDS: its answer decides between capturing and refunding."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MARK_PAID_PATIENCE_SECONDS
         while True:
@@ -265,27 +279,20 @@ class _Payment:
                 log.warning("order %d: its payment waits for the orders context", order_id)
                 await asyncio.sleep(MARK_PAID_RETRY_SECONDS)
 
-    async def record_event(self, event: events.Event) -> None:
-        """Record what happened at the gateway alone (no other change goes with it)."""
-        try:
-            async with self.uow(write=True) as tx:
-                await tx.outbox.add([event])
-                await tx.commit()
-        except Exception as exc:  # the customer's answer stands; the lake misses this one event
-            log.warning("could not record a %s event (%s)", event.type, type(exc).__name__)
-
-    async def record(self, paid: Order, reference: str) -> PaidOrder:
-        """Record the paid order's payment (and the key's answer) in one transaction."""
+    async def capture(self, paid: Order, charged: Payment) -> PaidOrder:
+        """`charged` → `captured` with its event and the key's answer, in one transaction.
+        Captured already (the reconciler's): the same answer. Refunded meanwhile (the order
+        was cancelled after it was paid): PaymentRefunded."""
         async with self.uow(write=True) as tx:
-            payment = await tx.payments.add(
-                order_id=self.order_id,
-                amount=paid.total_amount,
-                reference=reference,
-                card_last4=self.card.last4,
-            )
-            await tx.outbox.add(
-                [events.payment_captured(payment, request_id=current_request_id.get())]
-            )
+            payment = await payment_intents.capture_in(tx, charged)
+            if payment is None:
+                payment = await payment_intents.current(tx, charged)
+                if payment.status is PaymentStatus.REFUNDED:
+                    raise PaymentRefunded(
+                        "The order was cancelled while it was being paid; the charge was refunded"
+                    )
+                if payment.status is not PaymentStatus.CAPTURED:
+                    raise RetryableConflict(f"payment {charged.id} is {payment.status}")
             if self.key is not None:
                 first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
                 await tx.idempotency.complete(
@@ -301,10 +308,11 @@ class _Payment:
 async def order_payments(
     *, uow: UnitOfWorkFactory, order_book: OrderBook, principal: Principal, order_id: int
 ) -> list[Payment]:
-    """The payments of an order the caller may see (captured or refunded)."""
+    """The payments of an order the caller may see: its settled charges (captured or
+    refunded), not the intents still on their way or those that charged nothing."""
     await order_book.visible(principal, order_id)
     async with uow() as tx:
-        return await tx.payments.for_order(order_id)
+        return [p for p in await tx.payments.for_order(order_id) if p.status in VISIBLE]
 
 
 async def refund_order_payment(
@@ -316,43 +324,28 @@ async def refund_order_payment(
     reason: str,
     user_id: int | None,
 ) -> bool:
-    """Refund the order's captured payment at the gateway and record it, once, for its buyer
-    `user_id`; False if it has none captured (see ports.PaymentDesk.refund_order).
+    """Refund the order's standing charges (`charged` or `captured`) at the gateway and record
+    them, once each; False if it has none (see ports.PaymentDesk.refund_order). A `charged`
+    one is refunded too: its order is paid and its payer has not captured it yet (it will
+    answer `payment_refunded`), or it is a second charge its order will refuse — every charge
+    of a cancelled order goes back, whichever payment paid it."""
 
-    The gateway is asked inside the transaction that marks the payment refunded, while it holds
-    the payment's row: a second request waits, then finds it refunded; if the gateway fails,
-    nothing changes. The gateway's refund is idempotent by reference, so a commit lost after it
-    cannot refund twice either."""
-
-    async def attempt() -> bool:
+    async def attempt() -> int:
+        refunded = 0
         async with uow(write=True) as tx:
             for payment in await tx.payments.for_order(order_id):
-                if payment.status is PaymentStatus.CAPTURED and await tx.payments.mark_refunded(
-                    payment.id
+                if payment.status in REFUNDABLE and await payment_intents.refund_in(
+                    tx, gateway, payment, reason, user_id=user_id
                 ):
-                    await gateway.refund(
-                        reference=payment.provider_reference, amount=payment.amount
-                    )
-                    await tx.outbox.add(
-                        [
-                            events.payment_refunded(
-                                order_id,
-                                payment.amount,
-                                payment.provider_reference,
-                                reason,
-                                user_id=user_id,
-                                request_id=current_request_id.get(),
-                            )
-                        ]
-                    )
-                    await tx.commit()
-                    return True
-        return False
+                    refunded += 1
+            if refunded:
+                await tx.commit()
+        return refunded
 
     refunded = await with_retries(attempt)
-    if refunded:
+    for _ in range(refunded):
         metrics.payment("refunded")
-    return refunded
+    return refunded > 0
 
 
 def _replayed(answer: dict[str, Any]) -> PaidOrder:

@@ -16,7 +16,7 @@ from cloudmall.domain.delivery import Address, SavedAddress, Shipment
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.domain.events import Event
 from cloudmall.domain.orders import Order, OrderLine, OrderStatus
-from cloudmall.domain.payments import ChargeResult, Payment
+from cloudmall.domain.payments import ChargeResult, Payment, PaymentStatus
 from cloudmall.domain.products import Category, Product
 from cloudmall.domain.reservations import Reservation, ReservationStatus, ReservedLine
 from cloudmall.domain.sessions import NewRefreshToken, RefreshToken
@@ -288,12 +288,35 @@ class AddressRepository(Protocol):
 
 
 class PaymentRepository(Protocol):
+    """The payments context's payments, each written as an intent (`pending`) before its
+    charge and moved along its lifecycle (domain.payments) by conditional updates."""
+
     async def add(
-        self, *, order_id: int, amount: Decimal, reference: str, card_last4: str
-    ) -> Payment: ...
-    async def for_order(self, order_id: int) -> list[Payment]: ...
-    async def mark_refunded(self, payment_id: int) -> bool:
-        """Move a captured payment to refunded; False if it was not captured (any more)."""
+        self, *, order_id: int, amount: Decimal, intent_key: str, card_last4: str
+    ) -> Payment:
+        """Insert a `pending` payment under `intent_key` (unique: a key taken fails the
+        caller's transaction)."""
+        ...
+
+    async def for_order(self, order_id: int) -> list[Payment]:
+        """The order's payments in every status, oldest first."""
+        ...
+
+    async def transition(
+        self,
+        payment: Payment,
+        target: PaymentStatus,
+        *,
+        provider_reference: str | None = None,
+    ) -> bool:
+        """Move the payment from the status it was read in (`payment.status`) to `target`,
+        setting its reference when given, only if it is still in that status; True if moved.
+        `payment` is one this unit of work read or added."""
+        ...
+
+    async def unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
+        """Payments still `pending` or `charged` not changed since `updated_before`, oldest
+        change first (the reconciler's)."""
         ...
 
 
@@ -812,8 +835,25 @@ class LakeQueryError(Exception):
 
 
 class PaymentGateway(Protocol):
-    async def charge(self, *, amount: Decimal, currency: str, card: Card) -> ChargeResult:
-        """Charge the card, or decline it with a reason (a card it refuses on sight included)."""
+    """A card gateway: another company's service, which outlives our processes.
+
+    Every charge is made under an intent key the shop chose and wrote down first, and the
+    gateway keeps it: a charge asked again under the same key is not made twice (it answers
+    as it did the first time), and `find` tells what happened under a key — so a charge cut off
+    by a crash is found again. Real gateways offer both: Stripe's idempotency keys and its
+    PaymentIntent search by metadata, Toss Payments' orderId (a payment confirmed once per
+    orderId) and its lookup by orderId.
+    """
+
+    async def charge(
+        self, *, amount: Decimal, currency: str, card: Card, intent_key: str
+    ) -> ChargeResult:
+        """Charge the card, or decline it with a reason (a card it refuses on sight included);
+        idempotent per `intent_key`."""
+        ...
+
+    async def find(self, intent_key: str) -> ChargeResult | None:
+        """What the gateway answered a charge under `intent_key`; None if it made none."""
         ...
 
     async def refund(self, *, reference: str, amount: Decimal) -> None:
@@ -974,9 +1014,10 @@ class PaymentDesk(Protocol):
     """The payments context as the orders context uses it (in process or over HTTP)."""
 
     async def refund_order(self, order_id: int, *, reason: str, user_id: int | None) -> bool:
-        """Refund the order's captured payment at the gateway and record it, once; False if
-        the order has none captured (never paid, or refunded already). `user_id`, the order's
-        buyer, goes into `payment.refunded` for the refund's mail."""
+        """Refund the order's standing charges (its payments `charged` or `captured`) at the
+        gateway and record them, once each; False if it has none (never paid, or refunded
+        already). `user_id`, the order's buyer, goes into `payment.refunded` for the refund's
+        mail."""
         ...
 
 

@@ -73,6 +73,7 @@ def payment_to_dict(payment: Payment) -> dict[str, Any]:
         "order_id": payment.order_id,
         "amount": str(payment.amount),
         "status": payment.status.value,
+        "intent_key": payment.intent_key,
         "provider_reference": payment.provider_reference,
         "card_last4": payment.card_last4,
         "created_at": payment.created_at.isoformat(),
@@ -85,7 +86,9 @@ def payment_from_dict(data: dict[str, Any]) -> Payment:
         order_id=int(data["order_id"]),
         amount=Decimal(data["amount"]),
         status=PaymentStatus(data["status"]),
-        provider_reference=str(data["provider_reference"]),
+        # Answers stored before intents had no key (their payments got `legacy-<id>`).
+        intent_key=str(data.get("intent_key", f"legacy-{data['id']}")),
+        provider_reference=data["provider_reference"],
         card_last4=str(data["card_last4"]),
         created_at=datetime.fromisoformat(data["created_at"]),
     )

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from cloudmall.adapters.dynamodb.order_repository import order_index_keys
+from cloudmall.adapters.dynamodb.payment_repository import payment_index_keys
 from cloudmall.adapters.dynamodb.product_repository import on_sale_keys
 from cloudmall.adapters.dynamodb.reservation_repository import (
     LINE_COUNTER,
@@ -257,7 +258,10 @@ def items_of(rows: Mapping[str, Sequence[Row]]) -> Iterator[Item]:
     yield from _session_items(rows.get("refresh_tokens", ()))
     yield from _order_items(rows.get("orders", ()), rows.get("order_lines", ()))
     for row in rows.get("payments", ()):
-        yield _item(payment_key(row["order_id"], row["id"]), row)
+        indexed = payment_index_keys(
+            row["order_id"], row["id"], row["status"], timestamp(row["updated_at"])
+        )
+        yield _item(payment_key(row["order_id"], row["id"]), {**row, **indexed})
     for row in rows.get("idempotency_keys", ()):
         yield _item(idempotency_key(row["user_id"], row["scope"], row["idem_key"]), row)
     for row in rows.get("outbox_events", ()):
