@@ -165,7 +165,8 @@ class Run:
         self.shop = Shop(self.workdir / "shop", self.reaper, server=HTTP_SERVERS[0])
         env = self.shop.env
         self.commands += [
-            "# cloudmall (cwd: a scratch folder; CLOUDMALL_SECRET_KEY: random per run)",
+            "# cloudmall (cwd: a scratch folder; CLOUDMALL_SECRET_KEY and "
+            "CLOUDMALL_TOKEN_SIGNING_KEY: random per run)",
             f'mariadb -uroot -e "DROP DATABASE IF EXISTS {services.BENCH_DB}; '
             f'CREATE DATABASE {services.BENCH_DB}"',
             "redis-cli --scan --pattern 'bench:*' | xargs redis-cli DEL",

@@ -26,6 +26,7 @@ import psutil
 
 from bench import report
 from bench.system import Reaper, stop_group
+from cloudmall.adapters.security.signing_keys import generate_private_pem
 
 BENCH_DB = "cloudmall_bench"
 BENCH_CACHE_URL = "redis://127.0.0.1:6379/0?prefix=bench:"
@@ -199,6 +200,9 @@ class Shop:
             "CLOUDMALL_STORAGE_URL": f"file://{(self.workdir / 'media').resolve()}",
             "CLOUDMALL_VAR_DIR": str((self.workdir / "var").resolve()),
             "CLOUDMALL_SECRET_KEY": secrets.token_hex(32),
+            # Set here, not left to each var folder's own key: a twin must accept the tokens
+            # this shop signs.
+            "CLOUDMALL_TOKEN_SIGNING_KEY": generate_private_pem(),
             "CLOUDMALL_TOKEN_TTL_SECONDS": "14400",  # outlives the whole run
             # Every bench customer signs up from 127.0.0.1: lift the per-client sign-up limit.
             "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000000",
