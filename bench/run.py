@@ -150,8 +150,10 @@ class Run:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": system.machine(),
             "idle_check": idle,
+            "load_before": system.load_average(),
             "git": system.git_state(REPO),
-            "command": "make bench-quick" if self.plan.quick else "make bench",
+            "command": self.args.command
+            or ("make bench-quick" if self.plan.quick else "make bench"),
             "wrk": {
                 "duration": self.plan.wrk.duration,
                 "warmup": self.plan.wrk.warmup,
@@ -543,6 +545,7 @@ class Run:
     def finish(self, elapsed: float) -> None:
         meta = self.results["meta"]
         meta["elapsed_s"] = elapsed
+        meta["load_after"] = system.load_average()
         meta["versions"] = system.versions(self.peer.workdir if self.peer else None)
         results_file = self.chart_dir / "results.json"
         meta["results_file"] = os.path.relpath(results_file, REPO)
@@ -594,6 +597,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scratch folder (emptied at the start)",
     )
     parser.add_argument("--locust-processes", type=int, default=1)
+    parser.add_argument("--command", help="how the report says it was made (a make target)")
     parser.add_argument(
         "--render-only",
         action="store_true",
