@@ -3,11 +3,12 @@
     python -m bench.ab BASE [CHANGED] [--rounds 3] [--seconds 10]
 
 Each commit (any git revision; CHANGED defaults to the working tree) is served from its own
-checkout: a temporary git worktree, put first on the server's PYTHONPATH. Every round starts
+checkout: its `src` from `git archive`, put first on the server's PYTHONPATH. Every round starts
 each side afresh as bench.run does (new MariaDB database, 100 products, 2 workers, 25 signed-up
 customers) and measures `POST /api/orders` at 100 connections with bench/lua/order.lua, then
-checks stock conservation. Rounds alternate BASE, CHANGED, BASE, ... so that the machine's
-drift hits both alike; the medians are the figures to quote. Prints a Markdown table.
+checks stock conservation (timeouts are counted, not fatal: a crowded machine has them).
+Rounds alternate BASE, CHANGED, BASE, ... so that the machine's drift hits both alike; the
+medians are the figures to quote. Prints a Markdown table.
 """
 
 from __future__ import annotations
