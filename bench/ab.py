@@ -87,7 +87,7 @@ def one_round(side: Side, method: WrkMethod, workdir: Path, reaper: system.Reape
         orders = (wrk["status"] or {}).get("2xx", 0) + (row["warmup_status"] or {}).get("2xx", 0)
         worker_ms = 1000 * (cpu_seconds(workers) - before) / max(orders, 1)
         refused = sum(n for status, n in (wrk["status"] or {}).items() if status != "2xx")
-        ledger = services.conservation()
+        ledger = services.conservation(settle=20)
         if not ledger["holds"] or refused:
             raise RuntimeError(f"{side.name}: {refused} refusals, or stock not conserved: {ledger}")
         # Timeouts and socket errors are the load generator's on a crowded machine: reported.

@@ -356,7 +356,7 @@ class Run:
                     server_pids=entry.all_pids, rss_pids=entry.worker_pids,
                     raw_dir=self.raw_dir, name=f"order-{entry.name}-c{conns}-r{round_index + 1}",
                 )  # fmt: skip
-                cons = services.conservation()
+                cons = services.conservation(settle=20)
                 row["conservation"] = cons
                 row["round"] = round_index + 1
                 log(f"conservation: {cons}")
@@ -438,7 +438,7 @@ class Run:
             else []
         )
         shares = sampler.group_share()
-        cons = services.conservation()
+        cons = services.conservation(settle=20)
         self.results["users"] = {
             "users": plan.users,
             "spawn_rate": plan.spawn_rate,

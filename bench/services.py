@@ -139,8 +139,19 @@ def clear_redis_prefix(prefix: str, db: int = 0) -> int:
     return len(keys)
 
 
-def conservation(database: str = BENCH_DB) -> dict[str, Any]:
-    """Stock conservation: Σ(initial − current stock) = Σ quantities of non-cancelled orders."""
+def conservation(database: str = BENCH_DB, *, settle: float = 0) -> dict[str, Any]:
+    """Stock conservation: Σ(initial − current stock) = Σ quantities of non-cancelled orders.
+    With `settle`, read again for up to that many seconds while it does not hold: orders wrk
+    gave up on may still be in flight, their units reserved and their order not yet written."""
+    deadline = time.monotonic() + settle
+    while True:
+        ledger = _ledger(database)
+        if ledger["holds"] or time.monotonic() >= deadline:
+            return ledger
+        time.sleep(0.5)
+
+
+def _ledger(database: str) -> dict[str, Any]:
     row = mariadb(
         f"SELECT (SELECT COUNT(*) FROM products),"  # noqa: S608 - constants only
         f" (SELECT COALESCE(SUM({INITIAL_STOCK} - stock_quantity), 0) FROM products),"
