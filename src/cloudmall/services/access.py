@@ -6,18 +6,15 @@ its initial password may do nothing else (403 `password_change_required`).
 
 The answer is remembered per process for at most `ttl_seconds` (default 2 s, so a burst of
 requests costs one read) and forgotten at once when this process changes the account; another
-process's change is seen within `ttl_seconds`. Requests that find the answer stale at the same
-time wait for one read of the account, not one each.
+process's change is seen within `ttl_seconds`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 
 from cloudmall.domain.errors import AuthenticationFailed, PasswordChangeRequired
 from cloudmall.domain.users import Role
@@ -50,7 +47,6 @@ class AccessCheck:
         self._remember = remember
         self._clock = clock
         self._seen: OrderedDict[int, _Seen] = OrderedDict()
-        self._reading: dict[int, asyncio.Future[_Seen]] = {}
 
     async def current(self, principal: Principal, *, changing_password: bool = False) -> Principal:
         """`principal` with the account's current role; AuthenticationFailed (401) if the account
@@ -64,43 +60,27 @@ class AccessCheck:
         return principal if seen.role is principal.role else replace(principal, role=seen.role)
 
     def forget(self, user_id: int) -> None:
-        """This process changed the account: the next request reads it again (a read begun
-        before the change is neither joined nor remembered)."""
+        """This process changed the account: the next request reads it again."""
         self._seen.pop(user_id, None)
-        self._reading.pop(user_id, None)
 
     async def _look_up(self, user_id: int) -> _Seen:
         now = self._clock()
         seen = self._seen.get(user_id)
         if seen is not None and now - seen.at < self._ttl:
             return seen
-        if self._ttl == 0:
-            return await self._read(user_id, now)
-        reading = self._reading.get(user_id)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(user_id, now))
-            self._reading[user_id] = reading
-            reading.add_done_callback(partial(self._read_done, user_id))
-        # shielded: a request that goes away does not cancel the read the others wait for
-        return await asyncio.shield(reading)
-
-    async def _read(self, user_id: int, now: float) -> _Seen:
         async with self._uow() as tx:
             user = await tx.users.get(user_id)
-        if user is None:
-            return _Seen(now, None, -1)
-        return _Seen(now, user.role, user.token_version, user.must_change_password)
-
-    def _read_done(self, user_id: int, reading: asyncio.Future[_Seen]) -> None:
-        if self._reading.get(user_id) is not reading:
-            return  # forgotten meanwhile: the account changed after this read began
-        del self._reading[user_id]
-        if reading.cancelled() or reading.exception() is not None:
-            return
-        self._seen[user_id] = reading.result()
-        self._seen.move_to_end(user_id)
-        while len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
+        seen = (
+            _Seen(now, user.role, user.token_version, user.must_change_password)
+            if user
+            else _Seen(now, None, -1)
+        )
+        if self._ttl > 0:
+            self._seen[user_id] = seen
+            self._seen.move_to_end(user_id)
+            while len(self._seen) > self._remember:
+                self._seen.popitem(last=False)
+        return seen
 
 
 class TokenClaimsAccess(AccessCheck):
