@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 LAMBDA_ZIP := build/lambda/python3.12-arm64.zip
 
 .PHONY: run run-services test reliability check lint imports typecheck security synth audit clean bench \
-	bench-quick bench-profile bench-tracing lock scan image image-test bench-lake \
+	bench-quick bench-servers bench-profile bench-tracing lock scan image image-test bench-lake \
 	lambda-package bench-lambda bench-dynamodb bench-services
 
 # Pinned, hashed requirements (requirements/README.md); `make lock` refreshes them.
@@ -153,6 +153,12 @@ bench: $(BENCH_STAMP)
 ## bench-quick: short runs for iterating (~3 min) -> var/bench-quick/benchmarks.md
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick
+
+## bench-servers: catalogue and whole order on uvicorn and granian beside the Express peer, in
+## alternating rounds of one run (~8 min) -> var/bench-servers/
+bench-servers: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --only catalogue,order --out var/bench-servers/benchmarks.md \
+		--command "make bench-servers"
 
 ## bench-dynamodb: one server on MariaDB and on DynamoDB (moto), catalogue and orders (~10 min) -> var/bench-dynamodb/
 bench-dynamodb: $(STAMP) $(BENCH_STAMP)

@@ -62,6 +62,7 @@ class WrkResult:
     p90_ms: float | None
     p99_ms: float | None
     bytes_read: int
+    p95_ms: float | None = None  # printed by our Lua scripts' done() (wrk's table has no 95 %)
     connect_errors: int = 0
     read_errors: int = 0
     write_errors: int = 0
@@ -87,6 +88,7 @@ class WrkResult:
             "p75_ms": self.p75_ms,
             "p90_ms": self.p90_ms,
             "p99_ms": self.p99_ms,
+            "p95_ms": self.p95_ms,
             "bytes_read": self.bytes_read,
             "connect_errors": self.connect_errors,
             "read_errors": self.read_errors,
@@ -118,6 +120,7 @@ def parse_wrk(output: str) -> WrkResult:
     line = re.search(r"^bench-status (.*)$", output, re.MULTILINE)
     if line:
         status = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.group(1))}
+    p95 = re.search(r"^bench-latency p95=(\d+)\s*$", output, re.MULTILINE)
     return WrkResult(
         requests=int(done.group(1)),
         seconds=seconds,
@@ -126,6 +129,7 @@ def parse_wrk(output: str) -> WrkResult:
         p75_ms=percentiles.get("75"),
         p90_ms=percentiles.get("90"),
         p99_ms=percentiles.get("99"),
+        p95_ms=int(p95.group(1)) / 1000 if p95 else None,
         bytes_read=round(float(done.group(4)) * _SIZE[done.group(5)]),
         connect_errors=errors["connect"],
         read_errors=errors["read"],
@@ -495,6 +499,7 @@ def _wrk_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                 f"{row['conns']:,}",
                 f"**{fmt_int(wrk['rps'])}**",
                 fmt_ms(wrk["p50_ms"]),
+                fmt_ms(wrk.get("p95_ms")),
                 fmt_ms(wrk["p99_ms"]),
                 _errors_cell(wrk),
                 fmt_pct(row.get("cpu_busy")),
@@ -511,6 +516,7 @@ WRK_HEADER = [
     "connections",
     "req/s",
     "p50",
+    "p95",
     "p99",
     "errors",
     "machine CPU busy",
@@ -519,7 +525,7 @@ WRK_HEADER = [
     "listen overflows",
     "busy in the pause",
 ]
-WRK_ALIGN = "ll" + "rrrrl" + "rrrrr"  # server, request, then WRK_HEADER
+WRK_ALIGN = "ll" + "rrrrrl" + "rrrrr"  # server, request, then WRK_HEADER
 
 
 def render(
@@ -550,7 +556,14 @@ def render(
             if meta["idle_check"]["top"]
             else ""
         )
-        + ". The machine is shared: other processes add noise to every figure.",
+        + ". The machine is shared: other processes add noise to every figure."
+        + (
+            f" Load average (1, 5, 15 min) at the start {meta['load_before']}"
+            + (f", at the end {meta['load_after']}" if meta.get("load_after") else "")
+            + f" ({meta['machine']['nproc']} cores)."
+            if meta.get("load_before")
+            else ""
+        ),
         "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "- **Shop**: "
         + meta["shop"]["description"]

@@ -150,8 +150,10 @@ class Run:
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": system.machine(),
             "idle_check": idle,
+            "load_before": system.load_average(),
             "git": system.git_state(REPO),
-            "command": "make bench-quick" if self.plan.quick else "make bench",
+            "command": self.args.command
+            or ("make bench-quick" if self.plan.quick else "make bench"),
             "wrk": {
                 "duration": self.plan.wrk.duration,
                 "warmup": self.plan.wrk.warmup,
@@ -165,7 +167,8 @@ class Run:
         self.shop = Shop(self.workdir / "shop", self.reaper, server=HTTP_SERVERS[0])
         env = self.shop.env
         self.commands += [
-            "# cloudmall (cwd: a scratch folder; CLOUDMALL_SECRET_KEY: random per run)",
+            "# cloudmall (cwd: a scratch folder; CLOUDMALL_SECRET_KEY and "
+            "CLOUDMALL_TOKEN_SIGNING_KEY: random per run)",
             f'mariadb -uroot -e "DROP DATABASE IF EXISTS {services.BENCH_DB}; '
             f'CREATE DATABASE {services.BENCH_DB}"',
             "redis-cli --scan --pattern 'bench:*' | xargs redis-cli DEL",
@@ -353,7 +356,7 @@ class Run:
                     server_pids=entry.all_pids, rss_pids=entry.worker_pids,
                     raw_dir=self.raw_dir, name=f"order-{entry.name}-c{conns}-r{round_index + 1}",
                 )  # fmt: skip
-                cons = services.conservation()
+                cons = services.conservation(settle=20)
                 row["conservation"] = cons
                 row["round"] = round_index + 1
                 log(f"conservation: {cons}")
@@ -435,7 +438,7 @@ class Run:
             else []
         )
         shares = sampler.group_share()
-        cons = services.conservation()
+        cons = services.conservation(settle=20)
         self.results["users"] = {
             "users": plan.users,
             "spawn_rate": plan.spawn_rate,
@@ -542,6 +545,7 @@ class Run:
     def finish(self, elapsed: float) -> None:
         meta = self.results["meta"]
         meta["elapsed_s"] = elapsed
+        meta["load_after"] = system.load_average()
         meta["versions"] = system.versions(self.peer.workdir if self.peer else None)
         results_file = self.chart_dir / "results.json"
         meta["results_file"] = os.path.relpath(results_file, REPO)
@@ -593,6 +597,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scratch folder (emptied at the start)",
     )
     parser.add_argument("--locust-processes", type=int, default=1)
+    parser.add_argument("--command", help="how the report says it was made (a make target)")
     parser.add_argument(
         "--render-only",
         action="store_true",

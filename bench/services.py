@@ -26,6 +26,7 @@ import psutil
 
 from bench import report
 from bench.system import Reaper, stop_group
+from cloudmall.adapters.security.signing_keys import generate_private_pem
 
 BENCH_DB = "cloudmall_bench"
 BENCH_CACHE_URL = "redis://127.0.0.1:6379/0?prefix=bench:"
@@ -138,8 +139,19 @@ def clear_redis_prefix(prefix: str, db: int = 0) -> int:
     return len(keys)
 
 
-def conservation(database: str = BENCH_DB) -> dict[str, Any]:
-    """Stock conservation: Σ(initial − current stock) = Σ quantities of non-cancelled orders."""
+def conservation(database: str = BENCH_DB, *, settle: float = 0) -> dict[str, Any]:
+    """Stock conservation: Σ(initial − current stock) = Σ quantities of non-cancelled orders.
+    With `settle`, read again for up to that many seconds while it does not hold: orders wrk
+    gave up on may still be in flight, their units reserved and their order not yet written."""
+    deadline = time.monotonic() + settle
+    while True:
+        ledger = _ledger(database)
+        if ledger["holds"] or time.monotonic() >= deadline:
+            return ledger
+        time.sleep(0.5)
+
+
+def _ledger(database: str) -> dict[str, Any]:
     row = mariadb(
         f"SELECT (SELECT COUNT(*) FROM products),"  # noqa: S608 - constants only
         f" (SELECT COALESCE(SUM({INITIAL_STOCK} - stock_quantity), 0) FROM products),"
@@ -199,6 +211,9 @@ class Shop:
             "CLOUDMALL_STORAGE_URL": f"file://{(self.workdir / 'media').resolve()}",
             "CLOUDMALL_VAR_DIR": str((self.workdir / "var").resolve()),
             "CLOUDMALL_SECRET_KEY": secrets.token_hex(32),
+            # Set here, not left to each var folder's own key: a twin must accept the tokens
+            # this shop signs.
+            "CLOUDMALL_TOKEN_SIGNING_KEY": generate_private_pem(),
             "CLOUDMALL_TOKEN_TTL_SECONDS": "14400",  # outlives the whole run
             # Every bench customer signs up from 127.0.0.1: lift the per-client sign-up limit.
             "CLOUDMALL_SIGNUPS_PER_CLIENT": "1000000",

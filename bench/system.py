@@ -47,6 +47,11 @@ def overflows() -> int:
     return report.listen_overflows(read("/proc/net/netstat"))
 
 
+def load_average() -> str:
+    """The load average over 1, 5 and 15 minutes, as `uptime` prints it."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> dict[str, Any]:
     model = "?"
     for line in read("/proc/cpuinfo").splitlines():

@@ -30,6 +30,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.faultproxy import FaultProxy
 from tests.support import (
+    HTTP_SERVERS,
     S3_ENV,
     Service,
     new_bucket,
@@ -188,12 +189,15 @@ def test_database_outage_fails_fast_and_heals_itself(backend: str, tmp_path: Pat
 KILL_BACKENDS = ["sqlite", "postgresql"] + (["mariadb"] if ROUNDS == "full" else [])
 
 
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
 @pytest.mark.parametrize("backend", KILL_BACKENDS)
-def test_sigkill_while_placing_orders_leaves_no_partial_order(backend: str, tmp_path: Path) -> None:
+def test_sigkill_while_placing_orders_leaves_no_partial_order(
+    backend: str, http_server: str, tmp_path: Path
+) -> None:
     n_orders = rounds(full=120, ci=40)
     with scratch_database(backend, tmp_path) as url:
         env = shop_env(url, tmp_path)
-        server = start_server(env, tmp_path)
+        server = start_server(env, tmp_path, server=http_server)
         admin = log_in_admin(server)
         products = [create_product(admin, stock=10_000)["id"] for _ in range(3)]
         shopper = sign_up(server)
@@ -230,7 +234,7 @@ def test_sigkill_while_placing_orders_leaves_no_partial_order(backend: str, tmp_
                 assert stock + sold + unordered[pid] == 10_000
 
         # Restart on the same database; every client retries with its key.
-        server = start_server(env, tmp_path)
+        server = start_server(env, tmp_path, server=http_server)
         try:
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 order_ids = []
@@ -257,9 +261,10 @@ def test_sigkill_while_placing_orders_leaves_no_partial_order(backend: str, tmp_
             stop_server(server)
 
 
-def test_sigterm_under_order_load_finishes_in_flight_work(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http_server", HTTP_SERVERS)
+def test_sigterm_under_order_load_finishes_in_flight_work(http_server: str, tmp_path: Path) -> None:
     with scratch_database("sqlite", tmp_path) as url:
-        server = start_server(shop_env(url, tmp_path), tmp_path)
+        server = start_server(shop_env(url, tmp_path), tmp_path, server=http_server)
         admin = log_in_admin(server)
         product = create_product(admin, stock=10_000)["id"]
         shopper = sign_up(server)

@@ -13,11 +13,17 @@ from cloudmall.domain import events
 from cloudmall.domain.orders import OrderLine
 from cloudmall.services import accounts
 from cloudmall.services.follow_loop import Backoff
-from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailReader
+from cloudmall.services.mail import MAIL_CONSUMER, MailBusy, MailReader, MailRunResult
 from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.outbox_readers import BackgroundLoop
 from cloudmall.services.ports import Mail, MailUnavailable, NewOrder
-from tests.unit.fakes import FakeHasher, FakeMailSender, FakeResetTokens, FakeStore
+from tests.unit.fakes import (
+    FakeHasher,
+    FakeMailSender,
+    FakeResetTokens,
+    FakeStore,
+    FakeUnitOfWork,
+)
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "a long passphrase"
@@ -264,3 +270,32 @@ async def test_a_stopping_process_cuts_off_a_hung_mail_server_and_loses_nothing(
     await asyncio.wait_for(hung.wait(), 5)
     await asyncio.wait_for(loop.stop(grace_seconds=0.05), 5)
     assert len(store.data.outbox) == 1  # still waiting for the next process
+
+
+class ReadCounting(FakeStore):
+    """Counts the read-only transactions (the mail reader's reads of accounts and orders)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def __call__(self, *, write: bool = False) -> FakeUnitOfWork:
+        self.reads += not write
+        return super().__call__(write=write)
+
+
+async def test_a_batch_of_orders_reads_its_accounts_in_one_transaction() -> None:
+    store = ReadCounting()
+    kim = await sign_up(store, "kim@example.com", language="en")
+    lee = await sign_up(store, "lee@example.com", language="en")
+    await record(store, *(placed(order_id, (kim, lee)[order_id % 2]) for order_id in range(1, 9)))
+    sender = FakeMailSender()
+    store.reads = 0
+    result = await reader(store, sender, batch_size=20).run_once()
+    assert result == MailRunResult(sent=10, batches=1)  # two welcomes, eight confirmations
+    assert store.reads == 1
+    confirmations = [mail for mail in sender.sent if mail.subject.startswith("Order")]
+    assert [(mail.to, mail.subject) for mail in confirmations] == [
+        (("kim@example.com", "lee@example.com")[order_id % 2], f"Order #{order_id} received")
+        for order_id in range(1, 9)
+    ]

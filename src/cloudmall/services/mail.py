@@ -135,10 +135,12 @@ class MailReader:
 
     async def _deliver(self, batch: OutboxBatch) -> int:
         """Send the batch's mails not sent yet and finish it; how many were sent now."""
+        batch_events = [entry.event for entry in batch.entries]
+        composed = await self.compose_all(batch_events)
         mails = [
-            (entry.event, mail)
-            for entry in batch.entries
-            if (mail := await self.compose(entry.event))
+            (event, mail)
+            for event, mail in zip(batch_events, composed, strict=True)
+            if mail is not None
         ]
         return await self.deliver(mails, partial(self._finish_batch, batch))
 
@@ -195,22 +197,41 @@ class MailReader:
     async def compose(self, event: Event) -> Mail | None:
         """The mail an event calls for, as of now (the account's current address, name and
         language; a reset link minted now), or None."""
-        payload = event.payload
-        if event.type == events.USER_SIGNED_UP.name and payload.get("role") != Role.CUSTOMER:
-            return None  # staff accounts are made by an operator, who has the password
-        if event.type not in MAILED:
-            return None
-        if "user_id" in payload:
-            user = await self._user(payload["user_id"])
-        elif event.type == events.PAYMENT_REFUNDED.name and self.orders_here:  # version 1
-            user = await self._buyer(int(payload["order_id"]))
-        else:
-            log.warning("mail: %s %s names no customer; no mail", event.type, event.id)
-            return None
-        if user is None:
-            return None  # the account is gone, or the event could not say whose it was
-        subject, text = self._write(event, user)
-        return Mail(to=user.email, subject=subject, text=text, message_id=event.id)
+        return (await self.compose_all([event]))[0]
+
+    async def compose_all(self, batch: Sequence[Event]) -> list[Mail | None]:
+        """`compose` of each event, their accounts read in one transaction, each account once
+        (a batch of orders is mostly a few customers': one read each, not one per mail)."""
+        composed: list[Mail | None] = [None] * len(batch)
+        mailed = [(index, event) for index, event in enumerate(batch) if _calls_for_mail(event)]
+        if not mailed:
+            return composed
+        users: dict[int, User | None] = {}
+        async with self.uow() as tx:
+
+            async def account(user_id: int) -> User | None:
+                if user_id not in users:
+                    users[user_id] = await tx.users.get(user_id)
+                return users[user_id]
+
+            for index, event in mailed:
+                payload = event.payload
+                if "user_id" in payload:
+                    buyer = payload["user_id"]
+                    user = await account(int(buyer)) if buyer is not None else None
+                elif event.type == events.PAYMENT_REFUNDED.name and self.orders_here:  # version 1
+                    order = await tx.orders.get(int(payload["order_id"]))
+                    user = await account(order.user_id) if order else None
+                else:
+                    log.warning("mail: %s %s names no customer; no mail", event.type, event.id)
+                    continue
+                if user is None:
+                    continue  # the account is gone, or the event could not say whose it was
+                subject, text = self._write(event, user)
+                composed[index] = Mail(
+                    to=user.email, subject=subject, text=text, message_id=event.id
+                )
+        return composed
 
     def _write(self, event: Event, user: User) -> tuple[str, str]:
         payload, texts, language = event.payload, self.texts, user.language
@@ -242,13 +263,8 @@ class MailReader:
             )
         return texts.refunded(language, name=user.name, order_id=order_id, amount=payload["amount"])
 
-    async def _user(self, user_id: int | None) -> User | None:
-        if user_id is None:
-            return None
-        async with self.uow() as tx:
-            return await tx.users.get(int(user_id))
 
-    async def _buyer(self, order_id: int) -> User | None:
-        async with self.uow() as tx:
-            order = await tx.orders.get(order_id)
-            return await tx.users.get(order.user_id) if order else None
+def _calls_for_mail(event: Event) -> bool:
+    if event.type == events.USER_SIGNED_UP.name and event.payload.get("role") != Role.CUSTOMER:
+        return False  # staff accounts are made by an operator, who has the password
+    return event.type in MAILED

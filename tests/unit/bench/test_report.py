@@ -26,6 +26,7 @@ WRK_ORDER = (
 Requests/sec:     76.49
 Transfer/sec:     58.25KB
 bench-status 2xx=377 3xx=0 4xx=5 5xx=2 other=0
+bench-latency p95=1843210
 """
 )
 
@@ -58,6 +59,7 @@ def test_parse_wrk_with_latency_errors_and_our_status_line() -> None:
     assert result.p50_ms == pytest.approx(902.22)
     assert result.p75_ms == pytest.approx(1200)
     assert result.p99_ms == pytest.approx(1990)
+    assert result.p95_ms == pytest.approx(1843.21)  # from the Lua script's done()
     assert (result.read_errors, result.timeouts, result.non_2xx_3xx) == (2, 30, 7)
     assert result.errors == 39
     assert result.status == {"2xx": 377, "3xx": 0, "4xx": 5, "5xx": 2, "other": 0}
@@ -66,7 +68,7 @@ def test_parse_wrk_with_latency_errors_and_our_status_line() -> None:
 
 def test_parse_wrk_without_latency_or_errors() -> None:
     result = report.parse_wrk(WRK_PLAIN)
-    assert result.p50_ms is None and result.p99_ms is None
+    assert result.p50_ms is None and result.p99_ms is None and result.p95_ms is None
     assert result.errors == 0 and result.status is None
     assert result.bytes_read == round(1.5 * 1024**3)
 
