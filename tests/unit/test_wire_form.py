@@ -32,7 +32,9 @@ def test_each_object_comes_back_equal_from_its_wire_form() -> None:
         NOW,
         NOW,
     )
-    payment = Payment(4, 9, Decimal("6000.00"), PaymentStatus.CAPTURED, "sim_1", "4242", NOW)
+    payment = Payment(
+        4, 9, Decimal("6000.00"), PaymentStatus.CAPTURED, "pi_1", "sim_1", "4242", NOW
+    )
     shipped = replace(ORDER, shipment=Shipment("CJ", "1234"), subtotal=None)
     assert snapshots.order_from_dict(snapshots.order_to_dict(ORDER)) == ORDER
     assert snapshots.order_from_dict(snapshots.order_to_dict(shipped)) == shipped
