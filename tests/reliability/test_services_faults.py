@@ -300,7 +300,7 @@ def test_each_service_killed_under_load_leaves_every_unit_charge_and_event_accou
         assert settled.returncode == 0, settled.stderr
         assert check_payments(topology, outcomes, ledger(payments.env)) == []
 
-        for service in (ServiceName.PRODUCTS, ServiceName.ORDERS):
+        for service in (ServiceName.PRODUCTS, ServiceName.ORDERS, ServiceName.USERS):
             twice = rows(
                 topology.database(service),
                 "SELECT consumer, event_id FROM inbox_events GROUP BY consumer, event_id "
@@ -309,3 +309,5 @@ def test_each_service_killed_under_load_leaves_every_unit_charge_and_event_accou
             assert twice == []
         handled = rows(topology.database(ServiceName.PRODUCTS), "SELECT COUNT(*) FROM inbox_events")
         assert handled[0][0] > 0  # order.cancelled did travel
+        mailed = rows(topology.database(ServiceName.USERS), "SELECT COUNT(*) FROM inbox_events")
+        assert mailed[0][0] > 0  # so did order.placed, to the users service's mail
