@@ -51,15 +51,21 @@ class SimulatedGateway:
         self.ledger = ledger
         self._answers: dict[str, ChargeResult] = {}  # without a ledger file
         self.refunded: set[str] = set()  # references refunded so far (without a file)
-        if ledger is not None:
-            ledger.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as db, db:
-                db.execute(_SCHEMA)
+        self._made = False
 
     def _connect(self) -> sqlite3.Connection:
+        """The ledger, made on first use: a process that never pays (a function's cold start,
+        a read-only filesystem) never touches it."""
         assert self.ledger is not None
+        if not self._made:
+            self.ledger.parent.mkdir(parents=True, exist_ok=True)
         # Several processes write it: wait for another's write rather than fail.
-        return sqlite3.connect(self.ledger, timeout=30, isolation_level="IMMEDIATE")
+        db = sqlite3.connect(self.ledger, timeout=30, isolation_level="IMMEDIATE")
+        if not self._made:
+            with db:
+                db.execute(_SCHEMA)
+            self._made = True
+        return db
 
     async def charge(
         self, *, amount: Decimal, currency: str, card: Card, intent_key: str
