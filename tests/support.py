@@ -124,7 +124,11 @@ def new_table_url(dynamodb: Service) -> str:
     """The cloudmall database URL of a new table name on the local DynamoDB (made on migrate)."""
     endpoint = f"http://127.0.0.1:{dynamodb.port}"
     region = S3_ENV["AWS_DEFAULT_REGION"]
-    return f"dynamodb://cm-{secrets.token_hex(5)}?region={region}&endpoint_url={endpoint}"
+    # moto copies the whole table for each transaction: a slow machine needs more than 10 s.
+    return (
+        f"dynamodb://cm-{secrets.token_hex(5)}?region={region}&endpoint_url={endpoint}"
+        "&read_timeout=120"
+    )
 
 
 def start_redis(port: int | None = None) -> Service:

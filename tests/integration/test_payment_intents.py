@@ -87,7 +87,10 @@ async def test_two_refunds_of_one_charge_refund_it_once(uow: UnitOfWorkFactory) 
     assert charged is not None
     gateway = SimulatedGateway()
     results = await asyncio.gather(
-        *(payment_intents.refund(uow, gateway, FakeMetrics(), charged, "requested") for _ in "ab")
+        *(
+            payment_intents.refund(uow, gateway, FakeMetrics(), charged, "requested", user_id=7)
+            for _ in "ab"
+        )
     )
     assert sorted(r is not None for r in results) == [False, True]
     async with uow() as tx:

@@ -32,13 +32,19 @@ _UNAVAILABLE = {
 }
 
 
+#: How long one call may take to answer: DynamoDB answers in milliseconds; a local emulator
+#: (DynamoDB Local, moto), copying its whole table per transaction, may need `read_timeout=`.
+READ_TIMEOUT_SECONDS = 10
+
+
 @dataclass(frozen=True, slots=True)
 class TableAddress:
-    """Where the table is: `dynamodb://TABLE?region=…[&endpoint_url=…]`."""
+    """Where the table is: `dynamodb://TABLE?region=…[&endpoint_url=…][&read_timeout=SECONDS]`."""
 
     table: str
     region: str | None
     endpoint_url: str | None
+    read_timeout: int = READ_TIMEOUT_SECONDS
 
     @classmethod
     def parse(cls, url: str) -> TableAddress:
@@ -46,7 +52,10 @@ class TableAddress:
         if parts.scheme != "dynamodb" or not parts.netloc:
             raise ValueError("a DynamoDB URL is dynamodb://TABLE?region=…[&endpoint_url=…]")
         query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        return cls(parts.netloc, query.get("region"), query.get("endpoint_url"))
+        timeout = query.get("read_timeout", str(READ_TIMEOUT_SECONDS))
+        if not timeout.isdigit() or not 1 <= int(timeout) <= 900:
+            raise ValueError("read_timeout in a DynamoDB URL is 1 to 900 seconds")
+        return cls(parts.netloc, query.get("region"), query.get("endpoint_url"), int(timeout))
 
 
 def is_dynamodb(url: str) -> bool:
@@ -68,7 +77,7 @@ class DynamoClient:
             endpoint_url=address.endpoint_url,
             config=Config(
                 connect_timeout=3,
-                read_timeout=10,
+                read_timeout=address.read_timeout,
                 retries={"max_attempts": 3, "mode": "standard"},
                 max_pool_connections=MAX_CALLS,
             ),
