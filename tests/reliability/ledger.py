@@ -23,10 +23,19 @@ class Books(Protocol):
         ...
 
     def payments(self, order_id: int) -> int: ...
+    def standing_payments(self, order_ids: list[int]) -> int:
+        """The payments of these orders that hold the customer's money (pending, charged,
+        captured): every other charge was given back or never made."""
+        ...
+
     def statuses(self, order_ids: list[int]) -> Counter[str]: ...
     def check_payments_match_statuses(self, product_ids: list[int]) -> None:
         """Paid/shipped/delivered orders have one captured payment; pending and cancelled none."""
         ...
+
+
+#: A payment's statuses while it holds the customer's money.
+STANDING = ("pending", "charged", "captured")
 
 
 def _expected_payments(status: str) -> int:
@@ -50,6 +59,18 @@ class SqlBooks:
             return int(
                 conn.execute(
                     text("SELECT COUNT(*) FROM payments WHERE order_id = :id"), {"id": order_id}
+                ).scalar_one()
+            )
+
+    def standing_payments(self, order_ids: list[int]) -> int:
+        ids = ",".join(str(int(order_id)) for order_id in order_ids)
+        with self.payments_db.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        f"SELECT COUNT(*) FROM payments WHERE order_id IN ({ids})"  # noqa: S608
+                        f" AND status IN {STANDING}"
+                    )
                 ).scalar_one()
             )
 
@@ -131,6 +152,14 @@ class DynamoBooks:
     def payments(self, order_id: int) -> int:
         return sum(
             1 for i in self._items() if i["PK"] == f"ORDER#{order_id}" and i["SK"] != "ORDER"
+        )
+
+    def standing_payments(self, order_ids: list[int]) -> int:
+        keys = {f"ORDER#{order_id}" for order_id in order_ids}
+        return sum(
+            1
+            for i in self._items()
+            if i["PK"] in keys and i["SK"] != "ORDER" and i.get("status") in STANDING
         )
 
     def statuses(self, order_ids: list[int]) -> Counter[str]:
