@@ -6,6 +6,7 @@ record."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -312,3 +313,87 @@ async def test_a_charge_of_an_order_cancelled_after_it_paid_is_refunded_not_capt
     await cancel(store, catalog_cache, FakeGateway(), order.id)  # nothing recorded to refund
     with pytest.raises(InvalidTransition):
         await book.mark_paid(order.id, payment_reference="ref-1")
+
+
+def captures(metrics: FakeMetrics) -> int:
+    return metrics.events.count(("payment", "captured"))
+
+
+class ReconcilerFirst:
+    """An OrderBook whose first mark_paid (the payer's) lets the reconciler settle the payment
+    before the payer goes on to capture it."""
+
+    def __init__(self, book: OrderBook, run_reconciler) -> None:  # type: ignore[no-untyped-def]
+        self.book, self.run_reconciler, self.first = book, run_reconciler, True
+
+    async def payable(self, principal: Principal, order_id: int) -> Order:
+        return await self.book.payable(principal, order_id)
+
+    async def visible(self, principal: Principal, order_id: int) -> Order:
+        return await self.book.visible(principal, order_id)
+
+    async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+        paid = await self.book.mark_paid(order_id, payment_reference=payment_reference)
+        if self.first:
+            self.first = False
+            assert await self.run_reconciler() == 1
+        return paid
+
+
+async def test_the_reconciler_capturing_first_counts_one_capture_and_the_payer_answers_it(
+    store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    gateway, counted = FakeGateway(), FakeMetrics()
+    inner = order_book(store, catalog_cache)
+    rival = PaymentReconciler(store, gateway, inner, counted, grace_seconds=60, clock=later)
+    book = ReconcilerFirst(inner, rival.run_once)
+    paid = await payments.pay_order(
+        uow=store, order_book=book, gateway=gateway, metrics=counted,
+        principal=customer(), order_id=order.id, card_number="4242 4242 4242 4242",
+        expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
+    )  # fmt: skip
+    assert paid.payment.status is PaymentStatus.CAPTURED
+    assert statuses(store) == ["captured"]
+    assert captured_events(store) == ["payment.captured"]
+    assert captures(counted) == 1
+
+
+async def test_the_payer_capturing_first_counts_one_capture_and_the_reconciler_none(
+    store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
+) -> None:  # type: ignore[no-untyped-def]
+    """The reconciler asks the orders context; while it waits the payer captures: the
+    reconciler's capture finds the payment captured and neither counts it twice."""
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    gateway, counted = FakeGateway(), FakeMetrics()
+    inner = order_book(store, catalog_cache)
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    class HeldBook(ReconcilerFirst):
+        async def mark_paid(self, order_id: int, *, payment_reference: str) -> Order:
+            paid = await self.book.mark_paid(order_id, payment_reference=payment_reference)
+            if self.first:  # the payer's call: the reconciler starts and asks too
+                self.first = False
+                reconciling.append(asyncio.create_task(rival.run_once()))
+                await asyncio.wait_for(asked.wait(), 5)
+            else:  # the reconciler's: held until the payer has captured
+                asked.set()
+                await asyncio.wait_for(answer.wait(), 5)
+            return paid
+
+    reconciling: list[asyncio.Task[int]] = []
+    book = HeldBook(inner, None)
+    rival = PaymentReconciler(store, gateway, book, counted, grace_seconds=60, clock=later)
+    paid = await payments.pay_order(
+        uow=store, order_book=book, gateway=gateway, metrics=counted,
+        principal=customer(), order_id=order.id, card_number="4242 4242 4242 4242",
+        expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
+    )  # fmt: skip
+    assert paid.payment.status is PaymentStatus.CAPTURED
+    answer.set()
+    assert await reconciling[0] == 0  # nothing of its own settled
+    assert statuses(store) == ["captured"]
+    assert captured_events(store) == ["payment.captured"]
+    assert captures(counted) == 1

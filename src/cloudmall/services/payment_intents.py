@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from cloudmall.domain import events
+from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
+from cloudmall.domain.orders import Order
 from cloudmall.domain.payments import (
     REFUNDABLE,
     ChargeResult,
@@ -21,7 +24,13 @@ from cloudmall.domain.payments import (
     check_transition,
 )
 from cloudmall.services.idempotency import with_retries
-from cloudmall.services.ports import Metrics, PaymentGateway, UnitOfWork, UnitOfWorkFactory
+from cloudmall.services.ports import (
+    Metrics,
+    PaymentGateway,
+    RetryableConflict,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from cloudmall.services.request_context import current_request_id
 
 log = logging.getLogger(__name__)
@@ -161,3 +170,71 @@ async def refund(
     if refunded is not None:
         metrics.payment("refunded")
     return refunded
+
+
+#: Asks the orders context to mark an order paid with a payment's reference (OrderBook.mark_paid).
+MarkPaid = Callable[[int, str], Awaitable[Order]]
+#: More to write in the capture's transaction, once the payment stands captured.
+AlsoInCapture = Callable[[UnitOfWork, Order, Payment], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What settling a `charged` payment came to: `payment` as it stands after (captured or
+    refunded); `moved`: this call made that move (False: another got there first); `order`:
+    as marked paid, None if it refused the payment, and then `refusal` is why."""
+
+    payment: Payment
+    moved: bool
+    order: Order | None = None
+    refusal: CloudmallError | None = None
+
+
+async def settle_charged(
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    metrics: Metrics,
+    charged: Payment,
+    *,
+    mark_paid: MarkPaid,
+    user_id: int | None,
+    also: AlsoInCapture | None = None,
+) -> Settlement:
+    """A `charged` payment's order marked paid with its reference, then the payment captured
+    (`also` written in the capture's transaction, whoever captured it); the order refusing it
+    (cancelled, expired, paid by another payment) → refunded. The payer and the reconciler
+    both settle this way and may race: "captured" is counted only by the one whose
+    conditional `charged → captured` took. The orders context unreachable
+    (DependencyUnavailable, RetryableConflict): raised, the payment left `charged`."""
+    assert charged.provider_reference is not None
+    try:
+        order = await mark_paid(charged.order_id, charged.provider_reference)
+    except (DependencyUnavailable, RetryableConflict):
+        raise
+    except CloudmallError as refused:
+        reason = "order_not_pending"
+        refunded = await refund(uow, gateway, metrics, charged, reason, user_id=user_id)
+        if refunded is not None:
+            return Settlement(refunded, moved=True, refusal=refused)
+        async with uow() as tx:  # refunded by a cancel meanwhile
+            return Settlement(await current(tx, charged), moved=False, refusal=refused)
+
+    async def attempt() -> Settlement:
+        async with uow(write=True) as tx:
+            payment = await capture_in(tx, charged)
+            moved = payment is not None
+            if payment is None:
+                payment = await current(tx, charged)
+                if payment.status is PaymentStatus.REFUNDED:
+                    return Settlement(payment, moved=False, order=order)
+                if payment.status is not PaymentStatus.CAPTURED:
+                    raise RetryableConflict(f"payment {charged.id} is {payment.status}")
+            if also is not None:
+                await also(tx, order, payment)
+            await tx.commit()
+        return Settlement(payment, moved=moved, order=order)
+
+    settled = await with_retries(attempt)
+    if settled.moved:
+        metrics.payment("captured")
+    return settled

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cloudmall.domain.errors import CloudmallError, DependencyUnavailable
+from cloudmall.domain.errors import DependencyUnavailable
+from cloudmall.domain.orders import Order
 from cloudmall.domain.payments import Payment, PaymentStatus
 from cloudmall.services import payment_intents
 from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
@@ -101,35 +102,28 @@ class PaymentReconciler:
         return abandoned
 
     async def finish(self, charged: Payment) -> bool:
-        """A `charged` payment: its order marked paid with its reference, then captured; or
-        refunded if the order refuses."""
-        assert charged.provider_reference is not None
+        """A `charged` payment settled (payment_intents.settle_charged) by this call."""
         try:
-            await self.order_book.mark_paid(
-                charged.order_id, payment_reference=charged.provider_reference
+            settled = await payment_intents.settle_charged(
+                self.uow,
+                self.gateway,
+                self.metrics,
+                charged,
+                mark_paid=self.mark_paid,
+                user_id=None,
             )
         except (DependencyUnavailable, RetryableConflict):
             log.warning("payment %d: the orders context did not answer; later", charged.id)
             return False
-        except CloudmallError as refused:
-            log.info("payment %d refunded: its order refused it (%s)", charged.id, refused.code)
-            refunded = await payment_intents.refund(
-                self.uow, self.gateway, self.metrics, charged, "order_not_pending", user_id=None
-            )
-            return refunded is not None
-
-        async def attempt() -> bool:
-            async with self.uow(write=True) as tx:
-                captured = await payment_intents.capture_in(tx, charged)
-                if captured is not None:
-                    await tx.commit()
-            return captured is not None
-
-        captured = await with_retries(attempt)
-        if captured:
-            self.metrics.payment("captured")
+        refusal = settled.refusal
+        if settled.moved and refusal is not None:
+            log.info("payment %d refunded: its order refused it (%s)", charged.id, refusal.code)
+        elif settled.moved:
             log.info("payment %d of order %d captured", charged.id, charged.order_id)
-        return captured
+        return settled.moved
+
+    async def mark_paid(self, order_id: int, reference: str) -> Order:
+        return await self.order_book.mark_paid(order_id, payment_reference=reference)
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
         await keep_following(

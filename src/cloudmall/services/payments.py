@@ -12,7 +12,6 @@ from typing import Any
 
 from cloudmall.domain.cards import Card
 from cloudmall.domain.errors import (
-    CloudmallError,
     DependencyUnavailable,
     InvalidInput,
     PaymentDeclined,
@@ -31,6 +30,7 @@ from cloudmall.services.ports import (
     Principal,
     RetryableConflict,
     Tracer,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from cloudmall.services.snapshots import (
@@ -231,25 +231,28 @@ class _Payment:
             raise PaymentDeclined(result.decline_reason)
         assert charged is not None
         try:
-            paid = await self.mark_paid(order.id, result.reference)
+            settled = await payment_intents.settle_charged(
+                self.uow,
+                self.gateway,
+                self.metrics,
+                charged,
+                mark_paid=self.mark_paid,
+                user_id=order.user_id,
+                also=self.complete_key,
+            )
         except (DependencyUnavailable, RetryableConflict):
             # Cut off: the orders context may have paid the order. The charge stays `charged`
             # and the reconciler asks again with its reference, which settles it either way.
             log.warning("order %d: its payment waits for the reconciler", order.id)
             raise
-        except CloudmallError:  # refused: cancelled, expired, or paid by another payment
-            await payment_intents.refund(
-                self.uow,
-                self.gateway,
-                self.metrics,
-                charged,
-                "order_not_pending",
-                user_id=order.user_id,
+        if settled.refusal is not None:  # cancelled, expired, or paid by another payment
+            raise settled.refusal
+        if settled.payment.status is PaymentStatus.REFUNDED:
+            raise PaymentRefunded(
+                "The order was cancelled while it was being paid; the charge was refunded"
             )
-            raise
-        captured = await with_retries(lambda: self.capture(paid, charged))
-        self.metrics.payment("captured")
-        return captured
+        assert settled.order is not None
+        return PaidOrder(settled.order, settled.payment, False)
 
     async def settled_by_reconciler(self, intent: Payment, result: ChargeResult) -> None:
         """The intent was no longer pending when the gateway answered: the reconciler reached
@@ -279,30 +282,17 @@ class _Payment:
                 log.warning("order %d: its payment waits for the orders context", order_id)
                 await asyncio.sleep(MARK_PAID_RETRY_SECONDS)
 
-    async def capture(self, paid: Order, charged: Payment) -> PaidOrder:
-        """`charged` → `captured` with its event and the key's answer, in one transaction.
-        Captured already (the reconciler's): the same answer. Refunded meanwhile (the order
-        was cancelled after it was paid): PaymentRefunded."""
-        async with self.uow(write=True) as tx:
-            payment = await payment_intents.capture_in(tx, charged)
-            if payment is None:
-                payment = await payment_intents.current(tx, charged)
-                if payment.status is PaymentStatus.REFUNDED:
-                    raise PaymentRefunded(
-                        "The order was cancelled while it was being paid; the charge was refunded"
-                    )
-                if payment.status is not PaymentStatus.CAPTURED:
-                    raise RetryableConflict(f"payment {charged.id} is {payment.status}")
-            if self.key is not None:
-                first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
-                await tx.idempotency.complete(
-                    user_id=self.principal.user_id,
-                    scope=self.scope,
-                    key=self.key,
-                    response=json.dumps(first),
-                )
-            await tx.commit()
-        return PaidOrder(paid, payment, False)
+    async def complete_key(self, tx: UnitOfWork, paid: Order, payment: Payment) -> None:
+        """The key's answer, in the capture's transaction: a repeat gets the same answer
+        (captured by the reconciler first: the same answer too)."""
+        if self.key is not None:
+            first = {"order": order_to_dict(paid), "payment": payment_to_dict(payment)}
+            await tx.idempotency.complete(
+                user_id=self.principal.user_id,
+                scope=self.scope,
+                key=self.key,
+                response=json.dumps(first),
+            )
 
 
 async def order_payments(
