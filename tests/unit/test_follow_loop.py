@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC
 
 import pytest
 
-from cloudmall.services.follow_loop import Backoff, keep_following
+from cloudmall.services.follow_loop import Backoff, follow_counting, keep_following, utc_now
 
 pytestmark = pytest.mark.anyio
 
@@ -101,3 +102,24 @@ async def test_a_stop_during_the_wait_ends_the_real_wait_at_once() -> None:
         1,
     )
     assert runs == 1
+
+
+async def test_a_periodic_job_logs_how_many_it_handled_only_when_any(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    counts = [0, 3]
+
+    async def run() -> int:
+        if len(counts) == 1:
+            stop.set()
+        return counts.pop(0)
+
+    backoff = Backoff(interval=0.0, max_delay=0.0)
+    with caplog.at_level(logging.INFO, logger="cloudmall.services.follow_loop"):
+        await follow_counting(run, name="sweeper", backoff=backoff, stop=stop)
+    assert [r.getMessage() for r in caplog.records] == ["sweeper: 3 handled"]
+
+
+def test_the_periodic_jobs_clock_is_aware_utc() -> None:
+    assert utc_now().tzinfo is UTC

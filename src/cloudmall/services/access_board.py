@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from cloudmall.domain.events import USER_ACCESS_CHANGED
-from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
+from cloudmall.services.follow_loop import Backoff, follow_counting
 from cloudmall.services.outbox_readers import claim_batch, finish_batch
 from cloudmall.services.ports import (
     AccessBoard,
@@ -85,11 +85,6 @@ class AccessPublisher:
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
         name = f"{ACCESS_CONSUMER} reader"
-        await keep_following(
-            self.run_once,
-            name=name,
-            backoff=backoff,
-            stop=stop,
-            report=log_handled(name),
-            expected=(AccessBoardUnavailable,),
+        await follow_counting(
+            self.run_once, name=name, backoff=backoff, stop=stop, expected=(AccessBoardUnavailable,)
         )

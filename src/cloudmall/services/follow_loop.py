@@ -1,5 +1,6 @@
-"""The loop of a long-running reader (`--follow`, a server's background work): run, wait, run
-again until told to stop, waiting longer after each failure while a tier is away."""
+"""The loop of a long-running reader or periodic job (`--follow`, a server's background work):
+run, wait, run again until told to stop, waiting longer after each failure while a tier is
+away."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ class Backoff:
 
     def after_failure(self, delay: float) -> float:
         return min(self.max_delay, delay * self.factor)
+
+
+def utc_now() -> datetime:
+    """The clock periodic jobs read unless a test gives them another."""
+    return datetime.now(UTC)
 
 
 def log_handled(name: str) -> Callable[[int], None]:
@@ -80,3 +87,18 @@ async def keep_following(
             failed, delay = backoff.first, backoff.interval
             report(result)
         await wait(stop, delay)
+
+
+async def follow_counting(
+    run: Callable[[], Awaitable[int]],
+    *,
+    name: str,
+    backoff: Backoff,
+    stop: asyncio.Event,
+    expected: tuple[type[Exception], ...] = (),
+) -> None:
+    """`keep_following` a job whose run answers how many it handled, logging that when any:
+    the shape of every periodic job (a sweeper, a reconciler) and outbox reader."""
+    await keep_following(
+        run, name=name, backoff=backoff, stop=stop, report=log_handled(name), expected=expected
+    )

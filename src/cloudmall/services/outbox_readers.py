@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cloudmall.domain.events import Event
-from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
+from cloudmall.services.follow_loop import Backoff, follow_counting
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import NO_TRACER, OutboxBatch, Tracer, UnitOfWorkFactory
 from cloudmall.services.trace_context import handling
@@ -73,9 +73,7 @@ class HandlingReader:
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
         name = f"{self.consumer} reader"
-        await keep_following(
-            self.run_once, name=name, backoff=backoff, stop=stop, report=log_handled(name)
-        )
+        await follow_counting(self.run_once, name=name, backoff=backoff, stop=stop)
 
 
 class Follower(Protocol):

@@ -19,13 +19,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cloudmall.domain.errors import DependencyUnavailable
 from cloudmall.domain.orders import Order
 from cloudmall.domain.payments import Payment, PaymentStatus
 from cloudmall.services import payment_intents
-from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
+from cloudmall.services.follow_loop import Backoff, follow_counting, utc_now
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import (
     Metrics,
@@ -44,10 +44,6 @@ RECONCILE_SECONDS = 30.0
 RECONCILE_MAX_DELAY_SECONDS = 300.0
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentReconciler:
     """Settles the payments left unsettled (`cloudmall payments reconcile` runs it once)."""
@@ -57,7 +53,7 @@ class PaymentReconciler:
     order_book: OrderBook
     metrics: Metrics
     grace_seconds: float
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = utc_now
 
     async def run_once(self) -> int:
         """Settle every payment unchanged for the grace period, a batch at a time; how many
@@ -126,10 +122,4 @@ class PaymentReconciler:
         return await self.order_book.mark_paid(order_id, payment_reference=reference)
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
-        await keep_following(
-            self.run_once,
-            name="payment reconciler",
-            backoff=backoff,
-            stop=stop,
-            report=log_handled("payment reconciler"),
-        )
+        await follow_counting(self.run_once, name="payment reconciler", backoff=backoff, stop=stop)

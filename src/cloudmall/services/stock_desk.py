@@ -5,18 +5,15 @@ transaction of the products context."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cloudmall.domain.errors import CloudmallError
 from cloudmall.domain.products import Product
 from cloudmall.domain.reservations import Reservation
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
+from cloudmall.services.follow_loop import utc_now
 from cloudmall.services.ports import ReservationRequest, UnitOfWorkFactory
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LocalStockDesk:
@@ -25,7 +22,7 @@ class LocalStockDesk:
         uow: UnitOfWorkFactory,
         cache: CatalogCache,
         reservation_minutes: int,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._uow = uow
         self._cache = cache

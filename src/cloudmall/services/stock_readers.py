@@ -8,11 +8,11 @@ import functools
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cloudmall.services import stock
 from cloudmall.services.catalog_cache import CatalogCache
-from cloudmall.services.follow_loop import Backoff, keep_following, log_handled
+from cloudmall.services.follow_loop import Backoff, follow_counting, utc_now
 from cloudmall.services.outbox_readers import HandlingReader
 from cloudmall.services.ports import NO_TRACER, Tracer, UnitOfWorkFactory
 
@@ -25,17 +25,13 @@ SWEEP_SECONDS = 30.0
 SWEEP_MAX_DELAY_SECONDS = 300.0
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class StockSweeper:
     """Releases the reservations whose time is up (`cloudmall stock expire` runs it once)."""
 
     uow: UnitOfWorkFactory
     cache: CatalogCache
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = utc_now
 
     async def run_once(self) -> int:
         """Release every reservation due now, a batch per transaction; how many."""
@@ -49,13 +45,7 @@ class StockSweeper:
                 return released
 
     async def follow(self, *, backoff: Backoff, stop: asyncio.Event) -> None:
-        await keep_following(
-            self.run_once,
-            name="stock sweeper",
-            backoff=backoff,
-            stop=stop,
-            report=log_handled("stock sweeper"),
-        )
+        await follow_counting(self.run_once, name="stock sweeper", backoff=backoff, stop=stop)
 
 
 def stock_reader(
