@@ -1,5 +1,6 @@
 """The guide's three Lambda functions from one package, plus the migration run once per deploy
-and the scheduled functions run every minute: the mail, and the stock reservations' sweeper.
+and the scheduled functions run every minute: the mail, the stock reservations' sweeper and the
+payments' reconciler.
 
 Each function is the same artifact (`make lambda-package`) and handler; CLOUDMALL_FUNCTION picks
 its routes (cloudmall.serverless.routes). Each has its own role, log group, security group.
@@ -41,6 +42,14 @@ SWEEP_MEMORY_MB = 256  # no web app: the shop's tiers and a batch of reservation
 # Under the schedule's minute; overlapping runs are safe: each release is a conditional move,
 # made once (services/stock.py).
 SWEEP_TIMEOUT = Duration.seconds(50)
+RECONCILE_HANDLER = "cloudmall.serverless.scheduled.reconcile_payments"
+# A server reconciles every 30 s; a payment is only its after CLOUDMALL_PAYMENT_GRACE_SECONDS
+# (60 s, past the orders function's 15 s timeout), so a minute more is a small delay.
+RECONCILE_SCHEDULE = Duration.minutes(1)
+RECONCILE_MEMORY_MB = 256  # no web app: the shop's tiers, a batch of payments, the gateway
+# Under the schedule's minute; overlapping runs are safe: each step is a conditional move, so
+# each payment is settled once (services/payment_reconciler.py).
+RECONCILE_TIMEOUT = Duration.seconds(50)
 #: The outbox's readers in this stack: mail (the mail function). The lake's exporter does not run
 #: here (docs/serverless.md), so `lake` is not a consumer: events are deleted once mailed.
 OUTBOX_CONSUMERS = "mail"
@@ -176,6 +185,7 @@ class ShopFunctions(Construct):
         if isinstance(database, ProxiedDatabase):
             self.migrate = self._migration(vpc, subnets, database)
         self.functions["sweep"] = self._sweeper()
+        self.functions["reconcile"] = self._reconciler()
 
     def _sweeper(self) -> lambda_.Function:
         """The stock reservations past their time, released by
@@ -193,6 +203,23 @@ class ShopFunctions(Construct):
         self._database.grant_connect(function)
         # The app's settings refuse to start in production without the key, signing or not.
         self._signing_key.grant_read(function)
+        return function
+
+    def _reconciler(self) -> lambda_.Function:
+        """The payments left `pending` or `charged` past their grace (a payer's function killed
+        or timed out on the way), settled by `cloudmall.serverless.scheduled.reconcile_payments`
+        every minute (EventBridge), as a server's reconciler does every 30 s."""
+        function = self._scheduled(
+            "reconcile",
+            handler=RECONCILE_HANDLER,
+            memory_mb=RECONCILE_MEMORY_MB,
+            timeout=RECONCILE_TIMEOUT,
+            environment=dict(self.common_environment),
+            rate=RECONCILE_SCHEDULE,
+            description="cloudmall: settle the payments left on their way",
+        )
+        self._database.grant_connect(function)
+        self._signing_key.grant_read(function)  # the settings refuse to start without it
         return function
 
     def _scheduled(

@@ -208,9 +208,9 @@ def _usage(key: tuple[str, str]) -> bool:
 
 
 def test_the_scheduled_functions_are_priced_by_their_schedule(production: Synth) -> None:
-    """The mail function's and the stock sweeper's EventBridge rules run them every minute:
-    43,200 invocations each in a 720-hour month, whatever the API's traffic; the API's functions
-    share the API's requests."""
+    """The mail function's, the stock sweeper's and the payments reconciler's EventBridge rules
+    run them every minute: 43,200 invocations each in a 720-hour month, whatever the API's
+    traffic; the API's functions share the API's requests."""
     usage = Assumptions(api_requests=3_000_000)
     inventory = template_inventory(load_template(production.outdir, "ServerlessShop"), usage)
     requests = {
@@ -221,9 +221,9 @@ def test_the_scheduled_functions_are_priced_by_their_schedule(production: Synth)
     scheduled = [
         logical_id
         for logical_id in requests
-        if any(name in logical_id.lower() for name in ("mail", "sweep"))
+        if any(name in logical_id.lower() for name in ("mail", "sweep", "reconcile"))
     ]
-    assert len(scheduled) == 2 and {requests[f] for f in scheduled} == {43_200}
+    assert len(scheduled) == 3 and {requests[f] for f in scheduled} == {43_200}
     api_functions = [
         logical_id
         for logical_id, quantity in requests.items()

@@ -11,14 +11,14 @@ from infra_synth import Synth, host_names, rendered
 
 from cloudmall.serverless.routes import FUNCTIONS, api_gateway_path
 from cloudmall_infra.functions import FUNCTIONS as SIZES
-from cloudmall_infra.functions import MAIL_HANDLER, SWEEP_HANDLER
+from cloudmall_infra.functions import MAIL_HANDLER, RECONCILE_HANDLER, SWEEP_HANDLER
 
 STACK = "ServerlessShop"
 
 
 def functions(synth: Synth) -> dict[str, dict[str, Any]]:
     """The shop's functions by CLOUDMALL_FUNCTION (the migration under "migrate", the scheduled
-    functions under "mail" and "sweep")."""
+    functions under "mail", "sweep" and "reconcile")."""
     found = {}
     for resource in synth.resources(STACK, "AWS::Lambda::Function").values():
         props = resource["Properties"]
@@ -29,6 +29,8 @@ def functions(synth: Synth) -> dict[str, dict[str, Any]]:
             found["mail"] = props
         elif props.get("Handler") == SWEEP_HANDLER:
             found["sweep"] = props
+        elif props.get("Handler") == RECONCILE_HANDLER:
+            found["reconcile"] = props
         elif "CLOUDMALL_FUNCTION" in env:
             found[env["CLOUDMALL_FUNCTION"]] = props
     return found
@@ -44,7 +46,15 @@ def logical_id_of(synth: Synth, name: str) -> str:
 
 def test_three_functions_from_one_package_with_their_sizes(production: Synth) -> None:
     found = functions(production)
-    assert set(found) == {"accounts", "catalogue", "orders", "migrate", "mail", "sweep"}
+    assert set(found) == {
+        "accounts",
+        "catalogue",
+        "orders",
+        "migrate",
+        "mail",
+        "sweep",
+        "reconcile",
+    }
     codes = {json.dumps(props["Code"], sort_keys=True) for props in found.values()}
     assert len(codes) == 1  # one artifact
     for name, props in found.items():
@@ -158,7 +168,8 @@ def test_each_function_may_connect_as_the_shop_user_through_the_proxy(
             if statement["Action"] == "rds-db:connect":
                 role = resource["Properties"]["Roles"][0]["Ref"]
                 roles[role] = json.dumps(statement["Resource"])
-    assert len(roles) == 6  # three functions, the migration, the mail function and the sweeper
+    # three functions, the migration, the mail function, the sweeper and the reconciler
+    assert len(roles) == 7
     assert all("dbuser:" in resource and "/cloudmall" in resource for resource in roles.values())
 
 
@@ -176,9 +187,10 @@ def test_alarms_for_errors_throttles_p99_and_proxy_connections(production: Synth
         (alarm["Properties"].get("MetricName"), alarm["Properties"].get("ExtendedStatistic"))
         for alarm in alarms
     )
-    assert kinds.count(("Errors", None)) == 5  # the three, the mail function and the sweeper
-    assert kinds.count(("Throttles", None)) == 5
-    assert kinds.count(("Duration", "p99")) == 5
+    # the three, the mail function, the sweeper and the reconciler
+    assert kinds.count(("Errors", None)) == 6
+    assert kinds.count(("Throttles", None)) == 6
+    assert kinds.count(("Duration", "p99")) == 6
     assert ("DatabaseConnections", None) in kinds
     assert all(alarm["Properties"]["AlarmActions"] for alarm in alarms)
 
@@ -308,3 +320,20 @@ def test_the_sweeper_releases_expired_reservations_every_minute(
     env = sweep["Environment"]["Variables"]
     assert env["CLOUDMALL_RUNTIME"] == "function" and "CLOUDMALL_FUNCTION" not in env
     assert "CLOUDMALL_SMTP_URL_SECRET_ARN" not in env  # it sends no mail
+
+
+@pytest.mark.parametrize("synth_fixture", ["production", "on_dynamodb"])
+def test_the_reconciler_settles_the_payments_left_on_their_way_every_minute(
+    request: pytest.FixtureRequest, synth_fixture: str
+) -> None:
+    """Payments a payer's function left `pending` or `charged` are settled by a scheduled
+    function, on the proxied database and on the table alike (a server's reconciler runs in
+    its process), after the migration and with no retry (the next minute's run does the rest)."""
+    synth: Synth = request.getfixturevalue(synth_fixture)
+    reconcile = functions(synth)["reconcile"]
+    assert schedule_of(synth, RECONCILE_HANDLER) == "rate(1 minute)"
+    assert reconcile["MemorySize"] == 256 and reconcile["Timeout"] < 60
+    env = reconcile["Environment"]["Variables"]
+    assert env["CLOUDMALL_RUNTIME"] == "function" and "CLOUDMALL_FUNCTION" not in env
+    assert "CLOUDMALL_SMTP_URL_SECRET_ARN" not in env  # it sends no mail
+    assert "CLOUDMALL_SECRET_KEY_SECRET_ARN" in env  # the settings need the key

@@ -43,7 +43,7 @@ def test_no_rds_no_proxy_no_migration_on_a_table(on_dynamodb: Synth) -> None:
     types = {resource["Type"] for resource in resources}
     assert not {t for t in types if t.startswith("AWS::RDS::")}
     assert "Custom::Trigger" not in types  # the stack owns the table: nothing to migrate
-    assert sorted(functions(on_dynamodb)) == sorted([*FUNCTIONS, "mail", "sweep"])
+    assert sorted(functions(on_dynamodb)) == sorted([*FUNCTIONS, "mail", "sweep", "reconcile"])
 
 
 def test_the_functions_use_the_table_with_their_own_role(on_dynamodb: Synth) -> None:
@@ -72,7 +72,8 @@ def _table_statements(synth: Synth) -> dict[str, list[dict[str, Any]]]:
 def test_each_function_may_use_the_items_and_the_indexes_only(on_dynamodb: Synth) -> None:
     table = table_id(on_dynamodb)
     statements = _table_statements(on_dynamodb)
-    assert len(statements) == len(FUNCTIONS) + 2  # and the mail function and the sweeper
+    # and the mail function, the sweeper and the reconciler
+    assert len(statements) == len(FUNCTIONS) + 3
     for role_statements in statements.values():
         (statement,) = role_statements
         assert statement["Effect"] == "Allow"

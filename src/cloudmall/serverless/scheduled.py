@@ -9,6 +9,10 @@ between requests).
 - `cloudmall.serverless.scheduled.expire_reservations` does what `cloudmall stock expire` does
   (the servers' stock sweeper, services/stock_readers.py): every stock reservation past its
   time is released, its units back in stock, once.
+- `cloudmall.serverless.scheduled.reconcile_payments` does what `cloudmall payments reconcile`
+  does (the servers' payment reconciler, services/payment_reconciler.py): every payment left
+  `pending` or `charged` past its grace (a payer's function killed or timed out on the way) is
+  settled once from the gateway's record.
 
 Each function's shop (no web app: no routes, no FastAPI) is built once per container, and every
 invocation runs on its event loop, reusing the pooled connections.
@@ -22,7 +26,7 @@ from typing import Any
 
 from cloudmall.bootstrap import build_shop
 from cloudmall.config import Runtime, Settings
-from cloudmall.services.commands import ExpireReservations, SendMail
+from cloudmall.services.commands import ExpireReservations, ReconcilePayments, SendMail
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,20 @@ class SweepFunction(ScheduledFunction):
         return {"released": released}
 
 
+class ReconcileFunction(ScheduledFunction):
+    """Each call settles the payments left on their way past their grace."""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, int]:
+        settled = self.loop.run_until_complete(self.shop.handle(ReconcilePayments()))
+        log.info("settled %d payments", settled)
+        return {"settled": settled}
+
+
 #: The handlers the stack names, by their attribute here.
 HANDLERS: dict[str, type[ScheduledFunction]] = {
     "send_mail": MailFunction,
     "expire_reservations": SweepFunction,
+    "reconcile_payments": ReconcileFunction,
 }
 
 
