@@ -131,8 +131,9 @@ def new_table_url(dynamodb: Service) -> str:
     )
 
 
-def start_redis(port: int | None = None) -> Service:
-    """A private redis-server (so a test may stop and restart it)."""
+def start_redis(port: int | None = None, *options: str) -> Service:
+    """A private redis-server (so a test may stop and restart it), with `options` (e.g.
+    "--maxmemory", "4mb")."""
     port = port or free_port()
     process = subprocess.Popen(
         [
@@ -145,6 +146,7 @@ def start_redis(port: int | None = None) -> Service:
             "",
             "--appendonly",
             "no",
+            *options,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

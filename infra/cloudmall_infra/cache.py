@@ -1,4 +1,11 @@
-"""The product-catalogue cache: an ElastiCache (Redis OSS) replication group across two zones."""
+"""The product-catalogue cache: an ElastiCache (Redis OSS) replication group across two zones.
+
+In the services' stack the same group is the broker's Redis too (another database, the same
+memory): its streams and the access board (adapters/access_board/redis.py), which must never
+be evicted — an evicted ban is a banned account let back in, silently. So the group's
+`maxmemory-policy` is `volatile-lru`, set here rather than left to the default parameter group:
+a full memory evicts only keys with a TTL, which every cache entry has and no stream or board
+entry has (the board keeps its entries' lifetime itself)."""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from constructs import Construct
 from cloudmall_infra.nag import acknowledge
 
 REDIS_PORT = 6379
+#: Evict only keys with a TTL (the cache's), never the broker's streams or the access board's.
+MAXMEMORY_POLICY = "volatile-lru"
 
 
 class Cache(Construct):
@@ -56,6 +65,13 @@ class Cache(Construct):
         # (``<group>-001``, ``<group>-002``), so the dashboard needs to know it.
         self.replication_group_id = f"{Stack.of(self).stack_name.lower()}-cache"[:40]
         self.num_nodes = 1 + replicas
+        self.parameter_group = elasticache.CfnParameterGroup(
+            self,
+            "Parameters",
+            cache_parameter_group_family="redis7",
+            description="cloudmall Redis: evict only keys with a TTL (cache entries)",
+            properties={"maxmemory-policy": MAXMEMORY_POLICY},
+        )
         self.replication_group = elasticache.CfnReplicationGroup(
             self,
             "ReplicationGroup",
@@ -64,6 +80,7 @@ class Cache(Construct):
             engine="redis",
             engine_version="7.1",
             cache_node_type=node_type,
+            cache_parameter_group_name=self.parameter_group.ref,
             num_cache_clusters=self.num_nodes,
             automatic_failover_enabled=True,
             multi_az_enabled=True,

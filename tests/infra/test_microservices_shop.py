@@ -85,6 +85,22 @@ def test_each_service_has_its_own_multi_az_database(production: Synth) -> None:
     assert cache["TransitEncryptionEnabled"] and cache["MultiAZEnabled"]
 
 
+def test_the_shared_redis_evicts_only_keys_with_a_ttl(production: Synth) -> None:
+    """The cache's group is the broker's Redis too (its streams, the access board): a full
+    memory may evict cache entries (each has a TTL), never a stream or a ban (none has)."""
+    (cache,) = resources(production, "AWS::ElastiCache::ReplicationGroup")
+    groups = production.resources(STACK, "AWS::ElastiCache::ParameterGroup")
+    assert cache["CacheParameterGroupName"] == {"Ref": only_key(groups)}
+    (group,) = groups.values()
+    assert group["Properties"]["CacheParameterGroupFamily"] == "redis7"
+    assert group["Properties"]["Properties"] == {"maxmemory-policy": "volatile-lru"}
+
+
+def only_key(found: dict[str, Any]) -> str:
+    (key,) = found
+    return key
+
+
 def external_secret_keys() -> set[str]:
     keys = set()
     for path in (REPO_ROOT / "deploy" / "k8s").glob("*.yaml"):

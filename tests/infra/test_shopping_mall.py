@@ -167,6 +167,11 @@ def test_cache_is_multi_az_with_failover_and_encrypted(production: Synth) -> Non
     assert p["AtRestEncryptionEnabled"] is True
     assert p["TransitEncryptionEnabled"] is True
     assert "{{resolve:secretsmanager:" in literal_text(p["AuthToken"])
+    # evicting only keys with a TTL (every cache entry's), stated rather than left to a default
+    groups = production.resources(STACK, "AWS::ElastiCache::ParameterGroup")
+    parameters_id, parameters = only(groups)
+    assert p["CacheParameterGroupName"] == {"Ref": parameters_id}
+    assert props(parameters)["Properties"] == {"maxmemory-policy": "volatile-lru"}
     cache_sg = security_group_id(production, "cloudmall cache")
     app_sg = security_group_id(production, "cloudmall app instances")
     assert p["SecurityGroupIds"] == [{"Fn::GetAtt": [cache_sg, "GroupId"]}]

@@ -1072,7 +1072,8 @@ class AccessBoard(Protocol):
     - An entry lives `ttl_seconds` after its last publish (at least the longest lifetime of an
       access token), then disappears: a token from before the change has expired by then, so
       the board never grows without bound, and an account with no entry has had no change its
-      living tokens do not already show.
+      living tokens do not already show. Never before: a store that evicts under memory
+      pressure must not take an entry (a ban forgotten, silently).
     - Either call raises AccessBoardUnavailable when the store cannot answer (never waiting
       more than about a second)."""
 

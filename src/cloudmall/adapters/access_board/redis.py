@@ -1,7 +1,16 @@
-"""The access board on Redis (ElastiCache on AWS): the broker's Redis, whose memory is not a
-cache's to evict at will. One hash per account (`access:<user id>`, after the URL's `?prefix=`),
-written by a script that keeps the board's order (services.ports.AccessBoard) in one step, so
-two publishers racing can never leave the older state behind.
+"""The access board on Redis (ElastiCache on AWS): the broker's Redis, which on AWS is the
+cache's replication group too (another database, the same memory). One hash per account
+(`access:<user id>`, after the URL's `?prefix=`), written by a script that keeps the board's
+order (services.ports.AccessBoard) in one step, so two publishers racing can never leave the
+older state behind.
+
+An entry's keys carry no Redis TTL, so that a full memory cannot evict a ban: the group's
+`maxmemory-policy` is `volatile-lru` (infra/cloudmall_infra/cache.py), which evicts only keys
+with a TTL — the cache's entries, which always have one. The entry's lifetime is kept by the
+board itself: its expiry (Redis's clock, in milliseconds) is a field a look-up checks, and a sorted
+set (`access:expiries`) of the entries by expiry, from which every publish deletes up to
+PURGE_BATCH that are past it; so the board still never grows without bound. (The script
+touches the keys it purges without naming them: the group runs with cluster mode disabled.)
 
 A board that is down must cost a request little: after a failure, calls fail at once for a
 couple of seconds instead of each waiting for a socket timeout.
@@ -25,9 +34,20 @@ OPEN_SECONDS = 2.0
 # Every way a call can fail: redis-py lets some through that are not RedisError.
 _FAILURES = (RedisError, OSError, RuntimeError)
 
-# KEYS[1] the entry; ARGV: token version, stamp, role ('' = gone), must change ('1'/'0'), ttl.
-# The order of memory.is_newer: a gone entry is final, then the version, then the stamp.
+#: The most past-expiry entries one publish deletes (a backlog goes over a few publishes).
+PURGE_BATCH = 100
+
+# KEYS[1] the entry, KEYS[2] the expiries; ARGV: token version, stamp, role ('' = gone), must
+# change ('1'/'0'), ttl, purge batch. The order of memory.is_newer: a gone entry is final, then
+# the version, then the stamp; an entry past its expiry is no entry.
 _PUBLISH = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[6]))
+for _, key in ipairs(due) do redis.call('DEL', key) end
+if #due > 0 then redis.call('ZREM', KEYS[2], unpack(due)) end
+local expires = redis.call('HGET', KEYS[1], 'e')
+if expires and tonumber(expires) <= now then redis.call('DEL', KEYS[1]) end
 local old = redis.call('HMGET', KEYS[1], 'v', 's', 'r')
 if old[1] then
   if old[3] == '' then return 0 end
@@ -38,9 +58,21 @@ if old[1] then
     end
   end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2], 'r', ARGV[3], 'p', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
+expires = now + tonumber(ARGV[5]) * 1000
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2], 'r', ARGV[3], 'p', ARGV[4], 'e', expires)
+redis.call('PERSIST', KEYS[1])  -- an entry written with a TTL before the board kept its own
+redis.call('ZADD', KEYS[2], expires, KEYS[1])
 return 1
+"""
+
+# KEYS[1] the entry: its version, role and must-change flag, or nil if none or past its expiry.
+_LOOK_UP = """
+local found = redis.call('HMGET', KEYS[1], 'v', 'r', 'p', 'e')
+if not found[1] then return nil end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if found[4] and tonumber(found[4]) <= now then return nil end
+return {found[1], found[2], found[3]}
 """
 
 
@@ -58,6 +90,8 @@ class RedisAccessBoard:
             health_check_interval=30,
         )
         self._publish = self._client.register_script(_PUBLISH)
+        self._look_up = self._client.register_script(_LOOK_UP)
+        self._expiries = f"{self._prefix}expiries"
         self._open_until = 0.0
 
     async def publish(
@@ -71,9 +105,10 @@ class RedisAccessBoard:
             role,
             int(access.must_change_password),
             ttl_seconds,
+            PURGE_BATCH,
         ]
         try:
-            written = await self._publish(keys=[self._key(user_id)], args=args)
+            written = await self._publish(keys=[self._key(user_id), self._expiries], args=args)
         except _FAILURES as exc:
             raise await self._trip(exc) from exc
         return bool(written)
@@ -81,12 +116,12 @@ class RedisAccessBoard:
     async def look_up(self, user_id: int) -> AccountAccess | None:
         self._guard()
         try:
-            found = await self._client.hmget(self._key(user_id), ["v", "r", "p"])
+            found = await self._look_up(keys=[self._key(user_id)])
         except _FAILURES as exc:
             raise await self._trip(exc) from exc
-        version, role, must_change = (str(value) if value is not None else None for value in found)
-        if version is None:
+        if found is None:
             return None
+        version, role, must_change = (str(value) for value in found)
         return AccountAccess(int(version), Role(role) if role else None, must_change == "1")
 
     async def aclose(self) -> None:
