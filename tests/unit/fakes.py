@@ -46,6 +46,7 @@ from cloudmall.services.ports import (
     ProductChanges,
     ProductQuery,
     RetryableConflict,
+    SpanKind,
     Tracer,
 )
 from cloudmall.services.trace_context import stamped
@@ -1005,6 +1006,7 @@ class RecordingTracer:
     def __init__(self) -> None:
         self.request: ContextVar[str | None] = ContextVar("request", default=None)
         self.spans: list[tuple[str, dict[str, object], object, list[object]]] = []
+        self.kinds: list[SpanKind] = []  # each span's, in the order of `spans`
         self.open: list[str] = []
 
     def current(self) -> object:
@@ -1025,8 +1027,10 @@ class RecordingTracer:
         attributes: Mapping[str, object] | None = None,
         parent: object | None = None,
         links: Sequence[object] = (),
+        kind: SpanKind = SpanKind.INTERNAL,
     ) -> Iterator[None]:
         self.spans.append((name, dict(attributes or {}), parent, list(links)))
+        self.kinds.append(kind)
         self.open.append(name)
         try:
             yield

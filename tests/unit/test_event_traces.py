@@ -11,6 +11,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind as OtelSpanKind
 
 from cloudmall.adapters.tracing import ShopTracer
 from cloudmall.domain import events
@@ -23,7 +24,7 @@ from cloudmall.services.mail_texts import MailTexts
 from cloudmall.services.order_desk import OrderDesk
 from cloudmall.services.orders import OrderLimits
 from cloudmall.services.outbox_readers import HandlingReader
-from cloudmall.services.ports import NO_TRACER, UnitOfWork
+from cloudmall.services.ports import NO_TRACER, SpanKind, UnitOfWork
 from cloudmall.services.relay import Relay
 from cloudmall.services.trace_context import handling, stamped
 from tests.unit.contexts import stock_desk
@@ -142,6 +143,7 @@ async def test_a_readers_handling_is_a_span_under_the_events_trace(store) -> Non
             ["producer"],
         )
     ]
+    assert tracer.kinds == [SpanKind.CONSUMER]  # a message's receiver (messaging conventions)
 
 
 async def test_a_consumer_groups_handling_continues_the_events_trace(store) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +165,7 @@ async def test_a_consumer_groups_handling_continues_the_events_trace(store) -> N
     assert [(name, parent) for name, _, parent, _ in tracer.spans] == [
         ("handle user.password_reset_requested", "producer")
     ]
+    assert tracer.kinds == [SpanKind.CONSUMER]
 
 
 async def test_a_mail_is_sent_in_the_trace_of_its_event(store) -> None:  # type: ignore[no-untyped-def]
@@ -191,6 +194,7 @@ async def test_a_mail_is_sent_in_the_trace_of_its_event(store) -> None:  # type:
         ("handle user.signed_up", None),  # (signed up outside any trace)
         ("handle user.password_reset_requested", "producer"),
     ]
+    assert tracer.kinds == [SpanKind.CONSUMER, SpanKind.CONSUMER]
 
 
 async def test_an_order_is_followed_from_its_request_to_each_handling_of_its_events(
@@ -234,6 +238,8 @@ async def test_an_order_is_followed_from_its_request_to_each_handling_of_its_eve
         assert span.context.trace_id == request.context.trace_id
         assert span.parent is not None and span.parent.span_id == request.context.span_id
         assert [link.context.span_id for link in span.links] == [request.context.span_id]
+        assert span.kind is OtelSpanKind.CONSUMER
+    assert request.kind is OtelSpanKind.INTERNAL  # (the shop's own spans stay internal)
 
 
 async def test_an_event_without_a_trace_context_is_handled_in_a_trace_of_its_own(

@@ -44,6 +44,7 @@ from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cloudmall.services.ports import SpanKind as ShopSpanKind
 from cloudmall.services.ports import SpanValue
 from cloudmall.services.trace_context import REQUEST_ID
 
@@ -99,6 +100,10 @@ class NoLoneClientSpans(Sampler):
         return f"NoLoneClientSpans{{{inner}}}"
 
 
+#: The port's span kinds as OpenTelemetry's.
+_KINDS = {ShopSpanKind.INTERNAL: SpanKind.INTERNAL, ShopSpanKind.CONSUMER: SpanKind.CONSUMER}
+
+
 class ShopTracer:
     """The shop's `Tracer` port on OpenTelemetry."""
 
@@ -126,6 +131,7 @@ class ShopTracer:
         attributes: Mapping[str, SpanValue] | None = None,
         parent: object | None = None,
         links: Sequence[object] = (),
+        kind: ShopSpanKind = ShopSpanKind.INTERNAL,
     ) -> Iterator[None]:
         # A handle that is no span (the request was not traced) makes a span with no parent.
         under = (
@@ -139,7 +145,7 @@ class ShopTracer:
             if isinstance(link, trace.SpanContext) and link.is_valid
         ]
         with self._tracer.start_as_current_span(
-            name, context=under, attributes=attributes, links=valid
+            name, context=under, kind=_KINDS[kind], attributes=attributes, links=valid
         ):
             yield
 

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager, null
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from types import TracebackType
 from typing import Literal, Protocol, Self
 
@@ -634,6 +635,14 @@ def dead_letter_stream(stream: str) -> str:
 SpanValue = str | int | float | bool
 
 
+class SpanKind(StrEnum):
+    """A span's kind, of OpenTelemetry's that the shop draws itself: its own work (INTERNAL), or
+    a reader's handling of one message, an event (CONSUMER, as the messaging conventions ask)."""
+
+    INTERNAL = "internal"
+    CONSUMER = "consumer"
+
+
 class Tracer(Protocol):
     """Spans around the shop's own work where no instrumented library draws one (a group of
     orders in one transaction, a payment gateway's answer). OpenTelemetry's when tracing is on;
@@ -660,9 +669,10 @@ class Tracer(Protocol):
         attributes: Mapping[str, SpanValue] | None = None,
         parent: object | None = None,
         links: Sequence[object] = (),
+        kind: SpanKind = SpanKind.INTERNAL,
     ) -> AbstractContextManager[None]:
-        """A span around the `with` block, child of `parent` (a handle from `current`; by
-        default the current span) and linked to `links` (handles too): work done for several
+        """A span of `kind` around the `with` block, child of `parent` (a handle from `current`;
+        by default the current span) and linked to `links` (handles too): work done for several
         requests belongs to one and links the others. An exception leaving the block marks the
         span failed."""
         ...
@@ -685,6 +695,7 @@ class _NoTracer:
         attributes: Mapping[str, SpanValue] | None = None,
         parent: object | None = None,
         links: Sequence[object] = (),
+        kind: SpanKind = SpanKind.INTERNAL,
     ) -> AbstractContextManager[None]:
         return nullcontext()
 

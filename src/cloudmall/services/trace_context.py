@@ -6,7 +6,8 @@ is in, None with tracing off). An order placed in a group transaction carries it
 taken when it was asked (`OrderDesk`), not the group's.
 
 A reader's handling of one event (a broker consumer group's, the outbox's `stock`, `orders` and
-`mail` readers') is a span `handle <type>` whose parent is the event's `traceparent`, so an order
+`mail` readers') is a CONSUMER span (the messaging conventions' kind for a message's receiver)
+`handle <type>` whose parent is the event's `traceparent`, so an order
 can be followed in one trace from its request through every service's handling of its events.
 OpenTelemetry's messaging conventions ask a consumer's "process" span to *link* to the message's
 creation context, because a span that processes a batch has several; a span that processes one
@@ -21,7 +22,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 
 from cloudmall.domain.events import Event
-from cloudmall.services.ports import SpanValue, Tracer
+from cloudmall.services.ports import SpanKind, SpanValue, Tracer
 
 #: The span attribute that holds the X-Request-Id of the request a span serves.
 REQUEST_ID = "cloudmall.request_id"
@@ -49,5 +50,9 @@ def handling(tracer: Tracer, event: Event) -> AbstractContextManager[None]:
     if event.request_id:
         attributes[REQUEST_ID] = event.request_id
     return tracer.span(
-        f"handle {event.type}", attributes=attributes, parent=producer, links=[producer]
+        f"handle {event.type}",
+        attributes=attributes,
+        parent=producer,
+        links=[producer],
+        kind=SpanKind.CONSUMER,
     )
