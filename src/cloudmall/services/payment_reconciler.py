@@ -108,8 +108,9 @@ class PaymentReconciler:
                 mark_paid=self.mark_paid,
                 user_id=None,
             )
-        except (DependencyUnavailable, RetryableConflict):
-            log.warning("payment %d: the orders context did not answer; later", charged.id)
+        except (DependencyUnavailable, RetryableConflict) as exc:
+            # The orders context did not answer, or the capture kept conflicting: still `charged`.
+            log.warning("payment %d left for later: %s", charged.id, type(exc).__name__)
             return False
         refusal = settled.refusal
         if settled.moved and refusal is not None:
