@@ -125,6 +125,9 @@ class ShopFunctions(Construct):
         self.common_environment = {
             "CLOUDMALL_ENVIRONMENT": environment,
             "CLOUDMALL_RUNTIME": "function",
+            # Lambda's only writable folder; the package's own folder (/var/task) is read-only,
+            # and files derived from it (the simulated gateway's ledger) would fail there.
+            "CLOUDMALL_VAR_DIR": "/tmp/cloudmall",
             "CLOUDMALL_DATABASE_URL": database.url,
             # RDS Proxy: IAM tokens; a table: the function's role signs every request.
             "CLOUDMALL_DATABASE_IAM_AUTH": str(isinstance(database, ProxiedDatabase)).lower(),

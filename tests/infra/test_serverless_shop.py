@@ -138,6 +138,20 @@ def test_without_snapstart_no_alias_stands_between_the_api_and_the_functions(
     assert internal.resources(STACK, "AWS::Lambda::Alias") == {}
 
 
+@pytest.mark.parametrize("variant", ["production", "dynamodb"])
+def test_every_function_keeps_its_files_in_lambdas_writable_tmp(
+    variant: str, all_synths: dict[str, Synth]
+) -> None:
+    """Lambda's file system is read-only but for /tmp: whatever the shop derives from its var
+    folder (the simulated gateway's ledger, a local secret, mail files) must land there."""
+    found = functions(all_synths[variant])
+    assert {"orders", "mail", "sweep", "reconcile"} <= set(found)
+    for name, props in found.items():
+        env = props.get("Environment", {}).get("Variables", {})
+        if env.get("CLOUDMALL_RUNTIME") == "function":
+            assert str(env.get("CLOUDMALL_VAR_DIR", "")).startswith("/tmp/"), name
+
+
 def test_the_api_is_throttled_and_logged(production: Synth) -> None:
     (stage,) = production.resources(STACK, "AWS::ApiGatewayV2::Stage").values()
     settings = stage["Properties"]["DefaultRouteSettings"]
