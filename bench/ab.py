@@ -1,12 +1,15 @@
-"""Two commits side by side: the order scenario on each, in alternating rounds of one run.
+"""Two commits side by side: one scenario on each, in alternating rounds of one run.
 
-    python -m bench.ab BASE [CHANGED] [--rounds 3] [--seconds 10]
+    python -m bench.ab BASE [CHANGED] [--scenario order|catalogue] [--conns 100 1000]
+                       [--server uvicorn|granian] [--rounds 3] [--seconds 10]
 
 Each commit (any git revision; CHANGED defaults to the working tree) is served from its own
 checkout: its `src` from `git archive`, put first on the server's PYTHONPATH. Every round starts
 each side afresh as bench.run does (new MariaDB database, 100 products, 2 workers, 25 signed-up
 customers) and measures `POST /api/orders` at 100 connections with bench/lua/order.lua, then
 checks stock conservation (timeouts are counted, not fatal: a crowded machine has them).
+`--scenario catalogue` instead measures the cached `GET /api/products` (warmed once) at each of
+`--conns` connections (default 100): req/s, worker CPU µs per answer, any non-200 answer fatal.
 Rounds alternate BASE, CHANGED, BASE, ... so that the machine's drift hits both alike; the
 medians are the figures to quote. Prints a Markdown table.
 """
@@ -22,10 +25,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from bench import loadgen, services, system
+from bench import loadgen, report, services, system
 from bench.loadgen import WrkMethod
 from bench.services import Shop, log
 
@@ -37,8 +41,9 @@ ERROR_FIELDS = ("connect_errors", "read_errors", "write_errors", "timeouts", "no
 class Side:
     name: str
     src: Path | None  # None: the installed (working tree) code
-    # (req/s, worker ms/order, p95 ms, wrk errors, load average over 1 min)
-    rows: list[tuple[float, float, float, int, float]] = field(default_factory=list)
+    # by label ("orders", "catalogue @100", ...): (req/s, worker CPU per request (ms for orders,
+    # µs for the catalogue), p95 ms (orders) or p99 ms (catalogue), wrk errors, load average)
+    rows: dict[str, list[tuple[float, float, float, int, float]]] = field(default_factory=dict)
 
 
 def checkout(revision: str, into: Path) -> Path:
@@ -62,13 +67,20 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def one_round(side: Side, method: WrkMethod, workdir: Path, reaper: system.Reaper) -> None:
+def fresh_shop(side: Side, workdir: Path, reaper: system.Reaper, server: str) -> Shop:
     shutil.rmtree(workdir, ignore_errors=True)
-    shop = Shop(workdir / "shop", reaper)
+    shop = Shop(workdir / "shop", reaper, server=server)
     if side.src is not None:
         shop.env["PYTHONPATH"] = str(side.src)
     shop.prepare(products=100)
     shop.start(workers=2)
+    return shop
+
+
+def order_round(
+    side: Side, method: WrkMethod, workdir: Path, reaper: system.Reaper, args: Any
+) -> None:
+    shop = fresh_shop(side, workdir, reaper, args.server)
     try:
         shop.set_stock(services.INITIAL_STOCK)
         ids = ",".join(str(product["id"]) for product in shop.products())
@@ -93,7 +105,9 @@ def one_round(side: Side, method: WrkMethod, workdir: Path, reaper: system.Reape
         # Timeouts and socket errors are the load generator's on a crowded machine: reported.
         errors = sum(wrk[k] for k in ERROR_FIELDS)
         p95 = wrk.get("p95_ms") or 0.0
-        side.rows.append((wrk["rps"], worker_ms, p95, errors, os.getloadavg()[0]))
+        side.rows.setdefault("orders", []).append(
+            (wrk["rps"], worker_ms, p95, errors, os.getloadavg()[0])
+        )
         log(
             f"{side.name}: {wrk['rps']:,.0f} req/s, worker CPU {worker_ms:.2f} ms/order, "
             f"errors {errors}"
@@ -102,23 +116,65 @@ def one_round(side: Side, method: WrkMethod, workdir: Path, reaper: system.Reape
         shop.stop()
 
 
+def catalogue_round(
+    side: Side, method: WrkMethod, workdir: Path, reaper: system.Reaper, args: Any
+) -> None:
+    shop = fresh_shop(side, workdir, reaper, args.server)
+    try:
+        url = f"{shop.url}/api/products"
+        services.expect(services.http("GET", url), 200, what="warm")
+        workers = shop.worker_pids()
+        for conns in args.conns:
+            before = cpu_seconds(workers)
+            row = loadgen.measure(
+                method, url, conns, server_pids=shop.all_pids, raw_dir=workdir / "raw",
+                name=f"ab-{side.name}-{conns}",
+            )  # fmt: skip
+            wrk = row["wrk"]
+            # The CPU covers the warm-up too: count its answers with the run's.
+            warm = report.parse_wrk(
+                (workdir / "raw" / f"ab-{side.name}-{conns}-warmup.txt").read_text()
+            )
+            worker_us = (
+                1e6 * (cpu_seconds(workers) - before) / max(wrk["requests"] + warm.requests, 1)
+            )
+            if wrk["non_2xx_3xx"] or warm.non_2xx_3xx:
+                raise RuntimeError(f"{side.name}: answers other than 2xx")
+            errors = sum(wrk[k] for k in ERROR_FIELDS)  # non-2xx is fatal above: 0 here
+            side.rows.setdefault(f"catalogue @{conns}", []).append(
+                (wrk["rps"], worker_us, wrk.get("p99_ms") or 0.0, errors, os.getloadavg()[0])
+            )
+            log(
+                f"{side.name} @{conns}: {wrk['rps']:,.0f} req/s, worker CPU {worker_us:.0f} "
+                f"µs/answer, errors {errors}"
+            )
+    finally:
+        shop.stop()
+
+
 def table(sides: list[Side]) -> str:
     lines = [
-        "| code | rounds: req/s | median req/s | rounds: worker CPU ms/order | median | "
-        "rounds: p95 | errors (timeouts) | load average |",
-        "|---|---|---:|---|---:|---|---:|---|",
+        "| code | load | rounds: req/s | median req/s | rounds: worker CPU per request | median | "
+        "rounds: p95 (orders) / p99 (catalogue) | errors (timeouts) | load average |",
+        "|---|---|---|---:|---|---:|---|---:|---|",
     ]
-    for side in sides:
-        rps = [row[0] for row in side.rows]
-        cpu = [row[1] for row in side.rows]
-        lines.append(
-            f"| {side.name} | {', '.join(f'{r:,.0f}' for r in rps)} | "
-            f"{statistics.median(rps):,.0f} | {', '.join(f'{c:.2f}' for c in cpu)} | "
-            f"{statistics.median(cpu):.2f} | "
-            f"{', '.join(f'{row[2]:.0f} ms' for row in side.rows)} | "
-            f"{sum(row[3] for row in side.rows)} | "
-            f"{', '.join(f'{row[4]:.1f}' for row in side.rows)} |"
-        )
+    for label in sides[0].rows:
+        unit, digits = ("ms", 2) if label == "orders" else ("µs", 0)
+        for side in sides:
+            rows = side.rows.get(label, [])
+            if not rows:
+                continue
+            rps = [row[0] for row in rows]
+            cpu = [row[1] for row in rows]
+            lines.append(
+                f"| {side.name} | {label} | {', '.join(f'{r:,.0f}' for r in rps)} | "
+                f"{statistics.median(rps):,.0f} | "
+                f"{', '.join(f'{c:.{digits}f}' for c in cpu)} {unit} | "
+                f"{statistics.median(cpu):.{digits}f} {unit} | "
+                f"{', '.join(f'{row[2]:.0f} ms' for row in rows)} | "
+                f"{sum(row[3] for row in rows)} | "
+                f"{', '.join(f'{row[4]:.1f}' for row in rows)} |"
+            )
     return "\n".join(lines)
 
 
@@ -126,6 +182,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="git revision to compare against")
     parser.add_argument("changed", nargs="?", help="git revision (default: the working tree)")
+    parser.add_argument("--scenario", choices=("order", "catalogue"), default="order")
+    parser.add_argument(
+        "--conns", type=int, nargs="+", default=[100], help="catalogue: connections per run"
+    )
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
@@ -141,9 +202,10 @@ def main() -> None:
             if changed
             else Side("worktree", None)
         )
+        one_round = catalogue_round if args.scenario == "catalogue" else order_round
         for _ in range(args.rounds):
             for side in sides:
-                one_round(side, method, scratch / "work", reaper)
+                one_round(side, method, scratch / "work", reaper, args)
         print(table(sides))
     finally:
         reaper.stop_all()

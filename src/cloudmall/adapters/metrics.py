@@ -50,12 +50,23 @@ ACCESS_BOARD_ERRORS = Counter(
 class PrometheusMetrics:
     """The shop's series in this process's registry (or the workers' shared folder)."""
 
+    def __init__(self) -> None:
+        # Per-request series' children, found once: `.labels()` (label checks, a lock, a
+        # lookup) cost more per catalogue answer than the mmap writes themselves. The keys are
+        # the series' label values, which prometheus-client keeps for as long anyway.
+        self._latency: dict[tuple[str, str, int], Histogram] = {}
+        self._cache: dict[tuple[str, str], Counter] = {}
+
     def request_started(self) -> None:
         REQUESTS_IN_PROGRESS.inc()
 
     def request_finished(self, *, method: str, route: str, status: int, seconds: float) -> None:
         REQUESTS_IN_PROGRESS.dec()
-        REQUEST_LATENCY.labels(method, route, f"{status // 100}xx").observe(seconds)
+        key = (method, route, status // 100)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = REQUEST_LATENCY.labels(method, route, f"{key[2]}xx")
+        child.observe(seconds)
 
     def cache_hit_ratio(self) -> float | None:
         return cache_hit_ratio()
@@ -69,10 +80,16 @@ class PrometheusMetrics:
         return generate_latest(registry), CONTENT_TYPE_LATEST
 
     def cache_hit(self, kind: str) -> None:
-        CACHE_REQUESTS.labels(kind, "hit").inc()
+        self._cache_child(kind, "hit").inc()
 
     def cache_miss(self, kind: str) -> None:
-        CACHE_REQUESTS.labels(kind, "miss").inc()
+        self._cache_child(kind, "miss").inc()
+
+    def _cache_child(self, kind: str, result: str) -> Counter:
+        child = self._cache.get((kind, result))
+        if child is None:
+            child = self._cache[kind, result] = CACHE_REQUESTS.labels(kind, result)
+        return child
 
     def cache_error(self) -> None:
         CACHE_ERRORS.inc()

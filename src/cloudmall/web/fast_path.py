@@ -17,12 +17,14 @@ from cloudmall.web.routers.responses import SERVED_KEY, cached_headers, not_modi
 CATALOG_PREFIXES = ("/api/products", "/api/categories")
 MAX_URLS = 10_000
 ROUTE_LABEL = "cloudmall.route"
+Header = tuple[bytes, bytes]
 
 
 class CatalogFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._urls: dict[bytes, str] = {}
+        self._heads: dict[str, _Heads] = {}  # by answer key: the current answer's headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -41,7 +43,12 @@ class CatalogFastPath:
                 scope[ROUTE_LABEL] = (
                     scope["path"] if key.startswith("list:") else "/api/products/{product_id}"
                 )
-                await _send_answer(scope, send, answer)
+                heads = self._heads.get(key)
+                if heads is None or heads.answer is not answer:
+                    if len(self._heads) >= MAX_URLS:
+                        self._heads.pop(next(iter(self._heads)))
+                    heads = self._heads[key] = _Heads.of(answer)
+                await _send_answer(scope, send, heads)
                 return
         await self.app(scope, receive, send)
         served = scope.get(SERVED_KEY)
@@ -51,18 +58,41 @@ class CatalogFastPath:
             self._urls[url] = served
 
 
-async def _send_answer(scope: Scope, send: Send, answer: CachedBody) -> None:
-    headers = [
-        (name.lower().encode(), value.encode()) for name, value in cached_headers(answer).items()
-    ]
+class _Heads:
+    """One cached answer's response headers, encoded once: 304 and 200 (with its length)."""
+
+    __slots__ = ("answer", "not_modified", "ok")
+
+    def __init__(self, answer: CachedBody, not_modified: list[Header], ok: list[Header]) -> None:
+        self.answer = answer
+        self.not_modified = not_modified
+        self.ok = ok
+
+    @classmethod
+    def of(cls, answer: CachedBody) -> _Heads:
+        common = [
+            (name.lower().encode(), value.encode())
+            for name, value in cached_headers(answer).items()
+        ]
+        ok = [
+            *common,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(answer.body)).encode()),
+        ]
+        return cls(answer, common, ok)
+
+
+async def _send_answer(scope: Scope, send: Send, heads: _Heads) -> None:
+    answer = heads.answer
     if_none_match = next(
         (v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"), ""
     )
+    # Copies: a middleware further out may add to the list it is sent (CORS does, in place).
     if not_modified(answer, if_none_match):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": 304, "headers": list(heads.not_modified)}
+        )
         await send({"type": "http.response.body", "body": b""})
         return
-    headers.append((b"content-type", b"application/json"))
-    headers.append((b"content-length", str(len(answer.body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.start", "status": 200, "headers": list(heads.ok)})
     await send({"type": "http.response.body", "body": answer.body})

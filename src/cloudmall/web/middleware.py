@@ -79,13 +79,15 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
+                no_store = authenticated and all(
+                    name.lower() != b"cache-control" for name, _ in headers
+                )
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(_ALWAYS)
                 content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
                 if content_type.startswith(b"text/html"):  # the storefront and the API docs
                     headers.extend(_PAGE)
-                if authenticated and b"cache-control" not in names:
+                if no_store:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
