@@ -26,6 +26,11 @@ from cloudmall_infra.nag import acknowledge, logical_id
 from cloudmall_infra.serverless_database import ProxiedDatabase
 from cloudmall_infra.serverless_table import ShopTable
 
+#: Where a function keeps its files: Lambda's only writable folder (the package's /var/task is
+#: read-only, so the default ./var, and the simulated gateway's ledger in it, fail there). /tmp
+#: belongs to one execution environment, not shared with other functions or tenants.
+LAMBDA_VAR_DIR = "/tmp/cloudmall"  # noqa: S108
+
 HANDLER = "cloudmall.serverless.handler"
 MIGRATE_HANDLER = "cloudmall.serverless.migrate.handler"
 MAIL_HANDLER = "cloudmall.serverless.scheduled.send_mail"
@@ -125,9 +130,7 @@ class ShopFunctions(Construct):
         self.common_environment = {
             "CLOUDMALL_ENVIRONMENT": environment,
             "CLOUDMALL_RUNTIME": "function",
-            # Lambda's only writable folder; the package's own folder (/var/task) is read-only,
-            # and files derived from it (the simulated gateway's ledger) would fail there.
-            "CLOUDMALL_VAR_DIR": "/tmp/cloudmall",
+            "CLOUDMALL_VAR_DIR": LAMBDA_VAR_DIR,
             "CLOUDMALL_DATABASE_URL": database.url,
             # RDS Proxy: IAM tokens; a table: the function's role signs every request.
             "CLOUDMALL_DATABASE_IAM_AUTH": str(isinstance(database, ProxiedDatabase)).lower(),
