@@ -27,25 +27,31 @@ PER_ANSWER = {"x-request-id", "date"}
 @pytest.fixture
 def clients(tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, dict[str, Any]]]:
     """(lean, full, data): clients of the app with and without the lean route, one shop."""
-    settings = Settings(
-        environment="test",
-        var_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'shop.db'}",
-        secret_key="order-path-" + "0123456789abcdef" * 4,
-        signups_per_client=10**9,
+    settings = Settings.model_validate(
+        {
+            "environment": "test",
+            "var_dir": tmp_path,
+            "database_url": f"sqlite:///{tmp_path / 'shop.db'}",
+            "secret_key": "order-path-" + "0123456789abcdef" * 4,
+            "signups_per_client": 10**9,
+        }
     )
     asyncio.run(upgrade(settings.database_url))
     shop = build_web_shop(settings)
     lean_app = create_app(settings, shop=shop)
     full_app = create_app(settings, shop=shop)
-    assert any(m.cls is OrderFastPath for m in lean_app.user_middleware)
-    full_app.user_middleware = [m for m in full_app.user_middleware if m.cls is not OrderFastPath]
+    assert any(_is_lean(m.cls) for m in lean_app.user_middleware)
+    full_app.user_middleware = [m for m in full_app.user_middleware if not _is_lean(m.cls)]
     with TestClient(lean_app) as lean:
         portal = lean.portal
         assert portal is not None
         data = portal.call(_fill, shop, settings)
         full_app.state.shop = shop  # started by the lean app's lifespan
         yield lean, TestClient(full_app), data
+
+
+def _is_lean(middleware: object) -> bool:
+    return middleware is OrderFastPath
 
 
 async def _fill(shop: Any, settings: Settings) -> dict[str, Any]:
