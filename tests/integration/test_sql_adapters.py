@@ -81,6 +81,24 @@ async def test_locked_stock_never_goes_below_zero(uow: UnitOfWorkFactory) -> Non
         assert product is not None and product.stock_quantity == 0
 
 
+async def test_locked_stock_is_taken_from_each_product_or_from_none(
+    uow: UnitOfWorkFactory,
+) -> None:
+    a, b, c = [await new_product(uow, units) for units in (5, 5, 1)]
+    with pytest.raises(RetryableConflict):  # c would fall below zero: a and b keep theirs too
+        async with uow(write=True) as tx:
+            await tx.products.get_many([a, b, c], lock=True)
+            await tx.products.take_locked_stock({a: 1, b: 2, c: 2})
+            await tx.commit()
+    async with uow(write=True) as tx:
+        await tx.products.get_many([a, b, c], lock=True)
+        await tx.products.take_locked_stock({b: 4, a: 2, c: 1})
+        await tx.commit()
+    async with uow() as tx:
+        left = await tx.products.get_many([a, b, c])
+        assert {pid: left[pid].stock_quantity for pid in (a, b, c)} == {a: 3, b: 1, c: 0}
+
+
 async def test_uncommitted_work_is_rolled_back(uow: UnitOfWorkFactory) -> None:
     product_id = await new_product(uow, 2)
     async with uow(write=True) as tx:

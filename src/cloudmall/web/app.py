@@ -23,6 +23,7 @@ from cloudmall.web.fast_path import CatalogFastPath
 from cloudmall.web.guards import RequestGuard
 from cloudmall.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from cloudmall.web.only_routes import OnlyRoutes
+from cloudmall.web.order_path import OrderFastPath, order_route
 from cloudmall.web.presentation import JsonCatalogPresenter
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -156,9 +157,11 @@ def _lifespan(
 def _add_middleware(
     app: FastAPI, settings: Settings, only_routes: Iterable[tuple[str, str]] | None
 ) -> None:
-    """Innermost first: the fast path (if the runtime keeps answers), the function's routes,
-    CORS, body limit, guard, the request id on the server span (if tracing), context; the
-    server span (if tracing) around all of it."""
+    """Innermost first: the lean `POST /api/orders` (if the app has the route), the fast path
+    (if the runtime keeps answers), the function's routes, CORS, body limit, guard, the request
+    id on the server span (if tracing), context; the server span (if tracing) around all of it."""
+    if (route := order_route(app)) is not None:
+        app.add_middleware(OrderFastPath, route=route)
     if runtime_profile(settings).fast_path:
         app.add_middleware(CatalogFastPath)
     if only_routes is not None:

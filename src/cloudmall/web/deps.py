@@ -47,6 +47,12 @@ async def get_principal(
     return await _authenticate(request, credentials, changing_password=False)
 
 
+async def caller(request: Request) -> Principal:
+    """get_principal outside FastAPI's dependency solving (web.order_path): the same scheme
+    parsing and account check."""
+    return await get_principal(request, await _bearer(request))
+
+
 async def get_principal_changing_password(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
