@@ -187,3 +187,90 @@ def test_proxy_headers_count_from_trusted_addresses_only(tmp_path: Path, server:
             assert httpx.get(f"{untrusted.url}/metrics", headers=forwarded).status_code == 200
         finally:
             stop_server(untrusted)
+
+
+#: How long a stop or a restart may take in these tests: well inside GRACE_SECONDS (20 s) and the
+#: deployments' stop timeouts (docs/deployment.md), and on a busy machine still met.
+PROMPT_SECONDS = 8.0
+
+
+def _keep_alive_connections(url: str, count: int) -> list[socket.socket]:
+    """`count` connections that each got an answer and then stay open, idle (keep-alive)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    opened = []
+    for _ in range(count):
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(f"GET /livez HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        opened.append(sock)
+    return opened
+
+
+@on_each_server
+def test_sigterm_with_idle_keep_alive_connections_stops_promptly(
+    tmp_path: Path, server: str
+) -> None:
+    """Idle keep-alive connections (a load balancer's, a browser's) hold no request: SIGTERM
+    closes them and the server exits, instead of waiting for the clients to hang up."""
+    with scratch_database("sqlite", tmp_path) as url:
+        live = start_server(shop_env(url, tmp_path), tmp_path, workers=2, server=server)
+        idle = _keep_alive_connections(live.url, 6)
+        try:
+            started = time.monotonic()
+            live.process.send_signal(signal.SIGTERM)
+            code = live.process.wait(timeout=30)
+            took = time.monotonic() - started
+            print(f"{server}: SIGTERM with 6 idle keep-alive connections: exit in {took:.2f} s")
+            assert code in (0, -signal.SIGTERM) and took < PROMPT_SECONDS
+        finally:
+            for sock in idle:
+                sock.close()
+            stop_server(live)
+
+
+@on_each_server
+def test_connections_queued_on_a_killed_workers_socket_are_served_by_its_replacement(
+    tmp_path: Path, server: str
+) -> None:
+    """The parent keeps a dead worker's socket: connections the kernel queued on it wait, and
+    the replacement answers them (none is refused), promptly."""
+    with scratch_database("sqlite", tmp_path) as url:
+        live = start_server(shop_env(url, tmp_path), tmp_path, workers=2, server=server)
+        host, port = live.url.removeprefix("http://").rsplit(":", 1)
+        try:
+            psutil.Process(min(live_workers(live.process.pid))).kill()
+            started = time.monotonic()
+            # New connections, each on a new source port: the kernel spreads them over both
+            # sockets, so about half wait in the dead worker's queue.
+            queued = []
+            for _ in range(16):
+                sock = socket.create_connection((host, int(port)), timeout=30)
+                request = f"GET /livez HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+                sock.sendall(request.encode())
+                queued.append(sock)
+            waits = []
+            for sock in queued:
+                with sock:
+                    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+                    waits.append(time.monotonic() - started)
+            print(f"{server}: longest wait on a killed worker's socket: {max(waits):.2f} s")
+            assert max(waits) < PROMPT_SECONDS
+            assert any(wait > 0.3 for wait in waits)  # some did wait: the test proves something
+        finally:
+            stop_server(live)
+
+
+@on_each_server
+def test_answers_name_no_server_software(tmp_path: Path, server: str) -> None:
+    """uvicorn sends no Server header; granian always sends one, so it names the shop."""
+    with scratch_database("sqlite", tmp_path) as url:
+        live = start_server(shop_env(url, tmp_path), tmp_path, server=server)
+        try:
+            named = {httpx.get(f"{live.url}{path}").headers.get("server") for path in PATHS}
+            assert named == ({None} if server == "uvicorn" else {"cloudmall"})
+        finally:
+            stop_server(live)
+
+
+#: An answer of the app, one of a route that does not exist, and one of a bad request.
+PATHS = ("/api/products", "/no-such-page", "/api/products?limit=-1")

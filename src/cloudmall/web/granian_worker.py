@@ -41,6 +41,29 @@ class _ServerOnOurSocket(Server):
         self._sfd = fd  # type: ignore[assignment]
 
 
+#: What the Server header says under granian. granian adds `server: granian` to every answer that
+#: has no Server header and offers no switch to leave it out (hyper's `entry(SERVER).or_insert`),
+#: so the header cannot be absent as under uvicorn (`server_header=False`); naming the shop
+#: instead keeps the software behind it unnamed.
+SERVER_HEADER = (b"server", b"cloudmall")
+
+
+def naming_the_shop(app: Any) -> Any:
+    """`app` with a Server header of its own on every answer, so granian adds none."""
+
+    async def named(scope: Any, receive: Any, send: Any) -> None:
+        async def send_named(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"server" for name, _ in headers):
+                    message = {**message, "headers": [*headers, SERVER_HEADER]}
+            await send(message)
+
+        await app(scope, receive, send_named if scope["type"] == "http" else send)
+
+    return named
+
+
 def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
     """`app` behind uvicorn's proxy-header rule, with uvicorn's default trusted addresses."""
     return ProxyHeadersMiddleware(
@@ -50,7 +73,7 @@ def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
 
 async def _serve(app: str, sock: socket.socket, backlog: int) -> None:
     server = _ServerOnOurSocket(
-        trusting_proxies(import_from_string(app)),
+        trusting_proxies(naming_the_shop(import_from_string(app))),
         sock,
         address=sock.getsockname()[0],
         port=sock.getsockname()[1],
