@@ -11,6 +11,7 @@ trusted addresses (`FORWARDED_ALLOW_IPS`, 127.0.0.1 by default) under either ser
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from granian.net import SocketHolder  # type: ignore[attr-defined]
 from granian.server.embed import Server
 from uvicorn.importer import import_from_string
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+log = logging.getLogger(__name__)
 
 
 class _ServerOnOurSocket(Server):
@@ -71,7 +74,7 @@ def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
     )
 
 
-async def _serve(app: str, sock: socket.socket, backlog: int) -> None:
+async def _serve(app: str, sock: socket.socket, backlog: int, grace: float) -> None:
     server = _ServerOnOurSocket(
         trusting_proxies(naming_the_shop(import_from_string(app))),
         sock,
@@ -85,12 +88,26 @@ async def _serve(app: str, sock: socket.socket, backlog: int) -> None:
         log_access=False,
     )
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        # granian stops accepting, closes idle keep-alive connections, finishes the requests in
+        # flight, then runs the app's shutdown; it has no time limit of its own for that
+        server.stop()
+        loop.call_later(grace, _give_up, grace)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        # granian stops accepting, finishes the requests in flight, then runs the app's shutdown
-        loop.add_signal_handler(signum, server.stop)
+        loop.add_signal_handler(signum, stop)
     await server.serve()
 
 
-def run(app: str, sock: socket.socket, backlog: int) -> None:
-    """Serve `app` (an import string) on `sock` until SIGTERM or SIGINT."""
-    uvloop.run(_serve(app, sock, backlog))
+def _give_up(grace: float) -> None:
+    """Where uvicorn cancels what is still in flight after its grace time: exit without it
+    (a single worker has no parent to kill it, and the orchestrator's SIGKILL comes later)."""
+    log.warning("requests still in flight %s s after SIGTERM: exiting without them", grace)
+    os._exit(1)
+
+
+def run(app: str, sock: socket.socket, backlog: int, grace: float) -> None:
+    """Serve `app` (an import string) on `sock` until SIGTERM or SIGINT, and after that for at
+    most `grace` seconds."""
+    uvloop.run(_serve(app, sock, backlog, grace))

@@ -96,7 +96,7 @@ def _run_worker(
         from cloudmall.web import granian_worker
 
         logging.config.dictConfig(_log_config())  # what uvicorn does with it in its workers
-        granian_worker.run(app, sock, BACKLOG)
+        granian_worker.run(app, sock, BACKLOG, GRACE_SECONDS)
         return
     uvicorn.Server(_config(host, port, app)).run(sockets=[sock])
 
