@@ -92,7 +92,7 @@ async def _serve(app: str, sock: socket.socket, backlog: int, grace: float) -> N
     def stop() -> None:
         # granian stops accepting, closes idle keep-alive connections, finishes the requests in
         # flight, then runs the app's shutdown; it has no time limit of its own for that
-        server.stop()
+        server.stop()  # type: ignore[no-untyped-call]
         loop.call_later(grace, _give_up, grace)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
