@@ -385,7 +385,6 @@ async def test_catalogue_service_on_a_real_database(uow: UnitOfWorkFactory) -> N
         assert await tx.categories.list() == []
 
 
-
 async def test_a_group_of_orders_sends_the_same_statements_however_many_it_holds(
     sql_uow: SqlUnitOfWorkFactory,
 ) -> None:
