@@ -24,8 +24,6 @@ WRITE_OPTION = "cloudmall_write"
 PING_AFTER_IDLE_SECONDS = 1.0
 _RETURNED_AT = "cloudmall.returned_at"
 STATEMENT_TIMEOUT_SECONDS = 15
-#: Prepared statements kept per MySQL/MariaDB connection.
-PREPARED_STATEMENTS = 64
 
 
 def async_url(database_url: str) -> URL:
@@ -74,16 +72,7 @@ def _server_engine(url: URL, pool_size: int) -> AsyncEngine:
     if backend == "mysql":
         # READ COMMITTED: no gap locks, fewer deadlocks; stock is safe through conditional UPDATEs.
         options["isolation_level"] = "READ COMMITTED"
-        options["connect_args"] = {
-            "connect_timeout": 5,
-            # Statements with parameters run prepared (asyncmy's binary protocol: no escaping of
-            # values, rows decoded in binary form), each prepared once per connection; a group's
-            # INSERTs go as one COM_STMT_BULK_EXECUTE on MariaDB. The bound: the shop's distinct
-            # statements on the hot paths (expanding IN lists make one per length), least
-            # recently used go; a statement the server will not prepare (its limit of prepared
-            # statements reached, say) runs as text, as before.
-            "stmt_cache_size": PREPARED_STATEMENTS,
-        }
+        options["connect_args"] = {"connect_timeout": 5}
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _mysql_session_limits)
         _ping_after_idle(engine)
