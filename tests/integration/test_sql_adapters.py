@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from cloudmall.adapters.cache.memory import MemoryCache
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
@@ -382,3 +383,54 @@ async def test_catalogue_service_on_a_real_database(uow: UnitOfWorkFactory) -> N
     async with uow() as tx:
         assert await tx.products.get(made.id) is None
         assert await tx.categories.list() == []
+
+
+async def test_a_group_of_orders_sends_the_same_statements_however_many_it_holds(
+    sql_uow: SqlUnitOfWorkFactory,
+) -> None:
+    """Eleven statements a group, in two transactions, whether it holds 8 orders or 16 (SQLite
+    sends one INSERT per order: its ids come back in order only one row at a time)."""
+    products = [await new_product(sql_uow, 1000, "10") for _ in range(3)]
+    users = [await new_user(sql_uow, f"s{i}@b.co") for i in range(16)]
+    desk = order_desk(sql_uow)
+    sent: list[tuple[str, str]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # (SELECT table.column, …; UPDATE table …; INSERT INTO table …)
+        verb, *words = statement.split()
+        if verb != "BEGIN":  # (SQLite's, sent as a statement)
+            sent.append((verb, words[verb == "INSERT"].split(".")[0]))
+
+    async def group(size: int, batch: str) -> list[tuple[str, str]]:
+        sent.clear()
+        placed = await asyncio.gather(
+            *(
+                desk.place(
+                    principal=Principal(users[i], Role.CUSTOMER),
+                    items=[(products[i % 3], 1), (products[(i + 1) % 3], 2)],
+                    client_total=None,
+                    idempotency_key=f"{batch}-{i}",
+                )
+                for i in range(size)
+            )
+        )
+        assert not any(order.replayed for order in placed)
+        return list(sent)
+
+    event.listen(sql_uow.engine.sync_engine, "before_cursor_execute", record)
+    eight, sixteen = await group(8, "eight"), await group(16, "sixteen")
+    orders_inserts = 1 if sql_uow.engine.dialect.name != "sqlite" else 8
+    assert eight == [
+        ("SELECT", "stock_reservations"),  # reservations made before under these ids
+        ("SELECT", "products"),  # locked
+        ("UPDATE", "products"),
+        ("INSERT", "stock_reservations"),
+        ("INSERT", "stock_reservation_lines"),
+        ("INSERT", "outbox_events"),
+        ("SELECT", "idempotency_keys"),  # keys answered before
+        *[("INSERT", "orders")] * orders_inserts,
+        ("INSERT", "order_lines"),
+        ("INSERT", "outbox_events"),
+        ("INSERT", "idempotency_keys"),
+    ]
+    assert len(sixteen) == len(eight) + (0 if orders_inserts == 1 else 8)

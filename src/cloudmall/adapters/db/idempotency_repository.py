@@ -27,6 +27,20 @@ _IDEMPOTENCY_RECORD = select(
     idempotency_keys.c.idem_key == bindparam("key"),
 )
 _INSERT_IDEMPOTENCY = idempotency_keys.insert()
+# Two IN lists (which the unique index serves) rather than a row-value IN; the pairs that were
+# not asked for are dropped after the read. Built once (expanding parameters): a group of orders
+# reads its keys without building, and keying for the cache, a statement of its own.
+_RECORDS_OF_KEYS = select(
+    idempotency_keys.c.user_id,
+    idempotency_keys.c.idem_key,
+    idempotency_keys.c.fingerprint,
+    idempotency_keys.c.response,
+    idempotency_keys.c.created_at,
+).where(
+    idempotency_keys.c.user_id.in_(bindparam("user_ids", expanding=True)),
+    idempotency_keys.c.scope == bindparam("scope"),
+    idempotency_keys.c.idem_key.in_(bindparam("keys", expanding=True)),
+)
 
 
 class SqlIdempotencyRepository:
@@ -43,21 +57,12 @@ class SqlIdempotencyRepository:
     ) -> dict[tuple[int, str], IdempotencyRecord]:
         if not keys:
             return {}
-        # Two IN lists (which the unique index serves) rather than a row-value IN; the pairs
-        # that were not asked for are dropped here.
-        rows = await self._conn.execute(
-            select(
-                idempotency_keys.c.user_id,
-                idempotency_keys.c.idem_key,
-                idempotency_keys.c.fingerprint,
-                idempotency_keys.c.response,
-                idempotency_keys.c.created_at,
-            ).where(
-                idempotency_keys.c.user_id.in_({user_id for user_id, _ in keys}),
-                idempotency_keys.c.scope == scope,
-                idempotency_keys.c.idem_key.in_({key for _, key in keys}),
-            )
-        )
+        params = {
+            "user_ids": sorted({user_id for user_id, _ in keys}),
+            "scope": scope,
+            "keys": sorted({key for _, key in keys}),
+        }
+        rows = await self._conn.execute(_RECORDS_OF_KEYS, params)
         wanted = set(keys)
         return {
             (row.user_id, row.idem_key): IdempotencyRecord(

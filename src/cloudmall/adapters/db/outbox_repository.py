@@ -16,6 +16,8 @@ from cloudmall.domain.events import Event
 from cloudmall.services.ports import NO_TRACER, OutboxBatch, OutboxEntry, RetryableConflict, Tracer
 from cloudmall.services.trace_context import stamped
 
+_INSERT_EVENTS = outbox_events.insert()
+
 
 def _row(event: Event) -> dict[str, Any]:
     return {
@@ -62,7 +64,7 @@ class SqlOutbox:
     async def add(self, events: Sequence[Event]) -> None:
         if events:
             rows = [_row(event) for event in stamped(events, self._tracer.traceparent())]
-            await self._conn.execute(outbox_events.insert(), rows)
+            await self._conn.execute(_INSERT_EVENTS, rows)
 
     async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
         unfinished = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, Update, bindparam, case, func, or_, select, update
@@ -62,16 +63,31 @@ _PRODUCTS_BY_IDS_LOCKED = _PRODUCTS_BY_IDS.with_for_update()
 # fall below zero, the stock_not_negative constraint refuses it.
 
 
-def _take_locked_stock(taken: Mapping[int, int]) -> Update:
-    """One UPDATE for all the products (`CASE id WHEN … THEN …`): an executemany UPDATE is one
-    round trip per product on MariaDB's driver, made while the group's rows are locked."""
-    ids = sorted(taken)
-    units = case({product_id: taken[product_id] for product_id in ids}, value=products.c.id)
+@lru_cache(maxsize=64)
+def _take_locked_stock(count: int) -> Update:
+    """One UPDATE for `count` products (`CASE id WHEN :p0 THEN :u0 …`): an executemany UPDATE is
+    one round trip per product on MariaDB's driver, made while the group's rows are locked. Built
+    once per count, with parameters: a group sends its numbers, not a statement to build, key for
+    the cache and bind anew (`_take_parameters`)."""
+    ids = [bindparam(f"p{i}", type_=products.c.id.type) for i in range(count)]
+    units = case(
+        {ids[i]: bindparam(f"u{i}", type_=products.c.stock_quantity.type) for i in range(count)},
+        value=products.c.id,
+    )
     return (
         update(products)
         .where(products.c.id.in_(ids))
         .values(stock_quantity=products.c.stock_quantity - units)
     )
+
+
+def _take_parameters(taken: Mapping[int, int]) -> dict[str, int]:
+    """`_take_locked_stock`'s parameters: the products in id order, each with its units."""
+    parameters = {}
+    for i, product_id in enumerate(sorted(taken)):
+        parameters[f"p{i}"] = product_id
+        parameters[f"u{i}"] = taken[product_id]
+    return parameters
 
 
 _RETURN_STOCK = (
@@ -209,7 +225,7 @@ class SqlProductRepository:
 
     async def take_locked_stock(self, taken: Mapping[int, int]) -> None:
         try:
-            await self._conn.execute(_take_locked_stock(taken))
+            await self._conn.execute(_take_locked_stock(len(taken)), _take_parameters(taken))
         except DBAPIError as exc:
             if not check_failed(exc):
                 raise
