@@ -38,7 +38,8 @@ def stdlib_header(name: str, value: str, linesep: str) -> str:
     if "\n" in value or "\r" in value:
         raise ValueError(f"the {name} header may not hold a line break")
     folding = policy.default.clone(linesep=linesep)
-    return folding.header_factory(name, value).fold(policy=folding)
+    folded: str = folding.header_factory(name, value).fold(policy=folding)
+    return folded
 
 
 class MessageWriter:
