@@ -57,6 +57,10 @@ def fields(message: EmailMessage) -> dict[str, object]:
     }
 
 
+def besides_text_and_sender(found: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in found.items() if name not in ("text", "from")}
+
+
 def test_a_korean_mail_reads_as_the_old_composer_wrote_it() -> None:
     new = parsed(MessageWriter(SENDER).write(KOREAN))
     old = parsed(old_message(KOREAN, sender=SENDER).as_bytes())
@@ -64,13 +68,11 @@ def test_a_korean_mail_reads_as_the_old_composer_wrote_it() -> None:
     assert new["Subject"] == KOREAN.subject and new["From"] == SENDER
     assert new.get_content() == KOREAN.text
     assert new["Message-ID"] == f"<{KOREAN.message_id}@cloudmall>"
-    # Its first line is longer than 78 bytes in UTF-8: base64, as the old one chose too.
     assert new["MIME-Version"] == "1.0" and new["Content-Transfer-Encoding"] == "base64"
-    assert old["Content-Transfer-Encoding"] == "base64"
     assert new["Date"].datetime.utcoffset().total_seconds() == 0
 
 
-def test_the_bytes_are_ascii_headers_then_the_utf8_body_with_the_writers_line_ends() -> None:
+def test_the_bytes_are_ascii_lines_within_78_with_the_writers_line_ends() -> None:
     crlf = MessageWriter(SENDER, linesep="\r\n").write(KOREAN)
     head, body = crlf.split(b"\r\n\r\n", 1)
     assert head.isascii() and b"\n" not in head.replace(b"\r\n", b"")
@@ -79,8 +81,8 @@ def test_the_bytes_are_ascii_headers_then_the_utf8_body_with_the_writers_line_en
     assert b"\r" not in MessageWriter(SENDER).write(KOREAN)
     short = Mail(to="kim@example.com", subject="주문", text="김님,\n감사합니다.\n", message_id="m")
     head, body = MessageWriter(SENDER, linesep="\r\n").write(short).split(b"\r\n\r\n", 1)
-    assert b"Content-Transfer-Encoding: 8bit" in head
-    assert body == "김님,\r\n감사합니다.\r\n".encode()
+    assert b"Content-Transfer-Encoding: base64" in head
+    assert parsed(head + b"\r\n\r\n" + body).get_content() == short.text
 
 
 def test_the_same_mail_carries_the_same_message_id_and_an_odd_id_a_fresh_one() -> None:
@@ -117,7 +119,10 @@ local_part = st.from_regex(r"[A-Za-z0-9._%+-]{1,20}", fullmatch=True).filter(
     lambda s: not s.startswith(".") and not s.endswith(".") and ".." not in s
 )
 domain = st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,12}){1,2}", fullmatch=True)
-name = st.text(st.characters(categories=("L", "N", "Zs")), min_size=1, max_size=30).map(str.strip)
+# Display names of letters, digits and plain spaces (the stdlib mangles others, old and new alike).
+name = st.text(
+    st.characters(categories=("L", "N"), include_characters=" "), min_size=1, max_size=30
+).map(str.strip)
 
 
 @settings(max_examples=200, deadline=None)
@@ -140,9 +145,13 @@ def test_any_mail_reads_back_as_written_and_as_the_old_composer_wrote_it(
     old = parsed(
         old_message(mail, sender=sender).as_bytes(policy=policy.default.clone(linesep=linesep))
     )
-    assert fields(new) == fields(old)
+    # The text and the sender's name read back exactly as written (EmailMessage added a last
+    # line break where one was missing, and split a long name in two with a space).
+    assert besides_text_and_sender(fields(new)) == besides_text_and_sender(fields(old))
+    assert new.get_content() == mail.text
+    sent_by = new["From"].addresses[0]
+    assert (sent_by.display_name, sent_by.addr_spec) == (sender_name, f"shop@{at}")
     assert new["To"] == mail.to and new["Message-ID"] == f"<{event}@cloudmall>"
-    assert new["From"].addresses[0].display_name == old["From"].addresses[0].display_name
     assert parsedate_to_datetime(new["Date"]).tzname() == "UTC"
     if subject == subject.strip() and "  " not in subject:
         assert new["Subject"] == subject
