@@ -14,7 +14,7 @@ from cloudmall.domain import events
 from cloudmall.services.mail import MailReader
 from cloudmall.services.mail_group import USERS_GROUP, MailGroup
 from cloudmall.services.ports import BrokerUnavailable, MailUnavailable
-from tests.unit.fakes import FakeBroker, FakeMailSender, FakeStore
+from tests.unit.fakes import FakeBroker, FakeMailSender, FakeStore, FakeUnitOfWork
 from tests.unit.test_mail import placed, reader, sign_up
 
 pytestmark = pytest.mark.anyio
@@ -162,4 +162,30 @@ async def test_events_that_can_never_be_mailed_do_not_hold_back_the_others(
         (USERS_GROUP, None),
     ]
     assert "KeyError" in parked[0][1]
+    assert broker.pending[(STREAM, USERS_GROUP)] == {}
+
+
+async def test_a_batch_reads_its_accounts_in_one_transaction(store: FakeStore) -> None:
+    buyer = await sign_up(store, "buyer@example.com")
+    other = await sign_up(store, "other@example.com", language="en")
+    broker = FakeBroker()
+    batch = [placed(1, buyer), placed(2, other), placed(3, buyer)]
+    await broker.publish(STREAM, [*batch, batch[1]])  # and a republished copy
+    reads: list[bool] = []
+
+    def counting_uow(*, write: bool = False) -> FakeUnitOfWork:
+        if not write:
+            reads.append(write)
+        return store(write=write)
+
+    sender = FakeMailSender()
+    member = group(store, broker, sender)
+    member = replace(member, mailer=replace(member.mailer, uow=counting_uow))
+    result = await member.run_once()
+    assert result.sent == 3 and len(reads) == 1
+    assert [(m.to, m.message_id) for m in sender.sent] == [
+        ("buyer@example.com", batch[0].id),
+        ("other@example.com", batch[1].id),
+        ("buyer@example.com", batch[2].id),
+    ]
     assert broker.pending[(STREAM, USERS_GROUP)] == {}

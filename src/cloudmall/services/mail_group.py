@@ -59,6 +59,13 @@ class MailGroup:
             block_seconds=block_seconds,
             visibility_seconds=self.visibility_seconds,
         )
+        composed = await self._compose(
+            {
+                delivery.event.id: delivery.event
+                for delivery in deliveries
+                if delivery.event is not None and delivery.event.type in self.types
+            }
+        )
         handled: dict[str, str] = {}  # message id → event id
         mails: list[tuple[Event, Mail]] = []
         others: list[str] = []
@@ -71,10 +78,11 @@ class MailGroup:
             elif event.id in handled.values():  # a republished copy in the same batch
                 handled[delivery.message_id] = event.id
             else:
-                try:
-                    mail = await self.mailer.compose(event)
-                except (KeyError, TypeError, ValueError) as exc:  # it never will be
-                    await self._park(delivery, f"its mail cannot be written ({type(exc).__name__})")
+                mail = composed[event.id]
+                if isinstance(mail, Exception):  # it never will be
+                    await self._park(
+                        delivery, f"its mail cannot be written ({type(mail).__name__})"
+                    )
                     continue
                 handled[delivery.message_id] = event.id
                 if mail is not None:  # None: the account is gone
@@ -103,6 +111,22 @@ class MailGroup:
             report=report,
             expected=(MailUnavailable, MailBusy),
         )
+
+    async def _compose(self, by_id: dict[str, Event]) -> dict[str, Mail | Exception | None]:
+        """Each event's mail (None: the account is gone), their accounts read in one
+        transaction; if one of them cannot be written, each is written alone, so that only
+        that one gets its error (KeyError, TypeError or ValueError) instead of a mail."""
+        try:
+            mails = await self.mailer.compose_all(list(by_id.values()))
+        except (KeyError, TypeError, ValueError):
+            return {event_id: await self._compose_one(event) for event_id, event in by_id.items()}
+        return dict(zip(by_id, mails, strict=True))
+
+    async def _compose_one(self, event: Event) -> Mail | Exception | None:
+        try:
+            return await self.mailer.compose(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            return exc
 
     async def _record(self, event_ids: list[str], tx: UnitOfWork) -> None:
         """The events handled, in the transaction that marks their mails sent."""

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from cloudmall.adapters.mail.message import message_of
+from cloudmall.adapters.mail.message import MessageWriter
 from cloudmall.services.ports import Mail, MailUnavailable
 
 log = logging.getLogger(__name__)
@@ -19,10 +19,10 @@ class FolderMailSender:
 
     def __init__(self, folder: Path, *, sender: str) -> None:
         self._folder = folder
-        self._sender = sender
+        self._writer = MessageWriter(sender)
 
     async def send(self, mail: Mail) -> None:
-        data = message_of(mail, sender=self._sender).as_bytes()
+        data = self._writer.write(mail)
         try:
             path = await asyncio.to_thread(self._write, mail.message_id, data)
         except OSError as exc:
@@ -30,10 +30,23 @@ class FolderMailSender:
         log.info("mail to %s: %s (%s)", mail.to, mail.subject, path.name)
 
     def _write(self, name: str, data: bytes) -> Path:
-        self._folder.mkdir(parents=True, exist_ok=True)
         path = self._folder / f"{name}.eml"
         partial = self._folder / f".{name}.partial"
-        partial.touch(mode=0o600)  # a reset mail's link works as a password: owner-only
-        partial.write_bytes(data)
+        try:
+            self._write_whole(partial, data)
+        except FileNotFoundError:  # no folder yet (or no more): made then, not before each mail
+            self._folder.mkdir(parents=True, exist_ok=True)
+            self._write_whole(partial, data)
         os.replace(partial, path)
         return path
+
+    @staticmethod
+    def _write_whole(path: Path, data: bytes) -> None:
+        # Owner-only from its creation: a reset mail's link works as a password.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)

@@ -14,9 +14,10 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.utils import getaddresses
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cloudmall.adapters.mail.message import message_of
+from cloudmall.adapters.mail.message import MessageWriter
 from cloudmall.services.ports import Mail, MailRejected, MailUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class SmtpMailSender:
 
     def __init__(self, server: SmtpServer, *, sender: str) -> None:
         self._server = server
-        self._sender = sender
+        self._writer = MessageWriter(sender, linesep="\r\n")  # CRLF: the wire's line ends
+        self._envelope_from = envelope_address(sender)
 
     async def send(self, mail: Mail) -> None:
         try:
@@ -87,4 +89,17 @@ class SmtpMailSender:
                 client.starttls(context=context)
             if server.username:
                 client.login(server.username, server.password or "")
-            client.send_message(message_of(mail, sender=self._sender))
+            # SMTPUTF8 as smtplib's send_message asks for it: when an address is not ASCII.
+            international = not (self._envelope_from.isascii() and mail.to.isascii())
+            client.sendmail(
+                self._envelope_from,
+                [mail.to],
+                self._writer.write(mail),
+                mail_options=["SMTPUTF8", "BODY=8BITMIME"] if international else [],
+            )
+
+
+def envelope_address(sender: str) -> str:
+    """The sender's bare address (`Shop <no-reply@shop.example>` → `no-reply@shop.example`), as
+    smtplib's send_message takes it from the From header."""
+    return getaddresses([sender])[0][1]
