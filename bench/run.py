@@ -40,7 +40,7 @@ DEFAULT_PEER = Path("/work/shared/peers/seed-express")
 SCENARIOS = ("catalogue", "order", "users", "scaling")
 #: `cloudmall serve --server` choices, each measured side by side; the first is serve's default
 #: and the one the users and scaling scenarios run.
-HTTP_SERVERS = ("granian", "uvicorn")
+HTTP_SERVERS = ("uvicorn", "granian")
 
 
 @dataclass(frozen=True)

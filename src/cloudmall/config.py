@@ -103,7 +103,7 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     runtime: Runtime = Runtime.SERVER
-    server: HttpServer = HttpServer.GRANIAN
+    server: HttpServer = HttpServer.UVICORN
     # Under the function runtime: which Lambda function this is (its routes: serverless.routes).
     function: Literal["all", "accounts", "catalogue", "orders"] = "all"
     # The services topology (docs/microservices.md): this process is one context's service,

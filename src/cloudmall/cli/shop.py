@@ -239,7 +239,7 @@ def serve(
     server: Annotated[
         HttpServer | None,
         typer.Option(
-            help="the HTTP server in each worker (default: granian; docs/benchmarks.md)",
+            help="the HTTP server in each worker (default: uvicorn; docs/benchmarks.md)",
             envvar="CLOUDMALL_SERVER",
         ),
     ] = None,

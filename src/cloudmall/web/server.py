@@ -89,7 +89,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _run_worker(
-    host: str, port: int, app: str, sock: socket.socket, server: HttpServer = HttpServer.GRANIAN
+    host: str, port: int, app: str, sock: socket.socket, server: HttpServer = HttpServer.UVICORN
 ) -> None:
     if server is HttpServer.GRANIAN:
         # Imported here: a uvicorn worker never loads granian.
@@ -106,7 +106,7 @@ def serve(
     port: int,
     workers: int,
     app: str = APP,
-    server: HttpServer = HttpServer.GRANIAN,
+    server: HttpServer = HttpServer.UVICORN,
 ) -> None:
     """Serve `app` (an import string) with `workers` processes of `server`."""
     if workers == 1:
