@@ -29,6 +29,18 @@ def function_settings(database_url: str, tmp_path: Path, **extra: Any) -> Settin
     )
 
 
+def function_environment(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment a function's settings are read from (as the stack sets it), on the
+    scratch database and folder."""
+    return {
+        "CLOUDMALL_ENVIRONMENT": "test",
+        "CLOUDMALL_RUNTIME": "function",
+        "CLOUDMALL_DATABASE_URL": database_url,
+        "CLOUDMALL_VAR_DIR": str(tmp_path / "var"),
+        "CLOUDMALL_SECRET_KEY": SECRET,
+    }
+
+
 @pytest.fixture
 def make_function(database_url: str, tmp_path: Path) -> Iterator[MakeFunction]:
     """Builds functions (one per name asked) on one migrated database; closes them afterwards."""

@@ -16,8 +16,7 @@ from cloudmall.bootstrap import migrate
 from cloudmall.serverless import scheduled
 from cloudmall.serverless.settings import SMTP_URL_ARN_VARIABLE, function_settings
 from cloudmall.services.ports import MailUnavailable
-from tests.conftest import TEST_SECRET_KEY
-from tests.integration.serverless.conftest import MakeFunction
+from tests.integration.serverless.conftest import MakeFunction, function_environment
 from tests.integration.serverless.events import event, invoke
 from tests.mail_server import MailServer, mail_server
 
@@ -38,11 +37,7 @@ def mail_environment(
 ) -> Iterator[None]:
     """The mail function's environment as the stack sets it: the SMTP URL only in a secret."""
     for name, value in {
-        "CLOUDMALL_ENVIRONMENT": "test",
-        "CLOUDMALL_RUNTIME": "function",
-        "CLOUDMALL_DATABASE_URL": database_url,
-        "CLOUDMALL_VAR_DIR": str(tmp_path / "var"),
-        "CLOUDMALL_SECRET_KEY": TEST_SECRET_KEY,
+        **function_environment(database_url, tmp_path),
         "CLOUDMALL_OUTBOX_CONSUMERS": "mail",
         "AWS_DEFAULT_REGION": "ap-northeast-2",
         "AWS_ACCESS_KEY_ID": "testing",

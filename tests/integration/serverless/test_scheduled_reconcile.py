@@ -21,7 +21,11 @@ from cloudmall.services import payment_intents
 from cloudmall.services.commands import CreateProduct
 from cloudmall.services.payment_reconciler import PaymentReconciler
 from cloudmall.services.ports import NewOrder, UnitOfWorkFactory
-from tests.integration.serverless.conftest import MakeFunction, function_settings
+from tests.integration.serverless.conftest import (
+    MakeFunction,
+    function_environment,
+    function_settings,
+)
 
 # What EventBridge sends a scheduled function (the handler reads none of it).
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
@@ -117,13 +121,7 @@ def test_the_handler_is_built_on_first_access(
 ) -> None:
     """The name the stack gives Lambda: `cloudmall.serverless.scheduled.reconcile_payments`."""
     make_function()
-    for name, value in {
-        "CLOUDMALL_ENVIRONMENT": "test",
-        "CLOUDMALL_RUNTIME": "function",
-        "CLOUDMALL_DATABASE_URL": database_url,
-        "CLOUDMALL_VAR_DIR": str(tmp_path / "var"),
-        "CLOUDMALL_SECRET_KEY": "k" * 64,
-    }.items():
+    for name, value in function_environment(database_url, tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delitem(scheduled.__dict__, "reconcile_payments", raising=False)
     handler = scheduled.reconcile_payments
