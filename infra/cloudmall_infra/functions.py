@@ -206,9 +206,6 @@ class ShopFunctions(Construct):
             rate=SWEEP_SCHEDULE,
             description="cloudmall: release the stock reservations past their time",
         )
-        self._database.grant_connect(function)
-        # The app's settings refuse to start in production without the key, signing or not.
-        self._signing_key.grant_read(function)
         return function
 
     def _reconciler(self) -> lambda_.Function:
@@ -224,8 +221,6 @@ class ShopFunctions(Construct):
             rate=RECONCILE_SCHEDULE,
             description="cloudmall: settle the payments left on their way",
         )
-        self._database.grant_connect(function)
-        self._signing_key.grant_read(function)  # the settings refuse to start without it
         return function
 
     def _scheduled(
@@ -239,7 +234,9 @@ class ShopFunctions(Construct):
         rate: Duration,
         description: str,
     ) -> lambda_.Function:
-        """A function an EventBridge rule invokes every `rate`, after the schema exists."""
+        """A function an EventBridge rule invokes every `rate`, after the schema exists, with the
+        database and the signing key (the app's settings refuse to start in production without
+        the key, whether the function signs or not)."""
         function = self._function(
             name,
             handler=handler,
@@ -259,6 +256,8 @@ class ShopFunctions(Construct):
         )
         if self.migrate is not None:
             function.node.add_dependency(self.migrate)  # the schema before the first run
+        self._database.grant_connect(function)
+        self._signing_key.grant_read(function)
         return function
 
     def add_mailer(self, *, smtp_url: secretsmanager.ISecret, public_url: str) -> lambda_.Function:
@@ -277,8 +276,6 @@ class ShopFunctions(Construct):
             rate=MAIL_SCHEDULE,
             description="cloudmall: send the outbox's mail",
         )
-        self._database.grant_connect(function)
-        self._signing_key.grant_read(function)  # password-reset links are signed with it
         smtp_url.grant_read(function)
         self.functions["mail"] = function
         return function

@@ -193,6 +193,40 @@ def test_each_function_may_connect_as_the_shop_user_through_the_proxy(
     assert all("dbuser:" in resource and "/cloudmall" in resource for resource in roles.values())
 
 
+def secrets_readable_by(synth: Synth, role: str) -> set[str]:
+    """The secrets (as <LogicalId>) the policies of `role` allow GetSecretValue on."""
+    readable = set()
+    for resource in synth.resources(STACK, "AWS::IAM::Policy").values():
+        props = resource["Properties"]
+        if {"Ref": role} not in props["Roles"]:
+            continue
+        for statement in props["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            actions = actions if isinstance(actions, list) else [actions]
+            if "secretsmanager:GetSecretValue" in actions:
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                readable.update(rendered(r) for r in resources)
+    return readable
+
+
+@pytest.mark.parametrize("synth_fixture", ["production", "on_dynamodb"])
+def test_every_function_may_read_each_secret_its_environment_names(
+    request: pytest.FixtureRequest, synth_fixture: str
+) -> None:
+    """A secret's ARN in a function's environment is one it reads at start: its role may read
+    exactly those, for every function, scheduled ones included (one it cannot read fails on its
+    first run; one it may read but does not name is a grant too many)."""
+    synth: Synth = request.getfixturevalue(synth_fixture)
+    for name, props in functions(synth).items():
+        env = props["Environment"]["Variables"]
+        # the app's settings refuse to start without the key
+        assert "CLOUDMALL_SECRET_KEY_SECRET_ARN" in env, name
+        named = {rendered(value) for key, value in env.items() if key.endswith("_SECRET_ARN")}
+        readable = secrets_readable_by(synth, props["Role"]["Fn::GetAtt"][0])
+        assert readable == named, name
+
+
 def test_migrations_run_once_per_deploy_by_a_trigger(production: Synth) -> None:
     (trigger,) = production.resources(STACK, "Custom::Trigger").values()
     assert "migrate" in json.dumps(trigger["Properties"]["HandlerArn"]).lower()

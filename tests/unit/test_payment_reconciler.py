@@ -45,9 +45,15 @@ def reconciler(store: FakeStore, gateway: FakeGateway, book: OrderBook) -> Payme
     return PaymentReconciler(store, gateway, book, FakeMetrics(), grace_seconds=60, clock=later)
 
 
-async def pay(store: FakeStore, book: OrderBook, gateway: FakeGateway, order_id: int):  # type: ignore[no-untyped-def]
+async def pay(  # type: ignore[no-untyped-def]
+    store: FakeStore,
+    book: OrderBook,
+    gateway: FakeGateway,
+    order_id: int,
+    metrics: FakeMetrics | None = None,
+):
     return await payments.pay_order(
-        uow=store, order_book=book, gateway=gateway, metrics=FakeMetrics(),
+        uow=store, order_book=book, gateway=gateway, metrics=metrics or FakeMetrics(),
         principal=customer(), order_id=order_id, card_number="4242 4242 4242 4242",
         expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
     )  # fmt: skip
@@ -319,6 +325,15 @@ def captures(metrics: FakeMetrics) -> int:
     return metrics.events.count(("payment", "captured"))
 
 
+async def race_setup(  # type: ignore[no-untyped-def]
+    store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
+) -> tuple[Order, FakeGateway, FakeMetrics, OrderBook]:
+    """A placed order, a gateway, the metrics both rivals count into and the orders context."""
+    mug = await add_product(stock=3, price="10.00")
+    order = await place(store, catalog_cache, metrics, mug.id)
+    return order, FakeGateway(), FakeMetrics(), order_book(store, catalog_cache)
+
+
 class ReconcilerFirst:
     """An OrderBook whose first mark_paid (the payer's) lets the reconciler settle the payment
     before the payer goes on to capture it."""
@@ -343,17 +358,10 @@ class ReconcilerFirst:
 async def test_the_reconciler_capturing_first_counts_one_capture_and_the_payer_answers_it(
     store: FakeStore, catalog_cache: CatalogCache, metrics, add_product
 ) -> None:  # type: ignore[no-untyped-def]
-    mug = await add_product(stock=3, price="10.00")
-    order = await place(store, catalog_cache, metrics, mug.id)
-    gateway, counted = FakeGateway(), FakeMetrics()
-    inner = order_book(store, catalog_cache)
+    order, gateway, counted, inner = await race_setup(store, catalog_cache, metrics, add_product)
     rival = PaymentReconciler(store, gateway, inner, counted, grace_seconds=60, clock=later)
     book = ReconcilerFirst(inner, rival.run_once)
-    paid = await payments.pay_order(
-        uow=store, order_book=book, gateway=gateway, metrics=counted,
-        principal=customer(), order_id=order.id, card_number="4242 4242 4242 4242",
-        expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
-    )  # fmt: skip
+    paid = await pay(store, book, gateway, order.id, metrics=counted)
     assert paid.payment.status is PaymentStatus.CAPTURED
     assert statuses(store) == ["captured"]
     assert captured_events(store) == ["payment.captured"]
@@ -365,10 +373,7 @@ async def test_the_payer_capturing_first_counts_one_capture_and_the_reconciler_n
 ) -> None:  # type: ignore[no-untyped-def]
     """The reconciler asks the orders context; while it waits the payer captures: the
     reconciler's capture finds the payment captured and neither counts it twice."""
-    mug = await add_product(stock=3, price="10.00")
-    order = await place(store, catalog_cache, metrics, mug.id)
-    gateway, counted = FakeGateway(), FakeMetrics()
-    inner = order_book(store, catalog_cache)
+    order, gateway, counted, inner = await race_setup(store, catalog_cache, metrics, add_product)
     asked, answer = asyncio.Event(), asyncio.Event()
 
     class HeldBook(ReconcilerFirst):
@@ -386,11 +391,7 @@ async def test_the_payer_capturing_first_counts_one_capture_and_the_reconciler_n
     reconciling: list[asyncio.Task[int]] = []
     book = HeldBook(inner, None)
     rival = PaymentReconciler(store, gateway, book, counted, grace_seconds=60, clock=later)
-    paid = await payments.pay_order(
-        uow=store, order_book=book, gateway=gateway, metrics=counted,
-        principal=customer(), order_id=order.id, card_number="4242 4242 4242 4242",
-        expiry="12/49", cvc="123", currency="KRW", idempotency_key="k1",
-    )  # fmt: skip
+    paid = await pay(store, book, gateway, order.id, metrics=counted)
     assert paid.payment.status is PaymentStatus.CAPTURED
     answer.set()
     assert await reconciling[0] == 0  # nothing of its own settled
