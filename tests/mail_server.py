@@ -21,11 +21,14 @@ from tests.support import free_port
 
 @dataclass
 class Received:
-    """The mails the server accepted, and how often it refused one."""
+    """The mails the server accepted (and the client address each came from: one per SMTP
+    session), how often it refused one, and the recipients it refuses for good."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     refusals: int = 0
     refusing: bool = False
+    unknown: set[str] = field(default_factory=set)  # "550 no such user"
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -47,6 +50,14 @@ class _Handler:
     def __init__(self, received: Received) -> None:
         self.received = received
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.received.unknown:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.received.refusing:
             self.received.refusals += 1
@@ -55,6 +66,7 @@ class _Handler:
         assert isinstance(message, EmailMessage)
         with self.received.arrived:
             self.received.messages.append(message)
+            self.received.peers.append(session.peer)
             self.received.arrived.notify_all()
         return "250 OK"
 

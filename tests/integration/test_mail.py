@@ -3,6 +3,8 @@ the outbox's mail reader on each database: a server that refuses mail loses none
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from cloudmall.adapters.security.reset_tokens import JwtPasswordResetTokens
 from cloudmall.services import accounts
 from cloudmall.services.mail import MAIL_CONSUMER, MailReader
 from cloudmall.services.mail_texts import MailTexts
-from cloudmall.services.ports import Mail, MailUnavailable
+from cloudmall.services.ports import Mail, MailConnection, MailRejected, MailUnavailable
 from tests.mail_server import mail_server
 from tests.unit.fakes import FakeHasher
 
@@ -57,6 +59,48 @@ async def test_smtp_refusals_and_a_wrong_password_are_retryable_failures() -> No
         assert server.received.refusals == 1 and server.received.messages == []
     with pytest.raises(MailUnavailable):  # nobody listening any more
         await sender.send(MAIL)
+
+
+async def test_a_batch_goes_through_one_smtp_session_past_a_refused_recipient() -> None:
+    """One log-in for a batch, not one per mail; a recipient refused for good is given up and
+    the session goes on with the next mail."""
+    mails = [replace(MAIL, to=f"u{n}@example.com", message_id=f"e{n}") for n in range(4)]
+    with mail_server(login=("mailer", "pw")) as server:
+        server.received.unknown = {"u1@example.com"}
+        sender = SmtpMailSender(SmtpServer.from_url(server.url("mailer:pw")), sender=SENDER)
+        async with sender.connection() as connection:
+            for mail in mails:
+                if mail.to == "u1@example.com":
+                    with pytest.raises(MailRejected):
+                        await connection.send(mail)
+                else:
+                    await connection.send(mail)
+        async with sender.connection():
+            pass  # an empty batch connects to nothing
+        await sender.send(mails[0])  # one mail alone: a session of its own
+    got = server.received
+    assert [m["To"] for m in got.messages] == [
+        "u0@example.com",
+        "u2@example.com",
+        "u3@example.com",
+        "u0@example.com",
+    ]
+    assert len(set(got.peers[:3])) == 1 and got.peers[3] != got.peers[0]
+
+
+async def test_a_session_the_server_dropped_fails_as_unavailable_and_the_next_reconnects() -> None:
+    with mail_server() as server:
+        sender = SmtpMailSender(SmtpServer.from_url(server.url()), sender=SENDER)
+        async with sender.connection() as connection:
+            await connection.send(MAIL)
+            server.received.refusing = True
+            with pytest.raises(MailUnavailable):
+                await connection.send(MAIL)
+            server.received.refusing = False
+        async with sender.connection() as connection:
+            await connection.send(MAIL)
+    assert len(server.received.messages) == 2
+    assert server.received.peers[0] != server.received.peers[1]
 
 
 def test_smtp_urls() -> None:
@@ -117,6 +161,7 @@ async def test_a_failing_mail_server_loses_no_mail(uow: SqlUnitOfWorkFactory) ->
         result = await mailer.run_once()
         assert (result.sent, result.batches) == (3, 2)
         assert sorted(m["To"] for m in server.received.messages) == emails
+        assert len(set(server.received.peers)) == 2  # one SMTP session per batch of 2
         assert (await mailer.run_once()).sent == 0  # nothing twice
         async with uow() as tx:
             assert await tx.outbox.backlog(MAIL_CONSUMER) == 0
@@ -132,9 +177,19 @@ async def test_a_mail_server_gone_mid_batch_sends_the_rest_later_and_none_twice(
         smtp = SmtpMailSender(SmtpServer.from_url(url), sender=SENDER)
 
         class AcceptOneThenRefuse:
+            @asynccontextmanager
+            async def connection(self) -> AsyncIterator[MailConnection]:
+                async with smtp.connection() as session:
+
+                    class Once:
+                        async def send(self, mail: Mail) -> None:
+                            await session.send(mail)
+                            server.received.refusing = True  # it took one, then turned away
+
+                    yield Once()
+
             async def send(self, mail: Mail) -> None:
-                await smtp.send(mail)
-                server.received.refusing = True  # the server took one, then turned away
+                raise AssertionError("the reader sends through a connection")
 
         mailer = replace(reader(uow, url), sender=AcceptOneThenRefuse())
         with pytest.raises(MailUnavailable):

@@ -6,7 +6,7 @@ import asyncio
 import copy
 import itertools
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -828,12 +828,18 @@ class FakeBroker:
 
 
 class FakeMailSender:
-    """Keeps what it was given; `fail` makes the next sends raise MailUnavailable."""
+    """Keeps what it was given; `fail` makes the next sends raise MailUnavailable; counts the
+    connections opened (one at the first send of a `connection` block)."""
 
     def __init__(self) -> None:
         self.sent: list[Mail] = []
         self.fail = False
         self.rejected: set[str] = set()  # recipients the "server" refuses for good
+        self.connections = 0
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[FakeMailConnection]:
+        yield FakeMailConnection(self)
 
     async def send(self, mail: Mail) -> None:
         if self.fail:
@@ -841,6 +847,19 @@ class FakeMailSender:
         if mail.to in self.rejected:
             raise MailRejected(f"the fake mail server refused {mail.to}")
         self.sent.append(mail)
+
+
+class FakeMailConnection:
+    """One connection of a FakeMailSender, opened at its first send."""
+
+    def __init__(self, sender: FakeMailSender) -> None:
+        self.sender, self.opened = sender, False
+
+    async def send(self, mail: Mail) -> None:
+        if not self.opened:
+            self.opened = True
+            self.sender.connections += 1
+        await self.sender.send(mail)
 
 
 class FakeResetTokens:

@@ -284,6 +284,18 @@ class ReadCounting(FakeStore):
         return super().__call__(write=write)
 
 
+async def test_each_batch_goes_through_one_connection_and_an_empty_run_opens_none() -> None:
+    store = FakeStore()
+    for n in range(5):
+        await sign_up(store, f"u{n}@example.com", language="en")
+    sender = FakeMailSender()
+    mailer = reader(store, sender, batch_size=2)
+    assert await mailer.run_once() == MailRunResult(sent=5, batches=3)
+    assert sender.connections == 3
+    assert await mailer.run_once() == MailRunResult(sent=0, batches=0)
+    assert sender.connections == 3
+
+
 async def test_a_batch_of_orders_reads_its_accounts_in_one_transaction() -> None:
     store = ReadCounting()
     kim = await sign_up(store, "kim@example.com", language="en")
@@ -294,6 +306,7 @@ async def test_a_batch_of_orders_reads_its_accounts_in_one_transaction() -> None
     result = await reader(store, sender, batch_size=20).run_once()
     assert result == MailRunResult(sent=10, batches=1)  # two welcomes, eight confirmations
     assert store.reads == 1
+    assert sender.connections == 1  # the batch's mails through one connection
     confirmations = [mail for mail in sender.sent if mail.subject.startswith("Order")]
     assert [(mail.to, mail.subject) for mail in confirmations] == [
         (("kim@example.com", "lee@example.com")[order_id % 2], f"Order #{order_id} received")

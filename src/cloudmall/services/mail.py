@@ -2,9 +2,10 @@
 
 The reader (`MailReader`, outbox consumer `mail`) claims a batch of events, writes the mail each
 one calls for (welcome, order confirmation, shipped, refund, password reset) in the account's
-language, and sends it through the MailSender port; it finishes the batch once every mail of it
-is sent. Nothing is sent inside the transaction of the change: a mail server that is down delays
-mail, never an order, and the events wait in the outbox until the mail goes out.
+language, and sends it through the MailSender port, a batch's mails through one connection; it
+finishes the batch once every mail of it is sent. Nothing is sent inside the transaction of the
+change: a mail server that is down delays mail, never an order, and the events wait in the
+outbox until the mail goes out.
 
 Delivery is at least once. A batch's mails are taken (records in the database, one transaction)
 before they are sent, and marked sent, with the batch finished, once the server accepted them
@@ -153,18 +154,19 @@ class MailReader:
         taken = [(event, mail) for event, mail in mails if states[mail.message_id] == "taken"]
         done: list[str] = []  # sent, or refused for good: settled either way
         given_up = 0
-        for event, mail in taken:
-            try:
-                with handling(self.tracer, event):
-                    await self.sender.send(mail)
-            except MailUnavailable:
-                left = [m.message_id for _, m in taken if m.message_id not in done]
-                await with_retries(partial(self._settle, done, left, None))
-                raise
-            except MailRejected as exc:  # a bad address must not hold every later mail back
-                log.warning("mail: %s; given up", exc)
-                given_up += 1
-            done.append(mail.message_id)
+        async with self.sender.connection() as connection:
+            for event, mail in taken:
+                try:
+                    with handling(self.tracer, event):
+                        await connection.send(mail)
+                except MailUnavailable:
+                    left = [m.message_id for _, m in taken if m.message_id not in done]
+                    await with_retries(partial(self._settle, done, left, None))
+                    raise
+                except MailRejected as exc:  # a bad address must not hold every later mail back
+                    log.warning("mail: %s; given up", exc)
+                    given_up += 1
+                done.append(mail.message_id)
         if "busy" in states.values():
             await with_retries(lambda: self._settle(done, [], None))
             raise MailBusy("another process is sending some of this batch's mails")

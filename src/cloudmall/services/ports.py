@@ -900,7 +900,22 @@ class MailSender(Protocol):
     which case nothing was delivered as far as the sender knows and the caller retries later,
     or MailRejected if the server refused this very mail for good (the caller gives it up).
     A sender logs at most the recipient and the subject: never the body (it may hold a link that
-    works as a password)."""
+    works as a password). `connection` sends a batch through one hand-over (one SMTP session
+    instead of a log-in per mail)."""
+
+    async def send(self, mail: Mail) -> None: ...
+
+    def connection(self) -> AbstractAsyncContextManager[MailConnection]:
+        """A connection for a batch of mails, opened at its first `send` (an empty batch opens
+        nothing) and closed when the block ends; the close raises nothing (what was accepted
+        stays accepted)."""
+        ...
+
+
+class MailConnection(Protocol):
+    """Mails handed over one after the other through one connection: `send` as
+    MailSender.send. After MailRejected the connection goes on; after MailUnavailable it is
+    spent, and the caller stops sending through it."""
 
     async def send(self, mail: Mail) -> None: ...
 

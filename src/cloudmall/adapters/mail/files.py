@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from cloudmall.adapters.mail.message import MessageWriter
@@ -20,6 +22,11 @@ class FolderMailSender:
     def __init__(self, folder: Path, *, sender: str) -> None:
         self._folder = folder
         self._writer = MessageWriter(sender)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[FolderMailSender]:
+        """The folder needs no connection: each mail is its own file."""
+        yield self
 
     async def send(self, mail: Mail) -> None:
         data = self._writer.write(mail)
