@@ -190,6 +190,7 @@ class Shop:
     env: dict[str, str] = field(default_factory=dict)
     admin_token: str = ""
     server: str = "uvicorn"  # `cloudmall serve --server`
+    label: str = ""  # the row label, when several set-ups of one server run side by side
 
     @property
     def url(self) -> str:
@@ -222,8 +223,8 @@ class Shop:
 
     @property
     def name(self) -> str:
-        """The row label: cloudmall and its HTTP server."""
-        return f"cloudmall-{self.server}"
+        """The row label: cloudmall and its HTTP server (or the set-up's own label)."""
+        return self.label or f"cloudmall-{self.server}"
 
     def twin(self, server: str) -> Shop:
         """Another `cloudmall serve` of the same shop (database, cache, key) on `server`, with a

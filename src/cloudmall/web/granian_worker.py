@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 import uvloop
@@ -74,7 +75,16 @@ def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
     )
 
 
+def tuning(environ: Mapping[str, str]) -> tuple[int, int | None]:
+    """granian's own tuning variables, named as its CLI names them (docs/settings.md): its Rust
+    threads and the most requests in flight (unset: granian's defaults, 1 and the backlog)."""
+    threads = int(environ.get("GRANIAN_RUNTIME_THREADS") or 1)
+    backpressure = environ.get("GRANIAN_BACKPRESSURE")
+    return threads, int(backpressure) if backpressure else None
+
+
 async def _serve(app: str, sock: socket.socket, backlog: int, grace: float) -> None:
+    runtime_threads, backpressure = tuning(os.environ)
     server = _ServerOnOurSocket(
         trusting_proxies(naming_the_shop(import_from_string(app))),
         sock,
@@ -86,6 +96,8 @@ async def _serve(app: str, sock: socket.socket, backlog: int, grace: float) -> N
         backlog=backlog,
         log_level=LogLevels.warning,
         log_access=False,
+        runtime_threads=runtime_threads,
+        backpressure=backpressure,
     )
     loop = asyncio.get_running_loop()
 
