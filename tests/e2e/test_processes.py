@@ -15,7 +15,14 @@ import psutil
 import pytest
 
 from tests.conftest import shop_env
-from tests.support import HTTP_SERVERS, cli, scratch_database, start_server, stop_server
+from tests.support import (
+    HTTP_SERVERS,
+    cli,
+    free_port,
+    scratch_database,
+    start_server,
+    stop_server,
+)
 
 on_each_server = pytest.mark.parametrize("server", HTTP_SERVERS)
 
@@ -274,3 +281,18 @@ def test_answers_name_no_server_software(tmp_path: Path, server: str) -> None:
 
 #: An answer of the app, one of a route that does not exist, and one of a bad request.
 PATHS = ("/api/products", "/no-such-page", "/api/products?limit=-1")
+
+
+@pytest.mark.parametrize("variable", ["GRANIAN_RUNTIME_THREADS", "GRANIAN_BACKPRESSURE"])
+def test_a_bad_granian_tuning_variable_stops_serve_with_a_message(
+    tmp_path: Path, variable: str
+) -> None:
+    """Checked before the shop starts: a message naming the variable and exit 1, no traceback
+    and no workers crashing in a loop."""
+    with scratch_database("sqlite", tmp_path) as url:
+        env = {**shop_env(url, tmp_path), variable: "many"}
+        port = str(free_port())
+        refused = cli(env, tmp_path, "serve", "--server", "granian", "--no-demo", "--port", port)
+    assert refused.returncode == 1
+    assert f"{variable} must be a whole number of at least 1" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout

@@ -215,6 +215,16 @@ def _share_metrics_between_workers(settings: Settings) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
+def _check_granian_tuning() -> None:
+    """granian's variables checked here, where a bad one is a message, not a worker's crash."""
+    from cloudmall.web.granian_worker import tuning  # granian only when it serves
+
+    try:
+        tuning(os.environ)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+
 def serve(
     host: Annotated[
         str, typer.Option(envvar="CLOUDMALL_HOST", help="address to listen on")
@@ -266,6 +276,8 @@ def serve(
     # Links in mails point here unless the storefront's address is set (the workers read it).
     os.environ.setdefault("CLOUDMALL_PUBLIC_URL", f"http://{shown_host}:{port}")
     settings = load_settings()
+    if settings.server is HttpServer.GRANIAN:
+        _check_granian_tuning()
     password = run(_prepare(settings, demo=demo))
     name = f"cloudmall {settings.service} service" if settings.service else "cloudmall"
     console.print(f"\n[bold green]{name}[/] is running at [bold]http://{shown_host}:{port}/[/]")

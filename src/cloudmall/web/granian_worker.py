@@ -77,10 +77,19 @@ def trusting_proxies(app: Any) -> ProxyHeadersMiddleware:
 
 def tuning(environ: Mapping[str, str]) -> tuple[int, int | None]:
     """granian's own tuning variables, named as its CLI names them (docs/settings.md): its Rust
-    threads and the most requests in flight (unset: granian's defaults, 1 and the backlog)."""
-    threads = int(environ.get("GRANIAN_RUNTIME_THREADS") or 1)
-    backpressure = environ.get("GRANIAN_BACKPRESSURE")
-    return threads, int(backpressure) if backpressure else None
+    threads and the most requests in flight (unset: granian's defaults, 1 and the backlog).
+    Raises ValueError naming the variable when one is not a whole number of at least 1."""
+    threads = _at_least_one(environ, "GRANIAN_RUNTIME_THREADS")
+    return threads or 1, _at_least_one(environ, "GRANIAN_BACKPRESSURE")
+
+
+def _at_least_one(environ: Mapping[str, str], name: str) -> int | None:
+    text = environ.get(name) or ""
+    if not text:
+        return None
+    if not text.isdecimal() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 async def _serve(app: str, sock: socket.socket, backlog: int, grace: float) -> None:
