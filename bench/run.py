@@ -56,7 +56,7 @@ class Plan:
     spawn_rate: float = 50
     users_seconds: int = 120
     scaling: WrkMethod = field(default_factory=lambda: WrkMethod("15s", "5s", 5))
-    max_minutes: float = 25
+    max_minutes: float = 35  # ~12 min, plus up to 9 × --settle-wait when the shop's mail lags
 
     @classmethod
     def full(cls) -> Plan:
