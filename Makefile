@@ -146,7 +146,7 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[bench]"
 	touch $@
 
-## bench: the full benchmark (~12 min; MariaDB and Redis on 127.0.0.1) -> docs/benchmarks.md
+## bench: the full benchmark (~12–21 min; MariaDB and Redis on 127.0.0.1) -> docs/benchmarks.md
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 

@@ -92,8 +92,12 @@ def measure(
     rss_pids: Callable[[], list[int]] | None = None,
     raw_dir: Path,
     name: str,
+    settle: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One bench.sh row: warm-up, pause, measured run; wrk figures plus CPU and overflows."""
+    """One bench.sh row: warm-up, pause, measured run; wrk figures plus CPU and overflows.
+
+    `settle`, if given, runs between the warm-up and the pause (system.wait_settled: until the
+    machine is quiet and the servers owe no background work); what it found goes in the row."""
     raw_dir.mkdir(parents=True, exist_ok=True)
     warm_cmd = wrk_command(
         method, url, conns, method.warmup, latency=False, lua=lua,
@@ -106,6 +110,12 @@ def measure(
     log(f"{name}: warm-up {method.warmup}, pause {method.pause:g} s, run {method.duration}")
     warm_out, _, _ = _run_wrk(warm_cmd, _seconds(method.warmup) + 60)
     (raw_dir / f"{name}-warmup.txt").write_text(warm_out)
+    settled = settle() if settle is not None else None
+    if settled is not None:
+        log(
+            f"{name}: waited {settled['waited_s']:.0f} s to settle: machine "
+            f"{report.fmt_pct(settled['busy'])} busy, backlog {settled['backlog']:,}"
+        )
     p0 = system.cpu_jiffies()
     time.sleep(method.pause)
     background = report.busy_share(p0, system.cpu_jiffies())
@@ -128,6 +138,7 @@ def measure(
         "warmup_status": warm_status,
         "cpu_busy": report.busy_share(c0, c1),
         "pause_busy": background,
+        "settle": settled,
         "server_cpu": sampler.group_share().get("server"),
         "wrk_cpu": wrk_cpu / wall if wall else None,
         "listen_overflows": o1 - o0,

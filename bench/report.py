@@ -610,7 +610,9 @@ def render(
         'core (near 100 % means the load generator, not the server, is the limit); "listen '
         'overflows" = TcpExt ListenOverflows during the run; "busy in the pause" = the machine '
         "during the pause before the run, when the server should be idle: other tenants' load "
-        "(it makes every figure of that row less reliable).",
+        "(it makes every figure of that row less reliable). Order rows first wait (bounded) "
+        "for a quiet machine and for the shop's mail reader to finish the outbox's events of "
+        "the runs before, then pause.",
         "",
         "Exact commands:",
         "",
@@ -647,6 +649,25 @@ def _quiet(results: dict[str, Any], scenario: str) -> list[str]:
         + ("." if quiet["quiet"] else " — other tenants were busy; expect noise."),
         "",
     ]
+
+
+def _settle_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """How long each row waited, after its warm-up, for a quiet machine and the shop's mail
+    owed for the orders before it; a row that could not wait that out says so."""
+    lines = []
+    for row in rows:
+        settled = row.get("settle")
+        if not settled:
+            continue
+        who = f"{SERVER_NAMES.get(row['server'], row['server'])}, round {row.get('round', 1)}"
+        done = settled["quiet"] and not settled["backlog"]
+        lines.append(
+            f"- {who}: waited {settled['waited_s']:.0f} s before the run; machine "
+            f"{fmt_pct(settled['busy'])} busy, {settled['backlog']:,} events of the shop's "
+            "outbox still without their mail"
+            + ("" if done else " — **not settled**: the row was measured beside that work")
+        )
+    return lines
 
 
 def _chart(charts: dict[str, str], key: str, alt: str) -> list[str]:
@@ -693,6 +714,7 @@ def _order_section(results: dict[str, Any], charts: dict[str, str]) -> list[str]
         WRK_ALIGN,
     )
     lines += [""]
+    lines += _settle_lines(rows)
     for row in rows:
         status = row["wrk"].get("status")
         if row["server"] in CLOUDMALL_SERVERS and status:

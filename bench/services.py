@@ -151,6 +151,17 @@ def conservation(database: str = BENCH_DB, *, settle: float = 0) -> dict[str, An
         time.sleep(0.5)
 
 
+def outbox_backlog(database: str = BENCH_DB) -> int:
+    """Events in the shop's outbox that the mail reader (which every `cloudmall serve` process
+    runs) has not finished yet: the order confirmations still owed."""
+    row = mariadb(
+        "SELECT COUNT(*) FROM outbox_events e WHERE NOT EXISTS (SELECT 1 FROM outbox_claims c"
+        " WHERE c.outbox_id = e.id AND c.consumer = 'mail' AND c.finished)",
+        database,
+    )[0]
+    return int(row[0])
+
+
 def _ledger(database: str) -> dict[str, Any]:
     row = mariadb(
         f"SELECT (SELECT COUNT(*) FROM products),"  # noqa: S608 - constants only

@@ -174,6 +174,32 @@ def wait_quiet(limit: float, *, below: float = 0.25, sample: float = 2.0) -> dic
             return {"busy": busy, "waited_s": waited, "quiet": busy is not None and busy < below}
 
 
+def wait_settled(
+    limit: float,
+    backlog: Callable[[], int] | None = None,
+    *,
+    below: float = 0.25,
+    sample: float = 1.0,
+) -> dict[str, Any]:
+    """Wait (at most `limit` s) until the machine is less than `below` busy over `sample` s and
+    `backlog()` (work a server still owes for requests it already answered) is 0.
+
+    A server's background work left over from the previous run (a shop's outbox readers) would
+    otherwise be measured as the next row's noise, and the shop that left it measured as if it
+    had done it.
+    """
+    started = time.monotonic()
+    while True:
+        before = cpu_jiffies()
+        time.sleep(sample)
+        busy = report.busy_share(before, cpu_jiffies())
+        left = backlog() if backlog is not None else 0
+        waited = time.monotonic() - started
+        quiet = busy is not None and busy < below
+        if (quiet and left == 0) or waited + sample > limit:
+            return {"busy": busy, "waited_s": waited, "quiet": quiet, "backlog": left}
+
+
 # --- processes ------------------------------------------------------------------------------
 
 

@@ -115,6 +115,20 @@ async def test_emails_are_unique(uow: UnitOfWorkFactory) -> None:
         await new_user(uow, "kim@example.com")
 
 
+async def test_accounts_are_read_together_and_missing_ones_left_out(
+    uow: UnitOfWorkFactory,
+) -> None:
+    kim = await new_user(uow, "kim@example.com")
+    lee = await new_user(uow, "lee@example.com")
+    async with uow() as tx:
+        found = await tx.users.get_many({kim, lee, lee + 1000})
+        assert await tx.users.get_many(set()) == {}
+    assert {user_id: user.email for user_id, user in found.items()} == {
+        kim: "kim@example.com",
+        lee: "lee@example.com",
+    }
+
+
 async def test_orders_transitions_and_idempotency_records(uow: UnitOfWorkFactory) -> None:
     user_id = await new_user(uow)
     product_id = await new_product(uow, 5)

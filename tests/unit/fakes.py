@@ -239,6 +239,9 @@ class FakeUsers:
     async def get(self, user_id: int) -> User | None:
         return self.data.users.get(user_id)
 
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, User]:
+        return {i: self.data.users[i] for i in user_ids if i in self.data.users}
+
     async def get_by_email(self, email: str) -> User | None:
         return next((u for u in self.data.users.values() if u.email == email), None)
 

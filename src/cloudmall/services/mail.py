@@ -202,14 +202,18 @@ class MailReader:
         return (await self.compose_all([event]))[0]
 
     async def compose_all(self, batch: Sequence[Event]) -> list[Mail | None]:
-        """`compose` of each event, their accounts read in one transaction, each account once
-        (a batch of orders is mostly a few customers': one read each, not one per mail)."""
+        """`compose` of each event, their accounts read in one transaction: the ones the events
+        name in one read (a batch of orders is mostly a few customers'), any other once."""
         composed: list[Mail | None] = [None] * len(batch)
         mailed = [(index, event) for index, event in enumerate(batch) if _calls_for_mail(event)]
         if not mailed:
             return composed
-        users: dict[int, User | None] = {}
+        named = {
+            int(buyer) for _, event in mailed if (buyer := event.payload.get("user_id")) is not None
+        }
         async with self.uow() as tx:
+            found = await tx.users.get_many(named)
+            users: dict[int, User | None] = {user_id: found.get(user_id) for user_id in named}
 
             async def account(user_id: int) -> User | None:
                 if user_id not in users:

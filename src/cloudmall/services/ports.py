@@ -169,6 +169,10 @@ class ProductRepository(Protocol):
 
 class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, User]:
+        """The accounts that exist among `user_ids`, by id."""
+        ...
+
     async def get_by_email(self, email: str) -> User | None: ...
     async def add(
         self,

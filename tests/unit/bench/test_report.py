@@ -276,3 +276,22 @@ def test_commands_are_shown_repo_relative_with_id_lists_shortened() -> None:
     )
     shown = report.display_command(command, "/repo")
     assert shown == "wrk -s bench/lua/order.lua http://127.0.0.1:1/ -- t.txt 1,…,100"
+
+
+def test_an_order_row_that_could_not_settle_says_so() -> None:
+    settled = {"busy": 0.05, "waited_s": 12.4, "quiet": True, "backlog": 0}
+    unsettled = {"busy": 0.51, "waited_s": 60.2, "quiet": False, "backlog": 21_000}
+    lines = report._settle_lines(
+        [
+            {"server": "express", "round": 1, "settle": settled},
+            {"server": "cloudmall-uvicorn", "round": 2, "settle": unsettled},
+            {"server": "cloudmall-granian", "round": 1},
+        ]
+    )
+    assert lines == [
+        "- Express peer, round 1: waited 12 s before the run; machine 5 % busy, 0 events of the "
+        "shop's outbox still without their mail",
+        "- cloudmall on uvicorn, round 2: waited 60 s before the run; machine 51 % busy, 21,000 "
+        "events of the shop's outbox still without their mail — **not settled**: the row was "
+        "measured beside that work",
+    ]

@@ -123,14 +123,21 @@ class SqlOutbox:
     async def purge(self, consumers: Collection[str], limit: int) -> int:
         if not consumers:
             return 0
-        done = (
-            select(outbox_claims.c.outbox_id)
-            .where(outbox_claims.c.finished.is_(True), outbox_claims.c.consumer.in_(consumers))
-            .group_by(outbox_claims.c.outbox_id)
-            .having(func.count() == len(set(consumers)))
-            .order_by(outbox_claims.c.outbox_id)
-            .limit(limit)
+        # Only the oldest `limit` events are looked at: the readers finish in the outbox's order,
+        # and a look over every finished claim (a grouping of the whole table) cost each batch
+        # of each reader time in proportion to what one slow reader (the lake's export, hourly)
+        # had left in the outbox — 28 ms a batch at 20,000 claims on MariaDB.
+        oldest = select(outbox_events.c.id).order_by(outbox_events.c.id).limit(limit).subquery()
+        finished = (
+            select(func.count())
+            .where(
+                outbox_claims.c.outbox_id == oldest.c.id,
+                outbox_claims.c.consumer.in_(consumers),
+                outbox_claims.c.finished.is_(True),
+            )
+            .scalar_subquery()
         )
+        done = select(oldest.c.id).where(finished == len(set(consumers))).order_by(oldest.c.id)
         ids = list((await self._conn.execute(done)).scalars())
         if ids:
             # Claims first (MySQL cannot delete from a table its own subquery reads).

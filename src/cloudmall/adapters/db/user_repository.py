@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -40,6 +40,12 @@ class SqlUserRepository:
     async def get(self, user_id: int) -> User | None:
         row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
         return _user(row) if row else None
+
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        rows = await self._conn.execute(select(users).where(users.c.id.in_(sorted(user_ids))))
+        return {row.id: _user(row) for row in rows}
 
     async def get_by_email(self, email: str) -> User | None:
         row = (await self._conn.execute(select(users).where(users.c.email == email))).first()

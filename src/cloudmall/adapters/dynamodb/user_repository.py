@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +52,10 @@ class DynamoUserRepository:
     async def get(self, user_id: int) -> User | None:
         item = await self._tx.get(user_key(user_id))
         return _user(item) if item else None
+
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, User]:
+        found = {user_id: await self.get(user_id) for user_id in user_ids}
+        return {user_id: user for user_id, user in found.items() if user is not None}
 
     async def get_by_email(self, email: str) -> User | None:
         owner = await self._tx.get(email_key(email))
