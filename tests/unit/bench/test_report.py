@@ -295,3 +295,22 @@ def test_an_order_row_that_could_not_settle_says_so() -> None:
         "events of the shop's outbox still without their mail — **not settled**: the row was "
         "measured beside that work",
     ]
+
+
+def test_the_order_verdict_counts_settled_rounds_only() -> None:
+    """A round measured beside the shop's mail work (the peer's or ours) is left out of the
+    ratio; with no settled round of one side there is no verdict."""
+    unsettled = {"busy": 0.51, "waited_s": 60.0, "quiet": False, "backlog": 9_000}
+    settled = {"busy": 0.03, "waited_s": 20.0, "quiet": True, "backlog": 0}
+    results = _results()
+    orders = results["order"]  # type: ignore[index]
+    orders[1]["settle"] = settled  # the peer's 3,200, settled
+    orders.append({**orders[1], "wrk": _wrk(1_600), "settle": unsettled})  # slowed by our mail
+    orders.append({**orders[1], "wrk": _wrk(1_500), "settle": unsettled})
+    verdict = {v.check: v for v in report.judge(results)}["order on uvicorn, 100 connections"]
+    assert verdict.passed is True  # 3,300 vs the settled 3,200, not vs the median 1,600
+    assert "3,300 vs 3,200 req/s = 1.03×" in verdict.measured
+    assert "2 of 4 rows measured beside the shop's mail work left out" in verdict.measured
+    orders[1]["settle"] = unsettled
+    verdict = {v.check: v for v in report.judge(results)}["order on uvicorn, 100 connections"]
+    assert verdict.passed is None and "no settled round" in verdict.measured
