@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,6 +56,26 @@ def batch_name(entries: Sequence[OutboxEntry]) -> str:
     return f"{entries[0].position:012d}-{digest[:16]}"
 
 
+def _unclaimed(consumer: str) -> ColumnElement[bool]:
+    """Events the consumer has not claimed: the claims of every event before the first such
+    one are looked at (they stay until every consumer finished them)."""
+    claimed = exists().where(
+        outbox_claims.c.consumer == consumer, outbox_claims.c.outbox_id == outbox_events.c.id
+    )
+    return ~claimed
+
+
+def _after_claimed(consumer: str) -> ColumnElement[bool]:
+    """Events above the highest one the consumer claimed: one probe of the unique
+    (consumer, outbox_id) index, then a range of the primary key."""
+    highest = (
+        select(func.coalesce(func.max(outbox_claims.c.outbox_id), 0))
+        .where(outbox_claims.c.consumer == consumer)
+        .scalar_subquery()
+    )
+    return outbox_events.c.id > highest
+
+
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection, tracer: Tracer = NO_TRACER) -> None:
         self._conn = conn
@@ -66,7 +86,7 @@ class SqlOutbox:
             rows = [_row(event) for event in stamped(events, self._tracer.traceparent())]
             await self._conn.execute(_INSERT_EVENTS, rows)
 
-    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+    async def claim(self, consumer: str, limit: int, *, gaps: bool) -> OutboxBatch | None:
         unfinished = (
             await self._conn.execute(
                 select(outbox_claims.c.batch)
@@ -77,11 +97,11 @@ class SqlOutbox:
         ).scalar_one_or_none()
         if unfinished is not None:
             return await self._batch(consumer, unfinished)
-        claimed = exists().where(
-            outbox_claims.c.consumer == consumer, outbox_claims.c.outbox_id == outbox_events.c.id
-        )
         rows = await self._conn.execute(
-            select(outbox_events).where(~claimed).order_by(outbox_events.c.id).limit(limit)
+            select(outbox_events)
+            .where(_unclaimed(consumer) if gaps else _after_claimed(consumer))
+            .order_by(outbox_events.c.id)
+            .limit(limit)
         )
         entries = tuple(_entry(row) for row in rows)
         if not entries:
