@@ -65,17 +65,6 @@ def _unclaimed(consumer: str) -> ColumnElement[bool]:
     return ~claimed
 
 
-def _after_claimed(consumer: str) -> ColumnElement[bool]:
-    """Events above the highest one the consumer claimed: one probe of the unique
-    (consumer, outbox_id) index, then a range of the primary key."""
-    highest = (
-        select(func.coalesce(func.max(outbox_claims.c.outbox_id), 0))
-        .where(outbox_claims.c.consumer == consumer)
-        .scalar_subquery()
-    )
-    return outbox_events.c.id > highest
-
-
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection, tracer: Tracer = NO_TRACER) -> None:
         self._conn = conn
@@ -97,11 +86,9 @@ class SqlOutbox:
         ).scalar_one_or_none()
         if unfinished is not None:
             return await self._batch(consumer, unfinished)
+        waiting = _unclaimed(consumer) if gaps else await self._after_claimed(consumer)
         rows = await self._conn.execute(
-            select(outbox_events)
-            .where(_unclaimed(consumer) if gaps else _after_claimed(consumer))
-            .order_by(outbox_events.c.id)
-            .limit(limit)
+            select(outbox_events).where(waiting).order_by(outbox_events.c.id).limit(limit)
         )
         entries = tuple(_entry(row) for row in rows)
         if not entries:
@@ -123,6 +110,15 @@ class SqlOutbox:
         except IntegrityError as exc:  # another run of this consumer claimed them meanwhile
             raise RetryableConflict("outbox events claimed meanwhile") from exc
         return OutboxBatch(consumer, name, entries)
+
+    async def _after_claimed(self, consumer: str) -> ColumnElement[bool]:
+        """Events above the highest one the consumer claimed: one probe of the unique
+        (consumer, outbox_id) index, then a range of the primary key (the highest is read
+        first, so every database plans the range with it as a constant)."""
+        highest = await self._conn.execute(
+            select(func.max(outbox_claims.c.outbox_id)).where(outbox_claims.c.consumer == consumer)
+        )
+        return outbox_events.c.id > (highest.scalar_one() or 0)
 
     async def _batch(self, consumer: str, name: str) -> OutboxBatch:
         rows = await self._conn.execute(
