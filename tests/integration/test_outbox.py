@@ -5,13 +5,22 @@ asks."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cloudmall.adapters.cache.memory import MemoryCache
+from cloudmall.adapters.db.engine import create_engine
+from cloudmall.adapters.db.migrations import upgrade
+from cloudmall.adapters.db.outbox_repository import SqlOutbox
+from cloudmall.adapters.db.tables import outbox_claims, outbox_events
 from cloudmall.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from cloudmall.adapters.dynamodb.outbox import DynamoOutbox
 from cloudmall.adapters.dynamodb.unit_of_work import DynamoUnitOfWorkFactory
 from cloudmall.domain import events
 from cloudmall.domain.orders import OrderStatus
@@ -19,6 +28,7 @@ from cloudmall.domain.users import Role
 from cloudmall.services import accounts, cancellation, catalog, payments
 from cloudmall.services.catalog_cache import CatalogCache
 from cloudmall.services.ports import (
+    OutboxBatch,
     Principal,
     ProductChanges,
     RetryableConflict,
@@ -26,6 +36,7 @@ from cloudmall.services.ports import (
     UnitOfWorkFactory,
 )
 from tests.integration.test_sql_adapters import order_desk
+from tests.support import scratch_database
 from tests.unit.contexts import order_book, payment_desk, stock_desk
 from tests.unit.fakes import HOME, FakeGateway, FakeHasher, FakeMetrics, RecordingTracer
 
@@ -39,7 +50,7 @@ def cache() -> CatalogCache:
 async def all_events(uow: UnitOfWorkFactory, consumer: str = "probe") -> list[events.Event]:
     """Every event in the outbox, through a consumer that claims them all."""
     async with uow(write=True) as tx:
-        batch = await tx.outbox.claim(consumer, 1_000_000)
+        batch = await tx.outbox.claim(consumer, 1_000_000, gaps=True)
         await tx.commit()
     return [entry.event for entry in batch.entries] if batch else []
 
@@ -99,22 +110,22 @@ async def test_a_batch_is_handed_out_again_until_finished(uow: UnitOfWorkFactory
         await tx.outbox.add([events.new_event(events.ORDER_PAID, i, {}) for i in range(5)])
         await tx.commit()
     async with uow(write=True) as tx:
-        first = await tx.outbox.claim("lake", 3)
+        first = await tx.outbox.claim("lake", 3, gaps=False)
         await tx.commit()
     async with uow(write=True) as tx:
-        again = await tx.outbox.claim("lake", 3)
+        again = await tx.outbox.claim("lake", 3, gaps=False)
         await tx.commit()
     assert first is not None and again == first and len(first.entries) == 3
     async with uow(write=True) as tx:
         await tx.outbox.finish("lake", first.name)
-        rest = await tx.outbox.claim("lake", 3)
+        rest = await tx.outbox.claim("lake", 3, gaps=False)
         await tx.commit()
     assert rest is not None and [e.event.aggregate_id for e in rest.entries] == ["3", "4"]
     assert rest.name != first.name
     async with uow(write=True) as tx:
         assert await tx.outbox.backlog("lake") == 2
         await tx.outbox.finish("lake", rest.name)
-        assert await tx.outbox.claim("lake", 3) is None
+        assert await tx.outbox.claim("lake", 3, gaps=False) is None
         assert await tx.outbox.backlog("lake") == 0
         assert await tx.outbox.backlog("mail") == 5  # another consumer has its own progress
         assert await tx.outbox.purge(["lake", "mail"], 100) == 0  # mail has not finished them
@@ -135,7 +146,7 @@ async def test_two_runs_of_one_consumer_never_claim_the_same_events(
         for _ in range(50):
             try:
                 async with uow(write=True) as tx:
-                    batch = await tx.outbox.claim("lake", 20)
+                    batch = await tx.outbox.claim("lake", 20, gaps=False)
                     if batch is None:
                         return []
                     await tx.outbox.finish("lake", batch.name)
@@ -229,3 +240,146 @@ async def test_each_change_records_its_events(uow: UnitOfWorkFactory) -> None:
         e.payload["reason"] for e in await all_events(uow, "reasons") if "reason" in e.payload
     ]
     assert reasons[-2:] == ["requested", "refund"]
+
+
+async def commit_late(
+    uow: UnitOfWorkFactory,
+    event: events.Event,
+    meanwhile: Callable[[], Awaitable[None]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Record `event` in a transaction that takes its position, lets `meanwhile` (other
+    transactions committing and being claimed) run, then commits: a gap."""
+    if isinstance(uow, DynamoUnitOfWorkFactory):  # the position is taken just before commit
+        write_record = DynamoOutbox._write_record
+        waiting = [meanwhile]
+
+        async def write_then_wait(self: DynamoOutbox) -> None:
+            await write_record(self)
+            while waiting:
+                await waiting.pop()()
+
+        monkeypatch.setattr(DynamoOutbox, "_write_record", write_then_wait)
+        async with uow(write=True) as tx:
+            await tx.outbox.add([event])
+            await tx.commit()
+        return
+    assert isinstance(uow, SqlUnitOfWorkFactory)
+    if uow.engine.dialect.name != "sqlite":  # the INSERT takes the id
+        async with uow(write=True) as tx:
+            await tx.outbox.add([event])
+            await meanwhile()
+            await tx.commit()
+        return
+    # SQLite's writers take turns (BEGIN IMMEDIATE), so ids follow commits and a gap cannot
+    # happen; it is written as one would look: a lower id, committed later.
+    await meanwhile()
+    async with uow.engine.begin() as conn:
+        await SqlOutbox(conn).add([event])
+        await conn.execute(
+            update(outbox_events).where(outbox_events.c.event_id == event.id).values(id=0)
+        )
+
+
+async def claim(
+    uow: UnitOfWorkFactory, consumer: str, *, gaps: bool, finish: bool = True
+) -> OutboxBatch | None:
+    async with uow(write=True) as tx:
+        batch = await tx.outbox.claim(consumer, 10, gaps=gaps)
+        if batch is not None and finish:
+            await tx.outbox.finish(consumer, batch.name)
+        await tx.commit()
+    return batch
+
+
+def ids(batch: OutboxBatch | None) -> list[str]:
+    return [e.event.id for e in batch.entries] if batch else []
+
+
+async def test_an_event_that_commits_after_later_ones_were_claimed_is_claimed_once_by_a_sweep(
+    uow: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    late = events.new_event(events.ORDER_PAID, 1, {})
+    early = events.new_event(events.ORDER_PAID, 2, {})
+    claimed: list[OutboxBatch | None] = []
+
+    async def meanwhile() -> None:
+        async with uow(write=True) as tx:
+            await tx.outbox.add([early])
+            await tx.commit()
+        claimed.append(await claim(uow, "mail", gaps=False, finish=False))
+
+    await commit_late(uow, late, meanwhile, monkeypatch)
+    (first,) = claimed
+    assert ids(first) == [early.id]
+    again = await claim(uow, "mail", gaps=True)  # the unfinished batch first, even in a sweep
+    assert again == first
+    assert await claim(uow, "mail", gaps=False) is None  # above the claimed ones: nothing
+    assert ids(await claim(uow, "mail", gaps=True)) == [late.id]
+    assert await claim(uow, "mail", gaps=True) is None  # once
+    assert await claim(uow, "mail", gaps=False) is None
+    # Another consumer has its own claims: both are its, in the outbox's order.
+    assert ids(await claim(uow, "lake", gaps=True)) == [late.id, early.id]
+
+
+async def rows_read(conn: AsyncConnection) -> int:
+    """The rows this MariaDB session's statements have read so far."""
+    status = await conn.execute(text("SHOW SESSION STATUS LIKE 'Handler_read%'"))
+    return sum(int(value) for _, value in status)
+
+
+async def claim_reads(conn: AsyncConnection, *, gaps: bool) -> int:
+    """The rows `mail`'s claim of the next 10 events reads looking for them (the claim rolled
+    back), besides its look for an unfinished batch, which reads every claim of the consumer
+    (`outbox_claims` has no index on `finished`; not changed here)."""
+    unfinished = (
+        select(outbox_claims.c.batch)
+        .where(outbox_claims.c.consumer == "mail", outbox_claims.c.finished.is_(False))
+        .order_by(outbox_claims.c.batch)
+        .limit(1)
+    )
+    async with conn.begin() as tx:
+        before = await rows_read(conn)
+        await conn.execute(unfinished)
+        between = await rows_read(conn)
+        batch = await SqlOutbox(conn).claim("mail", 10, gaps=gaps)
+        after = await rows_read(conn)
+        await tx.rollback()
+    assert batch is not None and len(batch.entries) == 10
+    return (after - between) - (between - before)
+
+
+def paid(count: int) -> list[events.Event]:
+    return [events.new_event(events.ORDER_PAID, i, {}) for i in range(count)]
+
+
+async def reads_at(backlog: int, tmp_path: Path) -> tuple[int, int]:
+    """MariaDB: the rows `mail`'s next claim reads without and with a sweep, `backlog` events
+    it claimed and finished kept in the outbox (the lake has not exported them yet)."""
+    with scratch_database("mariadb", tmp_path, f"claims{backlog}") as url:
+        await upgrade(url)
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                async with conn.begin():
+                    outbox = SqlOutbox(conn)
+                    await outbox.add(paid(backlog))
+                    batch = await outbox.claim("mail", backlog, gaps=False)
+                    assert batch is not None
+                    await outbox.finish("mail", batch.name)
+                    await outbox.add(paid(10))
+                return await claim_reads(conn, gaps=False), await claim_reads(conn, gaps=True)
+        finally:
+            await engine.dispose()
+
+
+async def test_on_mariadb_the_claim_above_the_claimed_events_reads_as_much_at_any_backlog(
+    tmp_path: Path,
+) -> None:
+    """With 20,000 claimed events kept, the claim without a sweep reads what it read with 200
+    (a probe of the claims' unique index, then the next ids); the sweep reads them all."""
+    cheap_few, sweep_few = await reads_at(200, tmp_path)
+    cheap_many, sweep_many = await reads_at(20_000, tmp_path)
+    figures = (cheap_few, sweep_few, cheap_many, sweep_many)
+    assert cheap_many - cheap_few < 20, figures
+    assert sweep_many - sweep_few > 10_000, figures  # (what the cheap claim no longer reads)

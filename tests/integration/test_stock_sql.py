@@ -153,7 +153,7 @@ async def test_two_releases_of_one_reservation_give_its_units_back_once(
     assert await stock_left(sql_uow, mug) == 10
     async with sql_uow() as tx:
         assert await tx.reservations.units() == {}
-        events = await tx.outbox.claim("test", 100)
+        events = await tx.outbox.claim("test", 100, gaps=True)
     assert events is not None
     returned = [
         (e.event.payload["reservation_id"], e.event.payload["delta"])

@@ -526,7 +526,7 @@ class FakeOutbox:
         for event in stamped(events, self.tracer.traceparent()):
             self.data.outbox.append(OutboxEntry(next(self.data.ids), event))
 
-    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+    async def claim(self, consumer: str, limit: int, *, gaps: bool) -> OutboxBatch | None:
         claims = self.data.claims
         open_batches = sorted(
             b for (c, _), (b, done) in claims.items() if c == consumer and not done
@@ -537,7 +537,12 @@ class FakeOutbox:
                 e for e in self.data.outbox if claims.get((consumer, e.position)) == (name, False)
             ]
             return OutboxBatch(consumer, name, tuple(entries))
-        fresh = [e for e in self.data.outbox if (consumer, e.position) not in claims][:limit]
+        highest = max((p for c, p in claims if c == consumer), default=0)
+        fresh = [
+            e
+            for e in sorted(self.data.outbox, key=lambda e: e.position)
+            if (consumer, e.position) not in claims and (gaps or e.position > highest)
+        ][:limit]
         if not fresh:
             return None
         name = f"{fresh[0].position:012d}-{len(fresh)}"

@@ -12,22 +12,35 @@ from typing import Protocol
 
 from cloudmall.domain.events import Event
 from cloudmall.services.follow_loop import Backoff, follow_counting
+from cloudmall.services.gap_sweeps import GapSweeps
 from cloudmall.services.idempotency import with_retries
 from cloudmall.services.ports import NO_TRACER, OutboxBatch, Tracer, UnitOfWorkFactory
 from cloudmall.services.trace_context import handling
 
+#: This process's gap sweeps (each reader's claims share them).
+PROCESS_SWEEPS = GapSweeps()
 
-async def claim_batch(uow: UnitOfWorkFactory, consumer: str, batch_size: int) -> OutboxBatch | None:
+
+async def claim_batch(
+    uow: UnitOfWorkFactory, consumer: str, batch_size: int, sweeps: GapSweeps = PROCESS_SWEEPS
+) -> OutboxBatch | None:
     """The reader's next batch (the one it left unfinished first), claimed in a committed
-    transaction of its own before the reader acts on it; None when nothing waits."""
+    transaction of its own before the reader acts on it; None when nothing waits. It looks
+    above the events the reader claimed, and also below them when `sweeps` says so."""
 
-    async def claim() -> OutboxBatch | None:
+    async def claim(gaps: bool) -> OutboxBatch | None:
         async with uow(write=True) as tx:
-            batch = await tx.outbox.claim(consumer, batch_size)
+            batch = await tx.outbox.claim(consumer, batch_size, gaps=gaps)
             await tx.commit()
+        if gaps:
+            sweeps.swept(consumer)
         return batch
 
-    return await with_retries(claim)
+    sweep = sweeps.due(consumer)
+    batch = await with_retries(lambda: claim(sweep))
+    if batch is None and not sweep:
+        batch = await with_retries(lambda: claim(True))
+    return batch
 
 
 async def finish_batch(

@@ -428,10 +428,17 @@ class Outbox(Protocol):
         """Record events in this transaction: they exist if and only if it commits."""
         ...
 
-    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+    async def claim(self, consumer: str, limit: int, *, gaps: bool) -> OutboxBatch | None:
         """The consumer's unfinished batch if it has one; else up to `limit` events it has not
         claimed yet, oldest first, as a new batch (kept once this transaction commits). None
         when there is nothing to do. RetryableConflict if another run claimed them meanwhile.
+
+        With `gaps=False`, only events above the highest one the consumer claimed (of those
+        still in the outbox): cheap whatever the number of claimed events still there, but
+        blind to a gap (an event whose transaction took its position before a later event's
+        and committed after that one was claimed). With `gaps=True`, any event it has not
+        claimed (a gap sweep: it costs in proportion to the claimed events still in the
+        outbox). Either way, never an event the consumer claimed before.
         """
         ...
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,6 +56,15 @@ def batch_name(entries: Sequence[OutboxEntry]) -> str:
     return f"{entries[0].position:012d}-{digest[:16]}"
 
 
+def _unclaimed(consumer: str) -> ColumnElement[bool]:
+    """Events the consumer has not claimed: the claims of every event before the first such
+    one are looked at (they stay until every consumer finished them)."""
+    claimed = exists().where(
+        outbox_claims.c.consumer == consumer, outbox_claims.c.outbox_id == outbox_events.c.id
+    )
+    return ~claimed
+
+
 class SqlOutbox:
     def __init__(self, conn: AsyncConnection, tracer: Tracer = NO_TRACER) -> None:
         self._conn = conn
@@ -66,7 +75,7 @@ class SqlOutbox:
             rows = [_row(event) for event in stamped(events, self._tracer.traceparent())]
             await self._conn.execute(_INSERT_EVENTS, rows)
 
-    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+    async def claim(self, consumer: str, limit: int, *, gaps: bool) -> OutboxBatch | None:
         unfinished = (
             await self._conn.execute(
                 select(outbox_claims.c.batch)
@@ -77,11 +86,9 @@ class SqlOutbox:
         ).scalar_one_or_none()
         if unfinished is not None:
             return await self._batch(consumer, unfinished)
-        claimed = exists().where(
-            outbox_claims.c.consumer == consumer, outbox_claims.c.outbox_id == outbox_events.c.id
-        )
+        waiting = _unclaimed(consumer) if gaps else await self._after_claimed(consumer)
         rows = await self._conn.execute(
-            select(outbox_events).where(~claimed).order_by(outbox_events.c.id).limit(limit)
+            select(outbox_events).where(waiting).order_by(outbox_events.c.id).limit(limit)
         )
         entries = tuple(_entry(row) for row in rows)
         if not entries:
@@ -103,6 +110,15 @@ class SqlOutbox:
         except IntegrityError as exc:  # another run of this consumer claimed them meanwhile
             raise RetryableConflict("outbox events claimed meanwhile") from exc
         return OutboxBatch(consumer, name, entries)
+
+    async def _after_claimed(self, consumer: str) -> ColumnElement[bool]:
+        """Events above the highest one the consumer claimed: one probe of the unique
+        (consumer, outbox_id) index, then a range of the primary key (the highest is read
+        first, so every database plans the range with it as a constant)."""
+        highest = await self._conn.execute(
+            select(func.max(outbox_claims.c.outbox_id)).where(outbox_claims.c.consumer == consumer)
+        )
+        return outbox_events.c.id > (highest.scalar_one() or 0)
 
     async def _batch(self, consumer: str, name: str) -> OutboxBatch:
         rows = await self._conn.execute(

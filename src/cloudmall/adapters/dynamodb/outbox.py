@@ -74,7 +74,10 @@ class DynamoOutbox:
     async def _batches(self, consumer: str) -> list[dict[str, Any]]:
         return await self._tx.query(_consumer(consumer), prefix="BATCH#")
 
-    async def claim(self, consumer: str, limit: int) -> OutboxBatch | None:
+    async def claim(self, consumer: str, limit: int, *, gaps: bool) -> OutboxBatch | None:
+        """As the port says; both ways read the consumer's whole batch partition and the whole
+        outbox partition (DynamoDB has no cheaper query for either), so `gaps=False` only keeps
+        the contract (positions are taken just before commit, so gaps happen here too)."""
         batches = await self._batches(consumer)
         entries = [e for record in await self._records() for e in _entries(record)]
         unfinished = [batch for batch in batches if not batch["finished"]]
@@ -84,7 +87,10 @@ class DynamoOutbox:
             name = batch["SK"].removeprefix("BATCH#")
             return OutboxBatch(consumer, name, tuple(e for e in entries if e.position in positions))
         claimed = {int(p) for batch in batches for p in batch["positions"]}
-        fresh = tuple(e for e in entries if e.position not in claimed)[:limit]
+        highest = max(claimed, default=0)
+        fresh = tuple(
+            e for e in entries if e.position not in claimed and (gaps or e.position > highest)
+        )[:limit]
         if not fresh:
             return None
         name = batch_name(fresh)
