@@ -4,12 +4,13 @@ is what a recipient's program reads, for any text, and as the EmailMessage compo
 from __future__ import annotations
 
 import email
+import uuid
 from email import policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cloudmall.adapters.mail.message import MessageWriter, message_id
@@ -126,6 +127,15 @@ name = st.text(
 
 
 @settings(max_examples=200, deadline=None)
+@example(  # the old composer's misreading, found by hypothesis
+    subject="\xa0",
+    text="",
+    local="a",
+    at="b.cc",
+    sender_name="a",
+    event=uuid.UUID(int=0),
+    crlf=False,
+)
 @given(
     subject=header_text,
     text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=400),
@@ -146,8 +156,12 @@ def test_any_mail_reads_back_as_written_and_as_the_old_composer_wrote_it(
         old_message(mail, sender=sender).as_bytes(policy=policy.default.clone(linesep=linesep))
     )
     # The text and the sender's name read back exactly as written (EmailMessage added a last
-    # line break where one was missing, and split a long name in two with a space).
-    assert besides_text_and_sender(fields(new)) == besides_text_and_sender(fields(old))
+    # line break where one was missing, and split a long name in two with a space), and so does
+    # a subject wherever EmailMessage's did (it read a lone no-break space back as " \xa0").
+    new_fields, old_fields = fields(new), fields(old)
+    assert new_fields.pop("subject") == subject or old_fields.pop("subject") != subject
+    old_fields.pop("subject", None)
+    assert besides_text_and_sender(new_fields) == besides_text_and_sender(old_fields)
     assert new.get_content() == mail.text
     sent_by = new["From"].addresses[0]
     assert (sent_by.display_name, sent_by.addr_spec) == (sender_name, f"shop@{at}")
