@@ -11,6 +11,7 @@ import asyncio
 import random
 import re
 import secrets
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -180,6 +181,21 @@ def test_opposite_order_carts_never_deadlock_into_5xx(
         }
 
 
+def paid_again(
+    client: Shopper, order_id: int, key: str, refused: httpx.Response, tries: int = 30
+) -> httpx.Response:
+    """A payment refused as still in progress, asked again until it is not (1 s apart)."""
+    answer = refused
+    for _ in range(tries):
+        if answer.json()["error"]["code"] != "payment_in_progress":
+            return answer
+        time.sleep(1)
+        answer = client.post(
+            f"/api/orders/{order_id}/pay", json=card(CARD), headers={"Idempotency-Key": key}
+        )
+    return answer
+
+
 def test_idempotency_key_gives_one_order_and_one_payment(
     live_server: LiveServer, people: tuple[Shopper, list[Shopper]]
 ) -> None:
@@ -228,6 +244,12 @@ def test_idempotency_key_gives_one_order_and_one_payment(
     pay_key = f"pay-{secrets.token_hex(6)}"
     charges_before = {o: payments_metric(live_server, o) for o in ("captured", "refunded")}
     paid = asyncio.run(burst(f"/api/orders/{order_id}/pay", card(CARD), pay_key))
+    # One still waiting past the 10 s limit (a crowded machine) is told so, and asks again as
+    # a client does: the charge it waited for must then be its answer too.
+    paid = [
+        answer if answer.status_code != 409 else paid_again(alice, order_id, pay_key, answer)
+        for answer in paid
+    ]
     assert {answer.status_code for answer in paid} == {200}, [a.text for a in paid]
     assert len({answer.json()["payment"]["id"] for answer in paid}) == 1
     charges = {o: payments_metric(live_server, o) - charges_before[o] for o in charges_before}
