@@ -164,14 +164,8 @@ def wait_quiet(limit: float, *, below: float = 0.25, sample: float = 2.0) -> dic
 
     Other tenants of a shared machine add noise; this lets their bursts pass, within bounds.
     """
-    started = time.monotonic()
-    while True:
-        before = cpu_jiffies()
-        time.sleep(sample)
-        busy = report.busy_share(before, cpu_jiffies())
-        waited = time.monotonic() - started
-        if busy is None or busy < below or waited + sample > limit:
-            return {"busy": busy, "waited_s": waited, "quiet": busy is not None and busy < below}
+    settled = wait_settled(limit, below=below, sample=sample)
+    return {key: settled[key] for key in ("busy", "waited_s", "quiet")}
 
 
 def wait_settled(
@@ -196,7 +190,8 @@ def wait_settled(
         left = backlog() if backlog is not None else 0
         waited = time.monotonic() - started
         quiet = busy is not None and busy < below
-        if (quiet and left == 0) or waited + sample > limit:
+        # busy is None: no clock ticks to judge by, so nothing to wait for
+        if busy is None or (quiet and left == 0) or waited + sample > limit:
             return {"busy": busy, "waited_s": waited, "quiet": quiet, "backlog": left}
 
 
