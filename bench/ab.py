@@ -37,7 +37,6 @@ from bench.loadgen import WrkMethod
 from bench.services import Shop, log
 
 REPO = Path(__file__).resolve().parent.parent
-ERROR_FIELDS = ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx_3xx")
 
 
 @dataclass
@@ -112,7 +111,7 @@ def order_round(
         if not ledger["holds"] or refused:
             raise RuntimeError(f"{side.name}: {refused} refusals, or stock not conserved: {ledger}")
         # Timeouts and socket errors are the load generator's on a crowded machine: reported.
-        errors = sum(wrk[k] for k in ERROR_FIELDS)
+        errors = report.wrk_errors(wrk)
         p95 = wrk.get("p95_ms") or 0.0
         side.rows.setdefault("orders", []).append(
             (wrk["rps"], worker_ms, p95, errors, os.getloadavg()[0])
@@ -153,7 +152,7 @@ def catalogue_round(
             )
             if wrk["non_2xx_3xx"] or warm.non_2xx_3xx:
                 raise RuntimeError(f"{side.name}: answers other than 2xx")
-            errors = sum(wrk[k] for k in ERROR_FIELDS)  # non-2xx is fatal above: 0 here
+            errors = report.wrk_errors(wrk)  # non-2xx is fatal above: 0 here
             side.rows.setdefault(f"catalogue @{conns}", []).append(
                 (wrk["rps"], worker_us, wrk.get("p99_ms") or 0.0, errors, os.getloadavg()[0])
             )

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import loadgen, services, system
+from bench import loadgen, report, services, system
 from bench.loadgen import WrkMethod
 from bench.services import Shop, log
 
@@ -197,11 +197,6 @@ def one_at_a_time(
     return rows
 
 
-def _errors(wrk: dict[str, Any]) -> int:
-    kinds = ("timeouts", "non_2xx_3xx", "connect_errors", "read_errors", "write_errors")
-    return sum(int(wrk[kind]) for kind in kinds)
-
-
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The median round of each (scenario, backend)."""
     found = []
@@ -217,7 +212,7 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "rps": statistics.median(r["wrk"]["rps"] for r in mine),
                     "p50_ms": statistics.median(r["wrk"]["p50_ms"] or 0 for r in mine),
                     "p99_ms": statistics.median(r["wrk"]["p99_ms"] or 0 for r in mine),
-                    "errors": sum(_errors(r["wrk"]) for r in mine),
+                    "errors": sum(report.wrk_errors(r["wrk"]) for r in mine),
                     "rounds": [r["wrk"]["rps"] for r in mine],
                 }
             )

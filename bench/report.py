@@ -316,7 +316,7 @@ def median_row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any] | Non
         return None
     middle = dict(found[len(found) // 2])
     middle["rounds_rps"] = [r["wrk"]["rps"] for r in found]
-    middle["errors_all"] = sum(_wrk_errors(r["wrk"]) for r in found)
+    middle["errors_all"] = sum(wrk_errors(r["wrk"]) for r in found)
     middle["timeouts_all"] = sum(r["wrk"]["timeouts"] for r in found)
     return middle
 
@@ -374,7 +374,7 @@ def judge(results: dict[str, Any]) -> list[Verdict]:
         elif ours and peer:
             rps, peer_rps = ours["wrk"]["rps"], peer["wrk"]["rps"]
             ratio = rps / peer_rps if peer_rps else math.inf
-            errs = sum(_wrk_errors(r["wrk"]) for r in orders if r["server"] == server)
+            errs = sum(wrk_errors(r["wrk"]) for r in orders if r["server"] == server)
             conserved = all(
                 r.get("conservation", {}).get("holds") for r in orders if r["server"] == server
             )
@@ -465,7 +465,8 @@ def judge(results: dict[str, Any]) -> list[Verdict]:
     return verdicts
 
 
-def _wrk_errors(wrk: dict[str, Any]) -> int:
+def wrk_errors(wrk: dict[str, Any]) -> int:
+    """Every failed request of a wrk row: socket errors, timeouts and answers other than 2xx/3xx."""
     return int(
         wrk["connect_errors"]
         + wrk["read_errors"]

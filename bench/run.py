@@ -261,7 +261,8 @@ class Run:
     def servers(self) -> list[Shop]:
         return [self.shop_or_fail(), *self.twins]
 
-    def rotated(self, entries: list[T], round_index: int) -> list[T]:
+    @staticmethod
+    def rotated(entries: list[T], round_index: int) -> list[T]:
         """`entries` in the order of this round: each goes first in turn."""
         shift = round_index % len(entries)
         return entries[shift:] + entries[:shift]

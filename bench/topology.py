@@ -41,7 +41,7 @@ from typing import Any
 
 import psutil
 
-from bench import loadgen, services, system
+from bench import loadgen, report, services, system
 from bench.loadgen import WrkMethod
 from bench.services import log
 
@@ -60,7 +60,6 @@ MAX_MINUTES = 15
 #: its order p95 at most this multiple of the monolith's.
 CATALOGUE_MIN_RATIO = 0.5
 ORDER_P95_MAX_RATIO = 2.0
-ERROR_FIELDS = ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx_3xx")
 
 
 def p95_ms(output: str) -> float | None:
@@ -73,9 +72,9 @@ def errors(wrk: dict[str, Any]) -> int:
     """Failed requests: socket errors, timeouts, and answers other than 2xx."""
     status = wrk.get("status") or {}
     if status:
-        socket = sum(int(wrk[k]) for k in ERROR_FIELDS if k != "non_2xx_3xx")
+        socket = report.wrk_errors(wrk) - int(wrk["non_2xx_3xx"])
         return socket + sum(int(n) for kind, n in status.items() if kind != "2xx")
-    return sum(int(wrk[k]) for k in ERROR_FIELDS)
+    return report.wrk_errors(wrk)
 
 
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,11 +21,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import loadgen, run, services, system
+from bench import loadgen, report, run, services, system
 from bench.loadgen import WrkMethod
 from bench.services import Peer, Shop, log
-
-ERROR_FIELDS = ("connect_errors", "read_errors", "write_errors", "non_2xx_3xx")
 
 
 @dataclass
@@ -76,7 +74,7 @@ def measure_row(
     return (
         wrk["rps"],
         wrk["timeouts"],
-        sum(wrk[k] for k in ERROR_FIELDS),
+        report.wrk_errors(wrk) - wrk["timeouts"],
         wrk.get("p99_ms") or 0.0,
         os.getloadavg()[0],
     )
@@ -129,8 +127,7 @@ def main() -> None:
         log(f"load average {system.load_average()}")
         for count in args.conns:
             for round_index in range(args.rounds):
-                shift = round_index % len(setups)
-                for setup in setups[shift:] + setups[:shift]:
+                for setup in run.Run.rotated(setups, round_index):
                     name = f"{setup.label.replace(':', '_')}-c{count}-r{round_index + 1}"
                     row = measure_row(targets[setup.label], count, method, scratch / "raw", name)
                     setup.rows.setdefault(count, []).append(row)
